@@ -1,0 +1,54 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+/** Domain and contract libs stay pure: no I/O SDKs, no framework. */
+const ioPackages = ['@aws-sdk/*', '@smithy/*', '@nestjs/*', '@opentelemetry/*', '@duckdb/*', 'dynalite', 'fastify', 'aws-cdk-lib', 'constructs'];
+
+export default [
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '**/*.cjs', '**/*.mjs', 'cdk.out/**', '.nx/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          banTransitiveDependencies: false,
+          checkNestedExternalImports: true,
+          depConstraints: [
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ioPackages },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'], bannedExternalImports: ioPackages },
+            { sourceTag: 'type:observability', onlyDependOnLibsWithTags: ['type:contracts'] },
+            { sourceTag: 'type:analytics', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ['@aws-sdk/*', '@nestjs/*', '@opentelemetry/*', 'dynalite'] },
+            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:observability'] },
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:observability', 'type:analytics'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:contracts', 'type:domain', 'type:adapter', 'type:observability', 'type:analytics'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The OpenTelemetry SDK is imported only by the observability facade.
+    files: ['libs/**/*.ts', 'services/**/*.ts'],
+    ignores: ['libs/observability/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@opentelemetry/*'], message: 'Use @nightshift/observability.' }] }],
+    },
+  },
+  {
+    // process.env is read only by each deployable's config schema.
+    files: ['libs/**/*.ts', 'services/**/*.ts'],
+    ignores: ['**/config.ts', '**/*.spec.ts', '**/testing/**'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through the zod config schema (config.ts).' }],
+    },
+  },
+];

@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+import { BatchJobStateChange } from './events/batch-job-state-change.js';
+import { DatasetLanded } from './events/dataset-landed.js';
+import { DatasetRegistered } from './events/dataset-registered.js';
+import { DatasetRejected } from './events/dataset-rejected.js';
+import { ReportPublished } from './events/report-published.js';
+import { RunFailed } from './events/run-failed.js';
+import { RunRequested } from './events/run-requested.js';
+import { RunSucceeded } from './events/run-succeeded.js';
+
+/** A contract: its detail-type, version, optional fixed source, and the zod schema of its detail. */
+export interface EventContract {
+  readonly detailType: string;
+  readonly version: string;
+  readonly source?: string;
+  readonly detail: z.ZodType;
+}
+
+/** Every event nightshift emits or consumes, keyed by detail-type. docs/events.md is generated from this. */
+export const EVENT_CATALOG = {
+  [DatasetLanded.detailType]: { ...DatasetLanded, producer: 'upstream systems', consumers: ['ingestion'], enveloped: false },
+  [DatasetRegistered.detailType]: { ...DatasetRegistered, producer: 'ingestion', consumers: ['planner'], enveloped: true },
+  [DatasetRejected.detailType]: { ...DatasetRejected, producer: 'ingestion', consumers: ['anyone (notifications)'], enveloped: true },
+  [RunRequested.detailType]: { ...RunRequested, producer: 'api, scheduler', consumers: ['planner'], enveloped: true },
+  [RunSucceeded.detailType]: { ...RunSucceeded, producer: 'planner', consumers: ['reporting'], enveloped: true },
+  [RunFailed.detailType]: { ...RunFailed, producer: 'planner', consumers: ['reporting'], enveloped: true },
+  [ReportPublished.detailType]: { ...ReportPublished, producer: 'reporting', consumers: ['anyone'], enveloped: true },
+  [BatchJobStateChange.detailType]: { ...BatchJobStateChange, producer: 'AWS Batch / local compute', consumers: ['planner'], enveloped: false },
+} as const satisfies Record<string, EventContract & { producer: string; consumers: readonly string[]; enveloped: boolean }>;
+
+export type CatalogDetailType = keyof typeof EVENT_CATALOG;

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { businessDateSchema, datasetTableSchema, objectKeySchema } from '../common.js';
+import { traceparentSchema } from '../envelope.js';
+
+/**
+ * Dataset Landed: an upstream system (OMS, market-data loader) says a business day's files are in
+ * the object store. Sent in the plain form an upstream system would send: no nightshift metadata
+ * envelope, trace context optional.
+ */
+export const DatasetLanded = {
+  detailType: 'Dataset Landed',
+  version: '1',
+  detail: z.object({
+    /** Logical dataset name, e.g. `executions`; pipelines subscribe to it. */
+    dataset: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lowercase letters, digits, ".", "_" or "-"'),
+    businessDate: businessDateSchema,
+    files: z
+      .array(
+        z.object({
+          table: datasetTableSchema,
+          key: objectKeySchema,
+          /** The partition (desk) the file belongs to; market tables have none. */
+          desk: z.string().min(1).optional(),
+        }),
+      )
+      .min(1, 'must list at least one file'),
+    producer: z.string().optional(),
+    tenant: z.string().min(1).optional(),
+    traceparent: traceparentSchema.optional(),
+  }),
+} as const;
+export type DatasetLandedDetail = z.infer<typeof DatasetLanded.detail>;

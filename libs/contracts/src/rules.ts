@@ -1,0 +1,65 @@
+import { BatchJobStateChange } from './events/batch-job-state-change.js';
+import { DatasetLanded } from './events/dataset-landed.js';
+import { DatasetRegistered } from './events/dataset-registered.js';
+import { ReportPublished } from './events/report-published.js';
+import { RunFailed } from './events/run-failed.js';
+import { RunRequested } from './events/run-requested.js';
+import { RunSucceeded } from './events/run-succeeded.js';
+import { NightshiftSource } from './envelope.js';
+
+/**
+ * One EventBridge rule: a name, the pattern, and the service queue it targets. Declared once here;
+ * the embedded bus routes by these objects and infra builds its EventBridge rules from them.
+ */
+export interface RuleDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly eventPattern: Readonly<Record<string, unknown>>;
+}
+
+/** The services that own a queue on the bus. */
+export type ServiceName = 'ingestion' | 'planner' | 'reporting';
+
+/** Each service's subscriptions. */
+export const SERVICE_RULES: Readonly<Record<ServiceName, readonly RuleDefinition[]>> = {
+  ingestion: [
+    {
+      name: 'ingestion-dataset-landed',
+      description: 'Upstream systems announce landed datasets (any source but nightshift itself).',
+      eventPattern: { 'detail-type': [DatasetLanded.detailType], source: [{ 'anything-but': { prefix: 'nightshift.' } }] },
+    },
+  ],
+  planner: [
+    {
+      name: 'planner-dataset-registered',
+      description: 'A validated dataset version may trigger pipelines.',
+      eventPattern: { source: [DatasetRegistered.source], 'detail-type': [DatasetRegistered.detailType] },
+    },
+    {
+      name: 'planner-run-requested',
+      description: 'Runs asked for through the API or a schedule.',
+      eventPattern: { source: [NightshiftSource.api, NightshiftSource.scheduler], 'detail-type': [RunRequested.detailType] },
+    },
+    {
+      name: 'planner-batch-job-state-change',
+      description: "AWS Batch (or the local compute environment) reports a job's status; only nightshift's jobs.",
+      eventPattern: {
+        source: [BatchJobStateChange.source],
+        'detail-type': [BatchJobStateChange.detailType],
+        detail: { parameters: { 'nightshift.runId': [{ exists: true }] } },
+      },
+    },
+  ],
+  reporting: [
+    {
+      name: 'reporting-run-finished',
+      description: 'Finished runs are merged into reports (succeeded) or recorded (failed).',
+      eventPattern: { source: [RunSucceeded.source], 'detail-type': [RunSucceeded.detailType, RunFailed.detailType] },
+    },
+    {
+      name: 'reporting-report-published',
+      description: 'Published reports, to keep the report index (and notify).',
+      eventPattern: { source: [ReportPublished.source], 'detail-type': [ReportPublished.detailType] },
+    },
+  ],
+};

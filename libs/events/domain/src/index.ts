@@ -1,0 +1,2 @@
+export {};
+export type * from './ports/event-publisher.port.js';

@@ -1,0 +1,60 @@
+/** Base of every jobs-domain error: `retryable` tells a consumer to retry (redeliver) or dead-letter. */
+export abstract class JobsError extends Error {
+  abstract readonly retryable: boolean;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A conditional write found the item in another state than expected: someone else moved it first. */
+export class StaleStateError extends JobsError {
+  readonly retryable = false;
+  constructor(
+    readonly entity: string,
+    readonly key: string,
+    readonly expected: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${entity} ${key} is no longer ${expected}`, options);
+  }
+}
+
+/** The item does not exist. */
+export class NotFoundError extends JobsError {
+  readonly retryable = false;
+  constructor(readonly entity: string, readonly key: string) {
+    super(`${entity} ${key} not found`);
+  }
+}
+
+/** The job store could not be reached or throttled the request; try again later. */
+export class StoreUnavailableError extends JobsError {
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A requested transition is not allowed by the state machine. */
+export class IllegalTransitionError extends JobsError {
+  readonly retryable = false;
+  constructor(readonly entity: string, readonly from: string, readonly to: string) {
+    super(`${entity}: illegal transition ${from} -> ${to}`);
+  }
+}
+
+/** A pipeline definition is invalid (cycle, unknown dependency, bad resources). */
+export class InvalidPipelineError extends JobsError {
+  readonly retryable = false;
+  constructor(readonly pipeline: string, readonly problems: string[]) {
+    super(`pipeline ${pipeline} is invalid: ${problems.join('; ')}`);
+  }
+}
+
+/** The compute environment refused or could not take a job. */
+export class ComputeSubmissionError extends JobsError {
+  constructor(message: string, readonly retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
