@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Workspace packages expose their TypeScript sources under the "@nightshift/source" export
 // condition, so tests run against src/ without a build step.
-const conditions = ['@nightshift/source', 'node', 'import', 'module', 'default'];
+const conditions = ['@nightshift/source', 'node', 'import', 'default'];
 
 export default defineConfig({
   resolve: { conditions },

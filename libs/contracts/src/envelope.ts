@@ -72,3 +72,25 @@ export type NightshiftSource = (typeof NightshiftSource)[keyof typeof Nightshift
 
 /** The bus every nightshift event is published on (EventBridge bus name in AWS). */
 export const NIGHTSHIFT_BUS = 'nightshift';
+
+/** Builds a detail envelope, leaving out absent optional metadata. */
+export function envelope<T>(
+  data: T,
+  meta: { eventId: string; correlationId: string; occurredAt: Date; traceparent?: string; tenant?: string },
+): DetailEnvelope<T> {
+  return {
+    metadata: {
+      eventId: meta.eventId,
+      correlationId: meta.correlationId,
+      occurredAt: meta.occurredAt.toISOString(),
+      ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
+      ...(meta.tenant ? { tenant: meta.tenant } : {}),
+    },
+    data,
+  };
+}
+
+/** Turns zod issues into located problems: `detail.files.0.table: Invalid option ...`. */
+export function issuesToProblems(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>, root = 'detail'): Array<{ path: string; message: string }> {
+  return issues.map((i) => ({ path: [root, ...i.path.map(String)].join('.'), message: i.message }));
+}

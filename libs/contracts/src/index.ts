@@ -10,3 +10,4 @@ export * from './events/report-published.js';
 export * from './events/batch-job-state-change.js';
 export * from './catalog.js';
 export * from './rules.js';
+export * from './trace-context.js';

@@ -1,1 +1,2 @@
-export {};
+export { LocalComputeEnvironment, type LocalComputeEnvironmentOptions, type BatchJobStateChangeEmission } from './local-compute-environment.js';
+export { InvalidLocalComputeOptionsError } from './errors.js';

@@ -1,5 +1,10 @@
 export * from './model/types.js';
 export * from './errors.js';
+export * from './state/task-state-machine.js';
+export * from './state/run-state-machine.js';
+export * from './pipeline/pipeline-definition.js';
+export * from './pipeline/pipelines.js';
+export * from './planning/planner.js';
 export type * from './ports/job-store.port.js';
 export type * from './ports/compute.port.js';
 export type * from './ports/clock.port.js';

@@ -1,1 +1,11 @@
-export {};
+export { DynamoDbJobStore, type DynamoDbJobStoreConfig } from './dynamodb-job-store.js';
+export { createTable, type CreateTableOptions } from './create-table.js';
+export { startEmbeddedDynamoDb, type EmbeddedDynamoDb, type EmbeddedDynamoDbOptions } from './embedded-dynamodb.js';
+export { createDocumentClient, type LocalDocumentClientOptions } from './local-document-client.js';
+export {
+  DatasetVersionContentionError,
+  EmbeddedDynamoDbStartError,
+  InvalidJobStoreInputError,
+  TableNotActiveError,
+  TableSchemaMismatchError,
+} from './errors.js';

@@ -1,1 +1,2 @@
-export {};
+export type * from './ports/object-store.port.js';
+export * from './errors.js';

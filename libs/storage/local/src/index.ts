@@ -1,1 +1,1 @@
-export {};
+export * from './directory-object-store.js';

@@ -1,0 +1,92 @@
+import { ComputeSubmissionError, type JobSubmission } from '@nightshift/jobs-domain';
+import type { Demand } from './resource-scheduler.js';
+
+/** A submission checked the way AWS Batch's SubmitJob checks it, with names resolved to ARNs. */
+export interface JobSpec {
+  jobName: string;
+  jobQueueArn: string;
+  jobQueueName: string;
+  jobDefinitionArn: string;
+  jobDefinitionName: string;
+  command: readonly string[];
+  environment: Readonly<Record<string, string>>;
+  parameters: Readonly<Record<string, string>>;
+  vcpus: number;
+  memoryMiB: number;
+  demand: Demand;
+  timeoutSeconds: number;
+  retryAttempts: number;
+  arraySize?: number;
+}
+
+/** Where ARNs point: the region and account the local environment pretends to live in. */
+export interface ArnScope {
+  region: string;
+  account: string;
+}
+
+// AWS Batch names: up to 128 letters, digits, hyphens and underscores, starting with a letter or
+// digit. Enforcing it here keeps a name that AWS would reject from working only locally (and keeps
+// the job definition name safe to use as a log directory).
+const NAME = '[A-Za-z0-9][A-Za-z0-9_-]{0,127}';
+const NAME_RE = new RegExp(`^${NAME}$`);
+const QUEUE_RE = new RegExp(`^(?:arn:[^:]+:batch:[^:]*:[^:]*:job-queue/)?(${NAME})$`);
+const DEFINITION_RE = new RegExp(`^(?:arn:[^:]+:batch:[^:]*:[^:]*:job-definition/)?(${NAME})(?::(\\d+))?$`);
+
+/** The ARN AWS Batch gives a job (or an array child, `${parentId}:${index}`). */
+export function jobArn(scope: ArnScope, jobId: string): string {
+  return `arn:aws:batch:${scope.region}:${scope.account}:job/${jobId}`;
+}
+
+/**
+ * Checks a submission against AWS Batch's SubmitJob rules and resolves queue and definition names
+ * to ARNs in `scope` (ARNs given as such are kept). A definition given without a revision gets revision 1: there is no registry locally, and
+ * AWS always reports a revision.
+ *
+ * @throws ComputeSubmissionError (not retryable) listing every problem found.
+ */
+export function toJobSpec(job: JobSubmission, scope: ArnScope): JobSpec {
+  const problems: string[] = [];
+  if (!NAME_RE.test(job.jobName)) problems.push(`jobName "${job.jobName}" must be 1-128 letters, digits, hyphens or underscores, starting with a letter or digit`);
+  const queue = QUEUE_RE.exec(job.jobQueue);
+  if (!queue) problems.push(`jobQueue "${job.jobQueue}" is neither a job queue name nor a job queue ARN`);
+  const definition = DEFINITION_RE.exec(job.jobDefinition);
+  if (!definition) problems.push(`jobDefinition "${job.jobDefinition}" is neither name[:revision] nor a job definition ARN`);
+  if (!Array.isArray(job.command) || job.command.length === 0 || job.command[0] === '') problems.push('command must name a program');
+  if (!(Number.isFinite(job.vcpus) && job.vcpus > 0)) problems.push(`vcpus must be a positive number, got ${job.vcpus}`);
+  if (!(Number.isInteger(job.memoryMiB) && job.memoryMiB > 0)) problems.push(`memoryMiB must be a positive integer, got ${job.memoryMiB}`);
+  // AWS's minimum attemptDurationSeconds is 60; shorter timeouts are allowed here so that tests
+  // of the timeout path stay fast.
+  if (!(Number.isInteger(job.timeoutSeconds) && job.timeoutSeconds >= 1)) problems.push(`timeoutSeconds must be an integer >= 1, got ${job.timeoutSeconds}`);
+  if (!(Number.isInteger(job.retryAttempts) && job.retryAttempts >= 1 && job.retryAttempts <= 10)) problems.push(`retryAttempts must be an integer in 1..10, got ${job.retryAttempts}`);
+  if (job.arraySize !== undefined && !(Number.isInteger(job.arraySize) && job.arraySize >= 2 && job.arraySize <= 10_000)) {
+    problems.push(`arraySize must be an integer in 2..10000, got ${job.arraySize}`);
+  }
+  const reserved = Object.keys(job.environment).filter((name) => name.startsWith('AWS_BATCH'));
+  if (reserved.length > 0) problems.push(`environment variables starting with AWS_BATCH are reserved for AWS Batch: ${reserved.join(', ')}`);
+  if (problems.length > 0 || !queue || !definition) {
+    throw new ComputeSubmissionError(`job "${job.jobName}" was refused: ${problems.join('; ')}`, false);
+  }
+
+  const jobQueueName = queue[1];
+  const jobDefinitionName = definition[1];
+  const revision = definition[2] ?? '1';
+  return {
+    jobName: job.jobName,
+    jobQueueArn: job.jobQueue.startsWith('arn:') ? job.jobQueue : `arn:aws:batch:${scope.region}:${scope.account}:job-queue/${jobQueueName}`,
+    jobQueueName,
+    jobDefinitionArn: job.jobDefinition.startsWith('arn:')
+      ? `${job.jobDefinition}${definition[2] === undefined ? `:${revision}` : ''}`
+      : `arn:aws:batch:${scope.region}:${scope.account}:job-definition/${jobDefinitionName}:${revision}`,
+    jobDefinitionName,
+    command: [...job.command],
+    environment: { ...job.environment },
+    parameters: { ...job.parameters },
+    vcpus: job.vcpus,
+    memoryMiB: job.memoryMiB,
+    demand: { milliVcpus: Math.round(job.vcpus * 1000), memoryMiB: job.memoryMiB },
+    timeoutSeconds: job.timeoutSeconds,
+    retryAttempts: job.retryAttempts,
+    ...(job.arraySize !== undefined && { arraySize: job.arraySize }),
+  };
+}

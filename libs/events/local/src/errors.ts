@@ -1,0 +1,156 @@
+/**
+ * Base of the embedded bus's errors. `retryable` tells a caller whether trying the same call again
+ * can help; consumers decide retry vs dead-letter from it alone.
+ */
+export abstract class LocalBusError extends Error {
+  abstract readonly retryable: boolean;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The bus (or the endpoint) was closed; a new instance (after a restart) can take the call. */
+export class BusClosedError extends LocalBusError {
+  readonly retryable = true;
+  constructor(what = 'local event bus') {
+    super(`${what} is closed`);
+  }
+}
+
+/** Another process, or another open instance in this process, owns the bus directory. */
+export class BusDirectoryLockedError extends LocalBusError {
+  readonly retryable = false;
+  constructor(
+    readonly dir: string,
+    readonly ownerPid: number,
+  ) {
+    super(
+      ownerPid === process.pid
+        ? `bus directory ${dir} is already open in this process; close that LocalEventBus first`
+        : `bus directory ${dir} is locked by running process ${ownerPid}; publish through its PutEvents endpoint instead ` +
+            `(if that process is gone and its pid was reused, delete ${dir}/LOCK)`,
+    );
+  }
+}
+
+/** A queue name the bus was not configured with (or a name SQS would not accept). */
+export class UnknownQueueError extends LocalBusError {
+  readonly retryable = false;
+  constructor(readonly queue: string) {
+    super(`unknown queue ${JSON.stringify(queue)}`);
+  }
+}
+
+/** A queue name in the bus configuration is unusable. */
+export class InvalidQueueNameError extends LocalBusError {
+  readonly retryable = false;
+  constructor(
+    readonly queue: string,
+    readonly reason: string,
+  ) {
+    super(`invalid queue name ${JSON.stringify(queue)}: ${reason}`);
+  }
+}
+
+/** A rule's event pattern is not a valid EventBridge pattern; the cause is the matcher's error. */
+export class InvalidRuleError extends LocalBusError {
+  readonly retryable = false;
+  constructor(
+    readonly queue: string,
+    readonly rule: string,
+    options: { cause: unknown },
+  ) {
+    super(`rule ${JSON.stringify(rule)} of queue ${JSON.stringify(queue)} has an invalid event pattern: ${messageOf(options.cause)}`, options);
+  }
+}
+
+/**
+ * A PutEvents request that EventBridge rejects as a whole (HTTP 400 `ValidationException`): no entry
+ * was accepted. `message` is the text AWS returns.
+ */
+export class PutEventsValidationError extends LocalBusError {
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** A message file on disk could not be read back (it was not written by this bus, or was edited). */
+export class CorruptMessageFileError extends LocalBusError {
+  readonly retryable = false;
+  constructor(
+    readonly path: string,
+    options: { cause: unknown },
+  ) {
+    super(`message file ${path} is not a valid bus message (move it away to start the bus): ${messageOf(options.cause)}`, options);
+  }
+}
+
+/** One entry of a publish call that the bus did not accept. */
+export interface FailedEntry {
+  /** Index of the entry in the publish call. */
+  readonly index: number;
+  readonly source: string;
+  readonly detailType: string;
+  /** PutEvents error code: `InvalidArgument`, `MalformedDetail`, `InternalFailure`, `ValidationException`... */
+  readonly errorCode: string;
+  readonly errorMessage: string;
+}
+
+/** PutEvents error codes that AWS documents as retryable. */
+const RETRYABLE_ENTRY_CODES = new Set(['InternalFailure', 'ThrottlingException']);
+
+/**
+ * Some entries of a publish call were not accepted. The others were durably accepted before this
+ * was thrown, so retrying only the failed entries is the right recovery (retrying all of them is
+ * also safe: consumers deduplicate on `detail.metadata.eventId`).
+ */
+export class PublishFailedError extends LocalBusError {
+  readonly retryable: boolean;
+  constructor(
+    readonly failures: readonly FailedEntry[],
+    readonly total: number,
+  ) {
+    super(
+      `${failures.length} of ${total} events were not published: ` +
+        failures.map((f) => `#${f.index} ${JSON.stringify(f.detailType)} from ${JSON.stringify(f.source)}: ${f.errorCode} (${f.errorMessage})`).join('; '),
+    );
+    this.retryable = failures.every((f) => RETRYABLE_ENTRY_CODES.has(f.errorCode));
+  }
+}
+
+/** The embedded bus is asynchronous one-way messaging, like EventBridge: there is no reply channel. */
+export class RequestResponseNotSupportedError extends LocalBusError {
+  readonly retryable = false;
+  constructor(pattern: unknown) {
+    super(
+      `LocalBusClient does not support send() (request/response) for pattern ${safeJson(pattern)}: ` +
+        'EventBridge has no reply channel; use emit() and have the other side publish an event back',
+    );
+  }
+}
+
+/** `LocalBusClient.emit` was called with a pattern or payload that is not an event. */
+export class InvalidEmitError extends LocalBusError {
+  readonly retryable = false;
+  constructor(reason: string) {
+    super(`LocalBusClient.emit: ${reason}`);
+  }
+}
+
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string') {
+    return (e as { message: string }).message;
+  }
+  return safeJson(e);
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

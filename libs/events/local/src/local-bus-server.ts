@@ -1,0 +1,252 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import { finalize, isObservable, lastValueFrom } from 'rxjs';
+import { BusClosedError, messageOf, UnknownQueueError } from './errors.js';
+import { LocalBusContext } from './local-bus-context.js';
+import type { LocalEventBus, ReceivedMessage } from './local-event-bus.js';
+
+/** Identifies the embedded bus transport (`@EventPattern('Dataset Landed', LOCAL_BUS_TRANSPORT)` in a hybrid app). */
+export const LOCAL_BUS_TRANSPORT: unique symbol = Symbol.for('nightshift.local-bus');
+
+/** Options of {@link LocalBusServer}. */
+export interface LocalBusServerOptions {
+  /** The bus; owned by the caller (the server neither opens nor closes it). */
+  bus: LocalEventBus;
+  /** The queue this service consumes. */
+  queue: string;
+  /** Messages handled at once. Default 4. */
+  concurrency?: number;
+  /** Delay before a message whose handler threw a retryable error is delivered again: `min(maxMs, baseMs * 2^(receiveCount-1))`. Default 1 s / 60 s. */
+  retryBackoff?: { baseMs?: number; maxMs?: number };
+  /** How long `close()` waits for running handlers before giving up on them (their messages come back after the visibility timeout). Default 10 000. */
+  shutdownTimeoutMs?: number;
+}
+
+/** Events `LocalBusServer.on` accepts: `error` for failures of the bus itself (disk errors), not of handlers. */
+export type LocalBusServerEvents = { error: (error: unknown) => void };
+/** `connected` while consuming, `disconnected` after close or when the bus closed under it. */
+export type LocalBusServerStatus = 'connected' | 'disconnected';
+
+const LONG_POLL_MS = 10_000;
+const RECEIVE_ERROR_BACKOFF_MS = 1_000;
+
+/**
+ * NestJS transport over one queue of the {@link LocalEventBus}, with SQS consumer semantics: each
+ * message goes to the `@EventPattern(<detail-type>)` handler with the whole EventBridge event as
+ * payload (and a {@link LocalBusContext}); it is acked once the handler's promise or observable
+ * completes; a handler error with `retryable === false` sends it to the DLQ at once (with the error
+ * recorded), any other error releases it for redelivery after an exponential backoff, and after
+ * `maxReceiveCount` deliveries the bus dead-letters it. Register {@link PreserveHandlerErrorFilter}
+ * so handler errors reach the transport with their `retryable` flag.
+ *
+ * A message for which no handler exists is acked with a warning: rules only route subscribed
+ * events, so it is a wiring bug, and retrying it would not fix it.
+ */
+export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerStatus> implements CustomTransportStrategy {
+  /** Handler failures must reach this transport (it decides ack, retry or dead-letter), not just a log line. */
+  override readonly propagatesEventHandlerErrors = true;
+  protected override readonly logger = new Logger(LocalBusServer.name);
+
+  private readonly bus: LocalEventBus;
+  private readonly queue: string;
+  private readonly concurrency: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly shutdownTimeoutMs: number;
+  private readonly emitter = new EventEmitter();
+  private readonly inFlight = new Set<Promise<void>>();
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private warnedGenericError = false;
+
+  constructor(options: LocalBusServerOptions) {
+    super();
+    this.bus = options.bus;
+    this.queue = options.queue;
+    this.concurrency = options.concurrency ?? 4;
+    if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) {
+      throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
+    }
+    this.backoffBaseMs = options.retryBackoff?.baseMs ?? 1_000;
+    this.backoffMaxMs = options.retryBackoff?.maxMs ?? 60_000;
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    this.transportId = LOCAL_BUS_TRANSPORT;
+  }
+
+  /** Starts consuming; the callback gets an error if the queue is unknown or the bus is closed. */
+  listen(callback: (...optionalParams: unknown[]) => unknown): void {
+    if (this.loop) {
+      callback();
+      return;
+    }
+    if (this.bus.isClosed) {
+      callback(new BusClosedError());
+      return;
+    }
+    if (!this.bus.queueNames.includes(this.queue)) {
+      callback(new UnknownQueueError(this.queue));
+      return;
+    }
+    const abort = new AbortController();
+    this.abort = abort;
+    this.loop = this.consume(abort.signal);
+    this._status$.next('connected');
+    callback();
+  }
+
+  /** Stops receiving, then waits (up to `shutdownTimeoutMs`) for running handlers to finish and ack. */
+  async close(): Promise<void> {
+    this.abort?.abort();
+    await this.loop;
+    this.loop = undefined;
+    if (this.inFlight.size > 0) {
+      const timeout = new AbortController();
+      await Promise.race([
+        Promise.allSettled([...this.inFlight]),
+        sleep(this.shutdownTimeoutMs, undefined, { signal: timeout.signal }).catch(() => undefined),
+      ]);
+      timeout.abort();
+    }
+    this._status$.next('disconnected');
+  }
+
+  /** Subscribes to `error` (failures of the bus itself, such as disk errors). */
+  on<EventKey extends keyof LocalBusServerEvents = keyof LocalBusServerEvents>(
+    event: EventKey,
+    callback: LocalBusServerEvents[EventKey],
+  ): void {
+    this.emitter.on(event, callback);
+  }
+
+  /** The {@link LocalEventBus}. */
+  unwrap<T>(): T {
+    return this.bus as T;
+  }
+
+  private async consume(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (this.inFlight.size >= this.concurrency) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
+      let messages: ReceivedMessage[];
+      try {
+        messages = await this.bus.receive(this.queue, this.concurrency - this.inFlight.size, { waitTimeMs: LONG_POLL_MS, signal });
+      } catch (e) {
+        if (e instanceof BusClosedError) {
+          this._status$.next('disconnected');
+          return;
+        }
+        // A disk error: report it and back off rather than spin; nothing was lost (see receive()).
+        this.reportError(e);
+        await sleep(RECEIVE_ERROR_BACKOFF_MS, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      for (const message of messages) {
+        const run: Promise<void> = this.process(message).finally(() => this.inFlight.delete(run));
+        this.inFlight.add(run);
+      }
+    }
+  }
+
+  /** Never rejects: every outcome ends in ack, release, dead-letter, or a reported bus error. */
+  private async process(message: ReceivedMessage): Promise<void> {
+    const { receiptHandle } = message;
+    const pattern = message.event['detail-type'];
+    try {
+      const handler = this.getHandlerByPattern(pattern);
+      if (!handler) {
+        this.logger.warn(
+          `No @EventPattern(${JSON.stringify(pattern)}) handler consumes queue ${this.queue}; event ${message.event.id} acknowledged ` +
+            'and dropped. A rule routes this detail-type here: add the handler or narrow the rule.',
+        );
+        await this.bus.ack(this.queue, receiptHandle);
+        return;
+      }
+      let failure: { error: unknown } | undefined;
+      try {
+        await this.dispatch(handler, message);
+      } catch (error) {
+        failure = { error };
+      }
+      if (!failure) {
+        if (!(await this.bus.ack(this.queue, receiptHandle))) {
+          this.logger.warn(
+            `Event ${message.event.id} (${pattern}) was handled after its visibility timeout and has been delivered again; ` +
+              'the redelivery will be handled too (handlers are idempotent per event id).',
+          );
+        }
+        return;
+      }
+      const reason = describeError(failure.error);
+      this.warnIfGeneric(failure.error);
+      if (isNonRetryable(failure.error)) {
+        this.logger.error(`Event ${message.event.id} (${pattern}) failed with a non-retryable error; moved to ${this.queue}-dlq: ${reason}`);
+        await this.bus.deadLetter(this.queue, receiptHandle, reason);
+      } else {
+        const delayMs = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (message.receiveCount - 1));
+        this.logger.warn(
+          `Event ${message.event.id} (${pattern}) failed on delivery ${message.receiveCount}; retrying in ${delayMs} ms: ${reason}`,
+        );
+        await this.bus.release(this.queue, receiptHandle, delayMs, reason);
+      }
+    } catch (e) {
+      // ack/release/deadLetter failed (disk error or bus closed): the message is still on disk and
+      // comes back after its visibility timeout.
+      if (!(e instanceof BusClosedError)) this.reportError(e);
+    }
+  }
+
+  /** Runs the handler between Nest's processing hooks and settles when its result has completed. */
+  private dispatch(handler: MessageHandler, message: ReceivedMessage): Promise<void> {
+    const ctx = new LocalBusContext([message.event, this.queue, message.receiveCount, message.messageId]);
+    return new Promise<void>((resolve, reject) => {
+      const run = async (runEndHook: () => void): Promise<void> => {
+        try {
+          const result: unknown = await handler(message.event, ctx);
+          if (isObservable(result)) await lastValueFrom(result.pipe(finalize(runEndHook)), { defaultValue: undefined });
+          runEndHook();
+          resolve();
+        } catch (e) {
+          runEndHook();
+          reject(e);
+        }
+      };
+      try {
+        // Typed void, but the default hook returns the promise of `run`; a custom hook may return
+        // its own promise, whose rejection must not go unhandled.
+        const started: unknown = this.runWithProcessingHooks(ctx, run);
+        if (started instanceof Promise) started.catch(reject);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  }
+
+  private warnIfGeneric(error: unknown): void {
+    if (this.warnedGenericError || error instanceof Error || typeof error !== 'object' || error === null) return;
+    if ((error as { status?: unknown }).status === 'error' && !('retryable' in error)) {
+      this.warnedGenericError = true;
+      this.logger.warn(
+        "A handler error reached the transport as Nest's generic RPC error, without its retryable flag: register " +
+          'PreserveHandlerErrorFilter (app.useGlobalFilters) so non-retryable errors go to the DLQ at once.',
+      );
+    }
+  }
+
+  private reportError(error: unknown): void {
+    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
+    else this.logger.error(`Queue ${this.queue}: ${describeError(error)}`, error instanceof Error ? error.stack : undefined);
+  }
+}
+
+function isNonRetryable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return messageOf(error);
+}

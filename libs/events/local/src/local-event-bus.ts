@@ -1,0 +1,597 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { eventBridgeEnvelopeSchema, NIGHTSHIFT_BUS, type EventBridgeEvent, type RuleDefinition } from '@nightshift/contracts';
+import { compileEventPattern, InvalidEventPatternError, validateEventPattern } from '@nightshift/events-domain';
+import {
+  acquireDirLock,
+  DirSync,
+  fsyncDir,
+  releaseDirLock,
+  removeStaleTempFiles,
+  writeFileAtomically,
+} from './durable-files.js';
+import {
+  BusClosedError,
+  CorruptMessageFileError,
+  InvalidQueueNameError,
+  InvalidRuleError,
+  messageOf,
+  UnknownQueueError,
+} from './errors.js';
+import {
+  entryToEvent,
+  validatePutEventsRequest,
+  type EnvelopeContext,
+  type PutEventsRequestEntry,
+  type PutEventsResult,
+  type PutEventsResultEntry,
+  type PutEventsTarget,
+} from './put-events.js';
+
+/** Options of {@link LocalEventBus.open}. */
+export interface LocalEventBusOptions {
+  /** Directory that holds the queues; created if missing. One process owns it at a time. */
+  dir: string;
+  /** Queue name -> the rules that route events into it (a service's `SERVICE_RULES` entry). */
+  rules: Readonly<Record<string, readonly RuleDefinition[]>>;
+  /** How long a received message stays invisible before it is delivered again. Default 30 000 (SQS's default). */
+  visibilityTimeoutMs?: number;
+  /** Receives after which the next receive moves the message to `<queue>-dlq` instead. Default 5. */
+  maxReceiveCount?: number;
+  /** Envelope `account`. Default `000000000000`. */
+  account?: string;
+  /** Envelope `region`. Default `local`. */
+  region?: string;
+  /** Name entries may give as `EventBusName` (or its ARN). Default `nightshift`. */
+  eventBusName?: string;
+  /** Clock for event times and visibility. Default `() => new Date()`. */
+  now?: () => Date;
+}
+
+/** A message handed out by {@link LocalEventBus.receive}. */
+export interface ReceivedMessage {
+  /** Identifies this delivery; ack/release/deadLetter need the handle of the latest delivery. */
+  receiptHandle: string;
+  /** Stable per queue message (not the event id: one event fanned out to two queues is two messages). */
+  messageId: string;
+  /** 1 on the first delivery. */
+  receiveCount: number;
+  /** The full EventBridge event, as EventBridge would deliver it to an SQS target. */
+  event: EventBridgeEvent;
+}
+
+/** A message in a queue's dead-letter queue. */
+export interface DeadLetter {
+  messageId: string;
+  event: EventBridgeEvent;
+  receiveCount: number;
+  enqueuedAt: string;
+  deadLetteredAt: string;
+  /** Why it was dead-lettered: the handler's error, or the receive count that was exceeded. */
+  reason: string;
+}
+
+/** Options of {@link LocalEventBus.receive}. */
+export interface ReceiveOptions {
+  /** Long polling, like SQS's WaitTimeSeconds: wait up to this long for a message. Default 0. */
+  waitTimeMs?: number;
+  /** Ends the wait early (the call then resolves with what it has, usually nothing). */
+  signal?: AbortSignal;
+}
+
+/** Counts for one queue. */
+export interface QueueStats {
+  visible: number;
+  inFlight: number;
+  deadLetters: number;
+}
+
+const messageRecordSchema = z.object({
+  format: z.literal(1),
+  messageId: z.string().min(1),
+  enqueuedAt: z.string(),
+  receiveCount: z.number().int().nonnegative(),
+  /** Epoch ms before which the message is not delivered (0: visible). */
+  visibleAt: z.number(),
+  lastError: z.string().optional(),
+  deadLetteredAt: z.string().optional(),
+  deadLetterReason: z.string().optional(),
+  event: eventBridgeEnvelopeSchema,
+});
+type MessageRecord = z.infer<typeof messageRecordSchema> & { event: EventBridgeEvent };
+
+interface Slot {
+  /** File name, the same in the queue and its DLQ: `<enqueued epoch ms, 13 digits>-<messageId>.json`. */
+  readonly file: string;
+  record: MessageRecord;
+  /** Every disk operation on this message runs after the previous one, so the last write wins on disk as in memory. */
+  chain: Promise<void>;
+  /** An ack or a move is under way: the message is no longer deliverable. */
+  leaving: boolean;
+}
+
+class Queue {
+  readonly messages = new Map<string, Slot>();
+  readonly dead = new Map<string, Slot>();
+  readonly waiters = new Set<() => void>();
+  readonly dirSync: DirSync;
+  readonly dlqDirSync: DirSync;
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly dlqDir: string,
+    readonly matchers: ReadonlyArray<(event: unknown) => boolean>,
+  ) {
+    this.dirSync = new DirSync(dir);
+    this.dlqDirSync = new DirSync(dlqDir);
+  }
+
+  routes(event: EventBridgeEvent): boolean {
+    return this.matchers.some((m) => m(event));
+  }
+
+  wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
+
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,76}$/;
+const MAX_TIMER_MS = 60_000;
+
+/**
+ * The embedded event bus: EventBridge rules fanning out to one SQS-like queue per service, kept in
+ * plain files under one directory (layout in the README).
+ *
+ * Delivery semantics match the AWS mode: `putEvents` resolves only after every routed copy is on
+ * disk (fsync'ed file and directory); a queue's message is deleted only by `ack`; a received message
+ * is invisible for the visibility timeout and then delivered again with a higher receive count, also
+ * after a restart (receive count and visibility are on disk before a message is handed out); after
+ * `maxReceiveCount` deliveries the next receive moves it to the queue's DLQ. Delivery is at least
+ * once: a crash can repeat a delivery, never lose one, so consumers deduplicate on event id.
+ *
+ * One process owns the directory (a `LOCK` file with its pid; a dead owner's lock is taken over).
+ * Other processes publish through {@link PutEventsHttpEndpoint}.
+ */
+export class LocalEventBus implements PutEventsTarget {
+  private closed = false;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  private constructor(
+    readonly dir: string,
+    private readonly tmpDir: string,
+    private readonly queues: ReadonlyMap<string, Queue>,
+    private readonly envelope: EnvelopeContext,
+    private readonly visibilityTimeoutMs: number,
+    private readonly maxReceiveCount: number,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the bus in `options.dir`: takes the directory lock, removes temp
+   * files of interrupted writes, finishes interrupted dead-letter moves and loads every queue.
+   * Throws `InvalidQueueNameError` / `InvalidRuleError` for a bad configuration and
+   * `BusDirectoryLockedError` if a live process owns the directory.
+   */
+  static async open(options: LocalEventBusOptions): Promise<LocalEventBus> {
+    const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
+    const maxReceiveCount = options.maxReceiveCount ?? 5;
+    if (!(Number.isFinite(visibilityTimeoutMs) && visibilityTimeoutMs >= 0)) {
+      throw new RangeError(`visibilityTimeoutMs must be a non-negative number, got ${visibilityTimeoutMs}`);
+    }
+    if (!(Number.isInteger(maxReceiveCount) && maxReceiveCount >= 1)) {
+      throw new RangeError(`maxReceiveCount must be a positive integer, got ${maxReceiveCount}`);
+    }
+    const dir = resolve(options.dir);
+    const tmpDir = join(dir, 'tmp');
+    const queuesDir = join(dir, 'queues');
+    const queues = new Map<string, Queue>();
+    for (const [name, rules] of Object.entries(options.rules)) {
+      if (!QUEUE_NAME.test(name)) {
+        throw new InvalidQueueNameError(name, 'use 1-76 letters, digits, "-" or "_" (SQS names, leaving room for "-dlq")');
+      }
+      if (name.endsWith('-dlq')) throw new InvalidQueueNameError(name, 'the "-dlq" suffix is reserved for dead-letter queues');
+      const matchers = rules.map((rule) => {
+        try {
+          validateEventPattern(rule.eventPattern);
+          return compileEventPattern(rule.eventPattern);
+        } catch (e) {
+          if (e instanceof InvalidEventPatternError) throw new InvalidRuleError(name, rule.name, { cause: e });
+          throw e;
+        }
+      });
+      queues.set(name, new Queue(name, join(queuesDir, name), join(queuesDir, `${name}-dlq`), matchers));
+    }
+
+    await mkdir(tmpDir, { recursive: true });
+    await acquireDirLock(dir, tmpDir);
+    try {
+      await removeStaleTempFiles(tmpDir);
+      await mkdir(queuesDir, { recursive: true });
+      for (const q of queues.values()) {
+        await mkdir(q.dir, { recursive: true });
+        await mkdir(q.dlqDir, { recursive: true });
+      }
+      // Make the directories themselves durable before anything is published into them.
+      await Promise.all([fsyncDir(dir), fsyncDir(queuesDir), ...[...queues.values()].flatMap((q) => [fsyncDir(q.dir), fsyncDir(q.dlqDir)])]);
+      for (const q of queues.values()) await loadQueue(q);
+    } catch (e) {
+      await releaseDirLock(dir);
+      throw e;
+    }
+    const envelope: EnvelopeContext = {
+      account: options.account ?? '000000000000',
+      region: options.region ?? 'local',
+      busName: options.eventBusName ?? NIGHTSHIFT_BUS,
+      now: options.now ?? (() => new Date()),
+    };
+    return new LocalEventBus(dir, tmpDir, queues, envelope, visibilityTimeoutMs, maxReceiveCount);
+  }
+
+  /** True once {@link close} was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The configured queue names. */
+  get queueNames(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  /**
+   * EventBridge PutEvents. Throws `PutEventsValidationError` (and writes nothing) for what AWS
+   * rejects as a whole request: 0 or more than 10 entries, more than 256 KiB. Otherwise every
+   * entry gets a result: its `EventId` once a copy is durably in every queue whose rules match it
+   * (an event no rule matches is accepted and goes nowhere, as in AWS), or EventBridge's per-entry
+   * error (`InvalidArgument`, `MalformedDetail`, or `InternalFailure` if a write failed); one bad
+   * entry does not stop the others.
+   */
+  async putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
+    this.assertOpen();
+    validatePutEventsRequest(entries);
+    const results = await Promise.all(
+      entries.map(async (entry): Promise<PutEventsResultEntry> => {
+        const built = entryToEvent(entry, this.envelope);
+        if (!('event' in built)) return built;
+        const { event } = built;
+        try {
+          await Promise.all([...this.queues.values()].filter((q) => q.routes(event)).map((q) => this.enqueue(q, event)));
+        } catch (e) {
+          // PutEvents reports an internal failure per entry (retryable) rather than failing the call.
+          return { ErrorCode: 'InternalFailure', ErrorMessage: `the event could not be persisted: ${messageOf(e)}` };
+        }
+        return { EventId: event.id };
+      }),
+    );
+    return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
+  }
+
+  /**
+   * Receives up to `max` visible messages of `queue`, oldest first, each made invisible for the
+   * visibility timeout with its receive count incremented, durably, before this resolves. A
+   * message already delivered `maxReceiveCount` times is moved to the DLQ instead. With
+   * `waitTimeMs` it waits (in-process notification on publish/release, a timer for visibility
+   * expiry; no polling) until at least one message is available, the time is up, `signal` aborts
+   * or the bus closes.
+   */
+  async receive(queue: string, max = 1, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
+    const q = this.queue(queue);
+    if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max must be a positive integer, got ${max}`);
+    const deadline = this.nowMs() + Math.max(0, options.waitTimeMs ?? 0);
+    for (;;) {
+      this.assertOpen();
+      const received = await this.claim(q, max);
+      if (received.length > 0) return received;
+      if (this.closed || options.signal?.aborted || this.nowMs() >= deadline) return [];
+      await this.waitForChange(q, deadline, options.signal);
+    }
+  }
+
+  /**
+   * Deletes the message: its handler succeeded. Resolves `false` (and deletes nothing) if the
+   * handle is not the message's latest delivery (it was acked already, moved, or delivered again
+   * after its visibility timeout: that newer delivery now owns it).
+   */
+  async ack(queue: string, receiptHandle: string): Promise<boolean> {
+    const q = this.queue(queue);
+    this.assertOpen();
+    const slot = this.deliveredSlot(q, receiptHandle);
+    if (!slot) return false;
+    slot.leaving = true;
+    try {
+      await this.onSlot(slot, async () => {
+        await unlinkIfPresent(join(q.dir, slot.file));
+        await q.dirSync.sync();
+      });
+    } catch (e) {
+      slot.leaving = false;
+      throw e;
+    }
+    q.messages.delete(slot.record.messageId);
+    return true;
+  }
+
+  /**
+   * Makes the message visible again after `delayMs` (0: at once), keeping its receive count, and
+   * records `lastError` for the dead-letter queue should it end there. `false` for a stale handle.
+   */
+  async release(queue: string, receiptHandle: string, delayMs = 0, lastError?: string): Promise<boolean> {
+    const q = this.queue(queue);
+    this.assertOpen();
+    const slot = this.deliveredSlot(q, receiptHandle);
+    if (!slot) return false;
+    slot.record.visibleAt = this.nowMs() + Math.max(0, delayMs);
+    if (lastError !== undefined) slot.record.lastError = lastError;
+    await this.persist(q, slot);
+    q.wake();
+    return true;
+  }
+
+  /**
+   * Moves the message to `<queue>-dlq` at once with `reason` (a handler error that retrying cannot
+   * fix). `false` for a stale handle.
+   */
+  async deadLetter(queue: string, receiptHandle: string, reason: string): Promise<boolean> {
+    const q = this.queue(queue);
+    this.assertOpen();
+    const slot = this.deliveredSlot(q, receiptHandle);
+    if (!slot) return false;
+    await this.moveToDlq(q, slot, reason);
+    return true;
+  }
+
+  /** The messages in `<queue>-dlq`, oldest first. */
+  listDeadLetters(queue: string): DeadLetter[] {
+    const q = this.queue(queue);
+    return [...q.dead.values()].map(({ record }) => ({
+      messageId: record.messageId,
+      event: structuredClone(record.event),
+      receiveCount: record.receiveCount,
+      enqueuedAt: record.enqueuedAt,
+      deadLetteredAt: record.deadLetteredAt ?? '',
+      reason: record.deadLetterReason ?? record.lastError ?? '',
+    }));
+  }
+
+  /**
+   * Moves every dead letter of `queue` back into it as a new message (receive count 0), like an SQS
+   * DLQ redrive; returns how many. A crash midway can leave a message in both: a duplicate, never a loss.
+   */
+  async redriveDeadLetters(queue: string): Promise<number> {
+    const q = this.queue(queue);
+    this.assertOpen();
+    let moved = 0;
+    for (const slot of [...q.dead.values()]) {
+      if (slot.leaving) continue;
+      slot.leaving = true;
+      try {
+        await this.enqueue(q, slot.record.event, { lastError: slot.record.deadLetterReason });
+        await this.onSlot(slot, async () => {
+          await unlinkIfPresent(join(q.dlqDir, slot.file));
+          await q.dlqDirSync.sync();
+        });
+      } catch (e) {
+        slot.leaving = false;
+        throw e;
+      }
+      q.dead.delete(slot.record.messageId);
+      moved++;
+    }
+    return moved;
+  }
+
+  /** Message counts of `queue` (in-flight = received and not yet visible again). */
+  stats(queue: string): QueueStats {
+    const q = this.queue(queue);
+    const now = this.nowMs();
+    let visible = 0;
+    let inFlight = 0;
+    for (const s of q.messages.values()) {
+      if (s.record.visibleAt <= now) visible++;
+      else inFlight++;
+    }
+    return { visible, inFlight, deadLetters: q.dead.size };
+  }
+
+  /**
+   * Stops the bus: pending long polls resolve empty, new calls throw `BusClosedError`, writes under
+   * way complete, and the directory lock is released. Messages keep their durable state.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const q of this.queues.values()) q.wake();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await releaseDirLock(this.dir);
+  }
+
+  private async enqueue(q: Queue, event: EventBridgeEvent, extra: { lastError?: string } = {}): Promise<void> {
+    const now = this.nowMs();
+    const record: MessageRecord = {
+      format: 1,
+      messageId: randomUUID(),
+      enqueuedAt: new Date(now).toISOString(),
+      receiveCount: 0,
+      visibleAt: 0,
+      ...(extra.lastError !== undefined ? { lastError: extra.lastError } : {}),
+      event,
+    };
+    const file = `${String(now).padStart(13, '0')}-${record.messageId}.json`;
+    await this.track(
+      (async () => {
+        await writeFileAtomically(this.tmpDir, join(q.dir, file), JSON.stringify(record));
+        await q.dirSync.sync();
+      })(),
+    );
+    // Deliverable only once durable: a consumer can never ack what a crash could still lose.
+    q.messages.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
+    q.wake();
+  }
+
+  private async claim(q: Queue, max: number): Promise<ReceivedMessage[]> {
+    const now = this.nowMs();
+    const claimed: Slot[] = [];
+    const exhausted: Slot[] = [];
+    for (const slot of q.messages.values()) {
+      if (claimed.length >= max) break;
+      if (slot.leaving || slot.record.visibleAt > now) continue;
+      if (slot.record.receiveCount >= this.maxReceiveCount) {
+        exhausted.push(slot);
+        continue;
+      }
+      // Claimed in memory synchronously, so a concurrent receive cannot take the same message.
+      slot.record.receiveCount++;
+      slot.record.visibleAt = now + this.visibilityTimeoutMs;
+      claimed.push(slot);
+    }
+    const outcomes = await Promise.allSettled([
+      ...claimed.map((slot) => this.persist(q, slot)),
+      ...exhausted.map((slot) =>
+        this.moveToDlq(
+          q,
+          slot,
+          `maxReceiveCount ${this.maxReceiveCount} exceeded` + (slot.record.lastError ? `; last error: ${slot.record.lastError}` : ''),
+        ),
+      ),
+    ]);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    // The claimed messages whose count did reach the disk are delivered again after the timeout.
+    if (failed) throw failed.reason;
+    return claimed.map(({ record }) => ({
+      receiptHandle: receiptHandleOf(record),
+      messageId: record.messageId,
+      receiveCount: record.receiveCount,
+      event: structuredClone(record.event),
+    }));
+  }
+
+  private async moveToDlq(q: Queue, slot: Slot, reason: string): Promise<void> {
+    slot.leaving = true;
+    const dead: MessageRecord = { ...slot.record, deadLetteredAt: new Date(this.nowMs()).toISOString(), deadLetterReason: reason };
+    try {
+      // DLQ copy first, then the source: a crash in between leaves the message in both, which
+      // loading resolves by finishing the move (same file name, same message id).
+      await this.onSlot(slot, async () => {
+        await writeFileAtomically(this.tmpDir, join(q.dlqDir, slot.file), JSON.stringify(dead));
+        await q.dlqDirSync.sync();
+        await unlinkIfPresent(join(q.dir, slot.file));
+        await q.dirSync.sync();
+      });
+    } catch (e) {
+      slot.leaving = false;
+      throw e;
+    }
+    q.messages.delete(slot.record.messageId);
+    q.dead.set(dead.messageId, { file: slot.file, record: dead, chain: Promise.resolve(), leaving: false });
+  }
+
+  private persist(q: Queue, slot: Slot): Promise<void> {
+    return this.onSlot(slot, async () => {
+      // Serialized at run time, not at call time: the latest in-memory state is what lands on disk.
+      if (slot.leaving) return;
+      await writeFileAtomically(this.tmpDir, join(q.dir, slot.file), JSON.stringify(slot.record));
+      await q.dirSync.sync();
+    });
+  }
+
+  private onSlot(slot: Slot, op: () => Promise<void>): Promise<void> {
+    const run = slot.chain.then(op);
+    slot.chain = run.catch(() => undefined);
+    return this.track(run);
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
+    return p;
+  }
+
+  private deliveredSlot(q: Queue, receiptHandle: string): Slot | undefined {
+    const [messageId] = receiptHandle.split(':');
+    const slot = q.messages.get(messageId ?? '');
+    if (!slot || slot.leaving || slot.record.receiveCount === 0) return undefined;
+    return receiptHandleOf(slot.record) === receiptHandle ? slot : undefined;
+  }
+
+  private waitForChange(q: Queue, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((done) => {
+      let wakeAt = deadline;
+      for (const s of q.messages.values()) {
+        if (!s.leaving && s.record.visibleAt < wakeAt) wakeAt = s.record.visibleAt;
+      }
+      const wake = () => {
+        clearTimeout(timer);
+        q.waiters.delete(wake);
+        signal?.removeEventListener('abort', wake);
+        done();
+      };
+      const timer = setTimeout(wake, Math.min(MAX_TIMER_MS, Math.max(1, wakeAt - this.nowMs())));
+      q.waiters.add(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  private queue(name: string): Queue {
+    const q = this.queues.get(name);
+    if (!q) throw new UnknownQueueError(name);
+    return q;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BusClosedError();
+  }
+
+  private nowMs(): number {
+    return this.envelope.now().getTime();
+  }
+}
+
+/** Opaque to callers; names the delivery (message + receive count) so a stale handle is detectable. */
+function receiptHandleOf(record: MessageRecord): string {
+  return `${record.messageId}:${record.receiveCount}`;
+}
+
+async function loadQueue(q: Queue): Promise<void> {
+  const dead = await readRecords(q.dlqDir);
+  for (const [file, record] of dead) q.dead.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
+  let finishedMoves = false;
+  for (const [file, record] of await readRecords(q.dir)) {
+    if (q.dead.has(record.messageId)) {
+      // A dead-letter move was interrupted after its DLQ copy was written: finish it.
+      await unlinkIfPresent(join(q.dir, file));
+      finishedMoves = true;
+      continue;
+    }
+    q.messages.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
+  }
+  if (finishedMoves) await q.dirSync.sync();
+}
+
+async function readRecords(dir: string): Promise<Array<[string, MessageRecord]>> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  const out: Array<[string, MessageRecord]> = [];
+  for (const file of files) {
+    const path = join(dir, file);
+    let record: MessageRecord;
+    try {
+      record = messageRecordSchema.parse(JSON.parse(await readFile(path, 'utf8'))) as MessageRecord;
+    } catch (e) {
+      throw new CorruptMessageFileError(path, { cause: e });
+    }
+    out.push([file, record]);
+  }
+  return out;
+}
+
+async function unlinkIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}

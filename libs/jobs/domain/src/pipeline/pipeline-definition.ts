@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { InvalidPipelineError } from '../errors.js';
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-", starting with a letter');
+
+/** One step of a pipeline: a batch job definition plus how it fans out and what it waits for. */
+export const stepDefinitionSchema = z.object({
+  name,
+  /** The analytic the worker runs (`nightshift-worker run <analytic>`). */
+  analytic: z.string().min(1),
+  /** `partitions`: one array child per dataset partition (desk); `single`: one task over all partitions. */
+  fanOut: z.enum(['partitions', 'single']),
+  dependsOn: z.array(z.string()).default([]),
+  vcpus: z.number().positive().max(256),
+  memoryMiB: z.number().int().positive().max(1_048_576),
+  /** Total attempts per task, as AWS Batch's retryStrategy.attempts (1..10). */
+  attempts: z.number().int().min(1).max(10),
+  /** Per-attempt timeout; AWS Batch's minimum is 60 s, the local environment accepts less for tests. */
+  timeoutSeconds: z.number().int().positive().max(14 * 24 * 3600),
+  /** Job queue; priority queues are mapped by infra. */
+  queue: z.string().default('default'),
+});
+export type StepDefinition = z.infer<typeof stepDefinitionSchema>;
+
+/** A pipeline: a DAG of steps, triggered by datasets being registered. */
+export const pipelineDefinitionSchema = z.object({
+  name,
+  description: z.string(),
+  /** Registered datasets (by name) that start a run of this pipeline. */
+  trigger: z.object({ datasets: z.array(z.string().min(1)) }),
+  /** Tables every partition needs; a dataset lacking one is not runnable by this pipeline. */
+  requiredTables: z.array(z.enum(['prices', 'quotes', 'trades', 'orders', 'fills'])).default([]),
+  steps: z.array(stepDefinitionSchema).min(1),
+});
+export type PipelineDefinition = z.infer<typeof pipelineDefinitionSchema>;
+export type PipelineDefinitionInput = z.input<typeof pipelineDefinitionSchema>;
+
+/**
+ * Parses and checks a pipeline: schema, unique step names, known dependencies, no cycles.
+ * Throws InvalidPipelineError listing every problem found.
+ */
+export function definePipeline(input: unknown): PipelineDefinition {
+  const parsed = pipelineDefinitionSchema.safeParse(input);
+  const pipelineName = typeof input === 'object' && input && 'name' in input ? String((input as { name: unknown }).name) : '<unnamed>';
+  if (!parsed.success) {
+    throw new InvalidPipelineError(
+      pipelineName,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '<root>'}: ${i.message}`),
+    );
+  }
+  const pipeline = parsed.data;
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const step of pipeline.steps) {
+    if (names.has(step.name)) problems.push(`steps: duplicate step name "${step.name}"`);
+    names.add(step.name);
+  }
+  for (const step of pipeline.steps) {
+    for (const dep of step.dependsOn) {
+      if (!names.has(dep)) problems.push(`steps.${step.name}.dependsOn: unknown step "${dep}"`);
+      if (dep === step.name) problems.push(`steps.${step.name}.dependsOn: a step cannot depend on itself`);
+    }
+  }
+  if (problems.length === 0) {
+    const cycle = findCycle(pipeline.steps);
+    if (cycle) problems.push(`steps: dependency cycle ${cycle.join(' -> ')}`);
+  }
+  if (problems.length > 0) throw new InvalidPipelineError(pipeline.name, problems);
+  return pipeline;
+}
+
+function findCycle(steps: readonly StepDefinition[]): string[] | undefined {
+  const deps = new Map(steps.map((s) => [s.name, s.dependsOn]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | undefined => {
+    if (state.get(n) === 'done') return undefined;
+    if (state.get(n) === 'visiting') return [...stack.slice(stack.indexOf(n)), n];
+    state.set(n, 'visiting');
+    stack.push(n);
+    for (const d of deps.get(n) ?? []) {
+      const c = visit(d);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(n, 'done');
+    return undefined;
+  };
+  for (const s of steps) {
+    const c = visit(s.name);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+/** Steps in an order where every step comes after its dependencies. */
+export function topologicalSteps(pipeline: PipelineDefinition): StepDefinition[] {
+  const done = new Set<string>();
+  const out: StepDefinition[] = [];
+  while (out.length < pipeline.steps.length) {
+    const before = out.length;
+    for (const s of pipeline.steps) {
+      if (!done.has(s.name) && s.dependsOn.every((d) => done.has(d))) {
+        done.add(s.name);
+        out.push(s);
+      }
+    }
+    // A definition that skipped definePipeline (e.g. parsed with the bare schema) may not be a DAG.
+    if (out.length === before) throw new InvalidPipelineError(pipeline.name, ['steps: cannot be ordered (dependency cycle, unknown or duplicate step)']);
+  }
+  return out;
+}

@@ -1,0 +1,81 @@
+import { CreateTableCommand, DescribeTableCommand, type TableDescription } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TableNotActiveError, TableSchemaMismatchError } from './errors.js';
+import { translateSdkError } from './sdk-errors.js';
+
+/** How long `createTable` waits for the table, and how often it looks. */
+export interface CreateTableOptions {
+  /** Give up with TableNotActiveError after this long. Default 60 000 ms (AWS can take tens of seconds). */
+  timeoutMs?: number;
+  /** Pause between DescribeTable calls. Default 100 ms: the embedded server is ACTIVE almost at once. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * Creates the job store's table (`PK` HASH + `SK` RANGE, both strings, on-demand billing) unless it
+ * exists, then waits until it is ACTIVE. Idempotent: an existing table with the same key schema is
+ * accepted as is; one with another key schema is a TableSchemaMismatchError. For local mode and
+ * tests; in AWS the table belongs to the stateful infrastructure stack.
+ *
+ * Takes the DocumentClient the store uses, so a process needs only one client.
+ */
+export async function createTable(client: DynamoDBDocumentClient, tableName: string, options: CreateTableOptions = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const deadline = Date.now() + timeoutMs;
+  let lastStatus: string | undefined;
+  for (;;) {
+    const table = await describeTable(client, tableName);
+    if (table === undefined) {
+      await requestCreation(client, tableName);
+    } else {
+      assertJobStoreKeySchema(tableName, table);
+      lastStatus = table.TableStatus;
+      if (lastStatus === 'ACTIVE') return;
+    }
+    if (Date.now() >= deadline) throw new TableNotActiveError(tableName, lastStatus);
+    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+  }
+}
+
+async function describeTable(client: DynamoDBDocumentClient, tableName: string): Promise<TableDescription | undefined> {
+  try {
+    return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+  } catch (error) {
+    if ((error as { name?: unknown }).name === 'ResourceNotFoundException') return undefined;
+    throw translateSdkError(error, 'createTable');
+  }
+}
+
+async function requestCreation(client: DynamoDBDocumentClient, tableName: string): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'PK', AttributeType: 'S' },
+          { AttributeName: 'SK', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  } catch (error) {
+    // Someone else created it between our DescribeTable and CreateTable: the next look checks it.
+    if ((error as { name?: unknown }).name === 'ResourceInUseException') return;
+    throw translateSdkError(error, 'createTable');
+  }
+}
+
+function assertJobStoreKeySchema(tableName: string, table: TableDescription): void {
+  const keys = (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).sort();
+  const types = new Map((table.AttributeDefinitions ?? []).map((d) => [d.AttributeName, d.AttributeType]));
+  const ok = keys.length === 2 && keys[0] === 'PK:HASH' && keys[1] === 'SK:RANGE' && types.get('PK') === 'S' && types.get('SK') === 'S';
+  if (!ok) {
+    const found = (table.KeySchema ?? []).map((k) => `${k.AttributeName} (${k.KeyType}, ${types.get(k.AttributeName) ?? '?'})`).join(' + ');
+    throw new TableSchemaMismatchError(tableName, found || 'none');
+  }
+}

@@ -1,0 +1,71 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Previous weekday (UTC): the business day a nightly run covers by default. */
+export function previousBusinessDay(now: Date): string {
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  do d.setUTCDate(d.getUTCDate() - 1);
+  while (d.getUTCDay() === 0 || d.getUTCDay() === 6);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The embedded host's configuration: environment plus command-line flags, parsed once at boot. */
+export const hostConfigSchema = z.object({
+  /** Everything the embedded mode keeps on disk: DynamoDB data, bus queues, objects, traces, logs. */
+  home: z.string().min(1),
+  apiPort: z.coerce.number().int().min(0).max(65535),
+  eventsPort: z.coerce.number().int().min(0).max(65535),
+  /** The local compute environment's budget. */
+  vcpus: z.coerce.number().positive(),
+  memoryMiB: z.coerce.number().int().positive(),
+  otlpEndpoint: z.string().url().optional(),
+  /** Exit after the first report (or failure) instead of serving until Ctrl-C. */
+  once: z.boolean(),
+  /** Skip creating and landing the sample business day. */
+  noSample: z.boolean(),
+  businessDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
+  seed: z.coerce.number().int(),
+  desks: z.array(z.string().min(1)).min(1),
+});
+export type HostConfig = z.infer<typeof hostConfigSchema>;
+
+/** Thrown for a bad flag or variable; main prints it and exits 2. */
+export class HostUsageError extends Error {
+  readonly retryable = false;
+}
+
+const USAGE = `usage: npm start -- [--once] [--no-sample] [--date YYYY-MM-DD] [--seed N] [--desks a,b,c]
+environment: NIGHTSHIFT_HOME (default ./.nightshift), NIGHTSHIFT_API_PORT (3000), NIGHTSHIFT_EVENTS_PORT (4010),
+             NIGHTSHIFT_VCPUS (all cores), NIGHTSHIFT_MEMORY_MIB (4096), OTEL_EXPORTER_OTLP_ENDPOINT`;
+
+export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date()): HostConfig {
+  const flags: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--once' || a === '--no-sample') flags[a.slice(2)] = true;
+    else if (['--date', '--seed', '--desks'].includes(a)) {
+      const v = argv[++i];
+      if (v === undefined) throw new HostUsageError(`${a} needs a value\n${USAGE}`);
+      flags[a.slice(2)] = v;
+    } else if (a === '--help' || a === '-h') throw new HostUsageError(USAGE);
+    else throw new HostUsageError(`unknown argument ${a}\n${USAGE}`);
+  }
+  const result = hostConfigSchema.safeParse({
+    home: resolve(env['NIGHTSHIFT_HOME'] ?? '.nightshift'),
+    apiPort: env['NIGHTSHIFT_API_PORT'] ?? 3000,
+    eventsPort: env['NIGHTSHIFT_EVENTS_PORT'] ?? 4010,
+    vcpus: env['NIGHTSHIFT_VCPUS'] ?? availableParallelism(),
+    memoryMiB: env['NIGHTSHIFT_MEMORY_MIB'] ?? 4096,
+    otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
+    once: flags['once'] === true,
+    noSample: flags['no-sample'] === true,
+    businessDate: flags['date'] ?? previousBusinessDay(now),
+    seed: flags['seed'] ?? 42,
+    desks: typeof flags['desks'] === 'string' ? flags['desks'].split(',').map((s) => s.trim()) : ['equities-cash', 'equities-pt', 'etf', 'futures'],
+  });
+  if (!result.success) {
+    throw new HostUsageError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n') + `\n${USAGE}`);
+  }
+  return result.data;
+}

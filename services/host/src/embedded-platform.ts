@@ -1,0 +1,149 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import 'reflect-metadata';
+import { Logger, type INestApplication, type INestMicroservice, type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SERVICE_RULES, type RuleDefinition } from '@nightshift/contracts';
+import { LocalComputeEnvironment } from '@nightshift/compute-local';
+import { LocalBusServer, LocalEventBus, PutEventsHttpEndpoint } from '@nightshift/events-local';
+import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
+import type { JobStore, PipelineDefinition } from '@nightshift/jobs-domain';
+import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
+import { PlannerModule, plannerConfigSchema } from '@nightshift/planner';
+import { ReportingModule, reportingConfigSchema } from '@nightshift/reporting';
+import { DirectoryObjectStore } from '@nightshift/storage-local';
+
+/** Where the worker's compiled entrypoint is, relative to this file (src/ in tests, dist/ when built). */
+export const WORKER_ENTRYPOINT = fileURLToPath(new URL('../../worker/dist/main.js', import.meta.url));
+
+/** What the embedded platform needs to start. */
+export interface EmbeddedPlatformOptions {
+  home: string;
+  apiPort: number;
+  eventsPort: number;
+  vcpus: number;
+  memoryMiB: number;
+  otlpEndpoint?: string;
+  /** Extra queues on the bus (e.g. the console that shows outcomes), with their rules. */
+  extraQueues?: Record<string, readonly RuleDefinition[]>;
+  /** Pipelines beyond the built-in ones. */
+  extraPipelines?: readonly PipelineDefinition[];
+  /** Bus redelivery settings (tests shorten them). */
+  visibilityTimeoutMs?: number;
+  /** Nest's logger; `false` silences the framework's own lines. */
+  logger?: LoggerService | false;
+}
+
+/** A running embedded platform: the three services, the bus, compute and state, on one machine. */
+export interface EmbeddedPlatform {
+  apiUrl: string;
+  eventsUrl: string;
+  dynamoEndpoint: string;
+  bus: LocalEventBus;
+  store: JobStore;
+  objects: DirectoryObjectStore;
+  traceFile: string;
+  stop(): Promise<void>;
+}
+
+export const TABLE_NAME = 'nightshift';
+
+/**
+ * Starts nightshift's embedded mode: the DynamoDB-compatible server on disk, the durable bus with
+ * the services' rules and its PutEvents endpoint, the local compute environment, and the ingestion,
+ * planner and reporting services (reporting also serves the REST API). Everything lives under
+ * `home`, so a restart on the same home resumes where it stopped.
+ */
+export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): Promise<EmbeddedPlatform> {
+  const dirs = {
+    dynamo: join(options.home, 'dynamodb'),
+    bus: join(options.home, 'bus'),
+    objects: join(options.home, 'objects'),
+    logs: join(options.home, 'logs'),
+    traces: join(options.home, 'traces'),
+  };
+  for (const d of Object.values(dirs)) await mkdir(d, { recursive: true });
+  const traceFile = join(dirs.traces, 'traces.jsonl');
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e: unknown) => Logger.error(`shutdown step failed: ${String(e)}`, 'host'));
+  };
+
+  try {
+    const dynamo = await startEmbeddedDynamoDb({ dataDir: dirs.dynamo });
+    stops.push(() => dynamo.close());
+    const client: DynamoDBDocumentClient = createDocumentClient({ endpoint: dynamo.endpoint });
+    stops.push(async () => client.destroy());
+    await createTable(client, TABLE_NAME);
+
+    const bus = await LocalEventBus.open({
+      dir: dirs.bus,
+      rules: { ...SERVICE_RULES, ...(options.extraQueues ?? {}) },
+      visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
+    });
+    stops.push(() => bus.close());
+    const endpoint = new PutEventsHttpEndpoint({ bus, port: options.eventsPort });
+    await endpoint.listen();
+    stops.push(() => endpoint.close());
+
+    const compute = new LocalComputeEnvironment({
+      vcpus: options.vcpus,
+      memoryMiB: options.memoryMiB,
+      logDir: dirs.logs,
+      emit: async (e) => {
+        const result = await bus.putEvents([{ Source: e.source, DetailType: e.detailType, Detail: JSON.stringify(e.detail), Resources: e.resources }]);
+        if (result.FailedEntryCount > 0) throw new Error(`bus refused a job state change: ${JSON.stringify(result.Entries[0])}`);
+      },
+    });
+    stops.push(() => compute.shutdown());
+
+    const common = { mode: 'local' as const, tableName: TABLE_NAME, objectStoreDir: dirs.objects };
+    const workerEnvironment: Record<string, string> = {
+      NIGHTSHIFT_OBJECT_STORE_DIR: dirs.objects,
+      ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile }),
+    };
+    const logger = options.logger ?? false;
+
+    const ingestion: INestMicroservice = await NestFactory.createMicroservice(
+      IngestionModule.register(ingestionConfigSchema.parse(common), { bus, dynamo: client }),
+      { strategy: new LocalBusServer({ bus, queue: 'ingestion', concurrency: 2 }), logger },
+    );
+    await ingestion.listen();
+    stops.push(() => ingestion.close());
+
+    const planner: INestMicroservice = await NestFactory.createMicroservice(
+      PlannerModule.register(
+        plannerConfigSchema.parse({ ...common, workerCommand: [process.execPath, WORKER_ENTRYPOINT], workerEnvironment }),
+        { bus, dynamo: client, compute, ...(options.extraPipelines ? { extraPipelines: options.extraPipelines } : {}) },
+      ),
+      { strategy: new LocalBusServer({ bus, queue: 'planner', concurrency: 4 }), logger },
+    );
+    await planner.listen();
+    stops.push(() => planner.close());
+
+    const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort });
+    const reporting: INestApplication = await NestFactory.create(ReportingModule.register(reportingConfig, { bus, dynamo: client }), new FastifyAdapter(), { logger });
+    reporting.connectMicroservice({ strategy: new LocalBusServer({ bus, queue: 'reporting', concurrency: 2 }) });
+    await reporting.startAllMicroservices();
+    await reporting.listen(reportingConfig.httpPort, reportingConfig.httpHost);
+    stops.push(() => reporting.close());
+    const apiUrl = (await reporting.getUrl()).replace('[::1]', '127.0.0.1');
+
+    return {
+      apiUrl,
+      eventsUrl: endpoint.url,
+      dynamoEndpoint: dynamo.endpoint,
+      bus,
+      store: new DynamoDbJobStore(client, { tableName: TABLE_NAME }),
+      objects: new DirectoryObjectStore(dirs.objects),
+      traceFile,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DatasetLanded } from '@nightshift/contracts';
+import { startTracing, withSpan } from '@nightshift/observability';
+import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow } from './console.js';
+import { HostUsageError, loadHostConfig } from './config.js';
+import { startEmbeddedPlatform } from './embedded-platform.js';
+import { ensureSampleDay } from './sample-day.js';
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * `npm start`: nightshift's embedded mode on this machine. Starts the platform, lands a sample
+ * business day the way an upstream system would (PutEvents through the AWS SDK), follows the
+ * nightly TCA run to its report, then serves until Ctrl-C (or exits, with --once).
+ */
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadHostConfig(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof HostUsageError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const tracing = startTracing({ serviceName: 'nightshift', otlpEndpoint: config.otlpEndpoint, traceFile: join(config.home, 'traces', 'traces.jsonl') });
+  print(`nightshift (embedded) home=${config.home} compute=${config.vcpus} vCPU/${config.memoryMiB} MiB`);
+  const platform = await startEmbeddedPlatform({ ...config, extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES } });
+  const abort = new AbortController();
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    abort.abort();
+    await platform.stop();
+    await tracing.shutdown();
+  };
+  process.once('SIGINT', () => void shutdown().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void shutdown().then(() => process.exit(143)));
+  print(`REST API      ${platform.apiUrl}/runs   ${platform.apiUrl}/reports`);
+  print(`PutEvents     ${platform.eventsUrl}  (X-Amz-Target: AWSEvents.PutEvents)`);
+
+  let exitCode = 0;
+  if (!config.noSample) {
+    const { detail, generated } = await ensureSampleDay(platform.objects, { businessDate: config.businessDate, seed: config.seed, desks: config.desks });
+    print(`${generated ? 'generated' : 'found'} sample business day ${config.businessDate}: ${detail.files.length} files, desks ${config.desks.join(', ')}`);
+    const events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const landedId = await withSpan('upstream: Dataset Landed', { kind: 'producer' }, async (span) => {
+      const out = await events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: 'com.example.oms', DetailType: DatasetLanded.detailType, Detail: JSON.stringify({ ...detail, traceparent: span.traceparent() }) }],
+        }),
+      );
+      const entry = out.Entries?.[0];
+      if (!entry?.EventId) throw new Error(`PutEvents refused the landed event: ${entry?.ErrorCode} ${entry?.ErrorMessage}`);
+      return entry.EventId;
+    });
+    events.destroy();
+    print(`Dataset Landed ${landedId}`);
+    const outcome = await followFlow({ bus: platform.bus, store: platform.store, correlationId: landedId, print, signal: abort.signal });
+    if (outcome?.kind === 'report') {
+      const d = outcome.detail.data;
+      print(`Report Published ${d.reportId} (${d.pipeline}, ${d.businessDate})`);
+      for (const [k, v] of Object.entries(d.headline)) print(`  ${k.padEnd(30)} ${v}`);
+      print(`  report: ${platform.apiUrl}/reports/${d.reportId}`);
+      print(`  run:    ${platform.apiUrl}/runs/${d.runId}`);
+    } else if (outcome?.kind === 'rejected') {
+      exitCode = 1;
+      print(`Dataset Rejected: ${outcome.detail.data.reasons.map((r) => `${r.file ?? r.path ?? ''}${r.line ? `:${r.line}` : ''} ${r.message}`).join('; ')}`);
+    } else if (outcome?.kind === 'failed') {
+      exitCode = 1;
+      print(`Run Failed ${outcome.detail.data.runId}: ${outcome.detail.data.reason}`);
+    }
+  }
+  print(`traces: ${platform.traceFile}`);
+  if (config.once) {
+    await shutdown();
+    return exitCode;
+  }
+  print('serving; Ctrl-C to stop');
+  await new Promise<void>(() => {});
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,7 @@
+/** DI tokens for the planner's ports. */
+export const JOB_STORE = Symbol('JobStore');
+export const OBJECT_STORE = Symbol('ObjectStore');
+export const EVENT_PUBLISHER = Symbol('EventPublisher');
+export const COMPUTE = Symbol('ComputeEnvironment');
+export const CLOCK = Symbol('Clock');
+export const PIPELINES = Symbol('Pipelines');

@@ -1,0 +1,44 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EventPublisher } from '@nightshift/events-domain';
+import { BusEventPublisher, type LocalEventBus } from '@nightshift/events-local';
+import type { Clock, JobStore } from '@nightshift/jobs-domain';
+import { DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
+import type { ObjectStore } from '@nightshift/storage-domain';
+import { DirectoryObjectStore } from '@nightshift/storage-local';
+import { ApiController } from './api.controller.js';
+import type { ReportingConfig } from './config.js';
+import { PublishReport, type ReportSection } from './publish-report.js';
+import { ReportingHandlers } from './reporting.handlers.js';
+import { TCA_SECTION } from './sections.js';
+import { CLOCK, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, REPORT_SECTIONS } from './tokens.js';
+
+/** Process-wide clients the host owns and hands to reporting. */
+export interface ReportingRuntime {
+  bus: LocalEventBus;
+  dynamo: DynamoDBDocumentClient;
+}
+
+/** The composition root of reporting: the only place its ports are bound to adapters. */
+@Module({})
+export class ReportingModule {
+  static register(config: ReportingConfig, runtime: ReportingRuntime): DynamicModule {
+    return {
+      module: ReportingModule,
+      controllers: [ReportingHandlers, ApiController],
+      providers: [
+        { provide: JOB_STORE, useValue: new DynamoDbJobStore(runtime.dynamo, { tableName: config.tableName }) satisfies JobStore },
+        { provide: OBJECT_STORE, useValue: new DirectoryObjectStore(config.objectStoreDir) satisfies ObjectStore },
+        { provide: EVENT_PUBLISHER, useValue: new BusEventPublisher(runtime.bus) satisfies EventPublisher },
+        { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
+        { provide: REPORT_SECTIONS, useValue: [TCA_SECTION] satisfies ReportSection[] },
+        {
+          provide: PublishReport,
+          inject: [JOB_STORE, OBJECT_STORE, EVENT_PUBLISHER, REPORT_SECTIONS, CLOCK],
+          useFactory: (store: JobStore, objects: ObjectStore, publisher: EventPublisher, sections: ReportSection[], clock: Clock) =>
+            new PublishReport(store, objects, publisher, sections, clock),
+        },
+      ],
+    };
+  }
+}

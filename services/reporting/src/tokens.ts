@@ -1,0 +1,6 @@
+/** DI tokens for reporting's ports. */
+export const JOB_STORE = Symbol('JobStore');
+export const OBJECT_STORE = Symbol('ObjectStore');
+export const EVENT_PUBLISHER = Symbol('EventPublisher');
+export const CLOCK = Symbol('Clock');
+export const REPORT_SECTIONS = Symbol('ReportSections');

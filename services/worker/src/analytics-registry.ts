@@ -1,0 +1,31 @@
+import { runTca } from '@nightshift/analytics';
+import type { ManifestEntry } from '@nightshift/jobs-domain';
+import { WorkerUsageError } from './config.js';
+
+/** Runs one analytic over one partition's inputs; `uri` turns an object key into a path DuckDB reads. */
+export type Analytic = (entry: ManifestEntry, uri: (key: string) => string) => Promise<unknown>;
+
+function single(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri: (key: string) => string): string;
+function single(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri: (key: string) => string, optional: true): string | undefined;
+function single(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri: (key: string) => string, optional = false): string | undefined {
+  const keys = entry.inputs[table] ?? [];
+  if (keys.length === 0) {
+    if (optional) return undefined;
+    throw new WorkerUsageError(`partition ${entry.partition} has no ${table} input`);
+  }
+  if (keys.length > 1) throw new WorkerUsageError(`partition ${entry.partition} has ${keys.length} ${table} files; one per partition is supported`);
+  return uri(keys[0]!);
+}
+
+/** The analytics a worker can run, by the name pipelines use in `step.analytic`. */
+export const ANALYTICS: Readonly<Record<string, Analytic>> = {
+  tca: (entry, uri) =>
+    runTca({
+      orders: single(entry, 'orders', uri),
+      fills: single(entry, 'fills', uri),
+      quotes: single(entry, 'quotes', uri),
+      trades: single(entry, 'trades', uri, true),
+      by: ['broker', 'venue', 'algo', 'symbol'],
+      threads: 1,
+    }),
+};
