@@ -222,17 +222,22 @@ describe('LocalComputeEnvironment', () => {
     }
   });
 
-  it('starts children from baseEnv without the AWS_BATCH_* variables it may carry', async () => {
+  it('starts children from baseEnv without the AWS_BATCH_* variables it may carry, in cwd, with the given clock', async () => {
     const r = recorder();
     const out = join(tmp, 'env.json');
-    const env = environment({ emit: r.emit, baseEnv: { FROM_BASE: 'yes', AWS_BATCH_JOB_ARRAY_INDEX: '7', AWS_BATCH_JOB_ID: 'host-job' } });
-    const { jobId } = await env.submitJob(aJob({ command: node("require('fs').writeFileSync(process.env.OUT, JSON.stringify(process.env))"), environment: { OUT: out } }));
+    const clock = new Date('2025-03-14T02:00:00Z');
+    const env = environment({ emit: r.emit, cwd: tmp, now: () => clock, baseEnv: { FROM_BASE: 'yes', AWS_BATCH_JOB_ARRAY_INDEX: '7', AWS_BATCH_JOB_ID: 'host-job' } });
+    const { jobId } = await env.submitJob(
+      aJob({ command: node("require('fs').writeFileSync(process.env.OUT, JSON.stringify({ env: process.env, cwd: process.cwd() }))"), environment: { OUT: out } }),
+    );
     await env.idle();
 
-    const childEnv = JSON.parse(await readFile(out, 'utf8')) as Record<string, string>;
-    expect(childEnv.FROM_BASE).toBe('yes');
-    expect(childEnv.AWS_BATCH_JOB_ID).toBe(jobId);
-    expect(childEnv.AWS_BATCH_JOB_ARRAY_INDEX).toBeUndefined();
+    const child = JSON.parse(await readFile(out, 'utf8')) as { env: Record<string, string>; cwd: string };
+    expect(child.cwd).toBe(tmp);
+    expect(child.env.FROM_BASE).toBe('yes');
+    expect(child.env.AWS_BATCH_JOB_ID).toBe(jobId);
+    expect(child.env.AWS_BATCH_JOB_ARRAY_INDEX).toBeUndefined();
+    expect(last(r, jobId)).toMatchObject({ status: 'SUCCEEDED', createdAt: clock.getTime(), startedAt: clock.getTime(), stoppedAt: clock.getTime() });
   });
 
   it('never runs more than the vCPU budget allows at once', async () => {

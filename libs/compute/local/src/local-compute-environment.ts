@@ -460,8 +460,9 @@ export class LocalComputeEnvironment implements ComputeEnvironment {
 
   /** An array parent ends when all its children have: SUCCEEDED if every child did, else FAILED. */
   private finishParent(parent: Parent): void {
-    const starts = parent.children.flatMap((c) => (c.startedAt === undefined ? [] : [c.startedAt]));
-    if (starts.length > 0) parent.startedAt = Math.min(...starts);
+    for (const child of parent.children) {
+      if (child.startedAt !== undefined && (parent.startedAt === undefined || child.startedAt < parent.startedAt)) parent.startedAt = child.startedAt;
+    }
     parent.stoppedAt = this.nowMs();
     const failed = parent.children.some((c) => c.status === 'FAILED');
     if (failed) this.transition(parent, 'FAILED', parent.terminateReason ?? ARRAY_CHILD_FAILED);

@@ -45,7 +45,7 @@ export class LocalBusClient extends ClientProxy {
   }
 
   /** Always throws {@link RequestResponseNotSupportedError}. */
-  override send(pattern: unknown): never {
+  override send(pattern: unknown, _data?: unknown): never {
     throw new RequestResponseNotSupportedError(pattern);
   }
 

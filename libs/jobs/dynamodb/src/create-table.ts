@@ -7,8 +7,11 @@ import { translateSdkError } from './sdk-errors.js';
 export interface CreateTableOptions {
   /** Give up with TableNotActiveError after this long. Default 60 000 ms (AWS can take tens of seconds). */
   timeoutMs?: number;
-  /** Pause between DescribeTable calls. Default 100 ms: the embedded server is ACTIVE almost at once. */
-  pollIntervalMs?: number;
+  /**
+   * Longest pause between DescribeTable calls. Pauses start at 10 ms (the embedded server is ACTIVE
+   * almost at once) and double up to this. Default 2 000 ms.
+   */
+  maxPollIntervalMs?: number;
 }
 
 /**
@@ -21,7 +24,8 @@ export interface CreateTableOptions {
  */
 export async function createTable(client: DynamoDBDocumentClient, tableName: string, options: CreateTableOptions = {}): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const maxPollIntervalMs = options.maxPollIntervalMs ?? 2_000;
+  let pause = 10;
   const deadline = Date.now() + timeoutMs;
   let lastStatus: string | undefined;
   for (;;) {
@@ -34,7 +38,8 @@ export async function createTable(client: DynamoDBDocumentClient, tableName: str
       if (lastStatus === 'ACTIVE') return;
     }
     if (Date.now() >= deadline) throw new TableNotActiveError(tableName, lastStatus);
-    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = Math.min(pause * 2, maxPollIntervalMs);
   }
 }
 

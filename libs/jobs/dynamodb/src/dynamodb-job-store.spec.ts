@@ -4,6 +4,8 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError, StaleStateError, StoreUnavailableError } from '@nightshift/jobs-domain';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+// The conformance suite is test-only and deliberately not in jobs-domain's public index.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { aDatasetInput, aReport, aRun, aRunWithTasks, aTask, at, describeJobStoreContract } from '../../domain/src/testing/job-store.contract.js';
 import { createTable } from './create-table.js';
 import { DynamoDbJobStore } from './dynamodb-job-store.js';

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// The conformance suite is test-only and deliberately not in jobs-domain's public index.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { aRunWithTasks } from '../../domain/src/testing/job-store.contract.js';
 import { createTable } from './create-table.js';
 import { DynamoDbJobStore } from './dynamodb-job-store.js';

@@ -1,4 +1,5 @@
 import { InvalidEventPatternError } from '../errors.js';
+import { indexFieldNames, type FieldIndex } from './event-fields.js';
 import { CidrSyntaxError, looksLikeIpAddress, parseCidr, parseIpAddress } from './ip-address.js';
 import * as match from './value-matchers.js';
 import type { ValueTest } from './value-matchers.js';
@@ -6,6 +7,8 @@ import { MAX_WILDCARD_COMPLEXITY, parseWildcard, wildcardComplexity, WildcardSyn
 
 /** One field of a compiled rule: the event values found at `name` are tested against it. */
 export interface CompiledField {
+  /** Position in {@link CompiledPattern.fieldCount}-sized per-event caches. */
+  readonly id: number;
   /** The flattened field name: pattern keys joined by `.` (as EventBridge joins event keys). */
   readonly name: string;
   /** Where the field was written in the pattern document, for error messages. */
@@ -26,10 +29,10 @@ export interface CompiledField {
  */
 export interface CompiledPattern {
   readonly rules: readonly (readonly CompiledField[])[];
-  /** Every field name some rule tests. */
-  readonly names: ReadonlySet<string>;
-  /** Every proper dot-prefix of those names: the only object paths worth descending into. */
-  readonly prefixes: ReadonlySet<string>;
+  /** Upper bound of the fields' ids. */
+  readonly fieldCount: number;
+  /** Where in an event the tested fields are found. */
+  readonly index: FieldIndex;
 }
 
 /** Field names that cannot appear inside an `$or` branch (Ruler keeps them for operators). */
@@ -65,6 +68,7 @@ type Rule = Map<string, CompiledField>;
 /** The rules built so far; an `$or` replaces them with one copy per branch. */
 interface RuleSet {
   rules: Rule[];
+  readonly counter: { fields: number };
 }
 
 /**
@@ -77,21 +81,14 @@ interface RuleSet {
 export function compilePattern(pattern: unknown): CompiledPattern {
   const value = toJson(pattern);
   if (!isObject(value)) throw new InvalidEventPatternError('', 'Filter is not an object');
-  const set: RuleSet = { rules: [] };
+  const set: RuleSet = { rules: [], counter: { fields: 0 } };
   parseObject(set, value, [], '', false);
 
+  // Sorted by name because that is the order in which EventBridge's matcher visits fields, which
+  // decides how {"exists": false} interacts with arrays.
   const rules = set.rules.map((rule) => [...rule.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
   checkWildcardComplexity(rules);
-
-  const names = new Set<string>();
-  const prefixes = new Set<string>();
-  for (const rule of rules) {
-    for (const field of rule) {
-      names.add(field.name);
-      for (let i = field.name.indexOf('.'); i >= 0; i = field.name.indexOf('.', i + 1)) prefixes.add(field.name.slice(0, i));
-    }
-  }
-  return { rules, names, prefixes };
+  return { rules, fieldCount: set.counter.fields, index: indexFieldNames(rules.flatMap((rule) => rule.map((f) => f.name))) };
 }
 
 function parseObject(set: RuleSet, object: JsonObject, names: readonly string[], keyPath: string, insideOr: boolean): void {
@@ -121,7 +118,7 @@ function parseOr(set: RuleSet, value: JsonValue, names: readonly string[], keyPa
   value.forEach((branch, i) => {
     const branchPath = `${keyPath}[${i}]`;
     if (!isObject(branch)) fail(branchPath, 'Only JSON object is allowed in array of $or relationship.');
-    const branchSet: RuleSet = { rules: before.length === 0 ? [new Map()] : before.map((rule) => new Map(rule)) };
+    const branchSet: RuleSet = { rules: before.length === 0 ? [new Map()] : before.map((rule) => new Map(rule)), counter: set.counter };
     parseObject(branchSet, branch, names, branchPath, true);
     set.rules.push(...branchSet.rules);
   });
@@ -165,11 +162,12 @@ function writeField(set: RuleSet, name: string, values: readonly JsonValue[], ke
     if (alt.wildcards) wildcards.push(alt.wildcards);
   }
   const field: CompiledField = {
+    id: set.counter.fields++,
     name,
     keyPath,
     test: tests.length === 0 && exactStrings.size === 0 ? undefined : match.anyOf(tests, exactStrings),
     mayBeAbsent,
-    identity: JSON.stringify(values),
+    identity: canonical(values),
     wildcards,
   };
   if (set.rules.length === 0) set.rules.push(new Map());
@@ -266,8 +264,7 @@ function numericRange(items: readonly JsonValue[], keyPath: string): match.Numer
     case '=': {
       if (!isNumber(value)) fail(keyPath, 'Value of equals must be numeric');
       if (next() !== END) fail(keyPath, 'Too many elements in numeric expression');
-      const v = value;
-      return { lower: { value: v, inclusive: true }, upper: { value: v, inclusive: true } };
+      return { lower: { value, inclusive: true }, upper: { value, inclusive: true } };
     }
     case '<':
     case '<=': {
@@ -282,9 +279,9 @@ function numericRange(items: readonly JsonValue[], keyPath: string): match.Numer
       const second = next();
       if (second === END) return { lower };
       if (typeof second !== 'string') fail(keyPath, `Bad value in numeric range: ${text(second)}`);
-      if (second !== '<' && second !== '<=') fail(keyPath, `Bad numeric range operator: ${String(second)}`);
+      if (second !== '<' && second !== '<=') fail(keyPath, `Bad numeric range operator: ${second}`);
       const top = next();
-      if (!isNumber(top)) fail(keyPath, `Value of ${String(second)} must be numeric`);
+      if (!isNumber(top)) fail(keyPath, `Value of ${second} must be numeric`);
       if (next() !== END) fail(keyPath, 'Too many terms in numeric range expression');
       if (lower.value >= top) fail(keyPath, 'Bottom must be less than top');
       return { lower, upper: { value: top, inclusive: second === '<=' } };
@@ -447,7 +444,18 @@ function jsonEntries(object: JsonObject): [string, JsonValue][] {
   return entries;
 }
 
-function isObject(value: JsonValue | undefined): value is JsonObject {
+/** A stable text form of a JSON value (keys in document order), used to recognise equal fields. */
+function canonical(value: JsonValue | readonly JsonValue[]): string {
+  if (isArray(value)) return `[${value.map((v) => canonical(v)).join(',')}]`;
+  if (isObject(value)) return `{${jsonEntries(value).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  return JSON.stringify(value);
+}
+
+function isArray(value: JsonValue | readonly JsonValue[]): value is readonly JsonValue[] {
+  return Array.isArray(value);
+}
+
+function isObject(value: JsonValue | readonly JsonValue[] | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -79,12 +79,13 @@ export function wildcardMatches(wildcard: Wildcard, value: string): boolean {
 }
 
 /**
- * Most "wildcard rule prefixes" AWS lets one field's state machine have active at once. AWS rejects
- * a rule above it with "Rule is too complex". The value is inferred from behaviour recorded against
- * AWS: `"*:*:*:*:*:event-bus/*"` (complexity 10) is rejected, three `"*:stack/<name>/*"` values on one
- * field (9) are accepted and four (12) are not.
+ * Most "wildcard rule prefixes" AWS lets one field's matcher have active at once; a rule above it is
+ * rejected with "Rule is too complex". Consistent with what AWS was seen to do: `"*:*:*:*:*:event-bus/*"`
+ * (complexity 11) is rejected, a `/Users/` path with one star and five repeated `/dir` segments (7)
+ * is accepted, and on one field three `"*:stack/<name>/*"` values (9) are accepted while four (12)
+ * are not.
  */
-export const MAX_WILDCARD_COMPLEXITY = 9;
+export const MAX_WILDCARD_COMPLEXITY = 10;
 
 /**
  * One pattern object as Ruler sees it: a plain `wildcard` is one value; an `anything-but` wildcard

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  BatchJobStateChange,
+  DatasetLanded,
+  DatasetRegistered,
+  envelope,
+  EVENT_CATALOG,
+  eventBridgeEnvelopeSchema,
+  issuesToProblems,
+  traceparentOf,
+} from './index.js';
+
+const awsBatchEvent = JSON.parse(readFileSync(new URL('./__fixtures__/batch-job-state-change.aws.json', import.meta.url), 'utf8')) as {
+  detail: unknown;
+};
+
+describe('event contracts', () => {
+  it("accepts AWS Batch's own documented state-change event, envelope and detail", () => {
+    expect(eventBridgeEnvelopeSchema.safeParse(awsBatchEvent).success).toBe(true);
+    const detail = BatchJobStateChange.detail.parse(awsBatchEvent.detail);
+    expect(detail.status).toBe('RUNNABLE');
+    // Unknown AWS fields are kept, not stripped.
+    expect((detail.container as Record<string, unknown>)['secrets']).toEqual([]);
+  });
+
+  it('rejects a Batch status AWS does not have', () => {
+    const bad = { ...(awsBatchEvent.detail as object), status: 'DONE' };
+    expect(BatchJobStateChange.detail.safeParse(bad).success).toBe(false);
+  });
+
+  it('takes Dataset Landed in the plain form an upstream system sends, and names bad fields by path', () => {
+    const ok = DatasetLanded.detail.safeParse({ dataset: 'executions', businessDate: '2026-11-20', files: [{ table: 'fills', key: 'a/b.csv', desk: 'cash' }] });
+    expect(ok.success).toBe(true);
+    const bad = DatasetLanded.detail.safeParse({ dataset: 'Executions!', businessDate: '2026-02-30', files: [{ table: 'positions', key: '../x' }] });
+    expect(bad.success).toBe(false);
+    const paths = issuesToProblems(bad.error!.issues).map((p) => p.path);
+    expect(paths).toEqual(expect.arrayContaining(['detail.dataset', 'detail.businessDate', 'detail.files.0.table', 'detail.files.0.key']));
+  });
+
+  it("wraps nightshift's own events in the metadata envelope", () => {
+    const detail = envelope(
+      { datasetId: 'd', dataset: 'executions', businessDate: '2026-11-20', version: 1, files: [], rowCount: 0, partitions: [], manifestKey: 'm.json' },
+      { eventId: 'e1', correlationId: 'c1', occurredAt: new Date('2026-11-20T00:00:00Z') },
+    );
+    expect(DatasetRegistered.detail.parse(detail).metadata).toEqual({ eventId: 'e1', correlationId: 'c1', occurredAt: '2026-11-20T00:00:00.000Z' });
+    expect(DatasetRegistered.detail.safeParse({ ...detail, metadata: { ...detail.metadata, traceparent: 'nope' } }).success).toBe(false);
+  });
+
+  it('finds trace context in metadata, in a plain upstream detail, and in a Batch job environment', () => {
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    expect(traceparentOf({ detail: { metadata: { traceparent: tp } } })).toBe(tp);
+    expect(traceparentOf({ detail: { traceparent: tp } })).toBe(tp);
+    expect(traceparentOf({ detail: { container: { environment: [{ name: 'A', value: 'b' }, { name: 'TRACEPARENT', value: tp }] } } })).toBe(tp);
+    expect(traceparentOf({ detail: {} })).toBeUndefined();
+  });
+
+  it('catalogs every event once, with its producer and consumers', () => {
+    expect(Object.keys(EVENT_CATALOG).sort()).toEqual(
+      ['Batch Job State Change', 'Dataset Landed', 'Dataset Registered', 'Dataset Rejected', 'Report Published', 'Run Failed', 'Run Requested', 'Run Succeeded'].sort(),
+    );
+    for (const [type, c] of Object.entries(EVENT_CATALOG)) expect(c.detailType).toBe(type);
+  });
+});

@@ -1,0 +1,1 @@
+export { compileEventPattern, matchesEventPattern, validateEventPattern, type EventPattern } from './event-pattern.js';

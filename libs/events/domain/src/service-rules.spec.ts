@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { SERVICE_RULES, type ServiceName } from '@nightshift/contracts';
+import { describe, expect, it } from 'vitest';
+import { compileEventPattern, validateEventPattern } from './index.js';
+
+const base = { version: '0', id: '1', account: '000000000000', time: '2026-11-20T00:00:00Z', region: 'local', resources: [] };
+const batchEvent = JSON.parse(readFileSync(new URL('../../../contracts/src/__fixtures__/batch-job-state-change.aws.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+
+function subscribers(event: unknown): ServiceName[] {
+  return (Object.entries(SERVICE_RULES) as Array<[ServiceName, (typeof SERVICE_RULES)[ServiceName]]>)
+    .filter(([, rules]) => rules.some((r) => compileEventPattern(r.eventPattern)(event)))
+    .map(([name]) => name);
+}
+
+describe("the services' rule patterns (declared once in contracts)", () => {
+  it('are all valid EventBridge patterns', () => {
+    for (const rules of Object.values(SERVICE_RULES)) for (const r of rules) expect(() => validateEventPattern(r.eventPattern)).not.toThrow();
+  });
+
+  it('route each event to the services that consume it, and only those', () => {
+    expect(subscribers({ ...base, source: 'com.acme.oms', 'detail-type': 'Dataset Landed', detail: {} })).toEqual(['ingestion']);
+    // nightshift does not consume its own namespace's Dataset Landed (loop guard).
+    expect(subscribers({ ...base, source: 'nightshift.ingestion', 'detail-type': 'Dataset Landed', detail: {} })).toEqual([]);
+    expect(subscribers({ ...base, source: 'nightshift.ingestion', 'detail-type': 'Dataset Registered', detail: {} })).toEqual(['planner']);
+    expect(subscribers({ ...base, source: 'nightshift.api', 'detail-type': 'Run Requested', detail: {} })).toEqual(['planner']);
+    expect(subscribers({ ...base, source: 'nightshift.planner', 'detail-type': 'Run Succeeded', detail: {} })).toEqual(['reporting']);
+    expect(subscribers({ ...base, source: 'nightshift.planner', 'detail-type': 'Run Failed', detail: {} })).toEqual(['reporting']);
+  });
+
+  it("take AWS Batch events only for nightshift's own jobs", () => {
+    const detail = batchEvent['detail'] as Record<string, unknown>;
+    expect(subscribers(batchEvent)).toEqual([]);
+    expect(subscribers({ ...batchEvent, detail: { ...detail, parameters: { 'nightshift.runId': 'run-1' } } })).toEqual(['planner']);
+  });
+});

@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LocalEventBus } from './local-event-bus.js';
+import { tempDir } from './testing/fixtures.js';
+
+const CHILD = fileURLToPath(new URL('./testing/crash-child.mjs', import.meta.url));
+const DIST = fileURLToPath(new URL('../dist/local-event-bus.js', import.meta.url));
+const SRC = fileURLToPath(new URL('./local-event-bus.ts', import.meta.url));
+const TICK = [{ name: 'ticks', description: 'every tick', eventPattern: { 'detail-type': ['Tick'] } }];
+
+let dir: string;
+let cleanup: () => Promise<void>;
+
+beforeAll(() => {
+  // The child runs the compiled package; the test global setup builds it (`tsc -b`).
+  if (!existsSync(DIST) || statSync(DIST).mtimeMs < statSync(SRC).mtimeMs) {
+    throw new Error(`${DIST} is missing or older than its source: run \`npm run build\` (the vitest global setup does)`);
+  }
+});
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+
+afterEach(async () => {
+  await cleanup();
+});
+
+interface Claims {
+  put: Set<string>;
+  acked: Set<string>;
+  /** Highest receive count the child reported per event id (ingestion queue). */
+  received: Map<string, number>;
+}
+
+/** Runs the child until it has done some work, kills it with SIGKILL after `killAfterMs`, and returns what it reported. */
+async function runAndKill(killAfterMs: number, claims: Claims): Promise<void> {
+  const child = spawn(process.execPath, [CHILD, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => (out += chunk));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const check = () => (out.includes('ready\n') ? resolve() : undefined);
+    child.stdout.on('data', check);
+    void exited.then(() => reject(new Error(`child exited before it was ready: ${out}`)));
+  });
+  await ready;
+  await new Promise((r) => setTimeout(r, killAfterMs));
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+
+  // Only complete lines count: a line cut by the kill proves nothing.
+  for (const line of out.split('\n').slice(0, -1)) {
+    const [kind, ...rest] = line.split(' ').filter(Boolean);
+    if (kind === 'put') rest.forEach((id) => claims.put.add(id));
+    if (kind === 'acked') claims.acked.add(rest[0]);
+    if (kind === 'received') {
+      for (const item of rest) {
+        const [id, count] = item.split(':');
+        claims.received.set(id, Math.max(claims.received.get(id) ?? 0, Number(count)));
+      }
+    }
+  }
+}
+
+/** Receives everything in a queue (waiting out in-flight visibility), without acking. */
+async function drain(bus: LocalEventBus, queue: string): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (;;) {
+    const batch = await bus.receive(queue, 10, { waitTimeMs: bus.stats(queue).inFlight > 0 ? 1_000 : 0 });
+    if (batch.length === 0) return seen;
+    for (const m of batch) if (!seen.has(m.event.id)) seen.set(m.event.id, m.receiveCount);
+  }
+}
+
+describe('LocalEventBus under kill -9', () => {
+  it('loses nothing that was acknowledged as published, and keeps acks and receive counts', async () => {
+    const claims: Claims = { put: new Set(), acked: new Set(), received: new Map() };
+    // Three lives of the process on the same directory, each killed at a different moment.
+    for (const killAfterMs of [150, 420, 270]) await runAndKill(killAfterMs, claims);
+    expect(claims.put.size).toBeGreaterThan(20);
+    expect(claims.acked.size).toBeGreaterThan(3);
+
+    const bus = await LocalEventBus.open({ dir, rules: { ingestion: TICK, planner: TICK }, visibilityTimeoutMs: 60_000, maxReceiveCount: 1000 });
+    try {
+      expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+      const ingestion = await drain(bus, 'ingestion');
+      const planner = await drain(bus, 'planner');
+
+      // Every published event is in every queue it was routed to, unless that queue acked it.
+      for (const id of claims.put) {
+        expect(planner.has(id), `planner lost ${id}`).toBe(true);
+        if (!claims.acked.has(id)) expect(ingestion.has(id), `ingestion lost ${id}`).toBe(true);
+      }
+      // An acknowledged ack is final.
+      for (const id of claims.acked) expect(ingestion.has(id), `acked ${id} came back`).toBe(false);
+      // A delivery the child saw was counted on disk before it was handed out.
+      for (const [id, count] of claims.received) {
+        if (!claims.acked.has(id)) expect(ingestion.get(id)!, `receive count of ${id}`).toBeGreaterThan(count);
+      }
+    } finally {
+      await bus.close();
+    }
+  });
+});

@@ -1,0 +1,341 @@
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DatasetLanded, eventBridgeEnvelopeSchema, SERVICE_RULES } from '@nightshift/contracts';
+import {
+  BusClosedError,
+  BusDirectoryLockedError,
+  InvalidQueueNameError,
+  InvalidRuleError,
+  PutEventsValidationError,
+  UnknownQueueError,
+} from './errors.js';
+import { LocalEventBus, type LocalEventBusOptions } from './local-event-bus.js';
+import {
+  aBatchJobStateChange,
+  aDatasetLanded,
+  aDatasetRegistered,
+  aRunSucceeded,
+  LANDED_ONLY,
+  OWN_SOURCE,
+  tempDir,
+} from './testing/fixtures.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+const open: LocalEventBus[] = [];
+
+async function openBus(options: Partial<LocalEventBusOptions> = {}): Promise<LocalEventBus> {
+  const bus = await LocalEventBus.open({ dir, rules: SERVICE_RULES, ...options });
+  open.push(bus);
+  return bus;
+}
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+
+afterEach(async () => {
+  for (const bus of open.splice(0)) await bus.close();
+  await cleanup();
+});
+
+describe('LocalEventBus routing', () => {
+  it('fans each event out to exactly the queues whose SERVICE_RULES match it', async () => {
+    const bus = await openBus();
+    const result = await bus.putEvents([
+      aDatasetLanded(), // ingestion
+      aDatasetLanded({ Source: OWN_SOURCE }), // nightshift.* source: excluded by anything-but prefix
+      aDatasetRegistered(), // planner
+      aBatchJobStateChange(true), // planner (has nightshift.runId)
+      aBatchJobStateChange(false), // nobody
+      aRunSucceeded(), // reporting
+    ]);
+    expect(result.FailedEntryCount).toBe(0);
+    const ids = result.Entries.map((e) => ('EventId' in e ? e.EventId : ''));
+
+    const drain = async (queue: string) => (await bus.receive(queue, 10)).map((m) => m.event.id).sort();
+    expect(await drain('ingestion')).toEqual([ids[0]]);
+    expect(await drain('planner')).toEqual([ids[2], ids[3]].sort());
+    expect(await drain('reporting')).toEqual([ids[5]]);
+  });
+
+  it('delivers the full EventBridge envelope', async () => {
+    const bus = await openBus({ account: '123456789012', region: 'eu-west-1', now: () => new Date('2024-05-02T03:04:05.678Z') });
+    const { Entries } = await bus.putEvents([aBatchJobStateChange(true)]);
+    const [message] = await bus.receive('planner');
+    expect(eventBridgeEnvelopeSchema.safeParse(message.event).success).toBe(true);
+    expect(message.event).toEqual({
+      version: '0',
+      id: 'EventId' in Entries[0] ? Entries[0].EventId : 'missing',
+      'detail-type': 'Batch Job State Change',
+      source: 'aws.batch',
+      account: '123456789012',
+      time: '2024-05-02T03:04:05Z',
+      region: 'eu-west-1',
+      resources: ['arn:aws:batch:local:000000000000:job/job-1'],
+      detail: { jobId: 'job-1', status: 'SUCCEEDED', parameters: { 'nightshift.runId': 'run-1' } },
+    });
+    expect(message.event.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(message.receiveCount).toBe(1);
+  });
+
+  it('uses the entry Time when given', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    await bus.putEvents([aDatasetLanded({ Time: new Date('2023-01-02T03:04:05Z') })]);
+    const [m] = await bus.receive('ingestion');
+    expect(m.event.time).toBe('2023-01-02T03:04:05Z');
+  });
+});
+
+describe('LocalEventBus PutEvents validation', () => {
+  it('reports bad entries one by one and keeps the good ones', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    const result = await bus.putEvents([
+      { DetailType: 'Dataset Landed', Detail: '{}' },
+      aDatasetLanded({}, 'first'),
+      aDatasetLanded({ Detail: 'not json' }),
+      aDatasetLanded({ Detail: '[1,2]' }),
+      aDatasetLanded({ DetailType: undefined }),
+      aDatasetLanded({ Detail: undefined }),
+      aDatasetLanded({ DetailType: 'x'.repeat(129) }),
+      aDatasetLanded({ EventBusName: 'some-other-bus' }),
+      aDatasetLanded({ EventBusName: 'arn:aws:events:local:000000000000:event-bus/nightshift' }, 'second'),
+    ]);
+    expect(result.FailedEntryCount).toBe(7);
+    expect(result.Entries[0]).toEqual({
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: 'Parameter Source is not valid. Reason: Source is a required argument.',
+    });
+    expect(result.Entries[2]).toEqual({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
+    expect(result.Entries[3]).toEqual({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
+    expect(result.Entries[4]).toMatchObject({ ErrorCode: 'InvalidArgument', ErrorMessage: expect.stringContaining('DetailType is a required') });
+    expect(result.Entries[5]).toMatchObject({ ErrorCode: 'InvalidArgument', ErrorMessage: expect.stringContaining('Detail is a required') });
+    expect(result.Entries[6]).toMatchObject({ ErrorCode: 'InvalidArgument', ErrorMessage: expect.stringContaining('128') });
+    expect(result.Entries[7]).toMatchObject({ ErrorCode: 'InvalidArgument', ErrorMessage: expect.stringContaining('some-other-bus') });
+
+    const received = await bus.receive('ingestion', 10);
+    expect(received.map((m) => (m.event.detail as { dataset: string }).dataset).sort()).toEqual(['first', 'second']);
+    expect(received.map((m) => m.event.id).sort()).toEqual(
+      [result.Entries[1], result.Entries[8]].map((e) => ('EventId' in e ? e.EventId : '')).sort(),
+    );
+  });
+
+  it('refuses a whole request of 0 or more than 10 entries, or over 256 KiB, and writes nothing', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    await expect(bus.putEvents([])).rejects.toBeInstanceOf(PutEventsValidationError);
+    await expect(bus.putEvents(Array.from({ length: 11 }, () => aDatasetLanded()))).rejects.toThrow(
+      "Value '[PutEventsRequestEntry]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10",
+    );
+    const big = JSON.stringify({ blob: 'x'.repeat(200 * 1024) });
+    await expect(bus.putEvents([aDatasetLanded({ Detail: big }), aDatasetLanded({ Detail: big })])).rejects.toThrow(
+      'Total size of the entries in the request is over the limit.',
+    );
+    expect(bus.stats('ingestion')).toEqual({ visible: 0, inFlight: 0, deadLetters: 0 });
+    expect(await readdir(join(dir, 'queues', 'ingestion'))).toEqual([]);
+  });
+});
+
+describe('LocalEventBus durability', () => {
+  it('has the message on disk when putEvents resolves: a new instance on the same directory delivers it', async () => {
+    const first = await openBus({ rules: LANDED_ONLY });
+    const { Entries } = await first.putEvents([aDatasetLanded()]);
+    // Copy the directory as it is at this instant (no close, no flush): what a kill -9 would leave.
+    const snapshot = `${dir}-snapshot`;
+    await cp(dir, snapshot, { recursive: true });
+    await writeFile(join(snapshot, 'LOCK'), '999999999'); // a pid that is not running
+    const second = await LocalEventBus.open({ dir: snapshot, rules: LANDED_ONLY });
+    try {
+      const [m] = await second.receive('ingestion');
+      expect(m.event.id).toBe('EventId' in Entries[0] ? Entries[0].EventId : 'missing');
+    } finally {
+      await second.close();
+      await rm(snapshot, { recursive: true, force: true });
+    }
+  });
+
+  it('redelivers after the visibility timeout with the receive count incremented', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY, visibilityTimeoutMs: 150 });
+    await bus.putEvents([aDatasetLanded()]);
+    const [first] = await bus.receive('ingestion');
+    expect(first.receiveCount).toBe(1);
+    expect(await bus.receive('ingestion')).toEqual([]);
+    expect(bus.stats('ingestion')).toEqual({ visible: 0, inFlight: 1, deadLetters: 0 });
+
+    const started = Date.now();
+    const [again] = await bus.receive('ingestion', 1, { waitTimeMs: 2_000 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(again.messageId).toBe(first.messageId);
+    expect(again.event.id).toBe(first.event.id);
+    expect(again.receiveCount).toBe(2);
+
+    // The first delivery's handle is stale now: acking with it deletes nothing.
+    expect(await bus.ack('ingestion', first.receiptHandle)).toBe(false);
+    expect(await bus.ack('ingestion', again.receiptHandle)).toBe(true);
+    expect(await bus.ack('ingestion', again.receiptHandle)).toBe(false);
+    expect(bus.stats('ingestion')).toEqual({ visible: 0, inFlight: 0, deadLetters: 0 });
+    expect(await readdir(join(dir, 'queues', 'ingestion'))).toEqual([]);
+  });
+
+  it('after a restart, redelivers what was not acked, keeping receive count and visibility', async () => {
+    const first = await openBus({ rules: LANDED_ONLY, visibilityTimeoutMs: 300 });
+    await first.putEvents([aDatasetLanded({}, 'acked'), aDatasetLanded({}, 'unacked')]);
+    const received = await first.receive('ingestion', 2);
+    const acked = received.find((m) => (m.event.detail as { dataset: string }).dataset === 'acked');
+    await first.ack('ingestion', acked!.receiptHandle);
+    await first.close();
+
+    const second = await openBus({ rules: LANDED_ONLY, visibilityTimeoutMs: 300 });
+    // Still invisible: its visibility timeout was persisted with the delivery.
+    expect(second.stats('ingestion')).toEqual({ visible: 0, inFlight: 1, deadLetters: 0 });
+    const [again] = await second.receive('ingestion', 10, { waitTimeMs: 3_000 });
+    expect((again.event.detail as { dataset: string }).dataset).toBe('unacked');
+    expect(again.receiveCount).toBe(2);
+    expect(await second.receive('ingestion', 10)).toEqual([]);
+  });
+
+  it('takes over the lock of a dead owner, refuses a live one, and removes leftover temp files', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    await expect(LocalEventBus.open({ dir, rules: LANDED_ONLY })).rejects.toBeInstanceOf(BusDirectoryLockedError);
+    await bus.close();
+
+    await writeFile(join(dir, 'LOCK'), String(process.ppid)); // a live process that is not us
+    await expect(LocalEventBus.open({ dir, rules: LANDED_ONLY })).rejects.toThrow(/locked by running process/);
+
+    await writeFile(join(dir, 'LOCK'), '999999999');
+    await writeFile(join(dir, 'tmp', '999999999-half-written.tmp'), '{"format":1,');
+    const reopened = await openBus({ rules: LANDED_ONLY });
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).toBe(String(process.pid));
+    await reopened.close();
+    await expect(reopened.putEvents([aDatasetLanded()])).rejects.toBeInstanceOf(BusClosedError);
+  });
+});
+
+describe('LocalEventBus dead letters', () => {
+  it('moves a message to <queue>-dlq on the receive after maxReceiveCount deliveries, with the last error', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY, maxReceiveCount: 2 });
+    await bus.putEvents([aDatasetLanded()]);
+    for (let i = 1; i <= 2; i++) {
+      const [m] = await bus.receive('ingestion');
+      expect(m.receiveCount).toBe(i);
+      await bus.release('ingestion', m.receiptHandle, 0, `boom ${i}`);
+    }
+    expect(await bus.receive('ingestion')).toEqual([]);
+    const [dead] = bus.listDeadLetters('ingestion');
+    expect(dead.receiveCount).toBe(2);
+    expect(dead.reason).toBe('maxReceiveCount 2 exceeded; last error: boom 2');
+    expect(dead.event['detail-type']).toBe(DatasetLanded.detailType);
+    expect(await readdir(join(dir, 'queues', 'ingestion'))).toEqual([]);
+    expect(await readdir(join(dir, 'queues', 'ingestion-dlq'))).toHaveLength(1);
+
+    await bus.close();
+    const reopened = await openBus({ rules: LANDED_ONLY, maxReceiveCount: 2 });
+    expect(reopened.listDeadLetters('ingestion').map((d) => d.messageId)).toEqual([dead.messageId]);
+  });
+
+  it('dead-letters at once on request, and redrives dead letters back as new messages', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    await bus.putEvents([aDatasetLanded()]);
+    const [m] = await bus.receive('ingestion');
+    expect(await bus.deadLetter('ingestion', m.receiptHandle, 'ValidationError: no such dataset')).toBe(true);
+    expect(bus.listDeadLetters('ingestion')).toMatchObject([{ receiveCount: 1, reason: 'ValidationError: no such dataset' }]);
+
+    expect(await bus.redriveDeadLetters('ingestion')).toBe(1);
+    expect(bus.listDeadLetters('ingestion')).toEqual([]);
+    const [back] = await bus.receive('ingestion');
+    expect(back.event).toEqual(m.event);
+    expect(back.receiveCount).toBe(1);
+  });
+
+  it('finishes a dead-letter move that a crash interrupted (copy in both queues)', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    await bus.putEvents([aDatasetLanded()]);
+    const [m] = await bus.receive('ingestion');
+    await bus.deadLetter('ingestion', m.receiptHandle, 'fatal');
+    await bus.close();
+    // Recreate the crash window: the DLQ copy is written, the source copy not yet unlinked.
+    const [file] = await readdir(join(dir, 'queues', 'ingestion-dlq'));
+    const record = JSON.parse(await readFile(join(dir, 'queues', 'ingestion-dlq', file), 'utf8'));
+    delete record.deadLetteredAt;
+    delete record.deadLetterReason;
+    await writeFile(join(dir, 'queues', 'ingestion', file), JSON.stringify(record));
+
+    const reopened = await openBus({ rules: LANDED_ONLY });
+    expect(reopened.stats('ingestion')).toEqual({ visible: 0, inFlight: 0, deadLetters: 1 });
+    expect(await readdir(join(dir, 'queues', 'ingestion'))).toEqual([]);
+  });
+});
+
+describe('LocalEventBus consumption', () => {
+  it('long-polls: a publish wakes a waiting receive at once', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    const started = Date.now();
+    const waiting = bus.receive('ingestion', 1, { waitTimeMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    await bus.putEvents([aDatasetLanded()]);
+    const [m] = await waiting;
+    expect(m.receiveCount).toBe(1);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('ends a long poll on abort and on close', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    const abort = new AbortController();
+    const aborted = bus.receive('ingestion', 1, { waitTimeMs: 10_000, signal: abort.signal });
+    abort.abort();
+    expect(await aborted).toEqual([]);
+    const closing = bus.receive('ingestion', 1, { waitTimeMs: 10_000 });
+    await bus.close();
+    expect(await closing).toEqual([]);
+  });
+
+  it('release with a delay hides the message for that long', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    await bus.putEvents([aDatasetLanded()]);
+    const [m] = await bus.receive('ingestion');
+    await bus.release('ingestion', m.receiptHandle, 200);
+    expect(await bus.receive('ingestion')).toEqual([]);
+    const [again] = await bus.receive('ingestion', 1, { waitTimeMs: 2_000 });
+    expect(again.receiveCount).toBe(2);
+  });
+
+  it('never hands the same message to two concurrent receives', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    await bus.putEvents(Array.from({ length: 10 }, (_, i) => aDatasetLanded({}, `d${i}`)));
+    await bus.putEvents(Array.from({ length: 10 }, (_, i) => aDatasetLanded({}, `e${i}`)));
+    const batches = await Promise.all(Array.from({ length: 6 }, () => bus.receive('ingestion', 4)));
+    const ids = batches.flat().map((m) => m.messageId);
+    expect(ids).toHaveLength(20);
+    expect(new Set(ids).size).toBe(20);
+  });
+
+  it('rejects unknown queues, bad queue names and invalid rule patterns', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    await expect(bus.receive('nope')).rejects.toBeInstanceOf(UnknownQueueError);
+    await expect(LocalEventBus.open({ dir: join(dir, 'x'), rules: { 'orders-dlq': [] } })).rejects.toBeInstanceOf(InvalidQueueNameError);
+    await expect(LocalEventBus.open({ dir: join(dir, 'x'), rules: { 'a/b': [] } })).rejects.toBeInstanceOf(InvalidQueueNameError);
+    const bad = LocalEventBus.open({
+      dir: join(dir, 'y'),
+      rules: { q: [{ name: 'broken', description: '', eventPattern: { source: [] } }] },
+    });
+    await expect(bad).rejects.toBeInstanceOf(InvalidRuleError);
+    await expect(bad).rejects.toThrow(/broken/);
+  });
+
+  it('keeps the on-disk layout documented in the README', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    await bus.putEvents([aDatasetLanded()]);
+    const [file] = await readdir(join(dir, 'queues', 'ingestion'));
+    expect(file).toMatch(/^\d{13}-[0-9a-f-]{36}\.json$/);
+    const record = JSON.parse(await readFile(join(dir, 'queues', 'ingestion', file), 'utf8'));
+    expect(record).toMatchObject({ format: 1, receiveCount: 0, visibleAt: 0, event: { 'detail-type': 'Dataset Landed' } });
+    const [m] = await bus.receive('ingestion');
+    const after = JSON.parse(await readFile(join(dir, 'queues', 'ingestion', file), 'utf8'));
+    expect(after.receiveCount).toBe(1);
+    expect(after.visibleAt).toBeGreaterThan(Date.now());
+    expect(m.messageId).toBe(record.messageId);
+    expect((await readdir(dir)).sort()).toEqual(['LOCK', 'queues', 'tmp']);
+    expect((await readdir(join(dir, 'queues'))).sort()).toEqual(['ingestion', 'ingestion-dlq']);
+  });
+});

@@ -1,0 +1,151 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { mergeTcaPartials, runTca, type TcaReport } from '@nightshift/analytics';
+import { DatasetLanded, type DatasetLandedDetail } from '@nightshift/contracts';
+import { definePipeline, type Task } from '@nightshift/jobs-domain';
+import { startTracing, withSpan, type SpanRecord, type Tracing } from '@nightshift/observability';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, type FlowOutcome } from './console.js';
+import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
+import { ensureSampleDay } from './sample-day.js';
+
+const BUSINESS_DATE = '2026-11-20';
+const DESKS = ['cash', 'program'];
+
+/** A pipeline whose worker cannot run (unknown analytic): every attempt exits 2. */
+const BROKEN = definePipeline({
+  name: 'broken-analytic',
+  description: 'test: a step whose worker always exits non-zero',
+  trigger: { datasets: ['broken-executions'] },
+  steps: [{ name: 'boom', analytic: 'no-such-analytic', fanOut: 'single', vcpus: 1, memoryMiB: 256, attempts: 2, timeoutSeconds: 60 }],
+});
+
+describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-process workers, DuckDB)', () => {
+  let home: string;
+  let platform: EmbeddedPlatform;
+  let tracing: Tracing;
+  let events: EventBridgeClient;
+  let sample: DatasetLandedDetail;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'nightshift-e2e-'));
+    tracing = startTracing({ serviceName: 'nightshift-test', traceFile: join(home, 'traces', 'traces.jsonl') });
+    platform = await startEmbeddedPlatform({
+      home,
+      apiPort: 0,
+      eventsPort: 0,
+      vcpus: 2,
+      memoryMiB: 4096,
+      extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES },
+      extraPipelines: [BROKEN],
+      visibilityTimeoutMs: 10_000,
+    });
+    events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    sample = (await ensureSampleDay(platform.objects, { businessDate: BUSINESS_DATE, seed: 7, desks: DESKS, ordersPerDesk: 60, quotesPerSymbol: 400, symbols: 8 })).detail;
+  });
+
+  afterAll(async () => {
+    events?.destroy();
+    await platform?.stop();
+    await tracing?.shutdown();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  /** Lands a dataset through the unmodified AWS SDK, as an upstream system would, and follows it. */
+  async function land(detail: unknown, traceparent?: string): Promise<{ eventId: string; outcome: FlowOutcome | undefined }> {
+    const out = await events.send(
+      new PutEventsCommand({ Entries: [{ Source: 'com.example.oms', DetailType: DatasetLanded.detailType, Detail: JSON.stringify(traceparent ? { ...(detail as object), traceparent } : detail) }] }),
+    );
+    expect(out.FailedEntryCount).toBe(0);
+    const eventId = out.Entries![0]!.EventId!;
+    const signal = AbortSignal.timeout(90_000);
+    const outcome = await followFlow({ bus: platform.bus, store: platform.store, correlationId: eventId, print: () => {}, signal });
+    return { eventId, outcome };
+  }
+
+  async function api<T>(path: string): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${platform.apiUrl}${path}`);
+    return { status: res.status, body: (await res.json()) as T };
+  }
+
+  it('turns a landed business day into a published TCA report, in one trace', async () => {
+    const { outcome } = await withSpan('test upstream', { kind: 'producer' }, async (span) => land(sample, span.traceparent()));
+    expect(outcome?.kind).toBe('report');
+    if (outcome?.kind !== 'report') return;
+    const { reportId, runId } = outcome.detail.data;
+
+    const run = await api<{ status: string; progress: { done: number; total: number }; tasks: Task[] }>(`/runs/${runId}`);
+    expect(run.status).toBe(200);
+    expect(run.body.status).toBe('SUCCEEDED');
+    expect(run.body.progress).toMatchObject({ done: DESKS.length, total: DESKS.length });
+    expect(run.body.tasks.map((t) => [t.partition, t.status, t.attempts.length, t.exitCode])).toEqual(DESKS.map((d) => [d, 'SUCCEEDED', 1, 0]));
+
+    // The merged report equals the analytics library run directly over each desk's files.
+    const report = await api<{ document: { sections: { tca: TcaReport }; partitions: Record<string, string[]> } }>(`/reports/${reportId}`);
+    expect(report.status).toBe(200);
+    expect(report.body.document.partitions['tca']).toEqual(DESKS);
+    const file = (table: string, desk?: string) => platform.objects.uriFor(sample.files.find((f) => f.table === table && (!desk || f.desk === desk))!.key);
+    const direct = mergeTcaPartials(
+      await Promise.all(DESKS.map((d) => runTca({ orders: file('orders', d), fills: file('fills', d), quotes: file('quotes'), trades: file('trades'), by: ['broker', 'venue', 'algo', 'symbol'], threads: 1 }))),
+    );
+    const tca = report.body.document.sections.tca;
+    expect(tca.total.fills).toBe(direct.total.fills);
+    expect(tca.total.arrival_slippage_bps).toBeCloseTo(direct.total.arrival_slippage_bps!, 9);
+    expect(tca.by.broker!.map((b) => b.key)).toEqual(direct.by.broker!.map((b) => b.key));
+    expect(tca.by.venue!.length).toBeGreaterThan(1);
+
+    // One trace from the upstream event to the published report, through the worker processes.
+    await tracing.forceFlush();
+    await new Promise((r) => setTimeout(r, 300));
+    const spans = (await readFile(platform.traceFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as SpanRecord);
+    const root = spans.find((s) => s.name === 'test upstream')!;
+    const names = new Set(spans.filter((s) => s.traceId === root.traceId).map((s) => s.name));
+    expect(names).toContain('ingestion: Dataset Landed');
+    expect(names).toContain('planner: Dataset Registered');
+    expect(names).toContain('reporting: Run Succeeded');
+    expect([...names].filter((n) => n.startsWith('worker: tca')).length).toBe(DESKS.length);
+  });
+
+  it('retries a worker that exits non-zero, then fails the run with the exit code and reason', async () => {
+    const { outcome } = await land({ ...sample, dataset: 'broken-executions' });
+    expect(outcome?.kind).toBe('failed');
+    if (outcome?.kind !== 'failed') return;
+    const run = await api<{ status: string; reason: string; tasks: Task[] }>(`/runs/${outcome.detail.data.runId}`);
+    expect(run.body.status).toBe('FAILED');
+    const [task] = run.body.tasks;
+    expect(task!.attempts).toHaveLength(2);
+    expect(task!.attempts.map((a) => a.exitCode)).toEqual([2, 2]);
+    expect(task!.exitCode).toBe(2);
+    expect(run.body.reason).toContain('failed after 2 attempt(s) with exit code 2');
+    expect(outcome.detail.data.failedTask).toMatchObject({ step: 'boom', attempts: 2, exitCode: 2 });
+  });
+
+  it('rejects a detail that fails its schema, naming the field path', async () => {
+    const { businessDate: _drop, ...noDate } = sample;
+    const { outcome } = await land({ ...noDate, files: [{ ...sample.files[0], table: 'positions' }] });
+    expect(outcome?.kind).toBe('rejected');
+    if (outcome?.kind !== 'rejected') return;
+    const paths = outcome.detail.data.reasons.map((r) => r.path);
+    expect(paths).toContain('detail.businessDate');
+    expect(paths).toContain('detail.files.0.table');
+  });
+
+  it('rejects a data file with bad rows, naming file and line, and registers nothing', async () => {
+    const key = `landing/bad/fills/business_date=${BUSINESS_DATE}/desk=cash/part-0.csv`;
+    const good = Buffer.from(await platform.objects.get(sample.files.find((f) => f.table === 'fills')!.key)).toString('utf8').split('\n');
+    const header = good[0]!.split(',');
+    const qty = header.indexOf('last_qty');
+    const bad = good[2]!.split(',');
+    bad[qty] = 'lots';
+    await platform.objects.put(key, [good[0], good[1], bad.join(','), good[3]].join('\n') + '\n');
+    const before = await platform.store.latestDatasetVersion('bad-fills', BUSINESS_DATE);
+    const { outcome } = await land({ dataset: 'bad-fills', businessDate: BUSINESS_DATE, files: [{ table: 'fills', key, desk: 'cash' }] });
+    expect(outcome?.kind).toBe('rejected');
+    if (outcome?.kind !== 'rejected') return;
+    expect(outcome.detail.data.reasons[0]).toMatchObject({ file: key, line: 3, column: 'last_qty' });
+    expect(before).toBeUndefined();
+    expect(await platform.store.latestDatasetVersion('bad-fills', BUSINESS_DATE)).toBeUndefined();
+  });
+});
