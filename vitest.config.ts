@@ -6,12 +6,16 @@ const conditions = ['@nightshift/source', 'node', 'import', 'default'];
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  // Only our own condition for externalized (node_modules) packages: adding 'import' there breaks CJS packages
+  // with separate import/require builds (dynalite's big.js).
+  ssr: { resolve: { conditions, externalConditions: ['@nightshift/source'] } },
   test: {
     include: ['libs/**/*.spec.ts', 'services/**/*.spec.ts', 'test/**/*.spec.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
+    // The AWS SDK warns on every process that Node 20 support ends in 2027; the stack is pinned (STACK.md).
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

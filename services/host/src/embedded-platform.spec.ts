@@ -148,4 +148,19 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     expect(before).toBeUndefined();
     expect(await platform.store.latestDatasetVersion('bad-fills', BUSINESS_DATE)).toBeUndefined();
   });
+
+  it('keeps runs, tasks and reports across a restart on the same home', async () => {
+    const before = await api<{ runs: Array<{ runId: string; status: string }> }>('/runs');
+    expect(before.body.runs.length).toBeGreaterThanOrEqual(2);
+    events.destroy();
+    await platform.stop();
+    platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 2, memoryMiB: 4096, extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES }, extraPipelines: [BROKEN] });
+    events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const after = await api<{ runs: Array<{ runId: string; status: string }> }>('/runs');
+    expect(after.body.runs).toEqual(before.body.runs);
+    const reports = await api<{ reports: Array<{ reportId: string }> }>('/reports');
+    expect(reports.body.reports).toHaveLength(1);
+    expect((await api<{ status: number }>(`/reports/${reports.body.reports[0]!.reportId}`)).status).toBe(200);
+    expect((await api<{ message: string }>('/runs/run-does-not-exist')).status).toBe(404);
+  });
 });

@@ -33,6 +33,8 @@ afterEach(async () => {
 interface Claims {
   put: Set<string>;
   acked: Set<string>;
+  /** Killed between an ack and the line reporting it: that message may be gone or not. */
+  maybeAcked: Set<string>;
   /** Highest receive count the child reported per event id (ingestion queue). */
   received: Map<string, number>;
 }
@@ -43,7 +45,8 @@ async function runAndKill(killAfterMs: number, claims: Claims): Promise<void> {
   let out = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => (out += chunk));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  // 'close', not 'exit': the lines still in the pipe when the child died must be read too.
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
   const ready = new Promise<void>((resolve, reject) => {
     const check = () => (out.includes('ready\n') ? resolve() : undefined);
     child.stdout.on('data', check);
@@ -55,7 +58,8 @@ async function runAndKill(killAfterMs: number, claims: Claims): Promise<void> {
   expect(await exited).toBe('SIGKILL');
 
   // Only complete lines count: a line cut by the kill proves nothing.
-  for (const line of out.split('\n').slice(0, -1)) {
+  const lines = out.split('\n').slice(0, -1);
+  for (const line of lines) {
     const [kind, ...rest] = line.split(' ').filter(Boolean);
     if (kind === 'put') rest.forEach((id) => claims.put.add(id));
     if (kind === 'acked') claims.acked.add(rest[0]);
@@ -66,26 +70,30 @@ async function runAndKill(killAfterMs: number, claims: Claims): Promise<void> {
       }
     }
   }
+  const [lastKind, firstReceived] = (lines.at(-1) ?? '').split(' ');
+  if (lastKind === 'received' && firstReceived) claims.maybeAcked.add(firstReceived.split(':')[0]);
 }
 
-/** Receives everything in a queue (waiting out in-flight visibility), without acking. */
+/** Receives everything visible in a queue, without acking. */
 async function drain(bus: LocalEventBus, queue: string): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   for (;;) {
-    const batch = await bus.receive(queue, 10, { waitTimeMs: bus.stats(queue).inFlight > 0 ? 1_000 : 0 });
+    const batch = await bus.receive(queue, 1_000);
     if (batch.length === 0) return seen;
-    for (const m of batch) if (!seen.has(m.event.id)) seen.set(m.event.id, m.receiveCount);
+    for (const m of batch) seen.set(m.event.id, m.receiveCount);
   }
 }
 
 describe('LocalEventBus under kill -9', () => {
   it('loses nothing that was acknowledged as published, and keeps acks and receive counts', async () => {
-    const claims: Claims = { put: new Set(), acked: new Set(), received: new Map() };
+    const claims: Claims = { put: new Set(), acked: new Set(), maybeAcked: new Set(), received: new Map() };
     // Three lives of the process on the same directory, each killed at a different moment.
     for (const killAfterMs of [150, 420, 270]) await runAndKill(killAfterMs, claims);
     expect(claims.put.size).toBeGreaterThan(20);
     expect(claims.acked.size).toBeGreaterThan(3);
 
+    // Let the last life's in-flight deliveries (200 ms visibility in the child) become visible.
+    await new Promise((r) => setTimeout(r, 250));
     const bus = await LocalEventBus.open({ dir, rules: { ingestion: TICK, planner: TICK }, visibilityTimeoutMs: 60_000, maxReceiveCount: 1000 });
     try {
       expect(await readdir(join(dir, 'tmp'))).toEqual([]);
@@ -95,13 +103,13 @@ describe('LocalEventBus under kill -9', () => {
       // Every published event is in every queue it was routed to, unless that queue acked it.
       for (const id of claims.put) {
         expect(planner.has(id), `planner lost ${id}`).toBe(true);
-        if (!claims.acked.has(id)) expect(ingestion.has(id), `ingestion lost ${id}`).toBe(true);
+        if (!claims.acked.has(id) && !claims.maybeAcked.has(id)) expect(ingestion.has(id), `ingestion lost ${id}`).toBe(true);
       }
       // An acknowledged ack is final.
       for (const id of claims.acked) expect(ingestion.has(id), `acked ${id} came back`).toBe(false);
       // A delivery the child saw was counted on disk before it was handed out.
       for (const [id, count] of claims.received) {
-        if (!claims.acked.has(id)) expect(ingestion.get(id)!, `receive count of ${id}`).toBeGreaterThan(count);
+        if (ingestion.has(id)) expect(ingestion.get(id)!, `receive count of ${id}`).toBeGreaterThan(count);
       }
     } finally {
       await bus.close();

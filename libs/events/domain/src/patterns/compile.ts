@@ -1,6 +1,6 @@
 import { InvalidEventPatternError } from '../errors.js';
 import { indexFieldNames, type FieldIndex } from './event-fields.js';
-import { CidrSyntaxError, looksLikeIpAddress, parseCidr, parseIpAddress } from './ip-address.js';
+import { CidrSyntaxError, parseCidr, parseIpAddress } from './ip-address.js';
 import * as match from './value-matchers.js';
 import type { ValueTest } from './value-matchers.js';
 import { MAX_WILDCARD_COMPLEXITY, parseWildcard, wildcardComplexity, WildcardSyntaxError, type Wildcard, type WildcardGroup } from './wildcard.js';
@@ -139,8 +139,8 @@ function writeField(set: RuleSet, name: string, values: readonly JsonValue[], ke
     if (isObject(value)) {
       alternatives.push(matchExpression(value, keyPath));
     } else if (typeof value === 'string') {
-      const ip = looksLikeIpAddress(value) && parseIpAddress(value) !== undefined;
-      alternatives.push(ip ? { test: match.exactString(value, true) } : { exactString: value });
+      const address = parseIpAddress(value);
+      alternatives.push(address === undefined ? { exactString: value } : { test: match.exactIpAddress(address) });
     } else if (typeof value === 'number') {
       alternatives.push({ test: match.exactNumber(value) });
     } else if (value === null || typeof value === 'boolean') {

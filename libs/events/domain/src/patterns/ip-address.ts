@@ -90,11 +90,6 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
-/** The one-address range that an exact-match IP literal in a pattern stands for. */
-export function singleAddressRange(address: Uint8Array): IpRange {
-  return { bottom: address, top: address };
-}
-
 /** Why a `cidr` value was rejected; the text is AWS's. */
 export class CidrSyntaxError extends Error {}
 

@@ -71,10 +71,11 @@ export class IgnoreCaseText {
   }
 }
 
-/** An exact string; a pattern string that is an IP literal matches the same address in any spelling. */
-export function exactString(expected: string, ipLiteral: boolean): ValueTest {
-  if (!ipLiteral) return (v) => v === expected;
-  const address = parseIpAddress(expected) as Uint8Array;
+/**
+ * An exact pattern string that is an IP literal: EventBridge compares it as an address, so it also
+ * matches other spellings of the same address (`2001:DB8::0:1` for `2001:db8::1`).
+ */
+export function exactIpAddress(address: Uint8Array): ValueTest {
   const range: IpRange = { bottom: address, top: address };
   return (v) => typeof v === 'string' && matchesIp(v, range);
 }

@@ -1,8 +1,9 @@
 // A bus in its own process, publishing, receiving and acking in a loop, so that a test can
-// kill -9 it at an arbitrary instant. It runs the compiled package (dist/, built by the test
-// global setup), like the worker child processes do. Each line it prints states something that
-// was durable before the line was written.
-import { LocalEventBus } from '@nightshift/events-local';
+// kill -9 it at an arbitrary instant. It runs the compiled code (dist/, built by the test global
+// setup), like the worker child processes do; the bus module alone, not the package index, to
+// start without loading Nest. Each line it prints states something that was durable before the
+// line was written.
+import { LocalEventBus } from '../../dist/local-event-bus.js';
 
 const [dir] = process.argv.slice(2);
 const tick = [{ name: 'ticks', description: 'every tick', eventPattern: { 'detail-type': ['Tick'] } }];
