@@ -62,3 +62,11 @@ describe('event contracts', () => {
     for (const [type, c] of Object.entries(EVENT_CATALOG)) expect(c.detailType).toBe(type);
   });
 });
+
+describe('docs/events.md', () => {
+  it('is generated from the catalog and up to date (npm run docs:events)', async () => {
+    const { renderEventCatalogMarkdown } = await import('./catalog-doc.js');
+    const onDisk = readFileSync(new URL('../../../docs/events.md', import.meta.url), 'utf8');
+    expect(onDisk).toBe(renderEventCatalogMarkdown());
+  });
+});

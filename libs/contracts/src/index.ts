@@ -11,3 +11,4 @@ export * from './events/batch-job-state-change.js';
 export * from './catalog.js';
 export * from './rules.js';
 export * from './trace-context.js';
+export * from './catalog-doc.js';

@@ -13,7 +13,8 @@ export class InvalidEventPatternError extends Error {
   /**
    * @param path Key path inside the pattern document: keys joined by `.`, `$or` branches written as
    *   `$or[i]` (e.g. `detail.$or[1].c-count`); `''` for the pattern as a whole.
-   * @param awsReason The reason AWS gives for this condition, without any location.
+   * @param awsReason The reason AWS gives for this condition, without any location (for the one
+   *   limit nightshift adds, too many `$or` combinations, a reason in the same style).
    */
   constructor(
     readonly path: string,

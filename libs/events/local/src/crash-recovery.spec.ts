@@ -8,17 +8,20 @@ import { LocalEventBus } from './local-event-bus.js';
 import { tempDir } from './testing/fixtures.js';
 
 const CHILD = fileURLToPath(new URL('./testing/crash-child.mjs', import.meta.url));
-const DIST = fileURLToPath(new URL('../dist/local-event-bus.js', import.meta.url));
-const SRC = fileURLToPath(new URL('./local-event-bus.ts', import.meta.url));
+const SRC_DIR = fileURLToPath(new URL('.', import.meta.url));
+const BUILD_INFO = fileURLToPath(new URL('../dist/tsconfig.lib.tsbuildinfo', import.meta.url));
 const TICK = [{ name: 'ticks', description: 'every tick', eventPattern: { 'detail-type': ['Tick'] } }];
 
 let dir: string;
 let cleanup: () => Promise<void>;
 
-beforeAll(() => {
+beforeAll(async () => {
   // The child runs the compiled package; the test global setup builds it (`tsc -b`).
-  if (!existsSync(DIST) || statSync(DIST).mtimeMs < statSync(SRC).mtimeMs) {
-    throw new Error(`${DIST} is missing or older than its source: run \`npm run build\` (the vitest global setup does)`);
+  const built = existsSync(BUILD_INFO) ? statSync(BUILD_INFO).mtimeMs : 0;
+  const sources = (await readdir(SRC_DIR)).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'));
+  const stale = sources.filter((f) => statSync(join(SRC_DIR, f)).mtimeMs > built);
+  if (stale.length > 0) {
+    throw new Error(`dist/ is older than ${stale.join(', ')}: run \`npm run build\` (the vitest global setup does)`);
   }
 });
 

@@ -50,6 +50,8 @@ class IngestionController {
   }
 }
 
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
 const RULES = {
   ingestion: [
     { name: 'landed', description: '', eventPattern: { 'detail-type': ['Dataset Landed', 'Dataset Registered', 'Dataset Rejected'] } },
@@ -240,6 +242,44 @@ describe('LocalBusServer in a Nest microservice', () => {
     app = undefined;
     expect(finished).toBe(true);
     expect(bus.stats('ingestion')).toEqual({ visible: 0, inFlight: 0, deadLetters: 0 });
+  });
+
+  it('does not let a hung handler block close(): the message stays on the queue for redelivery', async () => {
+    handlers.landed = () => new Promise(() => undefined);
+    @Module({ controllers: [IngestionController], providers: [{ provide: HANDLERS, useValue: handlers }] })
+    class HungModule {}
+    app = await NestFactory.createMicroservice(HungModule, {
+      strategy: new LocalBusServer({ bus, queue: 'ingestion', concurrency: 1, shutdownTimeoutMs: 100 }),
+      logger,
+    });
+    await app.listen();
+    await emitLanded('a');
+    await emitLanded('b');
+    await eventually(() => (bus.stats('ingestion').inFlight === 1 ? true : undefined));
+    const started = Date.now();
+    await app.close();
+    app = undefined;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(bus.stats('ingestion')).toEqual({ visible: 1, inFlight: 1, deadLetters: 0 });
+  });
+
+  it("exposes the delivery and the detail's metadata through LocalBusContext", async () => {
+    const contexts: LocalBusContext[] = [];
+    handlers.registered = (_event, ctx) => {
+      contexts.push(ctx);
+    };
+    await start();
+    await lastValueFrom(
+      client.emit('Dataset Registered', {
+        source: 'nightshift.ingestion',
+        detail: { metadata: { eventId: 'evt-7', correlationId: 'corr-7', occurredAt: '2024-05-02T01:00:00.000Z', traceparent: TRACEPARENT }, data: {} },
+      }),
+    );
+    const [ctx] = await eventually(() => (contexts.length > 0 ? contexts : undefined));
+    expect(ctx).toBeInstanceOf(LocalBusContext);
+    expect(ctx.getMetadata()).toEqual({ eventId: 'evt-7', correlationId: 'corr-7', occurredAt: '2024-05-02T01:00:00.000Z', traceparent: TRACEPARENT });
+    expect(ctx.getEvent()['detail-type']).toBe('Dataset Registered');
+    expect(ctx.getMessageId()).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 

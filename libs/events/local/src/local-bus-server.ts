@@ -126,9 +126,11 @@ export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerS
   }
 
   private async consume(signal: AbortSignal): Promise<void> {
+    const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     while (!signal.aborted) {
       if (this.inFlight.size >= this.concurrency) {
-        await Promise.race(this.inFlight);
+        // A slot frees up, or close() was called (which must not wait on a hung handler here).
+        await Promise.race([...this.inFlight, aborted]);
         continue;
       }
       let messages: ReceivedMessage[];

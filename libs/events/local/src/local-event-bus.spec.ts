@@ -283,11 +283,16 @@ describe('LocalEventBus consumption', () => {
     const bus = await openBus({ rules: LANDED_ONLY });
     const abort = new AbortController();
     const aborted = bus.receive('ingestion', 1, { waitTimeMs: 10_000, signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 50));
     abort.abort();
     expect(await aborted).toEqual([]);
+    const started = Date.now();
     const closing = bus.receive('ingestion', 1, { waitTimeMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
     await bus.close();
     expect(await closing).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await expect(bus.receive('ingestion')).rejects.toBeInstanceOf(BusClosedError);
   });
 
   it('release with a delay hides the message for that long', async () => {

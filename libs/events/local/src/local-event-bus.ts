@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { eventBridgeEnvelopeSchema, NIGHTSHIFT_BUS, type EventBridgeEvent, type RuleDefinition } from '@nightshift/contracts';
 import { compileEventPattern, InvalidEventPatternError, validateEventPattern } from '@nightshift/events-domain';
@@ -214,7 +214,8 @@ export class LocalEventBus implements PutEventsTarget {
         await mkdir(q.dlqDir, { recursive: true });
       }
       // Make the directories themselves durable before anything is published into them.
-      await Promise.all([fsyncDir(dir), fsyncDir(queuesDir), ...[...queues.values()].flatMap((q) => [fsyncDir(q.dir), fsyncDir(q.dlqDir)])]);
+      const dirs = [dirname(dir), dir, queuesDir, ...[...queues.values()].flatMap((q) => [q.dir, q.dlqDir])];
+      await Promise.all(dirs.map(fsyncDir));
       for (const q of queues.values()) await loadQueue(q);
     } catch (e) {
       await releaseDirLock(dir);
@@ -278,9 +279,9 @@ export class LocalEventBus implements PutEventsTarget {
   async receive(queue: string, max = 1, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
     const q = this.queue(queue);
     if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max must be a positive integer, got ${max}`);
+    this.assertOpen();
     const deadline = this.nowMs() + Math.max(0, options.waitTimeMs ?? 0);
     for (;;) {
-      this.assertOpen();
       const received = await this.claim(q, max);
       if (received.length > 0) return received;
       if (this.closed || options.signal?.aborted || this.nowMs() >= deadline) return [];

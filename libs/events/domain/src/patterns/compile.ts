@@ -65,6 +65,12 @@ const RESERVED_IN_OR = new Set([
 
 type Rule = Map<string, CompiledField>;
 
+/**
+ * Every `$or` multiplies the rules by its branch count. AWS documents no limit of its own (its matcher
+ * would exhaust memory first), so this is nightshift's guard against patterns that would do the same.
+ */
+export const MAX_OR_COMBINATIONS = 10_000;
+
 /** The rules built so far; an `$or` replaces them with one copy per branch. */
 interface RuleSet {
   rules: Rule[];
@@ -123,6 +129,9 @@ function parseOr(set: RuleSet, value: JsonValue, names: readonly string[], keyPa
     set.rules.push(...branchSet.rules);
   });
   if (value.length < 2) fail(keyPath, 'There must have at least 2 Objects in $or relationship.');
+  if (set.rules.length > MAX_OR_COMBINATIONS) {
+    fail(keyPath, `Rule is too complex - more than ${MAX_OR_COMBINATIONS} $or combinations (a nightshift limit)`);
+  }
 }
 
 /** A value alternative of one field, before the field's alternatives are combined. */

@@ -152,6 +152,14 @@ describe('$or', () => {
     expect(error.reason).toContain(JSON.stringify(path));
   });
 
+  it('refuses patterns whose $or lists multiply beyond the safety limit', () => {
+    const or = (branches: number) => ({ $or: Array.from({ length: branches }, (_, i) => ({ [`b${i}`]: ['1'] })) });
+    const error = rejection({ k0: or(100), k1: or(101) });
+    expect(error.path).toBe('k1.$or');
+    expect(error.awsReason).toMatch(/^Rule is too complex/);
+    expect(() => validateEventPattern({ k0: or(100), k1: or(100) })).not.toThrow();
+  });
+
   it('allows reserved words as field names outside $or', () => {
     expect(() => validateEventPattern({ prefix: ['x'], detail: { numeric: ['1'] } })).not.toThrow();
   });
