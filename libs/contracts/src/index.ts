@@ -12,3 +12,4 @@ export * from './catalog.js';
 export * from './rules.js';
 export * from './trace-context.js';
 export * from './catalog-doc.js';
+export * from './errors.js';

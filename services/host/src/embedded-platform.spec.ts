@@ -149,6 +149,36 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     expect(await platform.store.latestDatasetVersion('bad-fills', BUSINESS_DATE)).toBeUndefined();
   });
 
+  it('dead-letters an event of ours that breaks its contract at once, without retrying it', async () => {
+    const out = await platform.bus.putEvents([{ Source: 'nightshift.planner', DetailType: 'Run Succeeded', Detail: JSON.stringify({ metadata: { eventId: 'x' }, data: {} }) }]);
+    const eventId = (out.Entries[0] as { EventId: string }).EventId;
+    const deadline = Date.now() + 20_000;
+    let dead = platform.bus.listDeadLetters('reporting');
+    while (!dead.some((d) => d.event.id === eventId) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      dead = platform.bus.listDeadLetters('reporting');
+    }
+    const letter = dead.find((d) => d.event.id === eventId);
+    expect(letter).toBeDefined();
+    expect(JSON.stringify(letter)).toContain('does not match its contract');
+  });
+
+  it('plans one run per registered dataset, however often the event is delivered', async () => {
+    const runsBefore = (await platform.store.listRuns({ limit: 100 })).length;
+    const registered = (await platform.store.listRuns({ limit: 100 })).find((r) => r.pipeline === 'nightly-tca')!;
+    const dataset = (await platform.store.getDatasetVersion(registered.datasetId))!;
+    // Redeliver the Dataset Registered event the first run came from (same metadata.eventId).
+    const detail = {
+      metadata: { eventId: `dataset-registered-${dataset.landedEventId}`, correlationId: registered.correlationId, occurredAt: new Date().toISOString() },
+      data: { datasetId: dataset.datasetId, dataset: dataset.dataset, businessDate: dataset.businessDate, version: dataset.version, files: dataset.files, rowCount: dataset.rowCount, partitions: dataset.partitions, manifestKey: dataset.manifestKey },
+    };
+    for (let i = 0; i < 2; i++) await platform.bus.putEvents([{ Source: 'nightshift.ingestion', DetailType: 'Dataset Registered', Detail: JSON.stringify(detail) }]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(platform.bus.stats('planner')).toMatchObject({ inFlight: 0 });
+    expect((await platform.store.listRuns({ limit: 100 })).length).toBe(runsBefore);
+    expect((await platform.store.listReports({})).length).toBe(1);
+  });
+
   it('keeps runs, tasks and reports across a restart on the same home', async () => {
     const before = await api<{ runs: Array<{ runId: string; status: string }> }>('/runs');
     expect(before.body.runs.length).toBeGreaterThanOrEqual(2);

@@ -1,10 +1,13 @@
-import { Controller, Inject, Logger } from '@nestjs/common';
+import { Controller, Inject, Logger, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { DatasetLanded, traceparentOf, type EventBridgeEvent } from '@nightshift/contracts';
+import { PreserveHandlerErrorFilter } from '@nightshift/events-local';
 import { withSpan } from '@nightshift/observability';
 import { RegisterLandedDataset } from './register-landed-dataset.js';
 
 /** Thin transport seam: one span per event, then the use case. */
+// Errors reach the transport as thrown, so one marked `retryable: false` is dead-lettered at once.
+@UseFilters(PreserveHandlerErrorFilter)
 @Controller()
 export class DatasetLandedHandler {
   private readonly log = new Logger('ingestion');

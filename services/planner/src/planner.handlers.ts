@@ -1,33 +1,23 @@
-import { Controller, Inject, Logger } from '@nestjs/common';
+import { Controller, Inject, Logger, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import {
   BatchJobStateChange,
+  ContractViolationError,
   DatasetRegistered,
+  parseDetail,
   RunRequested,
   traceparentOf,
   type EventBridgeEvent,
 } from '@nightshift/contracts';
 import { InvalidPipelineError, type JobStore } from '@nightshift/jobs-domain';
+import { PreserveHandlerErrorFilter } from '@nightshift/events-local';
 import { withSpan } from '@nightshift/observability';
 import { RunEngine } from './run-engine.js';
 import { JOB_STORE } from './tokens.js';
 
-/** Event schema violations from our own services are bugs: not retryable, straight to the DLQ. */
-export class MalformedEventError extends Error {
-  readonly retryable = false;
-  constructor(readonly detailType: string, readonly eventId: string, readonly issues: string) {
-    super(`${detailType} ${eventId} does not match its contract: ${issues}`);
-    this.name = 'MalformedEventError';
-  }
-}
-
-function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, event: EventBridgeEvent): T {
-  const r = schema.safeParse(event.detail);
-  if (!r.success) throw new MalformedEventError(event['detail-type'], event.id, r.error.message);
-  return r.data;
-}
-
 /** Transport seam of the planner: parse with the contract, one use case per event. */
+// Errors reach the transport as thrown, so one marked `retryable: false` is dead-lettered at once.
+@UseFilters(PreserveHandlerErrorFilter)
 @Controller()
 export class PlannerHandlers {
   private readonly log = new Logger('planner');
@@ -39,10 +29,10 @@ export class PlannerHandlers {
 
   @EventPattern(DatasetRegistered.detailType)
   async onDatasetRegistered(@Payload() event: EventBridgeEvent): Promise<void> {
-    const detail = parse(DatasetRegistered.detail, event);
+    const detail = parseDetail(DatasetRegistered, event);
     await this.span('planner: Dataset Registered', event, async (traceparent) => {
       const dataset = await this.store.getDatasetVersion(detail.data.datasetId);
-      if (!dataset) throw new MalformedEventError(event['detail-type'], event.id, `dataset ${detail.data.datasetId} is not registered`);
+      if (!dataset) throw new ContractViolationError(event['detail-type'], event.id, `dataset ${detail.data.datasetId} is not registered`);
       for (const pipeline of this.engine.pipelinesFor(dataset.dataset)) {
         const run = await this.engine.startRun({
           pipeline,
@@ -59,7 +49,7 @@ export class PlannerHandlers {
 
   @EventPattern(RunRequested.detailType)
   async onRunRequested(@Payload() event: EventBridgeEvent): Promise<void> {
-    const detail = parse(RunRequested.detail, event);
+    const detail = parseDetail(RunRequested, event);
     await this.span('planner: Run Requested', event, async (traceparent) => {
       const { pipeline: name, businessDate, datasetId } = detail.data;
       const pipeline = this.engine.pipeline(name);
@@ -82,7 +72,7 @@ export class PlannerHandlers {
 
   @EventPattern(BatchJobStateChange.detailType)
   async onJobStateChange(@Payload() event: EventBridgeEvent): Promise<void> {
-    const detail = parse(BatchJobStateChange.detail, event);
+    const detail = parseDetail(BatchJobStateChange, event);
     await this.span(`planner: job ${detail.status}`, event, async () => {
       await this.engine.onJobStateChange(detail);
     });

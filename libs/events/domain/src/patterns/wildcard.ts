@@ -107,10 +107,16 @@ interface NfaState {
  * over UTF-8 bytes of the JSON-quoted value, and each active prefix counts once per pattern.
  * Evaluation stops as soon as the count exceeds `cap`.
  */
-export function wildcardComplexity(groups: readonly WildcardGroup[], cap = MAX_WILDCARD_COMPLEXITY, quoted = true): number {
+export function wildcardComplexity(
+  groups: readonly WildcardGroup[],
+  cap = MAX_WILDCARD_COMPLEXITY,
+  /** Wrap values in JSON quotes as EventBridge does; `false` reproduces Ruler's unit-test setting. */
+  quoted = true,
+): number {
   const states: NfaState[] = [{ group: -1, weightKey: '', loops: false, next: new Map(), epsilon: [] }];
   groups.forEach((group, g) => {
-    group.forEach((wildcard, v) => addWildcard(states, g, v, tokensOf(wildcard, quoted)));
+    const prefixIds = new Map<string, number>(); // interns shared literal prefixes within the group
+    group.forEach((wildcard, v) => addWildcard(states, g, v, tokensOf(wildcard, quoted), prefixIds));
   });
 
   const closure = (ids: Set<number>): number[] => {
@@ -182,13 +188,27 @@ function tokensOf(wildcard: Wildcard, quoted: boolean): number[] {
  * the first star between the values of one pattern, and the final (matching) state; the states after
  * the first star are each value's own.
  */
-function addWildcard(states: NfaState[], group: number, valueIndex: number, tokens: readonly number[]): void {
+function addWildcard(
+  states: NfaState[],
+  group: number,
+  valueIndex: number,
+  tokens: readonly number[],
+  prefixIds: Map<string, number>,
+): void {
   const firstStar = tokens.indexOf(STAR);
   let previous = 0;
+  let prefixKey = '';
   for (let k = 1; k <= tokens.length; k++) {
     const token = tokens[k - 1];
-    const shared = firstStar < 0 || k - 1 <= firstStar;
-    const weightKey = shared ? `p:${tokens.slice(0, k).join(',')}` : k === tokens.length ? 'end' : `v${valueIndex}:${k}`;
+    let weightKey: string;
+    if (firstStar < 0 || k - 1 <= firstStar) {
+      const path = `${prefixKey}/${token}`;
+      let id = prefixIds.get(path);
+      if (id === undefined) prefixIds.set(path, (id = prefixIds.size));
+      prefixKey = weightKey = `p${id}`;
+    } else {
+      weightKey = k === tokens.length ? 'end' : `v${valueIndex}:${k}`;
+    }
     const id = states.length;
     states.push({ group, weightKey, loops: token === STAR, next: new Map(), epsilon: [] });
     if (token === STAR) {
