@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { mergeTcaPartials, runTca, type TcaReport } from '@nightshift/analytics';
+import { mergeTcaPartials, runTca, type ExecutionReport, type TcaReport } from '@nightshift/analytics';
 import { DatasetLanded, type DatasetLandedDetail } from '@nightshift/contracts';
 import { definePipeline, type Task } from '@nightshift/jobs-domain';
 import { startTracing, withSpan, type SpanRecord, type Tracing } from '@nightshift/observability';
@@ -79,13 +79,19 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     const run = await api<{ status: string; progress: { done: number; total: number }; tasks: Task[] }>(`/runs/${runId}`);
     expect(run.status).toBe(200);
     expect(run.body.status).toBe('SUCCEEDED');
-    expect(run.body.progress).toMatchObject({ done: DESKS.length, total: DESKS.length });
-    expect(run.body.tasks.map((t) => [t.partition, t.status, t.attempts.length, t.exitCode])).toEqual(DESKS.map((d) => [d, 'SUCCEEDED', 1, 0]));
+    expect(run.body.progress).toMatchObject({ done: 2 * DESKS.length, total: 2 * DESKS.length });
+    const tasks = run.body.tasks.map((t) => [t.step, t.partition, t.status, t.attempts.length, t.exitCode]).sort();
+    expect(tasks).toEqual(['execution', 'tca'].flatMap((step) => DESKS.map((d) => [step, d, 'SUCCEEDED', 1, 0])));
+    // tca depends on execution: it started only after every execution task stopped.
+    const stopped = Math.max(...run.body.tasks.filter((t) => t.step === 'execution').map((t) => Date.parse(t.stoppedAt!)));
+    const started = Math.min(...run.body.tasks.filter((t) => t.step === 'tca').map((t) => Date.parse(t.startedAt!)));
+    expect(started).toBeGreaterThanOrEqual(stopped);
 
     // The merged report equals the analytics library run directly over each desk's files.
-    const report = await api<{ document: { sections: { tca: TcaReport }; partitions: Record<string, string[]> } }>(`/reports/${reportId}`);
+    const report = await api<{ document: { sections: { tca: TcaReport; execution: ExecutionReport }; partitions: Record<string, string[]> } }>(`/reports/${reportId}`);
     expect(report.status).toBe(200);
-    expect(report.body.document.partitions['tca']).toEqual(DESKS);
+    expect(report.body.document.partitions).toEqual({ execution: DESKS, tca: DESKS });
+    expect(report.body.document.sections.execution.total.orders).toBe(DESKS.length * 60);
     const file = (table: string, desk?: string) => platform.objects.uriFor(sample.files.find((f) => f.table === table && (!desk || f.desk === desk))!.key);
     const direct = mergeTcaPartials(
       await Promise.all(DESKS.map((d) => runTca({ orders: file('orders', d), fills: file('fills', d), quotes: file('quotes'), trades: file('trades'), by: ['broker', 'venue', 'algo', 'symbol'], threads: 1 }))),

@@ -1,4 +1,4 @@
-import { runTca } from '@nightshift/analytics';
+import { runExecutionReport, runTca } from '@nightshift/analytics';
 import type { ManifestEntry } from '@nightshift/jobs-domain';
 import { WorkerUsageError } from './config.js';
 
@@ -25,6 +25,13 @@ export const ANALYTICS: Readonly<Record<string, Analytic>> = {
       fills: single(entry, 'fills', uri),
       quotes: single(entry, 'quotes', uri),
       trades: single(entry, 'trades', uri, true),
+      by: ['broker', 'venue', 'algo', 'symbol'],
+      threads: 1,
+    }),
+  'execution-report': (entry, uri) =>
+    runExecutionReport({
+      orders: single(entry, 'orders', uri),
+      fills: single(entry, 'fills', uri),
       by: ['broker', 'venue', 'algo', 'symbol'],
       threads: 1,
     }),

@@ -1,8 +1,9 @@
 import { definePipeline, type PipelineDefinition } from './pipeline-definition.js';
 
 /**
- * The nightly TCA pipeline: transaction cost analysis of each desk's orders and fills against the
- * day's quotes and trades, one array child per desk; reporting merges the partials.
+ * The nightly TCA pipeline: per desk (one array child each), the execution report (fill rates,
+ * CumQty/AvgPx invariants, busts and corrections) and then transaction cost analysis against the
+ * day's quotes and trades; reporting merges the partials of both steps.
  */
 export const NIGHTLY_TCA: PipelineDefinition = definePipeline({
   name: 'nightly-tca',
@@ -11,7 +12,17 @@ export const NIGHTLY_TCA: PipelineDefinition = definePipeline({
   requiredTables: ['orders', 'fills', 'quotes', 'trades'],
   steps: [
     {
+      name: 'execution',
+      analytic: 'execution-report',
+      fanOut: 'partitions',
+      vcpus: 1,
+      memoryMiB: 512,
+      attempts: 3,
+      timeoutSeconds: 600,
+    },
+    {
       name: 'tca',
+      dependsOn: ['execution'],
       analytic: 'tca',
       fanOut: 'partitions',
       vcpus: 1,
