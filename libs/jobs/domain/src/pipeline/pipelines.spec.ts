@@ -14,9 +14,13 @@ describe('built-in pipelines', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
-  it('nightly-tca is triggered by executions and plans one task per desk of an executions dataset', () => {
+  it('nightly-tca is triggered by executions and plans an execution and a TCA task per desk, TCA after execution', () => {
     expect(NIGHTLY_TCA.trigger.datasets).toEqual(['executions']);
     const { tasks } = planRun({ pipeline: NIGHTLY_TCA, dataset: aDatasetVersion(), triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
-    expect(tasks.map((t) => t.taskId)).toEqual(['tca#apac-cash', 'tca#emea-cash', 'tca#us-program']);
+    expect(tasks.map((t) => t.taskId)).toEqual([
+      'execution#apac-cash', 'execution#emea-cash', 'execution#us-program',
+      'tca#apac-cash', 'tca#emea-cash', 'tca#us-program',
+    ]);
+    expect(topologicalSteps(NIGHTLY_TCA).map((s) => s.name)).toEqual(['execution', 'tca']);
   });
 });
