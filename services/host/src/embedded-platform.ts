@@ -12,7 +12,7 @@ import { LocalBusServer, LocalEventBus, PutEventsHttpEndpoint } from '@nightshif
 import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
 import type { JobStore, PipelineDefinition } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
-import { PlannerModule, plannerConfigSchema } from '@nightshift/planner';
+import { PlannerModule, plannerConfigSchema, RunEngine } from '@nightshift/planner';
 import { ReportingModule, reportingConfigSchema } from '@nightshift/reporting';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 
@@ -50,6 +50,9 @@ export interface EmbeddedPlatform {
 }
 
 export const TABLE_NAME = 'nightshift';
+
+/** Why a task's job is gone after a restart: local jobs live in the host's memory and die with it. */
+export const LOST_JOB_REASON = "nightshift host restarted; the job's process was lost";
 
 /**
  * Starts nightshift's embedded mode: the DynamoDB-compatible server on disk, the durable bus with
@@ -121,8 +124,14 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       ),
       { strategy: new LocalBusServer({ bus, queue: 'planner', concurrency: 4 }), logger },
     );
-    await planner.listen();
     stops.push(() => planner.close());
+    // Before the planner takes events: the jobs of the previous host died with it, and their late
+    // events still queued for the planner are then stale against the tasks resolved here.
+    const recovered = await planner.get(RunEngine).recoverLostTasks(LOST_JOB_REASON);
+    if (recovered.resubmitted + recovered.failed > 0) {
+      Logger.log(`recovered tasks whose jobs were lost with the previous host: ${recovered.resubmitted} resubmitted, ${recovered.failed} failed`, 'host');
+    }
+    await planner.listen();
 
     const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort });
     const reporting: INestApplication = await NestFactory.create(ReportingModule.register(reportingConfig, { bus, dynamo: client }), new FastifyAdapter(), { logger });

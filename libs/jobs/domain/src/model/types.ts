@@ -42,7 +42,10 @@ export interface Task {
   /** Index of this partition in the step's array job. */
   arrayIndex: number;
   status: TaskStatus;
-  /** Set once the step's job was submitted; for array children `${parentJobId}:${arrayIndex}`. */
+  /**
+   * The job currently running this task: for array children `${parentJobId}:${arrayIndex}`; while a
+   * lost task is being resubmitted, the claim placeholder `resubmission:<uuid>`.
+   */
   jobId?: string;
   maxAttempts: number;
   attempts: TaskAttempt[];

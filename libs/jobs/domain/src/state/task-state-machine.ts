@@ -74,3 +74,57 @@ export function applyJobObservation(task: Task, obs: JobObservation, now: Date):
   };
   return { kind: 'applied', task: next };
 }
+
+/** Whether the task's current attempt has a host: its process is starting or running. */
+export function isAttemptUnderway(status: TaskStatus): boolean {
+  return status === 'STARTING' || status === 'RUNNING';
+}
+
+/**
+ * What becomes of a task whose job was lost: `resubmit` (the task is back at SUBMITTED, its
+ * attempts so far kept, for a new job of `remainingAttempts`), `fail` (no attempts left), or
+ * `stale` (a terminal task has no job to lose).
+ */
+export type LostJobResolution =
+  | { kind: 'resubmit'; task: Task; priorAttempts: number; remainingAttempts: number }
+  | { kind: 'fail'; task: Task }
+  | { kind: 'stale'; reason: string };
+
+/**
+ * Resolves a task whose job is gone with the compute environment that ran it (a host restart).
+ * An attempt that was under way counts as failed with `reason`, since its process died and
+ * whether it would have succeeded is unknown; a task that was only waiting (SUBMITTED, PENDING,
+ * RUNNABLE) loses no attempt. The task is then retried per its `maxAttempts`, as the lost job
+ * would have been. The caller writes the result conditionally on the task it read.
+ *
+ * @param reason why the job is gone, for people; it becomes the lost attempt's and the task's statusReason.
+ */
+export function resolveLostJob(task: Task, reason: string, now: Date): LostJobResolution {
+  if (isTerminalTaskStatus(task.status)) return { kind: 'stale', reason: `task is ${task.status}, it has no job to lose` };
+  const at = now.toISOString();
+  const lost: TaskAttempt[] = isAttemptUnderway(task.status) ? [{ attempt: task.attempts.length + 1, stoppedAt: at, statusReason: reason }] : [];
+  const attempts = [...task.attempts, ...lost];
+  const remainingAttempts = task.maxAttempts - attempts.length;
+  if (remainingAttempts <= 0) {
+    return {
+      kind: 'fail',
+      task: {
+        ...task,
+        status: 'FAILED',
+        attempts,
+        updatedAt: at,
+        stoppedAt: at,
+        // A lost attempt has no exit code; one that had finished before keeps its own.
+        exitCode: lost.length > 0 ? undefined : attempts.at(-1)?.exitCode,
+        statusReason: reason,
+      },
+    };
+  }
+  return {
+    kind: 'resubmit',
+    // The lost job's id no longer names the task's job; the caller records the one it submits.
+    task: { ...task, status: 'SUBMITTED', jobId: undefined, attempts, updatedAt: at, stoppedAt: undefined, exitCode: undefined, statusReason: reason },
+    priorAttempts: attempts.length,
+    remainingAttempts,
+  };
+}
