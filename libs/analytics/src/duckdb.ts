@@ -50,9 +50,7 @@ function wrap(connection: DuckDBConnection): Db {
   };
   return {
     async exec(sql) {
-      const t0 = Date.now();
       await connection.run(sql);
-      if (globalThis.__ddbTrace) console.log('exec', Date.now() - t0, sql.slice(0, 200).replace(/\s+/g, ' '));
     },
     all,
     async one<T extends Row>(sql: string) {

@@ -344,3 +344,57 @@ async function writeTable(db: Db, o: Resolved, table: TableName, desk?: string):
   const { rows } = await db.one<{ rows: number }>(`SELECT count(*) AS rows FROM ${table} ${where}`);
   return { table, ...(desk ? { desk } : {}), path, rows };
 }
+
+export interface ReturnSeriesOptions {
+  outDir: string;
+  /** Last date of the series, YYYY-MM-DD. */
+  endDate: string;
+  seed: number;
+  /** Portfolio names ([A-Za-z0-9_-]+). */
+  portfolios: string[];
+  /** Weekdays of history (default 756, three years). */
+  days?: number;
+}
+
+/**
+ * Daily `date,return` CSVs for a benchmark and for portfolios built on it (r_p = a + b·r_b + e with
+ * seeded a, b and idiosyncratic noise), for the performance metrics. Deterministic like
+ * `generateBusinessDay`. Files: `<outDir>/returns/benchmark.csv`, `<outDir>/returns/<portfolio>.csv`.
+ */
+export async function generateReturnSeries(opts: ReturnSeriesOptions): Promise<{ benchmark: string; portfolios: Record<string, string> }> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(opts.endDate) || Number.isNaN(Date.parse(`${opts.endDate}T00:00:00Z`))) {
+    throw new InvalidAnalyticsOptionsError(`endDate must be YYYY-MM-DD, got "${opts.endDate}"`);
+  }
+  if (!Number.isSafeInteger(opts.seed)) throw new InvalidAnalyticsOptionsError(`seed must be a safe integer, got ${opts.seed}`);
+  for (const p of opts.portfolios) if (!/^[A-Za-z0-9_-]+$/.test(p) || p === 'benchmark') throw new InvalidAnalyticsOptionsError(`bad portfolio name "${p}"`);
+  const days = opts.days ?? 756;
+  if (!Number.isInteger(days) || days < 2) throw new InvalidAnalyticsOptionsError(`days must be an integer >= 2, got ${days}`);
+  const dir = join(isAbsolute(opts.outDir) ? opts.outDir : resolve(opts.outDir), 'returns');
+  const names = ['benchmark', ...opts.portfolios];
+  const paths = Object.fromEntries(names.map((n) => [n, join(dir, `${n}.csv`)]));
+  await withDuckDb(async (db) => {
+    await defineRandomMacros(db, opts.seed);
+    await db.exec(`
+      CREATE TABLE days AS
+      SELECT d::DATE AS date FROM range(${sqlString(opts.endDate)}::DATE - INTERVAL ${days * 2 + 10} DAY, ${sqlString(opts.endDate)}::DATE + INTERVAL 1 DAY, INTERVAL 1 DAY) t(d)
+      WHERE dayofweek(d) NOT IN (0, 6) ORDER BY d DESC LIMIT ${days};
+      CREATE TABLE bench AS SELECT date, round(0.0003 + 0.01 * nrm('bench', epoch_ms(date), 0, 0), 8) AS ret FROM days;
+    `);
+    try {
+      await mkdir(dir, { recursive: true });
+      await db.exec(`COPY (SELECT date, ret AS "return" FROM bench ORDER BY date) TO ${sqlString(paths['benchmark'])} (FORMAT csv, HEADER true)`);
+      for (const p of opts.portfolios) {
+        await db.exec(`
+          COPY (
+            SELECT b.date, round(a + beta * b.ret + 0.006 * nrm('idio', ${sqlString(p)}, epoch_ms(b.date), 0), 8) AS "return"
+            FROM bench b, (SELECT 0.0002 * (rnd('alpha', ${sqlString(p)}, 0, 0) - 0.3) AS a, 0.5 + rnd('beta', ${sqlString(p)}, 0, 0) AS beta)
+            ORDER BY b.date
+          ) TO ${sqlString(paths[p])} (FORMAT csv, HEADER true)`);
+      }
+    } catch (cause) {
+      throw new DataFileAccessError(dir, `cannot write: ${errorMessage(cause)}`, { cause, retryable: true });
+    }
+  });
+  const { benchmark, ...portfolios } = paths;
+  return { benchmark, portfolios };
+}

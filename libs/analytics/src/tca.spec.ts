@@ -3,62 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputDataError, mergeTcaPartials, runTca, type TcaGroupReport, type TcaInput } from './index.js';
+import { FILLS, ORDERS, writeFixture } from './testing/fixture.js';
+import { sqlString, withDuckDb } from './duckdb.js';
 
-/*
- * Hand-computed fixture (one symbol ABC, markout 60 s). Sign s = +1 buy, -1 sell; positive = cost.
- *
- * Quotes (bid/ask -> mid): 10:00 99.90/100.10 -> 100.00, 10:01 100.00/100.20 -> 100.10,
- *   10:02 100.10/100.30 -> 100.20, 10:03 100.20/100.40 -> 100.30, 10:10 100.30/100.50 -> 100.40.
- * Market trades: 09:59:00 1000@100.00, 10:00:30 1000@100.10, 10:01:30 3000@100.20,
- *   10:02:30 1000@100.30, 10:05:00 5000@100.40.
- *   Day VWAP = (100000+100100+300600+100300+502000)/11000 = 1103000/11000 = 100.272727...; close = 100.40.
- *
- * O1 BUY 2000, decision 09:59:30 @ 99.95, arrival 10:00:00 @ 100.00, end 10:03:00, broker B1.
- *   F1 10:00:30 XNYS 1000 @ 100.10 (comm 1.00, fees 0.30); F2 10:01:30 XNAS 1000 @ 100.20 (comm 1.00, fees 0.30).
- *   Interval [10:00, 10:03] trades: 10:00:30, 10:01:30, 10:02:30 -> V=5000, PV=501000, IVWAP=100.20.
- *   TWAP of mid = (100.00+100.10+100.20)/3 = 100.10 (each mid held 60 s).
- * O2 SELL 1000, decision 10:01:00 @ 100.10, arrival 10:01:00 @ 100.10, end 10:03:00, broker B2, cum 700.
- *   F3 10:02:00 XNYS 500 @ 100.10 (comm 0.50, fees 0.15);
- *   F4 10:02:30 XNAS 300 @ 100.30, then busted by F4-X (excluded);
- *   F5 10:02:45 XNYS 200 @ 100.30, corrected by F5-C to 200 @ 100.20 (comm 0.20, fees 0.06).
- *   Interval [10:01, 10:03]: 10:01:30, 10:02:30 -> V=4000, PV=400900, IVWAP=100.225. TWAP = 100.15.
- */
-const QUOTES = `ts,symbol,bid,ask,bid_size,ask_size
-2024-03-15 10:00:00,ABC,99.90,100.10,100,100
-2024-03-15 10:01:00,ABC,100.00,100.20,100,100
-2024-03-15 10:02:00,ABC,100.10,100.30,100,100
-2024-03-15 10:03:00,ABC,100.20,100.40,100,100
-2024-03-15 10:10:00,ABC,100.30,100.50,100,100
-`;
-const TRADES = `ts,symbol,price,qty
-2024-03-15 09:59:00,ABC,100.00,1000
-2024-03-15 10:00:30,ABC,100.10,1000
-2024-03-15 10:01:30,ABC,100.20,3000
-2024-03-15 10:02:30,ABC,100.30,1000
-2024-03-15 10:05:00,ABC,100.40,5000
-`;
-const ORDERS = `order_id,desk,trader,symbol,side,order_qty,limit_px,decision_ts,decision_px,arrival_ts,arrival_px,broker,algo,status,end_ts,cum_qty,avg_px
-O1,D1,T1,ABC,BUY,2000,,2024-03-15 09:59:30,99.95,2024-03-15 10:00:00,100.00,B1,VWAP,FILLED,2024-03-15 10:03:00,2000,100.15
-O2,D1,T2,ABC,SELL,1000,,2024-03-15 10:01:00,100.10,2024-03-15 10:01:00,100.10,B2,TWAP,CANCELLED,2024-03-15 10:03:00,700,100.128571
-`;
-const FILLS = `fill_id,order_id,exec_type,ref_fill_id,ts,venue,last_qty,last_px,commission,fees
-F1,O1,FILL,,2024-03-15 10:00:30,XNYS,1000,100.10,1.00,0.30
-F2,O1,FILL,,2024-03-15 10:01:30,XNAS,1000,100.20,1.00,0.30
-F3,O2,FILL,,2024-03-15 10:02:00,XNYS,500,100.10,0.50,0.15
-F4,O2,FILL,,2024-03-15 10:02:30,XNAS,300,100.30,0.30,0.09
-F4-X,O2,BUST,F4,2024-03-15 10:03:15,XNAS,300,100.30,0,0
-F5,O2,FILL,,2024-03-15 10:02:45,XNYS,200,100.30,0.20,0.06
-F5-C,O2,CORRECT,F5,2024-03-15 10:02:45,XNYS,200,100.20,0.20,0.06
-`;
+/* The fixture and its hand computation: see ./testing/fixture.ts. */
 
 let dir: string;
 let input: TcaInput;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tca-'));
-  const files = { quotes: QUOTES, trades: TRADES, orders: ORDERS, fills: FILLS };
-  for (const [name, body] of Object.entries(files)) await writeFile(join(dir, `${name}.csv`), body);
-  input = { orders: join(dir, 'orders.csv'), fills: join(dir, 'fills.csv'), quotes: join(dir, 'quotes.csv'), trades: join(dir, 'trades.csv'), markoutSeconds: 60 };
+  input = { ...(await writeFixture(dir)), markoutSeconds: 60 };
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -166,6 +121,23 @@ describe('runTca on the hand-computed fixture', () => {
     }
     expect(merged.by.venue?.map((g) => g.key)).toEqual(['XNAS', 'XNYS', null]);
     expect(key(merged.by.venue, 'XNYS').arrival_slippage_bps).toBeCloseTo(key(whole.by.venue, 'XNYS').arrival_slippage_bps ?? NaN, 9);
+  });
+
+  it('writes per-order (CSV) and per-fill (Parquet) detail with the same formulas', async () => {
+    const ordersOut = join(dir, 'tca-orders.csv');
+    const fillsOut = join(dir, 'tca-fills.parquet');
+    await runTca({ ...input, ordersOut, fillsOut });
+    const rows = await withDuckDb((db) =>
+      db.all(`SELECT (SELECT arrival_slippage_bps FROM read_csv(${sqlString(ordersOut)}) WHERE order_id = 'O1') AS o1_arrival,
+                     (SELECT implementation_shortfall FROM read_csv(${sqlString(ordersOut)}) WHERE order_id = 'O2') AS o2_is,
+                     (SELECT count(*) FROM read_parquet(${sqlString(fillsOut)})) AS fills,
+                     (SELECT effective_spread_bps FROM read_parquet(${sqlString(fillsOut)}) WHERE fill_id = 'F3') AS f3_eff`),
+    );
+    expect(rows[0]['o1_arrival']).toBeCloseTo(15, 9);
+    expect(rows[0]['o2_is']).toBeCloseTo(-20 - 90 + 0.91, 9);
+    expect(rows[0]['fills']).toBe(4);
+    // F3: sell 500 @ 100.10 against mid 100.20: 2 * 0.10 / 100.20 * 1e4
+    expect(rows[0]['f3_eff']).toBeCloseTo((0.2 / 100.2) * 1e4, 9);
   });
 
   it('reports bad input with file, line and column', async () => {

@@ -285,6 +285,10 @@ function ratioSql(): string {
 /**
  * Builds table `lines`: one row per effective fill plus one per order, with every additive TCA
  * quantity as a column (zero where it does not apply).
+ *
+ * Cost is dominated by sorting the market data, so every quote look-up (arrival mid, TWAP ends,
+ * fill-time quote, markout quote) goes through ONE as-of join, and every tape look-up (interval
+ * VWAP ends) through another.
  */
 export async function buildTcaLines(db: Db, input: Pick<TcaInput, 'orders' | 'fills' | 'quotes' | 'trades'>, markout: number): Promise<void> {
   const orders = await tableSource(db, 'orders', input.orders);
@@ -297,67 +301,84 @@ export async function buildTcaLines(db: Db, input: Pick<TcaInput, 'orders' | 'fi
     CREATE TEMP TABLE f_all AS SELECT * FROM ${fills} WHERE order_id IN (SELECT order_id FROM o);
     -- Busts remove the fill they reference; a correction replaces it (and may itself be busted or corrected).
     CREATE TEMP TABLE f AS
-      SELECT f.* FROM f_all f
+      SELECT f.*, o.symbol FROM f_all f JOIN o USING (order_id)
       WHERE f.exec_type <> 'BUST' AND NOT EXISTS (SELECT 1 FROM f_all r WHERE r.ref_fill_id = f.fill_id AND r.exec_type IN ('BUST', 'CORRECT'));
-    CREATE TEMP TABLE q AS
-      SELECT symbol, ts, bid, ask, (bid + ask) / 2 AS mid FROM ${quotes} WHERE symbol IN (SELECT DISTINCT symbol FROM o);
-    -- Time-integral of the mid up to each quote: I(t_k) = Σ_{j<k} mid_j·(t_{j+1} − t_j), seconds.
-    CREATE TEMP TABLE qi AS
-      SELECT symbol, ts, mid, sum(seg) OVER w - seg AS integral FROM (
-        SELECT symbol, ts, mid, mid * coalesce(epoch_us(lead(ts) OVER (PARTITION BY symbol ORDER BY ts)) - epoch_us(ts), 0) / 1e6 AS seg FROM q
-      ) WINDOW w AS (PARTITION BY symbol ORDER BY ts ROWS UNBOUNDED PRECEDING);
+  `);
+  // Far-future look-ups per symbol return the day's last quote and the whole tape (close, day VWAP).
+  await db.exec(`
+    CREATE TEMP TABLE qpoints AS
+      SELECT symbol, arrival_ts AS ts, order_id AS ref, 'arr' AS role FROM o
+      UNION ALL SELECT symbol, end_ts, order_id, 'end' FROM o
+      UNION ALL SELECT symbol, ts, fill_id, 'fill' FROM f
+      UNION ALL SELECT symbol, ts + to_microseconds(${markoutMicros}::BIGINT), fill_id, 'markout' FROM f
+      UNION ALL SELECT DISTINCT symbol, TIMESTAMP '9999-12-31', symbol, 'close' FROM o;
+    -- qi: quotes with the time-integral of the mid up to each quote, I(t_k) = sum_{j<k} mid_j (t_{j+1} - t_j)
+    -- in seconds, so TWAP over [a, e] = (I(e) - I(a)) / (e - a) with I interpolated from the prevailing quote.
+    CREATE TEMP TABLE qlook AS
+      WITH qs AS (
+        SELECT symbol, ts, bid, ask, (bid + ask) / 2 AS mid FROM ${quotes} WHERE symbol IN (SELECT DISTINCT symbol FROM o)
+      ), seg AS (
+        SELECT *, mid * coalesce(epoch_us(lead(ts) OVER (PARTITION BY symbol ORDER BY ts)) - epoch_us(ts), 0) / 1e6 AS seg FROM qs
+      ), qi AS (
+        SELECT symbol, ts, bid, ask, mid, sum(seg) OVER (PARTITION BY symbol ORDER BY ts ROWS UNBOUNDED PRECEDING) - seg AS integral FROM seg
+      )
+      SELECT p.ref, p.role, q.ts AS quote_ts, q.bid, q.ask, q.mid,
+             q.integral + q.mid * (epoch_us(p.ts) - epoch_us(q.ts)) / 1e6 AS integral
+      FROM qpoints p ASOF LEFT JOIN qi q ON q.symbol = p.symbol AND q.ts <= p.ts;
   `);
   if (trades) {
     await db.exec(`
-      CREATE TEMP TABLE t AS SELECT symbol, ts, sum(qty) AS v, sum(qty * price) AS pv
-        FROM ${trades} WHERE symbol IN (SELECT DISTINCT symbol FROM o) GROUP BY symbol, ts;
-      CREATE TEMP TABLE tape AS
-        SELECT symbol, ts, sum(v) OVER w AS cum_v, sum(pv) OVER w AS cum_pv FROM t
-        WINDOW w AS (PARTITION BY symbol ORDER BY ts ROWS UNBOUNDED PRECEDING);
+      -- Prints sharing a timestamp are aggregated first, so an as-of match sees all of them. The interval
+      -- starts strictly after the arrival instant: "< arrival" is "<= arrival - 1us" at timestamp
+      -- resolution, so both ends of every order share one as-of join.
+      CREATE TEMP TABLE tlook AS
+      WITH g AS (
+        SELECT symbol, ts, sum(qty) AS v, sum(qty * price) AS pv FROM ${trades} WHERE symbol IN (SELECT DISTINCT symbol FROM o) GROUP BY symbol, ts
+      ), tape AS (
+        SELECT symbol, ts, v, pv, sum(v) OVER w AS cum_v, sum(pv) OVER w AS cum_pv FROM g
+        WINDOW w AS (PARTITION BY symbol ORDER BY ts ROWS UNBOUNDED PRECEDING)
+      ), pts AS (
+        SELECT symbol, arrival_ts - INTERVAL 1 MICROSECOND AS ts, order_id AS ref, 'start' AS role FROM o
+        UNION ALL SELECT symbol, end_ts, order_id, 'end' FROM o
+        UNION ALL SELECT DISTINCT symbol, TIMESTAMP '9999-12-31', symbol, 'close' FROM o
+      )
+      SELECT p.ref, p.role, coalesce(t.cum_v, 0) AS cum_v, coalesce(t.cum_pv, 0) AS cum_pv, t.pv / t.v AS last_px
+      FROM pts p ASOF LEFT JOIN tape t ON t.symbol = p.symbol AND t.ts <= p.ts;
       CREATE TEMP TABLE day AS
-        SELECT symbol, sum(pv) / nullif(sum(v), 0) AS day_vwap, arg_max(pv / v, ts) AS close_px FROM t GROUP BY symbol;
+        SELECT ref AS symbol, cum_pv / nullif(cum_v, 0) AS day_vwap, last_px AS close_px FROM tlook WHERE role = 'close';
     `);
   } else {
     await db.exec(`
-      CREATE TEMP TABLE tape (symbol VARCHAR, ts TIMESTAMP, cum_v DOUBLE, cum_pv DOUBLE);
-      CREATE TEMP TABLE day AS SELECT symbol, NULL::DOUBLE AS day_vwap, arg_max(mid, ts) AS close_px FROM q GROUP BY symbol;
+      CREATE TEMP TABLE day AS SELECT ref AS symbol, NULL::DOUBLE AS day_vwap, mid AS close_px FROM qlook WHERE role = 'close';
+      CREATE TEMP TABLE tlook (ref VARCHAR, role VARCHAR, cum_v DOUBLE, cum_pv DOUBLE, last_px DOUBLE);
     `);
   }
   await db.exec(`
     -- Order-level benchmarks: arrival (OMS value, else the prevailing mid), interval VWAP from the
-    -- cumulative tape at both ends, TWAP of the mid from the mid's time-integral at both ends.
+    -- cumulative tape at both ends, TWAP of the mid from its time-integral at both ends.
     CREATE TEMP TABLE ob AS
-    WITH a AS (
-      SELECT o.*, qa.mid AS arrival_mid FROM o ASOF LEFT JOIN q qa ON qa.symbol = o.symbol AND qa.ts <= o.arrival_ts
-    ), v AS (
-      SELECT a.*, coalesce(te.cum_v, 0) - coalesce(ts0.cum_v, 0) AS iv_v, coalesce(te.cum_pv, 0) - coalesce(ts0.cum_pv, 0) AS iv_pv
-      FROM a ASOF LEFT JOIN tape te ON te.symbol = a.symbol AND te.ts <= a.end_ts
-             ASOF LEFT JOIN tape ts0 ON ts0.symbol = a.symbol AND ts0.ts < a.arrival_ts
-    ), tw AS (
-      SELECT v.*,
-             CASE WHEN v.end_ts > v.arrival_ts AND i0.ts IS NOT NULL THEN
-               ((i1.integral + i1.mid * (epoch_us(v.end_ts) - epoch_us(i1.ts)) / 1e6) - (i0.integral + i0.mid * (epoch_us(v.arrival_ts) - epoch_us(i0.ts)) / 1e6))
-               / ((epoch_us(v.end_ts) - epoch_us(v.arrival_ts)) / 1e6)
-             ELSE i0.mid END AS twap
-      FROM v ASOF LEFT JOIN qi i0 ON i0.symbol = v.symbol AND i0.ts <= v.arrival_ts
-             ASOF LEFT JOIN qi i1 ON i1.symbol = v.symbol AND i1.ts <= v.end_ts
-    )
-    SELECT tw.*, coalesce(tw.arrival_px, tw.arrival_mid) AS arrival, CASE WHEN tw.iv_v > 0 THEN tw.iv_pv / tw.iv_v END AS ivwap,
+    SELECT o.*, coalesce(o.arrival_px, qa.mid) AS arrival,
+           coalesce(te.cum_v, 0) - coalesce(ts0.cum_v, 0) AS iv_v,
+           CASE WHEN coalesce(te.cum_v, 0) - coalesce(ts0.cum_v, 0) > 0
+                THEN (te.cum_pv - coalesce(ts0.cum_pv, 0)) / (te.cum_v - coalesce(ts0.cum_v, 0)) END AS ivwap,
+           CASE WHEN o.end_ts > o.arrival_ts AND qa.quote_ts IS NOT NULL
+                THEN (qe.integral - qa.integral) / ((epoch_us(o.end_ts) - epoch_us(o.arrival_ts)) / 1e6)
+                ELSE qa.mid END AS twap,
            d.day_vwap, d.close_px
-    FROM tw LEFT JOIN day d USING (symbol);
+    FROM o
+    LEFT JOIN qlook qa ON qa.ref = o.order_id AND qa.role = 'arr'
+    LEFT JOIN qlook qe ON qe.ref = o.order_id AND qe.role = 'end'
+    LEFT JOIN tlook ts0 ON ts0.ref = o.order_id AND ts0.role = 'start'
+    LEFT JOIN tlook te ON te.ref = o.order_id AND te.role = 'end'
+    LEFT JOIN day d ON d.symbol = o.symbol;
 
-  `);
-  // Fill-level benchmarks: the quote prevailing at the fill and at fill + markout horizon.
-  await db.exec(`
+    -- Fill-level benchmarks: the quote prevailing at the fill and at fill + markout horizon.
     CREATE TEMP TABLE fl AS
-    WITH fo AS (
-      SELECT f.fill_id, f.order_id, f.ts, f.venue, f.last_qty AS qty, f.last_px AS px, f.commission, f.fees, ob.symbol, ob.sign
-      FROM f JOIN ob USING (order_id)
-    ), fq AS (
-      SELECT fo.*, q0.bid, q0.ask, q0.mid FROM fo ASOF LEFT JOIN q q0 ON q0.symbol = fo.symbol AND q0.ts <= fo.ts
-    )
-    SELECT fq.*, q1.mid AS mid_markout
-    FROM fq ASOF LEFT JOIN q q1 ON q1.symbol = fq.symbol AND q1.ts <= fq.ts + to_microseconds(${markoutMicros}::BIGINT);
+    SELECT f.fill_id, f.order_id, f.ts, f.venue, f.last_qty AS qty, f.last_px AS px, f.commission, f.fees,
+           q0.bid, q0.ask, q0.mid, q1.mid AS mid_markout
+    FROM f
+    LEFT JOIN qlook q0 ON q0.ref = f.fill_id AND q0.role = 'fill'
+    LEFT JOIN qlook q1 ON q1.ref = f.fill_id AND q1.role = 'markout';
 
     CREATE TEMP TABLE ofill AS SELECT order_id, sum(qty) AS exec_qty FROM fl GROUP BY order_id;
 

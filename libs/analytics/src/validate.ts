@@ -76,12 +76,7 @@ async function validateCsv(db: Db, table: TableName, path: string): Promise<Vali
       // Accepted rows keep file order in `data`; pair the k-th accepted row with the k-th
       // non-empty physical line that was not rejected.
       const lines = await db.all<{ line: number; column_name: string; message: string }>(`
-        WITH text AS (SELECT string_split(content, chr(10)) AS parts FROM read_text(${sqlString(path)})),
-        physical AS (SELECT unnest(parts) AS body, generate_subscripts(parts, 1) AS line FROM text),
-        data_lines AS (
-          SELECT line, row_number() OVER (ORDER BY line) - 1 AS rid FROM physical
-          WHERE line > 1 AND rtrim(body, chr(13)) <> '' AND line NOT IN (SELECT line FROM rej_err)
-        )
+        WITH data_lines AS (${rowLinesSql(path, 'rej_err')})
         SELECT d.line, v.column_name, v.message FROM violations v JOIN data_lines d ON d.rid = v.rid
         ORDER BY d.line, v.column_name LIMIT ${MAX_REPORTED_PROBLEMS}`);
       for (const l of lines) problems.push({ file: path, line: l.line, column: l.column_name, message: l.message });
@@ -121,6 +116,20 @@ async function validateParquet(db: Db, table: TableName, path: string): Promise<
   }
   const { rows } = await db.one<{ rows: number }>(`SELECT count(*) AS rows FROM data`);
   return { rows, problems: sortProblems(problems) };
+}
+
+/**
+ * SELECT (line, rid) pairing the k-th row DuckDB accepted from a CSV (rid = k - 1, its rowid after a
+ * CREATE TABLE AS) with the k-th non-empty physical line after the header that is not in the reject
+ * table. Row order is file order; quoted fields with embedded newlines would break the pairing.
+ */
+export function rowLinesSql(path: string, rejectsTable: string | null): string {
+  const notRejected = rejectsTable ? `AND line NOT IN (SELECT line FROM ${rejectsTable})` : '';
+  return `
+    WITH text AS (SELECT string_split(content, chr(10)) AS parts FROM read_text(${sqlString(path)})),
+    physical AS (SELECT unnest(parts) AS body, generate_subscripts(parts, 1) AS line FROM text)
+    SELECT line, row_number() OVER (ORDER BY line) - 1 AS rid FROM physical
+    WHERE line > 1 AND rtrim(body, chr(13)) <> '' ${notRejected}`;
 }
 
 function headerProblems(schema: TableSchema, names: string[], path: string, line = 1): RowProblem[] {
@@ -164,7 +173,8 @@ function ruleViolationsSql(
   return checks.length > 0 ? checks.join(' UNION ALL ') : null;
 }
 
-function rejectMessage(errorType: string, message: string): string {
+/** Human wording of one DuckDB CSV reject. */
+export function rejectMessage(errorType: string, message: string): string {
   if (errorType === 'CAST') {
     const m = /Could not convert string "(.*)" to '(\w+)'/.exec(message);
     // With force_not_null an empty required field fails the cast with no value in the message.
