@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { mergeTcaPartials, runTca, type ExecutionReport, type TcaReport } from '@nightshift/analytics';
+import { mergeRiskPartials, mergeTcaPartials, runRisk, runTca, type ExecutionReport, type RankedBacktest, type RiskReport, type TcaReport } from '@nightshift/analytics';
 import { DatasetLanded, type DatasetLandedDetail } from '@nightshift/contracts';
 import { definePipeline, type Task } from '@nightshift/jobs-domain';
 import { startTracing, withSpan, type SpanRecord, type Tracing } from '@nightshift/observability';
@@ -79,18 +79,18 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     const run = await api<{ status: string; progress: { done: number; total: number }; tasks: Task[] }>(`/runs/${runId}`);
     expect(run.status).toBe(200);
     expect(run.body.status).toBe('SUCCEEDED');
-    expect(run.body.progress).toMatchObject({ done: 2 * DESKS.length, total: 2 * DESKS.length });
+    expect(run.body.progress).toMatchObject({ done: 3 * DESKS.length, total: 3 * DESKS.length });
     const tasks = run.body.tasks.map((t) => [t.step, t.partition, t.status, t.attempts.length, t.exitCode]).sort();
-    expect(tasks).toEqual(['execution', 'tca'].flatMap((step) => DESKS.map((d) => [step, d, 'SUCCEEDED', 1, 0])));
+    expect(tasks).toEqual(['execution', 'risk', 'tca'].flatMap((step) => DESKS.map((d) => [step, d, 'SUCCEEDED', 1, 0])));
     // tca depends on execution: it started only after every execution task stopped.
     const stopped = Math.max(...run.body.tasks.filter((t) => t.step === 'execution').map((t) => Date.parse(t.stoppedAt!)));
     const started = Math.min(...run.body.tasks.filter((t) => t.step === 'tca').map((t) => Date.parse(t.startedAt!)));
     expect(started).toBeGreaterThanOrEqual(stopped);
 
     // The merged report equals the analytics library run directly over each desk's files.
-    const report = await api<{ document: { sections: { tca: TcaReport; execution: ExecutionReport }; partitions: Record<string, string[]> } }>(`/reports/${reportId}`);
+    const report = await api<{ document: { sections: { tca: TcaReport; execution: ExecutionReport; risk: RiskReport }; partitions: Record<string, string[]> } }>(`/reports/${reportId}`);
     expect(report.status).toBe(200);
-    expect(report.body.document.partitions).toEqual({ execution: DESKS, tca: DESKS });
+    expect(report.body.document.partitions).toEqual({ execution: DESKS, risk: DESKS, tca: DESKS });
     expect(report.body.document.sections.execution.total.orders).toBe(DESKS.length * 60);
     const file = (table: string, desk?: string) => platform.objects.uriFor(sample.files.find((f) => f.table === table && (!desk || f.desk === desk))!.key);
     const direct = mergeTcaPartials(
@@ -101,6 +101,16 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     expect(tca.total.arrival_slippage_bps).toBeCloseTo(direct.total.arrival_slippage_bps!, 9);
     expect(tca.by.broker!.map((b) => b.key)).toEqual(direct.by.broker!.map((b) => b.key));
     expect(tca.by.venue!.length).toBeGreaterThan(1);
+    // Risk: the desks' scenario P&L summed by date equals the library over each desk's files.
+    const directRisk = mergeRiskPartials(await Promise.all(DESKS.map((d) => runRisk({ prices: file('prices'), orders: file('orders', d), fills: file('fills', d), threads: 1 }))));
+    const risk = report.body.document.sections.risk;
+    expect(risk.by_desk.map((d) => d.desk)).toEqual(DESKS);
+    expect(risk.total.scenarios).toBe(directRisk.total.scenarios);
+    expect(risk.total.scenarios).toBeGreaterThan(100);
+    expect(risk.total.levels[1]!.historical_var).toBeGreaterThan(0);
+    expect(risk.total.levels.map((l) => l.confidence)).toEqual([0.95, 0.99]);
+    expect(risk.total.levels[1]!.historical_var).toBeCloseTo(directRisk.total.levels[1]!.historical_var!, 6);
+    expect(risk.total.levels[1]!.historical_es!).toBeGreaterThanOrEqual(risk.total.levels[1]!.historical_var!);
 
     // One trace from the upstream event to the published report, through the worker processes.
     await tracing.forceFlush();
@@ -198,5 +208,29 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     expect(reports.body.reports).toHaveLength(1);
     expect((await api<{ status: number }>(`/reports/${reports.body.reports[0]!.reportId}`)).status).toBe(200);
     expect((await api<{ message: string }>('/runs/run-does-not-exist')).status).toBe(404);
+  });
+
+  it('sweeps the backtest over its parameter grid, one array child per set, into one ranked report', async () => {
+    const prices = sample.files.find((f) => f.table === 'prices')!;
+    const { outcome } = await land({ dataset: 'market-history', businessDate: BUSINESS_DATE, files: [prices] });
+    expect(outcome?.kind).toBe('report');
+    if (outcome?.kind !== 'report') return;
+    const { reportId, runId } = outcome.detail.data;
+
+    const run = await api<{ status: string; pipeline: string; tasks: Task[] }>(`/runs/${runId}`);
+    expect(run.body).toMatchObject({ status: 'SUCCEEDED', pipeline: 'backtest-sweep' });
+    expect(run.body.tasks).toHaveLength(12);
+    expect(run.body.tasks.every((t) => t.step === 'sweep' && t.status === 'SUCCEEDED')).toBe(true);
+
+    const report = await api<{ document: { sections: { sweep: RankedBacktest[] }; partitions: Record<string, string[]>; headline: Record<string, unknown> } }>(`/reports/${reportId}`);
+    expect(report.body.document.partitions['sweep']).toEqual(Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(4, '0')}`));
+    const ranked = report.body.document.sections.sweep;
+    expect(ranked).toHaveLength(12);
+    expect(ranked.map((r) => r.rank)).toEqual([...Array(12).keys()].map((i) => i + 1));
+    const sharpe = ranked.map((r) => r.metrics.sharpe_ratio ?? Number.NEGATIVE_INFINITY);
+    for (let i = 1; i < sharpe.length; i++) expect(sharpe[i]!).toBeLessThanOrEqual(sharpe[i - 1]!);
+    // Every parameter set of the grid ran exactly once.
+    expect(new Set(ranked.map((r) => `${r.params.fast}/${r.params.slow}/${r.params.costBps}`)).size).toBe(12);
+    expect(report.body.document.headline).toMatchObject({ parameter_sets: 12, best_sharpe_ratio: Math.round(sharpe[0]! * 1e4) / 1e4 });
   });
 });

@@ -1,4 +1,7 @@
-import { mergeExecutionPartials, mergeTcaPartials, type ExecutionPartial, type ExecutionReport, type TcaPartial, type TcaReport } from '@nightshift/analytics';
+import {
+  mergeExecutionPartials, mergeRiskPartials, mergeTcaPartials, rankBacktests,
+  type BacktestResult, type ExecutionPartial, type ExecutionReport, type RankedBacktest, type RiskPartial, type RiskReport, type TcaPartial, type TcaReport,
+} from '@nightshift/analytics';
 import type { ReportSection } from './publish-report.js';
 
 const round = (x: number | null, digits = 2): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
@@ -35,6 +38,42 @@ export const EXECUTION_SECTION: ReportSection = {
       corrections: t.corrections,
       cum_qty_mismatches: t.cum_qty_mismatches,
       avg_px_mismatches: t.avg_px_mismatches,
+    };
+  },
+};
+
+/**
+ * Risk: every desk's scenario P&L summed by date (VaR/ES are not additive), then VaR/ES at 95 and
+ * 99%; headline is the portfolio's 99% figures, in currency, positive = loss.
+ */
+export const RISK_SECTION: ReportSection = {
+  analytic: 'risk',
+  merge: (partials) => mergeRiskPartials(partials as RiskPartial[]),
+  headline: (merged) => {
+    const t = (merged as RiskReport).total;
+    const at99 = t.levels.find((l) => l.confidence === 0.99);
+    return {
+      risk_gross_exposure: round(t.gross_exposure, 0),
+      var_99_historical: round(at99?.historical_var ?? null, 0),
+      es_99_historical: round(at99?.historical_es ?? null, 0),
+      var_99_parametric: round(at99?.parametric_var ?? null, 0),
+      es_99_parametric: round(at99?.parametric_es ?? null, 0),
+    };
+  },
+};
+
+/** Backtest sweep: one result per parameter set, ranked by Sharpe ratio; headline is the best set. */
+export const BACKTEST_SECTION: ReportSection = {
+  analytic: 'backtest',
+  merge: (partials) => rankBacktests(partials as BacktestResult[]),
+  headline: (merged) => {
+    const ranked = merged as RankedBacktest[];
+    const best = ranked[0];
+    return {
+      parameter_sets: ranked.length,
+      best_parameters: best ? Object.entries(best.params).map(([k, v]) => `${k}=${String(v)}`).join(' ') : null,
+      best_sharpe_ratio: round(best?.metrics.sharpe_ratio ?? null, 4),
+      best_annual_return: round(best?.metrics.annual_return ?? null, 4),
     };
   },
 };

@@ -1,4 +1,4 @@
-import { runExecutionReport, runTca } from '@nightshift/analytics';
+import { runBacktest, runExecutionReport, runRisk, runTca } from '@nightshift/analytics';
 import type { ManifestEntry } from '@nightshift/jobs-domain';
 import { WorkerUsageError } from './config.js';
 
@@ -15,6 +15,17 @@ function single(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri:
   }
   if (keys.length > 1) throw new WorkerUsageError(`partition ${entry.partition} has ${keys.length} ${table} files; one per partition is supported`);
   return uri(keys[0]!);
+}
+
+/** A sweep child's parameter, checked: the planner writes what the pipeline's grid says, which may not suit the analytic. */
+function parameter(entry: ManifestEntry, name: string, type: 'number'): number;
+function parameter(entry: ManifestEntry, name: string, type: 'boolean', optional: true): boolean | undefined;
+function parameter(entry: ManifestEntry, name: string, type: 'number' | 'boolean', optional = false): number | boolean | undefined {
+  if (!entry.parameters) throw new WorkerUsageError(`partition ${entry.partition} has no parameter set (the step must fan out by "parameters")`);
+  const value = entry.parameters[name];
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== type) throw new WorkerUsageError(`partition ${entry.partition}: parameter ${name} must be a ${type}, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 /** The analytics a worker can run, by the name pipelines use in `step.analytic`. */
@@ -35,4 +46,22 @@ export const ANALYTICS: Readonly<Record<string, Analytic>> = {
       by: ['broker', 'venue', 'algo', 'symbol'],
       threads: 1,
     }),
+  risk: (entry, uri) =>
+    runRisk({
+      prices: single(entry, 'prices', uri),
+      orders: single(entry, 'orders', uri),
+      fills: single(entry, 'fills', uri),
+      threads: 1,
+    }),
+  backtest: (entry, uri) => {
+    const allowShort = parameter(entry, 'allowShort', 'boolean', true);
+    return runBacktest({
+      prices: single(entry, 'prices', uri),
+      fast: parameter(entry, 'fast', 'number'),
+      slow: parameter(entry, 'slow', 'number'),
+      costBps: parameter(entry, 'costBps', 'number'),
+      ...(allowShort === undefined ? {} : { allowShort }),
+      threads: 1,
+    });
+  },
 };

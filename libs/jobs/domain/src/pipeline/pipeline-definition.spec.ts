@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidPipelineError } from '../errors.js';
 import { aPipeline, aPipelineInput, aStep } from '../testing/builders.js';
-import { definePipeline, pipelineDefinitionSchema, topologicalSteps } from './pipeline-definition.js';
+import { definePipeline, MAX_PARAMETER_SETS, parameterSets, pipelineDefinitionSchema, topologicalSteps } from './pipeline-definition.js';
 
 /** Runs `definePipeline` expecting a rejection, and returns the error to inspect. */
 function rejection(input: unknown): InvalidPipelineError {
@@ -106,6 +106,57 @@ describe('definePipeline', () => {
 
   it.each([1, 10])('accepts %s attempts', (attempts) => {
     expect(definePipeline(aPipelineInput({ steps: [aStep({ attempts })] })).steps[0].attempts).toBe(attempts);
+  });
+});
+
+describe('parameter sweeps (fanOut "parameters")', () => {
+  const sweep = (overrides: Parameters<typeof aStep>[0] = {}) =>
+    aPipelineInput({ requiredTables: ['prices'], steps: [aStep({ name: 'sweep', analytic: 'backtest', fanOut: 'parameters', ...overrides })] });
+
+  it('requires a grid, naming the field', () => {
+    expect(rejection(sweep()).problems).toEqual(['steps.0.parameters: required for fanOut "parameters"']);
+  });
+
+  it('refuses a grid on a step of another fan-out kind', () => {
+    const error = rejection(aPipelineInput({ steps: [aStep(), aStep({ name: 'rollup', fanOut: 'single', parameters: { fast: [5] } })] }));
+    expect(error.problems).toEqual(['steps.1.parameters: only a step with fanOut "parameters" takes a parameter grid']);
+  });
+
+  it('rejects an empty grid, a parameter without values and repeated values, naming each field', () => {
+    expect(rejection(sweep({ parameters: {} })).problems).toEqual(['steps.0.parameters: needs at least one parameter']);
+    const error = rejection(sweep({ parameters: { fast: [], slow: [50, 50], costBps: [1] } }));
+    expect(error.problems).toEqual(['steps.0.parameters.fast: every parameter needs at least one value', 'steps.0.parameters.slow: values must be distinct']);
+  });
+
+  it('rejects values that are neither numbers nor booleans', () => {
+    const error = rejection(sweep({ parameters: { fast: [5, 'ten' as unknown as number] } }));
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatch(/^steps\.0\.parameters\.fast\.1: /);
+  });
+
+  it(`allows at most ${MAX_PARAMETER_SETS} parameter sets, as one AWS Batch array job`, () => {
+    const values = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    expect(definePipeline(sweep({ parameters: { a: values(100), b: values(100) } })).steps[0].parameters).toBeDefined();
+    expect(rejection(sweep({ parameters: { a: values(100), b: values(100), c: [true, false] } })).problems).toEqual([
+      'steps.0.parameters: 20000 parameter sets, at most 10000 (one array job)',
+    ]);
+  });
+
+  it('expands the grid as nested loops in key order, the first parameter slowest', () => {
+    const [step] = definePipeline(sweep({ parameters: { fast: [5, 10], slow: [50, 100], allowShort: [false, true] } })).steps;
+    const sets = parameterSets(step);
+    expect(sets).toHaveLength(8);
+    expect(sets.slice(0, 3)).toEqual([
+      { fast: 5, slow: 50, allowShort: false },
+      { fast: 5, slow: 50, allowShort: true },
+      { fast: 5, slow: 100, allowShort: false },
+    ]);
+    expect(sets[7]).toEqual({ fast: 10, slow: 100, allowShort: true });
+    expect(new Set(sets.map((s) => JSON.stringify(s))).size).toBe(8);
+  });
+
+  it('has no parameter sets for the other fan-out kinds', () => {
+    expect(parameterSets(aPipeline().steps[0])).toEqual([]);
   });
 });
 

@@ -3,13 +3,41 @@ import { InvalidPipelineError } from '../errors.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-", starting with a letter');
 
+/** AWS Batch's largest array job: a `parameters` step may not fan out to more children than this. */
+export const MAX_PARAMETER_SETS = 10_000;
+
+/** One value of a sweep parameter. */
+export type ParameterValue = number | boolean;
+/** The parameter set one child of a `parameters` step runs, by parameter name. */
+export type ParameterSet = Record<string, ParameterValue>;
+
+/**
+ * A sweep grid: every parameter's candidate values. The step runs the cartesian product, one
+ * array child per combination, so the grid must be small enough for one array job.
+ */
+export const parameterGridSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, 'parameter names must be identifiers'),
+    z
+      .array(z.union([z.number(), z.boolean()]))
+      .min(1, 'every parameter needs at least one value')
+      .refine((values) => new Set(values).size === values.length, 'values must be distinct'),
+  )
+  .refine((grid) => Object.keys(grid).length > 0, 'needs at least one parameter');
+export type ParameterGrid = z.infer<typeof parameterGridSchema>;
+
 /** One step of a pipeline: a batch job definition plus how it fans out and what it waits for. */
 export const stepDefinitionSchema = z.object({
   name,
   /** The analytic the worker runs (`nightshift-worker run <analytic>`). */
   analytic: z.string().min(1),
-  /** `partitions`: one array child per dataset partition (desk); `single`: one task over all partitions. */
-  fanOut: z.enum(['partitions', 'single']),
+  /**
+   * `partitions`: one array child per dataset partition (desk); `single`: one task over all
+   * partitions; `parameters`: one array child per parameter set of `parameters` (a sweep).
+   */
+  fanOut: z.enum(['partitions', 'single', 'parameters']),
+  /** The sweep grid of a `parameters` step (required for it, refused for the other kinds). */
+  parameters: parameterGridSchema.optional(),
   dependsOn: z.array(z.string()).default([]),
   vcpus: z.number().positive().max(256),
   memoryMiB: z.number().int().positive().max(1_048_576),
@@ -55,6 +83,7 @@ export function definePipeline(input: unknown): PipelineDefinition {
     if (names.has(step.name)) problems.push(`steps: duplicate step name "${step.name}"`);
     names.add(step.name);
   }
+  pipeline.steps.forEach((step, i) => problems.push(...parameterProblems(step, `steps.${i}.parameters`)));
   for (const step of pipeline.steps) {
     for (const dep of step.dependsOn) {
       if (!names.has(dep)) problems.push(`steps.${step.name}.dependsOn: unknown step "${dep}"`);
@@ -67,6 +96,28 @@ export function definePipeline(input: unknown): PipelineDefinition {
   }
   if (problems.length > 0) throw new InvalidPipelineError(pipeline.name, problems);
   return pipeline;
+}
+
+/** The grid must come with, and only with, the `parameters` fan-out, and fit in one array job. */
+function parameterProblems(step: StepDefinition, path: string): string[] {
+  if (step.fanOut !== 'parameters') return step.parameters ? [`${path}: only a step with fanOut "parameters" takes a parameter grid`] : [];
+  if (!step.parameters) return [`${path}: required for fanOut "parameters"`];
+  const combinations = Object.values(step.parameters).reduce((n, values) => n * values.length, 1);
+  return combinations > MAX_PARAMETER_SETS ? [`${path}: ${combinations} parameter sets, at most ${MAX_PARAMETER_SETS} (one array job)`] : [];
+}
+
+/**
+ * The parameter sets of a `parameters` step in grid order: the cartesian product of the grid's
+ * values, the first parameter varying slowest (as nested loops in the grid's key order). Child i
+ * of the sweep runs element i. Empty for other fan-out kinds.
+ */
+export function parameterSets(step: StepDefinition): ParameterSet[] {
+  if (step.fanOut !== 'parameters' || !step.parameters) return [];
+  let sets: ParameterSet[] = [{}];
+  for (const [param, values] of Object.entries(step.parameters)) {
+    sets = sets.flatMap((set) => values.map((value) => ({ ...set, [param]: value })));
+  }
+  return sets;
 }
 
 function findCycle(steps: readonly StepDefinition[]): string[] | undefined {

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { aDatasetVersion, T0 } from '../testing/builders.js';
-import { planRun } from '../planning/planner.js';
+import { aDatasetVersion, aFile, T0 } from '../testing/builders.js';
+import { planRun, readySteps, stepManifest } from '../planning/planner.js';
 import { definePipeline, topologicalSteps } from './pipeline-definition.js';
-import { BUILT_IN_PIPELINES, NIGHTLY_TCA } from './pipelines.js';
+import { BACKTEST_SWEEP, BUILT_IN_PIPELINES, NIGHTLY_TCA } from './pipelines.js';
+
+/** The default executions dataset plus the shared price history risk needs. */
+const executions = () => {
+  const base = aDatasetVersion();
+  return aDatasetVersion({ files: [...base.files, aFile({ table: 'prices', key: 'datasets/executions/2024-05-02/v1/prices.csv', rows: 2_080 })] });
+};
 
 describe('built-in pipelines', () => {
   it('are valid definitions with unique names', () => {
@@ -14,13 +20,38 @@ describe('built-in pipelines', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
-  it('nightly-tca is triggered by executions and plans an execution and a TCA task per desk, TCA after execution', () => {
+  it('nightly-tca is triggered by executions and plans an execution, a TCA and a risk task per desk, TCA after execution', () => {
     expect(NIGHTLY_TCA.trigger.datasets).toEqual(['executions']);
-    const { tasks } = planRun({ pipeline: NIGHTLY_TCA, dataset: aDatasetVersion(), triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
+    const { tasks } = planRun({ pipeline: NIGHTLY_TCA, dataset: executions(), triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
     expect(tasks.map((t) => t.taskId)).toEqual([
       'execution#apac-cash', 'execution#emea-cash', 'execution#us-program',
       'tca#apac-cash', 'tca#emea-cash', 'tca#us-program',
+      'risk#apac-cash', 'risk#emea-cash', 'risk#us-program',
     ]);
-    expect(topologicalSteps(NIGHTLY_TCA).map((s) => s.name)).toEqual(['execution', 'tca']);
+    expect(topologicalSteps(NIGHTLY_TCA).map((s) => s.name)).toEqual(['execution', 'tca', 'risk']);
+    // Nothing submitted yet: execution and risk are ready together, tca waits for execution.
+    expect(readySteps(NIGHTLY_TCA, tasks).map((s) => s.name)).toEqual(['execution', 'risk']);
+  });
+
+  it('nightly-tca runs risk beside execution over the desk\'s orders and fills and the shared prices', () => {
+    const risk = NIGHTLY_TCA.steps.find((s) => s.name === 'risk')!;
+    expect(risk).toMatchObject({ analytic: 'risk', fanOut: 'partitions', dependsOn: [] });
+    expect(() => planRun({ pipeline: NIGHTLY_TCA, dataset: aDatasetVersion(), triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 })).toThrow(/lacks prices/);
+    const dataset = executions();
+    const { run, tasks } = planRun({ pipeline: NIGHTLY_TCA, dataset, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
+    const entry = stepManifest(run, risk, dataset, tasks).entries.find((e) => e.partition === 'emea-cash')!;
+    expect(entry.inputs.prices).toEqual(['datasets/executions/2024-05-02/v1/prices.csv']);
+    expect(entry.inputs.orders).toEqual(['datasets/executions/2024-05-02/v1/orders-emea-cash.csv']);
+    expect(entry.inputs.fills).toEqual(['datasets/executions/2024-05-02/v1/fills-emea-cash.csv']);
+  });
+
+  it('backtest-sweep is triggered by market history and plans one task per parameter set of its grid', () => {
+    expect(BACKTEST_SWEEP.trigger.datasets).toEqual(['market-history']);
+    const dataset = aDatasetVersion({ dataset: 'market-history', partitions: [], files: [aFile({ table: 'prices', key: 'prices.csv' })] });
+    const { run, tasks } = planRun({ pipeline: BACKTEST_SWEEP, dataset, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
+    expect(tasks).toHaveLength(12);
+    const entries = stepManifest(run, BACKTEST_SWEEP.steps[0], dataset, tasks).entries;
+    expect(entries[0]).toMatchObject({ taskId: 'sweep#p0000', parameters: { fast: 5, slow: 50, costBps: 1 }, inputs: { prices: ['prices.csv'] } });
+    expect(entries.every((e) => (e.parameters!.fast as number) < (e.parameters!.slow as number))).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidPipelineError } from '../errors.js';
 import type { Task, TaskStatus } from '../model/types.js';
 import { aDatasetVersion, aFile, aPipeline, aStep, T0 } from '../testing/builders.js';
-import { planRun, readySteps, stepManifest, WHOLE_DATASET_PARTITION, type PlanRequest } from './planner.js';
+import { parameterPartitionName, planRun, readySteps, stepManifest, WHOLE_DATASET_PARTITION, type PlanRequest } from './planner.js';
 
 const TRIGGER = '0d9c8b7a-6f5e-4d3c-8b2a-190817263544';
 
@@ -256,5 +256,68 @@ describe('stepManifest', () => {
     const [entry] = stepManifest(run, pipeline.steps[0], deskAll, tasks).entries;
     expect(entry.partition).toBe('all');
     expect(entry.inputs).toEqual({ orders: ['d/orders-all.csv'], fills: ['d/fills-all.csv'], quotes: ['d/quotes.csv'], trades: ['d/trades.csv'] });
+  });
+});
+
+describe('parameter sweeps', () => {
+  const grid = { fast: [5, 10, 20], slow: [50, 100], costBps: [1, 5] };
+  const sweep = aPipeline({
+    name: 'backtest-sweep',
+    trigger: { datasets: ['market-history'] },
+    requiredTables: ['prices'],
+    steps: [aStep({ name: 'sweep', analytic: 'backtest', fanOut: 'parameters', parameters: grid })],
+  });
+  /** Market history: one shared prices file, no desks (so no partitions). */
+  const history = aDatasetVersion({
+    dataset: 'market-history',
+    partitions: [],
+    files: [aFile({ table: 'prices', key: 'datasets/market-history/2024-05-02/v1/prices.csv', rows: 2_080 })],
+  });
+
+  it('plans one task per parameter set: the product of the grid sizes', () => {
+    const { run, tasks } = planRun(request({ pipeline: sweep, dataset: history }));
+    expect(tasks).toHaveLength(3 * 2 * 2);
+    expect(run.tasksTotal).toBe(12);
+    expect(tasks.map((t) => t.arrayIndex)).toEqual([...Array(12).keys()]);
+  });
+
+  it('names the partitions p0000, p0001, … in grid order, the same on every plan', () => {
+    const first = planRun(request({ pipeline: sweep, dataset: history })).tasks;
+    expect(first.map((t) => t.partition)).toEqual(Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(4, '0')}`));
+    expect(first[11].taskId).toBe('sweep#p0011');
+    expect(first[3].outputKey).toMatch(/\/sweep\/partition=p0003\/result\.json$/);
+    expect(planRun(request({ pipeline: sweep, dataset: history })).tasks).toEqual(first);
+    expect(parameterPartitionName(9_999)).toBe('p9999');
+  });
+
+  it('gives every child its parameter set and all the dataset files', () => {
+    const { run, tasks } = planRun(request({ pipeline: sweep, dataset: history }));
+    const manifest = stepManifest(run, sweep.steps[0], history, [...tasks].reverse());
+    expect(manifest.analytic).toBe('backtest');
+    expect(manifest.entries.map((e) => e.parameters)).toEqual(
+      grid.fast.flatMap((fast) => grid.slow.flatMap((slow) => grid.costBps.map((costBps) => ({ fast, slow, costBps })))),
+    );
+    expect(manifest.entries[5]).toMatchObject({ arrayIndex: 5, partition: 'p0005', parameters: { fast: 10, slow: 50, costBps: 5 } });
+    for (const entry of manifest.entries) expect(entry.inputs).toEqual({ prices: ['datasets/market-history/2024-05-02/v1/prices.csv'] });
+  });
+
+  it('gives a desk-partitioned dataset to every sweep child whole', () => {
+    const dataset = aDatasetVersion();
+    const { run, tasks } = planRun(request({ pipeline: aPipeline({ requiredTables: [], steps: [aStep({ fanOut: 'parameters', parameters: { k: [1, 2] } })] }), dataset }));
+    const entries = stepManifest(run, { ...sweep.steps[0], name: 'tca', parameters: { k: [1, 2] } }, dataset, tasks).entries;
+    expect(entries.map((e) => e.partition)).toEqual(['p0000', 'p0001']);
+    expect(entries[1].inputs.orders).toHaveLength(3);
+  });
+
+  it('leaves parameters out of the entries of other fan-out kinds', () => {
+    const pipeline = aPipeline();
+    const { run, tasks } = planRun(request({ pipeline }));
+    for (const entry of stepManifest(run, pipeline.steps[0], aDatasetVersion(), tasks).entries) expect(entry).not.toHaveProperty('parameters');
+  });
+
+  it('plans over a dataset without desks when no step fans out by desk, but still checks its tables', () => {
+    expect(() => planRun(request({ pipeline: sweep, dataset: history }))).not.toThrow();
+    const noPrices = aDatasetVersion({ dataset: 'market-history', partitions: [], files: [aFile({ table: 'quotes', key: 'q.csv' })] });
+    expect(() => planRun(request({ pipeline: sweep, dataset: noPrices }))).toThrow(/market-history@2024-05-02#v1 lacks prices$/);
   });
 });

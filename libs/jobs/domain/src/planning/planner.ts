@@ -1,7 +1,7 @@
 import type { DatasetTable } from '@nightshift/contracts';
 import { InvalidPipelineError } from '../errors.js';
 import type { DatasetVersion, Run, Task } from '../model/types.js';
-import type { PipelineDefinition, StepDefinition } from '../pipeline/pipeline-definition.js';
+import { parameterSets, type ParameterSet, type PipelineDefinition, type StepDefinition } from '../pipeline/pipeline-definition.js';
 
 /** The partition name of a step that does not fan out. */
 export const WHOLE_DATASET_PARTITION = 'all';
@@ -53,9 +53,21 @@ export function manifestKeyFor(runId: string, step: string): string {
   return `runs/${runId}/${step}/manifest.json`;
 }
 
-/** The partitions a step runs over. */
+/** The partition name of parameter set `index` of a sweep: `p0000`, `p0001`, … (sorts in grid order). */
+export function parameterPartitionName(index: number): string {
+  return `p${String(index).padStart(4, '0')}`;
+}
+
+/** The partitions a step runs over: desks, the whole dataset, or one per parameter set. */
 export function partitionsOf(step: StepDefinition, dataset: DatasetVersion): string[] {
-  return step.fanOut === 'single' ? [WHOLE_DATASET_PARTITION] : [...dataset.partitions].sort();
+  switch (step.fanOut) {
+    case 'single':
+      return [WHOLE_DATASET_PARTITION];
+    case 'parameters':
+      return parameterSets(step).map((_, i) => parameterPartitionName(i));
+    case 'partitions':
+      return [...dataset.partitions].sort();
+  }
 }
 
 /**
@@ -104,6 +116,13 @@ export function planRun(req: PlanRequest): PlannedRun {
 
 function missingTables(pipeline: PipelineDefinition, dataset: DatasetVersion): string[] {
   const problems: string[] = [];
+  // A pipeline that never fans out by desk reads the dataset whole: it needs its tables, not desks.
+  if (dataset.partitions.length === 0 && !pipeline.steps.some((s) => s.fanOut === 'partitions')) {
+    const present = new Set(dataset.files.map((f) => f.table));
+    const missing = pipeline.requiredTables.filter((t) => !present.has(t));
+    if (missing.length > 0) problems.push(`dataset ${dataset.datasetId} lacks ${missing.join(', ')}`);
+    return problems;
+  }
   const shared = new Set(dataset.files.filter((f) => !f.desk).map((f) => f.table));
   for (const partition of dataset.partitions) {
     const own = new Set(dataset.files.filter((f) => f.desk === partition).map((f) => f.table));
@@ -142,6 +161,8 @@ export interface ManifestEntry {
   partition: string;
   inputs: Partial<Record<DatasetTable, string[]>>;
   outputKey: string;
+  /** The parameter set this child runs (steps with fanOut `parameters` only). */
+  parameters?: ParameterSet;
 }
 
 /** What the worker of a step reads: the entry at its AWS_BATCH_JOB_ARRAY_INDEX. */
@@ -157,6 +178,7 @@ export interface StepManifest {
 /** Builds the manifest of a step from its tasks and the dataset's files. */
 export function stepManifest(run: Run, step: StepDefinition, dataset: DatasetVersion, tasks: readonly Task[]): StepManifest {
   const own = tasks.filter((t) => t.step === step.name).sort((a, b) => a.arrayIndex - b.arrayIndex);
+  const sets = new Map(parameterSets(step).map((set, i) => [parameterPartitionName(i), set]));
   return {
     runId: run.runId,
     step: step.name,
@@ -164,10 +186,12 @@ export function stepManifest(run: Run, step: StepDefinition, dataset: DatasetVer
     datasetId: dataset.datasetId,
     businessDate: dataset.businessDate,
     entries: own.map((t) => {
-      const files = dataset.files.filter((f) => step.fanOut === 'single' || !f.desk || f.desk === t.partition);
+      // Only a desk's child is narrowed to its desk: a whole-dataset task and every sweep child read it all.
+      const files = dataset.files.filter((f) => step.fanOut !== 'partitions' || !f.desk || f.desk === t.partition);
       const inputs: Partial<Record<DatasetTable, string[]>> = {};
       for (const f of files) (inputs[f.table] ??= []).push(f.key);
-      return { arrayIndex: t.arrayIndex, taskId: t.taskId, partition: t.partition, inputs, outputKey: t.outputKey };
+      const parameters = sets.get(t.partition);
+      return { arrayIndex: t.arrayIndex, taskId: t.taskId, partition: t.partition, inputs, outputKey: t.outputKey, ...(parameters ? { parameters } : {}) };
     }),
   };
 }
