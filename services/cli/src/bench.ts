@@ -1,0 +1,333 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { generateBusinessDay, mergeTcaPartials, runTca, type GeneratedTable, type TcaInput } from '@nightshift/analytics';
+import { type AgreementCheck, type BenchFiles, compareHeadline, compareReports, runHandWrittenTca } from './bench-baseline.js';
+import { BenchCheckFailedError, CliUsageError } from './errors.js';
+
+export interface BenchOptions {
+  /** Quotes in the generated day (default 10M). */
+  quotes: number;
+  /** Fill rows in the generated day, approximately (default 1M). */
+  fills: number;
+  /** Desks = partitions for the concurrency measurement (default 4). */
+  partitions: number;
+  /** Measured runs per figure; the median is reported (default 3). */
+  runs: number;
+  /** Unmeasured runs before them (default 1). */
+  warmup: number;
+  format: 'csv' | 'parquet';
+  /** Parent of the temporary data directory (default the OS temp dir); the data is deleted at the end. */
+  tmpDir?: string;
+  /** Progress lines (the bench takes minutes at full size). */
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_BENCH_OPTIONS: BenchOptions = { quotes: 10_000_000, fills: 1_000_000, partitions: 4, runs: 3, warmup: 1, format: 'parquet' };
+
+/** Timings of one figure. */
+export interface Timing {
+  median_s: number;
+  runs_s: number[];
+  /** Process CPU time over wall time during the measured runs: how many cores the work kept busy. */
+  cpu_per_wall: number;
+  /** Peak resident set size during this figure's runs (warm-ups included), MB. */
+  peak_rss_mb: number;
+}
+
+export interface BenchResult {
+  machine: { cpus: number; node: string; peak_rss_resettable: boolean };
+  options: { runs: number; warmup: number; format: 'csv' | 'parquet' };
+  data: { quotes: number; trades: number; orders: number; fills: number; symbols: number; desks: string[] };
+  generation: { seconds: number; peak_rss_mb: number };
+  /** (a) the nightshift analytic over the whole day as one partition, DuckDB default threads. */
+  analytic: Timing;
+  /** (b) the hand-written query for the headline result on the same files, same threads. */
+  hand_written_query: Timing;
+  /** (a)/(b); the goal is <= 1.25. */
+  ratio: number;
+  /** The partitions one after the other, each on one DuckDB thread. */
+  partitions_sequential: Timing;
+  /** The partitions at the same time, each its own DuckDB instance on one thread. */
+  partitions_concurrent: Timing;
+  /** sequential / concurrent. */
+  speedup: number;
+  check_analytic_vs_query: AgreementCheck;
+  check_partitions_vs_whole_day: AgreementCheck;
+  peak_rss_mb: number;
+}
+
+/** Mean fill rows per order the generator produces with fillsPerOrder = 20 (3% rejects, busts, corrections). */
+const FILL_ROWS_PER_ORDER = 19.1;
+const FILLS_PER_ORDER = 20;
+const BUSINESS_DATE = '2024-03-15';
+const SEED = 20240315;
+
+/** Generator options that give about `quotes` quotes and `fills` fill rows over `partitions` desks. */
+export function benchPlan(opts: Pick<BenchOptions, 'quotes' | 'fills' | 'partitions'>): {
+  symbols: number;
+  quotesPerSymbol: number;
+  tradesPerSymbol: number;
+  ordersPerDesk: number;
+  fillsPerOrder: number;
+  desks: string[];
+} {
+  const symbols = Math.min(100, Math.max(1, Math.floor(opts.quotes / 1000)));
+  const quotesPerSymbol = Math.round(opts.quotes / symbols);
+  if (quotesPerSymbol < 10 || quotesPerSymbol > 1_000_000) throw new CliUsageError(`--quotes must be between 10 and 100000000, got ${opts.quotes}`);
+  return {
+    symbols,
+    quotesPerSymbol,
+    // One print per ten quote updates, a typical ratio for liquid names.
+    tradesPerSymbol: Math.max(10, Math.round(quotesPerSymbol / 10)),
+    ordersPerDesk: Math.max(1, Math.round(opts.fills / opts.partitions / FILL_ROWS_PER_ORDER)),
+    fillsPerOrder: FILLS_PER_ORDER,
+    desks: Array.from({ length: opts.partitions }, (_, i) => `D${i + 1}`),
+  };
+}
+
+/**
+ * `npm run bench`: generates a day in a temporary directory, then measures in this process
+ * (a) the TCA analytic over the whole day, (b) one hand-written DuckDB query for the same headline
+ * numbers, and the partitions run sequentially on one thread versus concurrently. Cross-checks the
+ * results (a = b on the headline metrics, merged partitions = whole day) and throws
+ * `BenchCheckFailedError` when they disagree, since the timings would then compare different work.
+ */
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const log = options.log ?? ((): void => undefined);
+  const plan = benchPlan(options);
+  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'nightshift-bench-'));
+  // An interrupted bench would otherwise leave gigabytes in the temp dir.
+  const onSignal = (): void => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const rss = new PeakRss();
+  try {
+    log(`generating ${options.quotes} quotes / ~${options.fills} fills over ${plan.desks.length} desks (${plan.symbols} symbols, ${options.format}) in ${dir}`);
+    rss.reset();
+    const started = performance.now();
+    const { files } = await generateBusinessDay({
+      outDir: join(dir, 'data'),
+      businessDate: BUSINESS_DATE,
+      seed: SEED,
+      desks: plan.desks,
+      symbols: plan.symbols,
+      quotesPerSymbol: plan.quotesPerSymbol,
+      tradesPerSymbol: plan.tradesPerSymbol,
+      ordersPerDesk: plan.ordersPerDesk,
+      fillsPerOrder: plan.fillsPerOrder,
+      // The prices history is not used by TCA.
+      historyDays: 5,
+      format: options.format,
+    });
+    const generation = { seconds: (performance.now() - started) / 1000, peak_rss_mb: rss.read() };
+    log(`generated in ${generation.seconds.toFixed(1)} s`);
+
+    const market = (table: 'quotes' | 'trades'): string => find(files, table).path;
+    const whole: BenchFiles = {
+      ...(await concatenateDesks(files, join(dir, 'whole-day'), options.format)),
+      quotes: market('quotes'),
+      trades: market('trades'),
+    };
+    const count = (table: GeneratedTable['table']): number => files.filter((f) => f.table === table).reduce((n, f) => n + f.rows, 0);
+    const data = { quotes: count('quotes'), trades: count('trades'), orders: count('orders'), fills: count('fills'), symbols: plan.symbols, desks: plan.desks };
+
+    const measure = <T>(label: string, fn: () => Promise<T>): Promise<{ timing: Timing; last: T }> => timeRuns(label, options, rss, log, fn);
+    const tcaInput = (f: Pick<TcaInput, 'orders' | 'fills' | 'quotes' | 'trades'>, threads?: number): TcaInput => ({
+      ...f,
+      by: ['broker', 'venue'],
+      ...(threads !== undefined ? { threads } : {}),
+    });
+
+    const analytic = await measure('(a) nightshift TCA, whole day', async () => mergeTcaPartials([await runTca(tcaInput(whole))]));
+    const query = await measure('(b) hand-written DuckDB query', () => runHandWrittenTca(whole));
+    const checkQuery = compareHeadline(analytic.last, query.last);
+
+    const partitionInputs = plan.desks.map((desk) =>
+      tcaInput({ orders: find(files, 'orders', desk).path, fills: find(files, 'fills', desk).path, quotes: whole.quotes, trades: whole.trades }, 1),
+    );
+    const sequential = await measure(`(c) ${plan.desks.length} partitions sequential, 1 thread`, async () => {
+      const parts = [];
+      for (const input of partitionInputs) parts.push(await runTca(input));
+      return mergeTcaPartials(parts);
+    });
+    const concurrent = await measure(`(c) ${plan.desks.length} partitions concurrent, 1 thread each`, async () =>
+      mergeTcaPartials(await Promise.all(partitionInputs.map((input) => runTca(input)))),
+    );
+    const checkPartitions = compareReports(concurrent.last, analytic.last);
+    const sequentialCheck = compareReports(sequential.last, concurrent.last);
+    checkPartitions.mismatches.push(...sequentialCheck.mismatches.map((m) => `sequential vs concurrent: ${m}`));
+
+    const result: BenchResult = {
+      machine: { cpus: availableParallelism(), node: process.version, peak_rss_resettable: rss.resettable },
+      options: { runs: options.runs, warmup: options.warmup, format: options.format },
+      data,
+      generation,
+      analytic: analytic.timing,
+      hand_written_query: query.timing,
+      ratio: analytic.timing.median_s / query.timing.median_s,
+      partitions_sequential: sequential.timing,
+      partitions_concurrent: concurrent.timing,
+      speedup: sequential.timing.median_s / concurrent.timing.median_s,
+      check_analytic_vs_query: checkQuery,
+      check_partitions_vs_whole_day: checkPartitions,
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    };
+    return result;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Throws when a cross-check failed (after the figures were printed, so they are not lost). */
+export function assertBenchChecks(result: BenchResult): void {
+  const failed = [
+    ...result.check_analytic_vs_query.mismatches.map((m) => `analytic vs hand-written query: ${m}`),
+    ...result.check_partitions_vs_whole_day.mismatches.map((m) => `partitions vs whole day: ${m}`),
+  ];
+  if (failed.length > 0) throw new BenchCheckFailedError(`${failed.length} value(s) disagree, first: ${failed[0]}`);
+  if (result.check_analytic_vs_query.compared === 0) throw new BenchCheckFailedError('the hand-written query and the analytic had no value in common to compare');
+}
+
+function find(files: GeneratedTable[], table: GeneratedTable['table'], desk?: string): GeneratedTable {
+  const file = files.find((f) => f.table === table && f.desk === desk);
+  if (!file) throw new BenchCheckFailedError(`the generator wrote no ${table} file${desk ? ` for desk ${desk}` : ''}`);
+  return file;
+}
+
+/** One orders and one fills file for the whole day: the analytic reads one file per table. */
+async function concatenateDesks(files: GeneratedTable[], dir: string, format: 'csv' | 'parquet'): Promise<Pick<BenchFiles, 'orders' | 'fills'>> {
+  await mkdir(dir, { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await instance.connect();
+    try {
+      const out: Record<string, string> = {};
+      for (const table of ['orders', 'fills'] as const) {
+        const list = `[${files.filter((f) => f.table === table).map((f) => `'${f.path.replaceAll("'", "''")}'`).join(', ')}]`;
+        const path = join(dir, `${table}.${format}`);
+        // all_varchar copies CSV text unchanged instead of re-rendering inferred types.
+        const source = format === 'parquet' ? `read_parquet(${list}, hive_partitioning = false)` : `read_csv(${list}, header = true, all_varchar = true, hive_partitioning = false)`;
+        const target = format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+        await connection.run(`COPY (SELECT * FROM ${source}) TO '${path.replaceAll("'", "''")}' (${target})`);
+        out[table] = path;
+      }
+      return { orders: out['orders']!, fills: out['fills']! };
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
+async function timeRuns<T>(
+  label: string,
+  options: Pick<BenchOptions, 'runs' | 'warmup'>,
+  rss: PeakRss,
+  log: (line: string) => void,
+  fn: () => Promise<T>,
+): Promise<{ timing: Timing; last: T }> {
+  rss.reset();
+  let last: T | undefined;
+  for (let i = 0; i < options.warmup; i++) {
+    const started = performance.now();
+    last = await fn();
+    log(`${label}: warm-up ${i + 1}/${options.warmup} ${((performance.now() - started) / 1000).toFixed(2)} s`);
+  }
+  const runs: number[] = [];
+  const cpu = process.cpuUsage();
+  const wallStarted = performance.now();
+  for (let i = 0; i < options.runs; i++) {
+    const started = performance.now();
+    last = await fn();
+    runs.push((performance.now() - started) / 1000);
+    log(`${label}: run ${i + 1}/${options.runs} ${runs[i]!.toFixed(2)} s`);
+  }
+  const used = process.cpuUsage(cpu);
+  const wall = (performance.now() - wallStarted) / 1000;
+  return {
+    timing: { median_s: median(runs), runs_s: runs, cpu_per_wall: (used.user + used.system) / 1e6 / wall, peak_rss_mb: rss.read() },
+    last: last as T,
+  };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Peak RSS per phase. Linux keeps the high-water mark in /proc/self/status (VmHWM) and resets it
+ * when "5" is written to /proc/self/clear_refs; elsewhere only the process-lifetime peak exists.
+ */
+class PeakRss {
+  resettable = true;
+
+  reset(): void {
+    if (!this.resettable) return;
+    try {
+      writeFileSync('/proc/self/clear_refs', '5');
+    } catch {
+      this.resettable = false;
+    }
+  }
+
+  /** MB. */
+  read(): number {
+    if (this.resettable) {
+      try {
+        const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+        if (m) return Number(m[1]) / 1024;
+      } catch {
+        // fall through to the lifetime peak
+      }
+      this.resettable = false;
+    }
+    return process.resourceUsage().maxRSS / 1024;
+  }
+}
+
+/** The result as a small text table with the ratios. */
+export function formatBench(r: BenchResult): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const mb = (x: number): string => `${n(Math.round(x))} MB`;
+  const s = (x: number): string => `${x.toFixed(2)} s`;
+  const k = r.data.desks.length;
+  const rows: Array<[string, Timing]> = [
+    ['(a) nightshift TCA analytic, whole day', r.analytic],
+    ['(b) hand-written DuckDB query, whole day', r.hand_written_query],
+    [`(c) ${k} partitions sequential, 1 thread`, r.partitions_sequential],
+    [`(c) ${k} partitions concurrent, 1 thread each`, r.partitions_concurrent],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const check = (c: AgreementCheck): string =>
+    `${c.compared} values, max relative difference ${c.max_relative_difference.toExponential(1)} (tolerance ${c.tolerance.toExponential(0)}): ${c.mismatches.length === 0 && c.compared > 0 ? 'OK' : `FAILED (${c.mismatches.length} mismatches)`}`;
+  const rssNote = r.machine.peak_rss_resettable ? '' : ' (process lifetime peak: cannot reset per phase here)';
+  return [
+    `nightshift bench: ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.options.format}, median of ${r.options.runs} after ${r.options.warmup} warm-up(s)`,
+    `data: ${n(r.data.quotes)} quotes, ${n(r.data.trades)} trades, ${n(r.data.orders)} orders, ${n(r.data.fills)} fills; ${r.data.symbols} symbols, ${k} desks`,
+    `generation: ${s(r.generation.seconds)}, peak RSS ${mb(r.generation.peak_rss_mb)}`,
+    '',
+    `${'measurement'.padEnd(width)}  ${'median'.padStart(9)}  ${'runs'.padEnd(24)}  ${'cpu/wall'.padStart(8)}  ${'peak RSS'.padStart(10)}`,
+    ...rows.map(
+      ([label, t]) =>
+        `${label.padEnd(width)}  ${s(t.median_s).padStart(9)}  ${t.runs_s.map((x) => x.toFixed(2)).join(' ').padEnd(24)}  ${t.cpu_per_wall.toFixed(2).padStart(8)}  ${mb(t.peak_rss_mb).padStart(10)}`,
+    ),
+    '',
+    `ratio analytic / hand-written query (a)/(b): ${r.ratio.toFixed(2)}x (goal <= 1.25x: ${r.ratio <= 1.25 ? 'met' : 'not met'})`,
+    `speedup ${k} partitions over 1: ${r.speedup.toFixed(2)}x`,
+    `check (a) = (b), arrival/interval VWAP/day VWAP slippage bps, total and by broker, venue: ${check(r.check_analytic_vs_query)}`,
+    `check merged ${k} partitions = whole day, every TCA metric: ${check(r.check_partitions_vs_whole_day)}`,
+    `peak RSS: ${mb(r.peak_rss_mb)}${rssNote}`,
+    '',
+  ].join('\n');
+}

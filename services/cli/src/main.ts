@@ -1,0 +1,4 @@
+import { runCli } from './cli.js';
+
+// Launched by bin/nightshift.js. Setting exitCode (not process.exit) lets stdout drain first.
+process.exitCode = await runCli(process.argv.slice(2), process);

@@ -1,0 +1,40 @@
+import { mergeTcaPartials, runTca, TCA_DIMENSIONS, type TcaDimension, type TcaReport } from '@nightshift/analytics';
+import { choiceList, type Command } from './command.js';
+import { numberFlag, optional, parseFlags, required } from './args.js';
+
+/**
+ * `nightshift tca`: TCA over one set of files, printed as the merged report, the same JSON a
+ * pipeline's merge step produces from one partition (keys in snake_case).
+ */
+export const tcaCommand: Command<TcaReport> = {
+  name: 'tca',
+  summary: 'transaction cost analysis of orders and fills against quotes (and trades)',
+  usage: `nightshift tca --orders FILE --fills FILE --quotes FILE [--trades FILE] [--by broker,venue] [--markout-seconds 60]
+
+  Prints the TCA report as JSON: "total" and one list per --by dimension (${TCA_DIMENSIONS.join(', ')}),
+  each with arrival, interval/day VWAP and TWAP slippage, implementation shortfall and its parts,
+  effective/realized spread, price impact, commission and fees in bps (positive = cost).
+  Files are CSV (with header) or Parquet (by extension).`,
+  async run(argv) {
+    const values = parseFlags(argv, {
+      orders: { type: 'string' },
+      fills: { type: 'string' },
+      quotes: { type: 'string' },
+      trades: { type: 'string' },
+      by: { type: 'string' },
+      'markout-seconds': { type: 'string' },
+    });
+    if (values['help']) return null;
+    const trades = optional(values, 'trades');
+    const markout = numberFlag(values, 'markout-seconds');
+    const partial = await runTca({
+      orders: required(values, 'orders'),
+      fills: required(values, 'fills'),
+      quotes: required(values, 'quotes'),
+      ...(trades !== undefined ? { trades } : {}),
+      ...(markout !== undefined ? { markoutSeconds: markout } : {}),
+      by: choiceList<TcaDimension>(values, 'by', TCA_DIMENSIONS) ?? ['broker', 'venue'],
+    });
+    return mergeTcaPartials([partial]);
+  },
+};
