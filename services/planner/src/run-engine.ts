@@ -21,10 +21,10 @@ import {
   stepManifest,
   type Clock,
   type ComputeEnvironment,
-  type DatasetVersion,
   type JobObservation,
   type JobSubmission,
   type JobStore,
+  type PlanRequest,
   type PipelineDefinition,
   type Run,
   type StepDefinition,
@@ -94,14 +94,7 @@ export class RunEngine {
   }
 
   /** Creates (or, on replay, finds) the run for a trigger and submits its first steps. */
-  async startRun(args: {
-    pipeline: PipelineDefinition;
-    dataset: DatasetVersion;
-    triggerEventId: string;
-    correlationId: string;
-    traceparent?: string;
-    tenant?: string;
-  }): Promise<Run> {
+  async startRun(args: Omit<PlanRequest, 'now'>): Promise<Run> {
     const planned = planRun({ ...args, now: this.clock.now() });
     await this.store.createRun(planned.run, planned.tasks);
     const run = (await this.store.getRun(planned.run.runId)) ?? planned.run;
@@ -110,15 +103,9 @@ export class RunEngine {
   }
 
   /** Records a run that could not even be planned (unknown pipeline, no dataset), and says so on the bus. */
-  async failUnplannable(args: {
-    pipeline: string;
-    businessDate: string;
-    reason: string;
-    triggerEventId: string;
-    correlationId: string;
-    traceparent?: string;
-    tenant?: string;
-  }): Promise<void> {
+  async failUnplannable(
+    args: Omit<PlanRequest, 'now' | 'pipeline' | 'dataset'> & { pipeline: string; businessDate: string; reason: string },
+  ): Promise<void> {
     const at = this.clock.now().toISOString();
     const run: Run = {
       runId: runIdFor(args.pipeline, args.businessDate, args.triggerEventId),
