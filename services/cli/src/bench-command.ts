@@ -10,8 +10,8 @@ export const benchCommand: Command<BenchResult> = {
                  [--format parquet|csv] [--tmp-dir DIR] [--json]
 
   Generates a day (deleted at the end), then measures (a) the TCA analytic over the whole day,
-  (b) one hand-written DuckDB query for the same headline numbers (arrival and VWAP slippage by
-  broker and venue), checks they agree within 1e-6 relative, and (c) the partitions (desks) run
+  (b) one hand-written DuckDB query for the same report (every TCA metric, in total and by broker
+  and venue), checks they agree within 1e-9 relative, and (c) the partitions (desks) run
   concurrently against sequentially on one thread each. Prints a table (or JSON with --json);
   progress goes to stderr. Exits 1 if a cross-check fails.`,
   async run(argv, io) {

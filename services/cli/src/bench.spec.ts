@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResult } from './bench.js';
+import type { TcaMetrics, TcaReport } from '@nightshift/analytics';
+import { compareWithHandWritten, type HandWrittenTcaRow, TCA_METRICS } from './bench-baseline.js';
 import { benchPlan, median } from './bench.js';
 
 const BIN = fileURLToPath(new URL('../bin/nightshift.js', import.meta.url));
@@ -48,10 +50,14 @@ describe('nightshift bench (smoke, small day)', () => {
     expect(result.data.fills).toBeGreaterThan(18_000);
     expect(result.data.fills).toBeLessThan(22_000);
     expect(result.data.desks).toHaveLength(4);
-    // The analytic and the hand-written query agree on every headline value (3 metrics x total, 5 brokers, 6 venues).
+    // The analytic and the hand-written query agree on every TCA metric (24) of every group: total, 5 brokers,
+    // 6 venues and the venue roll-up's null group of order-level quantities = 312 values, less the 22 that are
+    // null on both sides (the null venue's 10 fill-based ratios, and fill rate and participation of the
+    // 6 venues, whose lines carry no order quantity or market volume).
     expect(result.check_analytic_vs_query.mismatches).toEqual([]);
-    expect(result.check_analytic_vs_query.compared).toBe(36);
-    expect(result.check_analytic_vs_query.max_relative_difference).toBeLessThanOrEqual(1e-6);
+    expect(result.check_analytic_vs_query.compared).toBe(290);
+    expect(result.check_analytic_vs_query.tolerance).toBe(1e-9);
+    expect(result.check_analytic_vs_query.max_relative_difference).toBeLessThanOrEqual(1e-9);
     expect(result.check_partitions_vs_whole_day.mismatches).toEqual([]);
     expect(result.check_partitions_vs_whole_day.compared).toBeGreaterThan(100);
     for (const t of [result.analytic, result.hand_written_query, result.partitions_sequential, result.partitions_concurrent]) {
@@ -70,7 +76,7 @@ describe('formatBench', () => {
   it('prints the table with the ratio and the speedup lines', async () => {
     const { formatBench } = await import('./bench.js');
     const timing = (s: number): BenchResult['analytic'] => ({ median_s: s, runs_s: [s, s, s], cpu_per_wall: 1.5, peak_rss_mb: 100 });
-    const check = { compared: 36, max_relative_difference: 1e-14, tolerance: 1e-6, mismatches: [] };
+    const check = { compared: 290, max_relative_difference: 1e-14, tolerance: 1e-9, mismatches: [] };
     const text = formatBench({
       machine: { cpus: 2, node: 'v20', peak_rss_resettable: true },
       options: { runs: 3, warmup: 1, format: 'parquet' },
@@ -83,13 +89,52 @@ describe('formatBench', () => {
       partitions_concurrent: timing(32),
       speedup: 1.875,
       check_analytic_vs_query: check,
-      check_partitions_vs_whole_day: { ...check, compared: 290 },
+      check_partitions_vs_whole_day: { ...check, compared: 290, tolerance: 1e-6 },
       peak_rss_mb: 3000,
     });
     expect(text).toContain('data: 10,000,000 quotes, 1,000,000 trades, 52,000 orders, 995,000 fills; 100 symbols, 4 desks');
     expect(text).toContain('ratio analytic / hand-written query (a)/(b): 1.20x (goal <= 1.25x: met)');
     expect(text).toContain('speedup 4 partitions over 1: 1.88x');
     expect(text).toMatch(/\(a\) nightshift TCA analytic, whole day\s+12\.00 s\s+12\.00 12\.00 12\.00\s+1\.50\s+100 MB/);
-    expect(text).toContain('36 values, max relative difference 1.0e-14 (tolerance 1e-6): OK');
+    expect(text).toContain('check (a) = (b), every TCA metric, total and by broker, venue: 290 values, max relative difference 1.0e-14 (tolerance 1e-9): OK');
+  });
+});
+
+describe('compareWithHandWritten', () => {
+  const metrics = (value: number): TcaMetrics => {
+    const m = {} as Record<keyof TcaMetrics, number | null>;
+    for (const k of TCA_METRICS) m[k] = value;
+    return m as TcaMetrics;
+  };
+  const report: TcaReport = {
+    markout_seconds: 60,
+    total: metrics(1),
+    by: { broker: [{ key: 'B1', ...metrics(2) }], venue: [{ key: 'V1', ...metrics(3) }, { key: null, ...metrics(4), arrival_slippage_bps: null }] },
+  };
+  const rows = (): HandWrittenTcaRow[] => [
+    { dimension: 'total', key: null, ...metrics(1) },
+    { dimension: 'broker', key: 'B1', ...metrics(2) },
+    { dimension: 'venue', key: 'V1', ...metrics(3) },
+    { dimension: 'venue', key: null, ...metrics(4), arrival_slippage_bps: null },
+  ];
+
+  it('compares every metric of every group, nulls on both sides being equal', () => {
+    const check = compareWithHandWritten(report, rows());
+    expect(check.mismatches).toEqual([]);
+    expect(check.compared).toBe(4 * TCA_METRICS.length - 1);
+    expect(TCA_METRICS).toHaveLength(24);
+  });
+
+  it('reports a difference beyond 1e-9 in any metric, a one-sided null and a one-sided group', () => {
+    const changed = rows();
+    changed[2] = { ...changed[2]!, twap_slippage_bps: 3 * (1 + 1e-8), price_impact_bps: 3 * (1 + 1e-10) };
+    changed[3] = { ...changed[3]!, participation_rate: null };
+    changed.push({ dimension: 'broker', key: 'B2', ...metrics(5) });
+    const check = compareWithHandWritten(report, changed);
+    expect(check.mismatches).toEqual([
+      expect.stringMatching(/^venue=V1 twap_slippage_bps: 3 vs 3\.00000003/),
+      'venue=(none) participation_rate: 4 vs null',
+      'broker=B2: only in the hand-written query',
+    ]);
   });
 });
