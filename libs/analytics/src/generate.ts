@@ -332,7 +332,7 @@ async function writeTable(db: Db, o: Resolved, table: TableName, desk?: string):
   const dir = join(o.outDir, table, `business_date=${o.businessDate}`, ...(desk ? [`desk=${desk}`] : []));
   const path = join(dir, `part-0.${o.format}`);
   const columns = SCHEMAS[table].columns.map((c) => c.name).join(', ');
-  const order = { prices: 'symbol, date', quotes: 'symbol, ts', trades: 'symbol, ts', orders: 'order_id', fills: 'order_id, ts, fill_id' }[table];
+  const order = ({ prices: 'symbol, date', quotes: 'symbol, ts', trades: 'symbol, ts', orders: 'order_id', fills: 'order_id, ts, fill_id', returns: 'date' } satisfies Record<TableName, string>)[table];
   const where = desk ? `WHERE desk = ${sqlString(desk)}` : '';
   const format = o.format === 'csv' ? `FORMAT csv, HEADER true` : `FORMAT parquet, COMPRESSION zstd`;
   try {

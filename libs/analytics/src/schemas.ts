@@ -3,8 +3,8 @@
  * validator's checks and the readers' casts, so the three cannot drift apart.
  */
 
-/** Tables of one business day. */
-export type TableName = 'prices' | 'quotes' | 'trades' | 'orders' | 'fills';
+/** Tables of one business day, and return series (`returns`: one portfolio's or the benchmark's). */
+export type TableName = 'prices' | 'quotes' | 'trades' | 'orders' | 'fills' | 'returns';
 
 export type ColumnType = 'VARCHAR' | 'DOUBLE' | 'DATE' | 'TIMESTAMP';
 
@@ -84,6 +84,11 @@ export const SCHEMAS: Record<TableName, TableSchema> = {
       oneOf('exec_type', [...EXEC_TYPES]), positive('last_qty'), positive('last_px'), nonNegative('commission'),
       { column: 'ref_fill_id', valid: "exec_type = 'FILL' OR ref_fill_id IS NOT NULL", message: 'ref_fill_id is required for BUST and CORRECT' },
     ],
+  },
+  /** A daily return series (`date,return`, simple returns); an empty return is a missing observation, as `computeMetrics` reads it. */
+  returns: {
+    columns: [req('date', 'DATE'), opt('return', 'DOUBLE')],
+    rules: [{ column: 'return', valid: '"return" >= -1', message: 'return must be >= -1 (a loss beyond 100%)' }],
   },
 };
 

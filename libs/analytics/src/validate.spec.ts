@@ -51,6 +51,29 @@ describe('validateTableFile (CSV)', () => {
     expect(result.problems[4].message).toBe('missing required value');
   });
 
+  it('checks a return series: date and return typed, a loss beyond -100% is a problem, an empty return is a missing observation', async () => {
+    const path = join(dir, 'returns.csv');
+    await writeFile(
+      path,
+      [
+        'date,return', //          line 1
+        '2024-03-14,0.01', //      line 2 ok
+        '2024-03-15,', //          line 3 ok: missing observation
+        '2024-03-18,abc', //       line 4 return not numeric
+        '2024-03-19,-1.5', //      line 5 below -100%
+        'not-a-date,0.02', //      line 6 bad date
+        '2024-03-21,-0.02', //     line 7 ok
+      ].join('\n') + '\n',
+    );
+    const result = await validateTableFile('returns', path);
+    expect(result.rows).toBe(6);
+    expect(result.problems).toEqual([
+      { file: path, line: 4, column: 'return', message: 'not a valid DOUBLE: "abc"' },
+      { file: path, line: 5, column: 'return', message: 'return must be >= -1 (a loss beyond 100%)' },
+      { file: path, line: 6, column: 'date', message: 'not a valid DATE: "not-a-date"' },
+    ]);
+  });
+
   it('reports header problems on line 1 and still checks the rows', async () => {
     const path = join(dir, 'trades-header.csv');
     // "qty" column missing entirely, an unknown column added

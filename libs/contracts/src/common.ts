@@ -6,8 +6,11 @@ export const businessDateSchema = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'must be a real calendar date');
 
-/** The tables a trading dataset can carry. */
-export const datasetTableSchema = z.enum(['prices', 'quotes', 'trades', 'orders', 'fills']);
+/**
+ * The tables a dataset can carry. `returns` is a return series (CSV `date,return`): one per
+ * portfolio (desk = the portfolio), plus the benchmark's, landed without a desk so every portfolio shares it.
+ */
+export const datasetTableSchema = z.enum(['prices', 'quotes', 'trades', 'orders', 'fills', 'returns']);
 export type DatasetTable = z.infer<typeof datasetTableSchema>;
 
 /** An object-store key: relative, no `..` segments, no leading slash. */

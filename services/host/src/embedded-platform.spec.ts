@@ -2,7 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { mergeRiskPartials, mergeTcaPartials, runRisk, runTca, type ExecutionReport, type RankedBacktest, type RiskReport, type TcaReport } from '@nightshift/analytics';
+import {
+  computeMetrics, generateReturnSeries, mergeRiskPartials, mergeTcaPartials, runRisk, runTca,
+  type ExecutionReport, type PerformanceMetrics, type RankedBacktest, type RiskReport, type TcaReport,
+} from '@nightshift/analytics';
 import { DatasetLanded, type DatasetLandedDetail } from '@nightshift/contracts';
 import { definePipeline, type Task } from '@nightshift/jobs-domain';
 import { startTracing, withSpan, type SpanRecord, type Tracing } from '@nightshift/observability';
@@ -232,5 +235,45 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     // Every parameter set of the grid ran exactly once.
     expect(new Set(ranked.map((r) => `${r.params.fast}/${r.params.slow}/${r.params.costBps}`)).size).toBe(12);
     expect(report.body.document.headline).toMatchObject({ parameter_sets: 12, best_sharpe_ratio: Math.round(sharpe[0]! * 1e4) / 1e4 });
+  });
+  it('ranks each portfolio of a landed return series against the shared benchmark, one array child per portfolio', async () => {
+    const PORTFOLIOS = ['growth', 'value'];
+    const generated = await generateReturnSeries({ outDir: join(home, 'generated'), endDate: BUSINESS_DATE, seed: 11, portfolios: PORTFOLIOS, days: 260 });
+    const prefix = `upstream/returns/${BUSINESS_DATE}`;
+    const files = [
+      { table: 'returns', key: `${prefix}/benchmark.csv` },
+      ...PORTFOLIOS.map((p) => ({ table: 'returns', key: `${prefix}/${p}.csv`, desk: p })),
+    ];
+    await platform.objects.putFile(files[0]!.key, generated.benchmark);
+    for (const p of PORTFOLIOS) await platform.objects.putFile(`${prefix}/${p}.csv`, generated.portfolios[p]!);
+
+    const { outcome } = await land({ dataset: 'returns', businessDate: BUSINESS_DATE, files });
+    expect(outcome?.kind).toBe('report');
+    if (outcome?.kind !== 'report') return;
+    const { reportId, runId } = outcome.detail.data;
+
+    const run = await api<{ status: string; pipeline: string; tasks: Task[] }>(`/runs/${runId}`);
+    expect(run.body).toMatchObject({ status: 'SUCCEEDED', pipeline: 'market-performance' });
+    // The benchmark has no desk: it is read by every portfolio's child and gets none of its own.
+    expect(run.body.tasks.map((t) => [t.step, t.partition, t.status]).sort()).toEqual(PORTFOLIOS.map((p) => ['performance', p, 'SUCCEEDED']));
+
+    type Performance = { portfolio: string; metrics: PerformanceMetrics };
+    const report = await api<{ document: { sections: { performance: Performance[] }; partitions: Record<string, string[]>; headline: Record<string, unknown> } }>(`/reports/${reportId}`);
+    expect(report.body.document.partitions).toEqual({ performance: PORTFOLIOS });
+    const ranked = report.body.document.sections.performance;
+    expect(ranked.map((r) => r.portfolio).sort()).toEqual(PORTFOLIOS);
+    expect(ranked[0]!.metrics.sharpe_ratio!).toBeGreaterThanOrEqual(ranked[1]!.metrics.sharpe_ratio!);
+    // Each child's metrics equal the library run directly on the same files.
+    for (const r of ranked) {
+      const direct = await computeMetrics({ returnsPath: generated.portfolios[r.portfolio]!, benchmarkPath: generated.benchmark, periods: 'daily' });
+      expect(r.metrics).toEqual(direct);
+      expect(r.metrics.observations).toBe(260);
+      expect(r.metrics.beta).not.toBeNull();
+    }
+    expect(report.body.document.headline).toMatchObject({
+      portfolios: 2,
+      best_portfolio: ranked[0]!.portfolio,
+      best_portfolio_sharpe_ratio: Math.round(ranked[0]!.metrics.sharpe_ratio! * 1e4) / 1e4,
+    });
   });
 });

@@ -10,7 +10,7 @@ import { ApiController } from './api.controller.js';
 import type { ReportingConfig } from './config.js';
 import { PublishReport, type ReportSection } from './publish-report.js';
 import { ReportingHandlers } from './reporting.handlers.js';
-import { BACKTEST_SECTION, EXECUTION_SECTION, RISK_SECTION, TCA_SECTION } from './sections.js';
+import { BACKTEST_SECTION, EXECUTION_SECTION, PERFORMANCE_SECTION, RISK_SECTION, TCA_SECTION } from './sections.js';
 import { CLOCK, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, REPORT_SECTIONS } from './tokens.js';
 
 /** Process-wide clients the host owns and hands to reporting. */
@@ -31,7 +31,7 @@ export class ReportingModule {
         { provide: OBJECT_STORE, useValue: new DirectoryObjectStore(config.objectStoreDir) satisfies ObjectStore },
         { provide: EVENT_PUBLISHER, useValue: new BusEventPublisher(runtime.bus) satisfies EventPublisher },
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
-        { provide: REPORT_SECTIONS, useValue: [EXECUTION_SECTION, TCA_SECTION, RISK_SECTION, BACKTEST_SECTION] satisfies ReportSection[] },
+        { provide: REPORT_SECTIONS, useValue: [EXECUTION_SECTION, TCA_SECTION, RISK_SECTION, BACKTEST_SECTION, PERFORMANCE_SECTION] satisfies ReportSection[] },
         {
           provide: PublishReport,
           inject: [JOB_STORE, OBJECT_STORE, EVENT_PUBLISHER, REPORT_SECTIONS, CLOCK],

@@ -1,6 +1,6 @@
 import {
   mergeExecutionPartials, mergeRiskPartials, mergeTcaPartials, rankBacktests,
-  type BacktestResult, type ExecutionPartial, type ExecutionReport, type RankedBacktest, type RiskPartial, type RiskReport, type TcaPartial, type TcaReport,
+  type BacktestResult, type ExecutionPartial, type ExecutionReport, type PerformanceMetrics, type RankedBacktest, type RiskPartial, type RiskReport, type TcaPartial, type TcaReport,
 } from '@nightshift/analytics';
 import type { ReportSection } from './publish-report.js';
 
@@ -74,6 +74,33 @@ export const BACKTEST_SECTION: ReportSection = {
       best_parameters: best ? Object.entries(best.params).map(([k, v]) => `${k}=${String(v)}`).join(' ') : null,
       best_sharpe_ratio: round(best?.metrics.sharpe_ratio ?? null, 4),
       best_annual_return: round(best?.metrics.annual_return ?? null, 4),
+    };
+  },
+};
+
+/** One portfolio's result of the `performance` analytic: its metrics against the benchmark. */
+export interface PortfolioPerformance {
+  portfolio: string;
+  metrics: PerformanceMetrics;
+}
+
+/**
+ * Market performance: every portfolio's metrics, best Sharpe ratio first (an undefined Sharpe ratio
+ * last, ties by portfolio name so the order is stable); headline is the best portfolio.
+ */
+export const PERFORMANCE_SECTION: ReportSection = {
+  analytic: 'performance',
+  merge: (partials) => {
+    const sharpe = (p: PortfolioPerformance): number => p.metrics.sharpe_ratio ?? Number.NEGATIVE_INFINITY;
+    return [...(partials as PortfolioPerformance[])].sort((a, b) => sharpe(b) - sharpe(a) || a.portfolio.localeCompare(b.portfolio));
+  },
+  headline: (merged) => {
+    const ranked = merged as PortfolioPerformance[];
+    const best = ranked[0];
+    return {
+      portfolios: ranked.length,
+      best_portfolio: best?.portfolio ?? null,
+      best_portfolio_sharpe_ratio: round(best?.metrics.sharpe_ratio ?? null, 4),
     };
   },
 };

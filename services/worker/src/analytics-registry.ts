@@ -1,4 +1,4 @@
-import { runBacktest, runExecutionReport, runRisk, runTca } from '@nightshift/analytics';
+import { computeMetrics, runBacktest, runExecutionReport, runRisk, runTca } from '@nightshift/analytics';
 import type { ManifestEntry } from '@nightshift/jobs-domain';
 import { WorkerUsageError } from './config.js';
 
@@ -28,6 +28,24 @@ function parameter(entry: ManifestEntry, name: string, type: 'number' | 'boolean
   return value;
 }
 
+/**
+ * A portfolio's own return series and the benchmark's. The manifest lists a partition's files by
+ * table only, own and shared together, so the benchmark is told apart by its name: the file called
+ * `benchmark.<ext>` (the benchmark lands without a desk, which makes it shared by every portfolio).
+ */
+function returnSeries(entry: ManifestEntry, uri: (key: string) => string): { returnsPath: string; benchmarkPath: string } {
+  const keys = entry.inputs.returns ?? [];
+  const isBenchmark = (key: string): boolean => /^benchmark\.[^./]+$/.test(key.slice(key.lastIndexOf('/') + 1));
+  const benchmark = keys.filter(isBenchmark);
+  const own = keys.filter((k) => !isBenchmark(k));
+  if (benchmark.length !== 1 || own.length !== 1) {
+    throw new WorkerUsageError(
+      `partition ${entry.partition} needs one returns file of its own and one benchmark returns file (named benchmark.<ext>), got ${own.length} and ${benchmark.length}`,
+    );
+  }
+  return { returnsPath: uri(own[0]!), benchmarkPath: uri(benchmark[0]!) };
+}
+
 /** The analytics a worker can run, by the name pipelines use in `step.analytic`. */
 export const ANALYTICS: Readonly<Record<string, Analytic>> = {
   tca: (entry, uri) =>
@@ -53,6 +71,7 @@ export const ANALYTICS: Readonly<Record<string, Analytic>> = {
       fills: single(entry, 'fills', uri),
       threads: 1,
     }),
+  performance: async (entry, uri) => ({ portfolio: entry.partition, metrics: await computeMetrics({ ...returnSeries(entry, uri), periods: 'daily' }) }),
   backtest: (entry, uri) => {
     const allowShort = parameter(entry, 'allowShort', 'boolean', true);
     return runBacktest({

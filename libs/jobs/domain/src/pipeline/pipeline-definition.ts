@@ -1,3 +1,4 @@
+import { datasetTableSchema } from '@nightshift/contracts';
 import { z } from 'zod';
 import { InvalidPipelineError } from '../errors.js';
 
@@ -56,8 +57,8 @@ export const pipelineDefinitionSchema = z.object({
   description: z.string(),
   /** Registered datasets (by name) that start a run of this pipeline. */
   trigger: z.object({ datasets: z.array(z.string().min(1)) }),
-  /** Tables every partition needs; a dataset lacking one is not runnable by this pipeline. */
-  requiredTables: z.array(z.enum(['prices', 'quotes', 'trades', 'orders', 'fills'])).default([]),
+  /** Tables every partition needs; a dataset lacking one is not runnable by this pipeline. The contracts' list, so a new table cannot be forgotten here. */
+  requiredTables: z.array(datasetTableSchema).default([]),
   steps: z.array(stepDefinitionSchema).min(1),
 });
 export type PipelineDefinition = z.infer<typeof pipelineDefinitionSchema>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { aDatasetVersion, aFile, T0 } from '../testing/builders.js';
 import { planRun, readySteps, stepManifest } from '../planning/planner.js';
 import { definePipeline, topologicalSteps } from './pipeline-definition.js';
-import { BACKTEST_SWEEP, BUILT_IN_PIPELINES, NIGHTLY_TCA } from './pipelines.js';
+import { BACKTEST_SWEEP, BUILT_IN_PIPELINES, MARKET_PERFORMANCE, NIGHTLY_TCA } from './pipelines.js';
 
 /** The default executions dataset plus the shared price history risk needs. */
 const executions = () => {
@@ -53,5 +53,29 @@ describe('built-in pipelines', () => {
     const entries = stepManifest(run, BACKTEST_SWEEP.steps[0], dataset, tasks).entries;
     expect(entries[0]).toMatchObject({ taskId: 'sweep#p0000', parameters: { fast: 5, slow: 50, costBps: 1 }, inputs: { prices: ['prices.csv'] } });
     expect(entries.every((e) => (e.parameters!.fast as number) < (e.parameters!.slow as number))).toBe(true);
+  });
+  it('market-performance is triggered by returns and plans one task per portfolio, each with its own series and the shared benchmark', () => {
+    expect(MARKET_PERFORMANCE.trigger.datasets).toEqual(['returns']);
+    expect(BUILT_IN_PIPELINES).toContain(MARKET_PERFORMANCE);
+    const dataset = aDatasetVersion({
+      dataset: 'returns',
+      partitions: ['growth', 'value'],
+      files: [
+        aFile({ table: 'returns', key: 'returns/benchmark.csv' }),
+        aFile({ table: 'returns', desk: 'growth', key: 'returns/growth.csv' }),
+        aFile({ table: 'returns', desk: 'value', key: 'returns/value.csv' }),
+      ],
+    });
+    const { run, tasks } = planRun({ pipeline: MARKET_PERFORMANCE, dataset, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
+    // The benchmark has no desk: it is no partition, so it gets no child of its own.
+    expect(tasks.map((t) => t.taskId)).toEqual(['performance#growth', 'performance#value']);
+    const entries = stepManifest(run, MARKET_PERFORMANCE.steps[0], dataset, tasks).entries;
+    expect(entries.map((e) => [e.partition, e.inputs])).toEqual([
+      ['growth', { returns: ['returns/benchmark.csv', 'returns/growth.csv'] }],
+      ['value', { returns: ['returns/benchmark.csv', 'returns/value.csv'] }],
+    ]);
+    expect(() =>
+      planRun({ pipeline: MARKET_PERFORMANCE, dataset: aDatasetVersion({ dataset: 'returns', partitions: [], files: [aFile({ table: 'returns', key: 'returns/benchmark.csv' })] }), triggerEventId: 'evt-2', correlationId: 'c-2', now: T0 }),
+    ).toThrow(/no partitions/);
   });
 });

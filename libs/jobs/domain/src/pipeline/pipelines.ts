@@ -67,5 +67,29 @@ export const BACKTEST_SWEEP: PipelineDefinition = definePipeline({
   ],
 });
 
+/**
+ * Market performance: one array child per portfolio (a `returns` file with desk = the portfolio)
+ * computing empyrical-style metrics against the benchmark, which lands without a desk so that every
+ * portfolio's child reads it as a shared file and it gets no child of its own. Reporting ranks the
+ * portfolios by Sharpe ratio.
+ */
+export const MARKET_PERFORMANCE: PipelineDefinition = definePipeline({
+  name: 'market-performance',
+  description: 'Performance and risk metrics of each portfolio return series against the benchmark, ranked by Sharpe ratio.',
+  trigger: { datasets: ['returns'] },
+  requiredTables: ['returns'],
+  steps: [
+    {
+      name: 'performance',
+      analytic: 'performance',
+      fanOut: 'partitions',
+      vcpus: 1,
+      memoryMiB: 512,
+      attempts: 2,
+      timeoutSeconds: 600,
+    },
+  ],
+});
+
 /** Every pipeline nightshift ships, by name. */
-export const BUILT_IN_PIPELINES: readonly PipelineDefinition[] = [NIGHTLY_TCA, BACKTEST_SWEEP];
+export const BUILT_IN_PIPELINES: readonly PipelineDefinition[] = [NIGHTLY_TCA, BACKTEST_SWEEP, MARKET_PERFORMANCE];
