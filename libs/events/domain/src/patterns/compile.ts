@@ -1,5 +1,6 @@
 import { InvalidEventPatternError } from '../errors.js';
 import { indexFieldNames, type FieldIndex } from './event-fields.js';
+import { jsonView } from './json-view.js';
 import { CidrSyntaxError, parseCidr, parseIpAddress } from './ip-address.js';
 import * as match from './value-matchers.js';
 import type { ValueTest } from './value-matchers.js';
@@ -424,24 +425,10 @@ interface JsonObject {
 }
 
 function toJson(value: unknown, inArray = false): JsonValue | undefined {
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    value = (value as { toJSON: () => unknown }).toJSON();
-  }
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      return Number.isFinite(value) ? value : null;
-    case 'bigint':
-      return Number(value);
-    case 'object':
-      if (value === null) return null;
-      if (Array.isArray(value)) return value.map((item) => toJson(item, true) as JsonValue);
-      return value as JsonObject; // entries are converted lazily by jsonEntries
-    default:
-      return inArray ? null : undefined;
-  }
+  const view = jsonView(value);
+  if (view === undefined) return inArray ? null : undefined;
+  if (Array.isArray(view)) return view.map((item) => toJson(item, true) as JsonValue);
+  return view as JsonValue; // object entries are converted lazily by jsonEntries
 }
 
 function jsonEntries(object: JsonObject): [string, JsonValue][] {

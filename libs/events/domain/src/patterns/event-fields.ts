@@ -1,3 +1,4 @@
+import { jsonView } from './json-view.js';
 import type { Leaf } from './value-matchers.js';
 
 /**
@@ -100,23 +101,6 @@ export function collectFields(event: unknown, index: FieldIndex): Map<string, Ev
   return found;
 }
 
-function jsonView(value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    value = (value as { toJSON: () => unknown }).toJSON();
-  }
-  switch (typeof value) {
-    case 'object':
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      return Number.isFinite(value) ? value : null;
-    case 'bigint':
-      return Number(value);
-    default:
-      return undefined; // undefined, functions and symbols are not JSON
-  }
-}
 
 /**
  * Combines two memberships, or returns `undefined` when they put the values in different elements of
