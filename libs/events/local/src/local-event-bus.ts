@@ -299,16 +299,10 @@ export class LocalEventBus implements PutEventsTarget {
     this.assertOpen();
     const slot = this.deliveredSlot(q, receiptHandle);
     if (!slot) return false;
-    slot.leaving = true;
-    try {
-      await this.onSlot(slot, async () => {
-        await unlinkIfPresent(join(q.dir, slot.file));
-        await q.dirSync.sync();
-      });
-    } catch (e) {
-      slot.leaving = false;
-      throw e;
-    }
+    await this.leave(slot, async () => {
+      await unlinkIfPresent(join(q.dir, slot.file));
+      await q.dirSync.sync();
+    });
     q.messages.delete(slot.record.messageId);
     return true;
   }
@@ -365,17 +359,11 @@ export class LocalEventBus implements PutEventsTarget {
     let moved = 0;
     for (const slot of [...q.dead.values()]) {
       if (slot.leaving) continue;
-      slot.leaving = true;
-      try {
+      await this.leave(slot, async () => {
         await this.enqueue(q, slot.record.event, { lastError: slot.record.deadLetterReason });
-        await this.onSlot(slot, async () => {
-          await unlinkIfPresent(join(q.dlqDir, slot.file));
-          await q.dlqDirSync.sync();
-        });
-      } catch (e) {
-        slot.leaving = false;
-        throw e;
-      }
+        await unlinkIfPresent(join(q.dlqDir, slot.file));
+        await q.dlqDirSync.sync();
+      });
       q.dead.delete(slot.record.messageId);
       moved++;
     }
@@ -467,22 +455,27 @@ export class LocalEventBus implements PutEventsTarget {
     }));
   }
 
-  private async moveToDlq(q: Queue, slot: Slot, reason: string): Promise<void> {
+  /** Marks a slot as leaving its queue while `work` removes it; a failure leaves it where it was. */
+  private async leave(slot: Slot, work: () => Promise<void>): Promise<void> {
     slot.leaving = true;
-    const dead: MessageRecord = { ...slot.record, deadLetteredAt: new Date(this.nowMs()).toISOString(), deadLetterReason: reason };
     try {
-      // DLQ copy first, then the source: a crash in between leaves the message in both, which
-      // loading resolves by finishing the move (same file name, same message id).
-      await this.onSlot(slot, async () => {
-        await writeFileAtomically(this.tmpDir, join(q.dlqDir, slot.file), JSON.stringify(dead));
-        await q.dlqDirSync.sync();
-        await unlinkIfPresent(join(q.dir, slot.file));
-        await q.dirSync.sync();
-      });
+      await this.onSlot(slot, work);
     } catch (e) {
       slot.leaving = false;
       throw e;
     }
+  }
+
+  private async moveToDlq(q: Queue, slot: Slot, reason: string): Promise<void> {
+    const dead: MessageRecord = { ...slot.record, deadLetteredAt: new Date(this.nowMs()).toISOString(), deadLetterReason: reason };
+    // DLQ copy first, then the source: a crash in between leaves the message in both, which
+    // loading resolves by finishing the move (same file name, same message id).
+    await this.leave(slot, async () => {
+      await writeFileAtomically(this.tmpDir, join(q.dlqDir, slot.file), JSON.stringify(dead));
+      await q.dlqDirSync.sync();
+      await unlinkIfPresent(join(q.dir, slot.file));
+      await q.dirSync.sync();
+    });
     q.messages.delete(slot.record.messageId);
     q.dead.set(dead.messageId, { file: slot.file, record: dead, chain: Promise.resolve(), leaving: false });
   }
