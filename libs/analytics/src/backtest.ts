@@ -1,7 +1,7 @@
 import { sqlString } from './duckdb.js';
 import { InvalidAnalyticsOptionsError } from './errors.js';
 import { seriesMetrics, type PerformanceMetrics } from './metrics.js';
-import { tableSource } from './source.js';
+import { tableSource, type TableFiles } from './source.js';
 import { withInputs } from './tca.js';
 
 /** One parameter set of the moving-average crossover strategy. */
@@ -16,8 +16,8 @@ export interface BacktestParams {
 }
 
 export interface BacktestInput extends BacktestParams {
-  /** Daily bars (the `prices` table). */
-  prices: string;
+  /** Daily bars (the `prices` table), in one file or several. */
+  prices: TableFiles;
   /** Restrict to these symbols (default: all in the file). */
   symbols?: string[];
   threads?: number;

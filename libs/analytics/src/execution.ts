@@ -1,11 +1,12 @@
 import { type Db, sqlString } from './duckdb.js';
 import { IncompatiblePartialsError, InvalidAnalyticsOptionsError } from './errors.js';
-import { tableSource } from './source.js';
+import { tableSource, type TableFiles } from './source.js';
 import { TCA_DIMENSIONS, withInputs, type TcaDimension } from './tca.js';
 
 export interface ExecutionInput {
-  orders: string;
-  fills: string;
+  /** Paths (CSV or Parquet) of one partition's tables; a table may be split over several files. */
+  orders: TableFiles;
+  fills: TableFiles;
   /** Roll-up dimensions, each rolled up separately (default: broker, venue). */
   by?: TcaDimension[];
   /** Reported avg_px may differ from Σ(qty·px)/Σqty by this much (default 1e-6: OMS rounding to 6 dp). */

@@ -1,6 +1,7 @@
 export { generateBusinessDay, generateReturnSeries, type GenerateOptions, type GeneratedTable, type ReturnSeriesOptions } from './generate.js';
 export { validateTableFile, type ValidationResult } from './validate.js';
 export { type RowProblem, InputDataError, DataFileAccessError, InvalidAnalyticsOptionsError, IncompatiblePartialsError, AnalyticsEngineError } from './errors.js';
+export { type TableFiles } from './source.js';
 export { SCHEMAS, TABLE_NAMES, type TableName, type TableSchema, type ColumnSpec } from './schemas.js';
 export {
   runTca, mergeTcaPartials, tcaMetrics, TCA_DIMENSIONS, TCA_SUM_KEYS,

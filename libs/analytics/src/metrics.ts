@@ -1,7 +1,7 @@
 import { type Db, errorMessage, sqlIdent, withDuckDb } from './duckdb.js';
 import { AnalyticsEngineError, InputDataError, InvalidAnalyticsOptionsError, type RowProblem } from './errors.js';
 import { normalDensity, normalQuantile } from './normal.js';
-import { csvReader, readCsvHeader } from './source.js';
+import { csvReader, fileList, readCsvHeader, type TableFiles } from './source.js';
 import { rejectMessage, rowLinesSql } from './validate.js';
 
 /** Return periodicity after aggregation; the annualisation factor follows empyrical. */
@@ -9,10 +9,10 @@ export type Periodicity = 'daily' | 'weekly' | 'monthly';
 export const ANNUALIZATION_FACTORS: Readonly<Record<Periodicity, number>> = { daily: 252, weekly: 52, monthly: 12 };
 
 export interface MetricsInput {
-  /** CSV with header `date,return` (other columns ignored); one row per day. */
-  returnsPath: string;
-  /** Optional benchmark, same format; aligned on the period. */
-  benchmarkPath?: string;
+  /** CSV with header `date,return` (other columns ignored); one row per day. Several files are read as one series. */
+  returnsPath: TableFiles;
+  /** Optional benchmark, same format (one file or several); aligned on the period. */
+  benchmarkPath?: TableFiles;
   /** Aggregate (compound) daily returns into ISO weeks or calendar months first (default daily). */
   periods?: Periodicity;
   /** Risk-free return per period (of the aggregated series), also the Sortino required return. Default 0. */
@@ -78,42 +78,55 @@ export async function computeMetrics(input: MetricsInput): Promise<PerformanceMe
 }
 
 /**
- * Reads a `date,return` CSV into table `name(date DATE, ret DOUBLE)` (NULL = missing), failing with
- * every unparseable row, duplicate date and out-of-range return as one `InputDataError`.
+ * Reads a `date,return` series, one CSV or several (their rows together make the series), into
+ * table `name(date DATE, ret DOUBLE)` (NULL = missing), failing with every unparseable row,
+ * duplicate date (also across files) and out-of-range return as one `InputDataError`, each problem
+ * naming its own file.
  */
-export async function loadReturnSeries(db: Db, path: string, name: string): Promise<void> {
-  const header = await readCsvHeader(path);
-  const missing = ['date', 'return'].filter((c) => !header.includes(c));
-  if (missing.length > 0) {
-    throw new InputDataError(missing.map((c) => ({ file: path, line: 1, column: c, message: `missing required column "${c}" (expected header date,return)` })));
-  }
+export async function loadReturnSeries(db: Db, paths: TableFiles, name: string): Promise<void> {
+  const files = fileList('returns', paths);
   const types: Record<string, string> = { date: 'DATE', return: 'DOUBLE' };
-  const rejects = `${name}_rej`;
-  const reader = csvReader(
-    path,
-    header.map((c) => ({ name: c, type: types[c] ?? 'VARCHAR' })),
-    `, store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${name}_scan', force_not_null = ['date']`,
-  );
-  await db.exec(`CREATE TEMP TABLE ${name}_file AS SELECT date, ${sqlIdent('return')} AS ret FROM ${reader}`);
-  const problems: RowProblem[] = (
-    await db.all<{ line: number; column_name: string | null; error_type: string; error_message: string }>(
-      `SELECT line, column_name, error_type, error_message FROM ${rejects} ORDER BY line, column_idx LIMIT 1000`,
-    )
-  ).map((r) => ({ file: path, line: r.line, ...(r.column_name ? { column: r.column_name } : {}), message: rejectMessage(r.error_type, r.error_message) }));
-  if (problems.length === 0) {
-    const bad = await db.all<{ line: number; column_name: string; message: string }>(`
-      WITH lines AS (${rowLinesSql(path, null)}),
-      rows AS (SELECT rowid AS rid, date, ret, count(*) OVER (PARTITION BY date) AS dup, row_number() OVER (PARTITION BY date ORDER BY rowid) AS nth FROM ${name}_file)
-      SELECT l.line, v.column_name, v.message FROM (
-        SELECT rid, 'date' AS column_name, 'duplicate date ' || CAST(date AS VARCHAR) AS message FROM rows WHERE dup > 1 AND nth > 1
-        UNION ALL SELECT rid, 'return', 'return below -100%' FROM rows WHERE ret < -1
-        UNION ALL SELECT rid, 'return', 'infinite return' FROM rows WHERE isinf(ret)
-      ) v JOIN lines l USING (rid) ORDER BY l.line LIMIT 1000`);
-    problems.push(...bad.map((b) => ({ file: path, line: b.line, column: b.column_name, message: b.message })));
+  const problems: RowProblem[] = [];
+  for (const [i, path] of files.entries()) {
+    const header = await readCsvHeader(path);
+    const missing = ['date', 'return'].filter((c) => !header.includes(c));
+    if (missing.length > 0) {
+      throw new InputDataError(missing.map((c) => ({ file: path, line: 1, column: c, message: `missing required column "${c}" (expected header date,return)` })));
+    }
+    const rejects = `${name}_rej${i}`;
+    const reader = csvReader(
+      path,
+      header.map((c) => ({ name: c, type: types[c] ?? 'VARCHAR' })),
+      `, store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${name}_scan${i}', force_not_null = ['date']`,
+    );
+    await db.exec(`CREATE TEMP TABLE ${name}_file${i} AS SELECT date, ${sqlIdent('return')} AS ret FROM ${reader}`);
+    problems.push(
+      ...(
+        await db.all<{ line: number; column_name: string | null; error_type: string; error_message: string }>(
+          `SELECT line, column_name, error_type, error_message FROM ${rejects} ORDER BY line, column_idx LIMIT 1000`,
+        )
+      ).map((r) => ({ file: path, line: r.line, ...(r.column_name ? { column: r.column_name } : {}), message: rejectMessage(r.error_type, r.error_message) })),
+    );
   }
-  if (problems.length > 0) throw new InputDataError(problems);
+  if (problems.length > 0) throw new InputDataError(problems.slice(0, 1000));
+  // fi/rid: the file (index into `files`) and the row within it, to name the line of a problem.
+  await db.exec(
+    `CREATE TEMP TABLE ${name}_file AS ${files.map((_, i) => `SELECT ${i} AS fi, rowid AS rid, date, ret FROM ${name}_file${i}`).join(' UNION ALL ')}`,
+  );
+  const bad = await db.all<{ fi: number; line: number; column_name: string; message: string }>(`
+    WITH lines AS (${files.map((path, i) => `SELECT ${i} AS fi, line, rid FROM (${rowLinesSql(path, null)})`).join(' UNION ALL ')}),
+    rows AS (SELECT fi, rid, date, ret, count(*) OVER (PARTITION BY date) AS dup, row_number() OVER (PARTITION BY date ORDER BY fi, rid) AS nth FROM ${name}_file)
+    SELECT l.fi, l.line, v.column_name, v.message FROM (
+      SELECT fi, rid, 'date' AS column_name, 'duplicate date ' || CAST(date AS VARCHAR) AS message FROM rows WHERE dup > 1 AND nth > 1
+      UNION ALL SELECT fi, rid, 'return', 'return below -100%' FROM rows WHERE ret < -1
+      UNION ALL SELECT fi, rid, 'return', 'infinite return' FROM rows WHERE isinf(ret)
+    ) v JOIN lines l USING (fi, rid) ORDER BY l.fi, l.line LIMIT 1000`);
+  if (bad.length > 0) throw new InputDataError(bad.map((b) => ({ file: files[b.fi], line: b.line, column: b.column_name, message: b.message })));
   const { n } = await db.one<{ n: number }>(`SELECT count(*) FILTER (ret IS NOT NULL AND NOT isnan(ret)) AS n FROM ${name}_file`);
-  if (n === 0) throw new InputDataError([{ file: path, line: 2, column: 'return', message: 'empty return series: no numeric returns' }]);
+  if (n === 0) {
+    const where = files.length > 1 ? ` in any of its ${files.length} files` : '';
+    throw new InputDataError([{ file: files[0], line: 2, column: 'return', message: `empty return series: no numeric returns${where}` }]);
+  }
   await db.exec(`CREATE TEMP TABLE ${name} AS SELECT date, CASE WHEN isnan(ret) THEN NULL ELSE ret END AS ret FROM ${name}_file`);
 }
 

@@ -1,14 +1,14 @@
 import { IncompatiblePartialsError, InvalidAnalyticsOptionsError } from './errors.js';
 import { normalDensity, normalQuantile } from './normal.js';
-import { tableSource } from './source.js';
+import { tableSource, type TableFiles } from './source.js';
 import { withInputs } from './tca.js';
 
 export interface RiskInput {
-  /** Daily bars (the `prices` table): the history used for historical simulation. */
-  prices: string;
+  /** Daily bars (the `prices` table): the history used for historical simulation. Each table may be split over several files. */
+  prices: TableFiles;
   /** One desk partition's orders and fills; the position is the net signed effective executed quantity. */
-  orders: string;
-  fills: string;
+  orders: TableFiles;
+  fills: TableFiles;
   /** Daily returns used as scenarios, most recent first (default 250). */
   lookbackDays?: number;
   threads?: number;

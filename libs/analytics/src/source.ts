@@ -1,9 +1,25 @@
 import { open, stat } from 'node:fs/promises';
 import { type Db, errorMessage, sqlIdent, sqlString } from './duckdb.js';
-import { DataFileAccessError, InputDataError } from './errors.js';
+import { DataFileAccessError, InputDataError, InvalidAnalyticsOptionsError } from './errors.js';
 import { SCHEMAS, type ColumnSpec, type TableName } from './schemas.js';
 
 export type FileFormat = 'csv' | 'parquet';
+
+/**
+ * The files holding one table of one partition: a single path, or several (hive parts, late
+ * corrections) whose rows together make the table. CSV and Parquet may be mixed.
+ */
+export type TableFiles = string | readonly string[];
+
+/**
+ * `paths` as a list. An empty list is an `InvalidAnalyticsOptionsError` naming the table: reading no
+ * file at all would silently report an empty partition.
+ */
+export function fileList(table: TableName, paths: TableFiles): readonly string[] {
+  const list = typeof paths === 'string' ? [paths] : paths;
+  if (list.length === 0) throw new InvalidAnalyticsOptionsError(`no ${table} files given: a table needs at least one file (an empty list was passed)`);
+  return list;
+}
 
 /** Parquet by extension, CSV otherwise. */
 export function formatOf(path: string): FileFormat {
@@ -62,11 +78,21 @@ export async function parquetColumns(db: Db, path: string): Promise<Array<{ name
 }
 
 /**
- * A typed SQL relation (a parenthesised SELECT) over one table file, with exactly the schema's
- * columns: optional columns absent from the file read as NULL, unknown columns are ignored.
- * Missing required columns are an `InputDataError` naming the header line.
+ * A typed SQL relation (a parenthesised SELECT) over one table's files, with exactly the schema's
+ * columns: optional columns absent from a file read as NULL, unknown columns are ignored. Several
+ * files are the UNION ALL of their typed SELECTs (every one has the schema's column list), so
+ * CSV and Parquet parts mix freely. Each file is checked on its own: missing required columns are
+ * an `InputDataError` naming that file's header line; an empty list is an
+ * `InvalidAnalyticsOptionsError` naming the table.
  */
-export async function tableSource(db: Db, table: TableName, path: string): Promise<string> {
+export async function tableSource(db: Db, table: TableName, paths: TableFiles): Promise<string> {
+  const selects: string[] = [];
+  for (const path of fileList(table, paths)) selects.push(await fileSelect(db, table, path));
+  return `(${selects.join(' UNION ALL ')})`;
+}
+
+/** The typed SELECT (unparenthesised) over one file of `table`. */
+async function fileSelect(db: Db, table: TableName, path: string): Promise<string> {
   const schema = SCHEMAS[table];
   const format = formatOf(path);
   const present =
@@ -83,7 +109,7 @@ export async function tableSource(db: Db, table: TableName, path: string): Promi
     format === 'csv'
       ? csvReader(path, present.map((c) => ({ name: c.name, type: known.get(c.name)?.type ?? 'VARCHAR' })))
       : `read_parquet(${sqlString(path)}, hive_partitioning = false)`;
-  return `(SELECT ${select} FROM ${from})`;
+  return `SELECT ${select} FROM ${from}`;
 }
 
 function castColumn(column: ColumnSpec, format: FileFormat): string {

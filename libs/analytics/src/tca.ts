@@ -1,7 +1,7 @@
 import { type Db, errorMessage, sqlString, withDuckDb } from './duckdb.js';
 import { AnalyticsEngineError, IncompatiblePartialsError, InvalidAnalyticsOptionsError } from './errors.js';
 import { type TableName } from './schemas.js';
-import { tableSource } from './source.js';
+import { tableSource, type TableFiles } from './source.js';
 import { assertValidFiles } from './validate.js';
 
 /** Dimensions TCA can be rolled up by. */
@@ -9,12 +9,12 @@ export type TcaDimension = 'broker' | 'venue' | 'algo' | 'desk' | 'symbol' | 'tr
 export const TCA_DIMENSIONS: readonly TcaDimension[] = ['broker', 'venue', 'algo', 'desk', 'symbol', 'trader'];
 
 export interface TcaInput {
-  /** Paths (CSV or Parquet) of one partition's tables. */
-  orders: string;
-  fills: string;
-  quotes: string;
+  /** Paths (CSV or Parquet) of one partition's tables; a table may be split over several files. */
+  orders: TableFiles;
+  fills: TableFiles;
+  quotes: TableFiles;
   /** Market prints; without them VWAP slippage and participation are null and the close falls back to the last mid. */
-  trades?: string;
+  trades?: TableFiles;
   /** Roll-up dimensions, each rolled up separately (default: broker, venue). */
   by?: TcaDimension[];
   /** Markout horizon for realized spread and price impact, seconds (default 60). */
@@ -164,7 +164,7 @@ export async function runTca(input: TcaInput): Promise<TcaPartial> {
   const dimensions = normaliseDimensions(input.by ?? ['broker', 'venue']);
   const markout = input.markoutSeconds ?? 60;
   if (!Number.isFinite(markout) || markout < 0) throw new InvalidAnalyticsOptionsError(`markoutSeconds must be >= 0, got ${markout}`);
-  const files: Array<{ table: TableName; path: string }> = [
+  const files: Array<{ table: TableName; path: TableFiles }> = [
     { table: 'orders', path: input.orders },
     { table: 'fills', path: input.fills },
     { table: 'quotes', path: input.quotes },
@@ -177,7 +177,7 @@ export async function runTca(input: TcaInput): Promise<TcaPartial> {
  * Runs `fn` and turns a DuckDB failure caused by bad input into an `InputDataError` naming file,
  * line and column (found by validating the inputs after the fact, so the happy path pays nothing).
  */
-export async function withInputs<T>(files: Array<{ table: TableName; path: string }>, fn: (db: Db) => Promise<T>, threads?: number): Promise<T> {
+export async function withInputs<T>(files: Array<{ table: TableName; path: TableFiles }>, fn: (db: Db) => Promise<T>, threads?: number): Promise<T> {
   try {
     return await withDuckDb(fn, threads !== undefined ? { threads } : {});
   } catch (cause) {

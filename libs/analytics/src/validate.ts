@@ -1,7 +1,7 @@
 import { type Db, errorMessage, sqlIdent, sqlString, withDuckDb } from './duckdb.js';
 import { InputDataError, type RowProblem } from './errors.js';
 import { SCHEMAS, type TableName, type TableSchema } from './schemas.js';
-import { assertReadable, csvReader, formatOf, parquetColumns, readCsvHeader } from './source.js';
+import { assertReadable, csvReader, fileList, formatOf, parquetColumns, readCsvHeader, type TableFiles } from './source.js';
 
 /** Problems beyond this many are not reported (the count of rows is still exact). */
 export const MAX_REPORTED_PROBLEMS = 10_000;
@@ -30,10 +30,15 @@ export async function validateTableFile(table: TableName, path: string): Promise
   return withDuckDb((db) => (formatOf(path) === 'csv' ? validateCsv(db, table, path) : validateParquet(db, table, path)), { threads: 2 });
 }
 
-/** Validates each file and throws one `InputDataError` listing the problems of all of them. */
-export async function assertValidFiles(files: Array<{ table: TableName; path: string }>): Promise<void> {
+/**
+ * Validates each file (every file of a table given as several) and throws one `InputDataError`
+ * listing the problems of all of them, each naming its own file.
+ */
+export async function assertValidFiles(files: ReadonlyArray<{ table: TableName; path: TableFiles }>): Promise<void> {
   const problems: RowProblem[] = [];
-  for (const file of files) problems.push(...(await validateTableFile(file.table, file.path)).problems);
+  for (const file of files) {
+    for (const path of fileList(file.table, file.path)) problems.push(...(await validateTableFile(file.table, path)).problems);
+  }
   if (problems.length > 0) throw new InputDataError(problems);
 }
 
