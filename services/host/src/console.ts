@@ -1,4 +1,5 @@
 import {
+  DatasetRegistered,
   DatasetRejected,
   NightshiftSource,
   ReportPublished,
@@ -17,53 +18,97 @@ export const CONSOLE_QUEUE = 'console';
 export const CONSOLE_RULES: readonly RuleDefinition[] = [
   {
     name: 'console-outcomes',
-    description: 'Rejected datasets, failed runs and published reports, shown on the terminal.',
+    description: 'Registered and rejected datasets, failed runs and published reports, shown on the terminal.',
     eventPattern: {
       source: [NightshiftSource.ingestion, NightshiftSource.planner, NightshiftSource.reporting],
-      'detail-type': [DatasetRejected.detailType, RunFailed.detailType, ReportPublished.detailType],
+      'detail-type': [DatasetRegistered.detailType, DatasetRejected.detailType, RunFailed.detailType, ReportPublished.detailType],
     },
   },
 ];
 
+/** How one run of a flow ended, or the rejection that ended the flow before any run. */
 export type FlowOutcome =
   | { kind: 'report'; detail: ReportPublishedDetail }
   | { kind: 'rejected'; detail: DatasetRejectedDetail }
   | { kind: 'failed'; detail: RunFailedDetail; run?: Run };
 
+/** A followed flow: every outcome seen, and whether the flow ended (false when aborted first). */
+export interface FlowResult {
+  outcomes: FlowOutcome[];
+  complete: boolean;
+}
+
 /**
- * Follows one flow (everything correlated to one landed event) on the terminal: progress of its
- * run per step, then the outcome. Reads outcomes from its own bus queue and progress from the job
- * store, as any other consumer would.
+ * Follows one flow (everything correlated to one landed event or run request) on the terminal: the
+ * registration, the progress of each of its runs per step, then the outcomes. The flow ends when
+ * the dataset is rejected, or when every pipeline in `pipelines` (those the landed dataset
+ * triggers, or the one requested) has a report or a failure; a landing that triggers none ends
+ * once it is registered.
+ * Reads outcomes from its own bus queue and progress from the job store, as any other consumer would.
  */
 export async function followFlow(args: {
   bus: LocalEventBus;
   store: JobStore;
   correlationId: string;
+  pipelines: readonly string[];
   print: (line: string) => void;
   signal?: AbortSignal;
-}): Promise<FlowOutcome | undefined> {
+}): Promise<FlowResult> {
   const { bus, store, correlationId, print } = args;
-  let lastLine = '';
-  let run: Run | undefined;
-  while (!args.signal?.aborted) {
-    run ??= (await store.listRuns({ limit: 50 })).find((r) => r.correlationId === correlationId);
-    if (run) {
-      const current = (await store.getRun(run.runId)) ?? run;
-      const progress = runProgress(await store.listTasks(run.runId));
-      const steps = Object.entries(progress.steps)
-        .map(([step, s]) => `${step} ${s.done}/${s.total} done${s.running ? `, ${s.running} running` : ''}${s.failed ? `, ${s.failed} failed` : ''}`)
-        .join(' | ');
-      const line = `run ${current.runId} ${current.status}: ${progress.done}/${progress.total} tasks done${steps ? ` [${steps}]` : ''}`;
-      if (line !== lastLine) print(line);
-      lastLine = line;
+  const lastLines = new Map<string, string>();
+  const ended = new Map<string, FlowOutcome>();
+  const outcomes: FlowOutcome[] = [];
+  let registered = false;
+  // With no pipeline to wait for, the registration is what tells an accepted landing from a lost one.
+  const complete = () =>
+    outcomes.some((o) => o.kind === 'rejected') || (args.pipelines.length === 0 ? registered : args.pipelines.every((p) => ended.has(p)));
+  while (!args.signal?.aborted && !complete()) {
+    for (const run of (await store.listRuns({ limit: 100 })).filter((r) => r.correlationId === correlationId).reverse()) {
+      const line = await progressLine(store, run);
+      if (line !== lastLines.get(run.runId)) print(line);
+      lastLines.set(run.runId, line);
     }
     for (const m of await bus.receive(CONSOLE_QUEUE, 10, { waitTimeMs: 300, ...(args.signal ? { signal: args.signal } : {}) })) {
       await bus.ack(CONSOLE_QUEUE, m.receiptHandle);
+      if (!registered && isRegistration(m.event, correlationId)) {
+        registered = true;
+        const d = DatasetRegistered.detail.parse(m.event.detail).data;
+        print(`Dataset Registered ${d.datasetId}: ${d.rowCount} rows in ${d.files.length} files, partitions ${d.partitions.join(', ') || '-'}`);
+        continue;
+      }
       const outcome = asOutcome(m.event, correlationId);
-      if (outcome) return outcome.kind === 'failed' && run ? { ...outcome, run: (await store.getRun(run.runId)) ?? run } : outcome;
+      if (!outcome) continue;
+      if (outcome.kind === 'rejected') {
+        outcomes.push(outcome);
+        continue;
+      }
+      // A run's terminal event may be delivered twice; its first delivery is its outcome.
+      if (ended.has(outcome.detail.data.pipeline)) continue;
+      const full = outcome.kind === 'failed' ? { ...outcome, ...(await runOf(store, outcome.detail.data.runId)) } : outcome;
+      ended.set(outcome.detail.data.pipeline, full);
+      outcomes.push(full);
     }
   }
-  return undefined;
+  return { outcomes, complete: complete() };
+}
+
+async function runOf(store: JobStore, runId: string): Promise<{ run?: Run }> {
+  const run = await store.getRun(runId);
+  return run ? { run } : {};
+}
+
+/** `run <id> <status>: n/m tasks done [step n/m done, k running | …]` */
+async function progressLine(store: JobStore, run: Run): Promise<string> {
+  const current = (await store.getRun(run.runId)) ?? run;
+  const progress = runProgress(await store.listTasks(run.runId));
+  const steps = Object.entries(progress.steps)
+    .map(([step, s]) => `${step} ${s.done}/${s.total} done${s.running ? `, ${s.running} running` : ''}${s.failed ? `, ${s.failed} failed` : ''}`)
+    .join(' | ');
+  return `run ${current.runId} ${current.status}: ${progress.done}/${progress.total} tasks done${steps ? ` [${steps}]` : ''}`;
+}
+
+function isRegistration(event: EventBridgeEvent, correlationId: string): boolean {
+  return event['detail-type'] === DatasetRegistered.detailType && DatasetRegistered.detail.parse(event.detail).metadata.correlationId === correlationId;
 }
 
 function asOutcome(event: EventBridgeEvent, correlationId: string): FlowOutcome | undefined {

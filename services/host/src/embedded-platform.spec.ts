@@ -56,16 +56,30 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     if (home) await rm(home, { recursive: true, force: true });
   });
 
-  /** Lands a dataset through the unmodified AWS SDK, as an upstream system would, and follows it. */
-  async function land(detail: unknown, traceparent?: string): Promise<{ eventId: string; outcome: FlowOutcome | undefined }> {
+  /** Lands a dataset through the unmodified AWS SDK, as an upstream system would, and follows its runs to their outcomes. */
+  async function land(detail: Record<string, unknown>, traceparent?: string): Promise<{ eventId: string; outcomes: FlowOutcome[] }> {
     const out = await events.send(
-      new PutEventsCommand({ Entries: [{ Source: 'com.example.oms', DetailType: DatasetLanded.detailType, Detail: JSON.stringify(traceparent ? { ...(detail as object), traceparent } : detail) }] }),
+      new PutEventsCommand({ Entries: [{ Source: 'com.example.oms', DetailType: DatasetLanded.detailType, Detail: JSON.stringify(traceparent ? { ...detail, traceparent } : detail) }] }),
     );
     expect(out.FailedEntryCount).toBe(0);
     const eventId = out.Entries![0]!.EventId!;
     const signal = AbortSignal.timeout(90_000);
-    const outcome = await followFlow({ bus: platform.bus, store: platform.store, correlationId: eventId, print: () => {}, signal });
-    return { eventId, outcome };
+    const pipelines = platform.pipelinesFor(String(detail.dataset));
+    const flow = await followFlow({ bus: platform.bus, store: platform.store, correlationId: eventId, pipelines, print: () => {}, signal });
+    expect(flow.complete).toBe(true);
+    return { eventId, outcomes: flow.outcomes };
+  }
+
+  /** The outcome of one pipeline's run in a followed flow. */
+  function outcomeOf(outcomes: FlowOutcome[], pipeline: string): FlowOutcome | undefined {
+    return outcomes.find((o) => o.kind !== 'rejected' && o.detail.data.pipeline === pipeline);
+  }
+
+  /** The one outcome of a flow that starts a single run, or its rejection. */
+  async function landOne(detail: Record<string, unknown>): Promise<FlowOutcome | undefined> {
+    const { outcomes } = await land(detail);
+    expect(outcomes).toHaveLength(1);
+    return outcomes[0];
   }
 
   async function api<T>(path: string): Promise<{ status: number; body: T }> {
@@ -73,40 +87,40 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     return { status: res.status, body: (await res.json()) as T };
   }
 
-  it('turns a landed business day into a published TCA report, in one trace', async () => {
-    const { outcome } = await withSpan('test upstream', { kind: 'producer' }, async (span) => land(sample, span.traceparent()));
-    expect(outcome?.kind).toBe('report');
-    if (outcome?.kind !== 'report') return;
-    const { reportId, runId } = outcome.detail.data;
+  it('turns a landed business day into a TCA, an execution and a risk report, one run each, in one trace', async () => {
+    const { outcomes } = await withSpan('test upstream', { kind: 'producer' }, async (span) => land(sample, span.traceparent()));
+    expect(outcomes.map((o) => o.kind)).toEqual(['report', 'report', 'report']);
+    expect(outcomes.map((o) => (o.kind === 'report' ? o.detail.data.pipeline : '')).sort()).toEqual(['desk-risk', 'execution-report', 'nightly-tca']);
 
-    const run = await api<{ status: string; progress: { done: number; total: number }; tasks: Task[] }>(`/runs/${runId}`);
-    expect(run.status).toBe(200);
-    expect(run.body.status).toBe('SUCCEEDED');
-    expect(run.body.progress).toMatchObject({ done: 3 * DESKS.length, total: 3 * DESKS.length });
-    const tasks = run.body.tasks.map((t) => [t.step, t.partition, t.status, t.attempts.length, t.exitCode]).sort();
-    expect(tasks).toEqual(['execution', 'risk', 'tca'].flatMap((step) => DESKS.map((d) => [step, d, 'SUCCEEDED', 1, 0])));
-    // tca depends on execution: it started only after every execution task stopped.
-    const stopped = Math.max(...run.body.tasks.filter((t) => t.step === 'execution').map((t) => Date.parse(t.stoppedAt!)));
-    const started = Math.min(...run.body.tasks.filter((t) => t.step === 'tca').map((t) => Date.parse(t.startedAt!)));
-    expect(started).toBeGreaterThanOrEqual(stopped);
+    type Document = { document: { sections: { tca?: TcaReport; execution?: ExecutionReport; risk?: RiskReport }; partitions: Record<string, string[]> } };
+    const reportOf = async (pipeline: string, step: string) => {
+      const outcome = outcomeOf(outcomes, pipeline);
+      if (outcome?.kind !== 'report') throw new Error(`${pipeline} published no report`);
+      const run = await api<{ status: string; progress: { done: number; total: number }; tasks: Task[] }>(`/runs/${outcome.detail.data.runId}`);
+      expect(run.body.status).toBe('SUCCEEDED');
+      expect(run.body.progress).toMatchObject({ done: DESKS.length, total: DESKS.length });
+      expect(run.body.tasks.map((t) => [t.step, t.partition, t.status, t.attempts.length, t.exitCode]).sort()).toEqual(DESKS.map((d) => [step, d, 'SUCCEEDED', 1, 0]));
+      const report = await api<Document>(`/reports/${outcome.detail.data.reportId}`);
+      expect(report.status).toBe(200);
+      expect(report.body.document.partitions).toEqual({ [step]: DESKS });
+      return report.body.document.sections;
+    };
 
-    // The merged report equals the analytics library run directly over each desk's files.
-    const report = await api<{ document: { sections: { tca: TcaReport; execution: ExecutionReport; risk: RiskReport }; partitions: Record<string, string[]> } }>(`/reports/${reportId}`);
-    expect(report.status).toBe(200);
-    expect(report.body.document.partitions).toEqual({ execution: DESKS, risk: DESKS, tca: DESKS });
-    expect(report.body.document.sections.execution.total.orders).toBe(DESKS.length * 60);
+    // Each report equals the analytics library run directly over each desk's files.
+    const execution = (await reportOf('execution-report', 'execution')).execution!;
+    expect(execution.total.orders).toBe(DESKS.length * 60);
     const file = (table: string, desk?: string) => platform.objects.uriFor(sample.files.find((f) => f.table === table && (!desk || f.desk === desk))!.key);
     const direct = mergeTcaPartials(
       await Promise.all(DESKS.map((d) => runTca({ orders: file('orders', d), fills: file('fills', d), quotes: file('quotes'), trades: file('trades'), by: ['broker', 'venue', 'algo', 'symbol'], threads: 1 }))),
     );
-    const tca = report.body.document.sections.tca;
+    const tca = (await reportOf('nightly-tca', 'tca')).tca!;
     expect(tca.total.fills).toBe(direct.total.fills);
     expect(tca.total.arrival_slippage_bps).toBeCloseTo(direct.total.arrival_slippage_bps!, 9);
     expect(tca.by.broker!.map((b) => b.key)).toEqual(direct.by.broker!.map((b) => b.key));
     expect(tca.by.venue!.length).toBeGreaterThan(1);
     // Risk: the desks' scenario P&L summed by date equals the library over each desk's files.
     const directRisk = mergeRiskPartials(await Promise.all(DESKS.map((d) => runRisk({ prices: file('prices'), orders: file('orders', d), fills: file('fills', d), threads: 1 }))));
-    const risk = report.body.document.sections.risk;
+    const risk = (await reportOf('desk-risk', 'risk')).risk!;
     expect(risk.by_desk.map((d) => d.desk)).toEqual(DESKS);
     expect(risk.total.scenarios).toBe(directRisk.total.scenarios);
     expect(risk.total.scenarios).toBeGreaterThan(100);
@@ -124,11 +138,12 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     expect(names).toContain('ingestion: Dataset Landed');
     expect(names).toContain('planner: Dataset Registered');
     expect(names).toContain('reporting: Run Succeeded');
-    expect([...names].filter((n) => n.startsWith('worker: tca')).length).toBe(DESKS.length);
+    const workers = spans.filter((s) => s.traceId === root.traceId && s.name.startsWith('worker: ')).map((s) => s.name);
+    for (const analytic of ['tca', 'execution-report', 'risk']) expect(workers.filter((n) => n.startsWith(`worker: ${analytic} `))).toHaveLength(DESKS.length);
   });
 
   it('retries a worker that exits non-zero, then fails the run with the exit code and reason', async () => {
-    const { outcome } = await land({ ...sample, dataset: 'broken-executions' });
+    const outcome = await landOne({ ...sample, dataset: 'broken-executions' });
     expect(outcome?.kind).toBe('failed');
     if (outcome?.kind !== 'failed') return;
     const run = await api<{ status: string; reason: string; tasks: Task[] }>(`/runs/${outcome.detail.data.runId}`);
@@ -143,7 +158,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
 
   it('rejects a detail that fails its schema, naming the field path', async () => {
     const { businessDate: _drop, ...noDate } = sample;
-    const { outcome } = await land({ ...noDate, files: [{ ...sample.files[0], table: 'positions' }] });
+    const outcome = await landOne({ ...noDate, files: [{ ...sample.files[0], table: 'positions' }] });
     expect(outcome?.kind).toBe('rejected');
     if (outcome?.kind !== 'rejected') return;
     const paths = outcome.detail.data.reasons.map((r) => r.path);
@@ -160,7 +175,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     bad[qty] = 'lots';
     await platform.objects.put(key, [good[0], good[1], bad.join(','), good[3]].join('\n') + '\n');
     const before = await platform.store.latestDatasetVersion('bad-fills', BUSINESS_DATE);
-    const { outcome } = await land({ dataset: 'bad-fills', businessDate: BUSINESS_DATE, files: [{ table: 'fills', key, desk: 'cash' }] });
+    const outcome = await landOne({ dataset: 'bad-fills', businessDate: BUSINESS_DATE, files: [{ table: 'fills', key, desk: 'cash' }] });
     expect(outcome?.kind).toBe('rejected');
     if (outcome?.kind !== 'rejected') return;
     expect(outcome.detail.data.reasons[0]).toMatchObject({ file: key, line: 3, column: 'last_qty' });
@@ -195,7 +210,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     await new Promise((r) => setTimeout(r, 1500));
     expect(platform.bus.stats('planner')).toMatchObject({ inFlight: 0 });
     expect((await platform.store.listRuns({ limit: 100 })).length).toBe(runsBefore);
-    expect((await platform.store.listReports({})).length).toBe(1);
+    expect((await platform.store.listReports({})).length).toBe(3);
   });
 
   it('keeps runs, tasks and reports across a restart on the same home', async () => {
@@ -208,14 +223,14 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     const after = await api<{ runs: Array<{ runId: string; status: string }> }>('/runs');
     expect(after.body.runs).toEqual(before.body.runs);
     const reports = await api<{ reports: Array<{ reportId: string }> }>('/reports');
-    expect(reports.body.reports).toHaveLength(1);
+    expect(reports.body.reports).toHaveLength(3);
     expect((await api<{ status: number }>(`/reports/${reports.body.reports[0]!.reportId}`)).status).toBe(200);
     expect((await api<{ message: string }>('/runs/run-does-not-exist')).status).toBe(404);
   });
 
   it('sweeps the backtest over its parameter grid, one array child per set, into one ranked report', async () => {
     const prices = sample.files.find((f) => f.table === 'prices')!;
-    const { outcome } = await land({ dataset: 'market-history', businessDate: BUSINESS_DATE, files: [prices] });
+    const outcome = await landOne({ dataset: 'market-history', businessDate: BUSINESS_DATE, files: [prices] });
     expect(outcome?.kind).toBe('report');
     if (outcome?.kind !== 'report') return;
     const { reportId, runId } = outcome.detail.data;
@@ -247,7 +262,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     await platform.objects.putFile(files[0]!.key, generated.benchmark);
     for (const p of PORTFOLIOS) await platform.objects.putFile(`${prefix}/${p}.csv`, generated.portfolios[p]!);
 
-    const { outcome } = await land({ dataset: 'returns', businessDate: BUSINESS_DATE, files });
+    const outcome = await landOne({ dataset: 'returns', businessDate: BUSINESS_DATE, files });
     expect(outcome?.kind).toBe('report');
     if (outcome?.kind !== 'report') return;
     const { reportId, runId } = outcome.detail.data;
@@ -275,5 +290,50 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
       best_portfolio: ranked[0]!.portfolio,
       best_portfolio_sharpe_ratio: Math.round(ranked[0]!.metrics.sharpe_ratio! * 1e4) / 1e4,
     });
+  });
+
+  it('fails only the workload a landing cannot feed: executions without a price history still get TCA and the execution report', async () => {
+    const { outcomes } = await land({ ...sample, files: sample.files.filter((f) => f.table !== 'prices') });
+    expect(outcomes).toHaveLength(3);
+    expect(outcomeOf(outcomes, 'nightly-tca')?.kind).toBe('report');
+    expect(outcomeOf(outcomes, 'execution-report')?.kind).toBe('report');
+    const risk = outcomeOf(outcomes, 'desk-risk');
+    expect(risk?.kind).toBe('failed');
+    if (risk?.kind !== 'failed') return;
+    expect(risk.detail.data.reason).toMatch(/partition cash lacks prices/);
+    const run = await api<{ status: string; datasetId: string; tasks: Task[] }>(`/runs/${risk.detail.data.runId}`);
+    expect(run.body).toMatchObject({ status: 'FAILED', datasetId: `executions@${BUSINESS_DATE}#v2` });
+    expect(run.body.tasks).toEqual([]);
+  });
+
+  it('re-runs one workload alone on request (POST /runs), and says what is wrong with a bad request', async () => {
+    const post = async (body: unknown) => {
+      const res = await fetch(`${platform.apiUrl}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as { runId: string; location: string; requestId: string; problems?: Array<{ path: string; message: string }> } };
+    };
+    const reportsBefore = (await platform.store.listReports({ limit: 100 })).length;
+    const accepted = await post({ pipeline: 'desk-risk', businessDate: BUSINESS_DATE, datasetId: `executions@${BUSINESS_DATE}#v1` });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body.location).toBe(`/runs/${accepted.body.runId}`);
+    const flow = await followFlow({ bus: platform.bus, store: platform.store, correlationId: accepted.body.requestId, pipelines: ['desk-risk'], print: () => {}, signal: AbortSignal.timeout(60_000) });
+    expect(flow.complete).toBe(true);
+    const report = flow.outcomes.find((o) => o.kind === 'report');
+    expect(report?.detail.data).toMatchObject({ pipeline: 'desk-risk', runId: accepted.body.runId });
+    const run = await api<{ status: string; tasks: Task[] }>(accepted.body.location);
+    expect(run.body.status).toBe('SUCCEEDED');
+    expect(run.body.tasks.map((t) => t.step)).toEqual(DESKS.map(() => 'risk'));
+    expect((await platform.store.listReports({ limit: 100 })).length).toBe(reportsBefore + 1);
+
+    const bad = await post({ pipeline: '', businessDate: '20-11-2026' });
+    expect(bad.status).toBe(400);
+    expect([...new Set(bad.body.problems!.map((p) => p.path))].sort()).toEqual(['body.businessDate', 'body.pipeline']);
+    const unknown = await post({ pipeline: 'no-such-pipeline', businessDate: BUSINESS_DATE });
+    expect(unknown.status).toBe(202);
+    let failed = await api<{ status: string; reason?: string }>(unknown.body.location);
+    for (let i = 0; i < 100 && failed.status === 404; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      failed = await api(unknown.body.location);
+    }
+    expect(failed.body).toMatchObject({ status: 'FAILED', reason: 'unknown pipeline "no-such-pipeline"' });
   });
 });

@@ -46,6 +46,8 @@ export interface EmbeddedPlatform {
   store: JobStore;
   objects: DirectoryObjectStore;
   traceFile: string;
+  /** Names of the pipelines a registered dataset of this name starts, one run each. */
+  pipelinesFor(dataset: string): string[];
   stop(): Promise<void>;
 }
 
@@ -127,7 +129,8 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     stops.push(() => planner.close());
     // Before the planner takes events: the jobs of the previous host died with it, and their late
     // events still queued for the planner are then stale against the tasks resolved here.
-    const recovered = await planner.get(RunEngine).recoverLostTasks(LOST_JOB_REASON);
+    const engine = planner.get(RunEngine);
+    const recovered = await engine.recoverLostTasks(LOST_JOB_REASON);
     if (recovered.resubmitted + recovered.failed > 0) {
       Logger.log(`recovered tasks whose jobs were lost with the previous host: ${recovered.resubmitted} resubmitted, ${recovered.failed} failed`, 'host');
     }
@@ -149,6 +152,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       store: new DynamoDbJobStore(client, { tableName: TABLE_NAME }),
       objects: new DirectoryObjectStore(dirs.objects),
       traceFile,
+      pipelinesFor: (dataset) => engine.pipelinesFor(dataset).map((p) => p.name),
       stop,
     };
   } catch (e) {

@@ -13,7 +13,8 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 /**
  * `npm start`: nightshift's embedded mode on this machine. Starts the platform, lands a sample
  * business day the way an upstream system would (PutEvents through the AWS SDK), follows the
- * nightly TCA run to its report, then serves until Ctrl-C (or exits, with --once).
+ * runs it starts (TCA, execution report, desk risk) to their reports, then serves until Ctrl-C (or
+ * exits, with --once).
  */
 async function main(): Promise<number> {
   let config;
@@ -60,19 +61,28 @@ async function main(): Promise<number> {
     });
     events.destroy();
     print(`Dataset Landed ${landedId}`);
-    const outcome = await followFlow({ bus: platform.bus, store: platform.store, correlationId: landedId, print, signal: abort.signal });
-    if (outcome?.kind === 'report') {
-      const d = outcome.detail.data;
-      print(`Report Published ${d.reportId} (${d.pipeline}, ${d.businessDate})`);
-      for (const [k, v] of Object.entries(d.headline)) print(`  ${k.padEnd(30)} ${v}`);
-      print(`  report: ${platform.apiUrl}/reports/${d.reportId}`);
-      print(`  run:    ${platform.apiUrl}/runs/${d.runId}`);
-    } else if (outcome?.kind === 'rejected') {
-      exitCode = 1;
-      print(`Dataset Rejected: ${outcome.detail.data.reasons.map((r) => `${r.file ?? r.path ?? ''}${r.line ? `:${r.line}` : ''} ${r.message}`).join('; ')}`);
-    } else if (outcome?.kind === 'failed') {
-      exitCode = 1;
-      print(`Run Failed ${outcome.detail.data.runId}: ${outcome.detail.data.reason}`);
+    const flow = await followFlow({
+      bus: platform.bus,
+      store: platform.store,
+      correlationId: landedId,
+      pipelines: platform.pipelinesFor(detail.dataset),
+      print,
+      signal: abort.signal,
+    });
+    for (const outcome of flow.outcomes) {
+      if (outcome.kind === 'report') {
+        const d = outcome.detail.data;
+        print(`Report Published ${d.reportId} (${d.pipeline}, ${d.businessDate})`);
+        for (const [k, v] of Object.entries(d.headline)) print(`  ${k.padEnd(30)} ${v}`);
+        print(`  report: ${platform.apiUrl}/reports/${d.reportId}`);
+        print(`  run:    ${platform.apiUrl}/runs/${d.runId}`);
+      } else if (outcome.kind === 'rejected') {
+        exitCode = 1;
+        print(`Dataset Rejected: ${outcome.detail.data.reasons.map((r) => `${r.file ?? r.path ?? ''}${r.line ? `:${r.line}` : ''} ${r.message}`).join('; ')}`);
+      } else {
+        exitCode = 1;
+        print(`Run Failed ${outcome.detail.data.runId} (${outcome.detail.data.pipeline}): ${outcome.detail.data.reason}`);
+      }
     }
   }
   print(`traces: ${platform.traceFile}`);

@@ -9,7 +9,7 @@ import {
   traceparentOf,
   type EventBridgeEvent,
 } from '@nightshift/contracts';
-import { InvalidPipelineError, type JobStore } from '@nightshift/jobs-domain';
+import { InvalidPipelineError, type DatasetVersion, type JobStore, type PipelineDefinition, type PlanRequest } from '@nightshift/jobs-domain';
 import { PreserveHandlerErrorFilter } from '@nightshift/events-local';
 import { withSpan } from '@nightshift/observability';
 import { RunEngine } from './run-engine.js';
@@ -33,17 +33,9 @@ export class PlannerHandlers {
     await this.span('planner: Dataset Registered', event, async (traceparent) => {
       const dataset = await this.store.getDatasetVersion(detail.data.datasetId);
       if (!dataset) throw new ContractViolationError(event['detail-type'], event.id, `dataset ${detail.data.datasetId} is not registered`);
-      for (const pipeline of this.engine.pipelinesFor(dataset.dataset)) {
-        const run = await this.engine.startRun({
-          pipeline,
-          dataset,
-          triggerEventId: detail.metadata.eventId,
-          correlationId: detail.metadata.correlationId,
-          traceparent,
-          tenant: detail.metadata.tenant,
-        });
-        this.log.log(`run ${run.runId} (${pipeline.name}) ${run.status}: ${run.tasksTotal} task(s)`);
-      }
+      const meta = { triggerEventId: detail.metadata.eventId, correlationId: detail.metadata.correlationId, traceparent, tenant: detail.metadata.tenant };
+      // Every workload the dataset triggers gets a run; one that cannot use the dataset fails alone.
+      for (const pipeline of this.engine.pipelinesFor(dataset.dataset)) await this.start(pipeline, dataset, meta);
     });
   }
 
@@ -61,13 +53,20 @@ export class PlannerHandlers {
         this.log.warn(`run request ${event.id} failed: ${reason}`);
         return;
       }
-      try {
-        await this.engine.startRun({ pipeline, dataset, ...meta });
-      } catch (e) {
-        if (!(e instanceof InvalidPipelineError)) throw e;
-        this.log.warn(e.message);
-      }
+      await this.start(pipeline, dataset, meta);
     });
+  }
+
+  /** Starts a pipeline's run, or records it as failed (Run Failed on the bus) when the dataset lacks what it needs. */
+  private async start(pipeline: PipelineDefinition, dataset: DatasetVersion, meta: Omit<PlanRequest, 'pipeline' | 'dataset' | 'now'>): Promise<void> {
+    try {
+      const run = await this.engine.startRun({ pipeline, dataset, ...meta });
+      this.log.log(`run ${run.runId} (${pipeline.name}) ${run.status}: ${run.tasksTotal} task(s)`);
+    } catch (e) {
+      if (!(e instanceof InvalidPipelineError)) throw e;
+      await this.engine.failUnplannable({ ...meta, pipeline: pipeline.name, businessDate: dataset.businessDate, datasetId: dataset.datasetId, reason: e.message });
+      this.log.warn(e.message);
+    }
   }
 
   @EventPattern(BatchJobStateChange.detailType)

@@ -102,16 +102,16 @@ export class RunEngine {
     return (await this.store.getRun(run.runId)) ?? run;
   }
 
-  /** Records a run that could not even be planned (unknown pipeline, no dataset), and says so on the bus. */
+  /** Records a run that could not even be planned (unknown pipeline, no dataset, a dataset lacking a table), and says so on the bus. */
   async failUnplannable(
-    args: Omit<PlanRequest, 'now' | 'pipeline' | 'dataset'> & { pipeline: string; businessDate: string; reason: string },
+    args: Omit<PlanRequest, 'now' | 'pipeline' | 'dataset'> & { pipeline: string; businessDate: string; datasetId?: string; reason: string },
   ): Promise<void> {
     const at = this.clock.now().toISOString();
     const run: Run = {
       runId: runIdFor(args.pipeline, args.businessDate, args.triggerEventId),
       pipeline: args.pipeline,
       businessDate: args.businessDate,
-      datasetId: 'none',
+      datasetId: args.datasetId ?? 'none',
       status: 'FAILED',
       correlationId: args.correlationId,
       ...(args.traceparent ? { traceparent: args.traceparent } : {}),

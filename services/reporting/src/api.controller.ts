@@ -1,7 +1,23 @@
-import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
-import { runProgress, type JobStore, type Report, type Run, type Task } from '@nightshift/jobs-domain';
+import { randomUUID } from 'node:crypto';
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { envelope, issuesToProblems, RunRequested } from '@nightshift/contracts';
+import type { EventPublisher } from '@nightshift/events-domain';
+import { runIdFor, runProgress, type Clock, type JobStore, type Report, type Run, type Task } from '@nightshift/jobs-domain';
+import { withSpan } from '@nightshift/observability';
 import type { ObjectStore } from '@nightshift/storage-domain';
-import { JOB_STORE, OBJECT_STORE } from './tokens.js';
+import { CLOCK, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE } from './tokens.js';
+
+/** What `POST /runs` accepts: Run Requested's data, `requestedBy` defaulting to `api`. */
+const runRequestBody = RunRequested.detail.shape.data.extend({ requestedBy: RunRequested.detail.shape.data.shape.requestedBy.default('api') });
+
+/** The answer to an accepted run request: where the run will be, once the planner has it. */
+export interface RunRequestAccepted {
+  requestId: string;
+  runId: string;
+  pipeline: string;
+  businessDate: string;
+  location: string;
+}
 
 /** A run as the API shows it: its state, its tasks, and progress per step. */
 export interface RunView extends Run {
@@ -20,6 +36,8 @@ export class ApiController {
   constructor(
     @Inject(JOB_STORE) private readonly store: JobStore,
     @Inject(OBJECT_STORE) private readonly objects: ObjectStore,
+    @Inject(EVENT_PUBLISHER) private readonly publisher: EventPublisher,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get('health')
@@ -31,6 +49,33 @@ export class ApiController {
   async listRuns(@Query('limit') limit?: string): Promise<{ runs: Run[] }> {
     const n = limit === undefined ? 50 : Number(limit);
     return { runs: await this.store.listRuns({ limit: Number.isInteger(n) && n > 0 ? Math.min(n, 500) : 50 }) };
+  }
+
+  /**
+   * Asks for a run of one pipeline (e.g. re-running `desk-risk` alone) over a registered dataset:
+   * publishes Run Requested and answers 202 with the run's id, which derives from the request. The
+   * planner decides; an unknown pipeline or missing dataset shows as that run FAILED with the reason.
+   */
+  @Post('runs')
+  @HttpCode(202)
+  async requestRun(@Body() body: unknown): Promise<RunRequestAccepted> {
+    const parsed = runRequestBody.safeParse(body ?? {});
+    if (!parsed.success) {
+      throw new BadRequestException({ message: 'invalid run request', problems: issuesToProblems(parsed.error.issues, 'body') });
+    }
+    const data = parsed.data;
+    const requestId = randomUUID();
+    await withSpan('reporting: POST /runs', { kind: 'server', attributes: { 'nightshift.pipeline': data.pipeline } }, async (span) => {
+      await this.publisher.publish([
+        {
+          source: RunRequested.source,
+          detailType: RunRequested.detailType,
+          detail: envelope(data, { eventId: requestId, correlationId: requestId, occurredAt: this.clock.now(), traceparent: span.traceparent() }),
+        },
+      ]);
+    });
+    const runId = runIdFor(data.pipeline, data.businessDate, requestId);
+    return { requestId, runId, pipeline: data.pipeline, businessDate: data.businessDate, location: `/runs/${runId}` };
   }
 
   @Get('runs/:id')

@@ -5,16 +5,20 @@ import { WorkerUsageError } from './config.js';
 /** Runs one analytic over one partition's inputs; `uri` turns an object key into a path DuckDB reads. */
 export type Analytic = (entry: ManifestEntry, uri: (key: string) => string) => Promise<unknown>;
 
-function single(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri: (key: string) => string): string;
-function single(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri: (key: string) => string, optional: true): string | undefined;
-function single(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri: (key: string) => string, optional = false): string | undefined {
+/**
+ * Every file of `table` in a partition, as paths DuckDB reads: a landing may split a desk's table
+ * over several files (hive parts, late corrections), and the analytics read them as one table.
+ * A required table without any file is a `WorkerUsageError` naming the partition and the table.
+ */
+function files(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri: (key: string) => string): string[];
+function files(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri: (key: string) => string, optional: true): string[] | undefined;
+function files(entry: ManifestEntry, table: keyof ManifestEntry['inputs'], uri: (key: string) => string, optional = false): string[] | undefined {
   const keys = entry.inputs[table] ?? [];
   if (keys.length === 0) {
     if (optional) return undefined;
     throw new WorkerUsageError(`partition ${entry.partition} has no ${table} input`);
   }
-  if (keys.length > 1) throw new WorkerUsageError(`partition ${entry.partition} has ${keys.length} ${table} files; one per partition is supported`);
-  return uri(keys[0]!);
+  return keys.map((key) => uri(key));
 }
 
 /** A sweep child's parameter, checked: the planner writes what the pipeline's grid says, which may not suit the analytic. */
@@ -29,53 +33,52 @@ function parameter(entry: ManifestEntry, name: string, type: 'number' | 'boolean
 }
 
 /**
- * A portfolio's own return series and the benchmark's. The manifest lists a partition's files by
- * table only, own and shared together, so the benchmark is told apart by its name: the file called
- * `benchmark.<ext>` (the benchmark lands without a desk, which makes it shared by every portfolio).
+ * A portfolio's own return series and, when one landed, the benchmark's. The benchmark lands
+ * without a desk, so the planner marks its files as shared by every portfolio; the partition's
+ * own files are its portfolio's series. Either may be split over several files.
  */
-function returnSeries(entry: ManifestEntry, uri: (key: string) => string): { returnsPath: string; benchmarkPath: string } {
-  const keys = entry.inputs.returns ?? [];
-  const isBenchmark = (key: string): boolean => /^benchmark\.[^./]+$/.test(key.slice(key.lastIndexOf('/') + 1));
-  const benchmark = keys.filter(isBenchmark);
-  const own = keys.filter((k) => !isBenchmark(k));
-  if (benchmark.length !== 1 || own.length !== 1) {
-    throw new WorkerUsageError(
-      `partition ${entry.partition} needs one returns file of its own and one benchmark returns file (named benchmark.<ext>), got ${own.length} and ${benchmark.length}`,
-    );
+function returnSeries(entry: ManifestEntry, uri: (key: string) => string): { returnsPath: string[]; benchmarkPath?: string[] } {
+  const shared = new Set(entry.sharedInputs.returns ?? []);
+  const own = (entry.inputs.returns ?? []).filter((key) => !shared.has(key));
+  if (own.length === 0) {
+    throw new WorkerUsageError(`partition ${entry.partition} has no returns file of its own (only ${shared.size} shared benchmark file(s))`);
   }
-  return { returnsPath: uri(own[0]!), benchmarkPath: uri(benchmark[0]!) };
+  return { returnsPath: own.map(uri), ...(shared.size > 0 ? { benchmarkPath: [...shared].map(uri) } : {}) };
 }
+
+/** Roll-up dimensions of the per-desk TCA and execution partials; reporting merges them over desks. */
+const ROLL_UPS = ['broker', 'venue', 'algo', 'desk', 'symbol'] as const;
 
 /** The analytics a worker can run, by the name pipelines use in `step.analytic`. */
 export const ANALYTICS: Readonly<Record<string, Analytic>> = {
   tca: (entry, uri) =>
     runTca({
-      orders: single(entry, 'orders', uri),
-      fills: single(entry, 'fills', uri),
-      quotes: single(entry, 'quotes', uri),
-      trades: single(entry, 'trades', uri, true),
-      by: ['broker', 'venue', 'algo', 'symbol'],
+      orders: files(entry, 'orders', uri),
+      fills: files(entry, 'fills', uri),
+      quotes: files(entry, 'quotes', uri),
+      trades: files(entry, 'trades', uri, true),
+      by: [...ROLL_UPS],
       threads: 1,
     }),
   'execution-report': (entry, uri) =>
     runExecutionReport({
-      orders: single(entry, 'orders', uri),
-      fills: single(entry, 'fills', uri),
-      by: ['broker', 'venue', 'algo', 'symbol'],
+      orders: files(entry, 'orders', uri),
+      fills: files(entry, 'fills', uri),
+      by: [...ROLL_UPS],
       threads: 1,
     }),
   risk: (entry, uri) =>
     runRisk({
-      prices: single(entry, 'prices', uri),
-      orders: single(entry, 'orders', uri),
-      fills: single(entry, 'fills', uri),
+      prices: files(entry, 'prices', uri),
+      orders: files(entry, 'orders', uri),
+      fills: files(entry, 'fills', uri),
       threads: 1,
     }),
   performance: async (entry, uri) => ({ portfolio: entry.partition, metrics: await computeMetrics({ ...returnSeries(entry, uri), periods: 'daily' }) }),
   backtest: (entry, uri) => {
     const allowShort = parameter(entry, 'allowShort', 'boolean', true);
     return runBacktest({
-      prices: single(entry, 'prices', uri),
+      prices: files(entry, 'prices', uri),
       fast: parameter(entry, 'fast', 'number'),
       slow: parameter(entry, 'slow', 'number'),
       costBps: parameter(entry, 'costBps', 'number'),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { aDatasetVersion, aFile, T0 } from '../testing/builders.js';
 import { planRun, readySteps, stepManifest } from '../planning/planner.js';
 import { definePipeline, topologicalSteps } from './pipeline-definition.js';
-import { BACKTEST_SWEEP, BUILT_IN_PIPELINES, MARKET_PERFORMANCE, NIGHTLY_TCA } from './pipelines.js';
+import { BACKTEST_SWEEP, BUILT_IN_PIPELINES, DESK_RISK, EXECUTION_REPORT, MARKET_PERFORMANCE, NIGHTLY_TCA } from './pipelines.js';
 
 /** The default executions dataset plus the shared price history risk needs. */
 const executions = () => {
@@ -20,27 +20,38 @@ describe('built-in pipelines', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
-  it('nightly-tca is triggered by executions and plans an execution, a TCA and a risk task per desk, TCA after execution', () => {
-    expect(NIGHTLY_TCA.trigger.datasets).toEqual(['executions']);
-    const { tasks } = planRun({ pipeline: NIGHTLY_TCA, dataset: executions(), triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
-    expect(tasks.map((t) => t.taskId)).toEqual([
-      'execution#apac-cash', 'execution#emea-cash', 'execution#us-program',
-      'tca#apac-cash', 'tca#emea-cash', 'tca#us-program',
-      'risk#apac-cash', 'risk#emea-cash', 'risk#us-program',
+  it('gives each workload of the landed executions a pipeline of its own, all triggered by the landing', () => {
+    const byExecutions = BUILT_IN_PIPELINES.filter((p) => p.trigger.datasets.includes('executions'));
+    expect(byExecutions.map((p) => [p.name, p.steps.map((s) => s.analytic)])).toEqual([
+      ['nightly-tca', ['tca']],
+      ['execution-report', ['execution-report']],
+      ['desk-risk', ['risk']],
     ]);
-    expect(topologicalSteps(NIGHTLY_TCA).map((s) => s.name)).toEqual(['execution', 'tca', 'risk']);
-    // Nothing submitted yet: execution and risk are ready together, tca waits for execution.
-    expect(readySteps(NIGHTLY_TCA, tasks).map((s) => s.name)).toEqual(['execution', 'risk']);
+    for (const pipeline of byExecutions) {
+      const { tasks } = planRun({ pipeline, dataset: executions(), triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
+      const step = pipeline.steps[0]!.name;
+      expect(tasks.map((t) => t.taskId)).toEqual(['apac-cash', 'emea-cash', 'us-program'].map((d) => `${step}#${d}`));
+      expect(readySteps(pipeline, tasks).map((s) => s.name)).toEqual([step]);
+    }
   });
 
-  it('nightly-tca runs risk beside execution over the desk\'s orders and fills and the shared prices', () => {
-    const risk = NIGHTLY_TCA.steps.find((s) => s.name === 'risk')!;
-    expect(risk).toMatchObject({ analytic: 'risk', fanOut: 'partitions', dependsOn: [] });
-    expect(() => planRun({ pipeline: NIGHTLY_TCA, dataset: aDatasetVersion(), triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 })).toThrow(/lacks prices/);
+  it('plans each workload from the tables it reads: TCA needs no price history, risk no quotes', () => {
+    const withoutPrices = aDatasetVersion();
+    expect(planRun({ pipeline: NIGHTLY_TCA, dataset: withoutPrices, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 }).tasks).toHaveLength(3);
+    expect(planRun({ pipeline: EXECUTION_REPORT, dataset: withoutPrices, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 }).tasks).toHaveLength(3);
+    expect(() => planRun({ pipeline: DESK_RISK, dataset: withoutPrices, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 })).toThrow(/lacks prices/);
+    const noMarket = aDatasetVersion({ files: aDatasetVersion().files.filter((f) => f.table === 'orders' || f.table === 'fills') });
+    expect(() => planRun({ pipeline: NIGHTLY_TCA, dataset: noMarket, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 })).toThrow(/lacks quotes, trades/);
+    expect(planRun({ pipeline: EXECUTION_REPORT, dataset: noMarket, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 }).tasks).toHaveLength(3);
+  });
+
+  it("desk-risk reads each desk's orders and fills and the shared price history", () => {
+    const risk = DESK_RISK.steps[0]!;
     const dataset = executions();
-    const { run, tasks } = planRun({ pipeline: NIGHTLY_TCA, dataset, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
+    const { run, tasks } = planRun({ pipeline: DESK_RISK, dataset, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 });
     const entry = stepManifest(run, risk, dataset, tasks).entries.find((e) => e.partition === 'emea-cash')!;
     expect(entry.inputs.prices).toEqual(['datasets/executions/2024-05-02/v1/prices.csv']);
+    expect(entry.sharedInputs.prices).toEqual(['datasets/executions/2024-05-02/v1/prices.csv']);
     expect(entry.inputs.orders).toEqual(['datasets/executions/2024-05-02/v1/orders-emea-cash.csv']);
     expect(entry.inputs.fills).toEqual(['datasets/executions/2024-05-02/v1/fills-emea-cash.csv']);
   });
@@ -70,9 +81,9 @@ describe('built-in pipelines', () => {
     // The benchmark has no desk: it is no partition, so it gets no child of its own.
     expect(tasks.map((t) => t.taskId)).toEqual(['performance#growth', 'performance#value']);
     const entries = stepManifest(run, MARKET_PERFORMANCE.steps[0], dataset, tasks).entries;
-    expect(entries.map((e) => [e.partition, e.inputs])).toEqual([
-      ['growth', { returns: ['returns/benchmark.csv', 'returns/growth.csv'] }],
-      ['value', { returns: ['returns/benchmark.csv', 'returns/value.csv'] }],
+    expect(entries.map((e) => [e.partition, e.inputs, e.sharedInputs])).toEqual([
+      ['growth', { returns: ['returns/benchmark.csv', 'returns/growth.csv'] }, { returns: ['returns/benchmark.csv'] }],
+      ['value', { returns: ['returns/benchmark.csv', 'returns/value.csv'] }, { returns: ['returns/benchmark.csv'] }],
     ]);
     expect(() =>
       planRun({ pipeline: MARKET_PERFORMANCE, dataset: aDatasetVersion({ dataset: 'returns', partitions: [], files: [aFile({ table: 'returns', key: 'returns/benchmark.csv' })] }), triggerEventId: 'evt-2', correlationId: 'c-2', now: T0 }),

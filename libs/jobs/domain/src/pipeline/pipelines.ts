@@ -1,16 +1,37 @@
 import { definePipeline, type PipelineDefinition } from './pipeline-definition.js';
 
 /**
- * The nightly TCA pipeline: per desk (one array child each), the execution report (fill rates,
- * CumQty/AvgPx invariants, busts and corrections) and then transaction cost analysis against the
- * day's quotes and trades; beside them, risk (historical and parametric VaR/ES of the desk's
- * positions over the price history). Reporting merges the partials of every step.
+ * Transaction cost analysis of yesterday's executions: one array child per desk against the day's
+ * quotes and market trades (shared by every desk); reporting merges the desks' additive partials
+ * exactly and rolls them up by broker, venue, algo, desk and symbol.
  */
 export const NIGHTLY_TCA: PipelineDefinition = definePipeline({
   name: 'nightly-tca',
-  description: "Transaction cost analysis of yesterday's executions, per desk, rolled up by broker and venue.",
+  description: "Transaction cost analysis of yesterday's executions, per desk, rolled up by broker, venue, algo, desk and symbol.",
   trigger: { datasets: ['executions'] },
-  requiredTables: ['orders', 'fills', 'quotes', 'trades', 'prices'],
+  requiredTables: ['orders', 'fills', 'quotes', 'trades'],
+  steps: [
+    {
+      name: 'tca',
+      analytic: 'tca',
+      fanOut: 'partitions',
+      vcpus: 1,
+      memoryMiB: 1024,
+      attempts: 3,
+      timeoutSeconds: 900,
+    },
+  ],
+});
+
+/**
+ * The execution report of yesterday's executions: per desk, fill rates, CumQty/AvgPx invariants,
+ * busts and corrections, rejected and cancelled orders; merged over desks by broker and venue.
+ */
+export const EXECUTION_REPORT: PipelineDefinition = definePipeline({
+  name: 'execution-report',
+  description: "Fill rates, order outcomes and CumQty/AvgPx invariant checks of yesterday's executions, per desk.",
+  trigger: { datasets: ['executions'] },
+  requiredTables: ['orders', 'fills'],
   steps: [
     {
       name: 'execution',
@@ -21,18 +42,21 @@ export const NIGHTLY_TCA: PipelineDefinition = definePipeline({
       attempts: 3,
       timeoutSeconds: 600,
     },
+  ],
+});
+
+/**
+ * Desk risk: historical and parametric VaR/ES at 95 and 99% of each desk's end-of-day positions
+ * over the shared price history. VaR/ES is not additive, so each desk's child writes its scenario
+ * P&L and reporting sums them by date before taking the portfolio's quantiles.
+ */
+export const DESK_RISK: PipelineDefinition = definePipeline({
+  name: 'desk-risk',
+  description: 'Historical and parametric VaR and expected shortfall by desk and for the firm, at 95 and 99%.',
+  trigger: { datasets: ['executions'] },
+  requiredTables: ['orders', 'fills', 'prices'],
+  steps: [
     {
-      name: 'tca',
-      dependsOn: ['execution'],
-      analytic: 'tca',
-      fanOut: 'partitions',
-      vcpus: 1,
-      memoryMiB: 1024,
-      attempts: 3,
-      timeoutSeconds: 900,
-    },
-    {
-      // VaR/ES is not additive: each desk's child writes scenario P&L, reporting sums them by date.
       name: 'risk',
       analytic: 'risk',
       fanOut: 'partitions',
@@ -92,4 +116,4 @@ export const MARKET_PERFORMANCE: PipelineDefinition = definePipeline({
 });
 
 /** Every pipeline nightshift ships, by name. */
-export const BUILT_IN_PIPELINES: readonly PipelineDefinition[] = [NIGHTLY_TCA, BACKTEST_SWEEP, MARKET_PERFORMANCE];
+export const BUILT_IN_PIPELINES: readonly PipelineDefinition[] = [NIGHTLY_TCA, EXECUTION_REPORT, DESK_RISK, MARKET_PERFORMANCE, BACKTEST_SWEEP];

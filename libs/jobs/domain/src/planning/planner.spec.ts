@@ -212,6 +212,8 @@ describe('stepManifest', () => {
       quotes: [`${prefix}/quotes.csv`],
       trades: [`${prefix}/trades.csv`],
     });
+    // Files landed without a desk are marked as shared; the desk's own are not.
+    expect(manifest.entries[1].sharedInputs).toEqual({ quotes: [`${prefix}/quotes.csv`], trades: [`${prefix}/trades.csv`] });
     expect(manifest.entries[1].outputKey).toBe(`runs/${run.runId}/tca/partition=emea-cash/result.json`);
     for (const entry of manifest.entries) {
       const deskFiles = [...(entry.inputs.orders ?? []), ...(entry.inputs.fills ?? [])];
@@ -256,6 +258,7 @@ describe('stepManifest', () => {
     const [entry] = stepManifest(run, pipeline.steps[0], deskAll, tasks).entries;
     expect(entry.partition).toBe('all');
     expect(entry.inputs).toEqual({ orders: ['d/orders-all.csv'], fills: ['d/fills-all.csv'], quotes: ['d/quotes.csv'], trades: ['d/trades.csv'] });
+    expect(entry.sharedInputs).toEqual({ quotes: ['d/quotes.csv'], trades: ['d/trades.csv'] });
   });
 });
 

@@ -160,6 +160,11 @@ export interface ManifestEntry {
   taskId: string;
   partition: string;
   inputs: Partial<Record<DatasetTable, string[]>>;
+  /**
+   * The keys of `inputs` landed without a desk, by table: files every partition shares (the day's
+   * quotes, the price history, a benchmark's returns), as opposed to this partition's own.
+   */
+  sharedInputs: Partial<Record<DatasetTable, string[]>>;
   outputKey: string;
   /** The parameter set this child runs (steps with fanOut `parameters` only). */
   parameters?: ParameterSet;
@@ -189,9 +194,13 @@ export function stepManifest(run: Run, step: StepDefinition, dataset: DatasetVer
       // Only a desk's child is narrowed to its desk: a whole-dataset task and every sweep child read it all.
       const files = dataset.files.filter((f) => step.fanOut !== 'partitions' || !f.desk || f.desk === t.partition);
       const inputs: Partial<Record<DatasetTable, string[]>> = {};
-      for (const f of files) (inputs[f.table] ??= []).push(f.key);
+      const sharedInputs: Partial<Record<DatasetTable, string[]>> = {};
+      for (const f of files) {
+        (inputs[f.table] ??= []).push(f.key);
+        if (!f.desk) (sharedInputs[f.table] ??= []).push(f.key);
+      }
       const parameters = sets.get(t.partition);
-      return { arrayIndex: t.arrayIndex, taskId: t.taskId, partition: t.partition, inputs, outputKey: t.outputKey, ...(parameters ? { parameters } : {}) };
+      return { arrayIndex: t.arrayIndex, taskId: t.taskId, partition: t.partition, inputs, sharedInputs, outputKey: t.outputKey, ...(parameters ? { parameters } : {}) };
     }),
   };
 }
