@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliUsageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-export type FlagValues = Record<string, string | boolean | undefined>;
+export type FlagValues = Record<string, string | string[] | boolean | undefined>;
 
 /**
  * Strict flag parsing (no positionals, no unknown flags) with `node:util` parseArgs; its
@@ -26,6 +26,24 @@ export function required(values: FlagValues, name: string): string {
   const value = values[name];
   if (typeof value !== 'string' || value === '') throw new CliUsageError(`missing required option --${name}`);
   return value;
+}
+
+/**
+ * The files of a file flag declared `multiple: true`: one or more (`--orders a.csv --orders b.parquet`
+ * reads a table split over several files); empty when the flag is absent.
+ */
+export function files(values: FlagValues, name: string): string[] {
+  const value = values[name];
+  const list = value === undefined || typeof value === 'boolean' ? [] : Array.isArray(value) ? value : [value];
+  if (list.some((v) => v === '')) throw new CliUsageError(`--${name} needs a file path`);
+  return list;
+}
+
+/** The files of a repeatable file flag that must be given at least once. */
+export function requiredFiles(values: FlagValues, name: string): string[] {
+  const list = files(values, name);
+  if (list.length === 0) throw new CliUsageError(`missing required option --${name}`);
+  return list;
 }
 
 /** An optional string flag. */

@@ -117,6 +117,26 @@ describe('nightshift tca', () => {
     expect(report).toEqual(JSON.parse(JSON.stringify(mergeTcaPartials([await runTca({ orders, fills, quotes, by: ['algo', 'desk', 'symbol'] })]))));
   });
 
+  it('reads a table split over several files when its option is repeated: same report as the whole file', async () => {
+    const [header, ...rows] = (await readFile(fills, 'utf8')).trimEnd().split('\n');
+    const parts = [join(dir, 'fills-part-0.csv'), join(dir, 'fills-part-1.csv')];
+    await writeFile(parts[0]!, [header, ...rows.slice(0, 20)].join('\n') + '\n');
+    await writeFile(parts[1]!, [header, ...rows.slice(20)].join('\n') + '\n');
+    const whole = await nightshift(['tca', '--orders', orders, '--fills', fills, '--quotes', quotes, '--trades', trades]);
+    const split = await nightshift(['tca', '--orders', orders, '--fills', parts[0]!, '--fills', parts[1]!, '--quotes', quotes, '--trades', trades]);
+    expect(split.stderr).toBe('');
+    expect(split.code).toBe(0);
+    expect(JSON.parse(split.stdout)).toEqual(JSON.parse(whole.stdout));
+    // A bad value in the second part is reported against that part.
+    const bad = rows.slice(20);
+    const qty = header!.split(',').indexOf('last_qty');
+    bad[1] = bad[1]!.split(',').map((cell, i) => (i === qty ? 'lots' : cell)).join(',');
+    await writeFile(parts[1]!, [header, ...bad].join('\n') + '\n');
+    const broken = await nightshift(['tca', '--orders', orders, '--fills', parts[0]!, '--fills', parts[1]!, '--quotes', quotes]);
+    expect(broken.code).toBe(2);
+    expect(oneLine(broken)).toContain(`${parts[1]}:3 column last_qty`);
+  });
+
   it('a non-numeric value exits 2 with file, line and column on one line', async () => {
     const lines = (await readFile(fills, 'utf8')).split('\n');
     const column = lines[0]!.split(',').indexOf('last_px');
@@ -192,6 +212,17 @@ describe('nightshift metrics', () => {
     const metrics = JSON.parse(run.stdout) as Record<string, unknown>;
     for (const key of KEYS) expect(typeof metrics[key], key).toBe('number');
     expect(metrics).toEqual(JSON.parse(JSON.stringify(await computeMetrics({ returnsPath: returns, benchmarkPath: benchmark, rf: 0.0001 }))));
+  });
+
+  it('reads a series split over several files when --returns is repeated', async () => {
+    const [header, ...rows] = (await readFile(returns, 'utf8')).trimEnd().split('\n');
+    const parts = [join(dir, 'returns-h1.csv'), join(dir, 'returns-h2.csv')];
+    await writeFile(parts[0]!, [header, ...rows.slice(0, 15)].join('\n') + '\n');
+    await writeFile(parts[1]!, [header, ...rows.slice(15)].join('\n') + '\n');
+    const whole = await nightshift(['metrics', '--returns', returns, '--benchmark', benchmark]);
+    const split = await nightshift(['metrics', '--returns', parts[0]!, '--returns', parts[1]!, '--benchmark', benchmark]);
+    expect(split.code).toBe(0);
+    expect(JSON.parse(split.stdout)).toEqual(JSON.parse(whole.stdout));
   });
 
   it('--periods monthly aggregates first; without a benchmark alpha and beta are null', async () => {

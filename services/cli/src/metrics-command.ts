@@ -1,6 +1,6 @@
 import { ANNUALIZATION_FACTORS, computeMetrics, type PerformanceMetrics, type Periodicity } from '@nightshift/analytics';
 import { type Command } from './command.js';
-import { choiceFlag, numberFlag, optional, parseFlags, required } from './args.js';
+import { choiceFlag, files, numberFlag, parseFlags, requiredFiles } from './args.js';
 
 const PERIODS = Object.keys(ANNUALIZATION_FACTORS) as Periodicity[];
 
@@ -10,7 +10,8 @@ export const metricsCommand: Command<PerformanceMetrics> = {
   summary: 'performance statistics of a return series (optionally against a benchmark)',
   usage: `nightshift metrics --returns FILE [--benchmark FILE] [--periods ${PERIODS.join('|')}] [--rf R] [--cutoff 0.05]
 
-  FILE is CSV with header date,return (one row per day; an empty return is a missing day).
+  FILE is CSV with header date,return (one row per day; an empty return is a missing day);
+  repeat --returns or --benchmark to read a series split over several files.
   --periods compounds daily returns into weeks or months first (default daily); --rf is the
   risk-free return per period; --cutoff the tail probability of VaR/CVaR.
   Prints JSON with annual_return, cumulative_return, annual_volatility, sharpe_ratio,
@@ -18,20 +19,20 @@ export const metricsCommand: Command<PerformanceMetrics> = {
   conditional_value_at_risk (historical and parametric), alpha and beta (with --benchmark).`,
   async run(argv) {
     const values = parseFlags(argv, {
-      returns: { type: 'string' },
-      benchmark: { type: 'string' },
+      returns: { type: 'string', multiple: true },
+      benchmark: { type: 'string', multiple: true },
       periods: { type: 'string' },
       rf: { type: 'string' },
       cutoff: { type: 'string' },
     });
     if (values['help']) return null;
-    const benchmark = optional(values, 'benchmark');
+    const benchmark = files(values, 'benchmark');
     const periods = choiceFlag(values, 'periods', PERIODS);
     const rf = numberFlag(values, 'rf');
     const cutoff = numberFlag(values, 'cutoff');
     return computeMetrics({
-      returnsPath: required(values, 'returns'),
-      ...(benchmark !== undefined ? { benchmarkPath: benchmark } : {}),
+      returnsPath: requiredFiles(values, 'returns'),
+      ...(benchmark.length > 0 ? { benchmarkPath: benchmark } : {}),
       ...(periods !== undefined ? { periods } : {}),
       ...(rf !== undefined ? { rf } : {}),
       ...(cutoff !== undefined ? { cutoff } : {}),

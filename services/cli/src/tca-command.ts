@@ -1,6 +1,6 @@
 import { mergeTcaPartials, runTca, TCA_DIMENSIONS, type TcaDimension, type TcaReport } from '@nightshift/analytics';
 import { choiceList, type Command } from './command.js';
-import { numberFlag, optional, parseFlags, required } from './args.js';
+import { files, numberFlag, parseFlags, requiredFiles } from './args.js';
 
 /**
  * `nightshift tca`: TCA over one set of files, printed as the merged report, the same JSON a
@@ -14,24 +14,25 @@ export const tcaCommand: Command<TcaReport> = {
   Prints the TCA report as JSON: "total" and one list per --by dimension (${TCA_DIMENSIONS.join(', ')}),
   each with arrival, interval/day VWAP and TWAP slippage, implementation shortfall and its parts,
   effective/realized spread, price impact, commission and fees in bps (positive = cost).
-  Files are CSV (with header) or Parquet (by extension).`,
+  Files are CSV (with header) or Parquet (by extension); repeat a file option to read a table split
+  over several files (--fills part-0.csv --fills part-1.parquet).`,
   async run(argv) {
     const values = parseFlags(argv, {
-      orders: { type: 'string' },
-      fills: { type: 'string' },
-      quotes: { type: 'string' },
-      trades: { type: 'string' },
+      orders: { type: 'string', multiple: true },
+      fills: { type: 'string', multiple: true },
+      quotes: { type: 'string', multiple: true },
+      trades: { type: 'string', multiple: true },
       by: { type: 'string' },
       'markout-seconds': { type: 'string' },
     });
     if (values['help']) return null;
-    const trades = optional(values, 'trades');
+    const trades = files(values, 'trades');
     const markout = numberFlag(values, 'markout-seconds');
     const partial = await runTca({
-      orders: required(values, 'orders'),
-      fills: required(values, 'fills'),
-      quotes: required(values, 'quotes'),
-      ...(trades !== undefined ? { trades } : {}),
+      orders: requiredFiles(values, 'orders'),
+      fills: requiredFiles(values, 'fills'),
+      quotes: requiredFiles(values, 'quotes'),
+      ...(trades.length > 0 ? { trades } : {}),
       ...(markout !== undefined ? { markoutSeconds: markout } : {}),
       by: choiceList<TcaDimension>(values, 'by', TCA_DIMENSIONS) ?? ['broker', 'venue'],
     });
