@@ -62,12 +62,15 @@ export async function followFlow(args: {
   // With no pipeline to wait for, the registration is what tells an accepted landing from a lost one.
   const complete = () =>
     outcomes.some((o) => o.kind === 'rejected') || (args.pipelines.length === 0 ? registered : args.pipelines.every((p) => ended.has(p)));
-  while (!args.signal?.aborted && !complete()) {
+  const printProgress = async () => {
     for (const run of (await store.listRuns({ limit: 100 })).filter((r) => r.correlationId === correlationId).reverse()) {
       const line = await progressLine(store, run);
       if (line !== lastLines.get(run.runId)) print(line);
       lastLines.set(run.runId, line);
     }
+  };
+  while (!args.signal?.aborted && !complete()) {
+    await printProgress();
     for (const m of await bus.receive(CONSOLE_QUEUE, 10, { waitTimeMs: 300, ...(args.signal ? { signal: args.signal } : {}) })) {
       await bus.ack(CONSOLE_QUEUE, m.receiptHandle);
       if (!registered && isRegistration(m.event, correlationId)) {
@@ -89,6 +92,8 @@ export async function followFlow(args: {
       outcomes.push(full);
     }
   }
+  // The last run's final state, which its outcome may have overtaken.
+  if (complete()) await printProgress();
   return { outcomes, complete: complete() };
 }
 
