@@ -6,6 +6,9 @@ export const businessDateSchema = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'must be a real calendar date');
 
+/** A pipeline's name: lowercase letters, digits and "-", starting with a letter (it is part of run ids and URLs). */
+export const pipelineNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-", starting with a letter (at most 63)');
+
 /**
  * The tables a dataset can carry. `returns` is a return series (CSV `date,return`): one per
  * portfolio (desk = the portfolio), plus the benchmark's, landed without a desk so every portfolio shares it.

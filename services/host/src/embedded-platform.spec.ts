@@ -292,6 +292,16 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     });
   });
 
+  it('registers a landing that no pipeline reads, and the flow ends there with no run', async () => {
+    const prices = sample.files.find((f) => f.table === 'prices')!;
+    const runsBefore = (await platform.store.listRuns({ limit: 100 })).length;
+    expect(platform.pipelinesFor('reference-prices')).toEqual([]);
+    const { outcomes } = await land({ dataset: 'reference-prices', businessDate: BUSINESS_DATE, files: [prices] });
+    expect(outcomes).toEqual([]);
+    expect((await platform.store.latestDatasetVersion('reference-prices', BUSINESS_DATE))?.version).toBe(1);
+    expect((await platform.store.listRuns({ limit: 100 })).length).toBe(runsBefore);
+  });
+
   it('fails only the workload a landing cannot feed: executions without a price history still get TCA and the execution report', async () => {
     const { outcomes } = await land({ ...sample, files: sample.files.filter((f) => f.table !== 'prices') });
     expect(outcomes).toHaveLength(3);
@@ -300,19 +310,32 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     const risk = outcomeOf(outcomes, 'desk-risk');
     expect(risk?.kind).toBe('failed');
     if (risk?.kind !== 'failed') return;
-    expect(risk.detail.data.reason).toMatch(/partition cash lacks prices/);
+    expect(risk.detail.data.reason).toBe(`dataset executions@${BUSINESS_DATE}#v2 cannot feed pipeline desk-risk: no prices file (shared or per desk)`);
     const run = await api<{ status: string; datasetId: string; tasks: Task[] }>(`/runs/${risk.detail.data.runId}`);
     expect(run.body).toMatchObject({ status: 'FAILED', datasetId: `executions@${BUSINESS_DATE}#v2` });
     expect(run.body.tasks).toEqual([]);
   });
 
-  it('re-runs one workload alone on request (POST /runs), and says what is wrong with a bad request', async () => {
-    const post = async (body: unknown) => {
-      const res = await fetch(`${platform.apiUrl}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as { runId: string; location: string; requestId: string; problems?: Array<{ path: string; message: string }> } };
-    };
+  type Accepted = { runId: string; location: string; requestId: string; problems?: Array<{ path: string; message: string }> };
+  async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Accepted }> {
+    const res = await fetch(`${platform.apiUrl}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Accepted };
+  }
+
+  /** Polls a run's location until the planner has recorded it. */
+  async function awaitRun<T>(location: string): Promise<T> {
+    for (let i = 0; i < 200; i++) {
+      const res = await api<T>(location);
+      if (res.status === 200) return res.body;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${location} never appeared`);
+  }
+
+  it('re-runs one workload alone on request (POST /runs); a retry with the same Idempotency-Key names the same run', async () => {
     const reportsBefore = (await platform.store.listReports({ limit: 100 })).length;
-    const accepted = await post({ pipeline: 'desk-risk', businessDate: BUSINESS_DATE, datasetId: `executions@${BUSINESS_DATE}#v1` });
+    const request = { pipeline: 'desk-risk', businessDate: BUSINESS_DATE, datasetId: `executions@${BUSINESS_DATE}#v1` };
+    const accepted = await post(request, { 'idempotency-key': 'risk-rerun-1' });
     expect(accepted.status).toBe(202);
     expect(accepted.body.location).toBe(`/runs/${accepted.body.runId}`);
     const flow = await followFlow({ bus: platform.bus, store: platform.store, correlationId: accepted.body.requestId, pipelines: ['desk-risk'], print: () => {}, signal: AbortSignal.timeout(60_000) });
@@ -322,18 +345,39 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     const run = await api<{ status: string; tasks: Task[] }>(accepted.body.location);
     expect(run.body.status).toBe('SUCCEEDED');
     expect(run.body.tasks.map((t) => t.step)).toEqual(DESKS.map(() => 'risk'));
-    expect((await platform.store.listReports({ limit: 100 })).length).toBe(reportsBefore + 1);
 
-    const bad = await post({ pipeline: '', businessDate: '20-11-2026' });
+    const retried = await post(request, { 'idempotency-key': 'risk-rerun-1' });
+    expect(retried.status).toBe(202);
+    expect(retried.body.runId).toBe(accepted.body.runId);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(platform.bus.stats('planner')).toMatchObject({ inFlight: 0 });
+    expect((await platform.store.listRuns({ limit: 100 })).filter((r) => r.runId === accepted.body.runId)).toHaveLength(1);
+    expect((await platform.store.listReports({ limit: 100 })).length).toBe(reportsBefore + 1);
+  });
+
+  it('refuses a malformed run request with 400, naming every field that is wrong', async () => {
+    const bad = await post({ pipeline: 'Risk Report', businessDate: '20-11-2026', datasetID: 'executions@x#v1' }, { 'idempotency-key': 'not ok' });
     expect(bad.status).toBe(400);
-    expect([...new Set(bad.body.problems!.map((p) => p.path))].sort()).toEqual(['body.businessDate', 'body.pipeline']);
+    expect([...new Set(bad.body.problems!.map((p) => p.path))].sort()).toEqual(['body', 'body.businessDate', 'body.pipeline', 'headers.idempotency-key']);
+    expect(bad.body.problems!.find((p) => p.path === 'body')!.message).toContain('datasetID');
+    const empty = await post({ pipeline: 'desk-risk', businessDate: BUSINESS_DATE, datasetId: '' });
+    expect(empty.status).toBe(400);
+    expect(empty.body.problems!.map((p) => p.path)).toEqual(['body.datasetId']);
+    expect((await post('{"pipeline": ')).status).toBe(400);
+  });
+
+  it('records a requested run that cannot be made as FAILED under the run id it answered, with the reason', async () => {
     const unknown = await post({ pipeline: 'no-such-pipeline', businessDate: BUSINESS_DATE });
     expect(unknown.status).toBe(202);
-    let failed = await api<{ status: string; reason?: string }>(unknown.body.location);
-    for (let i = 0; i < 100 && failed.status === 404; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      failed = await api(unknown.body.location);
-    }
-    expect(failed.body).toMatchObject({ status: 'FAILED', reason: 'unknown pipeline "no-such-pipeline"' });
+    expect(await awaitRun(unknown.body.location)).toMatchObject({ status: 'FAILED', reason: 'unknown pipeline "no-such-pipeline"' });
+    const otherDay = await post({ pipeline: 'desk-risk', businessDate: '2026-11-19', datasetId: `executions@${BUSINESS_DATE}#v1` });
+    expect(await awaitRun(otherDay.body.location)).toMatchObject({
+      status: 'FAILED',
+      reason: `dataset executions@${BUSINESS_DATE}#v1 is of business date ${BUSINESS_DATE}, not the requested 2026-11-19`,
+    });
+    const otherData = await post({ pipeline: 'desk-risk', businessDate: BUSINESS_DATE, datasetId: `market-history@${BUSINESS_DATE}#v1` });
+    expect(await awaitRun(otherData.body.location)).toMatchObject({ status: 'FAILED', reason: `pipeline desk-risk runs on executions datasets, not on market-history@${BUSINESS_DATE}#v1` });
+    const noData = await post({ pipeline: 'desk-risk', businessDate: '2026-11-18' });
+    expect(await awaitRun(noData.body.location)).toMatchObject({ status: 'FAILED', reason: 'no registered dataset executions for 2026-11-18' });
   });
 });

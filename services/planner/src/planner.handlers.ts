@@ -7,11 +7,13 @@ import {
   parseDetail,
   RunRequested,
   traceparentOf,
+  type RunRequestedDetail,
   type EventBridgeEvent,
 } from '@nightshift/contracts';
-import { InvalidPipelineError, type DatasetVersion, type JobStore, type PipelineDefinition, type PlanRequest } from '@nightshift/jobs-domain';
+import { DatasetLacksTablesError, type DatasetVersion, type JobStore, type PipelineDefinition, type PlanRequest } from '@nightshift/jobs-domain';
 import { PreserveHandlerErrorFilter } from '@nightshift/events-local';
 import { withSpan } from '@nightshift/observability';
+import { PipelinesNotStartedError } from './errors.js';
 import { RunEngine } from './run-engine.js';
 import { JOB_STORE } from './tokens.js';
 
@@ -34,8 +36,12 @@ export class PlannerHandlers {
       const dataset = await this.store.getDatasetVersion(detail.data.datasetId);
       if (!dataset) throw new ContractViolationError(event['detail-type'], event.id, `dataset ${detail.data.datasetId} is not registered`);
       const meta = { triggerEventId: detail.metadata.eventId, correlationId: detail.metadata.correlationId, traceparent, tenant: detail.metadata.tenant };
-      // Every workload the dataset triggers gets a run; one that cannot use the dataset fails alone.
-      for (const pipeline of this.engine.pipelinesFor(dataset.dataset)) await this.start(pipeline, dataset, meta);
+      // Every workload the dataset triggers gets its run, whatever happens to the others'.
+      const failures: Array<{ pipeline: string; error: unknown }> = [];
+      for (const pipeline of this.engine.pipelinesFor(dataset.dataset)) {
+        await this.start(pipeline, dataset, meta).catch((error: unknown) => failures.push({ pipeline: pipeline.name, error }));
+      }
+      if (failures.length > 0) throw new PipelinesNotStartedError(dataset.datasetId, failures);
     });
   }
 
@@ -43,18 +49,37 @@ export class PlannerHandlers {
   async onRunRequested(@Payload() event: EventBridgeEvent): Promise<void> {
     const detail = parseDetail(RunRequested, event);
     await this.span('planner: Run Requested', event, async (traceparent) => {
-      const { pipeline: name, businessDate, datasetId } = detail.data;
-      const pipeline = this.engine.pipeline(name);
-      const dataset = datasetId ? await this.store.getDatasetVersion(datasetId) : await this.store.latestDatasetVersion(pipeline?.trigger.datasets[0] ?? '', businessDate);
+      const { pipeline: name, businessDate } = detail.data;
       const meta = { triggerEventId: detail.metadata.eventId, correlationId: detail.metadata.correlationId, traceparent, tenant: detail.metadata.tenant };
-      if (!pipeline || !dataset) {
-        const reason = !pipeline ? `unknown pipeline "${name}"` : `no registered dataset ${datasetId ?? `for ${businessDate}`}`;
-        await this.engine.failUnplannable({ pipeline: name, businessDate, reason, ...meta });
-        this.log.warn(`run request ${event.id} failed: ${reason}`);
+      const resolved = await this.resolveRequest(detail.data);
+      if ('reason' in resolved) {
+        // The run id the requester was given derives from the requested date, so the failure is recorded under it.
+        await this.engine.failUnplannable({ pipeline: name, businessDate, ...meta, ...resolved });
+        this.log.warn(`run request ${event.id} failed: ${resolved.reason}`);
         return;
       }
+      const { pipeline, dataset } = resolved;
       await this.start(pipeline, dataset, meta);
     });
+  }
+
+  /** The pipeline and dataset version a run request names, or why they cannot make the run it asks for. */
+  private async resolveRequest(
+    request: RunRequestedDetail['data'],
+  ): Promise<{ pipeline: PipelineDefinition; dataset: DatasetVersion } | { reason: string; datasetId?: string }> {
+    const { businessDate, datasetId } = request;
+    const pipeline = this.engine.pipeline(request.pipeline);
+    if (!pipeline) return { reason: `unknown pipeline "${request.pipeline}"` };
+    const input = pipeline.trigger.datasets[0] ?? '(none)';
+    const dataset = datasetId ? await this.store.getDatasetVersion(datasetId) : await this.store.latestDatasetVersion(input, businessDate);
+    if (!dataset) return { reason: `no registered dataset ${datasetId ?? `${input} for ${businessDate}`}` };
+    if (dataset.businessDate !== businessDate) {
+      return { reason: `dataset ${dataset.datasetId} is of business date ${dataset.businessDate}, not the requested ${businessDate}`, datasetId: dataset.datasetId };
+    }
+    if (!pipeline.trigger.datasets.includes(dataset.dataset)) {
+      return { reason: `pipeline ${pipeline.name} runs on ${pipeline.trigger.datasets.join(', ')} datasets, not on ${dataset.datasetId}`, datasetId: dataset.datasetId };
+    }
+    return { pipeline, dataset };
   }
 
   /** Starts a pipeline's run, or records it as failed (Run Failed on the bus) when the dataset lacks what it needs. */
@@ -63,7 +88,7 @@ export class PlannerHandlers {
       const run = await this.engine.startRun({ pipeline, dataset, ...meta });
       this.log.log(`run ${run.runId} (${pipeline.name}) ${run.status}: ${run.tasksTotal} task(s)`);
     } catch (e) {
-      if (!(e instanceof InvalidPipelineError)) throw e;
+      if (!(e instanceof DatasetLacksTablesError)) throw e;
       await this.engine.failUnplannable({ ...meta, pipeline: pipeline.name, businessDate: dataset.businessDate, datasetId: dataset.datasetId, reason: e.message });
       this.log.warn(e.message);
     }
@@ -83,3 +108,4 @@ export class PlannerHandlers {
     );
   }
 }
+

@@ -362,3 +362,34 @@ describe('RunEngine.recoverLostTasks after a host restart', () => {
     expect(publisher.ofType(RunSucceeded.detailType)).toHaveLength(1);
   });
 });
+
+describe('RunEngine.failUnplannable on a redelivered trigger', () => {
+  it('never fails a run that an earlier delivery of the same trigger planned and started', async () => {
+    const pipeline = pipelineOf('single', 1);
+    const host = startHost(pipeline);
+    await writeFile(marker('hang-0'), '');
+    const run = await startRun(host, pipeline, ['emea-cash']);
+    await workerStarted(1);
+    // The second delivery of the same trigger now resolves to something unplannable (say, a newer dataset version lacking a table).
+    await host.engine.failUnplannable({ pipeline: pipeline.name, businessDate: run.businessDate, triggerEventId: `trigger-${tables}`, correlationId: run.correlationId, reason: 'lacks prices' });
+    expect(publisher.ofType(RunFailed.detailType)).toEqual([]);
+    expect((await store.getRun(run.runId))?.status).toBe('RUNNING');
+    await rm(marker('hang-0'));
+    expect((await runReaching(run.runId, 'SUCCEEDED')).reason).toBeUndefined();
+    expect(publisher.ofType(RunFailed.detailType)).toEqual([]);
+  });
+
+  it('says again what is stored when the same unplannable trigger is delivered twice', async () => {
+    const host = startHost(pipelineOf('single', 1));
+    const args = { pipeline: 'no-such', businessDate: '2024-05-02', triggerEventId: 'request-1', correlationId: 'request-1' };
+    await host.engine.failUnplannable({ ...args, reason: 'unknown pipeline "no-such"' });
+    await sleep(5);
+    await host.engine.failUnplannable({ ...args, reason: 'a different reason on the second delivery' });
+    const [first, second] = publisher.ofType(RunFailed.detailType).map((e) => RunFailed.detail.parse(e.detail));
+    // The same event (same id, the stored run's data); only its occurredAt is the second publish's.
+    expect(second!.data).toEqual(first!.data);
+    expect(second!.metadata.eventId).toBe(first!.metadata.eventId);
+    expect(first!.data.reason).toBe('unknown pipeline "no-such"');
+    expect((await store.listRuns()).map((r) => [r.status, r.reason])).toEqual([['FAILED', 'unknown pipeline "no-such"']]);
+  });
+});

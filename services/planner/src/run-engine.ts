@@ -122,8 +122,14 @@ export class RunEngine {
       finishedAt: at,
       reason: args.reason,
     };
-    await this.store.createRun(run, []);
-    await this.publishRunFailed(run, args.reason);
+    if (await this.store.createRun(run, [])) {
+      await this.publishRunFailed(run, args.reason);
+      return;
+    }
+    // A redelivered trigger: say again only what is stored (the first publish may have been lost
+    // in a crash), never fail a run that an earlier delivery planned and started.
+    const stored = await this.store.getRun(run.runId);
+    if (stored?.status === 'FAILED') await this.publishRunFailed(stored, stored.reason ?? args.reason);
   }
 
   /**

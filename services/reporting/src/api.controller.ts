@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { envelope, issuesToProblems, RunRequested } from '@nightshift/contracts';
 import type { EventPublisher } from '@nightshift/events-domain';
 import { runIdFor, runProgress, type Clock, type JobStore, type Report, type Run, type Task } from '@nightshift/jobs-domain';
@@ -7,8 +7,11 @@ import { withSpan } from '@nightshift/observability';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { CLOCK, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE } from './tokens.js';
 
-/** What `POST /runs` accepts: Run Requested's data, `requestedBy` defaulting to `api`. */
-const runRequestBody = RunRequested.detail.shape.data.extend({ requestedBy: RunRequested.detail.shape.data.shape.requestedBy.default('api') });
+/** What `POST /runs` accepts: Run Requested's data, `requestedBy` defaulting to `api`; unknown fields are refused, not ignored. */
+const runRequestBody = RunRequested.detail.shape.data.extend({ requestedBy: RunRequested.detail.shape.data.shape.requestedBy.default('api') }).strict();
+
+/** A client's `Idempotency-Key`: a retried request with the same key names the same run. */
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The answer to an accepted run request: where the run will be, once the planner has it. */
 export interface RunRequestAccepted {
@@ -53,18 +56,22 @@ export class ApiController {
 
   /**
    * Asks for a run of one pipeline (e.g. re-running `desk-risk` alone) over a registered dataset:
-   * publishes Run Requested and answers 202 with the run's id, which derives from the request. The
-   * planner decides; an unknown pipeline or missing dataset shows as that run FAILED with the reason.
+   * publishes Run Requested and answers 202 with the run's id, which derives from the request (and
+   * from its `Idempotency-Key`, when given). The planner decides; an unknown pipeline or a dataset
+   * that is missing, of another date or unfit shows as that run FAILED with the reason.
    */
   @Post('runs')
   @HttpCode(202)
-  async requestRun(@Body() body: unknown): Promise<RunRequestAccepted> {
+  async requestRun(@Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string): Promise<RunRequestAccepted> {
     const parsed = runRequestBody.safeParse(body ?? {});
-    if (!parsed.success) {
-      throw new BadRequestException({ message: 'invalid run request', problems: issuesToProblems(parsed.error.issues, 'body') });
+    const problems = parsed.success ? [] : issuesToProblems(parsed.error.issues, 'body');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      problems.push({ path: 'headers.idempotency-key', message: 'must be 1-128 characters of letters, digits and ._:-' });
     }
+    if (!parsed.success || problems.length > 0) throw new BadRequestException({ message: 'invalid run request', problems });
     const data = parsed.data;
-    const requestId = randomUUID();
+    // The run id derives from the request id, so a retry with the same key finds the first run.
+    const requestId = idempotencyKey !== undefined ? `run-request-${idempotencyKey}` : randomUUID();
     await withSpan('reporting: POST /runs', { kind: 'server', attributes: { 'nightshift.pipeline': data.pipeline } }, async (span) => {
       await this.publisher.publish([
         {

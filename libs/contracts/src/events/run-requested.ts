@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { businessDateSchema } from '../common.js';
+import { businessDateSchema, pipelineNameSchema } from '../common.js';
 import { detailEnvelope, NightshiftSource } from '../envelope.js';
 
 /** Run Requested: someone (API, schedule) asks for a pipeline run over a registered dataset. */
@@ -9,10 +9,10 @@ export const RunRequested = {
   version: '1',
   detail: detailEnvelope(
     z.object({
-      pipeline: z.string().min(1),
+      pipeline: pipelineNameSchema,
       businessDate: businessDateSchema,
       /** The dataset version to run on; the latest registered one for the date when absent. */
-      datasetId: z.string().optional(),
+      datasetId: z.string().min(1).optional(),
       requestedBy: z.string().min(1),
     }),
   ),

@@ -52,6 +52,17 @@ export class InvalidPipelineError extends JobsError {
   }
 }
 
+/**
+ * A registered dataset cannot feed a pipeline: it lacks tables the pipeline reads. The pipeline is
+ * fine and so is the dataset for other pipelines; this run cannot be planned.
+ */
+export class DatasetLacksTablesError extends JobsError {
+  readonly retryable = false;
+  constructor(readonly pipeline: string, readonly datasetId: string, readonly problems: string[]) {
+    super(`dataset ${datasetId} cannot feed pipeline ${pipeline}: ${problems.join('; ')}`);
+  }
+}
+
 /** The compute environment refused or could not take a job. */
 export class ComputeSubmissionError extends JobsError {
   constructor(message: string, readonly retryable: boolean, options?: { cause?: unknown }) {

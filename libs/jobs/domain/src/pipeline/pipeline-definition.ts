@@ -1,8 +1,9 @@
-import { datasetTableSchema } from '@nightshift/contracts';
+import { datasetTableSchema, pipelineNameSchema } from '@nightshift/contracts';
 import { z } from 'zod';
 import { InvalidPipelineError } from '../errors.js';
 
-const name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-", starting with a letter');
+/** Pipeline and step names share the contracts' rule: they are parts of run ids, task ids and object keys. */
+const name = pipelineNameSchema;
 
 /** AWS Batch's largest array job: a `parameters` step may not fan out to more children than this. */
 export const MAX_PARAMETER_SETS = 10_000;

@@ -39,9 +39,9 @@ describe('built-in pipelines', () => {
     const withoutPrices = aDatasetVersion();
     expect(planRun({ pipeline: NIGHTLY_TCA, dataset: withoutPrices, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 }).tasks).toHaveLength(3);
     expect(planRun({ pipeline: EXECUTION_REPORT, dataset: withoutPrices, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 }).tasks).toHaveLength(3);
-    expect(() => planRun({ pipeline: DESK_RISK, dataset: withoutPrices, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 })).toThrow(/lacks prices/);
+    expect(() => planRun({ pipeline: DESK_RISK, dataset: withoutPrices, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 })).toThrow(/cannot feed pipeline desk-risk: no prices file \(shared or per desk\)$/);
     const noMarket = aDatasetVersion({ files: aDatasetVersion().files.filter((f) => f.table === 'orders' || f.table === 'fills') });
-    expect(() => planRun({ pipeline: NIGHTLY_TCA, dataset: noMarket, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 })).toThrow(/lacks quotes, trades/);
+    expect(() => planRun({ pipeline: NIGHTLY_TCA, dataset: noMarket, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 })).toThrow(/no quotes file \(shared or per desk\); no trades file \(shared or per desk\)$/);
     expect(planRun({ pipeline: EXECUTION_REPORT, dataset: noMarket, triggerEventId: 'evt-1', correlationId: 'c-1', now: T0 }).tasks).toHaveLength(3);
   });
 

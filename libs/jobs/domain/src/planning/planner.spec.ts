@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidPipelineError } from '../errors.js';
+import { DatasetLacksTablesError } from '../errors.js';
 import type { Task, TaskStatus } from '../model/types.js';
 import { aDatasetVersion, aFile, aPipeline, aStep, T0 } from '../testing/builders.js';
 import { parameterPartitionName, planRun, readySteps, stepManifest, WHOLE_DATASET_PARTITION, type PlanRequest } from './planner.js';
@@ -125,19 +125,22 @@ describe('planRun', () => {
       } catch (e) {
         error = e;
       }
-      expect(error).toBeInstanceOf(InvalidPipelineError);
-      expect((error as InvalidPipelineError).problems).toEqual(['dataset executions@2024-05-02#v1 partition us-program lacks orders, fills']);
+      expect(error).toBeInstanceOf(DatasetLacksTablesError);
+      expect((error as DatasetLacksTablesError).problems).toEqual(['no orders file for desk us-program', 'no fills file for desk us-program']);
+      expect((error as Error).message).toBe(
+        'dataset executions@2024-05-02#v1 cannot feed pipeline nightly-tca: no orders file for desk us-program; no fills file for desk us-program',
+      );
     });
 
     it("does not let one desk's file stand in for another desk", () => {
       const files = aDatasetVersion().files.map((f) => (f.table === 'quotes' ? { ...f, desk: 'apac-cash' } : f));
       expect(() => planRun(request({ dataset: aDatasetVersion({ files }) }))).toThrow(
-        /partition emea-cash lacks quotes; dataset executions@2024-05-02#v1 partition us-program lacks quotes$/,
+        /: no quotes file for desk emea-cash, us-program$/,
       );
     });
 
     it('rejects a dataset with no partitions', () => {
-      expect(() => planRun(request({ dataset: aDatasetVersion({ partitions: [] }) }))).toThrow(/has no partitions/);
+      expect(() => planRun(request({ dataset: aDatasetVersion({ partitions: [] }) }))).toThrow(/cannot feed pipeline nightly-tca: no partitions \(no file names a desk\)$/);
     });
   });
 });
@@ -321,6 +324,6 @@ describe('parameter sweeps', () => {
   it('plans over a dataset without desks when no step fans out by desk, but still checks its tables', () => {
     expect(() => planRun(request({ pipeline: sweep, dataset: history }))).not.toThrow();
     const noPrices = aDatasetVersion({ dataset: 'market-history', partitions: [], files: [aFile({ table: 'quotes', key: 'q.csv' })] });
-    expect(() => planRun(request({ pipeline: sweep, dataset: noPrices }))).toThrow(/market-history@2024-05-02#v1 lacks prices$/);
+    expect(() => planRun(request({ pipeline: sweep, dataset: noPrices }))).toThrow(/market-history@2024-05-02#v1 cannot feed pipeline backtest-sweep: no prices file$/);
   });
 });

@@ -1,5 +1,5 @@
 import type { DatasetTable } from '@nightshift/contracts';
-import { InvalidPipelineError } from '../errors.js';
+import { DatasetLacksTablesError } from '../errors.js';
 import type { DatasetVersion, Run, Task } from '../model/types.js';
 import { parameterSets, type ParameterSet, type PipelineDefinition, type StepDefinition } from '../pipeline/pipeline-definition.js';
 
@@ -72,12 +72,12 @@ export function partitionsOf(step: StepDefinition, dataset: DatasetVersion): str
 
 /**
  * Plans a run: one task per (step, partition), all PENDING. Checks that the dataset carries the
- * tables the pipeline needs in every partition.
+ * tables the pipeline needs in every partition (DatasetLacksTablesError otherwise).
  */
 export function planRun(req: PlanRequest): PlannedRun {
   const { pipeline, dataset, now } = req;
   const problems = missingTables(pipeline, dataset);
-  if (problems.length > 0) throw new InvalidPipelineError(pipeline.name, problems);
+  if (problems.length > 0) throw new DatasetLacksTablesError(pipeline.name, dataset.datasetId, problems);
   const runId = runIdFor(pipeline.name, dataset.businessDate, req.triggerEventId);
   const at = now.toISOString();
   const tasks: Task[] = [];
@@ -114,22 +114,20 @@ export function planRun(req: PlanRequest): PlannedRun {
   return { run, tasks };
 }
 
+/** What the dataset lacks for the pipeline, one line per table: shared tables once, desk tables with their desks. */
 function missingTables(pipeline: PipelineDefinition, dataset: DatasetVersion): string[] {
-  const problems: string[] = [];
+  const has = (table: string, desk?: string) => dataset.files.some((f) => f.table === table && (desk === undefined ? true : !f.desk || f.desk === desk));
   // A pipeline that never fans out by desk reads the dataset whole: it needs its tables, not desks.
   if (dataset.partitions.length === 0 && !pipeline.steps.some((s) => s.fanOut === 'partitions')) {
-    const present = new Set(dataset.files.map((f) => f.table));
-    const missing = pipeline.requiredTables.filter((t) => !present.has(t));
-    if (missing.length > 0) problems.push(`dataset ${dataset.datasetId} lacks ${missing.join(', ')}`);
-    return problems;
+    return pipeline.requiredTables.filter((t) => !has(t)).map((t) => `no ${t} file`);
   }
-  const shared = new Set(dataset.files.filter((f) => !f.desk).map((f) => f.table));
-  for (const partition of dataset.partitions) {
-    const own = new Set(dataset.files.filter((f) => f.desk === partition).map((f) => f.table));
-    const missing = pipeline.requiredTables.filter((t) => !own.has(t) && !shared.has(t));
-    if (missing.length > 0) problems.push(`dataset ${dataset.datasetId} partition ${partition} lacks ${missing.join(', ')}`);
+  if (dataset.partitions.length === 0) return ['no partitions (no file names a desk)'];
+  const problems: string[] = [];
+  for (const table of pipeline.requiredTables) {
+    const lacking = dataset.partitions.filter((desk) => !has(table, desk));
+    if (lacking.length === dataset.partitions.length) problems.push(`no ${table} file (shared or per desk)`);
+    else if (lacking.length > 0) problems.push(`no ${table} file for desk ${lacking.join(', ')}`);
   }
-  if (dataset.partitions.length === 0) problems.push(`dataset ${dataset.datasetId} has no partitions`);
   return problems;
 }
 
