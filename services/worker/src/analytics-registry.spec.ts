@@ -44,6 +44,8 @@ beforeAll(async () => {
       entry(0, 'EQ1-whole', { orders: whole('orders'), fills: whole('fills'), quotes: whole('quotes'), trades: whole('trades') }),
       entry(1, 'EQ1-split', { orders: split('orders'), fills: split('fills'), quotes: split('quotes'), trades: split('trades') }),
       entry(2, 'EQ1-no-orders', { orders: [], fills: split('fills'), quotes: split('quotes') }),
+      // As an older planner wrote it: no sharedInputs.
+      { arrayIndex: 3, taskId: 't3', partition: 'EQ1-old', inputs: { orders: whole('orders') }, outputKey: 'runs/r1/tca/out/3.json' } as unknown as ManifestEntry,
     ],
   };
   await store.put(MANIFEST, JSON.stringify(manifest));
@@ -68,6 +70,10 @@ describe('worker analytics registry', () => {
     expect(whole.result.groups[0]?.sums.fills).toBeGreaterThan(10);
     expect(split.partition).toBe('EQ1-split');
     expect(split.result).toEqual(whole.result);
+  });
+
+  it('refuses a manifest entry without sharedInputs rather than guess which inputs are shared', async () => {
+    await expect(run(3)).rejects.toThrow(new WorkerUsageError(`manifest ${MANIFEST} entry 3 lacks inputs or sharedInputs (written by an older planner?): request the run again`));
   });
 
   it('refuses a partition without any file of a required table, naming the partition and the table', async () => {

@@ -12,6 +12,10 @@ export async function runTask(config: WorkerConfig, objects: ObjectStore): Promi
   const manifest = JSON.parse(Buffer.from(await objects.get(config.manifestKey)).toString('utf8')) as StepManifest;
   const entry = manifest.entries.find((e) => e.arrayIndex === config.arrayIndex);
   if (!entry) throw new WorkerUsageError(`manifest ${config.manifestKey} has no entry for array index ${config.arrayIndex}`);
+  // A manifest from before shared inputs were marked cannot tell a benchmark from a portfolio: say so rather than guess.
+  if (typeof entry.inputs !== 'object' || typeof (entry as Partial<typeof entry>).sharedInputs !== 'object') {
+    throw new WorkerUsageError(`manifest ${config.manifestKey} entry ${config.arrayIndex} lacks inputs or sharedInputs (written by an older planner?): request the run again`);
+  }
   const analytic = ANALYTICS[manifest.analytic];
   if (!analytic) throw new WorkerUsageError(`unknown analytic "${manifest.analytic}" (known: ${Object.keys(ANALYTICS).join(', ')})`);
   return withSpan(
