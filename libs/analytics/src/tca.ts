@@ -201,22 +201,17 @@ function normaliseDimensions(by: string[]): TcaDimension[] {
   return out;
 }
 
-/** SQL for each sum over `lines`, in TCA_SUM_KEYS order. fsum: compensated, so stable across thread schedules. */
+/** SQL for each sum over `lines`, in TCA_SUM_KEYS order. fsum is compensated: accurate, though its last bits still depend on the order partial sums are combined in (see groupSums). */
 const SUMS_SQL = TCA_SUM_KEYS.map((k) => `fsum(${k})::DOUBLE AS ${k}`).join(', ');
 
 async function tcaQuery(db: Db, input: TcaInput, dimensions: TcaDimension[], markout: number): Promise<TcaPartial> {
-  await buildTcaLines(db, input, markout);
-  const sets = ['()', ...dimensions.map((d) => `(${d})`)].join(', ');
-  const dimCols = dimensions.length > 0 ? `, ${dimensions.join(', ')}` : '';
-  const groupingFlags = dimensions.map((d) => `grouping(${d}) AS g_${d}`).join(', ');
-  const rows = await db.all(
-    `SELECT ${SUMS_SQL}${dimCols}${groupingFlags ? `, ${groupingFlags}` : ''} FROM lines GROUP BY GROUPING SETS (${sets})`,
-  );
-  const groups: TcaGroupSums[] = rows.map((row) => {
-    const dimension = dimensions.find((d) => row[`g_${d}`] === 0) ?? 'total';
-    return { dimension, key: dimension === 'total' ? null : ((row[dimension] as string | null) ?? null), sums: pickSums(row) };
-  });
-  groups.sort((a, b) => groupOrder(a, b, dimensions));
+  // Per-order sums (includeOrders, ordersOut) add an order's fill lines and its order line in one
+  // aggregate, which is reproducible only when a table scan feeds it (see groupSums); otherwise
+  // `lines` stays a view and is never written out.
+  const perOrder = input.includeOrders === true || input.ordersOut !== undefined;
+  await buildTcaLines(db, input, markout, perOrder ? 'table' : 'view');
+  // Fill lines and order lines are disjoint, so their sums add up like those of two partitions.
+  const groups = mergeGroups([await groupSums(db, 'fills = 1', dimensions), await groupSums(db, 'orders = 1', dimensions)], dimensions);
   const partial: TcaPartial = { kind: 'tca-partial', version: 1, markout_seconds: markout, dimensions, groups };
   if (input.includeOrders) {
     const orderRows = await db.all(
@@ -251,6 +246,39 @@ async function tcaQuery(db: Db, input: TcaInput, dimensions: TcaDimension[], mar
   return partial;
 }
 
+/**
+ * Sums of the lines matching `where`, per grouping set. Called once per half of `lines` (which
+ * DuckDB then reads alone: the filter prunes the other branch of its UNION ALL): one aggregate fed by
+ * both branches at once combines per-thread partial sums in whichever order the threads finish,
+ * and the last bits of the report would then change from one run to the next.
+ */
+async function groupSums(db: Db, where: string, dimensions: TcaDimension[]): Promise<TcaGroupSums[]> {
+  const sets = ['()', ...dimensions.map((d) => `(${d})`)].join(', ');
+  const dimCols = dimensions.length > 0 ? `, ${dimensions.join(', ')}` : '';
+  const groupingFlags = dimensions.map((d) => `grouping(${d}) AS g_${d}`).join(', ');
+  const rows = await db.all(
+    `SELECT ${SUMS_SQL}${dimCols}${groupingFlags ? `, ${groupingFlags}` : ''} FROM lines WHERE ${where} GROUP BY GROUPING SETS (${sets})`,
+  );
+  return rows.map((row) => {
+    const dimension = dimensions.find((d) => row[`g_${d}`] === 0) ?? 'total';
+    return { dimension, key: dimension === 'total' ? null : ((row[dimension] as string | null) ?? null), sums: pickSums(row) };
+  });
+}
+
+/** Adds the sums of each (dimension, key) over `lists`, in list order; groups sorted for the partial. */
+function mergeGroups(lists: TcaGroupSums[][], dimensions: TcaDimension[]): TcaGroupSums[] {
+  const merged = new Map<string, TcaGroupSums>();
+  for (const list of lists) {
+    for (const g of list) {
+      const id = JSON.stringify([g.dimension, g.key]);
+      let target = merged.get(id);
+      if (!target) merged.set(id, (target = { dimension: g.dimension, key: g.key, sums: emptySums() }));
+      addSums(target.sums, g.sums);
+    }
+  }
+  return [...merged.values()].sort((a, b) => groupOrder(a, b, dimensions));
+}
+
 function copyFormat(path: string): string {
   return /\.parquet$/i.test(path) ? 'FORMAT parquet' : 'FORMAT csv, HEADER true';
 }
@@ -283,14 +311,21 @@ function ratioSql(): string {
 }
 
 /**
- * Builds table `lines`: one row per effective fill plus one per order, with every additive TCA
- * quantity as a column (zero where it does not apply).
+ * Builds `lines` (a table or a view, as asked): one row per effective fill plus one per order, with
+ * every additive TCA quantity as a column (zero where it does not apply).
  *
  * Cost is dominated by sorting the market data, so every quote look-up (arrival mid, TWAP ends,
  * fill-time quote, markout quote) goes through ONE as-of join, and every tape look-up (interval
- * VWAP ends) through another.
+ * VWAP ends) through another. Only what several statements read, or what would be expensive to
+ * recompute, is a table: a relation read once is a view, which DuckDB streams into its reader
+ * instead of writing it out (writing the per-fill relations out took 10-20% of the run).
  */
-export async function buildTcaLines(db: Db, input: Pick<TcaInput, 'orders' | 'fills' | 'quotes' | 'trades'>, markout: number): Promise<void> {
+export async function buildTcaLines(
+  db: Db,
+  input: Pick<TcaInput, 'orders' | 'fills' | 'quotes' | 'trades'>,
+  markout: number,
+  lines: 'table' | 'view',
+): Promise<void> {
   const orders = await tableSource(db, 'orders', input.orders);
   const fills = await tableSource(db, 'fills', input.fills);
   const quotes = await tableSource(db, 'quotes', input.quotes);
@@ -300,13 +335,17 @@ export async function buildTcaLines(db: Db, input: Pick<TcaInput, 'orders' | 'fi
     CREATE TEMP TABLE o AS SELECT *, CASE WHEN side = 'BUY' THEN 1.0 ELSE -1.0 END AS sign FROM ${orders};
     CREATE TEMP TABLE f_all AS SELECT * FROM ${fills} WHERE order_id IN (SELECT order_id FROM o);
     -- Busts remove the fill they reference; a correction replaces it (and may itself be busted or corrected).
+    -- A plain anti join: NOT EXISTS became a delim join that first deduplicated every fill_id. Only the
+    -- columns later statements read are kept, since writing this table is a large part of its cost.
     CREATE TEMP TABLE f AS
-      SELECT f.*, o.symbol FROM f_all f JOIN o USING (order_id)
-      WHERE f.exec_type <> 'BUST' AND NOT EXISTS (SELECT 1 FROM f_all r WHERE r.ref_fill_id = f.fill_id AND r.exec_type IN ('BUST', 'CORRECT'));
+      SELECT f.fill_id, f.order_id, f.ts, f.venue, f.last_qty, f.last_px, f.commission, f.fees, o.symbol FROM f_all f
+      ANTI JOIN (SELECT ref_fill_id FROM f_all WHERE exec_type IN ('BUST', 'CORRECT')) r ON r.ref_fill_id = f.fill_id
+      JOIN o USING (order_id)
+      WHERE f.exec_type <> 'BUST';
   `);
   // Far-future look-ups per symbol return the day's last quote and the whole tape (close, day VWAP).
   await db.exec(`
-    CREATE TEMP TABLE qpoints AS
+    CREATE TEMP VIEW qpoints AS
       SELECT symbol, arrival_ts AS ts, order_id AS ref, 'arr' AS role FROM o
       UNION ALL SELECT symbol, end_ts, order_id, 'end' FROM o
       UNION ALL SELECT symbol, ts, fill_id, 'fill' FROM f
@@ -373,16 +412,17 @@ export async function buildTcaLines(db: Db, input: Pick<TcaInput, 'orders' | 'fi
     LEFT JOIN day d ON d.symbol = o.symbol;
 
     -- Fill-level benchmarks: the quote prevailing at the fill and at fill + markout horizon.
-    CREATE TEMP TABLE fl AS
+    CREATE TEMP VIEW fl AS
     SELECT f.fill_id, f.order_id, f.ts, f.venue, f.last_qty AS qty, f.last_px AS px, f.commission, f.fees,
            q0.bid, q0.ask, q0.mid, q1.mid AS mid_markout
     FROM f
     LEFT JOIN qlook q0 ON q0.ref = f.fill_id AND q0.role = 'fill'
     LEFT JOIN qlook q1 ON q1.ref = f.fill_id AND q1.role = 'markout';
 
-    CREATE TEMP TABLE ofill AS SELECT order_id, sum(qty) AS exec_qty FROM fl GROUP BY order_id;
+    -- From f, not fl: the executed quantity needs no quote look-up.
+    CREATE TEMP TABLE ofill AS SELECT order_id, sum(last_qty) AS exec_qty FROM f GROUP BY order_id;
 
-    CREATE TEMP TABLE lines AS
+    CREATE TEMP ${lines === 'table' ? 'TABLE' : 'VIEW'} lines AS
     SELECT ob.order_id, fl.fill_id, fl.ts, ob.desk, ob.symbol, ob.side, ob.broker, ob.algo, ob.trader, fl.venue,
            fl.qty, fl.px, fl.mid, fl.mid_markout,
            0.0 AS orders, 0.0 AS filled_orders, 1.0 AS fills, 0.0 AS order_qty, fl.qty AS executed_qty, fl.qty * fl.px AS notional,
@@ -491,16 +531,7 @@ export function mergeTcaPartials(parts: TcaPartial[]): TcaReport {
     if (p.markout_seconds !== first.markout_seconds) throw new IncompatiblePartialsError(`markout horizons differ: ${first.markout_seconds}s vs ${p.markout_seconds}s`);
     if (p.dimensions.join(',') !== first.dimensions.join(',')) throw new IncompatiblePartialsError(`dimensions differ: ${first.dimensions.join(',')} vs ${p.dimensions.join(',')}`);
   }
-  const merged = new Map<string, TcaGroupSums>();
-  for (const p of parts) {
-    for (const g of p.groups) {
-      const id = JSON.stringify([g.dimension, g.key]);
-      let target = merged.get(id);
-      if (!target) merged.set(id, (target = { dimension: g.dimension, key: g.key, sums: emptySums() }));
-      addSums(target.sums, g.sums);
-    }
-  }
-  const groups = [...merged.values()].sort((a, b) => groupOrder(a, b, first.dimensions));
+  const groups = mergeGroups(parts.map((p) => p.groups), first.dimensions);
   const total = groups.find((g) => g.dimension === 'total')?.sums ?? emptySums();
   const by: Partial<Record<TcaDimension, TcaGroupReport[]>> = {};
   for (const d of first.dimensions) by[d] = groups.filter((g) => g.dimension === d).map((g) => ({ key: g.key, ...tcaMetrics(g.sums) }));
