@@ -106,13 +106,7 @@ export interface TcaPartial {
 }
 
 /** Ratios of one group. bps are positive when they are a cost to us; null when the base is zero. */
-export interface TcaMetrics {
-  orders: number;
-  filled_orders: number;
-  fills: number;
-  order_qty: number;
-  executed_qty: number;
-  notional: number;
+export interface TcaMetrics extends Pick<TcaSums, 'orders' | 'filled_orders' | 'fills' | 'order_qty' | 'executed_qty' | 'notional'> {
   fill_rate: number | null;
   arrival_slippage_bps: number | null;
   interval_vwap_slippage_bps: number | null;

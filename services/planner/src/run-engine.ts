@@ -352,25 +352,12 @@ export class RunEngine {
 
   private async publishOutcome(run: Run, tasks: readonly Task[]): Promise<void> {
     if (run.status === 'SUCCEEDED') {
-      await this.publisher.publish([
-        {
-          source: RunSucceeded.source,
-          detailType: RunSucceeded.detailType,
-          resources: [run.runId],
-          detail: envelope(
-            {
-              runId: run.runId,
-              pipeline: run.pipeline,
-              businessDate: run.businessDate,
-              datasetId: run.datasetId,
-              outputs: tasks.map((t) => ({ step: t.step, partition: t.partition, key: t.outputKey })),
-              startedAt: run.startedAt ?? run.createdAt,
-              finishedAt: run.finishedAt ?? run.updatedAt,
-            },
-            this.meta(run, 'run-succeeded'),
-          ),
-        },
-      ]);
+      await this.publishRunEvent(run, RunSucceeded, 'run-succeeded', {
+        datasetId: run.datasetId,
+        outputs: tasks.map((t) => ({ step: t.step, partition: t.partition, key: t.outputKey })),
+        startedAt: run.startedAt ?? run.createdAt,
+        finishedAt: run.finishedAt ?? run.updatedAt,
+      });
     } else if (run.status === 'FAILED') {
       await this.publishRunFailed(run, run.reason ?? 'run failed', judgeRun(tasks));
     }
@@ -378,33 +365,32 @@ export class RunEngine {
 
   private async publishRunFailed(run: Run, reason: string, verdict?: ReturnType<typeof judgeRun>): Promise<void> {
     const failed = verdict?.status === 'FAILED' ? verdict.failedTask : undefined;
+    await this.publishRunEvent(run, RunFailed, 'run-failed', {
+      reason,
+      ...(failed
+        ? {
+            failedTask: {
+              taskId: failed.taskId,
+              step: failed.step,
+              partition: failed.partition,
+              attempts: failed.attempts.length,
+              ...(failed.exitCode !== undefined ? { exitCode: failed.exitCode } : {}),
+              ...(failed.statusReason ? { statusReason: failed.statusReason } : {}),
+            },
+          }
+        : {}),
+      finishedAt: run.finishedAt ?? this.clock.now().toISOString(),
+    });
+  }
+
+  /** A run's terminal event: the run's identity plus `data`, under the deterministic id `<prefix>-<runId>`. */
+  private async publishRunEvent(run: Run, event: { source: string; detailType: string }, prefix: string, data: Record<string, unknown>): Promise<void> {
     await this.publisher.publish([
       {
-        source: RunFailed.source,
-        detailType: RunFailed.detailType,
+        source: event.source,
+        detailType: event.detailType,
         resources: [run.runId],
-        detail: envelope(
-          {
-            runId: run.runId,
-            pipeline: run.pipeline,
-            businessDate: run.businessDate,
-            reason,
-            ...(failed
-              ? {
-                  failedTask: {
-                    taskId: failed.taskId,
-                    step: failed.step,
-                    partition: failed.partition,
-                    attempts: failed.attempts.length,
-                    ...(failed.exitCode !== undefined ? { exitCode: failed.exitCode } : {}),
-                    ...(failed.statusReason ? { statusReason: failed.statusReason } : {}),
-                  },
-                }
-              : {}),
-            finishedAt: run.finishedAt ?? this.clock.now().toISOString(),
-          },
-          this.meta(run, 'run-failed'),
-        ),
+        detail: envelope({ runId: run.runId, pipeline: run.pipeline, businessDate: run.businessDate, ...data }, this.meta(run, prefix)),
       },
     ]);
   }
