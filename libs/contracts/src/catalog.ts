@@ -4,6 +4,7 @@ import { DatasetLanded } from './events/dataset-landed.js';
 import { DatasetRegistered } from './events/dataset-registered.js';
 import { DatasetRejected } from './events/dataset-rejected.js';
 import { ReportPublished } from './events/report-published.js';
+import { RunCancelRequested } from './events/run-cancel-requested.js';
 import { RunFailed } from './events/run-failed.js';
 import { RunRequested } from './events/run-requested.js';
 import { RunSucceeded } from './events/run-succeeded.js';
@@ -22,6 +23,7 @@ export const EVENT_CATALOG = {
   [DatasetRegistered.detailType]: { ...DatasetRegistered, producer: 'ingestion', consumers: ['planner'], enveloped: true },
   [DatasetRejected.detailType]: { ...DatasetRejected, producer: 'ingestion', consumers: ['anyone (notifications)'], enveloped: true },
   [RunRequested.detailType]: { ...RunRequested, producer: 'api, scheduler', consumers: ['planner'], enveloped: true },
+  [RunCancelRequested.detailType]: { ...RunCancelRequested, producer: 'api', consumers: ['planner'], enveloped: true },
   [RunSucceeded.detailType]: { ...RunSucceeded, producer: 'planner', consumers: ['reporting'], enveloped: true },
   [RunFailed.detailType]: { ...RunFailed, producer: 'planner', consumers: ['reporting'], enveloped: true },
   [ReportPublished.detailType]: { ...ReportPublished, producer: 'reporting', consumers: ['anyone'], enveloped: true },

@@ -57,7 +57,7 @@ describe('event contracts', () => {
 
   it('catalogs every event once, with its producer and consumers', () => {
     expect(Object.keys(EVENT_CATALOG).sort()).toEqual(
-      ['Batch Job State Change', 'Dataset Landed', 'Dataset Registered', 'Dataset Rejected', 'Report Published', 'Run Failed', 'Run Requested', 'Run Succeeded'].sort(),
+      ['Batch Job State Change', 'Dataset Landed', 'Dataset Registered', 'Dataset Rejected', 'Report Published', 'Run Cancel Requested', 'Run Failed', 'Run Requested', 'Run Succeeded'].sort(),
     );
     for (const [type, c] of Object.entries(EVENT_CATALOG)) expect(c.detailType).toBe(type);
   });

@@ -2,6 +2,7 @@ import { BatchJobStateChange } from './events/batch-job-state-change.js';
 import { DatasetLanded } from './events/dataset-landed.js';
 import { DatasetRegistered } from './events/dataset-registered.js';
 import { ReportPublished } from './events/report-published.js';
+import { RunCancelRequested } from './events/run-cancel-requested.js';
 import { RunFailed } from './events/run-failed.js';
 import { RunRequested } from './events/run-requested.js';
 import { RunSucceeded } from './events/run-succeeded.js';
@@ -39,6 +40,11 @@ export const SERVICE_RULES: Readonly<Record<ServiceName, readonly RuleDefinition
       name: 'planner-run-requested',
       description: 'Runs asked for through the API or a schedule.',
       eventPattern: { source: [NightshiftSource.api, NightshiftSource.scheduler], 'detail-type': [RunRequested.detailType] },
+    },
+    {
+      name: 'planner-run-cancel-requested',
+      description: 'Requests to stop a run.',
+      eventPattern: { source: [NightshiftSource.api], 'detail-type': [RunCancelRequested.detailType] },
     },
     {
       name: 'planner-batch-job-state-change',

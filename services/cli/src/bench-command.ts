@@ -1,19 +1,46 @@
-import { type Command } from './command.js';
-import { choiceFlag, intFlag, optional, parseFlags } from './args.js';
+import { choiceList, type Command } from './command.js';
+import { choiceFlag, intFlag, listFlag, optional, parseFlags, type FlagValues } from './args.js';
 import { assertBenchChecks, DEFAULT_BENCH_OPTIONS, formatBench, runBench, type BenchResult } from './bench.js';
+import {
+  assertControlPlaneChecks,
+  DEFAULT_CONTROL_PLANE_OPTIONS,
+  formatControlPlaneMarkdown,
+  runControlPlaneBench,
+  writeDocsBlock,
+  type ControlPlaneBenchResult,
+} from './bench-control-plane.js';
+import { CliUsageError } from './errors.js';
 
-/** `nightshift bench` (what `npm run bench` runs): TCA timings, the ratio to a hand-written query, partition speedup. */
-export const benchCommand: Command<BenchResult> = {
+/** Flags of the TCA bench, refused with --control-plane (and the other way round) so a typo cannot go unnoticed. */
+const TCA_FLAGS = ['quotes', 'fills', 'partitions', 'runs', 'warmup', 'format'] as const;
+const CONTROL_PLANE_FLAGS = ['children', 'latency-runs', 'profile-children', 'sides', 'redis-server', 'docs', 'profile-out'] as const;
+
+/**
+ * `nightshift bench`: the TCA timings (analytic vs a hand-written query, partition speedup), or with
+ * `--control-plane` the run engine against BullMQ. `npm run bench` runs both.
+ */
+export const benchCommand: Command<BenchResult | ControlPlaneBenchResult> = {
   name: 'bench',
-  summary: 'time TCA on a generated day: analytic vs hand-written DuckDB query, 4 partitions vs 1',
+  summary: 'time TCA (analytic vs hand-written DuckDB query), or with --control-plane the run engine vs BullMQ',
   usage: `nightshift bench [--quotes 10000000] [--fills 1000000] [--partitions 4] [--runs 3] [--warmup 1]
                  [--format parquet|csv] [--tmp-dir DIR] [--json]
+nightshift bench --control-plane [--children 1000,10000] [--latency-runs 200] [--profile-children 10000]
+                 [--sides nightshift,bullmq] [--redis-server PATH] [--docs FILE] [--profile-out FILE] [--tmp-dir DIR] [--json]
 
-  Generates a day (deleted at the end), then measures (a) the TCA analytic over the whole day,
+  TCA: generates a day (deleted at the end), then measures (a) the TCA analytic over the whole day,
   (b) one hand-written DuckDB query for the same report (every TCA metric, in total and by broker
   and venue), checks they agree within 1e-9 relative, and (c) the partitions (desks) run
-  concurrently against sequentially on one thread each. Prints a table (or JSON with --json);
-  progress goes to stderr. Exits 1 if a cross-check fails.`,
+  concurrently against sequentially on one thread each.
+
+  --control-plane: the embedded platform in this process against BullMQ 6.7.0 on a redis-server
+  the bench starts on 127.0.0.1 (AOF with fsync always, and no persistence), same task (a fresh
+  \`true\` process), 8 at once, 2 attempts: runs of N tasks started by one event (wall, tasks/s, CPU
+  per task, store writes per task), one-task runs one at a time (event -> task RUNNING p50/p99), and
+  where the time goes from a separate profiled run. Without redis-server the BullMQ side is skipped.
+  --docs FILE rewrites the generated block of FILE (docs/performance.md) with the figures.
+
+  Prints a table (markdown for --control-plane; JSON with --json); progress goes to stderr. Exits 1
+  if a cross-check or a measurement failed.`,
   async run(argv, io) {
     const values = parseFlags(argv, {
       quotes: { type: 'string' },
@@ -24,9 +51,34 @@ export const benchCommand: Command<BenchResult> = {
       format: { type: 'string' },
       'tmp-dir': { type: 'string' },
       json: { type: 'boolean' },
+      'control-plane': { type: 'boolean' },
+      children: { type: 'string' },
+      'latency-runs': { type: 'string' },
+      'profile-children': { type: 'string' },
+      sides: { type: 'string' },
+      'redis-server': { type: 'string' },
+      docs: { type: 'string' },
+      'profile-out': { type: 'string' },
     });
     if (values['help']) return null;
+    const log = (line: string): void => {
+      io.stderr.write(`bench: ${line}\n`);
+    };
     const tmpDir = optional(values, 'tmp-dir');
+    if (values['control-plane']) {
+      refuse(values, TCA_FLAGS, 'the TCA bench (without --control-plane)');
+      const result = await runControlPlaneBench(controlPlaneOptions(values, tmpDir, log));
+      const markdown = formatControlPlaneMarkdown(result);
+      io.stdout.write(values['json'] ? `${JSON.stringify(result, null, 2)}\n` : markdown);
+      const docs = optional(values, 'docs');
+      if (docs !== undefined) {
+        await writeDocsBlock(docs, markdown);
+        log(`wrote the figures into ${docs}`);
+      }
+      assertControlPlaneChecks(result);
+      return undefined;
+    }
+    refuse(values, CONTROL_PLANE_FLAGS, '--control-plane');
     const result = await runBench({
       quotes: intFlag(values, 'quotes', 10) ?? DEFAULT_BENCH_OPTIONS.quotes,
       fills: intFlag(values, 'fills', 1) ?? DEFAULT_BENCH_OPTIONS.fills,
@@ -35,10 +87,40 @@ export const benchCommand: Command<BenchResult> = {
       warmup: intFlag(values, 'warmup', 0) ?? DEFAULT_BENCH_OPTIONS.warmup,
       format: choiceFlag(values, 'format', ['csv', 'parquet'] as const) ?? DEFAULT_BENCH_OPTIONS.format,
       ...(tmpDir !== undefined ? { tmpDir } : {}),
-      log: (line) => io.stderr.write(`bench: ${line}\n`),
+      log,
     });
     io.stdout.write(values['json'] ? `${JSON.stringify(result, null, 2)}\n` : formatBench(result));
     assertBenchChecks(result);
     return undefined;
   },
 };
+
+function refuse(values: FlagValues, flags: readonly string[], belongsTo: string): void {
+  const given = flags.filter((f) => values[f] !== undefined);
+  if (given.length > 0) throw new CliUsageError(`${given.map((f) => `--${f}`).join(', ')} only appl${given.length === 1 ? 'ies' : 'y'} to ${belongsTo}`);
+}
+
+function controlPlaneOptions(values: FlagValues, tmpDir: string | undefined, log: (line: string) => void): Parameters<typeof runControlPlaneBench>[0] {
+  const children = listFlag(values, 'children')?.map((raw) => {
+    const value = Number(raw.replaceAll('_', ''));
+    if (!Number.isSafeInteger(value) || value < 1 || value > 10_000) throw new CliUsageError(`--children must list integers from 1 to 10000 (AWS Batch's array limit), got "${raw}"`);
+    return value;
+  });
+  const profileChildren = intFlag(values, 'profile-children', 0);
+  if (profileChildren !== undefined && profileChildren > 10_000) throw new CliUsageError(`--profile-children must be at most 10000, got ${profileChildren}`);
+  const resolvedChildren = children ?? DEFAULT_CONTROL_PLANE_OPTIONS.children;
+  const sides = choiceList(values, 'sides', ['nightshift', 'bullmq'] as const) ?? ['nightshift', 'bullmq'];
+  const redisServer = optional(values, 'redis-server');
+  const profileOut = optional(values, 'profile-out');
+  return {
+    children: resolvedChildren,
+    latencyRuns: intFlag(values, 'latency-runs', 1) ?? DEFAULT_CONTROL_PLANE_OPTIONS.latencyRuns,
+    warmupRuns: DEFAULT_CONTROL_PLANE_OPTIONS.warmupRuns,
+    sides: { nightshift: sides.includes('nightshift'), bullmq: sides.includes('bullmq') },
+    profileChildren: profileChildren ?? Math.max(...resolvedChildren),
+    ...(redisServer !== undefined ? { redisServer } : {}),
+    ...(tmpDir !== undefined ? { tmpDir } : {}),
+    ...(profileOut !== undefined ? { profileOut } : {}),
+    log,
+  };
+}

@@ -25,3 +25,26 @@ export class BenchCheckFailedError extends Error {
     this.name = 'BenchCheckFailedError';
   }
 }
+
+/**
+ * A part of the bench cannot run on this machine (no `redis-server`, the bullmq devDependency not
+ * installed, a server that would not start): that section is skipped with this message.
+ */
+export class BenchUnavailableError extends Error {
+  readonly retryable = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BenchUnavailableError';
+  }
+}
+
+/** A measurement did not finish within its bound (the bench bounds every wait); the machine may be overloaded. */
+export class BenchTimeoutError extends Error {
+  readonly retryable = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BenchTimeoutError';
+  }
+}

@@ -63,7 +63,7 @@ export async function followFlow(args: {
   const complete = () =>
     outcomes.some((o) => o.kind === 'rejected') || (args.pipelines.length === 0 ? registered : args.pipelines.every((p) => ended.has(p)));
   const printProgress = async () => {
-    for (const run of (await store.listRuns({ limit: 100 })).filter((r) => r.correlationId === correlationId).reverse()) {
+    for (const run of (await store.listRuns({ limit: 100 })).items.filter((r) => r.correlationId === correlationId).reverse()) {
       const line = await progressLine(store, run);
       if (line !== lastLines.get(run.runId)) print(line);
       lastLines.set(run.runId, line);
@@ -102,12 +102,12 @@ async function runOf(store: JobStore, runId: string): Promise<{ run?: Run }> {
   return run ? { run } : {};
 }
 
-/** `run <id> <status>: n/m tasks done [step n/m done, k running | …]` */
+/** `run <id> <status>: n/m tasks done [step SUBMITTED n/m done, k failed | …]`, from the steps' counts (no task reads). */
 async function progressLine(store: JobStore, run: Run): Promise<string> {
   const current = (await store.getRun(run.runId)) ?? run;
-  const progress = runProgress(await store.listTasks(run.runId));
+  const progress = runProgress(await store.listSteps(run.runId));
   const steps = Object.entries(progress.steps)
-    .map(([step, s]) => `${step} ${s.done}/${s.total} done${s.running ? `, ${s.running} running` : ''}${s.failed ? `, ${s.failed} failed` : ''}`)
+    .map(([step, s]) => `${step} ${s.status} ${s.done}/${s.total} done${s.failed ? `, ${s.failed} failed` : ''}`)
     .join(' | ');
   return `run ${current.runId} ${current.status}: ${progress.done}/${progress.total} tasks done${steps ? ` [${steps}]` : ''}`;
 }

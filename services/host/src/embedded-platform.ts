@@ -7,12 +7,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SERVICE_RULES, type RuleDefinition } from '@nightshift/contracts';
-import { LocalComputeEnvironment } from '@nightshift/compute-local';
+import { DirectoryJobLogs, LocalComputeEnvironment, reapOrphans } from '@nightshift/compute-local';
 import { LocalBusServer, LocalEventBus, PutEventsHttpEndpoint } from '@nightshift/events-local';
 import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
 import type { JobStore, PipelineDefinition } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
-import { PlannerModule, plannerConfigSchema, RunEngine } from '@nightshift/planner';
+import { PlannerModule, plannerConfigSchema, ReconciliationLoop, RunEngine } from '@nightshift/planner';
 import { ReportingModule, reportingConfigSchema } from '@nightshift/reporting';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 
@@ -33,6 +33,10 @@ export interface EmbeddedPlatformOptions {
   extraPipelines?: readonly PipelineDefinition[];
   /** Bus redelivery settings (tests shorten them). */
   visibilityTimeoutMs?: number;
+  /** How often the planner's reconciliation sweep runs (default 30 s; tests shorten it). */
+  reconcileIntervalMs?: number;
+  /** How long a submission claim may stay unfinished before the sweep takes it over (default 60 s). */
+  claimTimeoutMs?: number;
   /** Nest's logger; `false` silences the framework's own lines. */
   logger?: LoggerService | false;
 }
@@ -44,6 +48,8 @@ export interface EmbeddedPlatform {
   dynamoEndpoint: string;
   bus: LocalEventBus;
   store: JobStore;
+  /** The local compute environment (tests look at what it runs). */
+  compute: LocalComputeEnvironment;
   objects: DirectoryObjectStore;
   traceFile: string;
   /** Names of the pipelines a registered dataset of this name starts, one run each. */
@@ -53,8 +59,15 @@ export interface EmbeddedPlatform {
 
 export const TABLE_NAME = 'nightshift';
 
-/** Why a task's job is gone after a restart: local jobs live in the host's memory and die with it. */
-export const LOST_JOB_REASON = "nightshift host restarted; the job's process was lost";
+/**
+ * The embedded job queues over the one local compute environment: fair share between the tenants
+ * (or pipelines) whose jobs share a queue, and a high-priority queue placed first.
+ */
+export const EMBEDDED_JOB_QUEUES = [
+  { name: 'nightshift-high', priority: 100, fairShare: {} },
+  { name: 'nightshift-default', priority: 10, fairShare: {} },
+  { name: 'nightshift-low', priority: 1, fairShare: {} },
+];
 
 /**
  * Starts nightshift's embedded mode: the DynamoDB-compatible server on disk, the durable bus with
@@ -68,6 +81,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     bus: join(options.home, 'bus'),
     objects: join(options.home, 'objects'),
     logs: join(options.home, 'logs'),
+    compute: join(options.home, 'compute'),
     traces: join(options.home, 'traces'),
   };
   for (const d of Object.values(dirs)) await mkdir(d, { recursive: true });
@@ -94,13 +108,19 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     await endpoint.listen();
     stops.push(() => endpoint.close());
 
+    // Workers of a previous host that was killed are still running: stop them before their tasks are resubmitted.
+    const reaped = await reapOrphans(dirs.compute);
+    if (reaped > 0) Logger.log(`stopped ${reaped} worker process(es) left by the previous host`, 'host');
     const compute = new LocalComputeEnvironment({
       vcpus: options.vcpus,
       memoryMiB: options.memoryMiB,
       logDir: dirs.logs,
-      emit: async (e) => {
-        const result = await bus.putEvents([{ Source: e.source, DetailType: e.detailType, Detail: JSON.stringify(e.detail), Resources: e.resources }]);
-        if (result.FailedEntryCount > 0) throw new Error(`bus refused a job state change: ${JSON.stringify(result.Entries[0])}`);
+      stateDir: dirs.compute,
+      jobQueues: EMBEDDED_JOB_QUEUES,
+      // Up to 10 state changes per PutEvents (EventBridge's limit): one batch of files, one directory fsync.
+      emit: async (events) => {
+        const result = await bus.putEvents(events.map((e) => ({ Source: e.source, DetailType: e.detailType, Detail: JSON.stringify(e.detail), Resources: e.resources })));
+        if (result.FailedEntryCount > 0) throw new Error(`bus refused ${result.FailedEntryCount} job state change(s): ${JSON.stringify(result.Entries.find((r) => 'ErrorCode' in r))}`);
       },
     });
     stops.push(() => compute.shutdown());
@@ -121,23 +141,34 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
 
     const planner: INestMicroservice = await NestFactory.createMicroservice(
       PlannerModule.register(
-        plannerConfigSchema.parse({ ...common, workerCommand: [process.execPath, WORKER_ENTRYPOINT], workerEnvironment }),
+        plannerConfigSchema.parse({
+          ...common,
+          workerCommand: [process.execPath, WORKER_ENTRYPOINT],
+          workerEnvironment,
+          fairShareQueues: EMBEDDED_JOB_QUEUES.map((q) => q.name),
+          ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}),
+          ...(options.claimTimeoutMs !== undefined ? { claimTimeoutMs: options.claimTimeoutMs } : {}),
+        }),
         { bus, dynamo: client, compute, ...(options.extraPipelines ? { extraPipelines: options.extraPipelines } : {}) },
       ),
       { strategy: new LocalBusServer({ bus, queue: 'planner', concurrency: 4 }), logger },
     );
     stops.push(() => planner.close());
-    // Before the planner takes events: the jobs of the previous host died with it, and their late
-    // events still queued for the planner are then stale against the tasks resolved here.
+    // One sweep before the planner takes events: the jobs of the previous host are unknown to this
+    // compute environment, so their tasks are resolved (resubmitted or failed) and their late events
+    // still queued for the planner are stale against the claims made here. Then it sweeps periodically.
     const engine = planner.get(RunEngine);
-    const recovered = await engine.recoverLostTasks(LOST_JOB_REASON);
-    if (recovered.resubmitted + recovered.failed > 0) {
-      Logger.log(`recovered tasks whose jobs were lost with the previous host: ${recovered.resubmitted} resubmitted, ${recovered.failed} failed`, 'host');
-    }
+    const loop = planner.get(ReconciliationLoop);
+    await loop.sweepOnce();
     await planner.listen();
+    loop.start();
 
     const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort });
-    const reporting: INestApplication = await NestFactory.create(ReportingModule.register(reportingConfig, { bus, dynamo: client }), new FastifyAdapter(), { logger });
+    const reporting: INestApplication = await NestFactory.create(
+      ReportingModule.register(reportingConfig, { bus, dynamo: client, compute, logs: new DirectoryJobLogs(dirs.logs) }),
+      new FastifyAdapter(),
+      { logger },
+    );
     reporting.connectMicroservice({ strategy: new LocalBusServer({ bus, queue: 'reporting', concurrency: 2 }) });
     await reporting.startAllMicroservices();
     await reporting.listen(reportingConfig.httpPort, reportingConfig.httpHost);
@@ -149,6 +180,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       eventsUrl: endpoint.url,
       dynamoEndpoint: dynamo.endpoint,
       bus,
+      compute,
       store: new DynamoDbJobStore(client, { tableName: TABLE_NAME }),
       objects: new DirectoryObjectStore(dirs.objects),
       traceFile,

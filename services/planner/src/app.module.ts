@@ -7,9 +7,12 @@ import { DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import type { PlannerConfig } from './config.js';
+import { createPlannerCore, type PlannerCore } from './planner-core.js';
 import { PlannerHandlers } from './planner.handlers.js';
+import { ReconciliationLoop } from './reconciliation-loop.js';
+import { Reconciler } from './reconciler.js';
 import { RunEngine } from './run-engine.js';
-import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, PIPELINES } from './tokens.js';
+import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, PIPELINES, PLANNER_CORE, RECONCILE_INTERVAL_MS } from './tokens.js';
 
 /** Process-wide clients the host owns and hands to the planner. */
 export interface PlannerRuntime {
@@ -35,17 +38,30 @@ export class PlannerModule {
         { provide: COMPUTE, useValue: runtime.compute },
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
         { provide: PIPELINES, useValue: [...BUILT_IN_PIPELINES, ...(runtime.extraPipelines ?? [])] },
+        { provide: RECONCILE_INTERVAL_MS, useValue: config.reconcileIntervalMs },
         {
-          provide: RunEngine,
+          provide: PLANNER_CORE,
           inject: [JOB_STORE, OBJECT_STORE, COMPUTE, EVENT_PUBLISHER, PIPELINES, CLOCK],
-          useFactory: (store: JobStore, objects: ObjectStore, compute: ComputeEnvironment, publisher: EventPublisher, pipelines: PipelineDefinition[], clock: Clock) =>
-            new RunEngine(store, objects, compute, publisher, pipelines, {
-              command: config.workerCommand,
-              environment: config.workerEnvironment,
-              jobQueue: config.jobQueue,
-              jobDefinition: config.jobDefinition,
-            }, clock),
+          useFactory: (store: JobStore, objects: ObjectStore, compute: ComputeEnvironment, publisher: EventPublisher, pipelines: PipelineDefinition[], clock: Clock): PlannerCore =>
+            createPlannerCore(
+              { store, objects, compute, publisher, clock },
+              {
+                pipelines,
+                worker: {
+                  command: config.workerCommand,
+                  environment: config.workerEnvironment,
+                  jobQueue: config.jobQueue,
+                  jobDefinition: config.jobDefinition,
+                  fairShareQueues: config.fairShareQueues,
+                },
+                submitRetry: config.submitRetry,
+                claimTimeoutMs: config.claimTimeoutMs,
+              },
+            ),
         },
+        { provide: RunEngine, inject: [PLANNER_CORE], useFactory: (core: PlannerCore) => core.engine },
+        { provide: Reconciler, inject: [PLANNER_CORE], useFactory: (core: PlannerCore) => core.reconciler },
+        ReconciliationLoop,
       ],
     };
   }

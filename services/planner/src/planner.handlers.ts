@@ -5,6 +5,7 @@ import {
   ContractViolationError,
   DatasetRegistered,
   parseDetail,
+  RunCancelRequested,
   RunRequested,
   traceparentOf,
   type RunRequestedDetail,
@@ -92,6 +93,16 @@ export class PlannerHandlers {
       await this.engine.failUnplannable({ ...meta, pipeline: pipeline.name, businessDate: dataset.businessDate, datasetId: dataset.datasetId, reason: e.message });
       this.log.warn(e.message);
     }
+  }
+
+  @EventPattern(RunCancelRequested.detailType)
+  async onRunCancelRequested(@Payload() event: EventBridgeEvent): Promise<void> {
+    const detail = parseDetail(RunCancelRequested, event);
+    await this.span('planner: Run Cancel Requested', event, async () => {
+      const { runId, reason, requestedBy } = detail.data;
+      const cancelled = await this.engine.cancelRun(runId, `${reason} (by ${requestedBy})`);
+      this.log.log(cancelled ? `run ${runId} cancelled by ${requestedBy}` : `cancel of run ${runId} ignored: no such open run`);
+    });
   }
 
   @EventPattern(BatchJobStateChange.detailType)

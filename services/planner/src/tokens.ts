@@ -5,3 +5,5 @@ export const EVENT_PUBLISHER = Symbol('EventPublisher');
 export const COMPUTE = Symbol('ComputeEnvironment');
 export const CLOCK = Symbol('Clock');
 export const PIPELINES = Symbol('Pipelines');
+export const RECONCILE_INTERVAL_MS = Symbol('ReconcileIntervalMs');
+export const PLANNER_CORE = Symbol('PlannerCore');

@@ -1,11 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
-import { envelope, issuesToProblems, RunRequested } from '@nightshift/contracts';
+import { BadRequestException, Body, ConflictException, Controller, Get, Header, Headers, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { envelope, issuesToProblems, RunCancelRequested, RunRequested } from '@nightshift/contracts';
 import type { EventPublisher } from '@nightshift/events-domain';
-import { runIdFor, runProgress, type Clock, type JobStore, type Report, type Run, type Task } from '@nightshift/jobs-domain';
+import {
+  isTerminalRunStatus,
+  planKeyFor,
+  runIdFor,
+  runProgress,
+  type Clock,
+  type ComputeEnvironment,
+  type JobLogs,
+  type JobStore,
+  type Report,
+  type Run,
+  type RunPlan,
+  type StepExecution,
+  type Task,
+} from '@nightshift/jobs-domain';
 import { withSpan } from '@nightshift/observability';
+import { z } from 'zod';
 import type { ObjectStore } from '@nightshift/storage-domain';
-import { CLOCK, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE } from './tokens.js';
+import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE } from './tokens.js';
 
 /** What `POST /runs` accepts: Run Requested's data, `requestedBy` defaulting to `api`; unknown fields are refused, not ignored. */
 const runRequestBody = RunRequested.detail.shape.data.extend({ requestedBy: RunRequested.detail.shape.data.shape.requestedBy.default('api') }).strict();
@@ -22,12 +37,28 @@ export interface RunRequestAccepted {
   location: string;
 }
 
-/** A run as the API shows it: its state, its tasks, and progress per step. */
-export interface RunView extends Run {
+/** What the compute environment says of a step's job right now (asked when the run is read, not stored). */
+export interface StepJobView {
+  jobId: string;
+  status: string;
+  statusReason?: string;
+  statusSummary?: Record<string, number>;
+  /** Why the first RUNNABLE task of the step is waiting: needs, what is in use, how many jobs are ahead. */
+  waitingReason?: string;
+}
+
+/** A run as the API shows it: its state, its steps (with their jobs' live state), progress, and one page of task records. */
+export interface RunView extends Omit<Run, 'outbox'> {
   progress: ReturnType<typeof runProgress>;
   durationMs?: number;
+  steps: Array<StepExecution & { job?: StepJobView }>;
+  /** Task records (a task has one once its job reported), one page: `tasksNextToken` asks for the next. */
   tasks: Array<Task & { durationMs?: number }>;
+  tasksNextToken?: string;
 }
+
+/** What `POST /runs/:id/cancel` accepts. */
+const cancelBody = z.object({ reason: z.string().min(1).max(1024).optional(), requestedBy: z.string().min(1).max(256).default('api') }).strict();
 
 function duration(from?: string, to?: string): number | undefined {
   return from && to ? Date.parse(to) - Date.parse(from) : undefined;
@@ -41,6 +72,8 @@ export class ApiController {
     @Inject(OBJECT_STORE) private readonly objects: ObjectStore,
     @Inject(EVENT_PUBLISHER) private readonly publisher: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(COMPUTE) private readonly compute: ComputeEnvironment,
+    @Inject(JOB_LOGS) private readonly logs: JobLogs,
   ) {}
 
   @Get('health')
@@ -48,10 +81,11 @@ export class ApiController {
     return { status: 'ok' };
   }
 
+  /** Newest first, one page; `nextToken` (when present) asks for the next. */
   @Get('runs')
-  async listRuns(@Query('limit') limit?: string): Promise<{ runs: Run[] }> {
-    const n = limit === undefined ? 50 : Number(limit);
-    return { runs: await this.store.listRuns({ limit: Number.isInteger(n) && n > 0 ? Math.min(n, 500) : 50 }) };
+  async listRuns(@Query('limit') limit?: string, @Query('nextToken') nextToken?: string): Promise<{ runs: Run[]; nextToken?: string }> {
+    const page = await this.store.listRuns({ limit: pageSize(limit, 50, 500), ...(nextToken ? { nextToken } : {}) });
+    return { runs: page.items.map(withoutOutbox), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
   }
 
   /**
@@ -86,19 +120,91 @@ export class ApiController {
   }
 
   @Get('runs/:id')
-  async getRun(@Param('id') id: string): Promise<RunView> {
+  async getRun(@Param('id') id: string, @Query('tasksLimit') tasksLimit?: string, @Query('tasksNextToken') tasksNextToken?: string): Promise<RunView> {
     const run = await this.store.getRun(id);
     if (!run) throw new NotFoundException(`run ${id} not found`);
-    const tasks = await this.store.listTasks(id);
+    const steps = await this.store.listSteps(id);
+    const page = await this.store.listTasks(id, { limit: pageSize(tasksLimit, 500, 5000), ...(tasksNextToken ? { nextToken: tasksNextToken } : {}) });
     const durationMs = duration(run.startedAt, run.finishedAt);
     return {
-      ...run,
+      ...withoutOutbox(run),
       ...(durationMs !== undefined ? { durationMs } : {}),
-      progress: runProgress(tasks),
-      tasks: tasks.map((t) => {
+      progress: runProgress(steps),
+      steps: await Promise.all(steps.map(async (s) => (s.status === 'SUBMITTED' && s.jobId ? { ...s, ...(await this.jobView(s.jobId)) } : s))),
+      tasks: page.items.map((t) => {
         const d = duration(t.startedAt, t.stoppedAt);
         return d === undefined ? t : { ...t, durationMs: d };
       }),
+      ...(page.nextToken ? { tasksNextToken: page.nextToken } : {}),
+    };
+  }
+
+  /**
+   * Asks the planner to stop a run: it fails the run with the reason, terminates its jobs and
+   * publishes Run Failed once. 202 with the run's location; 404 for an unknown run, 409 for one
+   * that already finished.
+   */
+  @Post('runs/:id/cancel')
+  @HttpCode(202)
+  async cancelRun(@Param('id') id: string, @Body() body: unknown): Promise<{ runId: string; location: string }> {
+    const parsed = cancelBody.safeParse(body ?? {});
+    if (!parsed.success) throw new BadRequestException({ message: 'invalid cancel request', problems: issuesToProblems(parsed.error.issues, 'body') });
+    const run = await this.store.getRun(id);
+    if (!run) throw new NotFoundException(`run ${id} not found`);
+    if (isTerminalRunStatus(run.status)) throw new ConflictException(`run ${id} already finished: ${run.status}`);
+    const data = { runId: id, reason: parsed.data.reason ?? 'cancelled through the API', requestedBy: parsed.data.requestedBy };
+    await this.publisher.publish([
+      {
+        source: RunCancelRequested.source,
+        detailType: RunCancelRequested.detailType,
+        resources: [id],
+        detail: envelope(data, { eventId: `run-cancel-${id}`, correlationId: run.correlationId, occurredAt: this.clock.now(), tenant: run.tenant }),
+      },
+    ]);
+    return { runId: id, location: `/runs/${id}` };
+  }
+
+  /** What attempt `n` (1-based) of a task wrote, as text; the task id is `<step>#<partition>` (URL-encoded). */
+  @Get('runs/:id/tasks/:taskId/attempts/:n/log')
+  @Header('content-type', 'text/plain; charset=utf-8')
+  async attemptLog(@Param('id') id: string, @Param('taskId') taskId: string, @Param('n') n: string): Promise<string> {
+    const attempt = Number(n);
+    if (!Number.isInteger(attempt) || attempt < 1) throw new BadRequestException(`attempt must be a positive integer, got ${JSON.stringify(n)}`);
+    const [step, partition] = splitTaskId(taskId);
+    let plan: RunPlan;
+    try {
+      plan = JSON.parse(Buffer.from(await this.objects.get(planKeyFor(id))).toString('utf8')) as RunPlan;
+    } catch {
+      throw new NotFoundException(`run ${id} not found`);
+    }
+    const index = plan.steps.find((s) => s.step === step)?.partitions.indexOf(partition) ?? -1;
+    if (index < 0) throw new NotFoundException(`run ${id} has no task ${taskId}`);
+    const task = await this.store.getTask(id, step, index);
+    const record = task?.attempts[attempt - 1];
+    if (!task || !record) throw new NotFoundException(`task ${taskId} of run ${id} has no attempt ${attempt}${task ? ` (it has ${task.attempts.length})` : ' yet'}`);
+    if (!record.logStreamName) throw new NotFoundException(`attempt ${attempt} of task ${taskId} has no log stream (it never started)`);
+    const log = await this.logs.read(record.logStreamName);
+    if (!log) throw new NotFoundException(`log stream ${record.logStreamName} is gone`);
+    return log.truncated ? `[... first ${log.bytes - Buffer.byteLength(log.text)} bytes cut]\n${log.text}` : log.text;
+  }
+
+  /** The step's job as the compute environment sees it now, with why its first RUNNABLE task waits. */
+  private async jobView(jobId: string): Promise<{ job?: StepJobView }> {
+    const [job] = await this.compute.describeJobs([jobId]);
+    if (!job) return {};
+    let waitingReason = job.status === 'RUNNABLE' ? job.statusReason : undefined;
+    if ((job.arrayProperties?.statusSummary?.['RUNNABLE'] ?? 0) > 0) {
+      const [first] = await this.compute.listJobs({ arrayJobId: jobId, jobStatus: 'RUNNABLE' });
+      if (first) waitingReason = (await this.compute.describeJobs([first.jobId]))[0]?.statusReason ?? first.statusReason;
+    }
+    return {
+      job: {
+        jobId,
+        status: job.status,
+        ...(job.statusReason ? { statusReason: job.statusReason } : {}),
+        ...(job.arrayProperties?.statusSummary ? { statusSummary: job.arrayProperties.statusSummary } : {}),
+        ...(waitingReason ? { waitingReason } : {}),
+      },
     };
   }
 
@@ -114,4 +220,22 @@ export class ApiController {
     const document = JSON.parse(Buffer.from(await this.objects.get(report.key)).toString('utf8')) as unknown;
     return { ...report, document };
   }
+}
+
+/** A page size from a query parameter: the default when absent or not a positive integer, capped. */
+function pageSize(value: string | undefined, fallback: number, max: number): number {
+  const n = value === undefined ? fallback : Number(value);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, max) : fallback;
+}
+
+/** The outbox is the planner's bookkeeping, not part of what a run is to its readers. */
+function withoutOutbox(run: Run): Omit<Run, 'outbox'> {
+  const { outbox: _outbox, ...rest } = run;
+  return rest;
+}
+
+function splitTaskId(taskId: string): [string, string] {
+  const at = taskId.indexOf('#');
+  if (at <= 0) throw new BadRequestException(`task id ${JSON.stringify(taskId)} is not <step>#<partition> (URL-encode "#" as %23)`);
+  return [taskId.slice(0, at), taskId.slice(at + 1)];
 }

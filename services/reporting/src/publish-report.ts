@@ -1,4 +1,4 @@
-import { envelope, ReportPublished, type RunSucceededDetail } from '@nightshift/contracts';
+import { envelope, ReportPublished, runOutputsListingSchema, type RunSucceededDetail } from '@nightshift/contracts';
 import type { EventPublisher } from '@nightshift/events-domain';
 import type { Clock, JobStore, Report } from '@nightshift/jobs-domain';
 import type { ObjectStore } from '@nightshift/storage-domain';
@@ -27,6 +27,8 @@ export interface ReportDocument {
   datasetId: string;
   generatedAt: string;
   partitions: Record<string, string[]>;
+  /** Tasks each step ran (steps that run a plain command write no output, so only this says what they did). */
+  tasks: Record<string, number>;
   sections: Record<string, unknown>;
   headline: Record<string, number | string | null>;
 }
@@ -55,10 +57,14 @@ export class PublishReport {
   async execute(eventId: string, detail: { metadata: { correlationId: string; tenant?: string }; data: RunSucceededDetail['data'] }, traceparent?: string): Promise<Report | undefined> {
     if (await this.store.isProcessed(CONSUMER, eventId)) return undefined;
     const run = detail.data;
+    // The outputs travel by reference (claim-check): the event stays small for 10,000 tasks.
+    const listing = runOutputsListingSchema.parse(JSON.parse(Buffer.from(await this.objects.get(run.outputs.key)).toString('utf8')));
     const byStep = new Map<string, TaskOutput[]>();
-    for (const out of run.outputs) {
+    for (const out of listing.outputs) {
       const parsed = JSON.parse(Buffer.from(await this.objects.get(out.key)).toString('utf8')) as TaskOutput;
-      byStep.set(out.step, [...(byStep.get(out.step) ?? []), parsed]);
+      const list = byStep.get(out.step);
+      if (list) list.push(parsed);
+      else byStep.set(out.step, [parsed]);
     }
     const sections: Record<string, unknown> = {};
     const partitions: Record<string, string[]> = {};
@@ -81,11 +87,12 @@ export class PublishReport {
       datasetId: run.datasetId,
       generatedAt: this.clock.now().toISOString(),
       partitions,
+      tasks: Object.fromEntries(run.steps.map((s) => [s.step, s.tasks])),
       sections,
-      headline,
+      headline: Object.keys(headline).length > 0 ? headline : { tasks: run.steps.reduce((n, s) => n + s.tasks, 0) },
     };
     await this.objects.put(key, JSON.stringify(doc, null, 2), 'application/json');
-    const report: Report = { reportId, runId: run.runId, pipeline: run.pipeline, businessDate: run.businessDate, key, headline, publishedAt: doc.generatedAt };
+    const report: Report = { reportId, runId: run.runId, pipeline: run.pipeline, businessDate: run.businessDate, key, headline: doc.headline, publishedAt: doc.generatedAt };
     await this.store.putReport(report);
     await this.publisher.publish([
       {
@@ -93,7 +100,7 @@ export class PublishReport {
         detailType: ReportPublished.detailType,
         resources: [reportId, run.runId],
         detail: envelope(
-          { reportId, runId: run.runId, pipeline: run.pipeline, businessDate: run.businessDate, key, headline },
+          { reportId, runId: run.runId, pipeline: run.pipeline, businessDate: run.businessDate, key, headline: doc.headline },
           { eventId: `report-published-${run.runId}`, correlationId: detail.metadata.correlationId, occurredAt: this.clock.now(), traceparent, tenant: detail.metadata.tenant },
         ),
       },

@@ -4,3 +4,5 @@ export const OBJECT_STORE = Symbol('ObjectStore');
 export const EVENT_PUBLISHER = Symbol('EventPublisher');
 export const CLOCK = Symbol('Clock');
 export const REPORT_SECTIONS = Symbol('ReportSections');
+export const COMPUTE = Symbol('ComputeEnvironment');
+export const JOB_LOGS = Symbol('JobLogs');

@@ -5,6 +5,12 @@ import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { loadWorkerConfig, WorkerUsageError } from './config.js';
 import { runTask } from './run-task.js';
 
+/** One log line, stamped with the time as CloudWatch Logs would stamp it: `<ISO-8601> <text>`. */
+function log(stream: NodeJS.WriteStream, text: string): void {
+  const at = new Date().toISOString();
+  stream.write(text.split('\n').map((line) => `${at} ${line}`).join('\n') + '\n');
+}
+
 /**
  * The batch job entrypoint. Exit codes: 0 done; 2 bad input or usage (retrying will not help);
  * 1 anything else (worth retrying). The reason goes to stderr, which becomes the job's log stream.
@@ -12,24 +18,24 @@ import { runTask } from './run-task.js';
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   if (command !== 'run-task') {
-    process.stderr.write(`usage: nightshift-worker run-task   (configured by NIGHTSHIFT_* and AWS_BATCH_* environment variables)\n`);
+    log(process.stderr, 'usage: nightshift-worker run-task   (configured by NIGHTSHIFT_* and AWS_BATCH_* environment variables)');
     return 2;
   }
   let config;
   try {
     config = loadWorkerConfig();
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
+    log(process.stderr, (e as Error).message);
     return 2;
   }
   const tracing = startTracing({ serviceName: 'nightshift-worker', otlpEndpoint: config.otlpEndpoint, traceFile: config.traceFile });
   try {
     const { outputKey } = await runTask(config, new DirectoryObjectStore(config.objectStoreDir));
-    process.stdout.write(`wrote ${outputKey}\n`);
+    log(process.stdout, `wrote ${outputKey}`);
     return 0;
   } catch (e) {
     const usage = e instanceof WorkerUsageError || e instanceof InputDataError;
-    process.stderr.write(`${usage ? 'bad input' : 'failed'}: ${(e as Error).message}\n`);
+    log(process.stderr, `${usage ? 'bad input' : 'failed'}: ${(e as Error).message}`);
     return usage ? 2 : 1;
   } finally {
     await tracing.shutdown();

@@ -16,6 +16,8 @@ export async function runTask(config: WorkerConfig, objects: ObjectStore): Promi
   if (typeof entry.inputs !== 'object' || typeof (entry as Partial<typeof entry>).sharedInputs !== 'object') {
     throw new WorkerUsageError(`manifest ${config.manifestKey} entry ${config.arrayIndex} lacks inputs or sharedInputs (written by an older planner?): request the run again`);
   }
+  if (entry.outputKey === undefined) throw new WorkerUsageError(`manifest ${config.manifestKey} entry ${config.arrayIndex} has no output key: its step runs a command, not an analytic`);
+  const outputKey = entry.outputKey;
   const analytic = ANALYTICS[manifest.analytic];
   if (!analytic) throw new WorkerUsageError(`unknown analytic "${manifest.analytic}" (known: ${Object.keys(ANALYTICS).join(', ')})`);
   return withSpan(
@@ -26,8 +28,8 @@ export async function runTask(config: WorkerConfig, objects: ObjectStore): Promi
     },
     async () => {
       const result = await analytic(entry, (key) => objects.uriFor(key));
-      await objects.put(entry.outputKey, JSON.stringify({ analytic: manifest.analytic, step: manifest.step, partition: entry.partition, result }), 'application/json');
-      return { outputKey: entry.outputKey };
+      await objects.put(outputKey, JSON.stringify({ analytic: manifest.analytic, step: manifest.step, partition: entry.partition, result }), 'application/json');
+      return { outputKey };
     },
   );
 }

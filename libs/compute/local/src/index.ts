@@ -1,2 +1,6 @@
-export { LocalComputeEnvironment, type LocalComputeEnvironmentOptions, type BatchJobStateChangeEmission } from './local-compute-environment.js';
-export { InvalidLocalComputeOptionsError } from './errors.js';
+export { LocalComputeEnvironment, type LocalComputeEnvironmentOptions } from './local-compute-environment.js';
+export type { BatchJobStateChangeEmission } from './state-change-emitter.js';
+export type { JobQueueOptions, FairShareOptions } from './job-queues.js';
+export { reapOrphans } from './process-journal.js';
+export { DirectoryJobLogs } from './directory-job-logs.js';
+export { InvalidLocalComputeOptionsError, InvalidComputeRequestError, InvalidLogStreamError } from './errors.js';

@@ -1,4 +1,5 @@
 import { BATCH_JOB_STATUSES, type BatchAttempt, type BatchJobStateChangeDetail, type BatchJobStatus } from '@nightshift/contracts';
+import type { JobSummary } from '@nightshift/jobs-domain';
 import type { JobSpec } from './job-spec.js';
 
 /** One finished attempt of a unit. Times are epoch milliseconds. */
@@ -41,11 +42,15 @@ export interface ParentState {
   stoppedAt?: number;
 }
 
-/** The `detail` of a "Batch Job State Change" event for a plain job or an array child. */
-export function unitDetail(unit: UnitState): BatchJobStateChangeDetail {
+/**
+ * The `detail` of a "Batch Job State Change" event for a plain job or an array child, which is also
+ * what `describeJobs` answers. `statusReason` replaces the stored one (a RUNNABLE job's reason is
+ * computed when it is read).
+ */
+export function unitDetail(unit: UnitState, statusReason?: string): BatchJobStateChangeDetail {
   const last = unit.attempts.at(-1);
   return {
-    ...common(unit, unit.spec),
+    ...common(unit, unit.spec, statusReason),
     attempts: unit.attempts.map(toBatchAttempt),
     container: {
       ...containerOf(unit.spec),
@@ -62,25 +67,58 @@ export function parentDetail(parent: ParentState): BatchJobStateChangeDetail {
   const statusSummary: Record<string, number> = Object.fromEntries(BATCH_JOB_STATUSES.map((s) => [s, 0]));
   for (const child of parent.children) statusSummary[child.status] += 1;
   return {
-    ...common(parent, parent.spec),
+    ...common(parent, parent.spec, undefined),
     attempts: [],
     container: containerOf(parent.spec),
     arrayProperties: { size: parent.spec.arraySize ?? parent.children.length, statusSummary },
   };
 }
 
-function common(job: UnitState | ParentState, spec: JobSpec) {
+/**
+ * AWS Batch's `JobSummary` of a job, as `listJobs` answers it: the fields of its detail, built
+ * without the rest of it (a listing of 10,000 array children stays cheap).
+ */
+export function summaryOf(job: UnitState | ParentState, statusReason?: string): JobSummary {
+  const reason = statusReason ?? job.statusReason;
+  const last = 'attempts' in job ? job.attempts.at(-1) : undefined;
+  const arrayProperties = 'children' in job ? { size: job.spec.arraySize ?? job.children.length } : job.index !== undefined ? { index: job.index } : undefined;
+  return {
+    jobId: job.jobId,
+    jobArn: job.jobArn,
+    jobName: job.spec.jobName,
+    status: job.status,
+    ...(reason !== undefined && { statusReason: reason }),
+    createdAt: job.createdAt,
+    ...(job.startedAt !== undefined && { startedAt: job.startedAt }),
+    ...(job.stoppedAt !== undefined && { stoppedAt: job.stoppedAt }),
+    ...(arrayProperties && { arrayProperties }),
+    ...((last?.exitCode !== undefined || last?.containerReason !== undefined) && {
+      container: {
+        ...(last?.exitCode !== undefined && { exitCode: last.exitCode }),
+        ...(last?.containerReason !== undefined && { reason: last.containerReason }),
+      },
+    }),
+  };
+}
+
+function common(job: UnitState | ParentState, spec: JobSpec, statusReasonOnRead: string | undefined) {
+  const statusReason = statusReasonOnRead ?? job.statusReason;
   return {
     jobArn: job.jobArn,
     jobName: spec.jobName,
     jobId: job.jobId,
     jobQueue: spec.jobQueueArn,
     status: job.status,
-    ...(job.statusReason !== undefined && { statusReason: job.statusReason }),
+    ...(statusReason !== undefined && { statusReason }),
     createdAt: job.createdAt,
     ...(job.startedAt !== undefined && { startedAt: job.startedAt }),
     ...(job.stoppedAt !== undefined && { stoppedAt: job.stoppedAt }),
-    retryStrategy: { attempts: spec.retryAttempts },
+    retryStrategy: {
+      attempts: spec.retryStrategy.attempts,
+      ...(spec.retryStrategy.evaluateOnExit !== undefined && { evaluateOnExit: spec.retryStrategy.evaluateOnExit.map((rule) => ({ ...rule })) }),
+    },
+    ...(spec.shareIdentifier !== undefined && { shareIdentifier: spec.shareIdentifier }),
+    ...(spec.schedulingPriority !== undefined && { schedulingPriority: spec.schedulingPriority }),
     dependsOn: [],
     jobDefinition: spec.jobDefinitionArn,
     parameters: { ...spec.parameters },

@@ -1,4 +1,6 @@
-import { ComputeSubmissionError, type JobSubmission } from '@nightshift/jobs-domain';
+import { ComputeSubmissionError, type JobSubmission, type RetryStrategy } from '@nightshift/jobs-domain';
+import { retryStrategyProblems } from './evaluate-on-exit.js';
+import { NAME, SHARE_IDENTIFIER_RE } from './job-queues.js';
 import type { Demand } from './resource-scheduler.js';
 
 /** A submission checked the way AWS Batch's SubmitJob checks it, with names resolved to ARNs. */
@@ -15,8 +17,10 @@ export interface JobSpec {
   memoryMiB: number;
   demand: Demand;
   timeoutSeconds: number;
-  retryAttempts: number;
+  retryStrategy: RetryStrategy;
   arraySize?: number;
+  shareIdentifier?: string;
+  schedulingPriority?: number;
 }
 
 /** Where ARNs point: the region and account the local environment pretends to live in. */
@@ -25,13 +29,16 @@ export interface ArnScope {
   account: string;
 }
 
-// AWS Batch names: up to 128 letters, digits, hyphens and underscores, starting with a letter or
-// digit. Enforcing it here keeps a name that AWS would reject from working only locally (and keeps
-// the job definition name safe to use as a log directory).
-const NAME = '[A-Za-z0-9][A-Za-z0-9_-]{0,127}';
+// AWS Batch names: enforcing them here keeps a name that AWS would reject from working only
+// locally (and keeps the job definition name safe to use as a log directory).
 const NAME_RE = new RegExp(`^${NAME}$`);
 const QUEUE_RE = new RegExp(`^(?:arn:[^:]+:batch:[^:]*:[^:]*:job-queue/)?(${NAME})$`);
 const DEFINITION_RE = new RegExp(`^(?:arn:[^:]+:batch:[^:]*:[^:]*:job-definition/)?(${NAME})(?::(\\d+))?$`);
+
+/** The name of a job queue given by name or ARN, or undefined when it is neither. */
+export function queueNameOf(jobQueue: string): string | undefined {
+  return QUEUE_RE.exec(jobQueue)?.[1];
+}
 
 /** The ARN AWS Batch gives a job (or an array child, `${parentId}:${index}`). */
 export function jobArn(scope: ArnScope, jobId: string): string {
@@ -40,8 +47,9 @@ export function jobArn(scope: ArnScope, jobId: string): string {
 
 /**
  * Checks a submission against AWS Batch's SubmitJob rules and resolves queue and definition names
- * to ARNs in `scope` (ARNs given as such are kept). A definition given without a revision gets revision 1: there is no registry locally, and
- * AWS always reports a revision.
+ * to ARNs in `scope` (ARNs given as such are kept). A definition given without a revision gets
+ * revision 1: there is no registry locally, and AWS always reports a revision. Whether the queue
+ * exists, and whether it wants a share identifier, is the environment's to check.
  *
  * @throws ComputeSubmissionError (not retryable) listing every problem found.
  */
@@ -58,9 +66,16 @@ export function toJobSpec(job: JobSubmission, scope: ArnScope): JobSpec {
   // AWS's minimum attemptDurationSeconds is 60; shorter timeouts are allowed here so that tests
   // of the timeout path stay fast.
   if (!(Number.isInteger(job.timeoutSeconds) && job.timeoutSeconds >= 1)) problems.push(`timeoutSeconds must be an integer >= 1, got ${job.timeoutSeconds}`);
-  if (!(Number.isInteger(job.retryAttempts) && job.retryAttempts >= 1 && job.retryAttempts <= 10)) problems.push(`retryAttempts must be an integer in 1..10, got ${job.retryAttempts}`);
+  problems.push(...retryStrategyProblems(job.retryStrategy));
   if (job.arraySize !== undefined && !(Number.isInteger(job.arraySize) && job.arraySize >= 2 && job.arraySize <= 10_000)) {
     problems.push(`arraySize must be an integer in 2..10000, got ${job.arraySize}`);
+  }
+  if (job.shareIdentifier !== undefined && !(typeof job.shareIdentifier === 'string' && SHARE_IDENTIFIER_RE.test(job.shareIdentifier))) {
+    problems.push(`shareIdentifier "${job.shareIdentifier}" must be 1-255 letters or digits`);
+  }
+  const priority = job.schedulingPriority;
+  if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 9999)) {
+    problems.push(`schedulingPriority must be an integer in 0..9999, got ${priority}`);
   }
   const reserved = Object.keys(job.environment).filter((name) => name.startsWith('AWS_BATCH'));
   if (reserved.length > 0) problems.push(`environment variables starting with AWS_BATCH are reserved for AWS Batch: ${reserved.join(', ')}`);
@@ -84,9 +99,15 @@ export function toJobSpec(job: JobSubmission, scope: ArnScope): JobSpec {
     parameters: { ...job.parameters },
     vcpus: job.vcpus,
     memoryMiB: job.memoryMiB,
-    demand: { milliVcpus: Math.round(job.vcpus * 1000), memoryMiB: job.memoryMiB },
+    // At least one thousandth, so that every running unit holds something and frees something.
+    demand: { milliVcpus: Math.max(1, Math.round(job.vcpus * 1000)), memoryMiB: job.memoryMiB },
     timeoutSeconds: job.timeoutSeconds,
-    retryAttempts: job.retryAttempts,
+    retryStrategy: {
+      attempts: job.retryStrategy.attempts,
+      ...(job.retryStrategy.evaluateOnExit !== undefined && { evaluateOnExit: job.retryStrategy.evaluateOnExit.map((rule) => ({ ...rule })) }),
+    },
     ...(job.arraySize !== undefined && { arraySize: job.arraySize }),
+    ...(job.shareIdentifier !== undefined && { shareIdentifier: job.shareIdentifier }),
+    ...(priority !== undefined && { schedulingPriority: priority }),
   };
 }

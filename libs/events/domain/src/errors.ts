@@ -27,3 +27,19 @@ export class InvalidEventPatternError extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * An event is over EventBridge's 256 KiB: publishing it would be refused. Not retryable; the
+ * producer must put what grows in the object store and reference it (claim-check).
+ */
+export class EventTooLargeError extends Error {
+  readonly retryable = false as const;
+  constructor(
+    readonly detailType: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`event "${detailType}" is ${bytes} bytes, over the ${limit}-byte limit of one event: lists that grow with a run belong in the object store, referenced from the event`);
+    this.name = new.target.name;
+  }
+}

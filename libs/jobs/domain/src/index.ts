@@ -8,3 +8,4 @@ export * from './planning/planner.js';
 export type * from './ports/job-store.port.js';
 export type * from './ports/compute.port.js';
 export type * from './ports/clock.port.js';
+export type * from './ports/job-logs.port.js';

@@ -2,15 +2,28 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NotFoundError, StaleStateError, StoreUnavailableError } from '@nightshift/jobs-domain';
+import { NotFoundError, RUN_STATUSES, StaleStateError, StoreUnavailableError, canTransitionRun } from '@nightshift/jobs-domain';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 // The conformance suite is test-only and deliberately not in jobs-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { aDatasetInput, aReport, aRun, aRunWithTasks, aTask, at, describeJobStoreContract } from '../../domain/src/testing/job-store.contract.js';
+import {
+  aDatasetInput,
+  aPlannedStep,
+  aReport,
+  aRun,
+  aRunWithSteps,
+  aTask,
+  at,
+  describeJobStoreContract,
+  finished,
+  inParallel,
+  shuffled,
+} from '../../domain/src/testing/job-store.contract.js';
 import { createTable } from './create-table.js';
 import { DynamoDbJobStore } from './dynamodb-job-store.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { InvalidJobStoreInputError, TableSchemaMismatchError } from './errors.js';
+import { TASK_CHUNK_SIZE } from './keys.js';
 import { createDocumentClient } from './local-document-client.js';
 
 let server: EmbeddedDynamoDb;
@@ -27,7 +40,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** A fresh table per test keeps the fixed RUNS / REPORTS partitions empty. */
+/** A fresh table per test keeps the fixed RUNS / OPEN_RUNS / REPORTS partitions empty. */
 async function freshTable(): Promise<string> {
   const tableName = `jobs-${process.pid}-${++tables}`;
   await createTable(client, tableName);
@@ -42,22 +55,41 @@ describeJobStoreContract('DynamoDbJobStore on embedded dynalite', async () => {
 /** Thrown by the fault injector in place of the write a crashed process never sent. */
 class SimulatedCrashError extends Error {}
 
+const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand']);
+
 /**
- * A second client to the same server that lets `writes` PutItem/UpdateItem requests through and
- * then fails every later one before it is sent, as if the process had died there.
+ * A second client to the same server that lets `writes` PutItem/UpdateItem/DeleteItem requests
+ * through and then fails every later one before it is sent, as if the process had died there.
  */
 function clientCrashingAfter(writes: number): DynamoDBDocumentClient {
   const crashing = createDocumentClient({ endpoint: server.endpoint, maxAttempts: 1 });
   let seen = 0;
   crashing.middlewareStack.add(
     (next, context) => async (args) => {
-      const isWrite = context.commandName === 'PutItemCommand' || context.commandName === 'UpdateItemCommand';
-      if (isWrite && ++seen > writes) throw new SimulatedCrashError(`crashed before write ${seen}`);
+      if (WRITE_COMMANDS.has(context.commandName ?? '') && ++seen > writes) throw new SimulatedCrashError(`crashed before write ${seen}`);
       return next(args);
     },
     { step: 'initialize', name: 'simulatedCrash' },
   );
   return crashing;
+}
+
+/** A second client that counts the writes it sends, by the kind of item (the sort key up to its first `#`). */
+function countingClient(): { client: DynamoDBDocumentClient; writes: Map<string, number> } {
+  const counting = createDocumentClient({ endpoint: server.endpoint });
+  const writes = new Map<string, number>();
+  counting.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (WRITE_COMMANDS.has(context.commandName ?? '')) {
+        const input = args.input as { Key?: { SK?: string }; Item?: { SK?: string } };
+        const kind = String(input.Key?.SK ?? input.Item?.SK ?? '?').split('#')[0];
+        writes.set(kind, (writes.get(kind) ?? 0) + 1);
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'writeCounter' },
+  );
+  return { client: counting, writes };
 }
 
 describe('DynamoDbJobStore', () => {
@@ -69,38 +101,43 @@ describe('DynamoDbJobStore', () => {
   });
 
   describe('createRun after a crash part-way', () => {
-    it('completes the missing tasks on replay without touching tasks that moved on', async () => {
-      const { run, tasks } = aRunWithTasks('run-1', 6);
-      const crashing = clientCrashingAfter(3); // the run item and two tasks
+    it('completes the missing steps and indexes on replay without touching a step that moved on', async () => {
+      const { run, steps } = aRunWithSteps('run-1', { alpha: 3, beta: 40, gamma: 1 });
+      const crashing = clientCrashingAfter(2); // the run item and one step
       try {
         const crashed = new DynamoDbJobStore(crashing, { tableName, writeConcurrency: 1 });
-        await expect(crashed.createRun(run, tasks)).rejects.toBeInstanceOf(SimulatedCrashError);
+        await expect(crashed.createRun(run, steps)).rejects.toBeInstanceOf(SimulatedCrashError);
       } finally {
         crashing.destroy();
       }
 
       expect(await store.getRun('run-1')).toEqual(run);
-      const partial = await store.listTasks('run-1');
-      expect(partial).toHaveLength(2);
-      expect(await store.listRuns()).toEqual([]);
-      // Between crash and replay, a task that exists makes progress.
-      const progressed = { ...partial[0], status: 'RUNNABLE' as const, jobId: 'job-1:0', updatedAt: at(1) };
-      await store.updateTask({ runId: 'run-1', taskId: progressed.taskId, status: 'SUBMITTED', attempts: 0 }, progressed);
+      const partial = await store.listSteps('run-1');
+      expect(partial).toEqual([steps[0]]);
+      expect(await store.listRuns()).toEqual({ items: [] });
+      expect(await store.listOpenRuns()).toEqual({ items: [] });
+      // Between crash and replay, the step that exists makes progress.
+      const claimed = await store.updateStep(0, { ...steps[0], status: 'SUBMITTING', claimToken: 'c-1', claimedAt: at(1) });
 
-      expect(await store.createRun(run, tasks)).toBe(false);
+      expect(await store.createRun(run, steps)).toBe(false);
 
-      const all = await store.listTasks('run-1');
-      expect(all).toHaveLength(6);
-      expect(all.find((t) => t.taskId === progressed.taskId)).toEqual(progressed);
-      expect(await store.listRuns()).toEqual([run]);
-      expect(await store.createRun(run, tasks)).toBe(false);
-      expect(await store.listTasks('run-1')).toHaveLength(6);
+      expect(await store.listSteps('run-1')).toEqual([claimed, steps[1], steps[2]]);
+      expect((await store.listRuns()).items).toEqual([run]);
+      expect((await store.listOpenRuns()).items).toEqual([run]);
+      expect(await store.createRun(run, steps)).toBe(false);
+      expect(await store.listSteps('run-1')).toHaveLength(3);
     });
 
-    it('rejects tasks that belong to another run before writing anything', async () => {
+    it('rejects steps that belong to another run, twice-named steps and unusable names before writing anything', async () => {
       const run = aRun({ runId: 'run-1' });
-      await expect(store.createRun(run, [aTask('run-2', 'fills', 'EQ', 0)])).rejects.toBeInstanceOf(InvalidJobStoreInputError);
-      await expect(store.createRun(run, [aTask('run-1', 'fills', 'EQ', 0), aTask('run-1', 'fills', 'EQ', 1)])).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+      for (const steps of [
+        [aPlannedStep('run-2', 'fills', 1)],
+        [aPlannedStep('run-1', 'fills', 1), aPlannedStep('run-1', 'fills', 2)],
+        [aPlannedStep('run-1', 'fills#eq', 1)],
+        [aPlannedStep('run-1', 'fills', -1)],
+      ]) {
+        await expect(store.createRun(run, steps)).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+      }
       expect(await store.getRun('run-1')).toBeUndefined();
     });
   });
@@ -127,26 +164,123 @@ describe('DynamoDbJobStore', () => {
     });
   });
 
-  it('answers a transition or update of a missing item with NotFoundError and a stale one with StaleStateError', async () => {
-    await expect(store.transitionRun('nope', 'PENDING', { status: 'RUNNING' })).rejects.toBeInstanceOf(NotFoundError);
-    const task = aTask('nope', 'fills', 'EQ', 0);
-    await expect(store.updateTask({ runId: 'nope', taskId: task.taskId, status: 'SUBMITTED', attempts: 0 }, task)).rejects.toBeInstanceOf(NotFoundError);
+  describe('task counts after a crash between the task write and the fold', () => {
+    /** Records all but the last task of a 3-child step, then the last one through a client that dies after the task write. */
+    async function crashBeforeTheFold(): Promise<void> {
+      const { run, steps } = aRunWithSteps('run-1', { fills: 3 });
+      await store.createRun(run, steps);
+      for (const i of [0, 1]) await store.recordTask({ task: finished(aTask('run-1', 'fills', i)), stepSize: 3, currentJobIds: [] });
+      const crashing = clientCrashingAfter(1);
+      try {
+        const crashed = new DynamoDbJobStore(crashing, { tableName });
+        await expect(crashed.recordTask({ task: finished(aTask('run-1', 'fills', 2), 'FAILED'), stepSize: 3, currentJobIds: [] })).rejects.toBeInstanceOf(
+          SimulatedCrashError,
+        );
+      } finally {
+        crashing.destroy();
+      }
+      expect(await store.getTask('run-1', 'fills', 2)).toMatchObject({ status: 'FAILED' });
+      expect(await store.getStep('run-1', 'fills')).toMatchObject({ succeeded: 0, failed: 0 });
+    }
 
-    await store.createRun(aRun({ runId: 'run-1' }), []);
+    it('folds on the redelivery, once', async () => {
+      await crashBeforeTheFold();
+      const last = finished(aTask('run-1', 'fills', 2), 'FAILED');
+
+      const redelivered = await store.recordTask({ task: last, stepSize: 3, currentJobIds: [] });
+      expect(redelivered).toMatchObject({ applied: false, task: last, step: { succeeded: 2, failed: 1, version: 1 } });
+      const again = await store.recordTask({ task: last, stepSize: 3, currentJobIds: [] });
+      expect(again).toEqual({ applied: false, task: last });
+      expect(await store.getStep('run-1', 'fills')).toMatchObject({ succeeded: 2, failed: 1, version: 1 });
+    });
+
+    it('folds on reconciliation, once', async () => {
+      await crashBeforeTheFold();
+      expect(await store.foldStepCounts('run-1', 'fills')).toMatchObject({ succeeded: 2, failed: 1, version: 1 });
+      expect(await store.foldStepCounts('run-1', 'fills')).toMatchObject({ succeeded: 2, failed: 1, version: 1 });
+      expect((await store.recordTask({ task: finished(aTask('run-1', 'fills', 2), 'FAILED'), stepSize: 3, currentJobIds: [] })).step).toBeUndefined();
+    });
+  });
+
+  it(
+    'folds a 10 000-child step with one write per child and one step write per chunk',
+    async () => {
+      const size = 10_000;
+      const { run, steps } = aRunWithSteps('big', { fills: size });
+      await store.createRun(run, steps);
+      const { client: counting, writes } = countingClient();
+      try {
+        const counted = new DynamoDbJobStore(counting, { tableName });
+        const tasks = shuffled(Array.from({ length: size }, (_, i) => finished(aTask('big', 'fills', i))));
+        const results = await inParallel(tasks, 16, (task) => counted.recordTask({ task, stepSize: size, currentJobIds: [task.jobId!] }));
+
+        expect(results.every((r) => r.applied)).toBe(true);
+        expect(await store.getStep('big', 'fills')).toMatchObject({ succeeded: size, failed: 0, version: size / TASK_CHUNK_SIZE });
+        expect(writes.get('TASKS')).toBe(size);
+        expect(writes.get('STEP')).toBe(size / TASK_CHUNK_SIZE);
+        expect([...writes.keys()].sort()).toEqual(['STEP', 'TASKS']);
+        expect(Math.max(...results.flatMap((r) => (r.step ? [r.step.succeeded] : [])))).toBe(size);
+      } finally {
+        counting.destroy();
+      }
+    },
+    // About 20 s on an idle machine (dynalite: ~1.4 ms of CPU per write); far more when the cores are shared.
+    600_000,
+  );
+
+  it('answers a write to a missing item with NotFoundError and a stale one with StaleStateError, keeping the cause', async () => {
+    await expect(store.transitionRun('nope', 'PENDING', { status: 'RUNNING' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.settleOutbox('nope', ['a'])).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.settleOutbox('nope', [])).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.updateStep(0, aPlannedStep('nope', 'fills', 1))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.foldStepCounts('nope', 'fills')).rejects.toBeInstanceOf(NotFoundError);
+
+    const { run, steps } = aRunWithSteps('run-1', { fills: 1 });
+    await store.createRun(run, steps);
     const stale = await store.transitionRun('run-1', 'RUNNING', { status: 'SUCCEEDED' }).catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(StaleStateError);
     expect(stale).toMatchObject({ entity: 'run', key: 'run-1', expected: 'RUNNING', retryable: false });
     expect((stale as Error).cause).toMatchObject({ name: 'ConditionalCheckFailedException' });
+    const staleStep = await store.updateStep(3, steps[0]).catch((e: unknown) => e);
+    expect(staleStep).toMatchObject({ entity: 'step', key: 'run-1/fills', expected: 'at version 3' });
+    const staleClaim = await store.claimTask(aTask('run-1', 'fills', 0), aTask('run-1', 'fills', 0, { status: 'SUBMITTED' }), 1).catch((e: unknown) => e);
+    expect(staleClaim).toBeInstanceOf(StaleStateError);
+    expect((staleClaim as Error).cause).toMatchObject({ name: 'ConditionalCheckFailedException' });
   });
 
-  it('refuses an update whose next task is another task', async () => {
-    const { run, tasks } = aRunWithTasks('run-1', 2);
-    await store.createRun(run, tasks);
-    const other = { ...tasks[1], status: 'RUNNABLE' as const };
-    await expect(store.updateTask({ runId: 'run-1', taskId: tasks[0].taskId, status: 'SUBMITTED', attempts: 0 }, other)).rejects.toBeInstanceOf(
-      InvalidJobStoreInputError,
-    );
-    expect(await store.listTasks('run-1')).toEqual(expect.arrayContaining(tasks));
+  it('refuses a task finished in a step that does not exist, after writing the task', async () => {
+    await expect(store.recordTask({ task: finished(aTask('nope', 'fills', 0)), stepSize: 1, currentJobIds: [] })).rejects.toBeInstanceOf(NotFoundError);
+    expect(await store.getStep('nope', 'fills')).toBeUndefined();
+  });
+
+  it('refuses task writes that contradict their step, and listings with bad limits or tokens', async () => {
+    const write = (task = aTask('run-1', 'fills', 3), stepSize = 3, currentJobIds: string[] = []) => store.recordTask({ task, stepSize, currentJobIds });
+    await expect(write()).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    await expect(write(aTask('run-1', 'fills', -1))).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    await expect(write(aTask('run-1', 'fills', 0), 0)).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    await expect(write(aTask('run-1', 'a#b', 0))).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    await expect(write(aTask('run-1', 'fills', 0), 3, Array.from({ length: 100 }, (_, i) => `job-${i}`))).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    await expect(store.claimTask(aTask('run-1', 'fills', 0), aTask('run-1', 'fills', 1), 3)).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    await expect(store.listRuns({ limit: 0 })).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    await expect(store.listTasks('run-1', { nextToken: 'garbage!' })).rejects.toThrow(/nextToken "garbage!"/);
+    await expect(store.listOpenRuns({ nextToken: 'e30' })).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    expect(await store.getTask('run-1', 'fills', 0)).toBeUndefined();
+  });
+
+  it('refuses a transition that carries outbox entries in next, or one entry twice', async () => {
+    await store.createRun(aRun({ runId: 'run-1' }), []);
+    const entry = { id: 'e1', kind: 'stop-jobs' as const, reason: 'r' };
+    await expect(store.transitionRun('run-1', 'PENDING', { status: 'RUNNING', outbox: [entry] })).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    await expect(store.transitionRun('run-1', 'PENDING', { status: 'RUNNING' }, [entry, entry])).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    expect((await store.getRun('run-1'))?.status).toBe('PENDING');
+  });
+
+  it('relies on run transitions only moving forward through RUN_STATUSES to order the outbox', () => {
+    for (const from of RUN_STATUSES) {
+      for (const to of RUN_STATUSES) {
+        if (canTransitionRun(from, to)) expect(RUN_STATUSES.indexOf(to)).toBeGreaterThan(RUN_STATUSES.indexOf(from));
+      }
+    }
   });
 
   it('lists reports newest first, overall and per run', async () => {
@@ -166,13 +300,14 @@ describe('DynamoDbJobStore', () => {
     expect(await store.listReports({ runId: first.runId })).toEqual([first]);
   });
 
-  it('pages through a partition larger than one query response', async () => {
-    // ~40 KB per task pushes the run partition past DynamoDB's 1 MB page, so listTasks must follow LastEvaluatedKey.
-    const padding = 'x'.repeat(40_000);
-    const { run, tasks } = aRunWithTasks('big', 30);
-    const heavy = tasks.map((t) => ({ ...t, statusReason: padding }));
-    await store.createRun(run, heavy);
-    expect(await store.listTasks('big')).toHaveLength(30);
+  it('pages through task chunks larger than one query response', async () => {
+    // ~12 KB per task makes a chunk ~300 KB, so 100 tasks pass DynamoDB's 1 MB page and listTasks must follow LastEvaluatedKey.
+    const padding = 'x'.repeat(12_000);
+    const { run, steps } = aRunWithSteps('big', { fills: 100 });
+    await store.createRun(run, steps);
+    const tasks = Array.from({ length: 100 }, (_, i) => aTask('big', 'fills', i, { statusReason: padding }));
+    await inParallel(tasks, 8, (task) => store.recordTask({ task, stepSize: 100, currentJobIds: [] }));
+    expect((await store.listTasks('big', { limit: 100 })).items).toEqual(tasks);
   });
 });
 

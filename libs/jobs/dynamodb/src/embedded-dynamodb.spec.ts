@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // The conformance suite is test-only and deliberately not in jobs-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { aRunWithTasks } from '../../domain/src/testing/job-store.contract.js';
+import { aRunWithSteps, aTask } from '../../domain/src/testing/job-store.contract.js';
 import { createTable } from './create-table.js';
 import { DynamoDbJobStore } from './dynamodb-job-store.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './embedded-dynamodb.js';
@@ -30,10 +30,12 @@ describe('startEmbeddedDynamoDb', () => {
   });
 
   it('keeps job state on disk across a restart', async () => {
-    const { run, tasks } = aRunWithTasks('run-1', 3);
+    const { run, steps } = aRunWithSteps('run-1', { fills: 3 });
+    const tasks = [0, 1, 2].map((i) => aTask('run-1', 'fills', i));
     const first = await startEmbeddedDynamoDb({ dataDir });
     const writer = await openStore(first);
-    await writer.store.createRun(run, tasks);
+    await writer.store.createRun(run, steps);
+    for (const task of tasks) await writer.store.recordTask({ task, stepSize: 3, currentJobIds: [] });
     const running_ = await writer.store.transitionRun('run-1', 'PENDING', { status: 'RUNNING' });
     await writer.store.markProcessed('planner', 'evt-1');
     writer.done();
@@ -44,8 +46,10 @@ describe('startEmbeddedDynamoDb', () => {
     const reader = await openStore(second);
     try {
       expect(await reader.store.getRun('run-1')).toEqual(running_);
-      expect(await reader.store.listTasks('run-1')).toHaveLength(3);
-      expect(await reader.store.listRuns()).toEqual([running_]);
+      expect(await reader.store.listTasks('run-1')).toEqual({ items: tasks });
+      expect(await reader.store.listSteps('run-1')).toEqual(steps);
+      expect(await reader.store.listRuns()).toEqual({ items: [running_] });
+      expect(await reader.store.listOpenRuns()).toEqual({ items: [running_] });
       expect(await reader.store.markProcessed('planner', 'evt-1')).toBe(false);
     } finally {
       reader.done();

@@ -44,7 +44,11 @@ export class DatasetVersionContentionError extends JobsError {
   }
 }
 
-/** The caller passed arguments that contradict each other (ids that do not match the key written). */
+/**
+ * The caller passed arguments the store cannot take: ids that contradict each other, a step name
+ * with `#`, an array index outside its step, a page limit below 1, a `nextToken` the listing did
+ * not issue.
+ */
 export class InvalidJobStoreInputError extends JobsError {
   readonly retryable = false;
   constructor(readonly problem: string) {

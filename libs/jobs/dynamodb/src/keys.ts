@@ -11,8 +11,10 @@ export type ItemKey = { PK: string; SK: string };
 const VERSION_DIGITS = 10;
 
 export const RUNS_PARTITION = 'RUNS';
+export const OPEN_RUNS_PARTITION = 'OPEN_RUNS';
 export const REPORTS_PARTITION = 'REPORTS';
-export const TASK_PREFIX = 'TASK#';
+export const STEP_PREFIX = 'STEP#';
+export const TASK_CHUNK_PREFIX = 'TASKS#';
 export const RUN_REPORT_PREFIX = 'REPORT#';
 export const VERSION_PREFIX = 'V#';
 
@@ -60,8 +62,91 @@ export function runIndexKey(createdAt: string, runId: string): ItemKey {
   return { PK: RUNS_PARTITION, SK: `${createdAt}#${runId}` };
 }
 
-export function taskKey(runId: string, taskId: string): ItemKey {
-  return { PK: runPartition(runId), SK: `${TASK_PREFIX}${taskId}` };
+/** Pointer in the fixed OPEN_RUNS partition, present while the run is not closed (see listOpenRuns). */
+export function openRunKey(runId: string): ItemKey {
+  return { PK: OPEN_RUNS_PARTITION, SK: runId };
+}
+
+export function stepKey(runId: string, step: string): ItemKey {
+  return { PK: runPartition(runId), SK: `${STEP_PREFIX}${step}` };
+}
+
+/**
+ * Task records live in chunks of this many array children: child `i` of a step is slot
+ * `i % TASK_CHUNK_SIZE` of chunk `floor(i / TASK_CHUNK_SIZE)`. A chunk counts its finished tasks, and
+ * is folded into its step's counts once when all of them have finished: one step write per chunk
+ * instead of one per task. 25 keeps a chunk of realistic tasks (< 16 KB each) under DynamoDB's
+ * 400 KB item limit, and a 10 000-child step (AWS Batch's largest array) at 400 folds.
+ */
+export const TASK_CHUNK_SIZE = 25;
+
+/** Zero-padded so that the sort key order is the array index order (10 000 children = 400 chunks). */
+const CHUNK_DIGITS = 6;
+
+/** Where array child `arrayIndex` of a step is kept: its chunk and its slot in the chunk. */
+export interface TaskSlot {
+  chunk: number;
+  slot: number;
+}
+
+export function taskSlot(arrayIndex: number): TaskSlot {
+  return { chunk: Math.floor(arrayIndex / TASK_CHUNK_SIZE), slot: arrayIndex % TASK_CHUNK_SIZE };
+}
+
+/** Sort-key prefix of one step's chunks. Step names cannot contain `#` (createRun refuses them), so it matches no other step. */
+export function taskChunkPrefix(step: string): string {
+  return `${TASK_CHUNK_PREFIX}${step}#`;
+}
+
+export function taskChunkKey(runId: string, step: string, chunk: number): ItemKey {
+  return { PK: runPartition(runId), SK: `${taskChunkPrefix(step)}${String(chunk).padStart(CHUNK_DIGITS, '0')}` };
+}
+
+/** The chunk number at the end of a chunk's sort key. */
+export function chunkOfKey(sk: string): number {
+  return Number(sk.slice(sk.lastIndexOf('#') + 1));
+}
+
+/**
+ * Attribute names inside a chunk item: `t<s>` the task, `p<s>` its stored progress (see
+ * `storedProgress`), `j<s>` its jobId. Top-level attributes rather than a map per slot, because an update cannot SET a nested
+ * path whose parent map does not exist yet, and the first write to a chunk must be a single update.
+ */
+export function slotAttributes(slot: number): { task: string; progress: string; jobId: string } {
+  return { task: `t${slot}`, progress: `p${slot}`, jobId: `j${slot}` };
+}
+
+/**
+ * `p<s>` of a finished task: above any `taskProgress` (attempts * 8 + rank would need 125 000
+ * attempts to reach it), and the same for SUCCEEDED and FAILED. So the one comparison the task
+ * write is conditioned on (`p<s> < :p`) also keeps a finished task finished, even against a later
+ * report with more attempts, which is what makes its count exactly-once; and the condition stays
+ * short, which matters on dynalite (it parses every expression, and a longer one cost a third of
+ * its write rate).
+ */
+export const FINISHED_PROGRESS = 1_000_000;
+
+/** Chunk counters: finished tasks (`ok` succeeded, `ko` failed) and the number of children the chunk holds. */
+export const CHUNK_SUCCEEDED = 'ok';
+export const CHUNK_FAILED = 'ko';
+export const CHUNK_SIZE_ATTRIBUTE = 'size';
+
+/** Children of a step of `stepSize` that chunk `chunk` holds. */
+export function chunkSize(stepSize: number, chunk: number): number {
+  return Math.min(TASK_CHUNK_SIZE, stepSize - chunk * TASK_CHUNK_SIZE);
+}
+
+/**
+ * The step item's flag saying chunk `chunk` was folded into its counts. It starts with `_`, so
+ * reads strip it; the fold is conditioned on its absence, which makes it happen once.
+ */
+export function foldedFlag(chunk: number): string {
+  return `_f${chunk}`;
+}
+
+/** The chunk a fold flag names (NaN for another attribute; `foldedFlag(chunkOfFlag(name)) === name` tells). */
+export function chunkOfFlag(name: string): number {
+  return name.startsWith('_f') ? Number(name.slice(2)) : Number.NaN;
 }
 
 export function reportKey(reportId: string): ItemKey {

@@ -30,6 +30,10 @@ export interface TaskAttempt {
   stoppedAt?: string;
   exitCode?: number;
   statusReason?: string;
+  /** The container's own reason (`CannotStartContainerError: ...`, `Process exited on SIGKILL`). */
+  reason?: string;
+  /** Where the attempt's output is (`JobLogs.read`), as AWS Batch's `container.logStreamName`. */
+  logStreamName?: string;
 }
 
 /** One unit of work: one step over one partition (an array child in AWS Batch terms). */
@@ -49,8 +53,8 @@ export interface Task {
   jobId?: string;
   maxAttempts: number;
   attempts: TaskAttempt[];
-  /** The object-store key the worker writes its result to. */
-  outputKey: string;
+  /** The object-store key the worker writes its result to; absent for a step that runs a plain command. */
+  outputKey?: string;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
@@ -77,6 +81,64 @@ export interface Run {
   finishedAt?: string;
   /** Why the run failed, for people. */
   reason?: string;
+  /** The run fails with a timeout reason when it is still open at this time (ISO-8601); from the pipeline's `timeoutSeconds`. */
+  deadline?: string;
+  /**
+   * Effects the run's last transition must cause, written with it (an outbox): events to publish
+   * and jobs to stop. Drained by whoever made the transition, or by the reconciliation sweep after
+   * a crash; each entry is idempotent (events carry deterministic ids).
+   */
+  outbox?: OutboxEntry[];
+}
+
+/** One effect of a run transition, recorded with it and carried out at least once. */
+export type OutboxEntry =
+  | { id: string; kind: 'event'; source: string; detailType: string; detail: unknown; resources?: string[] }
+  /** Stop every unfinished job of the run (its steps' jobs and any task resubmitted alone) with `reason`. */
+  | { id: string; kind: 'stop-jobs'; reason: string };
+
+/** Step execution states: planned, being submitted (claimed), submitted (a job runs it), finished. */
+export const STEP_STATUSES = ['PENDING', 'SUBMITTING', 'SUBMITTED', 'SUCCEEDED', 'FAILED'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/**
+ * One step of a run as it executes: the record that answers "was this step submitted, under which
+ * job, how far along is it". Its size does not grow with the step: the partitions and manifest
+ * live in the object store, tasks in their own records.
+ */
+export interface StepExecution {
+  runId: string;
+  step: string;
+  status: StepStatus;
+  /** How many tasks (array children) the step has. */
+  size: number;
+  /** The deterministic name the step's job is submitted under; a lost submission is found by it. */
+  jobName: string;
+  /** The job that runs the step (an array parent when size > 1), once submitted. */
+  jobId?: string;
+  /** Who claimed the submission (SUBMITTING), and when: a claim older than the sweep's limit is taken over. */
+  claimToken?: string;
+  claimedAt?: string;
+  submittedAt?: string;
+  finishedAt?: string;
+  /** The object-store key of the step's manifest (one entry per array child). */
+  manifestKey: string;
+  /** Tasks that finished, each counted exactly once; the store may fold them in groups (see the port). */
+  succeeded: number;
+  failed: number;
+  /** The job's status summary (AWS Batch's `arrayProperties.statusSummary`) as last reported, for people. */
+  statusSummary?: Partial<Record<TaskStatus, number>>;
+  /** Why the step failed or could not be submitted. */
+  reason?: string;
+  /** Bumped by every write; writes are conditioned on it. */
+  version: number;
+  updatedAt: string;
+}
+
+/** One page of a listing: pass `nextToken` back to get the next; absent on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
 }
 
 /** A published report. */

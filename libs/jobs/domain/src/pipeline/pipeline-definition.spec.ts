@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidPipelineError } from '../errors.js';
 import { aPipeline, aPipelineInput, aStep } from '../testing/builders.js';
-import { definePipeline, MAX_PARAMETER_SETS, parameterSets, pipelineDefinitionSchema, topologicalSteps } from './pipeline-definition.js';
+import {
+  definePipeline,
+  evaluateOnExitSchema,
+  jobQueueNameSchema,
+  MAX_PARAMETER_SETS,
+  parameterSets,
+  pipelineDefinitionSchema,
+  topologicalSteps,
+  WORKER_EXIT_RULES,
+} from './pipeline-definition.js';
 
 /** Runs `definePipeline` expecting a rejection, and returns the error to inspect. */
 function rejection(input: unknown): InvalidPipelineError {
@@ -18,7 +27,9 @@ describe('definePipeline', () => {
   it('accepts a valid pipeline and applies the defaults', () => {
     const pipeline = definePipeline(aPipelineInput({ requiredTables: undefined, steps: [aStep({ dependsOn: undefined, queue: undefined })] }));
     expect(pipeline.requiredTables).toEqual([]);
-    expect(pipeline.steps[0]).toMatchObject({ name: 'tca', dependsOn: [], queue: 'default', attempts: 3 });
+    expect(pipeline.steps[0]).toMatchObject({ name: 'tca', dependsOn: [], queue: 'default', attempts: 3, environment: {}, evaluateOnExit: [] });
+    expect(pipeline).not.toHaveProperty('timeoutSeconds');
+    for (const key of ['command', 'count', 'shareIdentifier', 'schedulingPriority']) expect(pipeline.steps[0]).not.toHaveProperty(key);
   });
 
   it('rejects duplicate step names', () => {
@@ -157,6 +168,189 @@ describe('parameter sweeps (fanOut "parameters")', () => {
 
   it('has no parameter sets for the other fan-out kinds', () => {
     expect(parameterSets(aPipeline().steps[0])).toEqual([]);
+  });
+});
+
+/** The field path of each problem: what comes before the first ": ". */
+const paths = (error: InvalidPipelineError) => error.problems.map((p) => p.slice(0, p.indexOf(': ')));
+
+describe('analytic or command', () => {
+  it('accepts a step that runs a command instead of an analytic, with its own environment', () => {
+    const [step] = definePipeline(
+      aPipelineInput({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], environment: { NOOP_SLEEP_MS: '0', _TRACE: '1' } })] }),
+    ).steps;
+    expect(step).toMatchObject({ name: 'noop', command: ['true'], environment: { NOOP_SLEEP_MS: '0', _TRACE: '1' } });
+    expect(step.analytic).toBeUndefined();
+  });
+
+  it('refuses a step with both, or neither, naming the step', () => {
+    const both = rejection(aPipelineInput({ steps: [aStep(), aStep({ name: 'noop', fanOut: 'single', command: ['true'] })] }));
+    expect(both.problems).toEqual(['steps.1.analytic: give exactly one of analytic or command']);
+    const neither = rejection(aPipelineInput({ steps: [aStep({ analytic: undefined })] }));
+    expect(neither.problems).toEqual(['steps.0.analytic: give exactly one of analytic or command']);
+  });
+
+  it('refuses an empty command or an empty argument, naming the field', () => {
+    expect(paths(rejection(aPipelineInput({ steps: [aStep({ analytic: undefined, command: [] })] })))).toEqual(['steps.0.command']);
+    expect(paths(rejection(aPipelineInput({ steps: [aStep({ analytic: undefined, command: ['run', ''] })] })))).toEqual(['steps.0.command.1']);
+  });
+
+  it('refuses an environment variable name that is not one, naming it', () => {
+    const error = rejection(aPipelineInput({ steps: [aStep({ environment: { GOOD_1: 'x', '1BAD': 'y' } })] }));
+    expect(paths(error)).toEqual(['steps.0.environment.1BAD']);
+  });
+});
+
+describe('queue', () => {
+  const withQueue = (queue: string) => aPipelineInput({ steps: [aStep(), aStep({ name: 'rollup', fanOut: 'single', dependsOn: ['tca'], queue })] });
+
+  it.each(['default', 'nightshift-high_prio', 'Q1', '0-spot', 'q'.repeat(128)])('accepts the AWS Batch job queue name %s', (queue) => {
+    expect(definePipeline(withQueue(queue)).steps[1].queue).toBe(queue);
+  });
+
+  it('refuses "my queue", naming the field and the rule', () => {
+    expect(rejection(withQueue('my queue')).problems).toEqual([
+      'steps.1.queue: must be 1-128 letters, digits, "-" or "_", starting with a letter or digit (AWS Batch job queue names)',
+    ]);
+  });
+
+  it.each(['', '-spot', '_spot', 'q'.repeat(129), 'arn:aws:batch:eu-west-1:123456789012:job-queue/nightly', 'nightly.spot'])(
+    'refuses the queue name "%s"',
+    (queue) => {
+      expect(paths(rejection(withQueue(queue)))).toEqual(['steps.1.queue']);
+      expect(jobQueueNameSchema.safeParse(queue).success).toBe(false);
+    },
+  );
+});
+
+describe('evaluateOnExit', () => {
+  /** A rule as written in a definition, valid or not. */
+  type Rule = Record<string, string>;
+  type Rules = NonNullable<Parameters<typeof aStep>[0]>['evaluateOnExit'];
+  const withRules = (rules: Rule[]) => aPipelineInput({ steps: [aStep({ evaluateOnExit: rules as Rules })] });
+
+  it('accepts exact and prefix patterns on exit code, status reason and container reason, and both cases of the action', () => {
+    const rules: Rule[] = [
+      { onExitCode: '137', action: 'RETRY' },
+      { onExitCode: '1*', onStatusReason: 'Host EC2*', action: 'retry' },
+      { onReason: 'CannotPullContainerError: pull access denied*', action: 'EXIT' },
+      { onStatusReason: 'Essential container in task exited', onReason: 'OutOfMemoryError: Container killed due to memory usage', action: 'exit' },
+    ];
+    expect(definePipeline(withRules(rules)).steps[0].evaluateOnExit).toEqual(rules);
+    expect(definePipeline(withRules([{ onExitCode: '*', action: 'RETRY' }])).steps[0].evaluateOnExit).toHaveLength(1);
+  });
+
+  it.each([
+    ['onExitCode', 'abc'],
+    ['onExitCode', '1*3'],
+    ['onExitCode', '-1'],
+    ['onExitCode', ''],
+    ['onExitCode', '1'.repeat(513)],
+    ['onStatusReason', 'a*b'],
+    ['onStatusReason', 'Out-of-memory'],
+    ['onReason', 'CannotStartContainerError (x)'],
+    ['onReason', ''],
+  ])('refuses %s "%s", naming the rule and field', (field, pattern) => {
+    expect(paths(rejection(withRules([{ onExitCode: '1', action: 'EXIT' }, { [field]: pattern, action: 'EXIT' }])))).toEqual([
+      `steps.0.evaluateOnExit.1.${field}`,
+    ]);
+  });
+
+  it('names the pattern rules in its messages', () => {
+    expect(rejection(withRules([{ onExitCode: 'x', action: 'EXIT' }])).problems).toEqual(['steps.0.evaluateOnExit.0.onExitCode: must be digits, optionally ending in "*"']);
+    expect(rejection(withRules([{ onReason: 'a-b', action: 'EXIT' }])).problems).toEqual([
+      'steps.0.evaluateOnExit.0.onReason: must be letters, digits, ".", ":" and white space, optionally ending in "*"',
+    ]);
+  });
+
+  it.each(['Retry', 'ABORT', ''])('refuses the action "%s"', (action) => {
+    expect(paths(rejection(withRules([{ onExitCode: '1', action }])))).toEqual(['steps.0.evaluateOnExit.0.action']);
+  });
+
+  it('refuses a rule without a condition', () => {
+    expect(rejection(withRules([{ action: 'EXIT' }])).problems).toEqual(['steps.0.evaluateOnExit.0: needs onExitCode, onStatusReason or onReason']);
+  });
+
+  it('refuses a field AWS Batch does not know', () => {
+    expect(paths(rejection(withRules([{ onExitCode: '1', onCode: '2', action: 'EXIT' }])))).toEqual(['steps.0.evaluateOnExit.0']);
+  });
+
+  it("allows at most 4 rules per step: AWS allows 5 and the worker's exit-code-2 rule takes one", () => {
+    const rule = { onExitCode: '1', action: 'EXIT' };
+    expect(definePipeline(withRules([rule, rule, rule, rule])).steps[0].evaluateOnExit).toHaveLength(4);
+    expect(rejection(withRules([rule, rule, rule, rule, rule])).problems).toEqual([
+      "steps.0.evaluateOnExit: at most 4 rules: AWS allows 5 and the worker's exit-code-2 rule takes one",
+    ]);
+  });
+
+  it("makes the worker's exit code 2 (bad input) fail the job at once, as a valid rule", () => {
+    expect(WORKER_EXIT_RULES).toEqual([{ onExitCode: '2', action: 'EXIT' }]);
+    for (const rule of WORKER_EXIT_RULES) expect(evaluateOnExitSchema.parse(rule)).toEqual(rule);
+  });
+});
+
+describe('fair share', () => {
+  it('accepts a share identifier of letters and digits and a priority of 0..9999', () => {
+    const steps = definePipeline(
+      aPipelineInput({ steps: [aStep({ shareIdentifier: 'apac', schedulingPriority: 0 }), aStep({ name: 'b', shareIdentifier: 'Desk42', schedulingPriority: 9999 })] }),
+    ).steps;
+    expect(steps.map((s) => [s.shareIdentifier, s.schedulingPriority])).toEqual([
+      ['apac', 0],
+      ['Desk42', 9999],
+    ]);
+  });
+
+  it('refuses other share identifiers, naming the field and the rule', () => {
+    expect(rejection(aPipelineInput({ steps: [aStep({ shareIdentifier: 'apac-cash' })] })).problems).toEqual([
+      'steps.0.shareIdentifier: must be 1-255 letters or digits (AWS Batch share identifiers)',
+    ]);
+    expect(paths(rejection(aPipelineInput({ steps: [aStep({ shareIdentifier: '' }), aStep({ name: 'b', shareIdentifier: 'a'.repeat(256) })] })))).toEqual([
+      'steps.0.shareIdentifier',
+      'steps.1.shareIdentifier',
+    ]);
+  });
+
+  it('refuses a priority outside 0..9999 or not whole, naming each step', () => {
+    const error = rejection(
+      aPipelineInput({
+        steps: [aStep({ schedulingPriority: -1 }), aStep({ name: 'b', schedulingPriority: 10_000 }), aStep({ name: 'c', schedulingPriority: 1.5 })],
+      }),
+    );
+    expect(paths(error)).toEqual(['steps.0.schedulingPriority', 'steps.1.schedulingPriority', 'steps.2.schedulingPriority']);
+  });
+});
+
+describe('fanOut "count"', () => {
+  const countStep = (overrides: Parameters<typeof aStep>[0] = {}) => aPipelineInput({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], fanOut: 'count', ...overrides })] });
+
+  it.each([1, 10_000])('accepts a count of %s (AWS Batch array jobs go to 10,000)', (count) => {
+    const [step] = definePipeline(countStep({ count })).steps;
+    expect(step.count).toBe(count);
+    expect(parameterSets(step)).toEqual([]);
+  });
+
+  it('requires a count, naming the field', () => {
+    expect(rejection(countStep()).problems).toEqual(['steps.0.count: required for fanOut "count"']);
+  });
+
+  it('refuses a count on a step of another fan-out kind, naming the step', () => {
+    expect(rejection(aPipelineInput({ steps: [aStep(), aStep({ name: 'rollup', fanOut: 'single', count: 3 })] })).problems).toEqual([
+      'steps.1.count: only a step with fanOut "count" takes a count',
+    ]);
+  });
+
+  it.each([0, 10_001, 2.5, -1])('refuses a count of %s', (count) => {
+    expect(paths(rejection(countStep({ count })))).toEqual(['steps.0.count']);
+  });
+});
+
+describe('pipeline timeoutSeconds', () => {
+  it.each([60, 30 * 24 * 3600])('accepts %s seconds', (timeoutSeconds) => {
+    expect(definePipeline(aPipelineInput({ timeoutSeconds })).timeoutSeconds).toBe(timeoutSeconds);
+  });
+
+  it.each([0, -60, 2.5, 30 * 24 * 3600 + 1])('refuses %s seconds, naming the field', (timeoutSeconds) => {
+    expect(paths(rejection(aPipelineInput({ timeoutSeconds })))).toEqual(['timeoutSeconds']);
   });
 });
 

@@ -28,28 +28,73 @@ export const parameterGridSchema = z
   .refine((grid) => Object.keys(grid).length > 0, 'needs at least one parameter');
 export type ParameterGrid = z.infer<typeof parameterGridSchema>;
 
+/** AWS Batch's job queue (and compute environment) name rule: 1-128 letters, digits, "-" and "_", starting with a letter or digit. */
+export const jobQueueNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, 'must be 1-128 letters, digits, "-" or "_", starting with a letter or digit (AWS Batch job queue names)');
+
+/** AWS Batch's EvaluateOnExit patterns: exact, or a prefix ending in `*`. */
+const exitCodePattern = z.string().max(512).regex(/^[0-9]*\*?$/, 'must be digits, optionally ending in "*"').min(1);
+const reasonPattern = z.string().max(512).regex(/^[A-Za-z0-9.:\s]*\*?$/, 'must be letters, digits, ".", ":" and white space, optionally ending in "*"').min(1);
+
+/** One rule of a step's retry strategy (AWS Batch's EvaluateOnExit). */
+export const evaluateOnExitSchema = z
+  .object({
+    onExitCode: exitCodePattern.optional(),
+    onStatusReason: reasonPattern.optional(),
+    onReason: reasonPattern.optional(),
+    action: z.enum(['RETRY', 'EXIT', 'retry', 'exit']),
+  })
+  .strict()
+  .refine((r) => r.onExitCode !== undefined || r.onStatusReason !== undefined || r.onReason !== undefined, 'needs onExitCode, onStatusReason or onReason');
+
+/**
+ * What every step that runs nightshift's worker exits on: exit code 2 means bad input or usage, and
+ * retrying cannot help (services/worker), so the job fails at once instead of using its attempts.
+ */
+export const WORKER_EXIT_RULES = [{ onExitCode: '2', action: 'EXIT' }] as const;
+
 /** One step of a pipeline: a batch job definition plus how it fans out and what it waits for. */
-export const stepDefinitionSchema = z.object({
-  name,
-  /** The analytic the worker runs (`nightshift-worker run <analytic>`). */
-  analytic: z.string().min(1),
-  /**
-   * `partitions`: one array child per dataset partition (desk); `single`: one task over all
-   * partitions; `parameters`: one array child per parameter set of `parameters` (a sweep).
-   */
-  fanOut: z.enum(['partitions', 'single', 'parameters']),
-  /** The sweep grid of a `parameters` step (required for it, refused for the other kinds). */
-  parameters: parameterGridSchema.optional(),
-  dependsOn: z.array(z.string()).default([]),
-  vcpus: z.number().positive().max(256),
-  memoryMiB: z.number().int().positive().max(1_048_576),
-  /** Total attempts per task, as AWS Batch's retryStrategy.attempts (1..10). */
-  attempts: z.number().int().min(1).max(10),
-  /** Per-attempt timeout; AWS Batch's minimum is 60 s, the local environment accepts less for tests. */
-  timeoutSeconds: z.number().int().positive().max(14 * 24 * 3600),
-  /** Job queue; priority queues are mapped by infra. */
-  queue: z.string().default('default'),
-});
+export const stepDefinitionSchema = z
+  .object({
+    name,
+    /** The analytic nightshift's worker runs (`nightshift-worker run-task`); or give `command`. */
+    analytic: z.string().min(1).optional(),
+    /**
+     * A program to run instead of the worker (argv, no shell), with the same AWS_BATCH_* and
+     * NIGHTSHIFT_MANIFEST_KEY environment; it writes no output the report reads. `["true"]` is the
+     * no-op job that measures the control plane alone.
+     */
+    command: z.array(z.string().min(1)).min(1).optional(),
+    /** Extra environment for the step's jobs. */
+    environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).default({}),
+    /**
+     * `partitions`: one array child per dataset partition (desk); `single`: one task over all
+     * partitions; `parameters`: one array child per parameter set of `parameters` (a sweep);
+     * `count`: `count` identical children (partitions `n00000`, `n00001`, …).
+     */
+    fanOut: z.enum(['partitions', 'single', 'parameters', 'count']),
+    /** The sweep grid of a `parameters` step (required for it, refused for the other kinds). */
+    parameters: parameterGridSchema.optional(),
+    /** Children of a `count` step, 1..10,000 (AWS Batch's array limit). */
+    count: z.number().int().min(1).max(10_000).optional(),
+    dependsOn: z.array(z.string()).default([]),
+    vcpus: z.number().positive().max(256),
+    memoryMiB: z.number().int().positive().max(1_048_576),
+    /** Total attempts per task, as AWS Batch's retryStrategy.attempts (1..10). */
+    attempts: z.number().int().min(1).max(10),
+    /** Rules that decide, per failed attempt, RETRY or EXIT (AWS Batch's evaluateOnExit; the worker's own come first). */
+    evaluateOnExit: z.array(evaluateOnExitSchema).max(4, 'at most 4 rules: AWS allows 5 and the worker\'s exit-code-2 rule takes one').default([]),
+    /** Per-attempt timeout; AWS Batch's minimum is 60 s, the local environment accepts less for tests. */
+    timeoutSeconds: z.number().int().positive().max(14 * 24 * 3600),
+    /** Job queue (AWS Batch's name rule); `default` is the planner's configured queue. */
+    queue: jobQueueNameSchema.default('default'),
+    /** Fair-share identifier for queues with a fair-share policy; default the run's tenant, else the pipeline's name. */
+    shareIdentifier: z.string().regex(/^[A-Za-z0-9]{1,255}$/, 'must be 1-255 letters or digits (AWS Batch share identifiers)').optional(),
+    /** Priority among the jobs of one share (0..9999, higher first). */
+    schedulingPriority: z.number().int().min(0).max(9999).optional(),
+  })
+  .refine((s) => (s.analytic === undefined) !== (s.command === undefined), { message: 'give exactly one of analytic or command', path: ['analytic'] });
 export type StepDefinition = z.infer<typeof stepDefinitionSchema>;
 
 /** A pipeline: a DAG of steps, triggered by datasets being registered. */
@@ -61,6 +106,8 @@ export const pipelineDefinitionSchema = z.object({
   /** Tables every partition needs; a dataset lacking one is not runnable by this pipeline. The contracts' list, so a new table cannot be forgotten here. */
   requiredTables: z.array(datasetTableSchema).default([]),
   steps: z.array(stepDefinitionSchema).min(1),
+  /** A run still open this long after it was created fails with a timeout reason (Step Functions' TimeoutSeconds). */
+  timeoutSeconds: z.number().int().positive().max(30 * 24 * 3600).optional(),
 });
 export type PipelineDefinition = z.infer<typeof pipelineDefinitionSchema>;
 export type PipelineDefinitionInput = z.input<typeof pipelineDefinitionSchema>;
@@ -102,6 +149,17 @@ export function definePipeline(input: unknown): PipelineDefinition {
 
 /** The grid must come with, and only with, the `parameters` fan-out, and fit in one array job. */
 function parameterProblems(step: StepDefinition, path: string): string[] {
+  const countPath = path.replace(/parameters$/, 'count');
+  const countProblems =
+    step.fanOut === 'count' && step.count === undefined
+      ? [`${countPath}: required for fanOut "count"`]
+      : step.fanOut !== 'count' && step.count !== undefined
+        ? [`${countPath}: only a step with fanOut "count" takes a count`]
+        : [];
+  return [...countProblems, ...gridProblems(step, path)];
+}
+
+function gridProblems(step: StepDefinition, path: string): string[] {
   if (step.fanOut !== 'parameters') return step.parameters ? [`${path}: only a step with fanOut "parameters" takes a parameter grid`] : [];
   if (!step.parameters) return [`${path}: required for fanOut "parameters"`];
   const combinations = Object.values(step.parameters).reduce((n, values) => n * values.length, 1);

@@ -1,8 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { DatasetLacksTablesError } from '../errors.js';
-import type { Task, TaskStatus } from '../model/types.js';
-import { aDatasetVersion, aFile, aPipeline, aStep, T0 } from '../testing/builders.js';
-import { parameterPartitionName, planRun, readySteps, stepManifest, WHOLE_DATASET_PARTITION, type PlanRequest } from './planner.js';
+import { STEP_STATUSES, type StepExecution, type StepStatus } from '../model/types.js';
+import type { PipelineDefinition } from '../pipeline/pipeline-definition.js';
+import { aDatasetVersion, aFile, aPipeline, aStep, minutesAfter, T0 } from '../testing/builders.js';
+import {
+  countPartitionName,
+  jobNameFor,
+  outputsKeyFor,
+  parameterPartitionName,
+  plannedTask,
+  planKeyFor,
+  planRun,
+  readySteps,
+  stepManifest,
+  WHOLE_DATASET_PARTITION,
+  type PlannedRun,
+  type PlanRequest,
+} from './planner.js';
 
 const TRIGGER = '0d9c8b7a-6f5e-4d3c-8b2a-190817263544';
 
@@ -27,21 +41,46 @@ const multiStep = () =>
     ],
   });
 
+/** The plan's partitions of `step`, in array-index order: what a manifest and a task's identity derive from. */
+function partitionsInPlan(planned: PlannedRun, step: string): string[] {
+  const entry = planned.plan.steps.find((s) => s.step === step);
+  if (!entry) return expect.unreachable(`step ${step} is not in the plan`);
+  return entry.partitions;
+}
+
+function definitionOf(pipeline: PipelineDefinition, step: string) {
+  const def = pipeline.steps.find((s) => s.name === step);
+  if (!def) return expect.unreachable(`step ${step} is not in the pipeline`);
+  return def;
+}
+
 describe('planRun', () => {
-  it('plans one PENDING task per partition of a fan-out step, in sorted desk order', () => {
+  it('plans one PENDING step execution per step and lists its partitions in the plan, in sorted desk order', () => {
     const dataset = aDatasetVersion({ partitions: ['us-program', 'apac-cash', 'emea-cash'] });
-    const { run, tasks } = planRun(request({ dataset }));
-    expect(tasks.map((t) => [t.taskId, t.partition, t.arrayIndex])).toEqual([
-      ['tca#apac-cash', 'apac-cash', 0],
-      ['tca#emea-cash', 'emea-cash', 1],
-      ['tca#us-program', 'us-program', 2],
+    const { run, steps, plan } = planRun(request({ dataset }));
+    expect(plan).toEqual({
+      runId: run.runId,
+      pipeline: 'nightly-tca',
+      steps: [{ step: 'tca', partitions: ['apac-cash', 'emea-cash', 'us-program'], writesOutput: true }],
+    });
+    expect(steps).toEqual([
+      {
+        runId: run.runId,
+        step: 'tca',
+        status: 'PENDING',
+        size: 3,
+        jobName: `${run.runId}-tca`,
+        manifestKey: `runs/${run.runId}/tca/manifest.json`,
+        succeeded: 0,
+        failed: 0,
+        version: 0,
+        updatedAt: T0.toISOString(),
+      },
     ]);
-    for (const t of tasks) {
-      expect(t).toMatchObject({ runId: run.runId, step: 'tca', status: 'PENDING', attempts: [], maxAttempts: 3, createdAt: T0.toISOString() });
-      expect(t.jobId).toBeUndefined();
-      expect(t.outputKey).toBe(`runs/${run.runId}/tca/partition=${t.partition}/result.json`);
-    }
-    expect(new Set(tasks.map((t) => t.outputKey)).size).toBe(tasks.length);
+  });
+
+  it('writes no task records at planning: a run is its steps and its plan', () => {
+    expect(Object.keys(planRun(request())).sort()).toEqual(['plan', 'run', 'steps']);
   });
 
   it('plans a PENDING run over the dataset, carrying the trigger context', () => {
@@ -62,37 +101,80 @@ describe('planRun', () => {
     });
   });
 
-  it('leaves out trace and tenant when the trigger had none', () => {
+  it('leaves out trace, tenant and deadline when the trigger and pipeline have none', () => {
     const { run } = planRun(request());
     expect(run).not.toHaveProperty('traceparent');
     expect(run).not.toHaveProperty('tenant');
+    expect(run).not.toHaveProperty('deadline');
   });
 
-  it(`plans one "${WHOLE_DATASET_PARTITION}" task for a step that does not fan out`, () => {
+  it("sets the run's deadline from the pipeline's timeoutSeconds", () => {
+    const { run } = planRun(request({ pipeline: aPipeline({ timeoutSeconds: 90 * 60 }) }));
+    expect(run.deadline).toBe(minutesAfter(90).toISOString());
+  });
+
+  it(`plans one "${WHOLE_DATASET_PARTITION}" partition for a step that does not fan out`, () => {
     const pipeline = aPipeline({ steps: [aStep({ name: 'var', analytic: 'var', fanOut: 'single', attempts: 2 })] });
-    const { run, tasks } = planRun(request({ pipeline }));
-    expect(tasks).toHaveLength(1);
-    expect(tasks[0]).toMatchObject({ taskId: 'var#all', partition: 'all', arrayIndex: 0, maxAttempts: 2 });
+    const { run, steps, plan } = planRun(request({ pipeline }));
+    expect(plan.steps).toEqual([{ step: 'var', partitions: ['all'], writesOutput: true }]);
+    expect(steps).toHaveLength(1);
+    expect(steps[0]).toMatchObject({ step: 'var', size: 1 });
     expect(run.tasksTotal).toBe(1);
   });
 
-  it('plans every step of a multi-step pipeline up front', () => {
-    const { run, tasks } = planRun(request({ pipeline: multiStep() }));
-    expect(tasks.map((t) => t.taskId)).toEqual([
-      'tca#apac-cash',
-      'tca#emea-cash',
-      'tca#us-program',
-      'rollup#all',
-      'letters#apac-cash',
-      'letters#emea-cash',
-      'letters#us-program',
+  it('plans every step of a multi-step pipeline up front, in declaration order', () => {
+    const planned = planRun(request({ pipeline: multiStep() }));
+    const { run, steps, plan } = planned;
+    expect(plan.steps.map((s) => [s.step, s.partitions])).toEqual([
+      ['tca', ['apac-cash', 'emea-cash', 'us-program']],
+      ['rollup', ['all']],
+      ['letters', ['apac-cash', 'emea-cash', 'us-program']],
+    ]);
+    expect(steps.map((s) => [s.step, s.status, s.size])).toEqual([
+      ['tca', 'PENDING', 3],
+      ['rollup', 'PENDING', 1],
+      ['letters', 'PENDING', 3],
     ]);
     expect(run.tasksTotal).toBe(7);
-    expect(tasks.find((t) => t.step === 'letters')?.maxAttempts).toBe(1);
+    expect(new Set(steps.map((s) => s.jobName)).size).toBe(3);
+    expect(new Set(steps.map((s) => s.manifestKey)).size).toBe(3);
+  });
+
+  describe('fanOut "count"', () => {
+    const countStep = (count: number) => aPipeline({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], fanOut: 'count', count })] });
+
+    it('plans `count` identical children named n00000, n00001, …', () => {
+      const { run, steps, plan } = planRun(request({ pipeline: countStep(4) }));
+      expect(plan.steps).toEqual([{ step: 'noop', partitions: ['n00000', 'n00001', 'n00002', 'n00003'], writesOutput: false }]);
+      expect(steps[0].size).toBe(4);
+      expect(run.tasksTotal).toBe(4);
+    });
+
+    it('plans a 10,000-child step as one step execution of size 10000, its partitions in the plan', () => {
+      const { run, steps, plan } = planRun(request({ pipeline: countStep(10_000) }));
+      expect(steps).toHaveLength(1);
+      expect(steps[0]).toMatchObject({ step: 'noop', status: 'PENDING', size: 10_000, succeeded: 0, failed: 0, version: 0 });
+      expect(run.tasksTotal).toBe(10_000);
+      const [{ partitions }] = plan.steps;
+      expect(partitions).toHaveLength(10_000);
+      expect(partitions[0]).toBe('n00000');
+      expect(partitions[9_999]).toBe('n09999');
+      expect(new Set(partitions).size).toBe(10_000);
+    });
+  });
+
+  it('marks a step that runs a command as writing no output', () => {
+    const pipeline = aPipeline({
+      steps: [aStep({ name: 'tca' }), aStep({ name: 'notify', analytic: undefined, command: ['notify', '--all'], fanOut: 'single', dependsOn: ['tca'] })],
+    });
+    expect(planRun(request({ pipeline })).plan.steps.map((s) => [s.step, s.writesOutput])).toEqual([
+      ['tca', true],
+      ['notify', false],
+    ]);
   });
 
   describe('run ids', () => {
-    it('plans the same run for a redelivered trigger', () => {
+    it('plans the same run, steps and plan for a redelivered trigger', () => {
       const first = planRun(request());
       const replay = planRun(request());
       expect(replay).toEqual(first);
@@ -134,14 +216,115 @@ describe('planRun', () => {
 
     it("does not let one desk's file stand in for another desk", () => {
       const files = aDatasetVersion().files.map((f) => (f.table === 'quotes' ? { ...f, desk: 'apac-cash' } : f));
-      expect(() => planRun(request({ dataset: aDatasetVersion({ files }) }))).toThrow(
-        /: no quotes file for desk emea-cash, us-program$/,
-      );
+      expect(() => planRun(request({ dataset: aDatasetVersion({ files }) }))).toThrow(/: no quotes file for desk emea-cash, us-program$/);
     });
 
     it('rejects a dataset with no partitions', () => {
-      expect(() => planRun(request({ dataset: aDatasetVersion({ partitions: [] }) }))).toThrow(/cannot feed pipeline nightly-tca: no partitions \(no file names a desk\)$/);
+      expect(() => planRun(request({ dataset: aDatasetVersion({ partitions: [] }) }))).toThrow(
+        /cannot feed pipeline nightly-tca: no partitions \(no file names a desk\)$/,
+      );
     });
+  });
+});
+
+describe('plannedTask', () => {
+  it("derives a PENDING task with no job and no attempts from the plan's partition and index", () => {
+    const pipeline = multiStep();
+    const planned = planRun(request({ pipeline }));
+    const { runId } = planned.run;
+    const tasks = partitionsInPlan(planned, 'letters').map((partition, i) => plannedTask(runId, definitionOf(pipeline, 'letters'), partition, i, minutesAfter(5)));
+    expect(tasks[1]).toEqual({
+      runId,
+      taskId: 'letters#emea-cash',
+      step: 'letters',
+      partition: 'emea-cash',
+      arrayIndex: 1,
+      status: 'PENDING',
+      maxAttempts: 1,
+      attempts: [],
+      outputKey: `runs/${runId}/letters/partition=emea-cash/result.json`,
+      createdAt: minutesAfter(5).toISOString(),
+      updatedAt: minutesAfter(5).toISOString(),
+    });
+    expect(tasks.map((t) => [t.taskId, t.arrayIndex])).toEqual([
+      ['letters#apac-cash', 0],
+      ['letters#emea-cash', 1],
+      ['letters#us-program', 2],
+    ]);
+  });
+
+  it('gives every task of a run its own output key', () => {
+    const pipeline = multiStep();
+    const planned = planRun(request({ pipeline }));
+    const keys = planned.plan.steps.flatMap(({ step, partitions }) =>
+      partitions.map((partition, i) => plannedTask(planned.run.runId, definitionOf(pipeline, step), partition, i, T0).outputKey),
+    );
+    expect(keys).toHaveLength(planned.run.tasksTotal);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('gives a task of a command step no output key', () => {
+    const [step] = aPipeline({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], fanOut: 'count', count: 2 })] }).steps;
+    const task = plannedTask('run-1', step, countPartitionName(1), 1, T0);
+    expect(task).toMatchObject({ taskId: 'noop#n00001', partition: 'n00001', arrayIndex: 1, status: 'PENDING' });
+    expect(task).not.toHaveProperty('outputKey');
+  });
+});
+
+describe('jobNameFor', () => {
+  const AWS_JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+  it("joins its parts with '-' and names each step's job by run and step", () => {
+    expect(jobNameFor('run-20240502-nightly-tca-0k3f9xq', 'tca')).toBe('run-20240502-nightly-tca-0k3f9xq-tca');
+    const { run, steps } = planRun(request({ pipeline: multiStep() }));
+    expect(steps.map((s) => s.jobName)).toEqual(['tca', 'rollup', 'letters'].map((step) => jobNameFor(run.runId, step)));
+  });
+
+  it('replaces characters AWS Batch refuses in a job name', () => {
+    expect(jobNameFor('run#1', 'step.a b:c/d')).toBe('run_1-step_a_b_c_d');
+  });
+
+  it('keeps a name of 128 characters as it is, and fits a longer one in 128 keeping its start', () => {
+    const exact = 'a'.repeat(128);
+    expect(jobNameFor(exact)).toBe(exact);
+    const long = `run-20240502-${'p'.repeat(63)}-0k3f9xq-${'s'.repeat(63)}`;
+    const name = jobNameFor(long);
+    expect(name.length).toBeLessThanOrEqual(128);
+    expect(name).toMatch(AWS_JOB_NAME);
+    expect(name.startsWith(long.slice(0, 100))).toBe(true);
+  });
+
+  it('is deterministic, and tells apart long names that differ only at the end', () => {
+    const runId = `run-20240502-${'p'.repeat(63)}-0k3f9xq`;
+    const a = jobNameFor(runId, `${'s'.repeat(62)}a`);
+    const b = jobNameFor(runId, `${'s'.repeat(62)}b`);
+    expect(jobNameFor(runId, `${'s'.repeat(62)}a`)).toBe(a);
+    expect(a).not.toBe(b);
+    expect(a.length).toBeLessThanOrEqual(128);
+    expect(b.length).toBeLessThanOrEqual(128);
+  });
+
+  it("stays a valid AWS Batch job name whatever the length of a run's step name", () => {
+    const runId = `run-20240502-${'p'.repeat(63)}-0k3f9xq`;
+    for (let n = 1; n <= 63; n++) expect(jobNameFor(runId, 's'.repeat(n))).toMatch(AWS_JOB_NAME);
+    for (let n = 1; n <= 400; n += 7) expect(jobNameFor('r'.repeat(n))).toMatch(AWS_JOB_NAME);
+  });
+});
+
+describe('object-store keys', () => {
+  it("keeps a run's plan, outputs listing and manifests under the run's prefix", () => {
+    const { run, steps } = planRun(request());
+    expect(planKeyFor(run.runId)).toBe(`runs/${run.runId}/plan.json`);
+    expect(outputsKeyFor(run.runId)).toBe(`runs/${run.runId}/outputs.json`);
+    for (const s of steps) expect(s.manifestKey.startsWith(`runs/${run.runId}/`)).toBe(true);
+  });
+});
+
+describe('countPartitionName', () => {
+  it('names the children of a count step n00000 … n09999, sorting in index order', () => {
+    expect([0, 42, 9_999].map(countPartitionName)).toEqual(['n00000', 'n00042', 'n09999']);
+    const names = Array.from({ length: 10_000 }, (_, i) => countPartitionName(i));
+    expect([...names].sort()).toEqual(names);
   });
 });
 
@@ -150,48 +333,55 @@ describe('readySteps', () => {
   const dag = aPipeline({
     steps: [aStep({ name: 'a' }), aStep({ name: 'b', dependsOn: ['a'] }), aStep({ name: 'c', fanOut: 'single', dependsOn: ['a'] })],
   });
-  const ready = (tasks: readonly Task[]) => readySteps(dag, tasks).map((s) => s.name);
-  const set = (tasks: Task[], step: string, status: TaskStatus, only?: string): Task[] =>
-    tasks.map((t) => (t.step === step && (!only || t.partition === only) ? { ...t, status, jobId: `${step}-job:${t.arrayIndex}` } : t));
-  /** The planner records the job id at submission; the tasks stay PENDING until compute reports. */
-  const submit = (tasks: Task[], step: string): Task[] => tasks.map((t) => (t.step === step ? { ...t, jobId: `${step}-job:${t.arrayIndex}` } : t));
+  const ready = (pipeline: PipelineDefinition, steps: readonly StepExecution[]) => readySteps(pipeline, steps).map((s) => s.name);
+  const set = (steps: StepExecution[], step: string, status: StepStatus): StepExecution[] => steps.map((s) => (s.step === step ? { ...s, status } : s));
 
-  it('follows the run as its tasks progress', () => {
-    let tasks = planRun(request({ pipeline: dag })).tasks;
-    expect(ready(tasks)).toEqual(['a']);
+  it('follows the run as its steps are claimed, submitted and finish', () => {
+    let steps = planRun(request({ pipeline: dag })).steps;
+    expect(ready(dag, steps)).toEqual(['a']);
 
-    tasks = submit(tasks, 'a');
-    expect(ready(tasks)).toEqual([]);
+    steps = set(steps, 'a', 'SUBMITTING');
+    expect(ready(dag, steps)).toEqual([]);
 
-    tasks = set(tasks, 'a', 'RUNNING');
-    expect(ready(tasks)).toEqual([]);
+    steps = set(steps, 'a', 'SUBMITTED');
+    expect(ready(dag, steps)).toEqual([]); // a's tasks still run: a is not done
 
-    tasks = set(set(tasks, 'a', 'SUCCEEDED', 'apac-cash'), 'a', 'SUCCEEDED', 'emea-cash');
-    expect(ready(tasks)).toEqual([]); // us-program still running: a is not done
+    steps = set(steps, 'a', 'SUCCEEDED');
+    expect(ready(dag, steps)).toEqual(['b', 'c']);
 
-    tasks = set(tasks, 'a', 'SUCCEEDED');
-    expect(ready(tasks)).toEqual(['b', 'c']);
+    steps = set(steps, 'b', 'SUBMITTING');
+    expect(ready(dag, steps)).toEqual(['c']);
 
-    tasks = submit(tasks, 'b');
-    expect(ready(tasks)).toEqual(['c']);
+    steps = set(steps, 'c', 'SUBMITTED');
+    expect(ready(dag, steps)).toEqual([]);
 
-    tasks = set(tasks, 'c', 'RUNNABLE');
-    expect(ready(tasks)).toEqual([]);
-
-    tasks = set(set(tasks, 'b', 'SUCCEEDED'), 'c', 'SUCCEEDED');
-    expect(ready(tasks)).toEqual([]);
+    steps = set(set(steps, 'b', 'SUCCEEDED'), 'c', 'SUCCEEDED');
+    expect(ready(dag, steps)).toEqual([]);
   });
 
   it('never readies the dependants of a step that failed', () => {
-    let tasks = submit(planRun(request({ pipeline: dag })).tasks, 'a');
-    tasks = set(set(tasks, 'a', 'SUCCEEDED'), 'a', 'FAILED', 'emea-cash');
-    expect(ready(tasks)).toEqual([]);
+    const steps = set(planRun(request({ pipeline: dag })).steps, 'a', 'FAILED');
+    expect(ready(dag, steps)).toEqual([]);
   });
 
-  it('does not resubmit a step whose task is back to RUNNABLE for a retry', () => {
-    let tasks = planRun(request({ pipeline: dag })).tasks;
-    tasks = set(tasks, 'a', 'RUNNABLE').map((t) => (t.step === 'a' ? { ...t, attempts: [{ attempt: 1, exitCode: 1 }] } : t));
-    expect(ready(tasks)).toEqual([]);
+  it('offers a step only while it is PENDING, so a claimed or submitted step is not submitted twice', () => {
+    const planned = set(planRun(request({ pipeline: dag })).steps, 'a', 'SUCCEEDED');
+    for (const status of STEP_STATUSES) {
+      expect(ready(dag, set(planned, 'b', status)).includes('b')).toBe(status === 'PENDING');
+    }
+  });
+
+  it('waits for every dependency to succeed', () => {
+    const join = aPipeline({ steps: [...dag.steps, aStep({ name: 'd', fanOut: 'single', dependsOn: ['b', 'c'] })] });
+    let steps = set(set(planRun(request({ pipeline: join })).steps, 'a', 'SUCCEEDED'), 'b', 'SUCCEEDED');
+    steps = set(steps, 'c', 'SUBMITTED');
+    expect(ready(join, steps)).toEqual([]);
+    expect(ready(join, set(steps, 'c', 'SUCCEEDED'))).toEqual(['d']);
+  });
+
+  it('offers nothing for a step without an execution, nor for its dependants', () => {
+    const steps = planRun(request({ pipeline: dag })).steps.filter((s) => s.step !== 'a');
+    expect(ready(dag, steps)).toEqual([]);
   });
 });
 
@@ -200,8 +390,9 @@ describe('stepManifest', () => {
 
   it('gives each desk its own files plus the shared market files', () => {
     const pipeline = aPipeline();
-    const { run, tasks } = planRun(request({ pipeline, dataset }));
-    const manifest = stepManifest(run, pipeline.steps[0], dataset, [...tasks].reverse());
+    const planned = planRun(request({ pipeline, dataset }));
+    const { run } = planned;
+    const manifest = stepManifest(run, pipeline.steps[0], dataset, partitionsInPlan(planned, 'tca'));
     expect(manifest).toMatchObject({ runId: run.runId, step: 'tca', analytic: 'tca', datasetId: dataset.datasetId, businessDate: '2024-05-02' });
     expect(manifest.entries.map((e) => [e.arrayIndex, e.taskId])).toEqual([
       [0, 'tca#apac-cash'],
@@ -224,11 +415,39 @@ describe('stepManifest', () => {
     }
   });
 
+  it("numbers the entries in the order of the partitions given, so child i reads the plan's partition i", () => {
+    const pipeline = aPipeline();
+    const planned = planRun(request({ pipeline, dataset }));
+    const reversed = [...partitionsInPlan(planned, 'tca')].reverse();
+    const manifest = stepManifest(planned.run, pipeline.steps[0], dataset, reversed);
+    expect(manifest.entries.map((e) => [e.arrayIndex, e.partition])).toEqual([
+      [0, 'us-program'],
+      [1, 'emea-cash'],
+      [2, 'apac-cash'],
+    ]);
+  });
+
+  it('agrees with plannedTask on every child: same task id, partition, index and output key', () => {
+    const pipeline = multiStep();
+    const planned = planRun(request({ pipeline, dataset }));
+    for (const { step, partitions } of planned.plan.steps) {
+      const def = definitionOf(pipeline, step);
+      for (const entry of stepManifest(planned.run, def, dataset, partitions).entries) {
+        const task = plannedTask(planned.run.runId, def, entry.partition, entry.arrayIndex, T0);
+        expect({ taskId: entry.taskId, partition: entry.partition, arrayIndex: entry.arrayIndex, outputKey: entry.outputKey }).toEqual({
+          taskId: task.taskId,
+          partition: task.partition,
+          arrayIndex: task.arrayIndex,
+          outputKey: task.outputKey,
+        });
+      }
+    }
+  });
+
   it('gives a single-task step every file of the dataset', () => {
     const pipeline = multiStep();
-    const { run, tasks } = planRun(request({ pipeline, dataset }));
-    const rollup = pipeline.steps.find((s) => s.name === 'rollup')!;
-    const manifest = stepManifest(run, rollup, dataset, tasks);
+    const planned = planRun(request({ pipeline, dataset }));
+    const manifest = stepManifest(planned.run, definitionOf(pipeline, 'rollup'), dataset, partitionsInPlan(planned, 'rollup'));
     expect(manifest.entries).toHaveLength(1);
     expect(manifest.entries[0]).toMatchObject({ arrayIndex: 0, taskId: 'rollup#all', partition: 'all' });
     const all = Object.values(manifest.entries[0].inputs).flat().sort();
@@ -236,10 +455,10 @@ describe('stepManifest', () => {
     expect(manifest.entries[0].inputs.orders).toHaveLength(3);
   });
 
-  it('only lists the tasks of the step asked for', () => {
+  it('only lists the partitions of the step asked for', () => {
     const pipeline = multiStep();
-    const { run, tasks } = planRun(request({ pipeline, dataset }));
-    const letters = stepManifest(run, pipeline.steps[2], dataset, tasks);
+    const planned = planRun(request({ pipeline, dataset }));
+    const letters = stepManifest(planned.run, definitionOf(pipeline, 'letters'), dataset, partitionsInPlan(planned, 'letters'));
     expect(letters.analytic).toBe('best-ex-letter');
     expect(letters.entries.map((e) => e.taskId)).toEqual(['letters#apac-cash', 'letters#emea-cash', 'letters#us-program']);
   });
@@ -257,11 +476,45 @@ describe('stepManifest', () => {
       ],
     });
     const pipeline = aPipeline();
-    const { run, tasks } = planRun(request({ pipeline, dataset: deskAll }));
-    const [entry] = stepManifest(run, pipeline.steps[0], deskAll, tasks).entries;
+    const planned = planRun(request({ pipeline, dataset: deskAll }));
+    const [entry] = stepManifest(planned.run, pipeline.steps[0], deskAll, partitionsInPlan(planned, 'tca')).entries;
     expect(entry.partition).toBe('all');
     expect(entry.inputs).toEqual({ orders: ['d/orders-all.csv'], fills: ['d/fills-all.csv'], quotes: ['d/quotes.csv'], trades: ['d/trades.csv'] });
     expect(entry.sharedInputs).toEqual({ quotes: ['d/quotes.csv'], trades: ['d/trades.csv'] });
+  });
+
+  it('gives every child of a count step the whole dataset and its own output key', () => {
+    const pipeline = aPipeline({ steps: [aStep({ name: 'load', analytic: 'load-test', fanOut: 'count', count: 3 })] });
+    const planned = planRun(request({ pipeline, dataset }));
+    const manifest = stepManifest(planned.run, pipeline.steps[0], dataset, partitionsInPlan(planned, 'load'));
+    expect(manifest.entries.map((e) => [e.arrayIndex, e.taskId, e.outputKey])).toEqual(
+      ['n00000', 'n00001', 'n00002'].map((p, i) => [i, `load#${p}`, `runs/${planned.run.runId}/load/partition=${p}/result.json`]),
+    );
+    for (const entry of manifest.entries) {
+      expect(Object.values(entry.inputs).flat().sort()).toEqual(dataset.files.map((f) => f.key).sort());
+      expect(entry).not.toHaveProperty('parameters');
+    }
+  });
+
+  it('gives the entries of a command step no output key, and still their inputs', () => {
+    const pipeline = aPipeline({ steps: [aStep({ name: 'export', analytic: undefined, command: ['export-desk'] })] });
+    const planned = planRun(request({ pipeline, dataset }));
+    const manifest = stepManifest(planned.run, pipeline.steps[0], dataset, partitionsInPlan(planned, 'export'));
+    expect(manifest.analytic).toBe('command');
+    expect(manifest.entries.map((e) => e.taskId)).toEqual(['export#apac-cash', 'export#emea-cash', 'export#us-program']);
+    for (const entry of manifest.entries) {
+      expect(entry).not.toHaveProperty('outputKey');
+      expect(entry.inputs.orders).toEqual([`datasets/executions/2024-05-02/v1/orders-${entry.partition}.csv`]);
+    }
+  });
+
+  it('gives the entries of a 10,000-child command step no output key', () => {
+    const pipeline = aPipeline({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], fanOut: 'count', count: 10_000 })] });
+    const planned = planRun(request({ pipeline, dataset }));
+    const { entries } = stepManifest(planned.run, pipeline.steps[0], dataset, partitionsInPlan(planned, 'noop'));
+    expect(entries).toHaveLength(10_000);
+    expect(entries[9_999]).toMatchObject({ arrayIndex: 9_999, taskId: 'noop#n09999', partition: 'n09999' });
+    expect(entries.some((e) => 'outputKey' in e)).toBe(false);
   });
 });
 
@@ -280,25 +533,26 @@ describe('parameter sweeps', () => {
     files: [aFile({ table: 'prices', key: 'datasets/market-history/2024-05-02/v1/prices.csv', rows: 2_080 })],
   });
 
-  it('plans one task per parameter set: the product of the grid sizes', () => {
-    const { run, tasks } = planRun(request({ pipeline: sweep, dataset: history }));
-    expect(tasks).toHaveLength(3 * 2 * 2);
+  it('plans one child per parameter set: the product of the grid sizes', () => {
+    const { run, steps } = planRun(request({ pipeline: sweep, dataset: history }));
+    expect(steps).toHaveLength(1);
+    expect(steps[0].size).toBe(3 * 2 * 2);
     expect(run.tasksTotal).toBe(12);
-    expect(tasks.map((t) => t.arrayIndex)).toEqual([...Array(12).keys()]);
   });
 
   it('names the partitions p0000, p0001, … in grid order, the same on every plan', () => {
-    const first = planRun(request({ pipeline: sweep, dataset: history })).tasks;
-    expect(first.map((t) => t.partition)).toEqual(Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(4, '0')}`));
-    expect(first[11].taskId).toBe('sweep#p0011');
-    expect(first[3].outputKey).toMatch(/\/sweep\/partition=p0003\/result\.json$/);
-    expect(planRun(request({ pipeline: sweep, dataset: history })).tasks).toEqual(first);
+    const first = planRun(request({ pipeline: sweep, dataset: history }));
+    const partitions = partitionsInPlan(first, 'sweep');
+    expect(partitions).toEqual(Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(4, '0')}`));
+    expect(plannedTask(first.run.runId, sweep.steps[0], partitions[11], 11, T0).taskId).toBe('sweep#p0011');
+    expect(plannedTask(first.run.runId, sweep.steps[0], partitions[3], 3, T0).outputKey).toMatch(/\/sweep\/partition=p0003\/result\.json$/);
+    expect(planRun(request({ pipeline: sweep, dataset: history })).plan).toEqual(first.plan);
     expect(parameterPartitionName(9_999)).toBe('p9999');
   });
 
   it('gives every child its parameter set and all the dataset files', () => {
-    const { run, tasks } = planRun(request({ pipeline: sweep, dataset: history }));
-    const manifest = stepManifest(run, sweep.steps[0], history, [...tasks].reverse());
+    const planned = planRun(request({ pipeline: sweep, dataset: history }));
+    const manifest = stepManifest(planned.run, sweep.steps[0], history, partitionsInPlan(planned, 'sweep'));
     expect(manifest.analytic).toBe('backtest');
     expect(manifest.entries.map((e) => e.parameters)).toEqual(
       grid.fast.flatMap((fast) => grid.slow.flatMap((slow) => grid.costBps.map((costBps) => ({ fast, slow, costBps })))),
@@ -309,21 +563,27 @@ describe('parameter sweeps', () => {
 
   it('gives a desk-partitioned dataset to every sweep child whole', () => {
     const dataset = aDatasetVersion();
-    const { run, tasks } = planRun(request({ pipeline: aPipeline({ requiredTables: [], steps: [aStep({ fanOut: 'parameters', parameters: { k: [1, 2] } })] }), dataset }));
-    const entries = stepManifest(run, { ...sweep.steps[0], name: 'tca', parameters: { k: [1, 2] } }, dataset, tasks).entries;
+    const pipeline = aPipeline({ requiredTables: [], steps: [aStep({ fanOut: 'parameters', parameters: { k: [1, 2] } })] });
+    const planned = planRun(request({ pipeline, dataset }));
+    const entries = stepManifest(planned.run, pipeline.steps[0], dataset, partitionsInPlan(planned, 'tca')).entries;
     expect(entries.map((e) => e.partition)).toEqual(['p0000', 'p0001']);
+    expect(entries.map((e) => e.parameters)).toEqual([{ k: 1 }, { k: 2 }]);
     expect(entries[1].inputs.orders).toHaveLength(3);
   });
 
   it('leaves parameters out of the entries of other fan-out kinds', () => {
     const pipeline = aPipeline();
-    const { run, tasks } = planRun(request({ pipeline }));
-    for (const entry of stepManifest(run, pipeline.steps[0], aDatasetVersion(), tasks).entries) expect(entry).not.toHaveProperty('parameters');
+    const planned = planRun(request({ pipeline }));
+    for (const entry of stepManifest(planned.run, pipeline.steps[0], aDatasetVersion(), partitionsInPlan(planned, 'tca')).entries) {
+      expect(entry).not.toHaveProperty('parameters');
+    }
   });
 
   it('plans over a dataset without desks when no step fans out by desk, but still checks its tables', () => {
     expect(() => planRun(request({ pipeline: sweep, dataset: history }))).not.toThrow();
     const noPrices = aDatasetVersion({ dataset: 'market-history', partitions: [], files: [aFile({ table: 'quotes', key: 'q.csv' })] });
-    expect(() => planRun(request({ pipeline: sweep, dataset: noPrices }))).toThrow(/market-history@2024-05-02#v1 cannot feed pipeline backtest-sweep: no prices file$/);
+    expect(() => planRun(request({ pipeline: sweep, dataset: noPrices }))).toThrow(
+      /market-history@2024-05-02#v1 cannot feed pipeline backtest-sweep: no prices file$/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import type { DatasetTable } from '@nightshift/contracts';
 import { DatasetLacksTablesError } from '../errors.js';
-import type { DatasetVersion, Run, Task } from '../model/types.js';
+import type { DatasetVersion, Run, StepExecution, Task } from '../model/types.js';
 import { parameterSets, type ParameterSet, type PipelineDefinition, type StepDefinition } from '../pipeline/pipeline-definition.js';
 
 /** The partition name of a step that does not fan out. */
@@ -18,10 +18,58 @@ export interface PlanRequest {
   now: Date;
 }
 
-/** A run and all its tasks, every task PENDING (not yet submitted). */
+/**
+ * A planned run: the run, one PENDING execution per step (a few items whatever the fan-out), and
+ * the plan, which lists every step's partitions and so grows with the run: it is kept in the
+ * object store (`planKeyFor`), not in the job store or in events.
+ */
 export interface PlannedRun {
   run: Run;
-  tasks: Task[];
+  steps: StepExecution[];
+  plan: RunPlan;
+}
+
+/** Every step's partitions in array-index order: the one list a task's identity derives from. */
+export interface RunPlan {
+  runId: string;
+  pipeline: string;
+  steps: Array<{ step: string; partitions: string[]; writesOutput: boolean }>;
+}
+
+/** Where a run's plan is kept. */
+export function planKeyFor(runId: string): string {
+  return `runs/${runId}/plan.json`;
+}
+
+/** Where a succeeded run's outputs listing (`RunOutputsListing`) is written. */
+export function outputsKeyFor(runId: string): string {
+  return `runs/${runId}/outputs.json`;
+}
+
+/** AWS Batch job names: at most 128 of [A-Za-z0-9_-]. Longer names keep their start and a hash of the whole. */
+export function jobNameFor(...parts: string[]): string {
+  const name = parts.join('-').replace(/[^A-Za-z0-9_-]/g, '_');
+  return name.length <= 128 ? name : `${name.slice(0, 119)}-${stableHash(name)}`;
+}
+
+/**
+ * A task as planned, before its job reported: the record its first state change is applied to.
+ * Derives from the plan alone, so any process can build it.
+ */
+export function plannedTask(runId: string, step: StepDefinition, partition: string, arrayIndex: number, now: Date): Task {
+  return {
+    runId,
+    taskId: taskIdFor(step.name, partition),
+    step: step.name,
+    partition,
+    arrayIndex,
+    status: 'PENDING',
+    maxAttempts: step.attempts,
+    attempts: [],
+    ...(step.analytic !== undefined ? { outputKey: outputKeyFor(runId, step.name, partition) } : {}),
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
 }
 
 /** Short stable hash (FNV-1a, 32 bit, base 36) for readable deterministic ids. */
@@ -53,6 +101,11 @@ export function manifestKeyFor(runId: string, step: string): string {
   return `runs/${runId}/${step}/manifest.json`;
 }
 
+/** The partition name of child `index` of a `count` step: `n00000`, `n00001`, … */
+export function countPartitionName(index: number): string {
+  return `n${String(index).padStart(5, '0')}`;
+}
+
 /** The partition name of parameter set `index` of a sweep: `p0000`, `p0001`, … (sorts in grid order). */
 export function parameterPartitionName(index: number): string {
   return `p${String(index).padStart(4, '0')}`;
@@ -67,12 +120,15 @@ export function partitionsOf(step: StepDefinition, dataset: DatasetVersion): str
       return parameterSets(step).map((_, i) => parameterPartitionName(i));
     case 'partitions':
       return [...dataset.partitions].sort();
+    case 'count':
+      return Array.from({ length: step.count ?? 1 }, (_, i) => countPartitionName(i));
   }
 }
 
 /**
- * Plans a run: one task per (step, partition), all PENDING. Checks that the dataset carries the
- * tables the pipeline needs in every partition (DatasetLacksTablesError otherwise).
+ * Plans a run: one PENDING step execution per step, and the plan (every step's partitions). Checks
+ * that the dataset carries the tables the pipeline needs in every partition (DatasetLacksTablesError
+ * otherwise). Linear in the number of partitions, and no task records: those are written when jobs report.
  */
 export function planRun(req: PlanRequest): PlannedRun {
   const { pipeline, dataset, now } = req;
@@ -80,24 +136,23 @@ export function planRun(req: PlanRequest): PlannedRun {
   if (problems.length > 0) throw new DatasetLacksTablesError(pipeline.name, dataset.datasetId, problems);
   const runId = runIdFor(pipeline.name, dataset.businessDate, req.triggerEventId);
   const at = now.toISOString();
-  const tasks: Task[] = [];
-  for (const step of pipeline.steps) {
-    partitionsOf(step, dataset).forEach((partition, arrayIndex) => {
-      tasks.push({
-        runId,
-        taskId: taskIdFor(step.name, partition),
-        step: step.name,
-        partition,
-        arrayIndex,
-        status: 'PENDING',
-        maxAttempts: step.attempts,
-        attempts: [],
-        outputKey: outputKeyFor(runId, step.name, partition),
-        createdAt: at,
-        updatedAt: at,
-      });
-    });
-  }
+  const plan: RunPlan = {
+    runId,
+    pipeline: pipeline.name,
+    steps: pipeline.steps.map((step) => ({ step: step.name, partitions: partitionsOf(step, dataset), writesOutput: step.analytic !== undefined })),
+  };
+  const steps: StepExecution[] = plan.steps.map(({ step, partitions }) => ({
+    runId,
+    step,
+    status: 'PENDING',
+    size: partitions.length,
+    jobName: jobNameFor(runId, step),
+    manifestKey: manifestKeyFor(runId, step),
+    succeeded: 0,
+    failed: 0,
+    version: 0,
+    updatedAt: at,
+  }));
   const run: Run = {
     runId,
     pipeline: pipeline.name,
@@ -107,16 +162,30 @@ export function planRun(req: PlanRequest): PlannedRun {
     correlationId: req.correlationId,
     ...(req.traceparent ? { traceparent: req.traceparent } : {}),
     ...(req.tenant ? { tenant: req.tenant } : {}),
-    tasksTotal: tasks.length,
+    tasksTotal: steps.reduce((n, s) => n + s.size, 0),
     createdAt: at,
     updatedAt: at,
+    ...(pipeline.timeoutSeconds !== undefined ? { deadline: new Date(now.getTime() + pipeline.timeoutSeconds * 1000).toISOString() } : {}),
   };
-  return { run, tasks };
+  return { run, steps, plan };
 }
 
 /** What the dataset lacks for the pipeline, one line per table: shared tables once, desk tables with their desks. */
 function missingTables(pipeline: PipelineDefinition, dataset: DatasetVersion): string[] {
-  const has = (table: string, desk?: string) => dataset.files.some((f) => f.table === table && (desk === undefined ? true : !f.desk || f.desk === desk));
+  // One pass over the files: which tables are shared, and which each desk has (linear in files + desks).
+  const shared = new Set<string>();
+  const anywhere = new Set<string>();
+  const byDesk = new Map<string, Set<string>>();
+  for (const f of dataset.files) {
+    anywhere.add(f.table);
+    if (!f.desk) shared.add(f.table);
+    else {
+      const tables = byDesk.get(f.desk) ?? new Set<string>();
+      tables.add(f.table);
+      byDesk.set(f.desk, tables);
+    }
+  }
+  const has = (table: string, desk?: string) => (desk === undefined ? anywhere.has(table) : shared.has(table) || byDesk.get(desk)?.has(table) === true);
   // A pipeline that never fans out by desk reads the dataset whole: it needs its tables, not desks.
   if (dataset.partitions.length === 0 && !pipeline.steps.some((s) => s.fanOut === 'partitions')) {
     return pipeline.requiredTables.filter((t) => !has(t)).map((t) => `no ${t} file`);
@@ -131,25 +200,12 @@ function missingTables(pipeline: PipelineDefinition, dataset: DatasetVersion): s
   return problems;
 }
 
-/**
- * Steps whose tasks can be submitted now: not submitted yet (all PENDING with no attempts) and
- * every dependency step fully SUCCEEDED.
- */
-export function readySteps(pipeline: PipelineDefinition, tasks: readonly Task[]): StepDefinition[] {
-  const byStep = groupByStep(tasks);
-  const succeeded = (step: string) => (byStep.get(step) ?? []).every((t) => t.status === 'SUCCEEDED');
-  return pipeline.steps.filter((step) => {
-    const own = byStep.get(step.name) ?? [];
-    const unsubmitted = own.length > 0 && own.every((t) => t.status === 'PENDING' && t.attempts.length === 0 && !t.jobId);
-    return unsubmitted && step.dependsOn.every(succeeded);
-  });
-}
-
-function groupByStep(tasks: readonly Task[]): Map<string, Task[]> {
-  const m = new Map<string, Task[]>();
-  for (const t of tasks) m.set(t.step, [...(m.get(t.step) ?? []), t]);
-  for (const list of m.values()) list.sort((a, b) => a.arrayIndex - b.arrayIndex);
-  return m;
+/** Steps that can be submitted now: PENDING, with every dependency SUCCEEDED. */
+export function readySteps(pipeline: PipelineDefinition, steps: readonly StepExecution[]): StepDefinition[] {
+  const byName = new Map(steps.map((s) => [s.step, s]));
+  return pipeline.steps.filter(
+    (step) => byName.get(step.name)?.status === 'PENDING' && step.dependsOn.every((dep) => byName.get(dep)?.status === 'SUCCEEDED'),
+  );
 }
 
 /** One array child's instructions: which partition, which input objects, where to write. */
@@ -163,7 +219,8 @@ export interface ManifestEntry {
    * quotes, the price history, a benchmark's returns), as opposed to this partition's own.
    */
   sharedInputs: Partial<Record<DatasetTable, string[]>>;
-  outputKey: string;
+  /** Where the child writes its result; absent for a step that runs a plain command. */
+  outputKey?: string;
   /** The parameter set this child runs (steps with fanOut `parameters` only). */
   parameters?: ParameterSet;
 }
@@ -178,27 +235,50 @@ export interface StepManifest {
   entries: ManifestEntry[];
 }
 
-/** Builds the manifest of a step from its tasks and the dataset's files. */
-export function stepManifest(run: Run, step: StepDefinition, dataset: DatasetVersion, tasks: readonly Task[]): StepManifest {
-  const own = tasks.filter((t) => t.step === step.name).sort((a, b) => a.arrayIndex - b.arrayIndex);
+/** Builds the manifest of a step from its partitions (in array-index order) and the dataset's files. */
+export function stepManifest(run: Run, step: StepDefinition, dataset: DatasetVersion, partitions: readonly string[]): StepManifest {
   const sets = new Map(parameterSets(step).map((set, i) => [parameterPartitionName(i), set]));
+  // Only a desk's child is narrowed to its desk: a whole-dataset task and every other child read it all.
+  const common = step.fanOut === 'partitions' ? undefined : filesByTable(dataset.files);
+  // Files grouped by desk once, so a step of many desks stays linear.
+  const sharedFiles = dataset.files.filter((f) => !f.desk);
+  const deskFiles = new Map<string, DatasetVersion['files']>();
+  const order = new Map(dataset.files.map((f, i) => [f, i]));
+  for (const f of dataset.files) {
+    if (!f.desk) continue;
+    const list = deskFiles.get(f.desk);
+    if (list) list.push(f);
+    else deskFiles.set(f.desk, [f]);
+  }
   return {
     runId: run.runId,
     step: step.name,
-    analytic: step.analytic,
+    analytic: step.analytic ?? 'command',
     datasetId: dataset.datasetId,
     businessDate: dataset.businessDate,
-    entries: own.map((t) => {
-      // Only a desk's child is narrowed to its desk: a whole-dataset task and every sweep child read it all.
-      const files = dataset.files.filter((f) => step.fanOut !== 'partitions' || !f.desk || f.desk === t.partition);
-      const inputs: Partial<Record<DatasetTable, string[]>> = {};
-      const sharedInputs: Partial<Record<DatasetTable, string[]>> = {};
-      for (const f of files) {
-        (inputs[f.table] ??= []).push(f.key);
-        if (!f.desk) (sharedInputs[f.table] ??= []).push(f.key);
-      }
-      const parameters = sets.get(t.partition);
-      return { arrayIndex: t.arrayIndex, taskId: t.taskId, partition: t.partition, inputs, sharedInputs, outputKey: t.outputKey, ...(parameters ? { parameters } : {}) };
+    entries: partitions.map((partition, arrayIndex) => {
+      const { inputs, sharedInputs } = common ?? filesByTable([...(deskFiles.get(partition) ?? []), ...sharedFiles].sort((a, b) => order.get(a)! - order.get(b)!));
+      const parameters = sets.get(partition);
+      return {
+        arrayIndex,
+        taskId: taskIdFor(step.name, partition),
+        partition,
+        inputs,
+        sharedInputs,
+        ...(step.analytic !== undefined ? { outputKey: outputKeyFor(run.runId, step.name, partition) } : {}),
+        ...(parameters ? { parameters } : {}),
+      };
     }),
   };
+}
+
+/** Input keys by table, and those landed without a desk (shared by every partition). */
+function filesByTable(files: DatasetVersion['files']): Pick<ManifestEntry, 'inputs' | 'sharedInputs'> {
+  const inputs: Partial<Record<DatasetTable, string[]>> = {};
+  const sharedInputs: Partial<Record<DatasetTable, string[]>> = {};
+  for (const f of files) {
+    (inputs[f.table] ??= []).push(f.key);
+    if (!f.desk) (sharedInputs[f.table] ??= []).push(f.key);
+  }
+  return { inputs, sharedInputs };
 }

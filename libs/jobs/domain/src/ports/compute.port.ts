@@ -1,22 +1,73 @@
+import type { BatchJobStateChangeDetail, BatchJobStatus } from '@nightshift/contracts';
+
 /**
- * Submits batch jobs to a compute environment (AWS Batch, or the local one). Shaped after AWS
- * Batch's SubmitJob so the AWS adapter is a thin mapping, with no SDK types.
+ * Submits and tracks batch jobs in a compute environment (AWS Batch, or the local one). Shaped
+ * after AWS Batch's job API (SubmitJob, DescribeJobs, ListJobs, CancelJob, TerminateJob) so the
+ * AWS adapter is a thin mapping, with no SDK types.
  *
- * Semantics: a submitted job reports every status change (SUBMITTED ... SUCCEEDED|FAILED) as a
- * "Batch Job State Change" event on the bus; an array job reports for each child
- * (`${jobId}:${index}`), and each child receives AWS_BATCH_JOB_ARRAY_INDEX. Failed attempts are
- * retried by the compute environment up to `retryAttempts` (AWS_BATCH_JOB_ATTEMPT counts them);
- * an attempt that outlives `timeoutSeconds` is stopped (SIGTERM, then SIGKILL) and counts as failed.
- * Not in the contract: which host runs a job, start order among equal-priority jobs.
+ * Semantics every adapter keeps:
+ * - A submitted job reports every status change (SUBMITTED ... SUCCEEDED|FAILED) as a "Batch Job
+ *   State Change" event on the bus, whose detail is the job's `JobDetail`; an array job reports for
+ *   each child (`${jobId}:${index}`), and each child receives AWS_BATCH_JOB_ARRAY_INDEX. Events
+ *   arrive at least once and may be lost or reordered: `describeJobs` is the source of truth, and
+ *   an adapter may skip intermediate states (a child seen only as SUCCEEDED is fine: the detail is a
+ *   full snapshot, attempts included).
+ * - A failed attempt is retried per `retryStrategy`: its `evaluateOnExit` rules first (first match
+ *   wins, RETRY or EXIT), then while attempts remain. AWS_BATCH_JOB_ATTEMPT counts attempts; an
+ *   attempt that outlives `timeoutSeconds` is stopped (SIGTERM, then SIGKILL) and counts as failed.
+ * - `describeJobs` answers nothing for a job the environment does not know (never submitted, or
+ *   lost with a previous process of the local environment; AWS forgets jobs after about 7 days).
+ * - Submission is not idempotent by itself (AWS Batch has no client token): a caller that does not
+ *   know whether a submission went through looks the job up by its deterministic `jobName` with
+ *   `listJobs` first.
+ * Not in the contract: which host runs a job, start order among jobs of equal priority and share.
  */
 export interface ComputeEnvironment {
+  /**
+   * @throws ComputeSubmissionError: `retryable` when trying again may work (throttling, shutdown),
+   *   not when the submission itself is wrong (bad name, unknown queue, reserved variable).
+   */
   submitJob(job: JobSubmission): Promise<SubmittedJob>;
-  /** Stops a job (all children of an array job); running attempts are killed and the job FAILS with `reason`. */
+  /** The details of up to 100 jobs (array parents and children alike); unknown ids are left out. */
+  describeJobs(jobIds: readonly string[]): Promise<BatchJobStateChangeDetail[]>;
+  /** Jobs of a queue by name or status, or the children of an array job (`arrayJobId`), newest first. */
+  listJobs(filter: JobListFilter): Promise<JobSummary[]>;
+  /**
+   * Cancels a job that has not started: SUBMITTED, PENDING or RUNNABLE jobs (every such child of an
+   * array job) FAIL with `reason`; STARTING and RUNNING ones are left running (AWS's CancelJob).
+   */
+  cancelJob(jobId: string, reason: string): Promise<void>;
+  /**
+   * Stops a job whatever its state (every child of an array job): queued ones FAIL at once; running
+   * attempts get SIGTERM, then SIGKILL after a grace period, and FAIL with `reason`, without retry.
+   * Resolves once the stop is under way (AWS's TerminateJob). Unknown or finished jobs are left alone.
+   */
   terminateJob(jobId: string, reason: string): Promise<void>;
+}
+
+/** AWS Batch's `EvaluateOnExit`: a rule on a failed attempt. Patterns may end in `*` (prefix match). */
+export interface EvaluateOnExit {
+  /** Decimal digits, optionally ending in `*`, matched against the attempt's exit code. */
+  onExitCode?: string;
+  /** Matched against the attempt's `statusReason` (e.g. `Host EC2*`). */
+  onStatusReason?: string;
+  /** Matched against the container's `reason` (e.g. `CannotPullContainerError*`, `OutOfMemoryError*`). */
+  onReason?: string;
+  /** RETRY the job (if attempts remain) or EXIT: fail it now. Case-insensitive, as in AWS. */
+  action: 'RETRY' | 'EXIT' | 'retry' | 'exit';
+}
+
+/** AWS Batch's `RetryStrategy`. */
+export interface RetryStrategy {
+  /** Total attempts, 1..10. */
+  attempts: number;
+  /** Up to 5 rules, tried in order; the first whose every condition matches decides. None matches: RETRY. */
+  evaluateOnExit?: readonly EvaluateOnExit[];
 }
 
 /** A job to run. */
 export interface JobSubmission {
+  /** 1-128 letters, digits, `-` and `_`; deterministic per step execution, so a lost submission can be found. */
   jobName: string;
   jobQueue: string;
   jobDefinition: string;
@@ -26,17 +77,44 @@ export interface JobSubmission {
   memoryMiB: number;
   /** Per-attempt timeout. */
   timeoutSeconds: number;
-  /** Total attempts, 1..10, as in AWS Batch's retryStrategy. */
-  retryAttempts: number;
+  retryStrategy: RetryStrategy;
   /** Fan out to this many children (2..10,000) when set. */
   arraySize?: number;
   environment: Record<string, string>;
   /** Carried back on every state-change event (`detail.parameters`); nightshift puts its ids here. */
   parameters: Record<string, string>;
+  /** Fair-share identifier (a queue with a fair-share scheduling policy requires one): a desk, a tenant. */
+  shareIdentifier?: string;
+  /** Priority among the jobs of one share in a fair-share queue (0..9999, higher first). */
+  schedulingPriority?: number;
 }
 
 export interface SubmittedJob {
   jobId: string;
   jobArn: string;
   jobName: string;
+}
+
+/** What `listJobs` filters on. One of `jobQueue` or `arrayJobId` is required, as in AWS. */
+export interface JobListFilter {
+  jobQueue?: string;
+  arrayJobId?: string;
+  /** Jobs whose name is exactly this. */
+  jobName?: string;
+  /** Only jobs in this status; without it (and without `jobName`), only RUNNING ones, as in AWS. */
+  jobStatus?: BatchJobStatus;
+}
+
+/** AWS Batch's `JobSummary`. Times are epoch milliseconds. */
+export interface JobSummary {
+  jobId: string;
+  jobArn: string;
+  jobName: string;
+  status: BatchJobStatus;
+  statusReason?: string;
+  createdAt: number;
+  startedAt?: number;
+  stoppedAt?: number;
+  arrayProperties?: { size?: number; index?: number };
+  container?: { exitCode?: number; reason?: string };
 }

@@ -1,4 +1,4 @@
-import type { DatasetVersion, Report, Run, RunStatus, Task, TaskStatus } from '../model/types.js';
+import type { DatasetVersion, OutboxEntry, Page, Report, Run, RunStatus, StepExecution, Task } from '../model/types.js';
 
 /**
  * Durable job state: datasets, runs, tasks, reports and consumer idempotency records.
@@ -10,6 +10,8 @@ import type { DatasetVersion, Report, Run, RunStatus, Task, TaskStatus } from '.
  * - Creates are idempotent on their natural key: creating what already exists with the same key
  *   returns `false` (or the existing item) instead of writing twice.
  * - Reads are strongly consistent.
+ * - No write or read on the event path grows with the run: a task update touches the task's
+ *   record and, now and then, its step; listings are paginated.
  * Not in the contract: multi-item transactions (DynamoDB's transactions are not used, so the
  * embedded server need not have them), TTL expiry, ordering of `listRuns` beyond newest first.
  */
@@ -19,21 +21,67 @@ export interface JobStore {
   getDatasetVersion(datasetId: string): Promise<DatasetVersion | undefined>;
   latestDatasetVersion(dataset: string, businessDate: string): Promise<DatasetVersion | undefined>;
 
-  /** Creates a run and its tasks. Returns false (and writes nothing new) when the run id exists. */
-  createRun(run: Run, tasks: Task[]): Promise<boolean>;
-  getRun(runId: string): Promise<Run | undefined>;
-  /** Newest first. */
-  listRuns(options?: { limit?: number }): Promise<Run[]>;
-  /** Moves a run from `expected` to `next.status`, merging the other fields of `next`. Throws StaleStateError. */
-  transitionRun(runId: string, expected: RunStatus, next: Partial<Run> & { status: RunStatus }): Promise<Run>;
-
-  listTasks(runId: string): Promise<Task[]>;
-  getTask(runId: string, taskId: string): Promise<Task | undefined>;
   /**
-   * Replaces a task, conditioned on its stored status being `expected.status` and its attempt count
-   * being `expected.attempts`. Throws StaleStateError.
+   * Creates a run and its step executions (no task records: a task's record is written when its
+   * job first reports), and lists the run as open. Returns false (and writes nothing new) when the
+   * run id exists. A few writes whatever the steps' sizes.
    */
-  updateTask(expected: Pick<Task, 'runId' | 'taskId'> & { status: TaskStatus; attempts: number }, next: Task): Promise<Task>;
+  createRun(run: Run, steps: StepExecution[]): Promise<boolean>;
+  getRun(runId: string): Promise<Run | undefined>;
+  /** Newest first, one page (default 50, at most 500). */
+  listRuns(options?: { limit?: number; nextToken?: string }): Promise<Page<Run>>;
+  /**
+   * Runs not yet closed: not terminal, or terminal with an outbox not yet drained. Read from an
+   * index of open runs, never by reading every run. Order unspecified.
+   */
+  listOpenRuns(options?: { limit?: number; nextToken?: string }): Promise<Page<Run>>;
+  /**
+   * Moves a run from `expected` to `next.status`, merging the other fields of `next`, and appends
+   * `outbox` to its outbox in the same write. Refuses what `canTransitionRun` refuses
+   * (IllegalTransitionError). Throws StaleStateError when the run is no longer `expected`.
+   */
+  transitionRun(runId: string, expected: RunStatus, next: Partial<Run> & { status: RunStatus }, outbox?: OutboxEntry[]): Promise<Run>;
+  /**
+   * Removes delivered outbox entries (by id; ids not there are ignored). A terminal run whose
+   * outbox is then empty leaves the open-run index. Returns the run as stored after.
+   */
+  settleOutbox(runId: string, entryIds: readonly string[]): Promise<Run>;
+
+  getStep(runId: string, step: string): Promise<StepExecution | undefined>;
+  /** All step executions of a run (a pipeline has few steps). */
+  listSteps(runId: string): Promise<StepExecution[]>;
+  /**
+   * Replaces a step execution if its stored `version` is `expectedVersion`; the stored version
+   * becomes `expectedVersion + 1` (whatever `next.version` says). Throws StaleStateError.
+   */
+  updateStep(expectedVersion: number, next: StepExecution): Promise<StepExecution>;
+
+  /** A task's record, or undefined when its job has not reported yet. One point read. */
+  getTask(runId: string, step: string, arrayIndex: number): Promise<Task | undefined>;
+  /** Task records of a run (of one step if given), by step then array index, one page (default 500). */
+  listTasks(runId: string, options?: { step?: string; limit?: number; nextToken?: string }): Promise<Page<Task>>;
+  /**
+   * Writes a task's state if it moves the task forward: the stored task (if any) has a lower
+   * `taskProgress`, and its `jobId` is absent or one of `currentJobIds`. One conditional write; no
+   * read on the way. A task that becomes SUCCEEDED or FAILED is counted in its step's `succeeded` /
+   * `failed` exactly once; the store may fold those counts into the step in groups, and returns
+   * the step whenever this call folded some (so a caller sees the count that completes the step).
+   * A repeated call (a redelivered event) is `applied: false`, and still folds what an earlier,
+   * interrupted call left unfolded.
+   */
+  recordTask(write: TaskWrite): Promise<TaskWriteResult>;
+  /**
+   * Replaces a task's record exactly as it was read (`expected`; undefined when it had none), for
+   * exclusive claims such as taking over a task whose job was lost: conditioned on the stored
+   * progress and jobId, so of two engines claiming the same task one wins and the other gets
+   * StaleStateError. Counts a task that becomes SUCCEEDED or FAILED as `recordTask` does.
+   */
+  claimTask(expected: Task | undefined, next: Task, stepSize: number): Promise<TaskWriteResult>;
+  /**
+   * Folds every finished task of the step not yet counted into its counts (idempotent), and returns
+   * the step. For reconciliation; reads the step's task records.
+   */
+  foldStepCounts(runId: string, step: string): Promise<StepExecution>;
 
   putReport(report: Report): Promise<void>;
   getReport(reportId: string): Promise<Report | undefined>;
@@ -46,3 +94,14 @@ export interface JobStore {
   markProcessed(consumer: string, eventId: string): Promise<boolean>;
   isProcessed(consumer: string, eventId: string): Promise<boolean>;
 }
+
+/** A task state to write, and what it must be written over. */
+export interface TaskWrite {
+  task: Task;
+  /** The size of the task's step, so the store knows when a group of its tasks is complete. */
+  stepSize: number;
+  /** Job ids the stored task may name for this write to apply (an absent jobId always may). */
+  currentJobIds: readonly string[];
+}
+
+export type TaskWriteResult = { applied: boolean; task: Task; step?: StepExecution };

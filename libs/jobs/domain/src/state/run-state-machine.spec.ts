@@ -1,7 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { RUN_STATUSES, type RunStatus } from '../model/types.js';
-import { aTask, anAttempt, minutesAfter } from '../testing/builders.js';
-import { canTransitionRun, finishRun, isTerminalRunStatus, judgeRun, runProgress } from './run-state-machine.js';
+import { RUN_STATUSES, STEP_STATUSES, type RunStatus, type StepExecution, type StepStatus } from '../model/types.js';
+import { aRun, aTask, anAttempt, minutesAfter, T0 } from '../testing/builders.js';
+import {
+  canTransitionRun,
+  canTransitionStep,
+  finishRun,
+  isTerminalRunStatus,
+  isTerminalStepStatus,
+  judgeRun,
+  runProgress,
+  taskFailureReason,
+} from './run-state-machine.js';
+
+/**
+ * A step execution of the default run, PENDING with nothing counted; `jobName` and `manifestKey`
+ * follow `runId` and `step`. Local to this spec while the shared builders are being reworked.
+ */
+function aStepExecution(overrides: Partial<StepExecution> = {}): StepExecution {
+  const runId = overrides.runId ?? aRun().runId;
+  const step = overrides.step ?? 'tca';
+  return {
+    runId,
+    step,
+    status: 'PENDING',
+    size: 3,
+    jobName: `${runId}-${step}`,
+    manifestKey: `runs/${runId}/${step}/manifest.json`,
+    succeeded: 0,
+    failed: 0,
+    version: 0,
+    updatedAt: T0.toISOString(),
+    ...overrides,
+  };
+}
 
 describe('canTransitionRun', () => {
   // PENDING -> RUNNING once a task is submitted; PENDING -> FAILED when submission itself fails;
@@ -26,29 +57,58 @@ describe('canTransitionRun', () => {
   });
 });
 
-describe('judgeRun', () => {
-  const desk = (partition: string, arrayIndex: number, status: 'PENDING' | 'RUNNABLE' | 'RUNNING' | 'SUCCEEDED' | 'FAILED') =>
-    aTask({ partition, arrayIndex, status, jobId: `job-1:${arrayIndex}` });
+describe('canTransitionStep', () => {
+  // PENDING -> SUBMITTING (claimed) -> SUBMITTED (a job runs it) -> SUCCEEDED | FAILED. A stale
+  // claim is taken over (SUBMITTING -> SUBMITTING); a refused submission, or a run that ends
+  // first, fails the step from any open state. Terminal steps never move again.
+  const table: Record<StepStatus, Record<StepStatus, boolean>> = {
+    PENDING: { PENDING: false, SUBMITTING: true, SUBMITTED: false, SUCCEEDED: false, FAILED: true },
+    SUBMITTING: { PENDING: false, SUBMITTING: true, SUBMITTED: true, SUCCEEDED: false, FAILED: true },
+    SUBMITTED: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: true, FAILED: true },
+    SUCCEEDED: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: false, FAILED: false },
+    FAILED: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: false, FAILED: false },
+  };
 
-  it('keeps a run with no tasks running rather than calling it a success', () => {
+  for (const from of STEP_STATUSES) {
+    for (const to of STEP_STATUSES) {
+      it(`${from} -> ${to} is ${table[from][to] ? 'legal' : 'refused'}`, () => {
+        expect(canTransitionStep(from, to)).toBe(table[from][to]);
+      });
+    }
+  }
+
+  it('calls exactly SUCCEEDED and FAILED terminal, and lets every open state fail', () => {
+    expect(STEP_STATUSES.filter(isTerminalStepStatus)).toEqual(['SUCCEEDED', 'FAILED']);
+    for (const from of STEP_STATUSES.filter((s) => !isTerminalStepStatus(s))) expect(canTransitionStep(from, 'FAILED')).toBe(true);
+  });
+
+  it('never lets a step succeed without a job having run it', () => {
+    expect(STEP_STATUSES.filter((from) => canTransitionStep(from, 'SUCCEEDED'))).toEqual(['SUBMITTED']);
+  });
+});
+
+describe('judgeRun', () => {
+  const step = (name: string, status: StepStatus, overrides: Partial<StepExecution> = {}) => aStepExecution({ step: name, status, ...overrides });
+
+  it('keeps a run with no steps running rather than calling it a success', () => {
     expect(judgeRun([])).toEqual({ status: 'RUNNING' });
   });
 
-  it('keeps the run RUNNING while any task is unfinished', () => {
-    expect(judgeRun([desk('apac-cash', 0, 'SUCCEEDED'), desk('emea-cash', 1, 'RUNNING'), desk('us-program', 2, 'PENDING')])).toEqual({ status: 'RUNNING' });
+  it.each(['PENDING', 'SUBMITTING', 'SUBMITTED'] as const)('keeps the run RUNNING while a step is %s', (status) => {
+    expect(judgeRun([step('tca', 'SUCCEEDED', { succeeded: 3 }), step('rollup', status)])).toEqual({ status: 'RUNNING' });
   });
 
-  it('does not fail the run for a failed attempt that will be retried', () => {
-    const retrying = aTask({ status: 'RUNNABLE', attempts: [anAttempt(1, { exitCode: 137 })] });
-    expect(judgeRun([desk('apac-cash', 0, 'SUCCEEDED'), retrying])).toEqual({ status: 'RUNNING' });
+  it('does not fail the run while a step is still submitted, whatever its counts say', () => {
+    // A step's failure is its own transition (the engine fails it with the task's reason); the verdict follows it.
+    expect(judgeRun([step('tca', 'SUBMITTED', { succeeded: 1, failed: 1 })])).toEqual({ status: 'RUNNING' });
   });
 
-  it('succeeds when every task succeeded', () => {
-    expect(judgeRun([desk('apac-cash', 0, 'SUCCEEDED'), desk('emea-cash', 1, 'SUCCEEDED')])).toEqual({ status: 'SUCCEEDED' });
+  it('succeeds when every step succeeded', () => {
+    expect(judgeRun([step('tca', 'SUCCEEDED', { succeeded: 3 }), step('rollup', 'SUCCEEDED', { size: 1, succeeded: 1 })])).toEqual({ status: 'SUCCEEDED' });
   });
 
-  it('fails as soon as one task failed for good, even while others still run', () => {
-    const failed = aTask({
+  it("fails as soon as one step failed, even while others still run, with the step's reason", () => {
+    const failedTask = aTask({
       partition: 'us-program',
       arrayIndex: 2,
       status: 'FAILED',
@@ -56,54 +116,73 @@ describe('judgeRun', () => {
       exitCode: 3,
       statusReason: 'Essential container in task exited',
     });
-    const verdict = judgeRun([desk('apac-cash', 0, 'SUCCEEDED'), desk('emea-cash', 1, 'RUNNING'), failed]);
+    const failed = step('letters', 'FAILED', { succeeded: 2, failed: 1, reason: taskFailureReason(failedTask) });
+    const verdict = judgeRun([step('tca', 'SUCCEEDED', { succeeded: 3 }), step('rollup', 'SUBMITTED'), failed]);
     if (verdict.status !== 'FAILED') return expect.unreachable(`expected FAILED, got ${verdict.status}`);
-    expect(verdict.failedTask.taskId).toBe('tca#us-program');
+    expect(verdict.step).toBe(failed);
     expect(verdict.reason).toBe('task tca#us-program failed after 3 attempt(s) with exit code 3: Essential container in task exited');
   });
 
+  it('names the step when the failed step carries no reason', () => {
+    expect(judgeRun([step('rollup', 'FAILED')])).toEqual({ status: 'FAILED', step: step('rollup', 'FAILED'), reason: 'step rollup failed' });
+  });
+
+  it('reports the first failed step in the order given', () => {
+    const verdict = judgeRun([step('tca', 'FAILED', { reason: 'submission refused: unknown queue' }), step('rollup', 'FAILED', { reason: 'run cancelled' })]);
+    expect(verdict.status === 'FAILED' && [verdict.step.step, verdict.reason]).toEqual(['tca', 'submission refused: unknown queue']);
+  });
+});
+
+describe('taskFailureReason', () => {
+  it('names the task, its attempts, exit code and reason', () => {
+    const task = aTask({
+      status: 'FAILED',
+      attempts: [anAttempt(1, { exitCode: 137 }), anAttempt(2, { exitCode: 3 })],
+      exitCode: 3,
+      statusReason: 'Essential container in task exited',
+    });
+    expect(taskFailureReason(task)).toBe('task tca#emea-cash failed after 2 attempt(s) with exit code 3: Essential container in task exited');
+  });
+
   it('reports exit code 0 (a timeout kill can report it) and omits what it does not know', () => {
-    const zero = judgeRun([aTask({ status: 'FAILED', attempts: [anAttempt(1)], exitCode: 0, statusReason: 'Job attempt duration exceeded timeout' })]);
-    expect(zero.status === 'FAILED' && zero.reason).toBe('task tca#emea-cash failed after 1 attempt(s) with exit code 0: Job attempt duration exceeded timeout');
-    const bare = judgeRun([aTask({ status: 'FAILED', attempts: [] })]);
-    expect(bare.status === 'FAILED' && bare.reason).toBe('task tca#emea-cash failed after 0 attempt(s)');
+    const zero = aTask({ status: 'FAILED', attempts: [anAttempt(1)], exitCode: 0, statusReason: 'Job attempt duration exceeded timeout' });
+    expect(taskFailureReason(zero)).toBe('task tca#emea-cash failed after 1 attempt(s) with exit code 0: Job attempt duration exceeded timeout');
+    expect(taskFailureReason(aTask({ status: 'FAILED', attempts: [] }))).toBe('task tca#emea-cash failed after 0 attempt(s)');
   });
 });
 
 describe('runProgress', () => {
-  it('counts done, failed and running tasks overall and per step', () => {
-    const tasks = [
-      aTask({ step: 'tca', partition: 'apac-cash', arrayIndex: 0, status: 'SUCCEEDED' }),
-      aTask({ step: 'tca', partition: 'emea-cash', arrayIndex: 1, status: 'RUNNING' }),
-      aTask({ step: 'tca', partition: 'us-program', arrayIndex: 2, status: 'STARTING' }),
-      aTask({ step: 'tca', partition: 'latam-cash', arrayIndex: 3, status: 'FAILED' }),
-      aTask({ step: 'rollup', partition: 'all', status: 'PENDING' }),
-      aTask({ step: 'notify', partition: 'all', status: 'RUNNABLE' }),
+  it("adds up the steps' counts overall and per step, with each step's status", () => {
+    const steps = [
+      aStepExecution({ step: 'tca', status: 'SUBMITTED', size: 4, succeeded: 1, failed: 1 }),
+      aStepExecution({ step: 'rollup', status: 'PENDING', size: 1 }),
+      aStepExecution({ step: 'notify', status: 'SUBMITTING', size: 1 }),
+      aStepExecution({ step: 'load', status: 'SUCCEEDED', size: 10_000, succeeded: 10_000 }),
     ];
-    expect(runProgress(tasks)).toEqual({
-      done: 1,
-      total: 6,
+    expect(runProgress(steps)).toEqual({
+      done: 10_001,
+      total: 10_006,
       failed: 1,
-      running: 2,
       steps: {
-        tca: { done: 1, total: 4, failed: 1, running: 2 },
-        rollup: { done: 0, total: 1, failed: 0, running: 0 },
-        notify: { done: 0, total: 1, failed: 0, running: 0 },
+        tca: { status: 'SUBMITTED', done: 1, total: 4, failed: 1 },
+        rollup: { status: 'PENDING', done: 0, total: 1, failed: 0 },
+        notify: { status: 'SUBMITTING', done: 0, total: 1, failed: 0 },
+        load: { status: 'SUCCEEDED', done: 10_000, total: 10_000, failed: 0 },
       },
     });
   });
 
-  it('is all zeros for no tasks', () => {
-    expect(runProgress([])).toEqual({ done: 0, total: 0, failed: 0, running: 0, steps: {} });
+  it('is all zeros for no steps', () => {
+    expect(runProgress([])).toEqual({ done: 0, total: 0, failed: 0, steps: {} });
   });
 });
 
 describe('finishRun', () => {
-  it('stamps a failed run with its reason and finish time', () => {
+  it('stamps a failed run with the reason of its verdict and its finish time', () => {
     const failed = aTask({ status: 'FAILED', attempts: [anAttempt(1, { exitCode: 2 })], exitCode: 2 });
-    const verdict = judgeRun([failed]);
+    const verdict = judgeRun([aStepExecution({ status: 'FAILED', failed: 1, reason: taskFailureReason(failed) })]);
     if (verdict.status !== 'FAILED') return expect.unreachable('the run should have failed');
-    expect(finishRun(verdict, minutesAfter(40))).toEqual({
+    expect(finishRun(verdict.status, minutesAfter(40), verdict.reason)).toEqual({
       status: 'FAILED',
       finishedAt: minutesAfter(40).toISOString(),
       updatedAt: minutesAfter(40).toISOString(),
@@ -111,11 +190,25 @@ describe('finishRun', () => {
     });
   });
 
-  it('stamps a successful run without a reason', () => {
-    expect(finishRun({ status: 'SUCCEEDED' }, minutesAfter(40))).toEqual({
-      status: 'SUCCEEDED',
+  it('stamps a run failed for another reason, such as a cancel, with that reason', () => {
+    expect(finishRun('FAILED', minutesAfter(5), 'cancelled by ops@example.com')).toMatchObject({ status: 'FAILED', reason: 'cancelled by ops@example.com' });
+  });
+
+  it('leaves the reason out of a failed run when none is given', () => {
+    expect(finishRun('FAILED', minutesAfter(40))).toEqual({
+      status: 'FAILED',
       finishedAt: minutesAfter(40).toISOString(),
       updatedAt: minutesAfter(40).toISOString(),
     });
+  });
+
+  it('stamps a successful run without a reason, even when one is passed', () => {
+    const expected = { status: 'SUCCEEDED', finishedAt: minutesAfter(40).toISOString(), updatedAt: minutesAfter(40).toISOString() };
+    expect(finishRun('SUCCEEDED', minutesAfter(40))).toEqual(expected);
+    expect(finishRun('SUCCEEDED', minutesAfter(40), 'all steps succeeded')).toEqual(expected);
+  });
+
+  it('only finishes a run it may move to a terminal status', () => {
+    for (const status of ['SUCCEEDED', 'FAILED'] as const) expect(canTransitionRun('RUNNING', finishRun(status, minutesAfter(1)).status)).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
-import type { Run, RunStatus, Task } from '../model/types.js';
+import type { Run, RunStatus, StepExecution, StepStatus, Task } from '../model/types.js';
+import { IllegalTransitionError } from '../errors.js';
 
 /** Legal run transitions. */
 export function canTransitionRun(from: RunStatus, to: RunStatus): boolean {
@@ -17,54 +18,76 @@ export function isTerminalRunStatus(status: RunStatus): boolean {
   return status === 'SUCCEEDED' || status === 'FAILED';
 }
 
-/** The outcome the tasks of a run imply. */
-export type RunVerdict = { status: 'RUNNING' } | { status: 'SUCCEEDED' } | { status: 'FAILED'; failedTask: Task; reason: string };
+/** The outcome a run's steps imply: a failed step fails it, all steps succeeded succeed it. */
+export type RunVerdict = { status: 'RUNNING' } | { status: 'SUCCEEDED' } | { status: 'FAILED'; step: StepExecution; reason: string };
 
-/** A run fails as soon as one task has failed for good, and succeeds when every task succeeded. */
-export function judgeRun(tasks: readonly Task[]): RunVerdict {
-  const failed = tasks.find((t) => t.status === 'FAILED');
-  if (failed) {
-    const exit = failed.exitCode === undefined ? '' : ` with exit code ${failed.exitCode}`;
-    const why = failed.statusReason ? `: ${failed.statusReason}` : '';
-    return {
-      status: 'FAILED',
-      failedTask: failed,
-      reason: `task ${failed.taskId} failed after ${failed.attempts.length} attempt(s)${exit}${why}`,
-    };
-  }
-  if (tasks.length > 0 && tasks.every((t) => t.status === 'SUCCEEDED')) return { status: 'SUCCEEDED' };
+export function judgeRun(steps: readonly StepExecution[]): RunVerdict {
+  const failed = steps.find((s) => s.status === 'FAILED');
+  if (failed) return { status: 'FAILED', step: failed, reason: failed.reason ?? `step ${failed.step} failed` };
+  if (steps.length > 0 && steps.every((s) => s.status === 'SUCCEEDED')) return { status: 'SUCCEEDED' };
   return { status: 'RUNNING' };
 }
 
-/** Progress figures for people: tasks done / total, overall and per step. */
+/** Why a run fails when one of its tasks failed for good, for people. */
+export function taskFailureReason(task: Task): string {
+  const exit = task.exitCode === undefined ? '' : ` with exit code ${task.exitCode}`;
+  const why = task.statusReason ? `: ${task.statusReason}` : '';
+  return `task ${task.taskId} failed after ${task.attempts.length} attempt(s)${exit}${why}`;
+}
+
+/** Progress figures for people: tasks done / total, overall and per step, from the steps' counts. */
 export interface RunProgress {
   done: number;
   total: number;
   failed: number;
-  running: number;
-  steps: Record<string, { done: number; total: number; failed: number; running: number }>;
+  steps: Record<string, { status: StepExecution['status']; done: number; total: number; failed: number }>;
 }
 
-export function runProgress(tasks: readonly Task[]): RunProgress {
-  const progress: RunProgress = { done: 0, total: 0, failed: 0, running: 0, steps: {} };
-  for (const t of tasks) {
-    const step = (progress.steps[t.step] ??= { done: 0, total: 0, failed: 0, running: 0 });
-    for (const bucket of [progress, step]) {
-      bucket.total += 1;
-      if (t.status === 'SUCCEEDED') bucket.done += 1;
-      else if (t.status === 'FAILED') bucket.failed += 1;
-      else if (t.status === 'RUNNING' || t.status === 'STARTING') bucket.running += 1;
-    }
+export function runProgress(steps: readonly StepExecution[]): RunProgress {
+  const progress: RunProgress = { done: 0, total: 0, failed: 0, steps: {} };
+  for (const s of steps) {
+    progress.steps[s.step] = { status: s.status, done: s.succeeded, total: s.size, failed: s.failed };
+    progress.done += s.succeeded;
+    progress.total += s.size;
+    progress.failed += s.failed;
   }
   return progress;
 }
 
-/** Copies a run with the verdict's terminal fields. */
-export function finishRun(verdict: Exclude<RunVerdict, { status: 'RUNNING' }>, now: Date): Partial<Run> & { status: RunStatus } {
+/** The terminal fields of a run the verdict (or a reason such as a cancel) finishes. */
+export function finishRun(status: 'SUCCEEDED' | 'FAILED', now: Date, reason?: string): Partial<Run> & { status: RunStatus } {
   return {
-    status: verdict.status,
+    status,
     finishedAt: now.toISOString(),
     updatedAt: now.toISOString(),
-    ...(verdict.status === 'FAILED' ? { reason: verdict.reason } : {}),
+    ...(status === 'FAILED' && reason !== undefined ? { reason } : {}),
   };
+}
+
+/**
+ * Legal step execution moves: PENDING -> SUBMITTING (claimed) -> SUBMITTED (a job runs it) ->
+ * SUCCEEDED | FAILED; a stale SUBMITTING claim may be taken over (SUBMITTING -> SUBMITTING); a
+ * step whose submission is refused, or whose run ends first, FAILS from any open state.
+ */
+export function canTransitionStep(from: StepStatus, to: StepStatus): boolean {
+  switch (from) {
+    case 'PENDING':
+      return to === 'SUBMITTING' || to === 'FAILED';
+    case 'SUBMITTING':
+      return to === 'SUBMITTING' || to === 'SUBMITTED' || to === 'FAILED';
+    case 'SUBMITTED':
+      return to === 'SUCCEEDED' || to === 'FAILED';
+    case 'SUCCEEDED':
+    case 'FAILED':
+      return false;
+  }
+}
+
+export function isTerminalStepStatus(status: StepStatus): boolean {
+  return status === 'SUCCEEDED' || status === 'FAILED';
+}
+
+/** Throws IllegalTransitionError unless `canTransitionStep(from, to)`: every step write goes through it. */
+export function assertStepTransition(step: Pick<StepExecution, 'runId' | 'step' | 'status'>, to: StepStatus): void {
+  if (!canTransitionStep(step.status, to)) throw new IllegalTransitionError(`step ${step.runId}/${step.step}`, step.status, to);
 }

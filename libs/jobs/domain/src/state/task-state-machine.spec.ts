@@ -2,7 +2,7 @@ import { BATCH_JOB_STATUSES } from '@nightshift/contracts';
 import { describe, expect, it } from 'vitest';
 import type { Task, TaskStatus } from '../model/types.js';
 import { aTask, anAttempt, anObservation, minutesAfter } from '../testing/builders.js';
-import { applyJobObservation, canTransitionTask, isTerminalTaskStatus, type JobObservation } from './task-state-machine.js';
+import { applyJobObservation, canTransitionTask, isTerminalTaskStatus, taskProgress, type JobObservation } from './task-state-machine.js';
 
 /** Applies observations in order, as a consumer would, returning the final task and which ones applied. */
 function replay(task: Task, observations: JobObservation[]): { task: Task; applied: TaskStatus[]; stale: TaskStatus[] } {
@@ -227,5 +227,77 @@ describe('applyJobObservation', () => {
       const result = applyJobObservation(failed, anObservation({ jobId, status: 'RUNNABLE', attempts: [anAttempt(1), anAttempt(2)] }), minutesAfter(1));
       expect(result.kind).toBe('stale');
     });
+  });
+});
+
+describe('taskProgress', () => {
+  const jobId = 'b7e3c1d2-0a4f-4e58-9c6b-2d1e0f9a8b7c:0';
+  const attempt1 = anAttempt(1, { exitCode: 137, statusReason: 'OutOfMemoryError: Container killed due to memory usage' });
+  const attempt2 = anAttempt(2, { exitCode: 0, statusReason: undefined });
+
+  /** The tasks a consumer writes as it applies `observations` in order: the planned task, then each applied state. */
+  function written(task: Task, observations: JobObservation[]): Task[] {
+    const tasks = [task];
+    observations.forEach((obs, i) => {
+      const result = applyJobObservation(tasks.at(-1)!, obs, minutesAfter(i + 1));
+      if (result.kind === 'applied') tasks.push(result.task);
+    });
+    return tasks;
+  }
+
+  it('grows at every state a task goes through, across a retry into a new attempt', () => {
+    const lifecycle = written(aTask({ status: 'SUBMITTED', jobId }), [
+      anObservation({ jobId, status: 'PENDING' }),
+      anObservation({ jobId, status: 'RUNNABLE' }),
+      anObservation({ jobId, status: 'STARTING' }),
+      anObservation({ jobId, status: 'RUNNING' }),
+      anObservation({ jobId, status: 'RUNNABLE', attempts: [attempt1] }), // attempt 1 failed: retried
+      anObservation({ jobId, status: 'STARTING', attempts: [attempt1] }),
+      anObservation({ jobId, status: 'RUNNING', attempts: [attempt1] }),
+      anObservation({ jobId, status: 'SUCCEEDED', attempts: [attempt1, attempt2] }),
+    ]);
+    expect(lifecycle.map((t) => [t.status, t.attempts.length])).toEqual([
+      ['SUBMITTED', 0],
+      ['PENDING', 0],
+      ['RUNNABLE', 0],
+      ['STARTING', 0],
+      ['RUNNING', 0],
+      ['RUNNABLE', 1],
+      ['STARTING', 1],
+      ['RUNNING', 1],
+      ['SUCCEEDED', 2],
+    ]);
+    const progress = lifecycle.map(taskProgress);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThan(progress[i - 1]);
+  });
+
+  it('ranks a new attempt above everything the previous attempt reached', () => {
+    const lastOfAttempt1 = taskProgress({ status: 'RUNNING', attempts: [] });
+    for (const status of ['RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const) {
+      expect(taskProgress({ status, attempts: [attempt1] })).toBeGreaterThan(lastOfAttempt1);
+    }
+    expect(taskProgress({ status: 'RUNNABLE', attempts: [attempt1, attempt2] })).toBeGreaterThan(taskProgress({ status: 'FAILED', attempts: [attempt1] }));
+  });
+
+  it('grows with every move canTransitionTask allows, within an attempt or into the next', () => {
+    for (const attempts of [[], [attempt1]]) {
+      for (const from of BATCH_JOB_STATUSES) {
+        for (const to of BATCH_JOB_STATUSES) {
+          if (canTransitionTask(from, to, false)) expect(taskProgress({ status: to, attempts })).toBeGreaterThan(taskProgress({ status: from, attempts }));
+          if (canTransitionTask(from, to, true)) expect(taskProgress({ status: to, attempts: [...attempts, attempt2] })).toBeGreaterThan(taskProgress({ status: from, attempts }));
+        }
+      }
+    }
+  });
+
+  it('does not grow for a duplicate or an older state of the same attempt, so a store conditioned on it refuses them', () => {
+    const running = taskProgress({ status: 'RUNNING', attempts: [attempt1] });
+    expect(taskProgress({ status: 'RUNNING', attempts: [attempt1] })).toBe(running);
+    for (const status of ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING'] as const) expect(taskProgress({ status, attempts: [attempt1] })).toBeLessThan(running);
+  });
+
+  it('ranks both outcomes of the same attempts alike, so one never overwrites the other', () => {
+    const attempts = [attempt1];
+    expect(taskProgress({ status: 'FAILED', attempts })).toBe(taskProgress({ status: 'SUCCEEDED', attempts }));
   });
 });

@@ -128,3 +128,12 @@ export function resolveLostJob(task: Task, reason: string, now: Date): LostJobRe
     remainingAttempts,
   };
 }
+
+/**
+ * How far a task has come, as one number that only grows as events move it forward: attempts
+ * made, then the status's rank within the attempt. The store conditions task writes on it, so an
+ * older or repeated event can never overwrite a newer state.
+ */
+export function taskProgress(task: Pick<Task, 'status' | 'attempts'>): number {
+  return task.attempts.length * 8 + taskStatusRank(task.status);
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RegisteredFile } from '@nightshift/contracts';
-import type { DatasetVersion, Run, Task, TaskAttempt } from '../model/types.js';
+import type { DatasetVersion, Run, StepExecution, Task, TaskAttempt } from '../model/types.js';
 import { definePipeline, type PipelineDefinition, type PipelineDefinitionInput } from '../pipeline/pipeline-definition.js';
 import type { JobObservation } from '../state/task-state-machine.js';
 
@@ -144,6 +144,29 @@ export function aTask(overrides: Partial<Task> = {}): Task {
     attempts: [],
     outputKey: `runs/${runId}/${step}/partition=${partition}/result.json`,
     createdAt: T0.toISOString(),
+    updatedAt: T0.toISOString(),
+    ...overrides,
+  };
+}
+
+/**
+ * A planned step execution (PENDING, nothing counted, version 0) of the default run: the TCA step
+ * over the default desks. `jobName` and `manifestKey` follow `runId` and `step` unless given.
+ * (`aStep` is the pipeline step definition.)
+ */
+export function aStepExecution(overrides: Partial<StepExecution> = {}): StepExecution {
+  const runId = overrides.runId ?? aRun().runId;
+  const step = overrides.step ?? 'tca';
+  return {
+    runId,
+    step,
+    status: 'PENDING',
+    size: DESKS.length,
+    jobName: `${runId}-${step}`,
+    manifestKey: `runs/${runId}/${step}/manifest.json`,
+    succeeded: 0,
+    failed: 0,
+    version: 0,
     updatedAt: T0.toISOString(),
     ...overrides,
   };

@@ -1,13 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotFoundError, StaleStateError } from '../errors.js';
-import type { DatasetVersion, Report, Run, Task } from '../model/types.js';
-import type { JobStore } from '../ports/job-store.port.js';
+import { IllegalTransitionError, JobsError, NotFoundError, StaleStateError } from '../errors.js';
+import type { DatasetVersion, OutboxEntry, Page, Report, Run, StepExecution, Task, TaskAttempt } from '../model/types.js';
+import type { JobStore, TaskWriteResult } from '../ports/job-store.port.js';
 
 /*
  * Conformance suite for the JobStore port. Every adapter's spec calls `describeJobStoreContract`
  * with a factory that returns an empty store, so all adapters are held to the same semantics.
  * Test-only: not exported from the package index (the lib build excludes `src/testing/`);
  * adapter specs import it by relative path.
+ *
+ * What is adapter-specific stays in the adapter's spec: crashes part-way through a multi-write
+ * operation, how often a step is written, the adapter's own input errors.
  */
 
 /** What a contract run needs from an adapter: an empty store and a way to release it. */
@@ -27,9 +30,7 @@ export function aDatasetInput(overrides: Partial<Omit<DatasetVersion, 'version' 
   return {
     dataset: 'executions',
     businessDate: '2024-05-02',
-    files: [
-      { table: 'fills', key: 'landing/2024-05-02/fills-eq.csv', desk: 'EQ', rows: 120, checksum: 'a'.repeat(64), bytes: 4096 },
-    ],
+    files: [{ table: 'fills', key: 'landing/2024-05-02/fills-eq.csv', desk: 'EQ', rows: 120, checksum: 'a'.repeat(64), bytes: 4096 }],
     rowCount: 120,
     partitions: ['EQ'],
     manifestKey: 'datasets/executions/2024-05-02/manifest.json',
@@ -55,29 +56,58 @@ export function aRun(overrides: Partial<Run> = {}): Run {
   };
 }
 
-/** Builder for a freshly planned task of `runId`. */
-export function aTask(runId: string, step: string, partition: string, arrayIndex: number, overrides: Partial<Task> = {}): Task {
+/** Builder for a planned step execution of `runId` with `size` array children. */
+export function aPlannedStep(runId: string, step: string, size: number, overrides: Partial<StepExecution> = {}): StepExecution {
   return {
     runId,
-    taskId: `${step}#${partition}`,
     step,
-    partition,
+    status: 'PENDING',
+    size,
+    jobName: `${runId}-${step}`,
+    manifestKey: `runs/${runId}/${step}/manifest.json`,
+    succeeded: 0,
+    failed: 0,
+    version: 0,
+    updatedAt: at(0),
+    ...overrides,
+  };
+}
+
+/** A run and its steps, by step name and size. */
+export function aRunWithSteps(runId: string, sizes: Record<string, number>, overrides: Partial<Run> = {}): { run: Run; steps: StepExecution[] } {
+  const steps = Object.entries(sizes).map(([step, size]) => aPlannedStep(runId, step, size));
+  const run = aRun({ runId, tasksTotal: steps.reduce((n, s) => n + s.size, 0), ...overrides });
+  return { run, steps };
+}
+
+/** Builder for array child `arrayIndex` of a step as its job first reports it: PENDING under `job-<step>:<i>`. */
+export function aTask(runId: string, step: string, arrayIndex: number, overrides: Partial<Task> = {}): Task {
+  return {
+    runId,
+    taskId: `${step}#p${arrayIndex}`,
+    step,
+    partition: `p${arrayIndex}`,
     arrayIndex,
-    status: 'SUBMITTED',
+    status: 'PENDING',
+    jobId: `job-${step}:${arrayIndex}`,
     maxAttempts: 3,
     attempts: [],
-    outputKey: `runs/${runId}/${step}/${partition}.json`,
+    outputKey: `runs/${runId}/${step}/p${arrayIndex}.json`,
     createdAt: at(0),
     updatedAt: at(0),
     ...overrides,
   };
 }
 
-/** A run with `n` tasks of one step over partitions p0..p(n-1). */
-export function aRunWithTasks(runId: string, n: number, overrides: Partial<Run> = {}): { run: Run; tasks: Task[] } {
-  const run = aRun({ runId, tasksTotal: n, ...overrides });
-  const tasks = Array.from({ length: n }, (_, i) => aTask(runId, 'fills', `p${i}`, i));
-  return { run, tasks };
+/** A finished attempt. */
+export function anAttempt(attempt: number, exitCode = 0): TaskAttempt {
+  return { attempt, startedAt: at(attempt), stoppedAt: at(attempt + 1), exitCode };
+}
+
+/** The task finished: SUCCEEDED (or FAILED with exit code 1) after one attempt. */
+export function finished(task: Task, status: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED'): Task {
+  const exitCode = status === 'SUCCEEDED' ? 0 : 1;
+  return { ...task, status, attempts: [anAttempt(1, exitCode)], exitCode, stoppedAt: at(2), updatedAt: at(2) };
 }
 
 /** Builder for a report. */
@@ -94,7 +124,10 @@ export function aReport(overrides: Partial<Report> = {}): Report {
   };
 }
 
-const byTaskId = (a: Task, b: Task): number => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0);
+/** An event outbox entry with a deterministic id. */
+export function anEventEntry(id: string): OutboxEntry {
+  return { id, kind: 'event', source: 'nightshift.planner', detailType: 'Run Finished', detail: { metadata: { eventId: id }, data: { n: [1, 2] } } };
+}
 
 /** Settles every promise and sorts the outcomes, so a race can be judged without caring who won. */
 async function race<T>(attempts: Array<Promise<T>>): Promise<{ won: T[]; lost: unknown[] }> {
@@ -104,6 +137,59 @@ async function race<T>(attempts: Array<Promise<T>>): Promise<{ won: T[]; lost: u
     lost: settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : [])),
   };
 }
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** A deterministic shuffle (seeded), so a failure replays the same order. */
+export function shuffled<T>(items: readonly T[], seed = 7): T[] {
+  const out = [...items];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** Every item of a listing, following its tokens; also returns the pages' sizes. */
+async function allPages<T>(list: (nextToken?: string) => Promise<Page<T>>): Promise<{ items: T[]; sizes: number[] }> {
+  const items: T[] = [];
+  const sizes: number[] = [];
+  let token: string | undefined;
+  do {
+    const page = await list(token);
+    items.push(...page.items);
+    sizes.push(page.items.length);
+    token = page.nextToken;
+  } while (token !== undefined && sizes.length < 10_000);
+  return { items, sizes };
+}
+
+/** A refused token: a non-retryable JobsError whose message names the token. */
+async function expectTokenRefused(listing: Promise<unknown>, token: string): Promise<void> {
+  const error = await listing.then(
+    () => expect.unreachable(`token ${token} was accepted`),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(JobsError);
+  expect(error).toMatchObject({ retryable: false });
+  expect((error as Error).message).toContain(token.slice(0, 40));
+}
+
+const GARBAGE_TOKENS = ['not a token', Buffer.from('{"PK":').toString('base64url'), Buffer.from('[1,2]').toString('base64url')];
 
 /**
  * Registers the JobStore conformance tests under `describe(name)`. `makeStore` must return an
@@ -120,6 +206,10 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
     afterEach(async () => {
       await subject.close();
     });
+
+    /** Records `task` over whatever the store has, naming its own job as current. */
+    const record = (task: Task, stepSize: number, currentJobIds: readonly string[] = task.jobId ? [task.jobId] : []): Promise<TaskWriteResult> =>
+      store.recordTask({ task, stepSize, currentJobIds });
 
     describe('dataset versions', () => {
       it('allocates version 1, then 2, per dataset and business date, and finds them', async () => {
@@ -168,56 +258,70 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
     });
 
     describe('runs', () => {
-      it('creates a run with its tasks and reads them back', async () => {
-        const run = aRun({ runId: 'run-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tenant: 'acme' });
-        const tasks = [aTask('run-1', 'fills', 'EQ', 0), aTask('run-1', 'fills', 'FX', 1), aTask('run-1', 'report', 'ALL', 0)];
+      it('creates a run with its steps and no task records, and reads them back', async () => {
+        const run = aRun({ runId: 'run-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tenant: 'acme', deadline: at(120) });
+        const steps = [aPlannedStep('run-1', 'fills', 10_000), aPlannedStep('run-1', 'report', 1)];
 
-        expect(await store.createRun(run, tasks)).toBe(true);
+        expect(await store.createRun(run, steps)).toBe(true);
 
         expect(await store.getRun('run-1')).toEqual(run);
-        expect((await store.listTasks('run-1')).sort(byTaskId)).toEqual([...tasks].sort(byTaskId));
-        expect(await store.getTask('run-1', 'fills#FX')).toEqual(tasks[1]);
+        expect(await store.listSteps('run-1')).toEqual(steps);
+        expect(await store.getStep('run-1', 'report')).toEqual(steps[1]);
+        expect(await store.listTasks('run-1')).toEqual({ items: [] });
+        expect(await store.getTask('run-1', 'fills', 9_999)).toBeUndefined();
       });
 
       it('returns false for an existing run id and keeps what is stored', async () => {
-        const { run, tasks } = aRunWithTasks('run-1', 2);
-        await store.createRun(run, tasks);
+        const { run, steps } = aRunWithSteps('run-1', { fills: 2 });
+        await store.createRun(run, steps);
         const running = await store.transitionRun('run-1', 'PENDING', { status: 'RUNNING', startedAt: at(1), updatedAt: at(1) });
-        const submitted = { ...tasks[0], status: 'RUNNABLE' as const, jobId: 'job-1:0', updatedAt: at(1) };
-        await store.updateTask({ runId: 'run-1', taskId: tasks[0].taskId, status: 'SUBMITTED', attempts: 0 }, submitted);
+        const submitted = await store.updateStep(0, { ...steps[0], status: 'SUBMITTED', jobId: 'job-fills', submittedAt: at(1), updatedAt: at(1) });
 
-        expect(await store.createRun(aRun({ runId: 'run-1', pipeline: 'other' }), tasks)).toBe(false);
+        expect(await store.createRun(aRun({ runId: 'run-1', pipeline: 'other' }), [aPlannedStep('run-1', 'fills', 9), aPlannedStep('run-1', 'extra', 1)])).toBe(false);
 
         expect(await store.getRun('run-1')).toEqual(running);
-        expect(await store.getTask('run-1', tasks[0].taskId)).toEqual(submitted);
-        expect(await store.listTasks('run-1')).toHaveLength(2);
-        expect(await store.listRuns()).toHaveLength(1);
+        expect(await store.listSteps('run-1')).toEqual([submitted]);
+        expect((await store.listRuns()).items).toHaveLength(1);
       });
 
       it('lets exactly one of two concurrent creations of a run report true', async () => {
-        const { run, tasks } = aRunWithTasks('run-1', 4);
-        const results = await Promise.all([store.createRun(run, tasks), store.createRun(run, tasks)]);
+        const { run, steps } = aRunWithSteps('run-1', { fills: 4, report: 1 });
+        const results = await Promise.all([store.createRun(run, steps), store.createRun(run, steps)]);
 
         expect(results.filter(Boolean)).toHaveLength(1);
-        expect(await store.listTasks('run-1')).toHaveLength(4);
+        expect(await store.listSteps('run-1')).toHaveLength(2);
+        expect((await store.listRuns()).items).toEqual([run]);
       });
 
-      it('creates a run without tasks', async () => {
+      it('creates a run without steps', async () => {
         expect(await store.createRun(aRun({ runId: 'empty', tasksTotal: 0 }), [])).toBe(true);
-        expect(await store.listTasks('empty')).toEqual([]);
+        expect(await store.listSteps('empty')).toEqual([]);
         expect((await store.getRun('empty'))?.tasksTotal).toBe(0);
       });
 
-      it('lists runs newest first and honours the limit', async () => {
-        for (const [i, runId] of ['r-a', 'r-b', 'r-c'].entries()) {
-          await store.createRun(aRun({ runId, createdAt: at(i), updatedAt: at(i) }), []);
-        }
-        await store.transitionRun('r-a', 'PENDING', { status: 'RUNNING', updatedAt: at(5) });
+      it('lists runs newest first in pages whose tokens lead through all of them', async () => {
+        const ids = ['r-a', 'r-b', 'r-c', 'r-d', 'r-e'];
+        for (const [i, runId] of ids.entries()) await store.createRun(aRun({ runId, createdAt: at(i), updatedAt: at(i) }), []);
+        await store.transitionRun('r-a', 'PENDING', { status: 'RUNNING', updatedAt: at(9) });
 
-        const all = await store.listRuns();
-        expect(all.map((r) => r.runId)).toEqual(['r-c', 'r-b', 'r-a']);
-        expect(all[2].status).toBe('RUNNING');
-        expect((await store.listRuns({ limit: 2 })).map((r) => r.runId)).toEqual(['r-c', 'r-b']);
+        const first = await store.listRuns({ limit: 2 });
+        expect(first.items.map((r) => r.runId)).toEqual(['r-e', 'r-d']);
+        const { items, sizes } = await allPages((nextToken) => store.listRuns({ limit: 2, nextToken }));
+        expect(items.map((r) => r.runId)).toEqual(['r-e', 'r-d', 'r-c', 'r-b', 'r-a']);
+        expect(sizes).toEqual([2, 2, 1]);
+        expect(items[4].status).toBe('RUNNING');
+
+        const everything = await store.listRuns();
+        expect(everything.items).toHaveLength(5);
+        expect(everything.nextToken).toBeUndefined();
+      });
+
+      it('refuses a nextToken it did not issue, naming it', async () => {
+        await store.createRun(aRun({ runId: 'r-a' }), []);
+        await store.createRun(aRun({ runId: 'r-b', createdAt: at(1) }), []);
+        const openToken = (await store.listOpenRuns({ limit: 1 })).nextToken;
+        expect(openToken).toBeDefined();
+        for (const token of [...GARBAGE_TOKENS, openToken as string]) await expectTokenRefused(store.listRuns({ nextToken: token }), token);
       });
 
       it('transitions a run from the expected status, merging the given fields', async () => {
@@ -232,11 +336,29 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
         expect(await store.getRun('run-1')).toEqual(failed);
       });
 
+      it('refuses a transition the run state machine refuses, before writing anything', async () => {
+        await store.createRun(aRun({ runId: 'run-1' }), []);
+        const running = await store.transitionRun('run-1', 'PENDING', { status: 'RUNNING', updatedAt: at(1) });
+
+        for (const [from, to] of [
+          ['RUNNING', 'PENDING'],
+          ['RUNNING', 'RUNNING'],
+          ['PENDING', 'SUCCEEDED'],
+          ['SUCCEEDED', 'FAILED'],
+        ] as const) {
+          const refused = store.transitionRun('run-1', from, { status: to, updatedAt: at(2) }, [anEventEntry(`e-${from}-${to}`)]);
+          await expect(refused).rejects.toBeInstanceOf(IllegalTransitionError);
+          await expect(refused).rejects.toMatchObject({ from, to, retryable: false });
+        }
+        await expect(store.transitionRun('nope', 'FAILED', { status: 'RUNNING' })).rejects.toBeInstanceOf(IllegalTransitionError);
+        expect(await store.getRun('run-1')).toEqual(running);
+      });
+
       it('rejects a transition from a status the run is no longer in, changing nothing', async () => {
         await store.createRun(aRun({ runId: 'run-1' }), []);
         const running = await store.transitionRun('run-1', 'PENDING', { status: 'RUNNING', updatedAt: at(1) });
 
-        const stale = store.transitionRun('run-1', 'PENDING', { status: 'FAILED', reason: 'late', updatedAt: at(2) });
+        const stale = store.transitionRun('run-1', 'PENDING', { status: 'FAILED', reason: 'late', updatedAt: at(2) }, [anEventEntry('late')]);
         await expect(stale).rejects.toBeInstanceOf(StaleStateError);
         await expect(stale).rejects.toMatchObject({ retryable: false });
         expect(await store.getRun('run-1')).toEqual(running);
@@ -246,14 +368,15 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
         await store.createRun(aRun({ runId: 'run-1' }), []);
 
         const { won, lost } = await race([
-          store.transitionRun('run-1', 'PENDING', { status: 'RUNNING', updatedAt: at(1) }),
-          store.transitionRun('run-1', 'PENDING', { status: 'FAILED', reason: 'cancelled', updatedAt: at(1) }),
+          store.transitionRun('run-1', 'PENDING', { status: 'RUNNING', updatedAt: at(1) }, [anEventEntry('started')]),
+          store.transitionRun('run-1', 'PENDING', { status: 'FAILED', reason: 'cancelled', updatedAt: at(1) }, [anEventEntry('failed')]),
         ]);
 
         expect(won).toHaveLength(1);
         expect(lost).toHaveLength(1);
         expect(lost[0]).toBeInstanceOf(StaleStateError);
         expect(await store.getRun('run-1')).toEqual(won[0]);
+        expect(won[0].outbox).toHaveLength(1);
       });
 
       it('rejects a transition of an unknown run with a non-retryable error', async () => {
@@ -266,65 +389,319 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
 
       it('returns undefined and empty lists for unknown runs', async () => {
         expect(await store.getRun('nope')).toBeUndefined();
-        expect(await store.listTasks('nope')).toEqual([]);
-        expect(await store.getTask('nope', 'fills#p0')).toBeUndefined();
-        expect(await store.listRuns()).toEqual([]);
+        expect(await store.getStep('nope', 'fills')).toBeUndefined();
+        expect(await store.listSteps('nope')).toEqual([]);
+        expect(await store.listTasks('nope')).toEqual({ items: [] });
+        expect(await store.getTask('nope', 'fills', 0)).toBeUndefined();
+        expect(await store.listRuns()).toEqual({ items: [] });
+        expect(await store.listOpenRuns()).toEqual({ items: [] });
+      });
+    });
+
+    describe('outbox and open runs', () => {
+      it('appends outbox entries with the transition that causes them, in the order written', async () => {
+        await store.createRun(aRun({ runId: 'run-1' }), []);
+        const [started, progress, finishedEvent] = [anEventEntry('started'), anEventEntry('progress'), anEventEntry('finished')];
+        const stopJobs: OutboxEntry = { id: 'stop-jobs', kind: 'stop-jobs', reason: 'run failed' };
+
+        const running = await store.transitionRun('run-1', 'PENDING', { status: 'RUNNING', updatedAt: at(1) }, [started, progress]);
+        expect(running.outbox).toEqual([started, progress]);
+        await expect(store.transitionRun('run-1', 'PENDING', { status: 'FAILED' }, [anEventEntry('lost')])).rejects.toBeInstanceOf(StaleStateError);
+
+        const failed = await store.transitionRun('run-1', 'RUNNING', { status: 'FAILED', reason: 'x', updatedAt: at(2) }, [stopJobs, finishedEvent]);
+        expect(failed.outbox).toEqual([started, progress, stopJobs, finishedEvent]);
+        expect(await store.getRun('run-1')).toEqual(failed);
+      });
+
+      it('settles outbox entries by id, ignoring ids it does not hold, idempotently', async () => {
+        await store.createRun(aRun({ runId: 'run-1' }), []);
+        const entries = [anEventEntry('a'), anEventEntry('b'), anEventEntry('c')];
+        await store.transitionRun('run-1', 'PENDING', { status: 'RUNNING', updatedAt: at(1) }, entries);
+
+        const once = await store.settleOutbox('run-1', ['b', 'nope', 'b']);
+        expect(once.outbox).toEqual([entries[0], entries[2]]);
+        expect(await store.settleOutbox('run-1', ['b'])).toEqual(once);
+        expect(await store.settleOutbox('run-1', [])).toEqual(once);
+        const drained = await store.settleOutbox('run-1', ['a', 'c']);
+        expect(drained.outbox ?? []).toEqual([]);
+        expect(drained.status).toBe('RUNNING');
+        expect(await store.getRun('run-1')).toEqual(drained);
+      });
+
+      it('answers a settle of an unknown run with a non-retryable error', async () => {
+        const missing = store.settleOutbox('nope', ['a']);
+        await expect(missing).rejects.toSatisfy((e: unknown) => e instanceof StaleStateError || e instanceof NotFoundError);
+        expect(await store.getRun('nope')).toBeUndefined();
+      });
+
+      it('lists a run as open until it is terminal and its outbox is settled', async () => {
+        const openIds = async (): Promise<string[]> => (await allPages((nextToken) => store.listOpenRuns({ nextToken }))).items.map((r) => r.runId).sort();
+        for (const runId of ['done-with-outbox', 'done-quietly', 'pending', 'running']) await store.createRun(aRun({ runId }), []);
+        expect(await openIds()).toEqual(['done-quietly', 'done-with-outbox', 'pending', 'running']);
+
+        await store.transitionRun('running', 'PENDING', { status: 'RUNNING' }, [anEventEntry('running-started')]);
+        await store.settleOutbox('running', ['running-started']);
+        await store.transitionRun('done-with-outbox', 'PENDING', { status: 'RUNNING' });
+        await store.transitionRun('done-with-outbox', 'RUNNING', { status: 'SUCCEEDED', finishedAt: at(3) }, [anEventEntry('e1'), anEventEntry('e2')]);
+        await store.transitionRun('done-quietly', 'PENDING', { status: 'FAILED', reason: 'nothing to run' });
+        expect(await openIds()).toEqual(['done-with-outbox', 'pending', 'running']);
+
+        await store.settleOutbox('done-with-outbox', ['e1']);
+        expect(await openIds()).toEqual(['done-with-outbox', 'pending', 'running']);
+        const settled = await store.settleOutbox('done-with-outbox', ['e2']);
+        expect(settled.status).toBe('SUCCEEDED');
+        expect(await openIds()).toEqual(['pending', 'running']);
+        expect(await store.settleOutbox('done-with-outbox', ['e2'])).toEqual(settled);
+        expect(await openIds()).toEqual(['pending', 'running']);
+        expect((await store.listRuns()).items).toHaveLength(4);
+      });
+
+      it('pages through open runs with tokens and refuses one it did not issue', async () => {
+        const ids = Array.from({ length: 7 }, (_, i) => `open-${i}`);
+        for (const runId of ids) await store.createRun(aRun({ runId }), []);
+
+        const { items, sizes } = await allPages((nextToken) => store.listOpenRuns({ limit: 3, nextToken }));
+        expect(items.map((r) => r.runId).sort()).toEqual(ids);
+        expect(sizes.every((n) => n <= 3)).toBe(true);
+        expect(sizes.length).toBeGreaterThanOrEqual(3);
+
+        const runsToken = (await store.listRuns({ limit: 1 })).nextToken as string;
+        for (const token of [...GARBAGE_TOKENS, runsToken]) await expectTokenRefused(store.listOpenRuns({ nextToken: token }), token);
+      });
+    });
+
+    describe('steps', () => {
+      it('replaces a step at the expected version, bumping the version whatever next says', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 3 });
+        await store.createRun(run, steps);
+
+        const claimed = await store.updateStep(0, { ...steps[0], status: 'SUBMITTING', claimToken: 'c-1', claimedAt: at(1), version: 42, updatedAt: at(1) });
+        expect(claimed).toEqual({ ...steps[0], status: 'SUBMITTING', claimToken: 'c-1', claimedAt: at(1), version: 1, updatedAt: at(1) });
+
+        // A replace, not a merge: the claim fields the next state lacks are gone.
+        const submitted = await store.updateStep(1, { ...steps[0], status: 'SUBMITTED', jobId: 'job-fills', submittedAt: at(2), statusSummary: { RUNNABLE: 3 }, updatedAt: at(2) });
+        expect(submitted).toEqual({ ...steps[0], status: 'SUBMITTED', jobId: 'job-fills', submittedAt: at(2), statusSummary: { RUNNABLE: 3 }, version: 2, updatedAt: at(2) });
+        expect(await store.getStep('run-1', 'fills')).toEqual(submitted);
+      });
+
+      it('refuses a stale version, and lets one of two racing updates win', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 3 });
+        await store.createRun(run, steps);
+        const { won, lost } = await race([
+          store.updateStep(0, { ...steps[0], status: 'SUBMITTING', claimToken: 'engine-a' }),
+          store.updateStep(0, { ...steps[0], status: 'SUBMITTING', claimToken: 'engine-b' }),
+        ]);
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect(lost[0]).toBeInstanceOf(StaleStateError);
+        expect(lost[0]).toMatchObject({ retryable: false });
+        expect(await store.getStep('run-1', 'fills')).toEqual(won[0]);
+
+        await expect(store.updateStep(0, { ...steps[0], status: 'FAILED' })).rejects.toBeInstanceOf(StaleStateError);
+        expect(await store.getStep('run-1', 'fills')).toEqual(won[0]);
+      });
+
+      it('refuses an update of an unknown step without creating it', async () => {
+        const missing = store.updateStep(0, aPlannedStep('nope', 'fills', 1));
+        await expect(missing).rejects.toSatisfy((e: unknown) => e instanceof StaleStateError || e instanceof NotFoundError);
+        expect(await store.getStep('nope', 'fills')).toBeUndefined();
+      });
+
+      it('never overwrites the counts, and a count that changes refuses an update taken on the old one', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 2 });
+        await store.createRun(run, steps);
+        const before = await store.updateStep(0, { ...steps[0], status: 'SUBMITTED', jobId: 'job-fills' });
+
+        for (const i of [0, 1]) await record(finished(aTask('run-1', 'fills', i)), 2);
+        const counted = await store.getStep('run-1', 'fills');
+        expect(counted).toMatchObject({ succeeded: 2, failed: 0, status: 'SUBMITTED' });
+        await expect(store.updateStep(before.version, { ...before, status: 'FAILED' })).rejects.toBeInstanceOf(StaleStateError);
+
+        const done = await store.updateStep(counted!.version, { ...counted!, status: 'SUCCEEDED', succeeded: 0, failed: 7, finishedAt: at(5) });
+        expect(done).toMatchObject({ status: 'SUCCEEDED', succeeded: 2, failed: 0, finishedAt: at(5), version: counted!.version + 1 });
+        expect(await store.getStep('run-1', 'fills')).toEqual(done);
       });
     });
 
     describe('tasks', () => {
-      it('replaces a task when status and attempt count match', async () => {
-        const { run, tasks } = aRunWithTasks('run-1', 2);
-        await store.createRun(run, tasks);
-        const started: Task = {
-          ...tasks[0],
-          status: 'RUNNING',
-          jobId: 'job-9:0',
-          attempts: [{ attempt: 1, startedAt: at(3) }],
-          startedAt: at(3),
-          updatedAt: at(3),
-        };
+      it('writes a task when its job first reports, and reads it back by step and index', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 30 });
+        await store.createRun(run, steps);
+        const task = aTask('run-1', 'fills', 27);
 
-        expect(await store.updateTask({ runId: 'run-1', taskId: tasks[0].taskId, status: 'SUBMITTED', attempts: 0 }, started)).toEqual(started);
-        const done: Task = { ...started, status: 'SUCCEEDED', attempts: [{ attempt: 1, startedAt: at(3), stoppedAt: at(4), exitCode: 0 }], exitCode: 0, stoppedAt: at(4), updatedAt: at(4) };
-        await store.updateTask({ runId: 'run-1', taskId: tasks[0].taskId, status: 'RUNNING', attempts: 1 }, done);
-
-        expect(await store.getTask('run-1', tasks[0].taskId)).toEqual(done);
-        expect(await store.getTask('run-1', tasks[1].taskId)).toEqual(tasks[1]);
+        expect(await record(task, 30, [])).toEqual({ applied: true, task });
+        expect(await store.getTask('run-1', 'fills', 27)).toEqual(task);
+        expect(await store.getTask('run-1', 'fills', 26)).toBeUndefined();
+        expect(await store.getTask('run-1', 'report', 27)).toBeUndefined();
       });
 
-      it('rejects an update whose expected status or attempt count is stale, changing nothing', async () => {
-        const { run, tasks } = aRunWithTasks('run-1', 1);
-        await store.createRun(run, tasks);
-        const key = { runId: 'run-1', taskId: tasks[0].taskId };
-        const next: Task = { ...tasks[0], status: 'RUNNABLE', updatedAt: at(1) };
+      it('writes only what moves a task forward, and returns what is stored when it does not', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 1 });
+        await store.createRun(run, steps);
+        const running = aTask('run-1', 'fills', 0, { status: 'RUNNING', startedAt: at(1), updatedAt: at(1) });
+        expect((await record(running, 1)).applied).toBe(true);
 
-        await expect(store.updateTask({ ...key, status: 'RUNNING', attempts: 0 }, next)).rejects.toBeInstanceOf(StaleStateError);
-        await expect(store.updateTask({ ...key, status: 'SUBMITTED', attempts: 1 }, next)).rejects.toBeInstanceOf(StaleStateError);
-        expect(await store.getTask('run-1', tasks[0].taskId)).toEqual(tasks[0]);
+        expect(await record(aTask('run-1', 'fills', 0, { status: 'RUNNABLE' }), 1)).toEqual({ applied: false, task: running });
+        expect(await record(running, 1)).toEqual({ applied: false, task: running });
+
+        // A new attempt moves the task forward even though RUNNABLE ranks below RUNNING.
+        const retrying = { ...running, status: 'RUNNABLE' as const, attempts: [anAttempt(1, 137)], updatedAt: at(3) };
+        expect(await record(retrying, 1)).toEqual({ applied: true, task: retrying });
+        expect(await store.getTask('run-1', 'fills', 0)).toEqual(retrying);
       });
 
-      it('lets exactly one of two racing updates from the same expected state win', async () => {
-        const { run, tasks } = aRunWithTasks('run-1', 1);
-        await store.createRun(run, tasks);
-        const expected = { runId: 'run-1', taskId: tasks[0].taskId, status: 'SUBMITTED' as const, attempts: 0 };
+      it('keeps a finished task finished, whatever comes later', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 1 });
+        await store.createRun(run, steps);
+        const done = finished(aTask('run-1', 'fills', 0));
+        await record(done, 1);
 
-        const { won, lost } = await race([
-          store.updateTask(expected, { ...tasks[0], status: 'RUNNABLE', updatedAt: at(1) }),
-          store.updateTask(expected, { ...tasks[0], status: 'FAILED', statusReason: 'cancelled', updatedAt: at(1) }),
-        ]);
+        const later = aTask('run-1', 'fills', 0, { status: 'RUNNABLE', attempts: [anAttempt(1), anAttempt(2)] });
+        expect(await record(later, 1)).toMatchObject({ applied: false, task: done });
+        expect(await record(finished(later, 'FAILED'), 1)).toMatchObject({ applied: false, task: done });
+        expect(await store.getStep('run-1', 'fills')).toMatchObject({ succeeded: 1, failed: 0 });
+      });
 
+      it('writes over a task only for one of its current jobs', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 2 });
+        await store.createRun(run, steps);
+        const first = aTask('run-1', 'fills', 0, { jobId: 'job-a:0' });
+        await record(first, 2, []);
+
+        const other = aTask('run-1', 'fills', 0, { jobId: 'job-b:0', status: 'RUNNING' });
+        expect(await record(other, 2, ['job-b:0'])).toEqual({ applied: false, task: first });
+        expect(await record(other, 2, [])).toEqual({ applied: false, task: first });
+        expect(await record(other, 2, ['job-b:0', 'job-a:0'])).toEqual({ applied: true, task: other });
+        expect(await store.getTask('run-1', 'fills', 0)).toEqual(other);
+
+        // No stored task, or one without a job: any job may write.
+        expect((await record(aTask('run-1', 'fills', 1, { jobId: 'job-z:1' }), 2, ['job-q:1'])).applied).toBe(true);
+      });
+
+      it('counts every finished task exactly once across redeliveries, and the completing call sees the count', async () => {
+        const size = 60;
+        const { run, steps } = aRunWithSteps('run-1', { fills: size });
+        await store.createRun(run, steps);
+        const failing = new Set([7, 41]);
+        const finals = Array.from({ length: size }, (_, i) => finished(aTask('run-1', 'fills', i), failing.has(i) ? 'FAILED' : 'SUCCEEDED'));
+        // Each final state is delivered twice and some earlier ones late; all in a shuffled order.
+        const deliveries = shuffled([...finals, ...finals, ...finals.slice(0, 20).map((t) => aTask('run-1', 'fills', t.arrayIndex, { status: 'RUNNING' }))]);
+
+        const results = await inParallel(deliveries, 8, (task) => record(task, size));
+
+        expect(results.filter((r) => r.applied && (r.task.status === 'SUCCEEDED' || r.task.status === 'FAILED'))).toHaveLength(size);
+        const step = await store.getStep('run-1', 'fills');
+        expect(step).toMatchObject({ succeeded: size - 2, failed: 2 });
+        const seen = results.flatMap((r) => (r.step ? [r.step.succeeded + r.step.failed] : []));
+        expect(Math.max(...seen)).toBe(size);
+        expect(await store.foldStepCounts('run-1', 'fills')).toEqual(step);
+      });
+
+      it('folds counts on demand, idempotently, and refuses an unknown step', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 7, report: 1 });
+        await store.createRun(run, steps);
+        for (let i = 0; i < 7; i++) await record(finished(aTask('run-1', 'fills', i), i === 3 ? 'FAILED' : 'SUCCEEDED'), 7);
+        await record(aTask('run-1', 'report', 0, { status: 'RUNNING' }), 1);
+
+        const folded = await store.foldStepCounts('run-1', 'fills');
+        expect(folded).toMatchObject({ succeeded: 6, failed: 1 });
+        expect(await store.foldStepCounts('run-1', 'fills')).toEqual(folded);
+        expect(await store.foldStepCounts('run-1', 'report')).toMatchObject({ succeeded: 0, failed: 0 });
+        await expect(store.foldStepCounts('run-1', 'nope')).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it('lists task records by step then array index, in pages that add up exactly', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { alpha: 60, beta: 5 });
+        await store.createRun(run, steps);
+        const alpha = Array.from({ length: 60 }, (_, i) => aTask('run-1', 'alpha', i));
+        const beta = [0, 2, 4].map((i) => aTask('run-1', 'beta', i));
+        await inParallel(shuffled([...alpha, ...beta]), 8, (t) => record(t, t.step === 'alpha' ? 60 : 5));
+
+        expect((await store.listTasks('run-1')).items).toEqual([...alpha, ...beta]);
+        for (const limit of [1, 7, 25, 26, 63]) {
+          const { items, sizes } = await allPages((nextToken) => store.listTasks('run-1', { limit, nextToken }));
+          expect(items).toEqual([...alpha, ...beta]);
+          expect(sizes.slice(0, -1).every((n) => n === limit)).toBe(true);
+          expect(sizes.length).toBe(Math.ceil(63 / limit));
+        }
+        expect((await allPages((nextToken) => store.listTasks('run-1', { step: 'beta', limit: 2, nextToken }))).items).toEqual(beta);
+        expect((await store.listTasks('run-1', { step: 'alpha', limit: 50 })).items).toEqual(alpha.slice(0, 50));
+      });
+
+      it('refuses a task listing token it did not issue', async () => {
+        for (const runId of ['run-1', 'run-2']) {
+          const { run, steps } = aRunWithSteps(runId, { alpha: 3, beta: 3 });
+          await store.createRun(run, steps);
+          for (const step of ['alpha', 'beta']) for (let i = 0; i < 3; i++) await record(aTask(runId, step, i), 3);
+        }
+        const token = (await store.listTasks('run-1', { limit: 4 })).nextToken as string;
+        const alphaToken = (await store.listTasks('run-1', { step: 'alpha', limit: 1 })).nextToken as string;
+        expect((await store.listTasks('run-1', { limit: 4, nextToken: token })).items).toHaveLength(2);
+
+        for (const bad of GARBAGE_TOKENS) await expectTokenRefused(store.listTasks('run-1', { nextToken: bad }), bad);
+        await expectTokenRefused(store.listTasks('run-2', { nextToken: token }), token);
+        await expectTokenRefused(store.listTasks('run-1', { step: 'alpha', nextToken: token }), token);
+        await expectTokenRefused(store.listTasks('run-1', { step: 'beta', nextToken: alphaToken }), alphaToken);
+      });
+    });
+
+    describe('task claims', () => {
+      it('claims a task as read, once', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 2 });
+        await store.createRun(run, steps);
+        const fresh = aTask('run-1', 'fills', 0, { status: 'SUBMITTED', jobId: 'resubmission:1' });
+
+        expect(await store.claimTask(undefined, fresh, 2)).toEqual({ applied: true, task: fresh });
+        await expect(store.claimTask(undefined, { ...fresh, jobId: 'resubmission:2' }, 2)).rejects.toBeInstanceOf(StaleStateError);
+        expect(await store.getTask('run-1', 'fills', 0)).toEqual(fresh);
+      });
+
+      it('lets exactly one of two engines claiming the same task win', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 2 });
+        await store.createRun(run, steps);
+        const lost = aTask('run-1', 'fills', 1, { status: 'RUNNING', jobId: 'job-fills:1', startedAt: at(1) });
+        await record(lost, 2);
+        const read = (await store.getTask('run-1', 'fills', 1))!;
+        // The resubmission keeps the lost attempt, so progress goes up; the job id changes to a claim placeholder.
+        const claimBy = (engine: string): Task => ({ ...read, status: 'SUBMITTED', jobId: `resubmission:${engine}`, attempts: [anAttempt(1, 137)], updatedAt: at(2) });
+
+        const { won, lost: losers } = await race([store.claimTask(read, claimBy('a'), 2), store.claimTask(read, claimBy('b'), 2)]);
         expect(won).toHaveLength(1);
-        expect(lost).toHaveLength(1);
-        expect(lost[0]).toBeInstanceOf(StaleStateError);
-        expect(await store.getTask('run-1', tasks[0].taskId)).toEqual(won[0]);
+        expect(losers).toHaveLength(1);
+        expect(losers[0]).toBeInstanceOf(StaleStateError);
+        expect(await store.getTask('run-1', 'fills', 1)).toEqual(won[0].task);
+
+        // The lost job's late report no longer applies; the new job's does.
+        expect((await record(aTask('run-1', 'fills', 1, { status: 'SUCCEEDED', attempts: [anAttempt(1)], jobId: 'job-fills:1' }), 2, ['job-fills:1'])).applied).toBe(false);
+        const next = aTask('run-1', 'fills', 1, { status: 'RUNNING', jobId: 'job-2:1', attempts: [anAttempt(1, 137)] });
+        expect((await record(next, 2, ['job-2:1', won[0].task.jobId!])).applied).toBe(true);
       });
 
-      it('rejects an update of an unknown task with a non-retryable error', async () => {
-        const task = aTask('nope', 'fills', 'p0', 0);
-        const missing = store.updateTask({ runId: 'nope', taskId: task.taskId, status: 'SUBMITTED', attempts: 0 }, { ...task, status: 'RUNNABLE' });
-        await expect(missing).rejects.toSatisfy((e: unknown) => e instanceof StaleStateError || e instanceof NotFoundError);
-        expect(await store.getTask('nope', task.taskId)).toBeUndefined();
+      it('claims back to an earlier state, and clears the job id when the claim has none', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 1 });
+        await store.createRun(run, steps);
+        const runnable = aTask('run-1', 'fills', 0, { status: 'RUNNABLE', jobId: 'job-a:0' });
+        await record(runnable, 1);
+        const back = { ...runnable, status: 'SUBMITTED' as const, jobId: undefined, statusReason: 'host restarted' };
+
+        expect((await store.claimTask(runnable, back, 1)).applied).toBe(true);
+        expect(await store.getTask('run-1', 'fills', 0)).toEqual(back);
+        await expect(store.claimTask(runnable, back, 1)).rejects.toBeInstanceOf(StaleStateError);
+        // No job id stored: any job may report now.
+        expect((await record(aTask('run-1', 'fills', 0, { jobId: 'job-b:0' }), 1, ['job-b:0'])).applied).toBe(true);
+      });
+
+      it('counts a claim that finishes a task, and refuses to claim a finished one', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 1 });
+        await store.createRun(run, steps);
+        const running = aTask('run-1', 'fills', 0, { status: 'RUNNING' });
+        await record(running, 1);
+        const gaveUp = { ...finished(running, 'FAILED'), statusReason: 'no attempts left' };
+
+        const result = await store.claimTask(running, gaveUp, 1);
+        expect(result).toMatchObject({ applied: true, task: gaveUp, step: { succeeded: 0, failed: 1 } });
+        await expect(store.claimTask(gaveUp, { ...gaveUp, status: 'SUBMITTED' }, 1)).rejects.toBeInstanceOf(IllegalTransitionError);
+        expect(await store.getStep('run-1', 'fills')).toMatchObject({ succeeded: 0, failed: 1 });
       });
     });
 

@@ -1,0 +1,59 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobLog, JobLogs } from '@nightshift/jobs-domain';
+import { InvalidComputeRequestError, InvalidLogStreamError } from './errors.js';
+
+const STREAM_NAME = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
+// CloudWatch Logs' limit on a log stream name.
+const MAX_STREAM_NAME = 512;
+const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * `JobLogs` over the local compute environment's `logDir`: each attempt's output is the file
+ * `<logDir>/<logStreamName>` (`<jobDefinition>/default/<taskId>`), written by the child itself.
+ *
+ * A stream name is checked before it touches the file system: only segments of letters, digits,
+ * `_` and `-` joined by `/`, so no name reaches outside `logDir`.
+ */
+export class DirectoryJobLogs implements JobLogs {
+  constructor(private readonly logDir: string) {}
+
+  /**
+   * The stream's last `maxBytes` bytes (default 1 MiB), cut at a character boundary; `bytes` is
+   * the size of `text` in bytes. Undefined when there is no such stream.
+   *
+   * @throws InvalidLogStreamError for a name that is not a stream name.
+   * @throws InvalidComputeRequestError for a `maxBytes` that is not a positive integer.
+   */
+  async read(logStreamName: string, options: { maxBytes?: number } = {}): Promise<JobLog | undefined> {
+    if (typeof logStreamName !== 'string' || logStreamName.length > MAX_STREAM_NAME || !STREAM_NAME.test(logStreamName)) {
+      throw new InvalidLogStreamError(String(logStreamName));
+    }
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    if (!(Number.isInteger(maxBytes) && maxBytes > 0)) throw new InvalidComputeRequestError(`maxBytes must be a positive integer, got ${maxBytes}`);
+
+    let file;
+    try {
+      file = await open(join(this.logDir, ...logStreamName.split('/')), 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
+      throw error;
+    }
+    try {
+      const stat = await file.stat();
+      if (!stat.isFile()) return undefined;
+      const length = Math.min(stat.size, maxBytes);
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await file.read(buffer, 0, length, stat.size - length);
+      let start = 0;
+      const truncated = stat.size > maxBytes;
+      // Cut mid-character: drop the continuation bytes of the character whose start was cut off.
+      if (truncated) while (start < bytesRead && (buffer[start] & 0xc0) === 0x80) start += 1;
+      const kept = buffer.subarray(start, bytesRead);
+      return { text: kept.toString('utf8'), truncated, bytes: kept.length };
+    } finally {
+      await file.close();
+    }
+  }
+}

@@ -1,0 +1,281 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ArnScope } from './job-spec.js';
+import type { ProcessJournal } from './process-journal.js';
+
+/** What one attempt runs, and where it reports. */
+export interface LaunchSpec {
+  jobId: string;
+  arrayIndex?: number;
+  /** 1-based: AWS_BATCH_JOB_ATTEMPT. */
+  attempt: number;
+  command: readonly string[];
+  environment: Readonly<Record<string, string>>;
+  jobQueueName: string;
+  jobDefinitionName: string;
+  timeoutSeconds: number;
+}
+
+/** How an attempt ended, as the container would report it. */
+export type AttemptOutcome =
+  /** Stopped before its process was started: no attempt was used up. */
+  | { kind: 'not-started' }
+  | { kind: 'failed-to-start'; reason: string }
+  /** `exitCode` is 128 + the signal's number for a process killed by a signal, as a container's is. */
+  | { kind: 'exited'; exitCode?: number; reason?: string };
+
+export interface AttemptListener {
+  /** The process runs (Node's 'spawn' event): the job is RUNNING. */
+  running(attempt: LaunchedAttempt): void;
+  /** The attempt is over; called exactly once per attempt. */
+  ended(attempt: LaunchedAttempt, outcome: AttemptOutcome): void;
+}
+
+export interface ProcessLauncherOptions {
+  scope: ArnScope;
+  computeEnvironmentName: string;
+  cwd?: string;
+  logDir?: string;
+  killGraceMs: number;
+  baseEnv: Readonly<Record<string, string | undefined>>;
+  now: () => number;
+  journal?: ProcessJournal;
+  /** How long the launcher may keep the event loop before yielding it; default 10 ms. */
+  sliceMs?: number;
+}
+
+/**
+ * Starts attempts as child processes, like the ECS agent starts containers: one process group per
+ * attempt (stopped as a whole), the job's environment plus AWS_BATCH_*, output to the attempt's log
+ * stream, a per-attempt timeout, SIGTERM then SIGKILL to stop.
+ *
+ * Spawning is synchronous work in Node (fork + exec: a few ms each, more with a large heap), so it
+ * is kept off the scheduling pass: the pass that placed 10,000 array children only queues them,
+ * and a setImmediate loop starts them one after another in slices of about `sliceMs`, yielding the
+ * event loop between slices so timers, I/O and events keep flowing while the children start.
+ */
+export class ProcessLauncher {
+  private pending: LaunchedAttempt[] = [];
+  private head = 0;
+  private draining = false;
+  private readonly madeDirs = new Set<string>();
+  private readonly sliceMs: number;
+
+  constructor(private readonly options: ProcessLauncherOptions) {
+    this.sliceMs = options.sliceMs ?? 10;
+  }
+
+  /** Queues an attempt to be started; the handle can be stopped at once, even before its process exists. */
+  launch(spec: LaunchSpec, listener: AttemptListener): LaunchedAttempt {
+    const taskId = randomUUID().replaceAll('-', '');
+    const { scope, computeEnvironmentName, logDir } = this.options;
+    const attempt = new LaunchedAttempt(
+      spec,
+      listener,
+      `arn:aws:ecs:${scope.region}:${scope.account}:task/${computeEnvironmentName}/${taskId}`,
+      // As AWS Batch names it in CloudWatch Logs: <jobDefinitionName>/default/<ECS task id>.
+      logDir === undefined ? undefined : `${spec.jobDefinitionName}/default/${taskId}`,
+      this,
+    );
+    this.pending.push(attempt);
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(() => {
+        this.drain().catch((error: unknown) => process.stderr.write(`compute-local: the launcher stopped: ${describe(error)}\n`));
+      });
+    }
+    return attempt;
+  }
+
+  /** @internal The log file of an attempt, opened for appending; undefined without `logDir`. */
+  async openLog(logStreamName: string | undefined): Promise<FileHandle | undefined> {
+    if (logStreamName === undefined || this.options.logDir === undefined) return undefined;
+    const path = join(this.options.logDir, ...logStreamName.split('/'));
+    const dir = dirname(path);
+    if (!this.madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    return open(path, 'a');
+  }
+
+  /** @internal */
+  get settings(): ProcessLauncherOptions {
+    return this.options;
+  }
+
+  /** @internal The environment of a child: the base one without AWS_BATCH_*, the job's, then AWS Batch's own. */
+  childEnv(spec: LaunchSpec): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.options.baseEnv)) {
+      if (value !== undefined && !name.startsWith('AWS_BATCH')) env[name] = value;
+    }
+    Object.assign(env, spec.environment);
+    env.AWS_BATCH_JOB_ID = spec.jobId;
+    if (spec.arrayIndex !== undefined) env.AWS_BATCH_JOB_ARRAY_INDEX = String(spec.arrayIndex);
+    env.AWS_BATCH_JOB_ATTEMPT = String(spec.attempt);
+    env.AWS_BATCH_JQ_NAME = spec.jobQueueName;
+    env.AWS_BATCH_CE_NAME = this.options.computeEnvironmentName;
+    return env;
+  }
+
+  private async drain(): Promise<void> {
+    let sliceStart = performance.now();
+    while (this.head < this.pending.length) {
+      const attempt = this.pending[this.head];
+      this.head += 1;
+      await attempt.start();
+      if (this.head > 1024 && this.head * 2 > this.pending.length) {
+        this.pending = this.pending.slice(this.head);
+        this.head = 0;
+      }
+      if (performance.now() - sliceStart >= this.sliceMs) {
+        await nextTurn();
+        sliceStart = performance.now();
+      }
+    }
+    this.pending = [];
+    this.head = 0;
+    this.draining = false;
+  }
+}
+
+/** One attempt's process. It holds the unit's reservation from STARTING until `ended`. */
+export class LaunchedAttempt {
+  startedAt?: number;
+  /** The attempt outlived its timeout and was stopped. */
+  timedOut = false;
+  /** The environment stopped the attempt because it shuts down, as if its host were terminated. */
+  hostStopped = false;
+  private child?: ChildProcess;
+  private startTime?: string;
+  private state: 'queued' | 'running' | 'ended' = 'queued';
+  private spawned = false;
+  private stopRequested = false;
+  private signalled = false;
+  private timeoutTimer?: NodeJS.Timeout;
+  private killTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly spec: LaunchSpec,
+    private readonly listener: AttemptListener,
+    readonly taskArn: string,
+    readonly logStreamName: string | undefined,
+    private readonly launcher: ProcessLauncher,
+  ) {}
+
+  /**
+   * Stops the attempt: SIGTERM to its process group, SIGKILL after the grace period. An attempt
+   * whose process has not started yet ends as `not-started` instead.
+   */
+  stop(): void {
+    this.stopRequested = true;
+    const child = this.child;
+    if (!child || this.state === 'ended' || this.signalled) return;
+    this.signalled = true;
+    signalGroup(child, 'SIGTERM');
+    this.killTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), this.launcher.settings.killGraceMs);
+  }
+
+  /** @internal Called by the launcher when the attempt's turn comes; never rejects. */
+  async start(): Promise<void> {
+    try {
+      await this.startProcess();
+    } catch (error) {
+      this.end({ kind: 'failed-to-start', reason: `CannotStartContainerError: ${describe(error)}` });
+    }
+  }
+
+  private async startProcess(): Promise<void> {
+    if (this.stopRequested) return this.end({ kind: 'not-started' });
+    let out: FileHandle | undefined;
+    try {
+      out = await this.launcher.openLog(this.logStreamName);
+    } catch (error) {
+      return this.end({ kind: 'failed-to-start', reason: `CannotStartContainerError: cannot open log stream: ${describe(error)}` });
+    }
+    if (this.stopRequested) {
+      await out?.close();
+      return this.end({ kind: 'not-started' });
+    }
+    const [program, ...args] = this.spec.command;
+    let child: ChildProcess;
+    try {
+      child = spawn(program, args, {
+        cwd: this.launcher.settings.cwd,
+        env: this.launcher.childEnv(this.spec),
+        stdio: out ? ['ignore', out.fd, out.fd] : ['ignore', 'inherit', 'inherit'],
+        // Its own process group, so that stopping the attempt stops everything it started, as
+        // stopping a container does.
+        detached: true,
+        windowsHide: true,
+      });
+    } catch (error) {
+      return this.end({ kind: 'failed-to-start', reason: `CannotStartContainerError: ${describe(error)}` });
+    } finally {
+      // The child holds its own copy of the descriptor once spawn has returned.
+      out?.close().catch((error: unknown) => process.stderr.write(`compute-local: could not close log ${this.logStreamName}: ${describe(error)}\n`));
+    }
+    this.child = child;
+    if (child.pid !== undefined) this.startTime = this.launcher.settings.journal?.spawned(child.pid, this.spec.jobId);
+    child.once('spawn', () => this.onSpawn());
+    child.once('error', (error) => {
+      // After a successful spawn, 'error' only reports a failed kill; 'exit' still follows.
+      if (!this.spawned) this.end({ kind: 'failed-to-start', reason: `CannotStartContainerError: ${describe(error)}` });
+    });
+    child.once('exit', (code, signal) => {
+      if (!this.spawned) this.onSpawn();
+      // A process killed by a signal reports 128 + the signal's number, as a container does.
+      const exitCode = code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : undefined);
+      this.end({ kind: 'exited', ...(exitCode !== undefined && { exitCode }), ...(signal && { reason: `Process exited on ${signal}` }) });
+    });
+    // stop() before the process existed: it is stopped as soon as it does.
+    if (this.stopRequested) this.stop();
+  }
+
+  private onSpawn(): void {
+    if (this.spawned || this.state === 'ended') return;
+    this.spawned = true;
+    this.state = 'running';
+    this.startedAt = this.launcher.settings.now();
+    this.timeoutTimer = setTimeout(() => {
+      this.timedOut = true;
+      this.stop();
+    }, this.spec.timeoutSeconds * 1000);
+    this.listener.running(this);
+  }
+
+  private end(outcome: AttemptOutcome): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    clearTimeout(this.timeoutTimer);
+    clearTimeout(this.killTimer);
+    const child = this.child;
+    if (child?.pid !== undefined && outcome.kind === 'exited') {
+      // The essential process is gone, so the "container" is torn down: whatever it left running in
+      // its process group goes with it.
+      signalGroup(child, 'SIGKILL');
+      this.launcher.settings.journal?.exited(child.pid, this.startTime);
+    }
+    this.listener.ended(this, outcome);
+  }
+}
+
+/** Signals the process group the child leads; falls back to the child alone if there is no group. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch (error) {
+    // ESRCH: the group is already gone, which is what the signal was for.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') child.kill(signal);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,267 @@
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { NotFoundError, StaleStateError, StoreUnavailableError } from '@nightshift/jobs-domain';
+import type { ItemKey } from './keys.js';
+import { isConditionalCheckFailed, translateSdkError } from './sdk-errors.js';
+
+/*
+ * The single-item operations every part of the store is built from, with SDK failures translated
+ * once here: throttling and network faults become StoreUnavailableError, a failed condition is
+ * reported to the caller (false / undefined) or turned into a domain error, anything else is
+ * rethrown unchanged. Reads are always consistent.
+ */
+
+export type Item = Record<string, unknown>;
+
+/** BatchGetItem takes at most 100 keys per request. */
+const BATCH_GET_MAX_KEYS = 100;
+/** Rounds of re-requesting UnprocessedKeys (throttled reads) before reporting the store unavailable. */
+const BATCH_GET_MAX_ROUNDS = 8;
+
+/** An UpdateItem without the table name, which the table adds. */
+export type Update = Omit<UpdateCommandInput, 'TableName'>;
+
+export type UpdateOutcome = { applied: true; attributes: Item } | { applied: false; cause: unknown };
+
+/** One page of a Query. */
+export interface QueryPage {
+  items: Item[];
+  lastKey?: Item;
+}
+
+export class DynamoTable {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** Runs one SDK call, translating its failures. */
+  async send<T>(call: () => Promise<T>, op: string): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw translateSdkError(error, op);
+    }
+  }
+
+  /** An UpdateItem; a failed condition is an outcome (with the SDK error, to keep as a `cause`), not an exception. */
+  async update(input: Update, op: string): Promise<UpdateOutcome> {
+    try {
+      const out = await this.client.send(new UpdateCommand({ ...input, TableName: this.tableName }));
+      return { applied: true, attributes: out.Attributes ?? {} };
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return { applied: false, cause: error };
+      throw translateSdkError(error, op);
+    }
+  }
+
+  /** Puts an item unless one with its key exists; false when it existed (nothing written). */
+  async putIfAbsent(item: Item, op: string): Promise<boolean> {
+    try {
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }));
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw translateSdkError(error, op);
+    }
+  }
+
+  async delete(key: ItemKey, op: string): Promise<void> {
+    await this.send(() => this.client.send(new DeleteCommand({ TableName: this.tableName, Key: key })), op);
+  }
+
+  /** Consistent point read; `attributes` limits what is read (names are escaped here). */
+  async get(key: ItemKey, op: string, attributes?: readonly string[]): Promise<Item | undefined> {
+    const projection = attributes === undefined ? {} : projectionOf(attributes);
+    const out = await this.send(() => this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true, ...projection })), op);
+    return out.Item;
+  }
+
+  /**
+   * One consistent Query page over a partition, optionally restricted to a sort-key prefix.
+   * `limit` items at most; `lastKey` is set when DynamoDB stopped early (the limit, or its 1 MB page).
+   */
+  async queryPage(
+    pk: string,
+    options: { prefix?: string; newestFirst?: boolean; limit?: number; startKey?: Item; attributes?: readonly string[] },
+    op: string,
+  ): Promise<QueryPage> {
+    const { prefix, newestFirst = false, limit, startKey, attributes } = options;
+    const projection = attributes === undefined ? {} : projectionOf(attributes);
+    const out = await this.send(
+      () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: prefix === undefined ? 'PK = :pk' : 'PK = :pk AND begins_with(SK, :prefix)',
+            ExpressionAttributeValues: prefix === undefined ? { ':pk': pk } : { ':pk': pk, ':prefix': prefix },
+            ConsistentRead: true,
+            ScanIndexForward: !newestFirst,
+            Limit: limit,
+            ExclusiveStartKey: startKey,
+            ...projection,
+          }),
+        ),
+      op,
+    );
+    return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
+  }
+
+  /** Every item of a partition (or prefix), following DynamoDB's pages; `limit` stops early. */
+  async queryAll(pk: string, options: { prefix?: string; newestFirst?: boolean; limit?: number; attributes?: readonly string[] }, op: string): Promise<Item[]> {
+    const { limit } = options;
+    if (limit !== undefined && limit < 1) return [];
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.queryPage(pk, { ...options, limit: limit === undefined ? undefined : Math.ceil(limit) - items.length, startKey }, op);
+      items.push(...page.items);
+      startKey = page.lastKey;
+    } while (startKey !== undefined && (limit === undefined || items.length < limit));
+    return items;
+  }
+
+  /** Consistent BatchGet of any number of keys; order of the result is not the order of `keys`. */
+  async batchGet(keys: ItemKey[], op: string): Promise<Item[]> {
+    const found: Item[] = [];
+    for (let offset = 0; offset < keys.length; offset += BATCH_GET_MAX_KEYS) {
+      let pending: Item[] = keys.slice(offset, offset + BATCH_GET_MAX_KEYS);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === BATCH_GET_MAX_ROUNDS) throw new StoreUnavailableError(`${pending.length} item(s) stayed unprocessed during ${op}`);
+        if (round > 0) await sleep(25 * 2 ** round);
+        const out = await this.send(
+          () => this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } })),
+          op,
+        );
+        found.push(...(out.Responses?.[this.tableName] ?? []));
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
+
+  /**
+   * DynamoDB does not say which part of a condition failed (and dynalite ignores
+   * ReturnValuesOnConditionCheckFailure), so one read tells "gone" from "moved on".
+   */
+  async conditionFailure(key: ItemKey, entity: string, label: string, expected: string, cause: unknown, op: string): Promise<Error> {
+    const current = await this.get(key, op, ['PK']);
+    return current ? new StaleStateError(entity, label, expected, { cause }) : new NotFoundError(entity, label);
+  }
+}
+
+/** A ProjectionExpression with every name escaped (`size`, `status` and many others are reserved words). */
+function projectionOf(attributes: readonly string[]): { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> } {
+  const names: Record<string, string> = {};
+  attributes.forEach((name, i) => (names[`#a${i}`] = name));
+  return { ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names };
+}
+
+/**
+ * Builds an update expression: each `set`/`add`/`remove` call escapes its attribute path, so
+ * callers never deal with reserved words or placeholder numbering.
+ */
+export class UpdateBuilder {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  private readonly sets: string[] = [];
+  private readonly adds: string[] = [];
+  private readonly removes: string[] = [];
+  private nameCount = 0;
+  private valueCount = 0;
+  private readonly nameOf = new Map<string, string>();
+
+  /** The placeholder of an attribute name (one per distinct name). */
+  name(attribute: string): string {
+    let placeholder = this.nameOf.get(attribute);
+    if (placeholder === undefined) {
+      placeholder = `#n${this.nameCount++}`;
+      this.nameOf.set(attribute, placeholder);
+      this.names[placeholder] = attribute;
+    }
+    return placeholder;
+  }
+
+  /** The placeholder of a value (a new one per call). */
+  value(v: unknown): string {
+    const placeholder = `:v${this.valueCount++}`;
+    this.values[placeholder] = v;
+    return placeholder;
+  }
+
+  /** `path` is a list of attribute names (a nested map path when longer than one). */
+  set(path: string | readonly string[], value: unknown): this {
+    this.sets.push(`${this.path(path)} = ${this.value(value)}`);
+    return this;
+  }
+
+  add(attribute: string, amount: number): this {
+    this.adds.push(`${this.name(attribute)} ${this.value(amount)}`);
+    return this;
+  }
+
+  remove(path: string | readonly string[]): this {
+    this.removes.push(this.path(path));
+    return this;
+  }
+
+  get empty(): boolean {
+    return this.sets.length + this.adds.length + this.removes.length === 0;
+  }
+
+  expression(): string {
+    return [
+      this.sets.length > 0 ? `SET ${this.sets.join(', ')}` : '',
+      this.adds.length > 0 ? `ADD ${this.adds.join(', ')}` : '',
+      this.removes.length > 0 ? `REMOVE ${this.removes.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+  }
+
+  /** The UpdateItem input for `key`, with `condition` written in this builder's placeholders. */
+  build(key: ItemKey, condition: string | undefined, returnValues: Update['ReturnValues']): Update {
+    return {
+      Key: key,
+      UpdateExpression: this.expression(),
+      ...(condition === undefined ? {} : { ConditionExpression: condition }),
+      ExpressionAttributeNames: this.names,
+      ...(Object.keys(this.values).length > 0 ? { ExpressionAttributeValues: this.values } : {}),
+      ReturnValues: returnValues,
+    };
+  }
+
+  private path(path: string | readonly string[]): string {
+    return (typeof path === 'string' ? [path] : path).map((p) => this.name(p)).join('.');
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; stops starting new ones after a failure. */
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,54 @@
+import { InvalidJobStoreInputError } from './errors.js';
+
+/*
+ * Listing pages. A `nextToken` is the base64url JSON of where the next page starts: DynamoDB's
+ * LastEvaluatedKey (`PK`, `SK`), plus for task listings the slot inside the chunk. Tokens are
+ * opaque to callers; a token is checked against the listing it is passed to, so one that was not
+ * issued by it (garbled, truncated, from another listing or run) is refused instead of silently
+ * starting somewhere else.
+ */
+
+/**
+ * Where a page resumes: after the item `PK`/`SK`, or (task chunks) at `slot` of that item. A type
+ * alias, not an interface, so that it is assignable to the SDK's Record-typed keys.
+ */
+export type PageCursor = { PK: string; SK: string; slot?: number };
+
+export function encodeToken(cursor: PageCursor): string {
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+}
+
+/**
+ * Decodes a token issued by `listing` over partition `pk` (and sort keys starting with `prefix`).
+ * Throws InvalidJobStoreInputError naming the token otherwise.
+ */
+export function decodeToken(token: string, listing: string, pk: string, prefix = '', slots?: number): PageCursor {
+  const refuse = (why: string): never => {
+    const shown = token.length > 80 ? `${token.slice(0, 80)}...` : token;
+    throw new InvalidJobStoreInputError(`nextToken "${shown}" was not issued by this ${listing} (${why})`);
+  };
+  if (!/^[A-Za-z0-9_-]+$/.test(token)) refuse('not base64url');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    return refuse('not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null) return refuse('not an object');
+  const { PK, SK, slot } = parsed as Record<string, unknown>;
+  if (PK !== pk) return refuse('another partition');
+  if (typeof SK !== 'string' || !SK.startsWith(prefix)) return refuse('another key range');
+  if (slots === undefined) {
+    if (slot !== undefined) return refuse('unexpected slot');
+    return { PK, SK };
+  }
+  if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0 || slot >= slots) return refuse('bad slot');
+  return { PK, SK, slot };
+}
+
+/** A page size: `requested` if given (a positive integer, capped at `max`), else `fallback`. */
+export function pageLimit(requested: number | undefined, fallback: number, max: number, listing: string): number {
+  if (requested === undefined) return fallback;
+  if (!Number.isInteger(requested) || requested < 1) throw new InvalidJobStoreInputError(`${listing} limit must be a positive integer, got ${requested}`);
+  return Math.min(requested, max);
+}

@@ -1,0 +1,168 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** What both sides run per task, and how. */
+export interface TaskShape {
+  /** argv of the process each job spawns (`["true"]`). */
+  command: readonly string[];
+  /** Jobs in progress at once: nightshift's slots (vCPUs / the step's vCPUs). */
+  concurrency: number;
+  /** Total attempts per job. */
+  attempts: number;
+}
+
+/** One throughput measurement: N jobs added at once, until the last one finished. */
+export interface ThroughputFigure {
+  jobs: number;
+  seconds: number;
+  tasks_per_second: number;
+  /** Control-plane CPU: this process (queue, worker, spawning) plus the server (redis or the store's) over the jobs, ms per job. */
+  cpu_ms_per_task: number;
+  cpu: { process_ms: number; server_ms: number };
+  /** Write system calls (write, writev, pwrite: /proc/<pid>/io syscw) per task, this process and the server; absent off Linux. */
+  write_syscalls_per_task?: { process: number; server: number };
+  succeeded: number;
+  failed: number;
+}
+
+/** One-job-at-a-time latency: from the call that submits it to the moment its process runs (Node's 'spawn' event). */
+export interface LatencyFigure extends LatencySummary {
+  /** From the submitting call to the worker's processor being called (BullMQ only). */
+  to_processor?: LatencySummary;
+  /** Control-plane CPU (this process and the server) per one-job run, ms: the whole run, submitted to finished (and reported). */
+  cpu_ms_per_run: number;
+  /** Medians of the parts (nightshift: the run record's createdAt splits event -> planned -> task running). */
+  phases_p50_ms?: Record<string, number>;
+}
+
+/** Latencies of one figure, ms. Percentiles are nearest-rank. */
+export interface LatencySummary {
+  runs: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  max_ms: number;
+}
+
+/** Nearest-rank percentiles of `values` (ms); zeros for an empty list. */
+export function percentiles(values: readonly number[]): LatencySummary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!);
+  return {
+    runs: sorted.length,
+    p50_ms: rank(50),
+    p90_ms: rank(90),
+    p99_ms: rank(99),
+    mean_ms: sorted.length === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    max_ms: sorted.at(-1) ?? 0,
+  };
+}
+
+/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux almost everywhere). */
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5_000 }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/**
+ * CPU time (user + system) another process has used so far, ms, from /proc/<pid>/stat; undefined
+ * when it cannot be read (not Linux, process gone). Resolution is one clock tick (10 ms).
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond()) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The children of `ppid` whose command line contains `marker` (Linux /proc; empty elsewhere). */
+export function childPids(ppid: number, marker: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent !== ppid) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) out.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** CPU and write-syscall counters at one moment: this process, and the server processes (redis, the store's) when known. */
+export interface CpuSample {
+  process: NodeJS.CpuUsage;
+  serverPids: readonly number[];
+  serverMs: number;
+  processWrites?: number;
+  serverWrites?: number;
+}
+
+export function cpuSample(...serverPids: number[]): CpuSample {
+  return {
+    process: process.cpuUsage(),
+    serverPids,
+    serverMs: serverCpuMs(serverPids),
+    ...optionalCount('processWrites', writeSyscalls([process.pid])),
+    ...optionalCount('serverWrites', writeSyscalls(serverPids)),
+  };
+}
+
+/** CPU used since `sample`, ms: this process (all its threads) and the server processes. */
+export function cpuSince(sample: CpuSample): { process_ms: number; server_ms: number } {
+  const used = process.cpuUsage(sample.process);
+  return { process_ms: (used.user + used.system) / 1000, server_ms: serverCpuMs(sample.serverPids) - sample.serverMs };
+}
+
+/** Write system calls since `sample`, divided by `tasks`; undefined when /proc/<pid>/io cannot be read. */
+export function writesSince(sample: CpuSample, tasks: number): { process: number; server: number } | undefined {
+  const processNow = writeSyscalls([process.pid]);
+  const serverNow = writeSyscalls(sample.serverPids);
+  if (processNow === undefined || sample.processWrites === undefined) return undefined;
+  return { process: (processNow - sample.processWrites) / tasks, server: serverNow === undefined || sample.serverWrites === undefined ? 0 : (serverNow - sample.serverWrites) / tasks };
+}
+
+function optionalCount<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
+}
+
+/** The `syscw` counter of /proc/<pid>/io summed over `pids` (every thread of each); undefined if any cannot be read. */
+function writeSyscalls(pids: readonly number[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const m = /^syscw:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+      if (!m) return undefined;
+      total += Number(m[1]);
+    } catch {
+      return undefined;
+    }
+  }
+  return total;
+}
+
+function serverCpuMs(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0);
+}

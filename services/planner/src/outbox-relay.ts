@@ -1,0 +1,64 @@
+import { assertEventFits, type EventPublisher } from '@nightshift/events-domain';
+import { isTerminalTaskStatus, type ComputeEnvironment, type JobStore, type OutboxEntry, type Run } from '@nightshift/jobs-domain';
+import { isResubmissionClaim } from './job-params.js';
+
+/**
+ * Carries out a run's outbox: the effects its last transition recorded with it. Every entry is
+ * idempotent (events carry deterministic ids, stopping a stopped job does nothing), so a crash
+ * between an effect and `settleOutbox` only repeats it, and the reconciliation sweep drains what a
+ * crashed process left.
+ */
+export class OutboxRelay {
+  constructor(
+    private readonly store: JobStore,
+    private readonly compute: ComputeEnvironment,
+    private readonly publisher: EventPublisher,
+  ) {}
+
+  /** Builds an event entry, refusing (EventTooLargeError) one that could never be published. */
+  static event(id: string, event: { source: string; detailType: string; detail: unknown; resources?: string[] }): OutboxEntry {
+    assertEventFits(event);
+    return { id, kind: 'event', ...event };
+  }
+
+  async drain(run: Run): Promise<Run> {
+    const entries = run.outbox ?? [];
+    if (entries.length === 0) return run;
+    for (const entry of entries) await this.carryOut(run, entry);
+    return this.store.settleOutbox(run.runId, entries.map((e) => e.id));
+  }
+
+  private async carryOut(run: Run, entry: OutboxEntry): Promise<void> {
+    switch (entry.kind) {
+      case 'event':
+        await this.publisher.publish([
+          { source: entry.source, detailType: entry.detailType, detail: entry.detail, ...(entry.resources ? { resources: entry.resources } : {}) },
+        ]);
+        return;
+      case 'stop-jobs':
+        await this.stopJobs(run, entry.reason);
+        return;
+    }
+  }
+
+  /**
+   * Terminates every unfinished job of the run: each submitted step's job (all its array children)
+   * and any task resubmitted as a job of its own. Reads the tasks of unfinished steps, once, on
+   * this failure path only.
+   */
+  private async stopJobs(run: Run, reason: string): Promise<void> {
+    for (const step of await this.store.listSteps(run.runId)) {
+      if (step.jobId && (step.status === 'SUBMITTED' || step.status === 'FAILED')) await this.compute.terminateJob(step.jobId, reason);
+      if (step.status === 'SUCCEEDED' || step.status === 'PENDING') continue;
+      let nextToken: string | undefined;
+      do {
+        const page = await this.store.listTasks(run.runId, { step: step.step, ...(nextToken ? { nextToken } : {}) });
+        for (const task of page.items) {
+          const alone = task.jobId !== undefined && !isResubmissionClaim(task.jobId) && !(step.jobId && task.jobId.startsWith(`${step.jobId}:`)) && task.jobId !== step.jobId;
+          if (alone && !isTerminalTaskStatus(task.status)) await this.compute.terminateJob(task.jobId!, reason);
+        }
+        nextToken = page.nextToken;
+      } while (nextToken);
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Reconciler } from './reconciler.js';
+import { RECONCILE_INTERVAL_MS } from './tokens.js';
+
+/**
+ * Runs the reconciliation sweep every `reconcileIntervalMs`, one sweep at a time. Started by
+ * `start()` (the composition decides when: the embedded host sweeps once before taking events);
+ * stopped with the application.
+ */
+@Injectable()
+export class ReconciliationLoop implements OnApplicationShutdown {
+  private readonly log = new Logger('reconciler');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    @Inject(Reconciler) private readonly reconciler: Reconciler,
+    @Inject(RECONCILE_INTERVAL_MS) private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => void this.sweepOnce(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One sweep now (or joins the one under way); errors are logged, the next sweep tries again. */
+  sweepOnce(): Promise<void> {
+    this.running ??= this.reconciler
+      .sweep()
+      .then((o) => {
+        if (o.lost + o.repaired + o.resumed > 0) this.log.log(`swept ${o.runs} open run(s): ${o.lost} lost task(s) resolved, ${o.repaired} missed state(s) applied, ${o.resumed} submission(s) resumed`);
+      })
+      .catch((e: unknown) => this.log.error(`sweep failed: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import {
+  assertStepTransition,
+  ComputeSubmissionError,
+  jobNameFor,
+  StaleStateError,
+  stepManifest,
+  WORKER_EXIT_RULES,
+  type Clock,
+  type ComputeEnvironment,
+  type JobStore,
+  type JobSubmission,
+  type PipelineDefinition,
+  type Run,
+  type StepDefinition,
+  type StepExecution,
+  type SubmittedJob,
+  type Task,
+} from '@nightshift/jobs-domain';
+import type { ObjectStore } from '@nightshift/storage-domain';
+import {
+  JOB_PARAM_ARRAY_INDEX,
+  JOB_PARAM_PIPELINE,
+  JOB_PARAM_PRIOR_ATTEMPTS,
+  JOB_PARAM_RESUBMISSION,
+  JOB_PARAM_RUN_ID,
+  JOB_PARAM_STEP,
+} from './job-params.js';
+import type { PlanCache } from './plan-cache.js';
+
+/** How the planner starts workers: the program and leading arguments, plus environment for them. */
+export interface WorkerLaunch {
+  /** e.g. `[node, services/worker/dist/main.js]` locally; the image entrypoint's args in AWS Batch. */
+  command: string[];
+  environment: Record<string, string>;
+  jobQueue: string;
+  jobDefinition: string;
+  /**
+   * Queues with a fair-share scheduling policy: their jobs carry a share identifier (the step's, else
+   * the run's tenant, else the pipeline's name), and only theirs do (AWS refuses one elsewhere).
+   */
+  fairShareQueues?: readonly string[];
+}
+
+/** How a failed submission is retried before the event is handed back to the bus. */
+export interface SubmitRetry {
+  /** Tries in all, first included. */
+  attempts: number;
+  baseDelayMs: number;
+}
+
+/** What became of a submission. */
+export type SubmitOutcome = { kind: 'submitted'; step: StepExecution } | { kind: 'refused'; reason: string } | { kind: 'lost-claim' };
+
+/**
+ * Submits steps and lone tasks to the compute environment, idempotently: each job has a
+ * deterministic name, looked up (ListJobs) before anything is submitted again, so a crash between
+ * SubmitJob and recording its id never runs a step twice. A refused submission (bad queue, bad
+ * definition) is reported, never retried; a transient failure is retried with backoff and then
+ * thrown, leaving the step's claim for the next delivery or the reconciliation sweep.
+ */
+export class StepSubmitter {
+  private readonly manifests = new Set<string>();
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly objects: ObjectStore,
+    private readonly compute: ComputeEnvironment,
+    private readonly plans: PlanCache,
+    private readonly worker: WorkerLaunch,
+    private readonly clock: Clock,
+    private readonly retry: SubmitRetry,
+  ) {}
+
+  /** Claims a step (one conditional write); false when someone else holds or took it. */
+  async claim(exec: StepExecution): Promise<StepExecution | undefined> {
+    const now = this.clock.now().toISOString();
+    assertStepTransition(exec, 'SUBMITTING');
+    try {
+      return await this.store.updateStep(exec.version, { ...exec, status: 'SUBMITTING', claimToken: randomUUID(), claimedAt: now, updatedAt: now });
+    } catch (e) {
+      if (e instanceof StaleStateError) return undefined;
+      throw e;
+    }
+  }
+
+  /** Submits a claimed step's job (or adopts the one a crashed claimant submitted) and records its id. */
+  async submitClaimed(run: Run, pipeline: PipelineDefinition, def: StepDefinition, claimed: StepExecution): Promise<SubmitOutcome> {
+    await this.writeManifest(run, def, claimed);
+    const job = this.jobFor(run, pipeline, def, claimed);
+    let submitted: Pick<SubmittedJob, 'jobId'>;
+    try {
+      submitted = await this.findOrSubmit(job);
+    } catch (e) {
+      if (!(e instanceof ComputeSubmissionError) || e.retryable) throw e;
+      const reason = `step ${def.name} could not be submitted: ${e.message}`;
+      const now = this.clock.now().toISOString();
+      assertStepTransition(claimed, 'FAILED');
+      try {
+        await this.store.updateStep(claimed.version, { ...claimed, status: 'FAILED', reason, finishedAt: now, updatedAt: now });
+      } catch (stale) {
+        if (!(stale instanceof StaleStateError)) throw stale;
+        return { kind: 'lost-claim' };
+      }
+      return { kind: 'refused', reason };
+    }
+    const now = this.clock.now().toISOString();
+    assertStepTransition(claimed, 'SUBMITTED');
+    try {
+      const { claimToken: _t, claimedAt: _c, ...rest } = claimed;
+      const step = await this.store.updateStep(claimed.version, { ...rest, status: 'SUBMITTED', jobId: submitted.jobId, submittedAt: now, updatedAt: now });
+      return { kind: 'submitted', step };
+    } catch (e) {
+      // Someone took the claim over meanwhile: they look the job up by name and record the same id.
+      if (e instanceof StaleStateError) return { kind: 'lost-claim' };
+      throw e;
+    }
+  }
+
+  /**
+   * Submits one task of a step as a job of its own, continuing its attempt count: the task was
+   * claimed by the caller (its jobId holds the claim made from `token`).
+   */
+  async resubmitTask(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution, task: Task, token: string, priorAttempts: number, remainingAttempts: number): Promise<void> {
+    await this.writeManifest(run, def, exec);
+    // A job of its own: never an array, whatever the step's size.
+    const { arraySize: _array, ...job } = this.jobFor(run, pipeline, def, exec);
+    await this.findOrSubmit({
+      ...job,
+      jobName: jobNameFor(exec.jobName, `c${task.arrayIndex}`, `a${priorAttempts}`),
+      retryStrategy: { ...job.retryStrategy, attempts: remainingAttempts },
+      // AWS_BATCH_* names are reserved to the compute environment; the worker reads this one first.
+      environment: { ...job.environment, NIGHTSHIFT_ARRAY_INDEX: String(task.arrayIndex) },
+      parameters: {
+        ...job.parameters,
+        [JOB_PARAM_ARRAY_INDEX]: String(task.arrayIndex),
+        [JOB_PARAM_PRIOR_ATTEMPTS]: String(priorAttempts),
+        [JOB_PARAM_RESUBMISSION]: token,
+      },
+    });
+  }
+
+  /** The job a step runs as (an array job of `size` children when size > 1). */
+  jobFor(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution): JobSubmission {
+    const worker = def.analytic !== undefined;
+    const jobQueue = def.queue === 'default' ? this.worker.jobQueue : def.queue;
+    const share = def.shareIdentifier ?? (this.worker.fairShareQueues?.includes(jobQueue) ? shareOf(run.tenant ?? pipeline.name) : undefined);
+    return {
+      jobName: exec.jobName,
+      jobQueue,
+      jobDefinition: worker ? this.worker.jobDefinition : `nightshift-${def.name}`.slice(0, 128),
+      command: worker ? [...this.worker.command, 'run-task'] : [...(def.command ?? [])],
+      vcpus: def.vcpus,
+      memoryMiB: def.memoryMiB,
+      timeoutSeconds: def.timeoutSeconds,
+      retryStrategy: { attempts: def.attempts, evaluateOnExit: [...(worker ? WORKER_EXIT_RULES : []), ...def.evaluateOnExit] },
+      ...(exec.size > 1 ? { arraySize: exec.size } : {}),
+      environment: {
+        ...(worker ? this.worker.environment : {}),
+        ...def.environment,
+        NIGHTSHIFT_MANIFEST_KEY: exec.manifestKey,
+        ...(run.traceparent ? { TRACEPARENT: run.traceparent } : {}),
+      },
+      parameters: { [JOB_PARAM_RUN_ID]: run.runId, [JOB_PARAM_STEP]: def.name, [JOB_PARAM_PIPELINE]: pipeline.name },
+      ...(share !== undefined ? { shareIdentifier: share } : {}),
+      ...(def.schedulingPriority !== undefined ? { schedulingPriority: def.schedulingPriority } : {}),
+    };
+  }
+
+  /** Adopts the job already submitted under this name, if any; otherwise submits, retrying transient failures with backoff. */
+  private async findOrSubmit(job: JobSubmission): Promise<Pick<SubmittedJob, 'jobId'>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [existing] = await this.compute.listJobs({ jobQueue: job.jobQueue, jobName: job.jobName });
+        if (existing) return existing;
+        return await this.compute.submitJob(job);
+      } catch (e) {
+        const retryable = !(e instanceof ComputeSubmissionError) || e.retryable;
+        if (!retryable || attempt >= this.retry.attempts) throw e;
+        await new Promise((resolve) => setTimeout(resolve, this.retry.baseDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  /**
+   * The manifest the step's workers read: the same content every time for the same run and step,
+   * so writing it again is harmless; a process skips manifests it wrote itself.
+   */
+  private async writeManifest(run: Run, def: StepDefinition, exec: StepExecution): Promise<void> {
+    if (this.manifests.has(exec.manifestKey)) return;
+    const dataset = await this.store.getDatasetVersion(run.datasetId);
+    if (!dataset) throw new StaleStateError('dataset', run.datasetId, 'registered');
+    const partitions = await this.plans.partitions(run.runId, def.name);
+    await this.objects.put(exec.manifestKey, JSON.stringify(stepManifest(run, def, dataset, partitions)), 'application/json');
+    this.manifests.add(exec.manifestKey);
+    if (this.manifests.size > 1_000) this.manifests.delete(this.manifests.values().next().value as string);
+  }
+}
+
+/** A share identifier AWS accepts (letters and digits) from a tenant or pipeline name. */
+function shareOf(name: string): string {
+  return name.replace(/[^A-Za-z0-9]/g, '').slice(0, 255) || 'default';
+}
