@@ -571,7 +571,7 @@ describe('embedded platform: run control at size', () => {
   });
 
   it(`runs a ${NOOP_CHILDREN.toLocaleString('en')}-child no-op step through the whole platform to a published report`, async () => {
-    const runId = await landAndFindRun('noop-executions', '2026-11-28');
+    const runId = await landAndFindRun('noop-executions', '2026-12-01');
     const report = await waitFor(
       async () => ((await (await fetch(`${shared.platform.apiUrl}/reports?runId=${runId}`)).json()) as { reports: Array<{ reportId: string; headline: Record<string, unknown> }> }).reports[0],
       (r) => r !== undefined,
