@@ -48,11 +48,12 @@ export const SERVICE_RULES: Readonly<Record<ServiceName, readonly RuleDefinition
     },
     {
       name: 'planner-batch-job-state-change',
-      description: "AWS Batch (or the local compute environment) reports a job's status; only nightshift's jobs.",
+      description:
+        "AWS Batch (or the local compute environment) reports a job's status; only nightshift's jobs, and only the states the planner records (SUBMITTED, PENDING, RUNNABLE and STARTING are merged into the next, so the rule does not even queue them).",
       eventPattern: {
         source: [BatchJobStateChange.source],
         'detail-type': [BatchJobStateChange.detailType],
-        detail: { parameters: { 'nightshift.runId': [{ exists: true }] } },
+        detail: { parameters: { 'nightshift.runId': [{ exists: true }] }, status: ['RUNNING', 'SUCCEEDED', 'FAILED'] },
       },
     },
   ],

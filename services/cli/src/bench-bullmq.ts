@@ -20,13 +20,17 @@ export const REDIS_PERSISTENCE_ARGS: Record<RedisPersistence, string[]> = {
   none: ['--appendonly', 'no', '--save', ''],
 };
 
-/** A redis-server started by the bench. */
-export interface RedisServer {
+/** Where a redis-server listens, and its process (whose CPU the bench reads). */
+export interface RedisEndpoint {
   host: '127.0.0.1';
   port: number;
   pid: number;
   persistence: RedisPersistence;
   version: string;
+}
+
+/** A redis-server started by the bench. */
+export interface RedisServer extends RedisEndpoint {
   /** Stops the server (SIGTERM, then SIGKILL after 5 s) and deletes its directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -150,6 +154,16 @@ function stopChild(child: ChildProcess): Promise<void> {
 type BullmqModule = typeof import('bullmq');
 type Connection = { host: string; port: number; maxRetriesPerRequest: null };
 
+/** Throws BenchUnavailableError when bullmq (or ioredis, its driver) cannot be loaded. */
+export async function assertBullmqInstalled(): Promise<void> {
+  await loadBullmq();
+  try {
+    await import('ioredis');
+  } catch (cause) {
+    throw new BenchUnavailableError('the ioredis package (BullMQ\'s Redis driver) is not installed (a devDependency: run npm ci in the checkout)', { cause });
+  }
+}
+
 /** bullmq is a devDependency: the CLI itself must run without it. */
 async function loadBullmq(): Promise<BullmqModule> {
   try {
@@ -179,14 +193,13 @@ export class BullmqSide {
 
   private constructor(
     private readonly bullmq: BullmqModule,
-    readonly redis: RedisServer,
+    readonly redis: RedisEndpoint,
     private readonly shape: TaskShape,
   ) {}
 
-  /** Loads bullmq and starts redis-server; throws BenchUnavailableError when either cannot be had. */
-  static async open(redisBinary: string, persistence: RedisPersistence, parentDir: string, shape: TaskShape): Promise<BullmqSide> {
-    const bullmq = await loadBullmq();
-    return new BullmqSide(bullmq, await startRedisServer(redisBinary, persistence, parentDir), shape);
+  /** Loads bullmq (throws BenchUnavailableError when it is not installed) for the redis-server at `redis`. */
+  static async open(redis: RedisEndpoint, shape: TaskShape): Promise<BullmqSide> {
+    return new BullmqSide(await loadBullmq(), redis, shape);
   }
 
   private get connection(): Connection {
@@ -215,6 +228,7 @@ export class BullmqSide {
       });
       await worker.waitUntilReady();
 
+      const rssMb = process.memoryUsage().rss / 2 ** 20;
       const cpu = cpuSample(this.redis.pid);
       const started = performance.now();
       for (let from = 0; from < jobs; from += 1_000) {
@@ -228,9 +242,11 @@ export class BullmqSide {
       return {
         jobs,
         seconds,
+        rss_mb: rssMb,
         tasks_per_second: jobs / seconds,
         cpu_ms_per_task: (used.process_ms + used.server_ms) / jobs,
         cpu: used,
+        helpers: ['redis-server'],
         ...(writes ? { write_syscalls_per_task: writes } : {}),
         succeeded,
         failed,
@@ -294,10 +310,6 @@ export class BullmqSide {
     } finally {
       await this.dispose(queue, worker);
     }
-  }
-
-  async close(): Promise<void> {
-    await this.redis.stop();
   }
 
   private async dispose(queue: Queue, worker: Worker | undefined): Promise<void> {

@@ -87,6 +87,7 @@ function aResult(): ControlPlaneBenchResult {
     jobs,
     seconds,
     tasks_per_second: jobs / seconds,
+    rss_mb: 300,
     cpu_ms_per_task: cpuMs,
     cpu: { process_ms: cpuMs * jobs * 0.75, server_ms: cpuMs * jobs * 0.25 },
     succeeded: jobs,
@@ -135,8 +136,8 @@ describe('goals and the markdown block', () => {
     delete r.nightshift.latency_api;
     r.targets = targets(r);
     const markdown = formatControlPlaneMarkdown(r);
-    expect(markdown).toContain('| 1,000 | nightshift (embedded) | 2.00 s | 500 | 4.00 (3.00 + 1.00) | - | 1.00x | 1.05 |');
-    expect(markdown).toContain('| 1,000 | BullMQ, redis AOF, fsync always | 5.00 s | 200 | 2.00 (1.50 + 0.50) | - | 2.50x | - |');
+    expect(markdown).toContain('| 1,000 | nightshift (embedded) | 2.00 s | 500 | 1.00x | 4.00 (3.00 + 1.00) | - | 300 MB | 1.05 |');
+    expect(markdown).toContain('| 1,000 | BullMQ, redis AOF, fsync always | 5.00 s | 200 | 2.50x | 2.00 (1.50 + 0.50) | - | 300 MB | - |');
     expect(markdown).toContain('event -> run created (planned) 8.0 ms, run created -> task RUNNING 4.0 ms');
     expect(markdown).toContain('| event -> task RUNNING p50 < 15 ms (POST /runs) | not measured | - |');
   });

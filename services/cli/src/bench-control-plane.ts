@@ -2,10 +2,11 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BullmqSide, findRedisServer, type RedisPersistence } from './bench-bullmq.js';
-import { NightshiftSide, type NightshiftThroughputFigure, PLATFORM_VCPUS, STEP_VCPUS } from './bench-nightshift.js';
-import { profile, saveProfile, summarizeProfile, type ProfileSummary } from './bench-profile.js';
-import { type LatencyFigure, type TaskShape, type ThroughputFigure } from './bench-stats.js';
+import { assertBullmqInstalled, findRedisServer, type RedisPersistence, type RedisServer, startRedisServer } from './bench-bullmq.js';
+import type { NightshiftThroughputFigure } from './bench-nightshift.js';
+import type { ProfileSummary } from './bench-profile.js';
+import { measureInSideProcess, type SideResult, type SideWork, stopSideProcesses } from './bench-side-process.js';
+import { type LatencyFigure, PLATFORM_VCPUS, STEP_VCPUS, type TaskShape, type ThroughputFigure } from './bench-stats.js';
 import { BenchCheckFailedError, BenchUnavailableError } from './errors.js';
 
 export interface ControlPlaneBenchOptions {
@@ -59,7 +60,7 @@ export interface ControlPlaneBenchResult {
     throughput: NightshiftThroughputFigure[];
     latency_landed?: LatencyFigure;
     latency_api?: LatencyFigure;
-    profile?: { tasks: number; seconds: number; summary: ProfileSummary; server_cpu_ms: number; process_cpu_ms: number };
+    profile?: { tasks: number; seconds: number; summary: ProfileSummary; server_cpu_ms: number; process_cpu_ms: number; helpers?: string[] };
   };
   bullmq: {
     /** Why the BullMQ side did not run, when it did not. */
@@ -81,10 +82,11 @@ export interface Target {
 
 /**
  * `nightshift bench --control-plane`: the embedded platform against BullMQ on a local
- * redis-server, same task (a fresh `true` process), same job counts, concurrency and attempts,
- * interleaved figure by figure so that a change in the machine's load hits both sides alike.
- * Everything it starts (platform, redis servers) is stopped and its directories deleted at the end,
- * also on Ctrl-C; every wait is bounded.
+ * redis-server, same task (a fresh `true` process), same job counts, concurrency and attempts.
+ * Every figure is measured in a fresh process of its own (see bench-side-process.ts), and the
+ * figures are interleaved side by side, so that a change in the machine's load hits both sides
+ * alike. Everything it starts (side processes, redis servers, and through the sides the platform)
+ * is stopped and its directories deleted at the end, also on Ctrl-C; every wait is bounded.
  */
 export async function runControlPlaneBench(options: ControlPlaneBenchOptions): Promise<ControlPlaneBenchResult> {
   const log = options.log ?? ((): void => undefined);
@@ -97,14 +99,12 @@ export async function runControlPlaneBench(options: ControlPlaneBenchOptions): P
     targets: [],
     errors: [],
   };
-  let nightshift: NightshiftSide | undefined;
-  const bullmq: BullmqSide[] = [];
+  const redisServers: RedisServer[] = [];
   const stopAll = async (): Promise<void> => {
-    for (const side of bullmq.splice(0)) await side.close().catch((e: unknown) => log(`could not stop redis-server: ${String(e)}`));
-    await nightshift?.stop().catch((e: unknown) => log(`could not stop the platform: ${String(e)}`));
-    nightshift = undefined;
+    await stopSideProcesses();
+    for (const redis of redisServers.splice(0)) await redis.stop().catch((e: unknown) => log(`could not stop redis-server: ${String(e)}`));
   };
-  // Ctrl-C: stop the servers and delete the directories before exiting.
+  // Ctrl-C: stop the sides and the servers and delete the directories before exiting.
   const onSignal = (): void => {
     void stopAll().finally(() => {
       rmSync(dir, { recursive: true, force: true });
@@ -113,9 +113,11 @@ export async function runControlPlaneBench(options: ControlPlaneBenchOptions): P
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const attempt = async <T>(what: string, work: () => Promise<T>): Promise<T | undefined> => {
+  const warmup = Math.max(1, options.warmupRuns);
+  /** Measures one figure in its own process; a failure is recorded and the bench goes on with the next figure. */
+  const measure = async (what: string, work: SideWork, boundMs: number): Promise<SideResult | undefined> => {
     try {
-      return await work();
+      return await measureInSideProcess({ ...work, shape: TASK_SHAPE, dir, warmup }, boundMs, log);
     } catch (error) {
       const message = `${what}: ${error instanceof Error ? error.message : String(error)}`;
       result.errors.push(message);
@@ -125,87 +127,88 @@ export async function runControlPlaneBench(options: ControlPlaneBenchOptions): P
   };
 
   try {
-    const warmup = Math.max(1, options.warmupRuns);
-    if (options.sides.nightshift) {
-      log(`starting the embedded platform (${PLATFORM_VCPUS} vCPUs, ${TASK_SHAPE.concurrency} slots of ${STEP_VCPUS} vCPU)`);
-      nightshift = await NightshiftSide.start(dir, [warmup, ...options.children, ...(options.profileChildren > 0 ? [options.profileChildren] : [])], TASK_SHAPE);
-    } else {
-      result.nightshift.skipped = 'not asked for (--sides)';
-    }
-
+    if (!options.sides.nightshift) result.nightshift.skipped = 'not asked for (--sides)';
     if (!options.sides.bullmq) {
       result.bullmq.skipped = 'not asked for (--sides)';
     } else {
-      const redisBinary = findRedisServer(options.redisServer);
-      if (redisBinary === undefined) {
-        result.bullmq.skipped = `${options.redisServer ?? 'redis-server'} cannot be run: not installed? (Debian: apt-get install -y redis-server); the BullMQ baseline was not measured`;
-      } else {
-        for (const persistence of ['aof-fsync-always', 'none'] as const) {
-          try {
-            bullmq.push(await BullmqSide.open(redisBinary, persistence, dir, TASK_SHAPE));
-          } catch (error) {
-            if (!(error instanceof BenchUnavailableError)) throw error;
-            result.bullmq.skipped = `${error.message}; the BullMQ baseline was not measured`;
-            for (const side of bullmq.splice(0)) await side.close();
-            break;
-          }
+      try {
+        await assertBullmqInstalled();
+        const redisBinary = findRedisServer(options.redisServer);
+        if (redisBinary === undefined) {
+          throw new BenchUnavailableError(`${options.redisServer ?? 'redis-server'} cannot be run: not installed? (Debian: apt-get install -y redis-server)`);
         }
+        for (const persistence of ['aof-fsync-always', 'none'] as const) redisServers.push(await startRedisServer(redisBinary, persistence, dir));
+      } catch (error) {
+        if (!(error instanceof BenchUnavailableError)) throw error;
+        result.bullmq.skipped = `${error.message}; the BullMQ baseline was not measured`;
+        for (const redis of redisServers.splice(0)) await redis.stop();
+        log(`BullMQ skipped: ${result.bullmq.skipped}`);
       }
-      if (result.bullmq.skipped) log(`BullMQ skipped: ${result.bullmq.skipped}`);
     }
-    result.bullmq.configs = bullmq.map((side) => ({ persistence: side.redis.persistence, redis_version: side.redis.version, throughput: [] }));
-
-    const ns = nightshift;
-    log(`warm-up: ${warmup} tasks on each side`);
-    if (ns) await attempt('nightshift warm-up', () => ns.throughput(warmup, throughputTimeoutMs(warmup)));
-    for (const side of bullmq) await attempt(`bullmq (${side.redis.persistence}) warm-up`, () => side.throughput(warmup, throughputTimeoutMs(warmup)));
+    result.bullmq.configs = redisServers.map((redis) => ({ persistence: redis.persistence, redis_version: redis.version, throughput: [] }));
+    const endpoint = (redis: RedisServer) => ({ host: redis.host, port: redis.port, pid: redis.pid, persistence: redis.persistence, version: redis.version });
 
     for (const tasks of options.children) {
-      log(`throughput: ${tasks} tasks`);
-      const figure = ns && (await attempt(`nightshift ${tasks} tasks`, () => ns.throughput(tasks, throughputTimeoutMs(tasks))));
-      if (figure) {
-        result.nightshift.throughput.push(figure);
-        log(`nightshift: ${tasks} tasks in ${figure.seconds.toFixed(2)} s (${figure.store.writes_per_task.toFixed(2)} store writes per task)`);
+      log(`throughput: ${tasks} tasks (after a warm-up run of ${warmup}), each side in a fresh process`);
+      const timeoutMs = throughputTimeoutMs(tasks);
+      if (options.sides.nightshift) {
+        const r = await measure(`nightshift ${tasks} tasks`, { kind: 'nightshift-throughput', tasks, timeoutMs }, 2 * timeoutMs);
+        if (r?.kind === 'throughput') {
+          const figure = r.figure as NightshiftThroughputFigure;
+          result.nightshift.throughput.push(figure);
+          log(`nightshift: ${tasks} tasks in ${figure.seconds.toFixed(2)} s (${figure.store.writes_per_task.toFixed(2)} store writes per task)`);
+        }
       }
-      for (const [i, side] of bullmq.entries()) {
-        const b = await attempt(`bullmq (${side.redis.persistence}) ${tasks} jobs`, () => side.throughput(tasks, throughputTimeoutMs(tasks)));
-        if (b) {
-          result.bullmq.configs[i]!.throughput.push(b);
-          log(`bullmq (${side.redis.persistence}): ${tasks} jobs in ${b.seconds.toFixed(2)} s`);
+      for (const [i, redis] of redisServers.entries()) {
+        const r = await measure(`bullmq (${redis.persistence}) ${tasks} jobs`, { kind: 'bullmq-throughput', redis: endpoint(redis), tasks, timeoutMs }, 2 * timeoutMs);
+        if (r?.kind === 'throughput') {
+          result.bullmq.configs[i]!.throughput.push(r.figure);
+          log(`bullmq (${redis.persistence}): ${tasks} jobs in ${r.figure.seconds.toFixed(2)} s`);
         }
       }
     }
 
     log(`latency: ${options.latencyRuns} one-task runs per figure, one at a time`);
-    if (ns) {
-      const landed = await attempt('nightshift latency (Dataset Landed)', () => ns.latency('landed', options.latencyRuns, warmup, LATENCY_RUN_TIMEOUT_MS));
-      if (landed) result.nightshift.latency_landed = landed;
-      const api = await attempt('nightshift latency (POST /runs)', () => ns.latency('api', options.latencyRuns, warmup, LATENCY_RUN_TIMEOUT_MS));
-      if (api) result.nightshift.latency_api = api;
+    // Per run 30 s at most; the whole figure (warm-up included, both nightshift paths) within 60 s + 2 s a run.
+    const latencyBoundMs = 60_000 + 2 * 2_000 * (warmup + options.latencyRuns);
+    if (options.sides.nightshift) {
+      const r = await measure('nightshift latency', { kind: 'nightshift-latency', runs: options.latencyRuns, timeoutMs: LATENCY_RUN_TIMEOUT_MS }, latencyBoundMs);
+      if (r?.kind === 'nightshift-latency') {
+        result.nightshift.latency_landed = r.landed;
+        result.nightshift.latency_api = r.api;
+        log(`nightshift: p50 ${r.landed.p50_ms} ms (Dataset Landed), ${r.api.p50_ms} ms (POST /runs)`);
+      }
     }
-    for (const [i, side] of bullmq.entries()) {
-      const l = await attempt(`bullmq (${side.redis.persistence}) latency`, () => side.latency(options.latencyRuns, warmup, LATENCY_RUN_TIMEOUT_MS));
-      if (l) result.bullmq.configs[i]!.latency = l;
+    for (const [i, redis] of redisServers.entries()) {
+      const r = await measure(`bullmq (${redis.persistence}) latency`, { kind: 'bullmq-latency', redis: endpoint(redis), runs: options.latencyRuns, timeoutMs: LATENCY_RUN_TIMEOUT_MS }, latencyBoundMs);
+      if (r?.kind === 'bullmq-latency') {
+        result.bullmq.configs[i]!.latency = r.figure;
+        log(`bullmq (${redis.persistence}): p50 ${r.figure.p50_ms.toFixed(1)} ms`);
+      }
     }
 
     if (options.profileChildren > 0) {
       const tasks = options.profileChildren;
+      const timeoutMs = 2 * throughputTimeoutMs(tasks);
       log(`profile: a separate run of ${tasks} tasks on each side, sampled (not timed)`);
-      const profiled = ns && (await attempt('nightshift profile', () => profile(() => ns.throughput(tasks, throughputTimeoutMs(tasks) * 2))));
-      if (profiled) {
-        if (options.profileOut) await saveProfile(options.profileOut, profiled.profile);
-        result.nightshift.profile = {
-          tasks,
-          seconds: profiled.result.seconds,
-          summary: summarizeProfile(profiled.profile),
-          server_cpu_ms: profiled.result.cpu.server_ms,
-          process_cpu_ms: profiled.result.cpu.process_ms,
-        };
+      if (options.sides.nightshift) {
+        const profile = options.profileOut ? { out: options.profileOut } : {};
+        const r = await measure('nightshift profile', { kind: 'nightshift-throughput', tasks, timeoutMs, profile }, 2 * timeoutMs);
+        if (r?.kind === 'throughput' && r.profile) {
+          result.nightshift.profile = {
+            tasks,
+            seconds: r.figure.seconds,
+            summary: r.profile,
+            server_cpu_ms: r.figure.cpu.server_ms,
+            process_cpu_ms: r.figure.cpu.process_ms,
+            ...(r.figure.helpers ? { helpers: r.figure.helpers } : {}),
+          };
+        }
       }
-      const side = bullmq[0];
-      if (side) {
-        const b = await attempt('bullmq profile', () => profile(() => side.throughput(tasks, throughputTimeoutMs(tasks) * 2)));
-        if (b) result.bullmq.profile = { tasks, persistence: side.redis.persistence, seconds: b.result.seconds, summary: summarizeProfile(b.profile) };
+      const redis = redisServers[0];
+      if (redis) {
+        const r = await measure('bullmq profile', { kind: 'bullmq-throughput', redis: endpoint(redis), tasks, timeoutMs, profile: {} }, 2 * timeoutMs);
+        if (r?.kind === 'throughput' && r.profile) result.bullmq.profile = { tasks, persistence: redis.persistence, seconds: r.figure.seconds, summary: r.profile };
       }
     }
   } finally {
@@ -293,24 +296,27 @@ export function formatControlPlaneMarkdown(r: ControlPlaneBenchResult): string {
 
   lines.push('### Throughput: N no-op tasks started by one event', '');
   lines.push(
-    '| tasks | side | wall | tasks/s | CPU ms/task (process + server) | write syscalls/task (process + server) | nightshift tasks/s vs this | store writes/task |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| tasks | side | wall | tasks/s | nightshift tasks/s vs this | CPU ms/task (process + helpers) | write syscalls/task (process + helpers) | RSS of the side\'s process | store writes/task |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   );
   const tasksCounts = [...new Set([...r.nightshift.throughput.map((f) => f.jobs), ...r.bullmq.configs.flatMap((c) => c.throughput.map((f) => f.jobs))])].sort((a, b) => a - b);
   for (const tasks of tasksCounts) {
     const f = r.nightshift.throughput.find((x) => x.jobs === tasks);
     const cpu = (t: ThroughputFigure): string => `${t.cpu_ms_per_task.toFixed(2)} (${(t.cpu.process_ms / t.jobs).toFixed(2)} + ${(t.cpu.server_ms / t.jobs).toFixed(2)})`;
     const writes = (t: ThroughputFigure): string => (t.write_syscalls_per_task ? `${t.write_syscalls_per_task.process.toFixed(1)} + ${t.write_syscalls_per_task.server.toFixed(1)}` : '-');
-    if (f) lines.push(`| ${n(tasks)} | nightshift (embedded) | ${f.seconds.toFixed(2)} s | ${f.tasks_per_second.toFixed(0)} | ${cpu(f)} | ${writes(f)} | 1.00x | ${f.store.writes_per_task.toFixed(2)} |`);
+    const rss = (t: ThroughputFigure): string => `${n(Math.round(t.rss_mb))} MB`;
+    if (f) lines.push(`| ${n(tasks)} | nightshift (embedded) | ${f.seconds.toFixed(2)} s | ${f.tasks_per_second.toFixed(0)} | 1.00x | ${cpu(f)} | ${writes(f)} | ${rss(f)} | ${f.store.writes_per_task.toFixed(2)} |`);
     for (const c of r.bullmq.configs) {
       const b = c.throughput.find((x) => x.jobs === tasks);
       if (b) {
         const vs = f ? ratio(f.tasks_per_second, b.tasks_per_second) : '-';
-        lines.push(`| ${n(tasks)} | BullMQ, ${PERSISTENCE_LABEL[c.persistence]} | ${b.seconds.toFixed(2)} s | ${b.tasks_per_second.toFixed(0)} | ${cpu(b)} | ${writes(b)} | ${vs} | - |`);
+        lines.push(`| ${n(tasks)} | BullMQ, ${PERSISTENCE_LABEL[c.persistence]} | ${b.seconds.toFixed(2)} s | ${b.tasks_per_second.toFixed(0)} | ${vs} | ${cpu(b)} | ${writes(b)} | ${rss(b)} | - |`);
       }
     }
   }
   lines.push('');
+  const helperNames = [...new Set([...r.nightshift.throughput, ...r.bullmq.configs.flatMap((c) => c.throughput)].flatMap((t) => t.helpers ?? []))];
+  if (helperNames.length > 0) lines.push(`Helper processes counted: ${helperNames.join(', ')}.`, '');
   if (r.nightshift.throughput.length > 0) {
     lines.push('nightshift runs, from the PutEvents call (s): run created (planned) / first task started / run finished / report received; DynamoDB requests by operation:', '');
     for (const f of r.nightshift.throughput) {
@@ -355,7 +361,7 @@ export function formatControlPlaneMarkdown(r: ControlPlaneBenchResult): string {
     if (side === 'nightshift' && r.nightshift.profile) {
       const np = r.nightshift.profile;
       lines.push(
-        `Whole-process CPU in that run (all threads: main, libuv pool, GC helpers): ${n(Math.round(np.process_cpu_ms))} ms; the DynamoDB-compatible server (dynalite, a child process, from /proc): ${n(Math.round(np.server_cpu_ms))} ms.`,
+        `Whole-process CPU in that run (all threads: main, libuv pool, GC helpers): ${n(Math.round(np.process_cpu_ms))} ms; its helper processes (${(np.helpers ?? []).join(', ') || 'none found'}; from /proc): ${n(Math.round(np.server_cpu_ms))} ms.`,
       );
     }
     lines.push('', '| bucket | ms | share of busy |', '|---|---:|---:|');

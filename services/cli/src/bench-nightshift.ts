@@ -7,7 +7,7 @@ import { DatasetLanded, DatasetRejected, ReportPublished, RunFailed, type RuleDe
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the bench measures the host's composition itself
 import type { EmbeddedPlatform } from '@nightshift/host';
 import { definePipeline, type PipelineDefinition } from '@nightshift/jobs-domain';
-import { childPids, cpuSample, cpuSince, type LatencyFigure, percentiles, type TaskShape, type ThroughputFigure, writesSince } from './bench-stats.js';
+import { childProcesses, cpuSample, cpuSince, type LatencyFigure, percentiles, PLATFORM_VCPUS, STEP_VCPUS, type TaskShape, type ThroughputFigure, writesSince } from './bench-stats.js';
 import { BenchCheckFailedError, BenchTimeoutError } from './errors.js';
 
 /**
@@ -16,9 +16,6 @@ import { BenchCheckFailedError, BenchTimeoutError } from './errors.js';
  * system starts them, each task a `true` process started by the local compute environment.
  */
 
-/** The platform's machine: 2 vCPUs; a no-op step asks 0.25 each, so 8 tasks run at once. */
-export const PLATFORM_VCPUS = 2;
-export const STEP_VCPUS = 0.25;
 const STEP_NAME = 'noop';
 const ONE_TASK = 'bench-one';
 const BUSINESS_DATE = '2026-01-02';
@@ -78,15 +75,22 @@ type Outcome =
 /** The embedded platform driven by the bench; `stop()` ends it and deletes its home. */
 export class NightshiftSide {
   private readonly outcomes: Outcome[] = [];
-  private readonly dynamoPids: number[];
+  private stopping: Promise<void> | undefined;
 
   private constructor(
     private readonly platform: EmbeddedPlatform,
     private readonly home: string,
     private readonly shape: TaskShape,
-  ) {
-    // The DynamoDB-compatible server is a child Node process of this one; its command line names dynalite.
-    this.dynamoPids = childPids(process.pid, 'dynalitePath');
+  ) {}
+
+  /**
+   * The platform's helper processes, children of this one: the DynamoDB-compatible server, and the
+   * compute environment's spawner once it has started a task. Read when a measurement starts (the
+   * platform is idle then, so no task process is among them).
+   */
+  private helpers(): { pids: number[]; names: string[] } {
+    const found = childProcesses(process.pid);
+    return { pids: found.map((p) => p.pid), names: found.map((p) => p.name).sort() };
   }
 
   /** Starts the platform in a new home under `parentDir`, with one pipeline per child count and the one-task pipeline. */
@@ -117,11 +121,6 @@ export class NightshiftSide {
     }
   }
 
-  /** PIDs whose CPU counts as the store's server (empty when /proc cannot tell). */
-  get serverPids(): readonly number[] {
-    return this.dynamoPids;
-  }
-
   /**
    * One run of `children` no-op tasks started by a Dataset Landed event, timed from the PutEvents
    * call until its Report Published event is received. Throws BenchCheckFailedError when the run
@@ -130,7 +129,9 @@ export class NightshiftSide {
   async throughput(children: number, timeoutMs: number): Promise<NightshiftThroughputFigure> {
     const requests = countStoreRequests();
     try {
-      const cpu = cpuSample(...this.dynamoPids);
+      const rssMb = process.memoryUsage().rss / 2 ** 20;
+      const helpers = this.helpers();
+      const cpu = cpuSample(...helpers.pids);
       const startedEpoch = Date.now();
       const started = performance.now();
       const eventId = await this.land(throughputPipeline(children));
@@ -152,9 +153,11 @@ export class NightshiftSide {
       return {
         jobs: children,
         seconds,
+        rss_mb: rssMb,
         tasks_per_second: children / seconds,
         cpu_ms_per_task: (used.process_ms + used.server_ms) / children,
         cpu: used,
+        helpers: helpers.names,
         ...(writes ? { write_syscalls_per_task: writes } : {}),
         succeeded,
         failed,
@@ -186,7 +189,7 @@ export class NightshiftSide {
     let cpuMs = 0;
     for (let i = 0; i < warmup + runs; i++) {
       // CPU is counted from the call that sends the event to the report, not for the bench's reads after it.
-      const cpu = cpuSample(...this.dynamoPids);
+      const cpu = cpuSample(...this.helpers().pids);
       const started = Date.now();
       let match: (o: Outcome) => boolean;
       if (via === 'landed') {
@@ -216,12 +219,16 @@ export class NightshiftSide {
     };
   }
 
-  async stop(): Promise<void> {
-    try {
-      await this.platform.stop();
-    } finally {
-      await rm(this.home, { recursive: true, force: true });
-    }
+  /** Stops the platform and deletes its home. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      try {
+        await this.platform.stop();
+      } finally {
+        await rm(this.home, { recursive: true, force: true });
+      }
+    })();
+    return this.stopping;
   }
 
   /** PutEvents on the platform's endpoint (the AWS JSON protocol an upstream's SDK speaks), with no SDK in between. */

@@ -1,6 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** nightshift's machine in the bench: 2 vCPUs; a no-op step asks 0.25 each, so 8 tasks run at once. */
+export const PLATFORM_VCPUS = 2;
+export const STEP_VCPUS = 0.25;
+
 /** What both sides run per task, and how. */
 export interface TaskShape {
   /** argv of the process each job spawns (`["true"]`). */
@@ -16,9 +20,16 @@ export interface ThroughputFigure {
   jobs: number;
   seconds: number;
   tasks_per_second: number;
+  /**
+   * Resident memory of the process that spawns the tasks when the run started, MB: fork() copies
+   * its page tables, so a spawn costs more in a larger process.
+   */
+  rss_mb: number;
   /** Control-plane CPU: this process (queue, worker, spawning) plus the server (redis or the store's) over the jobs, ms per job. */
   cpu_ms_per_task: number;
+  /** `server_ms`: the helper processes' CPU (redis-server; nightshift's dynalite and spawner), named in `helpers`. */
   cpu: { process_ms: number; server_ms: number };
+  helpers?: string[];
   /** Write system calls (write, writev, pwrite: /proc/<pid>/io syscw) per task, this process and the server; absent off Linux. */
   write_syscalls_per_task?: { process: number; server: number };
   succeeded: number;
@@ -88,27 +99,46 @@ export function processCpuMs(pid: number): number | undefined {
   }
 }
 
-/** The children of `ppid` whose command line contains `marker` (Linux /proc; empty elsewhere). */
-export function childPids(ppid: number, marker: string): number[] {
+/** A child process of the bench side: its pid and a short name for the report. */
+export interface HelperProcess {
+  pid: number;
+  name: string;
+}
+
+/**
+ * The processes `ppid` has started and still runs (Linux /proc; empty elsewhere), named from their
+ * command lines: nightshift's DynamoDB-compatible server and its spawner are such children of the
+ * platform's process. Their own CPU (utime + stime, not that of the programs they reaped) is
+ * control plane, so the bench counts it with the process's.
+ */
+export function childProcesses(ppid: number): HelperProcess[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return [];
   }
-  const out: number[] = [];
+  const out: HelperProcess[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (parent !== ppid) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) out.push(Number(entry));
+      out.push({ pid: Number(entry), name: helperName(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean)) });
     } catch {
       // the process ended while we looked
     }
   }
   return out;
+}
+
+function helperName(argv: string[]): string {
+  const line = argv.join(' ');
+  if (line.includes('dynalitePath')) return 'dynalite (DynamoDB-compatible server)';
+  const script = argv.slice(1).find((a) => /\.(js|mjs|cjs)$/.test(a));
+  const base = (path: string | undefined): string => (path ?? '?').split('/').at(-1)!;
+  return script ? base(script).replace(/\.(js|mjs|cjs)$/, '') : base(argv[0]);
 }
 
 /** CPU and write-syscall counters at one moment: this process, and the server processes (redis, the store's) when known. */

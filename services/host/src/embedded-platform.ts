@@ -151,7 +151,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
         }),
         { bus, dynamo: client, compute, ...(options.extraPipelines ? { extraPipelines: options.extraPipelines } : {}) },
       ),
-      { strategy: new LocalBusServer({ bus, queue: 'planner', concurrency: 4 }), logger },
+      { strategy: new LocalBusServer({ bus, queue: 'planner', concurrency: 16 }), logger },
     );
     stops.push(() => planner.close());
     // One sweep before the planner takes events: the jobs of the previous host are unknown to this

@@ -84,6 +84,12 @@ export interface LocalComputeEnvironmentOptions {
    * reserves the machine (see `ResourceScheduler`); default 8. 0 is strict order.
    */
   maxOvertakes?: number;
+  /**
+   * How long state changes may wait to be merged into a fuller batch of events; default 5 ms. A
+   * job that runs for less (a no-op, a retry that fails at once) reports RUNNING and SUCCEEDED as
+   * one SUCCEEDED event. 0 sends each change as soon as the emitter is free.
+   */
+  emitLingerMs?: number;
 }
 
 const DEFAULT_QUEUE_PRIORITY = 1;
@@ -118,6 +124,7 @@ export class LocalComputeEnvironment implements ComputeEnvironment {
   private accepting = true;
   private waiters: { done: () => boolean; resolve: () => void }[] = [];
   private shutdownPromise?: Promise<void>;
+  private readonly launcher: ProcessLauncher;
 
   constructor(options: LocalComputeEnvironmentOptions) {
     const problems: string[] = [];
@@ -150,9 +157,10 @@ export class LocalComputeEnvironment implements ComputeEnvironment {
       },
       isTerminal: (job) => job.status === 'SUCCEEDED' || job.status === 'FAILED',
       onProgress: () => this.settle(),
+      lingerMs: options.emitLingerMs ?? 5,
     });
     if (options.stateDir !== undefined) this.journal = new ProcessJournal(options.stateDir);
-    const launcher = new ProcessLauncher({
+    const launcher = (this.launcher = new ProcessLauncher({
       scope: this.scope,
       computeEnvironmentName: this.name,
       ...(options.cwd !== undefined && { cwd: options.cwd }),
@@ -164,7 +172,7 @@ export class LocalComputeEnvironment implements ComputeEnvironment {
       baseEnv: options.baseEnv ?? process.env,
       now,
       ...(this.journal && { journal: this.journal }),
-    });
+    }));
     this.lifecycle = new JobLifecycle({
       scheduler: this.scheduler,
       launcher,
@@ -351,6 +359,7 @@ export class LocalComputeEnvironment implements ComputeEnvironment {
     this.accepting = false;
     this.lifecycle.stopAll();
     await this.until(() => this.lifecycle.runningUnits === 0 && this.emitter.pending === 0);
+    this.launcher.close();
     this.journal?.close();
   }
 

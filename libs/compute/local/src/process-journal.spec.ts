@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,21 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
   }
 }
 
+/** The pids whose parent is `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 /** A process that runs until killed, leading its own group, as the environment starts them. */
 function sleeper(): ChildProcess {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
@@ -61,14 +76,13 @@ function sleeper(): ChildProcess {
 }
 
 describe.skipIf(process.platform !== 'linux')('reapOrphans', () => {
-  it('kills the children a host killed with SIGKILL left running, then empties the journal', { timeout: 120_000 }, async () => {
-    const stateDir = join(tmp, 'state');
+  /** Starts a host process running one long job; resolves its pid, the worker's pid and its spawner's. */
+  async function startHost(stateDir: string): Promise<{ host: ChildProcess; worker: number; spawner: number; exited: Promise<void> }> {
     const pidFile = join(tmp, 'worker.pid');
     const host = spawn(process.execPath, [HOST, stateDir, pidFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     let hostStderr = '';
     host.stderr!.on('data', (chunk: Buffer) => (hostStderr += chunk.toString()));
-    const hostExited = new Promise<void>((resolve) => host.once('exit', () => resolve()));
-
+    const exited = new Promise<void>((resolve) => host.once('exit', () => resolve()));
     await waitFor(
       async () => {
         if (host.exitCode !== null) throw new Error(`the host exited early (${host.exitCode}): ${hostStderr}`);
@@ -78,11 +92,27 @@ describe.skipIf(process.platform !== 'linux')('reapOrphans', () => {
     );
     const worker = Number(await readFile(pidFile, 'utf8'));
     stray.push(worker);
-    expect(isAlive(worker)).toBe(true);
+    const spawner = childrenOf(host.pid!)[0];
+    if (spawner === undefined) throw new Error('the host has no spawner process');
+    return { host, worker, spawner, exited };
+  }
 
+  it('a worker dies with its host: kill -9 of the host, and its spawner stops every child it started', { timeout: 120_000 }, async () => {
+    const { host, worker, exited } = await startHost(join(tmp, 'state'));
+    expect(isAlive(worker)).toBe(true);
     host.kill('SIGKILL');
-    await hostExited;
-    // Its own process group: the host's death did not take it along.
+    await exited;
+    await waitFor(() => !isAlive(worker), 'the worker to die with its host');
+  });
+
+  it('kills what survived both the host and its spawner (both killed with SIGKILL), then empties the journal', { timeout: 120_000 }, async () => {
+    const stateDir = join(tmp, 'state');
+    const { host, worker, spawner, exited } = await startHost(stateDir);
+    process.kill(spawner, 'SIGKILL');
+    await waitFor(() => !isAlive(spawner), 'the spawner to die');
+    host.kill('SIGKILL');
+    await exited;
+    // Its own process group: neither death took it along.
     expect(isAlive(worker)).toBe(true);
 
     expect(await LocalComputeEnvironment.reapOrphans(stateDir)).toBe(1);

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ArnScope } from './job-spec.js';
 import type { ProcessJournal } from './process-journal.js';
+import { ProcessSpawner } from './process-spawner.js';
 
 /** What one attempt runs, and where it reports. */
 export interface LaunchSpec {
@@ -53,17 +52,18 @@ export interface ProcessLauncherOptions {
  * attempt (stopped as a whole), the job's environment plus AWS_BATCH_*, output to the attempt's log
  * stream, a per-attempt timeout, SIGTERM then SIGKILL to stop.
  *
- * Spawning is synchronous work in Node (fork + exec: a few ms each, more with a large heap), so it
- * is kept off the scheduling pass: the pass that placed 10,000 array children only queues them,
- * and a setImmediate loop starts them one after another in slices of about `sliceMs`, yielding the
- * event loop between slices so timers, I/O and events keep flowing while the children start.
+ * Spawning is synchronous work in Node (fork + exec: a few ms each in a host of a few hundred MiB),
+ * so it is done by a small process of its own (`ProcessSpawner`), and kept off the scheduling
+ * pass: the pass that placed 10,000 array children only queues them, and a setImmediate loop
+ * hands them to the spawner in slices of about `sliceMs`, yielding the event loop between slices.
  */
 export class ProcessLauncher {
   private pending: LaunchedAttempt[] = [];
   private head = 0;
   private draining = false;
-  private readonly madeDirs = new Set<string>();
   private readonly sliceMs: number;
+  /** @internal */
+  readonly spawner = new ProcessSpawner();
 
   constructor(private readonly options: ProcessLauncherOptions) {
     this.sliceMs = options.sliceMs ?? 10;
@@ -91,16 +91,15 @@ export class ProcessLauncher {
     return attempt;
   }
 
-  /** @internal The log file of an attempt, opened for appending; undefined without `logDir`. */
-  async openLog(logStreamName: string | undefined): Promise<FileHandle | undefined> {
+  /** @internal The log file of an attempt; undefined without `logDir`. */
+  logPath(logStreamName: string | undefined): string | undefined {
     if (logStreamName === undefined || this.options.logDir === undefined) return undefined;
-    const path = join(this.options.logDir, ...logStreamName.split('/'));
-    const dir = dirname(path);
-    if (!this.madeDirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
-      this.madeDirs.add(dir);
-    }
-    return open(path, 'a');
+    return join(this.options.logDir, ...logStreamName.split('/'));
+  }
+
+  /** Stops the spawner process; call once no attempt runs (whatever still runs is killed with it). */
+  close(): void {
+    this.spawner.close();
   }
 
   /** @internal */
@@ -151,7 +150,7 @@ export class LaunchedAttempt {
   timedOut = false;
   /** The environment stopped the attempt because it shuts down, as if its host were terminated. */
   hostStopped = false;
-  private child?: ChildProcess;
+  private pid?: number;
   private startTime?: string;
   private state: 'queued' | 'running' | 'ended' = 'queued';
   private spawned = false;
@@ -174,11 +173,11 @@ export class LaunchedAttempt {
    */
   stop(): void {
     this.stopRequested = true;
-    const child = this.child;
-    if (!child || this.state === 'ended' || this.signalled) return;
+    const pid = this.pid;
+    if (pid === undefined || this.state === 'ended' || this.signalled) return;
     this.signalled = true;
-    signalGroup(child, 'SIGTERM');
-    this.killTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), this.launcher.settings.killGraceMs);
+    signalGroup(pid, 'SIGTERM');
+    this.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.launcher.settings.killGraceMs);
   }
 
   /** @internal Called by the launcher when the attempt's turn comes; never rejects. */
@@ -192,49 +191,29 @@ export class LaunchedAttempt {
 
   private async startProcess(): Promise<void> {
     if (this.stopRequested) return this.end({ kind: 'not-started' });
-    let out: FileHandle | undefined;
-    try {
-      out = await this.launcher.openLog(this.logStreamName);
-    } catch (error) {
-      return this.end({ kind: 'failed-to-start', reason: `CannotStartContainerError: cannot open log stream: ${describe(error)}` });
-    }
-    if (this.stopRequested) {
-      await out?.close();
-      return this.end({ kind: 'not-started' });
-    }
     const [program, ...args] = this.spec.command;
-    let child: ChildProcess;
-    try {
-      child = spawn(program, args, {
-        cwd: this.launcher.settings.cwd,
-        env: this.launcher.childEnv(this.spec),
-        stdio: out ? ['ignore', out.fd, out.fd] : ['ignore', 'inherit', 'inherit'],
-        // Its own process group, so that stopping the attempt stops everything it started, as
-        // stopping a container does.
-        detached: true,
-        windowsHide: true,
-      });
-    } catch (error) {
-      return this.end({ kind: 'failed-to-start', reason: `CannotStartContainerError: ${describe(error)}` });
-    } finally {
-      // The child holds its own copy of the descriptor once spawn has returned.
-      out?.close().catch((error: unknown) => process.stderr.write(`compute-local: could not close log ${this.logStreamName}: ${describe(error)}\n`));
-    }
-    this.child = child;
-    if (child.pid !== undefined) this.startTime = this.launcher.settings.journal?.spawned(child.pid, this.spec.jobId);
-    child.once('spawn', () => this.onSpawn());
-    child.once('error', (error) => {
-      // After a successful spawn, 'error' only reports a failed kill; 'exit' still follows.
-      if (!this.spawned) this.end({ kind: 'failed-to-start', reason: `CannotStartContainerError: ${describe(error)}` });
-    });
-    child.once('exit', (code, signal) => {
-      if (!this.spawned) this.onSpawn();
-      // A process killed by a signal reports 128 + the signal's number, as a container does.
-      const exitCode = code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : undefined);
-      this.end({ kind: 'exited', ...(exitCode !== undefined && { exitCode }), ...(signal && { reason: `Process exited on ${signal}` }) });
-    });
-    // stop() before the process existed: it is stopped as soon as it does.
-    if (this.stopRequested) this.stop();
+    const logPath = this.launcher.logPath(this.logStreamName);
+    this.launcher.spawner.spawn(
+      { program: program!, args, env: this.launcher.childEnv(this.spec), ...(this.launcher.settings.cwd !== undefined && { cwd: this.launcher.settings.cwd }), ...(logPath !== undefined && { logPath }) },
+      {
+        spawned: (pid) => {
+          this.pid = pid;
+          this.startTime = this.launcher.settings.journal?.spawned(pid, this.spec.jobId);
+          this.onSpawn();
+          // stop() before the process existed: it is stopped as soon as it does.
+          if (this.stopRequested) this.stop();
+        },
+        failed: (reason) =>
+          this.spawned
+            ? this.end({ kind: 'exited', reason: `CannotInspectContainerError: ${reason}` })
+            : this.end({ kind: 'failed-to-start', reason: `CannotStartContainerError: ${reason}` }),
+        exited: (code, signal) => {
+          // A process killed by a signal reports 128 + the signal's number, as a container does.
+          const exitCode = code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : undefined);
+          this.end({ kind: 'exited', ...(exitCode !== undefined && { exitCode }), ...(signal && { reason: `Process exited on ${signal}` }) });
+        },
+      },
+    );
   }
 
   private onSpawn(): void {
@@ -254,25 +233,29 @@ export class LaunchedAttempt {
     this.state = 'ended';
     clearTimeout(this.timeoutTimer);
     clearTimeout(this.killTimer);
-    const child = this.child;
-    if (child?.pid !== undefined && outcome.kind === 'exited') {
+    const pid = this.pid;
+    if (pid !== undefined && outcome.kind === 'exited') {
       // The essential process is gone, so the "container" is torn down: whatever it left running in
       // its process group goes with it.
-      signalGroup(child, 'SIGKILL');
-      this.launcher.settings.journal?.exited(child.pid, this.startTime);
+      signalGroup(pid, 'SIGKILL');
+      this.launcher.settings.journal?.exited(pid, this.startTime);
     }
     this.listener.ended(this, outcome);
   }
 }
 
 /** Signals the process group the child leads; falls back to the child alone if there is no group. */
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-pid, signal);
   } catch (error) {
     // ESRCH: the group is already gone, which is what the signal was for.
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') child.kill(signal);
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone as well.
+    }
   }
 }
 

@@ -25,6 +25,12 @@ export interface StateChangeEmitterOptions<K> {
   baseDelayMs?: number;
   /** Undelivered events kept (the newest); default 1000. */
   undeliveredLimit?: number;
+  /**
+   * How long a batch that is not full waits for more changes before it goes out; default 0. A few
+   * milliseconds let a short job's RUNNING be merged into its SUCCEEDED (one event instead of two,
+   * and one store write for whoever consumes them); a long job's RUNNING goes out that much later.
+   */
+  lingerMs?: number;
 }
 
 interface Queued<K> {
@@ -62,12 +68,14 @@ export class StateChangeEmitter<K> {
   private readonly tries: number;
   private readonly baseDelayMs: number;
   private readonly undeliveredLimit: number;
+  private readonly lingerMs: number;
 
   constructor(private readonly options: StateChangeEmitterOptions<K>) {
     this.batchSize = options.batchSize ?? 10;
     this.tries = options.tries ?? 5;
     this.baseDelayMs = options.baseDelayMs ?? 50;
     this.undeliveredLimit = options.undeliveredLimit ?? 1000;
+    this.lingerMs = options.lingerMs ?? 0;
   }
 
   /** The job's state changed; its event goes out with the next batches. */
@@ -106,6 +114,7 @@ export class StateChangeEmitter<K> {
 
   private async drain(): Promise<void> {
     while (this.waiting > 0) {
+      if (this.lingerMs > 0 && this.waiting < this.batchSize) await sleep(this.lingerMs);
       const batch: K[] = [];
       while (batch.length < this.batchSize && this.head < this.queue.length) {
         const entry = this.queue[this.head];

@@ -30,6 +30,19 @@ describe("the services' rule patterns (declared once in contracts)", () => {
   it("take AWS Batch events only for nightshift's own jobs", () => {
     const detail = batchEvent['detail'] as Record<string, unknown>;
     expect(subscribers(batchEvent)).toEqual([]);
-    expect(subscribers({ ...batchEvent, detail: { ...detail, parameters: { 'nightshift.runId': 'run-1' } } })).toEqual(['planner']);
+    // The recorded AWS event is RUNNABLE: an intermediate state the planner merges into the next, so not even queued.
+    expect(detail['status']).toBe('RUNNABLE');
+    expect(subscribers({ ...batchEvent, detail: { ...detail, parameters: { 'nightshift.runId': 'run-1' } } })).toEqual([]);
+    for (const status of ['RUNNING', 'SUCCEEDED', 'FAILED']) {
+      expect(subscribers({ ...batchEvent, detail: { ...detail, status, parameters: { 'nightshift.runId': 'run-1' } } })).toEqual(['planner']);
+    }
+    for (const status of ['SUBMITTED', 'PENDING', 'STARTING']) {
+      expect(subscribers({ ...batchEvent, detail: { ...detail, status, parameters: { 'nightshift.runId': 'run-1' } } })).toEqual([]);
+    }
+  });
+
+  it('route cancel requests from the API to the planner', () => {
+    expect(subscribers({ ...base, source: 'nightshift.api', 'detail-type': 'Run Cancel Requested', detail: {} })).toEqual(['planner']);
+    expect(subscribers({ ...base, source: 'com.acme.oms', 'detail-type': 'Run Cancel Requested', detail: {} })).toEqual([]);
   });
 });
