@@ -209,8 +209,9 @@ export class ApiController {
   }
 
   @Get('reports')
-  async listReports(@Query('runId') runId?: string): Promise<{ reports: Report[] }> {
-    return { reports: await this.store.listReports(runId ? { runId } : {}) };
+  async listReports(@Query('runId') runId?: string, @Query('limit') limit?: string, @Query('nextToken') nextToken?: string): Promise<{ reports: Report[]; nextToken?: string }> {
+    const page = await this.store.listReports({ limit: pageSize(limit, 50, 500), ...(runId ? { runId } : {}), ...(nextToken ? { nextToken } : {}) });
+    return { reports: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
   }
 
   @Get('reports/:id')

@@ -287,8 +287,8 @@ describe('DynamoDbJobStore', () => {
     for (const [i, runId] of ['run-1', 'run-2', 'run-1'].entries()) {
       await store.putReport(aReport({ reportId: `rep-${i}`, runId, publishedAt: at(i) }));
     }
-    expect((await store.listReports()).map((r) => r.reportId)).toEqual(['rep-2', 'rep-1', 'rep-0']);
-    expect((await store.listReports({ runId: 'run-1' })).map((r) => r.reportId)).toEqual(['rep-2', 'rep-0']);
+    expect((await store.listReports()).items.map((r) => r.reportId)).toEqual(['rep-2', 'rep-1', 'rep-0']);
+    expect((await store.listReports({ runId: 'run-1' })).items.map((r) => r.reportId)).toEqual(['rep-2', 'rep-0']);
   });
 
   it('keeps the first content when a report id is put again with other content', async () => {
@@ -296,8 +296,8 @@ describe('DynamoDbJobStore', () => {
     await store.putReport(first);
     await store.putReport({ ...first, publishedAt: at(2), headline: { orders: 1 } });
     expect(await store.getReport(first.reportId)).toEqual(first);
-    expect(await store.listReports()).toEqual([first]);
-    expect(await store.listReports({ runId: first.runId })).toEqual([first]);
+    expect((await store.listReports()).items).toEqual([first]);
+    expect((await store.listReports({ runId: first.runId })).items).toEqual([first]);
   });
 
   it('pages through task chunks larger than one query response', async () => {

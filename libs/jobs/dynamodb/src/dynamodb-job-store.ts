@@ -15,6 +15,7 @@ import {
   type TaskWriteResult,
 } from '@nightshift/jobs-domain';
 import { DynamoTable } from './dynamo-table.js';
+import { cutPage, decodeToken, pageLimit, withToken } from './page-token.js';
 import { DatasetVersionContentionError } from './errors.js';
 import {
   RUN_REPORT_PREFIX,
@@ -52,6 +53,9 @@ export interface DynamoDbJobStoreConfig {
    */
   maxVersionAllocationAttempts?: number;
 }
+
+const LIST_REPORTS_DEFAULT = 50;
+const LIST_REPORTS_MAX = 500;
 
 const systemClock: Clock = { now: () => new Date() };
 
@@ -242,13 +246,17 @@ export class DynamoDbJobStore implements JobStore {
     return item ? stripInternal<Report>(item) : undefined;
   }
 
-  /** Newest `publishedAt` first. */
-  async listReports(options: { runId?: string; limit?: number } = {}): Promise<Report[]> {
-    const items =
-      options.runId === undefined
-        ? await this.table.queryAll(REPORTS_PARTITION, { newestFirst: true, limit: options.limit }, 'listReports')
-        : await this.table.queryAll(runPartition(options.runId), { prefix: RUN_REPORT_PREFIX, newestFirst: true, limit: options.limit }, 'listReports');
-    return items.map((item) => stripInternal<Report>(item));
+  /** Newest `publishedAt` first, one page (default 50, at most 500). */
+  async listReports(options: { runId?: string; limit?: number; nextToken?: string } = {}): Promise<Page<Report>> {
+    const op = 'listReports';
+    const limit = pageLimit(options.limit, LIST_REPORTS_DEFAULT, LIST_REPORTS_MAX, op);
+    const [pk, prefix] = options.runId === undefined ? [REPORTS_PARTITION, ''] : [runPartition(options.runId), RUN_REPORT_PREFIX];
+    const startKey = options.nextToken === undefined ? undefined : decodeToken(options.nextToken, op, pk, prefix);
+    const page = cutPage(await this.table.queryPage(pk, { ...(prefix ? { prefix } : {}), newestFirst: true, limit: limit + 1, startKey }, op), limit);
+    return withToken(
+      page.items.map((item) => stripInternal<Report>(item)),
+      page.next,
+    );
   }
 
   // ---------------------------------------------------------------- idempotency records

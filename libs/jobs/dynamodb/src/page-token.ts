@@ -1,3 +1,5 @@
+import type { Page } from '@nightshift/jobs-domain';
+import type { Item, QueryPage } from './dynamo-table.js';
 import { InvalidJobStoreInputError } from './errors.js';
 
 /*
@@ -51,4 +53,19 @@ export function pageLimit(requested: number | undefined, fallback: number, max: 
   if (requested === undefined) return fallback;
   if (!Number.isInteger(requested) || requested < 1) throw new InvalidJobStoreInputError(`${listing} limit must be a positive integer, got ${requested}`);
   return Math.min(requested, max);
+}
+
+/** A query page cut to `limit` items (the query asked for one more, to know whether a next page exists). */
+export function cutPage(page: QueryPage, limit: number): { items: Item[]; next?: PageCursor } {
+  if (page.items.length > limit) {
+    const items = page.items.slice(0, limit);
+    const last = items[limit - 1];
+    return { items, next: { PK: String(last.PK), SK: String(last.SK) } };
+  }
+  return { items: page.items, next: page.lastKey && { PK: String(page.lastKey.PK), SK: String(page.lastKey.SK) } };
+}
+
+/** The page, with a token for the next one when there is one. */
+export function withToken<T>(items: T[], next: PageCursor | undefined): Page<T> {
+  return next === undefined ? { items } : { items, nextToken: encodeToken(next) };
 }

@@ -10,10 +10,10 @@ import {
   type RunStatus,
   type StepExecution,
 } from '@nightshift/jobs-domain';
-import { UpdateBuilder, forEachLimit, type DynamoTable, type Item, type QueryPage } from './dynamo-table.js';
+import { UpdateBuilder, forEachLimit, type DynamoTable, type Item } from './dynamo-table.js';
 import { InvalidJobStoreInputError } from './errors.js';
 import { OPEN_RUNS_PARTITION, RUNS_PARTITION, openRunKey, runIndexKey, runKey, stripInternal } from './keys.js';
-import { decodeToken, encodeToken, pageLimit, type PageCursor } from './page-token.js';
+import { cutPage, decodeToken, pageLimit, withToken } from './page-token.js';
 import type { StepRecords } from './step-records.js';
 
 /*
@@ -213,15 +213,3 @@ function checkSteps(run: Run, steps: readonly StepExecution[]): void {
  * Keeps the first `limit` items of a page read with `limit + 1`: the extra item says whether a next
  * page exists, so the last page carries no token (no empty trailing page).
  */
-function cutPage(page: QueryPage, limit: number): { items: Item[]; next?: PageCursor } {
-  if (page.items.length > limit) {
-    const items = page.items.slice(0, limit);
-    const last = items[limit - 1];
-    return { items, next: { PK: String(last.PK), SK: String(last.SK) } };
-  }
-  return { items: page.items, next: page.lastKey && { PK: String(page.lastKey.PK), SK: String(page.lastKey.SK) } };
-}
-
-function withToken<T>(items: T[], next: PageCursor | undefined): Page<T> {
-  return next === undefined ? { items } : { items, nextToken: encodeToken(next) };
-}

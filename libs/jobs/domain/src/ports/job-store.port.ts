@@ -85,7 +85,8 @@ export interface JobStore {
 
   putReport(report: Report): Promise<void>;
   getReport(reportId: string): Promise<Report | undefined>;
-  listReports(options?: { runId?: string; limit?: number }): Promise<Report[]>;
+  /** Newest first, one page (default 50, at most 500); of one run when `runId` is given. */
+  listReports(options?: { runId?: string; limit?: number; nextToken?: string }): Promise<Page<Report>>;
 
   /**
    * Records that `consumer` finished handling `eventId`. Returns false when it already had,

@@ -712,7 +712,7 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
         await store.putReport(report);
 
         expect(await store.getReport('report-1')).toEqual(report);
-        expect(await store.listReports()).toEqual([report]);
+        expect((await store.listReports()).items).toEqual([report]);
         expect(await store.getReport('nope')).toBeUndefined();
       });
 
@@ -724,11 +724,16 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
         ];
         for (const r of reports) await store.putReport(r);
 
-        expect((await store.listReports()).map((r) => r.reportId).sort()).toEqual(['rep-a', 'rep-b', 'rep-c']);
-        expect((await store.listReports({ runId: 'run-1' })).map((r) => r.reportId).sort()).toEqual(['rep-a', 'rep-c']);
-        expect(await store.listReports({ runId: 'run-3' })).toEqual([]);
-        expect(await store.listReports({ limit: 2 })).toHaveLength(2);
-        expect(await store.listReports({ runId: 'run-1', limit: 1 })).toHaveLength(1);
+        expect((await store.listReports()).items.map((r) => r.reportId).sort()).toEqual(['rep-a', 'rep-b', 'rep-c']);
+        expect((await store.listReports({ runId: 'run-1' })).items.map((r) => r.reportId).sort()).toEqual(['rep-a', 'rep-c']);
+        expect((await store.listReports({ runId: 'run-3' })).items).toEqual([]);
+        const first = await store.listReports({ limit: 2 });
+        expect(first.items).toHaveLength(2);
+        const rest = await store.listReports({ limit: 2, nextToken: first.nextToken! });
+        expect([...first.items, ...rest.items].map((r) => r.reportId).sort()).toEqual(['rep-a', 'rep-b', 'rep-c']);
+        expect(rest.nextToken).toBeUndefined();
+        expect((await store.listReports({ runId: 'run-1', limit: 1 })).items).toHaveLength(1);
+        await expect(store.listReports({ nextToken: 'bm90LWEtdG9rZW4' })).rejects.toThrow(/nextToken/);
       });
     });
 
