@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RUN_STATUSES, STEP_STATUSES, type RunStatus, type StepExecution, type StepStatus } from '../model/types.js';
-import { aRun, aTask, anAttempt, minutesAfter, T0 } from '../testing/builders.js';
+import { aStepExecution, aTask, anAttempt, minutesAfter } from '../testing/builders.js';
 import {
   canTransitionRun,
   canTransitionStep,
@@ -11,28 +11,6 @@ import {
   runProgress,
   taskFailureReason,
 } from './run-state-machine.js';
-
-/**
- * A step execution of the default run, PENDING with nothing counted; `jobName` and `manifestKey`
- * follow `runId` and `step`. Local to this spec while the shared builders are being reworked.
- */
-function aStepExecution(overrides: Partial<StepExecution> = {}): StepExecution {
-  const runId = overrides.runId ?? aRun().runId;
-  const step = overrides.step ?? 'tca';
-  return {
-    runId,
-    step,
-    status: 'PENDING',
-    size: 3,
-    jobName: `${runId}-${step}`,
-    manifestKey: `runs/${runId}/${step}/manifest.json`,
-    succeeded: 0,
-    failed: 0,
-    version: 0,
-    updatedAt: T0.toISOString(),
-    ...overrides,
-  };
-}
 
 describe('canTransitionRun', () => {
   // PENDING -> RUNNING once a task is submitted; PENDING -> FAILED when submission itself fails;
