@@ -8,6 +8,7 @@ import { LocalEventBus } from './local-event-bus.js';
 import { tempDir } from './testing/fixtures.js';
 
 const CHILD = fileURLToPath(new URL('./testing/crash-child.mjs', import.meta.url));
+const CRASH_ON_DELIVERY_CHILD = fileURLToPath(new URL('./testing/crash-on-delivery-child.mjs', import.meta.url));
 const SRC_DIR = fileURLToPath(new URL('.', import.meta.url));
 const BUILD_INFO = fileURLToPath(new URL('../dist/tsconfig.lib.tsbuildinfo', import.meta.url));
 const TICK = [{ name: 'ticks', description: 'every tick', eventPattern: { 'detail-type': ['Tick'] } }];
@@ -117,5 +118,29 @@ describe('LocalEventBus under kill -9', () => {
     } finally {
       await bus.close();
     }
+  });
+});
+
+/** Runs a child to its end (exit or kill) and returns its complete output lines and how it ended. */
+async function runChild(script: string, ...args: string[]): Promise<{ lines: string[]; signal: NodeJS.Signals | null }> {
+  const child = spawn(process.execPath, [script, dir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => (out += chunk));
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, sig) => resolve(sig)));
+  return { lines: out.split('\n').slice(0, -1), signal };
+}
+
+describe('LocalEventBus when every delivery kills the process', () => {
+  it('counts each delivery before handing it out, and dead-letters the message after maxReceiveCount deliveries', async () => {
+    const bus = await LocalEventBus.open({ dir, rules: { planner: TICK } });
+    const { Entries } = await bus.putEvents([{ Source: 'crash.test', DetailType: 'Tick', Detail: '{}' }]);
+    await bus.close();
+    const id = 'EventId' in Entries[0] ? Entries[0].EventId : 'missing';
+
+    const lives = [];
+    for (let life = 0; life < 4; life++) lives.push(await runChild(CRASH_ON_DELIVERY_CHILD, '3'));
+    expect(lives.map((l) => l.lines)).toEqual([[`received ${id}:1`], [`received ${id}:2`], [`received ${id}:3`], [`dead ${id}:3`]]);
+    expect(lives.map((l) => l.signal)).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL', null]);
   });
 });

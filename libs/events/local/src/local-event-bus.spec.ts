@@ -1,4 +1,4 @@
-import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatasetLanded, eventBridgeEnvelopeSchema, SERVICE_RULES } from '@nightshift/contracts';
@@ -31,12 +31,35 @@ async function openBus(options: Partial<LocalEventBusOptions> = {}): Promise<Loc
   return bus;
 }
 
+/** The complete lines of a queue's receipt log. */
+async function receiptLines(busDir: string, queue: string): Promise<Array<{ m: string; c: number; v: number; e?: string }>> {
+  const text = await readFile(join(busDir, 'receipts', `${queue}.log`), 'utf8');
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => JSON.parse(line));
+}
+
+/**
+ * Copies the bus directory as it is at this instant (no close, no flush): what a kill -9 would
+ * leave. The copy's lock names a pid that is not running. Removed after the test.
+ */
+async function crashImage(): Promise<string> {
+  const image = `${dir}-image-${images.length}`;
+  await cp(dir, image, { recursive: true });
+  await writeFile(join(image, 'LOCK'), '999999999');
+  images.push(image);
+  return image;
+}
+const images: string[] = [];
+
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir());
 });
 
 afterEach(async () => {
   for (const bus of open.splice(0)) await bus.close();
+  for (const image of images.splice(0)) await rm(image, { recursive: true, force: true });
   await cleanup();
 });
 
@@ -336,11 +359,142 @@ describe('LocalEventBus consumption', () => {
     const record = JSON.parse(await readFile(join(dir, 'queues', 'ingestion', file), 'utf8'));
     expect(record).toMatchObject({ format: 1, receiveCount: 0, visibleAt: 0, event: { 'detail-type': 'Dataset Landed' } });
     const [m] = await bus.receive('ingestion');
-    const after = JSON.parse(await readFile(join(dir, 'queues', 'ingestion', file), 'utf8'));
-    expect(after.receiveCount).toBe(1);
-    expect(after.visibleAt).toBeGreaterThan(Date.now());
+    // A delivery appends its state to the queue's receipt log; the message file is not rewritten.
+    expect(JSON.parse(await readFile(join(dir, 'queues', 'ingestion', file), 'utf8'))).toEqual(record);
+    const [line] = await receiptLines(dir, 'ingestion');
+    expect(line).toEqual({ m: record.messageId, c: 1, v: expect.any(Number) });
+    expect(line.v).toBeGreaterThan(Date.now());
     expect(m.messageId).toBe(record.messageId);
-    expect((await readdir(dir)).sort()).toEqual(['LOCK', 'queues', 'tmp']);
+    expect((await readdir(dir)).sort()).toEqual(['LOCK', 'queues', 'receipts', 'tmp']);
+    expect(await readdir(join(dir, 'receipts'))).toEqual(['ingestion.log']);
     expect((await readdir(join(dir, 'queues'))).sort()).toEqual(['ingestion', 'ingestion-dlq']);
+  });
+});
+
+describe('LocalEventBus receipt log', () => {
+  const datasetOf = (m: { event: { detail: unknown } }) => (m.event.detail as { dataset: string }).dataset;
+
+  it('ignores a torn tail of the log: an append the crash cut short, or zeros the data never replaced', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY, visibilityTimeoutMs: 200 });
+    await bus.putEvents([aDatasetLanded()]);
+    const [m] = await bus.receive('ingestion');
+    const image = await crashImage();
+    // Zeros where the file grew but its data never landed, then a line cut just before its newline.
+    await appendFile(join(image, 'receipts', 'ingestion.log'), `${'\0'.repeat(12)}\n{"m":"${m.messageId}","c":9,"v":0}`);
+
+    const reopened = await openBus({ dir: image, rules: LANDED_ONLY, visibilityTimeoutMs: 200 });
+    // The durable line rules: still in flight (the torn line would have made it visible, count 9).
+    expect(reopened.stats('ingestion')).toEqual({ visible: 0, inFlight: 1, deadLetters: 0 });
+    const [again] = await reopened.receive('ingestion', 1, { waitTimeMs: 2_000 });
+    expect(again.receiveCount).toBe(2);
+    // Opening compacted the log: the garbage is gone, so later appends follow complete lines.
+    expect(await receiptLines(image, 'ingestion')).toEqual([
+      { m: m.messageId, c: 1, v: expect.any(Number) },
+      { m: m.messageId, c: 2, v: expect.any(Number) },
+    ]);
+  });
+
+  it('ignores lines of messages that are gone (acked, dead-lettered, unknown) and drops them when it opens', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY, visibilityTimeoutMs: 200 });
+    await bus.putEvents([aDatasetLanded({}, 'acked'), aDatasetLanded({}, 'dead'), aDatasetLanded({}, 'kept')]);
+    const received = await bus.receive('ingestion', 3);
+    const by = new Map(received.map((m) => [datasetOf(m), m]));
+    expect(await bus.ack('ingestion', by.get('acked')!.receiptHandle)).toBe(true);
+    expect(await bus.deadLetter('ingestion', by.get('dead')!.receiptHandle, 'fatal')).toBe(true);
+    await bus.close();
+    await appendFile(join(dir, 'receipts', 'ingestion.log'), '{"m":"no-such-message","c":3,"v":0}\n');
+    // The log still has a line for each delivery; only the message files of acked ones are gone.
+    expect((await receiptLines(dir, 'ingestion')).map((l) => l.m).sort()).toEqual(
+      [...received.map((m) => m.messageId), 'no-such-message'].sort(),
+    );
+
+    const reopened = await openBus({ rules: LANDED_ONLY, visibilityTimeoutMs: 200 });
+    expect(reopened.stats('ingestion')).toEqual({ visible: 0, inFlight: 1, deadLetters: 1 });
+    expect(await receiptLines(dir, 'ingestion')).toEqual([{ m: by.get('kept')!.messageId, c: 1, v: expect.any(Number) }]);
+    const [again] = await reopened.receive('ingestion', 10, { waitTimeMs: 2_000 });
+    expect(datasetOf(again)).toBe('kept');
+    expect(again.receiveCount).toBe(2);
+    expect(await reopened.receive('ingestion', 10)).toEqual([]);
+  });
+
+  it('keeps the count of a delivery whose process died before the handler saw it: the next one is count + 1', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY, visibilityTimeoutMs: 200 });
+    await bus.putEvents([aDatasetLanded()]);
+    const [first] = await bus.receive('ingestion');
+    // The disk as the receive left it: its line is appended and fsync'ed, nothing else happened.
+    const image = await crashImage();
+
+    const reopened = await openBus({ dir: image, rules: LANDED_ONLY, visibilityTimeoutMs: 200 });
+    const [again] = await reopened.receive('ingestion', 1, { waitTimeMs: 2_000 });
+    expect(again.messageId).toBe(first.messageId);
+    expect(again.receiveCount).toBe(first.receiveCount + 1);
+  });
+
+  it('loads the same state whatever step of a compaction a crash interrupted, and again after reopening', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY, maxReceiveCount: 2 });
+    await bus.putEvents([aDatasetLanded()]);
+    for (let i = 1; i <= 2; i++) {
+      const [m] = await bus.receive('ingestion');
+      await bus.release('ingestion', m.receiptHandle, 0, `boom ${i}`);
+    }
+    await bus.close();
+    const lines = await receiptLines(dir, 'ingestion');
+    expect(lines.map((l) => [l.c, l.e])).toEqual([
+      [1, undefined],
+      [1, 'boom 1'],
+      [2, 'boom 1'],
+      [2, 'boom 2'],
+    ]);
+    const snapshot = `${JSON.stringify(lines.at(-1))}\n`;
+    const steps: Record<string, (image: string) => Promise<void>> = {
+      'not started': async () => undefined,
+      // Written to tmp/ and fsync'ed, not yet renamed over the log: open deletes it, the old log stands.
+      'snapshot written, not renamed': (image) => writeFile(join(image, 'tmp', '999999999-snapshot.tmp'), snapshot),
+      // Renamed (whether or not the directory fsync made it durable, the log is one version or the other).
+      'snapshot renamed over the log': (image) => writeFile(join(image, 'receipts', 'ingestion.log'), snapshot),
+    };
+    for (const [step, crashAt] of Object.entries(steps)) {
+      const image = await crashImage();
+      await crashAt(image);
+      for (let life = 1; life <= 2; life++) {
+        const reopened = await LocalEventBus.open({ dir: image, rules: LANDED_ONLY, maxReceiveCount: 2 });
+        try {
+          expect(await readdir(join(image, 'tmp')), step).toEqual([]);
+          expect(reopened.stats('ingestion'), `${step}, life ${life}`).toEqual({ visible: 1, inFlight: 0, deadLetters: 0 });
+          expect(await readFile(join(image, 'receipts', 'ingestion.log'), 'utf8'), `${step}, life ${life}`).toBe(snapshot);
+        } finally {
+          await reopened.close();
+        }
+      }
+      const reopened = await openBus({ dir: image, rules: LANDED_ONLY, maxReceiveCount: 2 });
+      expect(await reopened.receive('ingestion'), step).toEqual([]);
+      expect(reopened.listDeadLetters('ingestion'), step).toMatchObject([{ receiveCount: 2, reason: 'maxReceiveCount 2 exceeded; last error: boom 2' }]);
+    }
+  });
+
+  it('compacts the log as it grows, with concurrent receives and releases, and keeps every count', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY, visibilityTimeoutMs: 60_000, maxReceiveCount: 1_000, receiptLogCompactionBytes: 2_000 });
+    await bus.putEvents([aDatasetLanded({}, 'a'), aDatasetLanded({}, 'b'), aDatasetLanded({}, 'c')]);
+    const log = join(dir, 'receipts', 'ingestion.log');
+    let largest = 0;
+    let appended = 0;
+    for (let round = 1; round <= 100; round++) {
+      // Three consumers at once: their appends share fsyncs and some of them wait for a compaction.
+      const batches = await Promise.all([1, 2, 3].map(() => bus.receive('ingestion', 1)));
+      const got = batches.flat();
+      expect(got.map((m) => m.receiveCount)).toEqual([round, round, round]);
+      await Promise.all(got.map((m) => bus.release('ingestion', m.receiptHandle, 0, `round ${round}`)));
+      appended += 6;
+      largest = Math.max(largest, (await stat(log)).size);
+    }
+    // About 80 bytes a line: 600 lines appended, never more than the threshold plus one batch kept.
+    expect(appended * 80).toBeGreaterThan(20 * 2_000);
+    expect(largest).toBeLessThan(2_000 + 6 * 100);
+    await bus.close();
+
+    const reopened = await openBus({ rules: LANDED_ONLY, visibilityTimeoutMs: 60_000, maxReceiveCount: 1_000 });
+    const again = await reopened.receive('ingestion', 3);
+    expect(again.map((m) => m.receiveCount)).toEqual([101, 101, 101]);
+    expect(await reopened.release('ingestion', again[0].receiptHandle, 0)).toBe(true);
   });
 });

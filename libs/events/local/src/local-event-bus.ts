@@ -12,6 +12,7 @@ import {
   removeStaleTempFiles,
   writeFileAtomically,
 } from './durable-files.js';
+import { readReceipts, ReceiptLog, type Receipt } from './receipt-log.js';
 import {
   BusClosedError,
   CorruptMessageFileError,
@@ -40,6 +41,11 @@ export interface LocalEventBusOptions {
   visibilityTimeoutMs?: number;
   /** Receives after which the next receive moves the message to `<queue>-dlq` instead. Default 5. */
   maxReceiveCount?: number;
+  /**
+   * Size at which a queue's receipt log (`receipts/<queue>.log`, the durable receive counts) is compacted,
+   * once it is also 4x its last compacted size. Default 1 MiB (about 12 000 deliveries).
+   */
+  receiptLogCompactionBytes?: number;
   /** Envelope `account`. Default `000000000000`. */
   account?: string;
   /** Envelope `region`. Default `local`. */
@@ -106,7 +112,7 @@ interface Slot {
   /** File name, the same in the queue and its DLQ: `<enqueued epoch ms, 13 digits>-<messageId>.json`. */
   readonly file: string;
   record: MessageRecord;
-  /** Every disk operation on this message runs after the previous one, so the last write wins on disk as in memory. */
+  /** Removals of this message (ack, dead-letter move, redrive) run one after another. Delivery state goes to the receipt log. */
   chain: Promise<void>;
   /** An ack or a move is under way: the message is no longer deliverable. */
   leaving: boolean;
@@ -118,6 +124,8 @@ class Queue {
   readonly waiters = new Set<() => void>();
   readonly dirSync: DirSync;
   readonly dlqDirSync: DirSync;
+  /** Opened by `loadQueue`; a bus exists only once every queue is loaded. */
+  receipts!: ReceiptLog;
 
   constructor(
     readonly name: string,
@@ -135,6 +143,11 @@ class Queue {
 
   wake(): void {
     for (const w of [...this.waiters]) w();
+  }
+
+  /** The delivery state that lives in the receipt log: every message delivered at least once. */
+  *deliveryStates(): Iterable<Receipt> {
+    for (const { record } of this.messages.values()) if (record.receiveCount > 0) yield receiptOf(record);
   }
 }
 
@@ -177,15 +190,20 @@ export class LocalEventBus implements PutEventsTarget {
   static async open(options: LocalEventBusOptions): Promise<LocalEventBus> {
     const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
     const maxReceiveCount = options.maxReceiveCount ?? 5;
+    const compactAtBytes = options.receiptLogCompactionBytes ?? 1024 * 1024;
     if (!(Number.isFinite(visibilityTimeoutMs) && visibilityTimeoutMs >= 0)) {
       throw new RangeError(`visibilityTimeoutMs must be a non-negative number, got ${visibilityTimeoutMs}`);
     }
     if (!(Number.isInteger(maxReceiveCount) && maxReceiveCount >= 1)) {
       throw new RangeError(`maxReceiveCount must be a positive integer, got ${maxReceiveCount}`);
     }
+    if (!(Number.isFinite(compactAtBytes) && compactAtBytes >= 0)) {
+      throw new RangeError(`receiptLogCompactionBytes must be a non-negative number, got ${compactAtBytes}`);
+    }
     const dir = resolve(options.dir);
     const tmpDir = join(dir, 'tmp');
     const queuesDir = join(dir, 'queues');
+    const receiptsDir = join(dir, 'receipts');
     const queues = new Map<string, Queue>();
     for (const [name, rules] of Object.entries(options.rules)) {
       if (!QUEUE_NAME.test(name)) {
@@ -206,18 +224,25 @@ export class LocalEventBus implements PutEventsTarget {
 
     await mkdir(tmpDir, { recursive: true });
     await acquireDirLock(dir, tmpDir);
+    const loaded: Queue[] = [];
     try {
       await removeStaleTempFiles(tmpDir);
       await mkdir(queuesDir, { recursive: true });
+      await mkdir(receiptsDir, { recursive: true });
       for (const q of queues.values()) {
         await mkdir(q.dir, { recursive: true });
         await mkdir(q.dlqDir, { recursive: true });
       }
       // Make the directories themselves durable before anything is published into them.
-      const dirs = [dirname(dir), dir, queuesDir, ...[...queues.values()].flatMap((q) => [q.dir, q.dlqDir])];
+      const dirs = [dirname(dir), dir, queuesDir, receiptsDir, ...[...queues.values()].flatMap((q) => [q.dir, q.dlqDir])];
       await Promise.all(dirs.map(fsyncDir));
-      for (const q of queues.values()) await loadQueue(q);
+      const receipts: ReceiptLogLocation = { dir: receiptsDir, dirSync: new DirSync(receiptsDir), tmpDir, compactAtBytes };
+      for (const q of queues.values()) {
+        await loadQueue(q, receipts);
+        loaded.push(q);
+      }
     } catch (e) {
+      for (const q of loaded) await q.receipts.close();
       await releaseDirLock(dir);
       throw e;
     }
@@ -318,7 +343,7 @@ export class LocalEventBus implements PutEventsTarget {
     if (!slot) return false;
     slot.record.visibleAt = this.nowMs() + Math.max(0, delayMs);
     if (lastError !== undefined) slot.record.lastError = lastError;
-    await this.persist(q, slot);
+    await this.track(q.receipts.append([receiptOf(slot.record)]));
     q.wake();
     return true;
   }
@@ -392,6 +417,7 @@ export class LocalEventBus implements PutEventsTarget {
     this.closed = true;
     for (const q of this.queues.values()) q.wake();
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    for (const q of this.queues.values()) await q.receipts.close();
     await releaseDirLock(this.dir);
   }
 
@@ -435,7 +461,8 @@ export class LocalEventBus implements PutEventsTarget {
       claimed.push(slot);
     }
     const outcomes = await Promise.allSettled([
-      ...claimed.map((slot) => this.persist(q, slot)),
+      // One appended line per message, one fsync for the lot (shared with concurrent receives).
+      ...(claimed.length > 0 ? [this.track(q.receipts.append(claimed.map((slot) => receiptOf(slot.record))))] : []),
       ...exhausted.map((slot) =>
         this.moveToDlq(
           q,
@@ -445,7 +472,7 @@ export class LocalEventBus implements PutEventsTarget {
       ),
     ]);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    // The claimed messages whose count did reach the disk are delivered again after the timeout.
+    // A failed append leaves the claimed messages invisible until the timeout, then they are delivered again.
     if (failed) throw failed.reason;
     return claimed.map(({ record }) => ({
       receiptHandle: receiptHandleOf(record),
@@ -478,15 +505,6 @@ export class LocalEventBus implements PutEventsTarget {
     });
     q.messages.delete(slot.record.messageId);
     q.dead.set(dead.messageId, { file: slot.file, record: dead, chain: Promise.resolve(), leaving: false });
-  }
-
-  private persist(q: Queue, slot: Slot): Promise<void> {
-    return this.onSlot(slot, async () => {
-      // Serialized at run time, not at call time: the latest in-memory state is what lands on disk.
-      if (slot.leaving) return;
-      await writeFileAtomically(this.tmpDir, join(q.dir, slot.file), JSON.stringify(slot.record));
-      await q.dirSync.sync();
-    });
   }
 
   private onSlot(slot: Slot, op: () => Promise<void>): Promise<void> {
@@ -545,12 +563,28 @@ export class LocalEventBus implements PutEventsTarget {
   }
 }
 
+function receiptOf(record: MessageRecord): Receipt {
+  return {
+    messageId: record.messageId,
+    receiveCount: record.receiveCount,
+    visibleAt: record.visibleAt,
+    ...(record.lastError !== undefined ? { lastError: record.lastError } : {}),
+  };
+}
+
 /** Opaque to callers; names the delivery (message + receive count) so a stale handle is detectable. */
 function receiptHandleOf(record: MessageRecord): string {
   return `${record.messageId}:${record.receiveCount}`;
 }
 
-async function loadQueue(q: Queue): Promise<void> {
+interface ReceiptLogLocation {
+  dir: string;
+  dirSync: DirSync;
+  tmpDir: string;
+  compactAtBytes: number;
+}
+
+async function loadQueue(q: Queue, receipts: ReceiptLogLocation): Promise<void> {
   const dead = await readRecords(q.dlqDir);
   for (const [file, record] of dead) q.dead.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
   let finishedMoves = false;
@@ -564,6 +598,24 @@ async function loadQueue(q: Queue): Promise<void> {
     q.messages.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
   }
   if (finishedMoves) await q.dirSync.sync();
+  // A message file keeps the state it was enqueued with; the log's latest line for it is newer. Lines
+  // of messages that are gone (acked, dead-lettered) are dropped by the compaction on open.
+  const path = join(receipts.dir, `${q.name}.log`);
+  for (const receipt of (await readReceipts(path)).values()) {
+    const slot = q.messages.get(receipt.messageId);
+    if (!slot) continue;
+    slot.record.receiveCount = receipt.receiveCount;
+    slot.record.visibleAt = receipt.visibleAt;
+    if (receipt.lastError === undefined) delete slot.record.lastError;
+    else slot.record.lastError = receipt.lastError;
+  }
+  q.receipts = await ReceiptLog.open({
+    path,
+    tmpDir: receipts.tmpDir,
+    dirSync: receipts.dirSync,
+    snapshot: () => q.deliveryStates(),
+    compactAtBytes: receipts.compactAtBytes,
+  });
 }
 
 async function readRecords(dir: string): Promise<Array<[string, MessageRecord]>> {
