@@ -229,7 +229,7 @@ export class BullmqSide {
       await worker.waitUntilReady();
 
       const rssMb = process.memoryUsage().rss / 2 ** 20;
-      const cpu = cpuSample(this.redis.pid);
+      const cpu = cpuSample([{ pid: this.redis.pid, name: 'redis-server' }]);
       const started = performance.now();
       for (let from = 0; from < jobs; from += 1_000) {
         const batch = Array.from({ length: Math.min(1_000, jobs - from) }, (_, k) => ({ name: 'noop', data: { n: from + k }, opts: { attempts: shape.attempts } }));
@@ -295,7 +295,7 @@ export class BullmqSide {
         const finished = new Promise<void>((resolve) => (done = resolve));
         const mark: Mark = { done };
         marks.set(jobId, mark);
-        const cpu = cpuSample(this.redis.pid);
+        const cpu = cpuSample([{ pid: this.redis.pid, name: 'redis-server' }]);
         const started = performance.now();
         await queue.add('noop', { n: i }, { jobId, attempts: shape.attempts });
         await withTimeout(finished, timeoutMs, `bullmq: latency job ${i} did not finish`);

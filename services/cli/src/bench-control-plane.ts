@@ -60,7 +60,7 @@ export interface ControlPlaneBenchResult {
     throughput: NightshiftThroughputFigure[];
     latency_landed?: LatencyFigure;
     latency_api?: LatencyFigure;
-    profile?: { tasks: number; seconds: number; summary: ProfileSummary; server_cpu_ms: number; process_cpu_ms: number; helpers?: string[] };
+    profile?: { tasks: number; seconds: number; summary: ProfileSummary; server_cpu_ms: number; process_cpu_ms: number; helpers_ms?: Record<string, number> };
   };
   bullmq: {
     /** Why the BullMQ side did not run, when it did not. */
@@ -201,7 +201,7 @@ export async function runControlPlaneBench(options: ControlPlaneBenchOptions): P
             summary: r.profile,
             server_cpu_ms: r.figure.cpu.server_ms,
             process_cpu_ms: r.figure.cpu.process_ms,
-            ...(r.figure.helpers ? { helpers: r.figure.helpers } : {}),
+            ...(r.figure.cpu.helpers_ms ? { helpers_ms: r.figure.cpu.helpers_ms } : {}),
           };
         }
       }
@@ -277,6 +277,14 @@ export function targets(r: ControlPlaneBenchResult): Target[] {
 export const PERSISTENCE_LABEL: Record<RedisPersistence, string> = { 'aof-fsync-always': 'redis AOF, fsync always', none: 'redis, no persistence' };
 
 const n = (x: number): string => x.toLocaleString('en-US');
+/** `name 12 ms, name 3 ms`, or the total when the split is unknown. */
+const helperCpu = (each: Record<string, number> | undefined, total: number, digits = 0): string =>
+  each && Object.keys(each).length > 0
+    ? Object.entries(each)
+        .map(([name, ms]) => `${name} ${digits === 0 ? n(Math.round(ms)) : ms.toFixed(digits)} ms`)
+        .join(', ')
+    : `${digits === 0 ? n(Math.round(total)) : total.toFixed(digits)} ms`;
+const perTask = (each: Record<string, number>, tasks: number): Record<string, number> => Object.fromEntries(Object.entries(each).map(([k, v]) => [k, v / tasks]));
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const ratio = (a: number, b: number | undefined): string => (b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`);
@@ -317,6 +325,10 @@ export function formatControlPlaneMarkdown(r: ControlPlaneBenchResult): string {
   lines.push('');
   const helperNames = [...new Set([...r.nightshift.throughput, ...r.bullmq.configs.flatMap((c) => c.throughput)].flatMap((t) => t.helpers ?? []))];
   if (helperNames.length > 0) lines.push(`Helper processes counted: ${helperNames.join(', ')}.`, '');
+  for (const f of r.nightshift.throughput) {
+    if (f.cpu.helpers_ms) lines.push(`- nightshift ${n(f.jobs)} tasks, helper CPU per task: ${helperCpu(perTask(f.cpu.helpers_ms, f.jobs), f.cpu.server_ms / f.jobs, 2)}`);
+  }
+  if (r.nightshift.throughput.some((f) => f.cpu.helpers_ms)) lines.push('');
   if (r.nightshift.throughput.length > 0) {
     lines.push('nightshift runs, from the PutEvents call (s): run created (planned) / first task started / run finished / report received; DynamoDB requests by operation:', '');
     for (const f of r.nightshift.throughput) {
@@ -361,7 +373,7 @@ export function formatControlPlaneMarkdown(r: ControlPlaneBenchResult): string {
     if (side === 'nightshift' && r.nightshift.profile) {
       const np = r.nightshift.profile;
       lines.push(
-        `Whole-process CPU in that run (all threads: main, libuv pool, GC helpers): ${n(Math.round(np.process_cpu_ms))} ms; its helper processes (${(np.helpers ?? []).join(', ') || 'none found'}; from /proc): ${n(Math.round(np.server_cpu_ms))} ms.`,
+        `Whole-process CPU in that run (all threads: main, libuv pool, GC helpers): ${n(Math.round(np.process_cpu_ms))} ms; its helper processes (from /proc): ${helperCpu(np.helpers_ms, np.server_cpu_ms)}.`,
       );
     }
     lines.push('', '| bucket | ms | share of busy |', '|---|---:|---:|');

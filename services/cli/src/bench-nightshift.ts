@@ -7,7 +7,7 @@ import { DatasetLanded, DatasetRejected, ReportPublished, RunFailed, type RuleDe
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the bench measures the host's composition itself
 import type { EmbeddedPlatform } from '@nightshift/host';
 import { definePipeline, type PipelineDefinition } from '@nightshift/jobs-domain';
-import { childProcesses, cpuSample, cpuSince, type LatencyFigure, percentiles, PLATFORM_VCPUS, STEP_VCPUS, type TaskShape, type ThroughputFigure, writesSince } from './bench-stats.js';
+import { childProcesses, cpuSample, type HelperProcess, cpuSince, type LatencyFigure, percentiles, PLATFORM_VCPUS, STEP_VCPUS, type TaskShape, type ThroughputFigure, writesSince } from './bench-stats.js';
 import { BenchCheckFailedError, BenchTimeoutError } from './errors.js';
 
 /**
@@ -88,9 +88,8 @@ export class NightshiftSide {
    * compute environment's spawner once it has started a task. Read when a measurement starts (the
    * platform is idle then, so no task process is among them).
    */
-  private helpers(): { pids: number[]; names: string[] } {
-    const found = childProcesses(process.pid);
-    return { pids: found.map((p) => p.pid), names: found.map((p) => p.name).sort() };
+  private helpers(): HelperProcess[] {
+    return childProcesses(process.pid);
   }
 
   /** Starts the platform in a new home under `parentDir`, with one pipeline per child count and the one-task pipeline. */
@@ -131,7 +130,7 @@ export class NightshiftSide {
     try {
       const rssMb = process.memoryUsage().rss / 2 ** 20;
       const helpers = this.helpers();
-      const cpu = cpuSample(...helpers.pids);
+      const cpu = cpuSample(helpers);
       const startedEpoch = Date.now();
       const started = performance.now();
       const eventId = await this.land(throughputPipeline(children));
@@ -157,7 +156,7 @@ export class NightshiftSide {
         tasks_per_second: children / seconds,
         cpu_ms_per_task: (used.process_ms + used.server_ms) / children,
         cpu: used,
-        helpers: helpers.names,
+        helpers: helpers.map((h) => h.name).sort(),
         ...(writes ? { write_syscalls_per_task: writes } : {}),
         succeeded,
         failed,
@@ -189,7 +188,7 @@ export class NightshiftSide {
     let cpuMs = 0;
     for (let i = 0; i < warmup + runs; i++) {
       // CPU is counted from the call that sends the event to the report, not for the bench's reads after it.
-      const cpu = cpuSample(...this.helpers().pids);
+      const cpu = cpuSample(this.helpers());
       const started = Date.now();
       let match: (o: Outcome) => boolean;
       if (via === 'landed') {

@@ -27,8 +27,8 @@ export interface ThroughputFigure {
   rss_mb: number;
   /** Control-plane CPU: this process (queue, worker, spawning) plus the server (redis or the store's) over the jobs, ms per job. */
   cpu_ms_per_task: number;
-  /** `server_ms`: the helper processes' CPU (redis-server; nightshift's dynalite and spawner), named in `helpers`. */
-  cpu: { process_ms: number; server_ms: number };
+  /** `server_ms`: the helper processes' CPU (redis-server; nightshift's dynalite and spawner), each in `helpers_ms`. */
+  cpu: { process_ms: number; server_ms: number; helpers_ms?: Record<string, number> };
   helpers?: string[];
   /** Write system calls (write, writev, pwrite: /proc/<pid>/io syscw) per task, this process and the server; absent off Linux. */
   write_syscalls_per_task?: { process: number; server: number };
@@ -141,35 +141,40 @@ function helperName(argv: string[]): string {
   return script ? base(script).replace(/\.(js|mjs|cjs)$/, '') : base(argv[0]);
 }
 
-/** CPU and write-syscall counters at one moment: this process, and the server processes (redis, the store's) when known. */
+/** CPU and write-syscall counters at one moment: this process, and its helper processes (redis-server; dynalite, the spawner). */
 export interface CpuSample {
   process: NodeJS.CpuUsage;
-  serverPids: readonly number[];
-  serverMs: number;
+  helpers: readonly HelperProcess[];
+  helperMs: number[];
   processWrites?: number;
   serverWrites?: number;
 }
 
-export function cpuSample(...serverPids: number[]): CpuSample {
+export function cpuSample(helpers: readonly HelperProcess[]): CpuSample {
+  const pids = helpers.map((h) => h.pid);
   return {
     process: process.cpuUsage(),
-    serverPids,
-    serverMs: serverCpuMs(serverPids),
+    helpers,
+    helperMs: pids.map((pid) => processCpuMs(pid) ?? 0),
     ...optionalCount('processWrites', writeSyscalls([process.pid])),
-    ...optionalCount('serverWrites', writeSyscalls(serverPids)),
+    ...optionalCount('serverWrites', writeSyscalls(pids)),
   };
 }
 
-/** CPU used since `sample`, ms: this process (all its threads) and the server processes. */
-export function cpuSince(sample: CpuSample): { process_ms: number; server_ms: number } {
+/** CPU used since `sample`, ms: this process (all its threads), the helpers together and each by name. */
+export function cpuSince(sample: CpuSample): { process_ms: number; server_ms: number; helpers_ms: Record<string, number> } {
   const used = process.cpuUsage(sample.process);
-  return { process_ms: (used.user + used.system) / 1000, server_ms: serverCpuMs(sample.serverPids) - sample.serverMs };
+  const helpers_ms: Record<string, number> = {};
+  sample.helpers.forEach((h, i) => {
+    helpers_ms[h.name] = (helpers_ms[h.name] ?? 0) + ((processCpuMs(h.pid) ?? sample.helperMs[i]!) - sample.helperMs[i]!);
+  });
+  return { process_ms: (used.user + used.system) / 1000, server_ms: Object.values(helpers_ms).reduce((a, b) => a + b, 0), helpers_ms };
 }
 
 /** Write system calls since `sample`, divided by `tasks`; undefined when /proc/<pid>/io cannot be read. */
 export function writesSince(sample: CpuSample, tasks: number): { process: number; server: number } | undefined {
   const processNow = writeSyscalls([process.pid]);
-  const serverNow = writeSyscalls(sample.serverPids);
+  const serverNow = writeSyscalls(sample.helpers.map((h) => h.pid));
   if (processNow === undefined || sample.processWrites === undefined) return undefined;
   return { process: (processNow - sample.processWrites) / tasks, server: serverNow === undefined || sample.serverWrites === undefined ? 0 : (serverNow - sample.serverWrites) / tasks };
 }
@@ -193,6 +198,3 @@ function writeSyscalls(pids: readonly number[]): number | undefined {
   return total;
 }
 
-function serverCpuMs(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0);
-}
