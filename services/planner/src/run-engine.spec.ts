@@ -282,6 +282,36 @@ describe('Reconciler: repairs what events and hosts lose', () => {
   });
 });
 
+describe('RunEngine.failUnplannable on a redelivered trigger', () => {
+  it('never fails a run that an earlier delivery of the same trigger planned and started', async () => {
+    const pipeline = pipelineOf();
+    await writeFile(h.marker('hang-0'), '');
+    const host = h.startHost({ pipelines: [pipeline] });
+    const run = await h.startRun(host, pipeline, ['emea-cash']);
+    await eventually('the worker to start', async () => ((await h.starts()).length === 1 ? true : undefined));
+    // The second delivery of the same trigger now resolves to something unplannable (say, a newer dataset version lacking a table).
+    await host.engine.failUnplannable({ pipeline: pipeline.name, businessDate: run.businessDate, triggerEventId: h.lastTriggerEventId, correlationId: run.correlationId, reason: 'lacks prices' });
+    expect(h.publisher.ofType(RunFailed.detailType)).toEqual([]);
+    expect((await h.store.getRun(run.runId))?.status).toBe('RUNNING');
+    await rm(h.marker('hang-0'));
+    expect((await h.runReaching(run.runId, 'SUCCEEDED')).reason).toBeUndefined();
+    expect(h.publisher.ofType(RunFailed.detailType)).toEqual([]);
+  });
+
+  it('records the failure once, under the run id the trigger names, however often the trigger is delivered', async () => {
+    const host = h.startHost({ pipelines: [pipelineOf()] });
+    const args = { pipeline: 'no-such', businessDate: '2024-05-02', triggerEventId: 'request-1', correlationId: 'request-1' };
+    await host.engine.failUnplannable({ ...args, reason: 'unknown pipeline "no-such"' });
+    await host.engine.failUnplannable({ ...args, reason: 'a different reason on the second delivery' });
+    const failures = h.publisher.ofType(RunFailed.detailType).map((e) => RunFailed.detail.parse(e.detail));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.data.reason).toBe('unknown pipeline "no-such"');
+    expect((await h.store.listRuns()).items.map((r) => [r.status, r.reason])).toEqual([['FAILED', 'unknown pipeline "no-such"']]);
+    // Closed: terminal, its outbox carried out.
+    expect((await h.store.listOpenRuns()).items).toEqual([]);
+  });
+});
+
 describe('RunEngine at the sizes the design promises', () => {
   it('runs a 2,500-child no-op step (`true`) to SUCCEEDED; Run Succeeded of a 10,000-task run stays far under 256 KiB', async () => {
     const children = 2_500;

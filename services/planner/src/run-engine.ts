@@ -75,7 +75,9 @@ export class RunEngine {
     // The plan first: whoever reads the run may need it, and it is the same on every replay.
     await this.objects.put(planKeyFor(planned.run.runId), JSON.stringify(planned.plan), 'application/json');
     this.plans.remember(planned.plan);
-    await this.store.createRun(planned.run, planned.steps);
+    this.submitter.rememberDataset(args.dataset);
+    // A run just created is known whole (run and steps as planned): it is advanced without reading them back.
+    if (await this.store.createRun(planned.run, planned.steps)) return (await this.advanceRun(planned.run, planned.steps)) ?? planned.run;
     await this.advance(planned.run.runId);
     return (await this.store.getRun(planned.run.runId)) ?? planned.run;
   }
@@ -161,42 +163,55 @@ export class RunEngine {
       if ((run.outbox ?? []).length > 0) await this.outbox.drain(run);
       return;
     }
+    await this.advanceRun(run, await this.store.listSteps(runId));
+  }
+
+  /** Advances an open run from its steps as read; resolves the run as it stands after, when it knows it. */
+  private async advanceRun(run: Run, steps: readonly StepExecution[]): Promise<Run | undefined> {
+    const runId = run.runId;
     if (run.deadline !== undefined && Date.parse(run.deadline) <= this.clock.now().getTime()) {
       await this.failRun(run, `run exceeded its deadline ${run.deadline} (the pipeline's timeoutSeconds)`);
       return;
     }
     const pipeline = this.pipeline(run.pipeline);
     if (!pipeline) throw new StaleStateError('run', runId, `a run of a known pipeline (${run.pipeline} is not configured)`);
-    const steps = await this.store.listSteps(runId);
     const verdict = judgeRun(steps);
     if (verdict.status === 'FAILED') {
       await this.failRun(run, verdict.reason);
-      return;
+      return undefined;
     }
-    if (verdict.status === 'SUCCEEDED') return this.succeedRun(run);
+    if (verdict.status === 'SUCCEEDED') {
+      await this.succeedRun(run);
+      return undefined;
+    }
+    let current = run;
     for (const def of readySteps(pipeline, steps)) {
       const exec = steps.find((s) => s.step === def.name);
-      if (exec) await this.submit(run, pipeline, def, exec);
+      if (exec) current = (await this.submit(current, pipeline, def, exec)) ?? current;
     }
+    return current;
   }
 
   /** Claims a PENDING step and submits its job; a refused submission fails the run with the reason. */
-  async submit(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution): Promise<void> {
-    const claimed = exec.status === 'SUBMITTING' ? exec : await this.submitter.claim(exec);
-    if (!claimed) return;
+  async submit(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution): Promise<Run | undefined> {
+    // A step claimed from PENDING has never been submitted; one taken over may have been, and is looked up first.
+    const fresh = exec.status === 'PENDING';
+    const claimed = fresh ? await this.submitter.claim(exec) : exec;
+    if (!claimed) return undefined;
     let current = run;
     if (current.status === 'PENDING') {
       const now = this.now();
       current = (await this.transition(current, { status: 'RUNNING', startedAt: now, updatedAt: now })) ?? (await this.store.getRun(run.runId)) ?? current;
     }
-    const outcome = await this.submitter.submitClaimed(current, pipeline, def, claimed);
+    const outcome = await this.submitter.submitClaimed(current, pipeline, def, claimed, { fresh });
     if (outcome.kind === 'refused') {
       await this.failRun(current, outcome.reason);
-      return;
+      return undefined;
     }
     // A run that ended while its step was being submitted stops the job at once.
     const after = await this.store.getRun(run.runId);
     if (outcome.kind === 'submitted' && after && isTerminalRunStatus(after.status)) await this.restopJobs(after);
+    return after;
   }
 
   /** Fails a run because one of its tasks failed for good (after its attempts, or on an EXIT rule). */

@@ -8,6 +8,7 @@ import {
   WORKER_EXIT_RULES,
   type Clock,
   type ComputeEnvironment,
+  type DatasetVersion,
   type JobStore,
   type JobSubmission,
   type PipelineDefinition,
@@ -61,6 +62,8 @@ export type SubmitOutcome = { kind: 'submitted'; step: StepExecution } | { kind:
  */
 export class StepSubmitter {
   private readonly manifests = new Set<string>();
+  /** Dataset versions never change once registered: the ones runs were just planned from, kept to write their manifests. */
+  private readonly datasets = new Map<string, DatasetVersion>();
 
   constructor(
     private readonly store: JobStore,
@@ -71,6 +74,12 @@ export class StepSubmitter {
     private readonly clock: Clock,
     private readonly retry: SubmitRetry,
   ) {}
+
+  /** Keeps a dataset version a run was just planned from (bounded; a miss reads the store). */
+  rememberDataset(dataset: DatasetVersion): void {
+    this.datasets.set(dataset.datasetId, dataset);
+    if (this.datasets.size > 100) this.datasets.delete(this.datasets.keys().next().value as string);
+  }
 
   /** Claims a step (one conditional write); false when someone else holds or took it. */
   async claim(exec: StepExecution): Promise<StepExecution | undefined> {
@@ -85,12 +94,12 @@ export class StepSubmitter {
   }
 
   /** Submits a claimed step's job (or adopts the one a crashed claimant submitted) and records its id. */
-  async submitClaimed(run: Run, pipeline: PipelineDefinition, def: StepDefinition, claimed: StepExecution): Promise<SubmitOutcome> {
+  async submitClaimed(run: Run, pipeline: PipelineDefinition, def: StepDefinition, claimed: StepExecution, options: { fresh: boolean }): Promise<SubmitOutcome> {
     await this.writeManifest(run, def, claimed);
     const job = this.jobFor(run, pipeline, def, claimed);
     let submitted: Pick<SubmittedJob, 'jobId'>;
     try {
-      submitted = await this.findOrSubmit(job);
+      submitted = await this.findOrSubmit(job, !options.fresh);
     } catch (e) {
       if (!(e instanceof ComputeSubmissionError) || e.retryable) throw e;
       const reason = `step ${def.name} could not be submitted: ${e.message}`;
@@ -167,12 +176,19 @@ export class StepSubmitter {
     };
   }
 
-  /** Adopts the job already submitted under this name, if any; otherwise submits, retrying transient failures with backoff. */
-  private async findOrSubmit(job: JobSubmission): Promise<Pick<SubmittedJob, 'jobId'>> {
+  /**
+   * Adopts the job already submitted under this name, if any; otherwise submits, retrying transient
+   * failures with backoff. The look-up is skipped only on the first try of a submission nobody can
+   * have made before (`mayExist` false: a step claimed from PENDING); a retry always looks, since
+   * the failed try may have gone through.
+   */
+  private async findOrSubmit(job: JobSubmission, mayExist = true): Promise<Pick<SubmittedJob, 'jobId'>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const [existing] = await this.compute.listJobs({ jobQueue: job.jobQueue, jobName: job.jobName });
-        if (existing) return existing;
+        if (mayExist || attempt > 1) {
+          const [existing] = await this.compute.listJobs({ jobQueue: job.jobQueue, jobName: job.jobName });
+          if (existing) return existing;
+        }
         return await this.compute.submitJob(job);
       } catch (e) {
         const retryable = !(e instanceof ComputeSubmissionError) || e.retryable;
@@ -188,7 +204,7 @@ export class StepSubmitter {
    */
   private async writeManifest(run: Run, def: StepDefinition, exec: StepExecution): Promise<void> {
     if (this.manifests.has(exec.manifestKey)) return;
-    const dataset = await this.store.getDatasetVersion(run.datasetId);
+    const dataset = this.datasets.get(run.datasetId) ?? (await this.store.getDatasetVersion(run.datasetId));
     if (!dataset) throw new StaleStateError('dataset', run.datasetId, 'registered');
     const partitions = await this.plans.partitions(run.runId, def.name);
     await this.objects.put(exec.manifestKey, JSON.stringify(stepManifest(run, def, dataset, partitions)), 'application/json');

@@ -63,10 +63,17 @@ export class ProcessLauncher {
   private draining = false;
   private readonly sliceMs: number;
   /** @internal */
-  readonly spawner = new ProcessSpawner();
+  readonly spawner: ProcessSpawner;
 
   constructor(private readonly options: ProcessLauncherOptions) {
     this.sliceMs = options.sliceMs ?? 10;
+    // The base environment is copied once and handed to the spawner once; each child then costs
+    // only its own variables (copying a few hundred inherited ones per child was 5% of the host's CPU).
+    const base: Record<string, string> = {};
+    for (const [name, value] of Object.entries(options.baseEnv)) {
+      if (value !== undefined && !name.startsWith('AWS_BATCH')) base[name] = value;
+    }
+    this.spawner = new ProcessSpawner(base);
   }
 
   /** Queues an attempt to be started; the handle can be stopped at once, even before its process exists. */
@@ -107,13 +114,12 @@ export class ProcessLauncher {
     return this.options;
   }
 
-  /** @internal The environment of a child: the base one without AWS_BATCH_*, the job's, then AWS Batch's own. */
+  /**
+   * @internal What a child adds to the base environment (the host's without AWS_BATCH_*, which the
+   * spawner holds): the job's variables, then AWS Batch's own.
+   */
   childEnv(spec: LaunchSpec): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(this.options.baseEnv)) {
-      if (value !== undefined && !name.startsWith('AWS_BATCH')) env[name] = value;
-    }
-    Object.assign(env, spec.environment);
+    const env: Record<string, string> = { ...spec.environment };
     env.AWS_BATCH_JOB_ID = spec.jobId;
     if (spec.arrayIndex !== undefined) env.AWS_BATCH_JOB_ARRAY_INDEX = String(spec.arrayIndex);
     env.AWS_BATCH_JOB_ATTEMPT = String(spec.attempt);

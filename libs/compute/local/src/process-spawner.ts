@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { SpawnerReply, SpawnRequest } from './spawner-protocol.js';
+import type { SpawnerInit, SpawnerReply, SpawnRequest } from './spawner-protocol.js';
 
 /**
  * The compiled spawner program. Resolved against the package root, not this file: from `src/`
@@ -29,6 +29,9 @@ export class ProcessSpawner {
   private readonly handlers = new Map<number, SpawnHandlers>();
   private closed = false;
 
+  /** @param baseEnv every child's environment, under what its request adds (sent to the spawner once). */
+  constructor(private readonly baseEnv: Readonly<Record<string, string>>) {}
+
   spawn(request: Omit<SpawnRequest, 'op' | 'id'>, handlers: SpawnHandlers): void {
     if (this.closed) {
       handlers.failed('the compute environment has shut down');
@@ -54,6 +57,7 @@ export class ProcessSpawner {
     if (this.child) return this.child;
     const child = fork(SPAWNER_ENTRYPOINT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [], serialization: 'json' });
     child.on('message', (reply: SpawnerReply) => this.onReply(reply));
+    child.send({ op: 'init', env: this.baseEnv } satisfies SpawnerInit);
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       const why = `the process launcher exited (${signal ?? `code ${code}`})`;

@@ -8,9 +8,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SpawnerReply, SpawnRequest } from './spawner-protocol.js';
+import type { SpawnerInit, SpawnerReply, SpawnRequest } from './spawner-protocol.js';
 
 const running = new Map<number, ChildProcess>();
+let baseEnv: Record<string, string> = {};
 const madeDirs = new Set<string>();
 
 function reply(message: SpawnerReply): void {
@@ -41,7 +42,7 @@ function start(request: SpawnRequest): void {
   try {
     child = spawn(request.program, request.args, {
       cwd: request.cwd,
-      env: request.env,
+      env: { ...baseEnv, ...request.env },
       stdio: fd === undefined ? ['ignore', 'inherit', 'inherit'] : ['ignore', fd, fd],
       // Its own process group, so that stopping the attempt stops everything it started, as
       // stopping a container does.
@@ -70,8 +71,9 @@ function start(request: SpawnRequest): void {
   });
 }
 
-process.on('message', (message: SpawnRequest) => {
-  if (message.op === 'spawn') start(message);
+process.on('message', (message: SpawnRequest | SpawnerInit) => {
+  if (message.op === 'init') baseEnv = message.env;
+  else if (message.op === 'spawn') start(message);
 });
 
 // The host is gone (or closed the launcher): nothing may outlive it.

@@ -1,5 +1,11 @@
 /** Messages between the process launcher and its spawner process (Node IPC, JSON). */
 
+/** Sent first: the environment every child starts from (each request's `env` is added to it). */
+export interface SpawnerInit {
+  op: 'init';
+  env: Record<string, string>;
+}
+
 /** Start a program: its own process group, output appended to `logPath` (or the spawner's own stdout/stderr). */
 export interface SpawnRequest {
   op: 'spawn';
@@ -7,6 +13,7 @@ export interface SpawnRequest {
   program: string;
   args: string[];
   cwd?: string;
+  /** Added to the base environment of `SpawnerInit`. */
   env: Record<string, string>;
   logPath?: string;
 }

@@ -140,9 +140,13 @@ export class PlannerHarness {
     });
   }
 
+  /** The trigger event id `startRun` used last (a redelivery names the same). */
+  lastTriggerEventId = '';
+
   async startRun(host: Host, pipeline: PipelineDefinition, partitions: string[], trigger = 'trigger'): Promise<Run> {
     const dataset = await this.registerDataset(partitions, pipeline.trigger.datasets[0]);
-    return host.engine.startRun({ pipeline, dataset, triggerEventId: `${trigger}-${this.tables}`, correlationId: `correlation-${this.tables}` });
+    this.lastTriggerEventId = `${trigger}-${this.tables}`;
+    return host.engine.startRun({ pipeline, dataset, triggerEventId: this.lastTriggerEventId, correlationId: `correlation-${this.tables}` });
   }
 
   async tasksOf(runId: string): Promise<Task[]> {
