@@ -14,7 +14,9 @@ import type { BatchJobStateChangeDetail, BatchJobStatus } from '@nightshift/cont
  *   full snapshot, attempts included).
  * - A failed attempt is retried per `retryStrategy`: its `evaluateOnExit` rules first (first match
  *   wins, RETRY or EXIT), then while attempts remain. AWS_BATCH_JOB_ATTEMPT counts attempts; an
- *   attempt that outlives `timeoutSeconds` is stopped (SIGTERM, then SIGKILL) and counts as failed.
+ *   attempt that outlives `timeoutSeconds` is stopped (SIGTERM, then SIGKILL) and the job FAILS
+ *   without retry, as AWS documents ("If a job is terminated for exceeding the timeout duration, it
+ *   isn't retried").
  * - `describeJobs` answers nothing for a job the environment does not know (never submitted, or
  *   lost with a previous process of the local environment; AWS forgets jobs after about 7 days).
  * - Submission is not idempotent by itself (AWS Batch has no client token): a caller that does not
