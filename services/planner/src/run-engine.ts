@@ -196,13 +196,16 @@ export class RunEngine {
   async submit(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution): Promise<Run | undefined> {
     // A step claimed from PENDING has never been submitted; one taken over may have been, and is looked up first.
     const fresh = exec.status === 'PENDING';
-    const claimed = fresh ? await this.submitter.claim(exec) : exec;
+    const now = this.now();
+    // Three independent writes at once: the claim decides who submits; the run's RUNNING and the
+    // manifest (the same content whoever writes it) are harmless if another process wins the claim.
+    const [claimed, started] = await Promise.all([
+      fresh ? this.submitter.claim(exec) : exec,
+      run.status === 'PENDING' ? this.transition(run, { status: 'RUNNING', startedAt: now, updatedAt: now }) : run,
+      this.submitter.writeManifest(run, def, exec),
+    ]);
     if (!claimed) return undefined;
-    let current = run;
-    if (current.status === 'PENDING') {
-      const now = this.now();
-      current = (await this.transition(current, { status: 'RUNNING', startedAt: now, updatedAt: now })) ?? (await this.store.getRun(run.runId)) ?? current;
-    }
+    const current = started ?? (await this.store.getRun(run.runId)) ?? run;
     const outcome = await this.submitter.submitClaimed(current, pipeline, def, claimed, { fresh });
     if (outcome.kind === 'refused') {
       await this.failRun(current, outcome.reason);

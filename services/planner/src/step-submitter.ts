@@ -202,7 +202,7 @@ export class StepSubmitter {
    * The manifest the step's workers read: the same content every time for the same run and step,
    * so writing it again is harmless; a process skips manifests it wrote itself.
    */
-  private async writeManifest(run: Run, def: StepDefinition, exec: StepExecution): Promise<void> {
+  async writeManifest(run: Run, def: StepDefinition, exec: Pick<StepExecution, 'manifestKey'>): Promise<void> {
     if (this.manifests.has(exec.manifestKey)) return;
     const dataset = this.datasets.get(run.datasetId) ?? (await this.store.getDatasetVersion(run.datasetId));
     if (!dataset) throw new StaleStateError('dataset', run.datasetId, 'registered');
