@@ -108,10 +108,14 @@ describe.skipIf(process.platform !== 'linux')('reapOrphans', () => {
   it('kills what survived both the host and its spawner (both killed with SIGKILL), then empties the journal', { timeout: 120_000 }, async () => {
     const stateDir = join(tmp, 'state');
     const { host, worker, spawner, exited } = await startHost(stateDir);
-    process.kill(spawner, 'SIGKILL');
-    await waitFor(() => !isAlive(spawner), 'the spawner to die');
+    // Both at once, as a machine-wide OOM kill might: the spawner is frozen first so that neither
+    // sees the other go (a live host ends its jobs when the spawner dies; a live spawner kills its
+    // children when the host dies), then both are killed.
+    process.kill(spawner, 'SIGSTOP');
     host.kill('SIGKILL');
     await exited;
+    process.kill(spawner, 'SIGKILL');
+    await waitFor(() => !isAlive(spawner), 'the spawner to die');
     // Its own process group: neither death took it along.
     expect(isAlive(worker)).toBe(true);
 
