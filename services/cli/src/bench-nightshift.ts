@@ -6,7 +6,7 @@ import { DatasetLanded, DatasetRejected, ReportPublished, RunFailed, type RuleDe
 // that may depend on the host app, for this measurement only (nothing else in the CLI loads it).
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the bench measures the host's composition itself
 import type { EmbeddedPlatform } from '@nightshift/host';
-import { definePipeline, type PipelineDefinition } from '@nightshift/jobs-domain';
+import { NOOP_STEP, noopPipeline, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { childProcesses, cpuSample, type HelperProcess, cpuSince, type LatencyFigure, percentiles, PLATFORM_VCPUS, STEP_VCPUS, type TaskShape, type ThroughputFigure, writesSince } from './bench-stats.js';
 import { BenchCheckFailedError, BenchTimeoutError } from './errors.js';
 
@@ -16,7 +16,6 @@ import { BenchCheckFailedError, BenchTimeoutError } from './errors.js';
  * system starts them, each task a `true` process started by the local compute environment.
  */
 
-const STEP_NAME = 'noop';
 const ONE_TASK = 'bench-one';
 const BUSINESS_DATE = '2026-01-02';
 const PRICES_KEY = `landing/bench/prices/business_date=${BUSINESS_DATE}/part-0.csv`;
@@ -36,16 +35,9 @@ const OUTCOME_RULES: readonly RuleDefinition[] = [
   },
 ];
 
-/** The pipeline of `children` no-op tasks, triggered by a dataset of the same name. */
-export function noopPipeline(name: string, children: number, shape: TaskShape): PipelineDefinition {
-  return definePipeline({
-    name,
-    description: `control-plane bench: ${children} no-op task(s)`,
-    trigger: { datasets: [name] },
-    steps: [
-      { name: STEP_NAME, command: [...shape.command], fanOut: 'count', count: children, vcpus: STEP_VCPUS, memoryMiB: 64, attempts: shape.attempts, timeoutSeconds: 60 },
-    ],
-  });
+/** The bench's pipeline of `children` no-op tasks (the domain's no-op pipeline), triggered by a dataset of the same name. */
+export function benchPipeline(name: string, children: number, shape: TaskShape): PipelineDefinition {
+  return noopPipeline(name, children, { command: shape.command, attempts: shape.attempts, vcpus: STEP_VCPUS, description: `control-plane bench: ${children} no-op task(s)` });
 }
 
 const throughputPipeline = (children: number): string => `bench-noop-${children}`;
@@ -99,8 +91,8 @@ export class NightshiftSide {
       // Loaded here so the CLI's other commands do not load the platform (Nest, the AWS SDK, DuckDB).
       // eslint-disable-next-line @nx/enforce-module-boundaries -- see the type import above
       const { startEmbeddedPlatform } = await import('@nightshift/host');
-      const pipelines = [...new Set(childCounts)].map((n) => noopPipeline(throughputPipeline(n), n, shape));
-      pipelines.push(noopPipeline(ONE_TASK, 1, shape));
+      const pipelines = [...new Set(childCounts)].map((n) => benchPipeline(throughputPipeline(n), n, shape));
+      pipelines.push(benchPipeline(ONE_TASK, 1, shape));
       const platform = await startEmbeddedPlatform({
         home,
         apiPort: 0,
@@ -201,7 +193,7 @@ export class NightshiftSide {
       const outcome = await this.outcome(match, timeoutMs, `nightshift: one-task run ${i} (${via}) did not end`);
       const used = cpuSince(cpu);
       if (outcome.kind !== 'report') throw new BenchCheckFailedError(`nightshift: one-task run ${i} (${via}) ${outcome.kind}: ${outcome.reason}`);
-      const task = await this.platform.store.getTask(outcome.runId, STEP_NAME, 0);
+      const task = await this.platform.store.getTask(outcome.runId, NOOP_STEP, 0);
       const run = await this.platform.store.getRun(outcome.runId);
       const running = task?.startedAt ?? task?.attempts[0]?.startedAt;
       if (running === undefined || run === undefined) throw new BenchCheckFailedError(`nightshift: run ${outcome.runId} succeeded but its run or task record has no start`);

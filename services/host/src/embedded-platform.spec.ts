@@ -7,7 +7,7 @@ import {
   type ExecutionReport, type PerformanceMetrics, type RankedBacktest, type RiskReport, type TcaReport,
 } from '@nightshift/analytics';
 import { DatasetLanded, RunFailed, SERVICE_RULES, type DatasetLandedDetail, type EventBridgeEvent } from '@nightshift/contracts';
-import { definePipeline, type Task } from '@nightshift/jobs-domain';
+import { definePipeline, noopPipeline, type Task } from '@nightshift/jobs-domain';
 import { startTracing, withSpan, type SpanRecord, type Tracing } from '@nightshift/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, type FlowOutcome } from './console.js';
@@ -52,12 +52,7 @@ const HANGING = definePipeline({
 
 /** The control plane alone at size: children that run `true`, through the whole platform to a report. */
 const NOOP_CHILDREN = 2_500;
-const NOOP = definePipeline({
-  name: 'noop',
-  description: 'test: a no-op array step',
-  trigger: { datasets: ['noop-executions'] },
-  steps: [{ name: 'noop', command: ['true'], fanOut: 'count', count: NOOP_CHILDREN, vcpus: 0.25, memoryMiB: 64, attempts: 2, timeoutSeconds: 60 }],
-});
+const NOOP = noopPipeline('noop', NOOP_CHILDREN, { trigger: 'noop-executions' });
 
 /** The queues of nightshift's own services: when all are empty, every event sent to them has been handled. */
 const SERVICE_QUEUES = Object.keys(SERVICE_RULES);

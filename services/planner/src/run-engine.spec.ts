@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { RunFailed, RunSucceeded, type RunSucceededDetail } from '@nightshift/contracts';
 import { eventSize, MAX_EVENT_BYTES } from '@nightshift/events-domain';
-import { ComputeSubmissionError, definePipeline, type ComputeEnvironment, type PipelineDefinition } from '@nightshift/jobs-domain';
+import { ComputeSubmissionError, definePipeline, noopPipeline, type ComputeEnvironment, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JOB_PARAM_ARRAY_INDEX, JOB_PARAM_PRIOR_ATTEMPTS } from './job-params.js';
 import { eventually, PlannerHarness, WORKER_SCRIPT } from './testing/planner-harness.js';
@@ -315,12 +315,7 @@ describe('RunEngine.failUnplannable on a redelivered trigger', () => {
 describe('RunEngine at the sizes the design promises', () => {
   it('runs a 2,500-child no-op step (`true`) to SUCCEEDED; Run Succeeded of a 10,000-task run stays far under 256 KiB', async () => {
     const children = 2_500;
-    const pipeline = definePipeline({
-      name: 'noop',
-      description: 'the control plane alone',
-      trigger: { datasets: ['noop'] },
-      steps: [{ name: 'noop', command: ['true'], fanOut: 'count', count: children, vcpus: 0.25, memoryMiB: 64, attempts: 2, timeoutSeconds: 60 }],
-    });
+    const pipeline = noopPipeline('noop', children);
     const host = h.startHost({ pipelines: [pipeline] });
     const run = await h.startRun(host, pipeline, []);
     await h.runReaching(run.runId, 'SUCCEEDED', 240_000);

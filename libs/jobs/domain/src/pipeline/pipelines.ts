@@ -117,3 +117,37 @@ export const MARKET_PERFORMANCE: PipelineDefinition = definePipeline({
 
 /** Every pipeline nightshift ships, by name. */
 export const BUILT_IN_PIPELINES: readonly PipelineDefinition[] = [NIGHTLY_TCA, EXECUTION_REPORT, DESK_RISK, MARKET_PERFORMANCE, BACKTEST_SWEEP];
+
+/** The no-op job: a trivial process, not a Node program, so that a run measures the control plane alone. */
+export const NOOP_COMMAND: readonly string[] = ['true'];
+/** The name of a no-op pipeline's one step. */
+export const NOOP_STEP = 'noop';
+
+/**
+ * A pipeline of one `count` step of `children` no-op tasks (0.25 vCPU each: 8 at once on 2 vCPUs),
+ * triggered by a dataset named `trigger` (default: the pipeline's name). For benchmarks and tests
+ * of the control plane at size; `command` replaces the no-op where a test needs another program.
+ */
+export function noopPipeline(
+  name: string,
+  children: number,
+  options: { trigger?: string; command?: readonly string[]; attempts?: number; vcpus?: number; description?: string } = {},
+): PipelineDefinition {
+  return definePipeline({
+    name,
+    description: options.description ?? `${children} no-op task(s): the control plane alone`,
+    trigger: { datasets: [options.trigger ?? name] },
+    steps: [
+      {
+        name: NOOP_STEP,
+        command: [...(options.command ?? NOOP_COMMAND)],
+        fanOut: 'count',
+        count: children,
+        vcpus: options.vcpus ?? 0.25,
+        memoryMiB: 64,
+        attempts: options.attempts ?? 2,
+        timeoutSeconds: 60,
+      },
+    ],
+  });
+}
