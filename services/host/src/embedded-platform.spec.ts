@@ -255,6 +255,12 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     const missing = await fetch(`${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks/${encodeURIComponent(task!.taskId)}/attempts/2/log`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { message: string }).message).toBe('task boom#all of run ' + outcome.detail.data.runId + ' has no attempt 2 (it has 1)');
+    const runPath = `${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks`;
+    const zero = await fetch(`${runPath}/${encodeURIComponent(task!.taskId)}/attempts/0/log`);
+    expect([zero.status, ((await zero.json()) as { message: string }).message]).toEqual([400, 'attempt must be a positive integer, got "0"']);
+    const noHash = await fetch(`${runPath}/boom/attempts/1/log`);
+    expect([noHash.status, ((await noHash.json()) as { message: string }).message]).toEqual([400, 'task id "boom" is not <step>#<partition> (URL-encode "#" as %23)']);
+    expect((await fetch(`${runPath}/${encodeURIComponent('boom#nowhere')}/attempts/1/log`)).status).toBe(404);
   });
 
   it('rejects a detail that fails its schema, naming the field path', async () => {

@@ -1,4 +1,5 @@
 import type { BatchJobStateChangeDetail } from '@nightshift/contracts';
+import type { JobStore, Task } from '@nightshift/jobs-domain';
 
 /** Parameters nightshift sets on every job; they come back on every state-change event and in DescribeJobs. */
 export const JOB_PARAM_RUN_ID = 'nightshift.runId';
@@ -43,4 +44,28 @@ export function jobRefOf(detail: BatchJobStateChangeDetail): JobRef | undefined 
 function count(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d+$/.test(value)) return undefined;
   return Number(value);
+}
+
+/**
+ * Whose job runs a task, from its record: its step's own job (an array child `<stepJobId>:<n>`, or
+ * the step's job itself), a resubmission claimed and not yet reporting, or a job of its own (the
+ * task was resubmitted alone after its step's job was lost). A task with no job yet is its step's.
+ */
+export function jobOwnerOf(task: Pick<Task, 'jobId'>, stepJobId: string | undefined): 'step' | 'claim' | 'alone' {
+  const jobId = task.jobId;
+  if (jobId === undefined) return 'step';
+  if (isResubmissionClaim(jobId)) return 'claim';
+  return stepJobId !== undefined && (jobId === stepJobId || jobId.startsWith(`${stepJobId}:`)) ? 'step' : 'alone';
+}
+
+/** Every task record of a step, by array index, reading the store's pages one after another. */
+export async function tasksOfStep(store: Pick<JobStore, 'listTasks'>, runId: string, step: string): Promise<Map<number, Task>> {
+  const tasks = new Map<number, Task>();
+  let nextToken: string | undefined;
+  do {
+    const page = await store.listTasks(runId, { step, ...(nextToken ? { nextToken } : {}) });
+    for (const t of page.items) tasks.set(t.arrayIndex, t);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return tasks;
 }

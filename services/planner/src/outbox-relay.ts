@@ -1,6 +1,6 @@
 import { assertEventFits, type EventPublisher } from '@nightshift/events-domain';
 import { isTerminalTaskStatus, type ComputeEnvironment, type JobStore, type OutboxEntry, type Run } from '@nightshift/jobs-domain';
-import { isResubmissionClaim } from './job-params.js';
+import { jobOwnerOf, tasksOfStep } from './job-params.js';
 
 /**
  * Carries out a run's outbox: the effects its last transition recorded with it. Every entry is
@@ -50,15 +50,9 @@ export class OutboxRelay {
     for (const step of await this.store.listSteps(run.runId)) {
       if (step.jobId && (step.status === 'SUBMITTED' || step.status === 'FAILED')) await this.compute.terminateJob(step.jobId, reason);
       if (step.status === 'SUCCEEDED' || step.status === 'PENDING') continue;
-      let nextToken: string | undefined;
-      do {
-        const page = await this.store.listTasks(run.runId, { step: step.step, ...(nextToken ? { nextToken } : {}) });
-        for (const task of page.items) {
-          const alone = task.jobId !== undefined && !isResubmissionClaim(task.jobId) && !(step.jobId && task.jobId.startsWith(`${step.jobId}:`)) && task.jobId !== step.jobId;
-          if (alone && !isTerminalTaskStatus(task.status)) await this.compute.terminateJob(task.jobId!, reason);
-        }
-        nextToken = page.nextToken;
-      } while (nextToken);
+      for (const task of (await tasksOfStep(this.store, run.runId, step.step)).values()) {
+        if (jobOwnerOf(task, step.jobId) === 'alone' && !isTerminalTaskStatus(task.status)) await this.compute.terminateJob(task.jobId!, reason);
+      }
     }
   }
 }

@@ -15,7 +15,7 @@ import {
   type StepExecution,
   type Task,
 } from '@nightshift/jobs-domain';
-import { isResubmissionClaim, resubmissionClaim } from './job-params.js';
+import { jobOwnerOf, resubmissionClaim, tasksOfStep } from './job-params.js';
 import type { PlanCache } from './plan-cache.js';
 import type { RunEngine } from './run-engine.js';
 import type { StepSubmitter } from './step-submitter.js';
@@ -109,16 +109,17 @@ export class Reconciler {
     const finished = job !== undefined && (job.status === 'SUCCEEDED' || job.status === 'FAILED');
     // A job still under way reports for itself; its tasks are read only once it is gone or done.
     if (job && !finished) return;
-    const tasks = await this.tasksOf(run.runId, exec.step);
+    const tasks = await tasksOfStep(this.store, run.runId, exec.step);
     const partitions = await this.plans.partitions(run.runId, exec.step);
     const ofStepJob: number[] = [];
     const alone: Task[] = [];
     for (let index = 0; index < exec.size; index++) {
       const task = tasks.get(index);
       if (task && isTerminalTaskStatus(task.status)) continue;
-      if (task?.jobId && isResubmissionClaim(task.jobId)) {
-        if (this.isStale(task.updatedAt)) await this.resolveLost(run, pipeline, def, exec, task, `the resubmission of task ${task.taskId} was claimed and not completed`, outcome);
-      } else if (task?.jobId && task.jobId !== exec.jobId && !task.jobId.startsWith(`${exec.jobId}:`)) alone.push(task);
+      const owner = task ? jobOwnerOf(task, exec.jobId) : 'step';
+      if (owner === 'claim') {
+        if (this.isStale(task!.updatedAt)) await this.resolveLost(run, pipeline, def, exec, task!, `the resubmission of task ${task!.taskId} was claimed and not completed`, outcome);
+      } else if (owner === 'alone') alone.push(task!);
       else ofStepJob.push(index);
     }
     if (!job) {
@@ -180,17 +181,6 @@ export class Reconciler {
       return;
     }
     await this.submitter.resubmitTask(run, pipeline, def, exec, next, token, resolution.priorAttempts, resolution.remainingAttempts);
-  }
-
-  private async tasksOf(runId: string, step: string): Promise<Map<number, Task>> {
-    const tasks = new Map<number, Task>();
-    let nextToken: string | undefined;
-    do {
-      const page = await this.store.listTasks(runId, { step, ...(nextToken ? { nextToken } : {}) });
-      for (const t of page.items) tasks.set(t.arrayIndex, t);
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return tasks;
   }
 
   private isStale(at: string | undefined): boolean {

@@ -1,9 +1,10 @@
 import { rm, writeFile } from 'node:fs/promises';
-import { RunFailed, RunSucceeded, type RunSucceededDetail } from '@nightshift/contracts';
+import { envelope, RunFailed, RunSucceeded, type RunSucceededDetail } from '@nightshift/contracts';
 import { eventSize, MAX_EVENT_BYTES } from '@nightshift/events-domain';
-import { ComputeSubmissionError, definePipeline, noopPipeline, type ComputeEnvironment, type PipelineDefinition } from '@nightshift/jobs-domain';
+import { ComputeSubmissionError, definePipeline, finishRun, noopPipeline, type ComputeEnvironment, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JOB_PARAM_ARRAY_INDEX, JOB_PARAM_PRIOR_ATTEMPTS } from './job-params.js';
+import { OutboxRelay } from './outbox-relay.js';
 import { eventually, PlannerHarness, WORKER_SCRIPT } from './testing/planner-harness.js';
 
 const h = new PlannerHarness();
@@ -217,6 +218,39 @@ describe('Reconciler: repairs what events and hosts lose', () => {
     expect(outcome.repaired).toBe(1);
     await h.runReaching(run.runId, 'SUCCEEDED');
     expect(h.publisher.ofType(RunSucceeded.detailType)).toHaveLength(1);
+  });
+
+  it("carries out an outbox a crash left behind: the terminal event is published, the run's jobs stopped, the run closed", async () => {
+    const pipeline = pipelineOf({ fanOut: 'partitions', attempts: 1 });
+    for (const i of [0, 1]) await writeFile(h.marker(`hang-${i}`), '');
+    const host = h.startHost({ pipelines: [pipeline] });
+    const run = await h.startRun(host, pipeline, ['apac-cash', 'emea-cash']);
+    await eventually('the workers to start', async () => ((await h.starts()).length === 2 ? true : undefined));
+    // The transition a planner wrote just before it died: the run FAILED, its effects in the outbox, none carried out.
+    const stored = (await h.store.getRun(run.runId))!;
+    const reason = 'operator failed it, then the planner died';
+    const event = OutboxRelay.event(`run-failed-${run.runId}`, {
+      source: RunFailed.source,
+      detailType: RunFailed.detailType,
+      resources: [run.runId],
+      detail: envelope({ runId: run.runId, pipeline: run.pipeline, businessDate: run.businessDate, reason, finishedAt: new Date().toISOString() }, { eventId: `run-failed-${run.runId}`, correlationId: run.correlationId, occurredAt: new Date() }),
+    });
+    await h.store.transitionRun(run.runId, stored.status, finishRun('FAILED', new Date(), reason), [event, { id: `stop-jobs-${run.runId}`, kind: 'stop-jobs', reason }]);
+    expect((await h.store.listOpenRuns()).items.map((r) => r.runId)).toContain(run.runId);
+    expect(h.publisher.ofType(RunFailed.detailType)).toHaveLength(0);
+
+    await host.reconciler.sweep();
+    expect(h.publisher.ofType(RunFailed.detailType)).toHaveLength(1);
+    const tasks = await eventually('both workers to be stopped', async () => {
+      const all = await h.tasksOf(run.runId);
+      return all.length === 2 && all.every((t) => t.status === 'FAILED') ? all : undefined;
+    });
+    expect(tasks.map((t) => t.statusReason)).toEqual([reason, reason]);
+    expect((await h.store.getRun(run.runId))?.outbox ?? []).toEqual([]);
+    expect((await h.store.listOpenRuns()).items.map((r) => r.runId)).not.toContain(run.runId);
+    // A second sweep has nothing left to say.
+    await host.reconciler.sweep();
+    expect(h.publisher.ofType(RunFailed.detailType)).toHaveLength(1);
   });
 
   it('after a host restart records the lost attempt with the reason, resubmits the task alone, and the run succeeds', async () => {

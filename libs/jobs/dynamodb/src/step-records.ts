@@ -23,7 +23,6 @@ const OPTIONAL_STEP_FIELDS = {
   claimedAt: true,
   submittedAt: true,
   finishedAt: true,
-  statusSummary: true,
   reason: true,
 } satisfies Record<OptionalKeys<StepExecution>, true>;
 

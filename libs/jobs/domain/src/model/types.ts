@@ -126,8 +126,6 @@ export interface StepExecution {
   /** Tasks that finished, each counted exactly once; the store may fold them in groups (see the port). */
   succeeded: number;
   failed: number;
-  /** The job's status summary (AWS Batch's `arrayProperties.statusSummary`) as last reported, for people. */
-  statusSummary?: Partial<Record<TaskStatus, number>>;
   /** Why the step failed or could not be submitted. */
   reason?: string;
   /** Bumped by every write; writes are conditioned on it. */
