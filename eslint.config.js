@@ -28,8 +28,35 @@ export default [
             { sourceTag: 'type:observability', onlyDependOnLibsWithTags: ['type:contracts'] },
             { sourceTag: 'type:analytics', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ['@aws-sdk/*', '@nestjs/*', '@opentelemetry/*', 'dynalite'] },
             { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:observability'] },
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:observability', 'type:analytics'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:contracts', 'type:domain', 'type:adapter', 'type:observability', 'type:analytics'] },
+            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:observability'] },
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Tests wire real adapters together (a transport over the embedded bus, an AWS adapter against
+    // an embedded endpoint); production code of an adapter never imports another adapter.
+    files: ['**/*.spec.ts', '**/testing/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          banTransitiveDependencies: false,
+          checkNestedExternalImports: true,
+          depConstraints: [
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ioPackages },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'], bannedExternalImports: ioPackages },
+            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:observability', 'type:adapter'] },
+            { sourceTag: 'type:observability', onlyDependOnLibsWithTags: ['type:contracts'] },
+            { sourceTag: 'type:analytics', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ['@aws-sdk/*', '@nestjs/*', '@opentelemetry/*', 'dynalite'] },
+            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:observability'] },
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics'] },
           ],
         },
       ],

@@ -8,13 +8,14 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SERVICE_RULES, type RuleDefinition } from '@nightshift/contracts';
 import { DirectoryJobLogs, LocalComputeEnvironment, reapOrphans } from '@nightshift/compute-local';
-import { LocalBusServer, LocalEventBus, PutEventsHttpEndpoint } from '@nightshift/events-local';
+import { LocalEventBus, PutEventsHttpEndpoint } from '@nightshift/events-local';
 import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
 import type { JobStore, PipelineDefinition } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
 import { PlannerModule, plannerConfigSchema, ReconciliationLoop, RunEngine } from '@nightshift/planner';
 import { ReportingModule, reportingConfigSchema } from '@nightshift/reporting';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
+import type { ServiceRuntime } from '@nightshift/platform';
 
 /** Where the worker's compiled entrypoint is, relative to this file (src/ in tests, dist/ when built). */
 export const WORKER_ENTRYPOINT = fileURLToPath(new URL('../../worker/dist/main.js', import.meta.url));
@@ -132,27 +133,26 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     };
     const logger = options.logger ?? false;
 
-    const ingestion: INestMicroservice = await NestFactory.createMicroservice(
-      IngestionModule.register(ingestionConfigSchema.parse(common), { bus, dynamo: client }),
-      { strategy: new LocalBusServer({ bus, queue: 'ingestion', concurrency: 2 }), logger },
-    );
+    const runtime: ServiceRuntime = { mode: 'local', dynamo: client, bus, compute, logs: new DirectoryJobLogs(dirs.logs) };
+    const ingestionService = IngestionModule.compose(ingestionConfigSchema.parse({ ...common, concurrency: 2 }), runtime);
+    const ingestion: INestMicroservice = await NestFactory.createMicroservice(ingestionService.module, { strategy: ingestionService.transport, logger });
     await ingestion.listen();
     stops.push(() => ingestion.close());
 
-    const planner: INestMicroservice = await NestFactory.createMicroservice(
-      PlannerModule.register(
-        plannerConfigSchema.parse({
-          ...common,
-          workerCommand: [process.execPath, WORKER_ENTRYPOINT],
-          workerEnvironment,
-          fairShareQueues: EMBEDDED_JOB_QUEUES.map((q) => q.name),
-          ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}),
-          ...(options.claimTimeoutMs !== undefined ? { claimTimeoutMs: options.claimTimeoutMs } : {}),
-        }),
-        { bus, dynamo: client, compute, ...(options.extraPipelines ? { extraPipelines: options.extraPipelines } : {}) },
-      ),
-      { strategy: new LocalBusServer({ bus, queue: 'planner', concurrency: 16 }), logger },
+    const plannerService = PlannerModule.compose(
+      plannerConfigSchema.parse({
+        ...common,
+        concurrency: 16,
+        workerCommand: [process.execPath, WORKER_ENTRYPOINT],
+        workerEnvironment,
+        fairShareQueues: EMBEDDED_JOB_QUEUES.map((q) => q.name),
+        ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}),
+        ...(options.claimTimeoutMs !== undefined ? { claimTimeoutMs: options.claimTimeoutMs } : {}),
+      }),
+      runtime,
+      options.extraPipelines ? { extraPipelines: options.extraPipelines } : {},
     );
+    const planner: INestMicroservice = await NestFactory.createMicroservice(plannerService.module, { strategy: plannerService.transport, logger });
     stops.push(() => planner.close());
     // One sweep before the planner takes events: the jobs of the previous host are unknown to this
     // compute environment, so their tasks are resolved (resubmitted or failed) and their late events
@@ -163,13 +163,10 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     await planner.listen();
     loop.start();
 
-    const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort });
-    const reporting: INestApplication = await NestFactory.create(
-      ReportingModule.register(reportingConfig, { bus, dynamo: client, compute, logs: new DirectoryJobLogs(dirs.logs) }),
-      new FastifyAdapter(),
-      { logger },
-    );
-    reporting.connectMicroservice({ strategy: new LocalBusServer({ bus, queue: 'reporting', concurrency: 2 }) });
+    const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2 });
+    const reportingService = ReportingModule.compose(reportingConfig, runtime);
+    const reporting: INestApplication = await NestFactory.create(reportingService.module, new FastifyAdapter(), { logger });
+    reporting.connectMicroservice({ strategy: reportingService.transport });
     await reporting.startAllMicroservices();
     await reporting.listen(reportingConfig.httpPort, reportingConfig.httpHost);
     stops.push(() => reporting.close());

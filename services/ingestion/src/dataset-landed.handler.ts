@@ -1,7 +1,7 @@
 import { Controller, Inject, Logger, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { DatasetLanded, traceparentOf, type EventBridgeEvent } from '@nightshift/contracts';
-import { PreserveHandlerErrorFilter } from '@nightshift/events-local';
+import { PreserveHandlerErrorFilter } from '@nightshift/events-nest';
 import { withSpan } from '@nightshift/observability';
 import { RegisterLandedDataset } from './register-landed-dataset.js';
 

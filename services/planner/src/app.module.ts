@@ -1,11 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchComputeEnvironment } from '@nightshift/compute-aws';
 import type { EventPublisher } from '@nightshift/events-domain';
-import { BusEventPublisher, type LocalEventBus } from '@nightshift/events-local';
+import type { QueueServer } from '@nightshift/events-nest';
 import { BUILT_IN_PIPELINES, type Clock, type ComputeEnvironment, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
+import { bindServicePorts, type ServiceRuntime } from '@nightshift/platform';
 import type { ObjectStore } from '@nightshift/storage-domain';
-import { DirectoryObjectStore } from '@nightshift/storage-local';
 import type { PlannerConfig } from './config.js';
 import { createPlannerCore, type PlannerCore } from './planner-core.js';
 import { PlannerHandlers } from './planner.handlers.js';
@@ -14,30 +14,37 @@ import { Reconciler } from './reconciler.js';
 import { RunEngine } from './run-engine.js';
 import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, PIPELINES, PLANNER_CORE, RECONCILE_INTERVAL_MS } from './tokens.js';
 
-/** Process-wide clients the host owns and hands to the planner. */
-export interface PlannerRuntime {
-  bus: LocalEventBus;
-  dynamo: DynamoDBDocumentClient;
-  /** The local compute environment (shared: it owns the machine's vCPU/memory budget). */
-  compute: ComputeEnvironment;
+/** What the planner adds to its runtime. */
+export interface PlannerExtras {
   /** Pipelines beyond the built-in ones (tests, site-specific pipelines). */
   extraPipelines?: readonly PipelineDefinition[];
 }
 
-/** The composition root of the planner: the only place its ports are bound to adapters. */
+/** The planner composed: its Nest module and the transport that feeds it its queue. */
+export interface ComposedPlanner {
+  module: DynamicModule;
+  transport: QueueServer;
+}
+
+/** The composition root of the planner: the only place its ports are bound to adapters (by `config.mode`). */
 @Module({})
 export class PlannerModule {
-  static register(config: PlannerConfig, runtime: PlannerRuntime): DynamicModule {
-    return {
+  static compose(config: PlannerConfig, runtime: ServiceRuntime, extras: PlannerExtras = {}): ComposedPlanner {
+    const ports = bindServicePorts('planner', config, runtime);
+    let compute: ComputeEnvironment;
+    if (runtime.mode === 'aws') compute = new BatchComputeEnvironment(runtime.aws.batch);
+    else if (runtime.compute) compute = runtime.compute;
+    else throw new Error('planner: the embedded runtime has no compute environment');
+    const module: DynamicModule = {
       module: PlannerModule,
       controllers: [PlannerHandlers],
       providers: [
-        { provide: JOB_STORE, useValue: new DynamoDbJobStore(runtime.dynamo, { tableName: config.tableName }) satisfies JobStore },
-        { provide: OBJECT_STORE, useValue: new DirectoryObjectStore(config.objectStoreDir) satisfies ObjectStore },
-        { provide: EVENT_PUBLISHER, useValue: new BusEventPublisher(runtime.bus) satisfies EventPublisher },
-        { provide: COMPUTE, useValue: runtime.compute },
+        { provide: JOB_STORE, useValue: new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName }) satisfies JobStore },
+        { provide: OBJECT_STORE, useValue: ports.objects },
+        { provide: EVENT_PUBLISHER, useValue: ports.publisher },
+        { provide: COMPUTE, useValue: compute },
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
-        { provide: PIPELINES, useValue: [...BUILT_IN_PIPELINES, ...(runtime.extraPipelines ?? [])] },
+        { provide: PIPELINES, useValue: [...BUILT_IN_PIPELINES, ...(extras.extraPipelines ?? [])] },
         { provide: RECONCILE_INTERVAL_MS, useValue: config.reconcileIntervalMs },
         {
           provide: PLANNER_CORE,
@@ -64,5 +71,6 @@ export class PlannerModule {
         ReconciliationLoop,
       ],
     };
+    return { module, transport: ports.transport };
   }
 }

@@ -12,7 +12,7 @@ import {
   type EventBridgeEvent,
 } from '@nightshift/contracts';
 import { DatasetLacksTablesError, type DatasetVersion, type JobStore, type PipelineDefinition, type PlanRequest } from '@nightshift/jobs-domain';
-import { PreserveHandlerErrorFilter } from '@nightshift/events-local';
+import { PreserveHandlerErrorFilter } from '@nightshift/events-nest';
 import { withSpan } from '@nightshift/observability';
 import { PipelinesNotStartedError } from './errors.js';
 import { RunEngine } from './run-engine.js';

@@ -1,11 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchComputeEnvironment } from '@nightshift/compute-aws';
 import type { EventPublisher } from '@nightshift/events-domain';
-import { BusEventPublisher, type LocalEventBus } from '@nightshift/events-local';
+import type { QueueServer } from '@nightshift/events-nest';
 import type { Clock, ComputeEnvironment, JobLogs, JobStore } from '@nightshift/jobs-domain';
 import { DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
+import { CloudWatchJobLogs } from '@nightshift/logs-aws';
+import { bindServicePorts, type ServiceRuntime } from '@nightshift/platform';
 import type { ObjectStore } from '@nightshift/storage-domain';
-import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { ApiController } from './api.controller.js';
 import type { ReportingConfig } from './config.js';
 import { PublishReport, type ReportSection } from './publish-report.js';
@@ -13,30 +14,38 @@ import { ReportingHandlers } from './reporting.handlers.js';
 import { BACKTEST_SECTION, EXECUTION_SECTION, PERFORMANCE_SECTION, RISK_SECTION, TCA_SECTION } from './sections.js';
 import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, REPORT_SECTIONS } from './tokens.js';
 
-/** Process-wide clients the host owns and hands to reporting. */
-export interface ReportingRuntime {
-  bus: LocalEventBus;
-  dynamo: DynamoDBDocumentClient;
-  /** Read-only use: the API asks it what a step's job is doing and why a task waits. */
-  compute: ComputeEnvironment;
-  /** Where the API reads an attempt's output. */
-  logs: JobLogs;
+/** Reporting composed: its Nest module (REST API + handlers) and the transport that feeds it its queue. */
+export interface ComposedReporting {
+  module: DynamicModule;
+  transport: QueueServer;
 }
 
-/** The composition root of reporting: the only place its ports are bound to adapters. */
+/** The composition root of reporting: the only place its ports are bound to adapters (by `config.mode`). */
 @Module({})
 export class ReportingModule {
-  static register(config: ReportingConfig, runtime: ReportingRuntime): DynamicModule {
-    return {
+  static compose(config: ReportingConfig, runtime: ServiceRuntime): ComposedReporting {
+    const ports = bindServicePorts('reporting', config, runtime);
+    let compute: ComputeEnvironment;
+    let logs: JobLogs;
+    if (runtime.mode === 'aws') {
+      compute = new BatchComputeEnvironment(runtime.aws.batch);
+      logs = new CloudWatchJobLogs(runtime.aws.logs, { logGroupName: config.jobLogGroup });
+    } else if (runtime.compute && runtime.logs) {
+      compute = runtime.compute;
+      logs = runtime.logs;
+    } else {
+      throw new Error('reporting: the embedded runtime has no compute environment or job logs');
+    }
+    const module: DynamicModule = {
       module: ReportingModule,
       controllers: [ReportingHandlers, ApiController],
       providers: [
-        { provide: JOB_STORE, useValue: new DynamoDbJobStore(runtime.dynamo, { tableName: config.tableName }) satisfies JobStore },
-        { provide: OBJECT_STORE, useValue: new DirectoryObjectStore(config.objectStoreDir) satisfies ObjectStore },
-        { provide: EVENT_PUBLISHER, useValue: new BusEventPublisher(runtime.bus) satisfies EventPublisher },
+        { provide: JOB_STORE, useValue: new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName }) satisfies JobStore },
+        { provide: OBJECT_STORE, useValue: ports.objects },
+        { provide: EVENT_PUBLISHER, useValue: ports.publisher },
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
-        { provide: COMPUTE, useValue: runtime.compute },
-        { provide: JOB_LOGS, useValue: runtime.logs },
+        { provide: COMPUTE, useValue: compute },
+        { provide: JOB_LOGS, useValue: logs },
         { provide: REPORT_SECTIONS, useValue: [EXECUTION_SECTION, TCA_SECTION, RISK_SECTION, BACKTEST_SECTION, PERFORMANCE_SECTION] satisfies ReportSection[] },
         {
           provide: PublishReport,
@@ -46,5 +55,6 @@ export class ReportingModule {
         },
       ],
     };
+    return { module, transport: ports.transport };
   }
 }

@@ -1,23 +1,38 @@
 import { z } from 'zod';
 
 /** The worker's configuration: what AWS Batch (or the local compute environment) passes in. */
-export const workerConfigSchema = z.object({
-  manifestKey: z.string().min(1),
-  objectStoreDir: z.string().min(1),
-  arrayIndex: z.coerce.number().int().min(0).default(0),
-  attempt: z.coerce.number().int().min(1).default(1),
-  jobId: z.string().default('local'),
-  traceparent: z.string().optional(),
-  otlpEndpoint: z.string().url().optional(),
-  traceFile: z.string().optional(),
-});
+export const workerConfigSchema = z
+  .object({
+    /** `local`: the object store is a directory (the embedded default); `aws`: S3 (AWS Batch, or the embedded platform's S3 endpoint). */
+    mode: z.enum(['local', 'aws']).default('local'),
+    manifestKey: z.string().min(1),
+    /** Root of the directory object store (local mode). */
+    objectStoreDir: z.string().min(1).optional(),
+    /** S3 bucket of the object store (aws mode); endpoint and credentials come from the SDK's standard configuration. */
+    bucket: z.string().min(3).max(63).optional(),
+    /** Path-style S3 addressing (an endpoint on an IP address). */
+    s3ForcePathStyle: z.boolean().default(false),
+    arrayIndex: z.coerce.number().int().min(0).default(0),
+    attempt: z.coerce.number().int().min(1).default(1),
+    jobId: z.string().default('local'),
+    traceparent: z.string().optional(),
+    otlpEndpoint: z.string().url().optional(),
+    traceFile: z.string().optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.mode === 'local' && c.objectStoreDir === undefined) ctx.addIssue({ code: 'custom', path: ['objectStoreDir'], message: 'required in local mode' });
+    if (c.mode === 'aws' && c.bucket === undefined) ctx.addIssue({ code: 'custom', path: ['bucket'], message: 'required in aws mode' });
+  });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 
 /** Reads the worker's configuration from its environment; names the variable that is wrong. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const result = workerConfigSchema.safeParse({
+    mode: env['NIGHTSHIFT_MODE'] || undefined,
     manifestKey: env['NIGHTSHIFT_MANIFEST_KEY'],
-    objectStoreDir: env['NIGHTSHIFT_OBJECT_STORE_DIR'],
+    objectStoreDir: env['NIGHTSHIFT_OBJECT_STORE_DIR'] || undefined,
+    bucket: env['NIGHTSHIFT_BUCKET'] || undefined,
+    s3ForcePathStyle: env['NIGHTSHIFT_S3_FORCE_PATH_STYLE'] === 'true',
     arrayIndex: env['NIGHTSHIFT_ARRAY_INDEX'] ?? env['AWS_BATCH_JOB_ARRAY_INDEX'],
     attempt: env['AWS_BATCH_JOB_ATTEMPT'],
     jobId: env['AWS_BATCH_JOB_ID'],
@@ -27,8 +42,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   });
   if (!result.success) {
     const names: Record<string, string> = {
+      mode: 'NIGHTSHIFT_MODE',
       manifestKey: 'NIGHTSHIFT_MANIFEST_KEY',
       objectStoreDir: 'NIGHTSHIFT_OBJECT_STORE_DIR',
+      bucket: 'NIGHTSHIFT_BUCKET',
       arrayIndex: 'AWS_BATCH_JOB_ARRAY_INDEX',
       attempt: 'AWS_BATCH_JOB_ATTEMPT',
       otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { InputDataError } from '@nightshift/analytics';
 import { startTracing } from '@nightshift/observability';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '@nightshift/storage-aws';
+import type { ObjectStore } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { loadWorkerConfig, WorkerUsageError } from './config.js';
 import { runTask } from './run-task.js';
@@ -29,8 +32,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const tracing = startTracing({ serviceName: 'nightshift-worker', otlpEndpoint: config.otlpEndpoint, traceFile: config.traceFile });
+  // The object store by mode: S3 (its endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, as the SDK reads them) or the directory.
+  const s3 = config.mode === 'aws' ? new S3Client({ forcePathStyle: config.s3ForcePathStyle }) : undefined;
+  const objects: ObjectStore = s3 ? new S3ObjectStore(s3, { bucket: config.bucket! }) : new DirectoryObjectStore(config.objectStoreDir!);
   try {
-    const { outputKey } = await runTask(config, new DirectoryObjectStore(config.objectStoreDir));
+    const { outputKey } = await runTask(config, objects);
     log(process.stdout, `wrote ${outputKey}`);
     return 0;
   } catch (e) {
@@ -38,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
     log(process.stderr, `${usage ? 'bad input' : 'failed'}: ${(e as Error).message}`);
     return usage ? 2 : 1;
   } finally {
+    s3?.destroy();
     await tracing.shutdown();
   }
 }

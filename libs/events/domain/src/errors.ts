@@ -43,3 +43,66 @@ export class EventTooLargeError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** One entry of a publish call that the bus did not accept. */
+export interface FailedEntry {
+  /** Index of the entry in the publish call. */
+  readonly index: number;
+  readonly source: string;
+  readonly detailType: string;
+  /** PutEvents error code: `InvalidArgument`, `MalformedDetail`, `InternalFailure`, `ThrottlingException`, `ValidationException`... */
+  readonly errorCode: string;
+  readonly errorMessage: string;
+}
+
+/** PutEvents entry error codes that AWS documents as transient: the same entry may be accepted later. */
+export const RETRYABLE_ENTRY_CODES: ReadonlySet<string> = new Set(['InternalFailure', 'ThrottlingException']);
+
+/**
+ * Some entries of a publish call were not accepted (after the publisher's own retries of transient
+ * failures). The others were durably accepted before this was thrown, so retrying only the failed
+ * entries is the right recovery (retrying all of them is also safe: consumers deduplicate on
+ * `detail.metadata.eventId`). `retryable` is true only when every failure is transient.
+ */
+export class PublishFailedError extends Error {
+  readonly retryable: boolean;
+  constructor(
+    readonly failures: readonly FailedEntry[],
+    readonly total: number,
+  ) {
+    super(
+      `${failures.length} of ${total} events were not published: ` +
+        failures.map((f) => `#${f.index} ${JSON.stringify(f.detailType)} from ${JSON.stringify(f.source)}: ${f.errorCode} (${f.errorMessage})`).join('; '),
+    );
+    this.name = new.target.name;
+    this.retryable = failures.every((f) => RETRYABLE_ENTRY_CODES.has(f.errorCode));
+  }
+}
+
+/**
+ * A claim-checked event's payload could not be read back (missing object, checksum mismatch).
+ * Not retryable when the object is gone or altered: the event can never be handled as published.
+ */
+export class ClaimCheckError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(`claim-checked detail ${key}: ${message}`, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The message consumer was closed (its bus stopped): a consuming loop ends quietly on it. */
+export class ConsumerClosedError extends Error {
+  readonly retryable = false as const;
+  constructor(
+    readonly queue: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the consumer of queue ${queue} is closed`, options);
+    this.name = new.target.name;
+  }
+}

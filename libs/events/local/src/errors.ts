@@ -87,39 +87,6 @@ export class CorruptMessageFileError extends LocalBusError {
   }
 }
 
-/** One entry of a publish call that the bus did not accept. */
-export interface FailedEntry {
-  /** Index of the entry in the publish call. */
-  readonly index: number;
-  readonly source: string;
-  readonly detailType: string;
-  /** PutEvents error code: `InvalidArgument`, `MalformedDetail`, `InternalFailure`, `ValidationException`... */
-  readonly errorCode: string;
-  readonly errorMessage: string;
-}
-
-/** PutEvents error codes that AWS documents as retryable. */
-const RETRYABLE_ENTRY_CODES = new Set(['InternalFailure', 'ThrottlingException']);
-
-/**
- * Some entries of a publish call were not accepted. The others were durably accepted before this
- * was thrown, so retrying only the failed entries is the right recovery (retrying all of them is
- * also safe: consumers deduplicate on `detail.metadata.eventId`).
- */
-export class PublishFailedError extends LocalBusError {
-  readonly retryable: boolean;
-  constructor(
-    readonly failures: readonly FailedEntry[],
-    readonly total: number,
-  ) {
-    super(
-      `${failures.length} of ${total} events were not published: ` +
-        failures.map((f) => `#${f.index} ${JSON.stringify(f.detailType)} from ${JSON.stringify(f.source)}: ${f.errorCode} (${f.errorMessage})`).join('; '),
-    );
-    this.retryable = failures.every((f) => RETRYABLE_ENTRY_CODES.has(f.errorCode));
-  }
-}
-
 /** The embedded bus is asynchronous one-way messaging, like EventBridge: there is no reply channel. */
 export class RequestResponseNotSupportedError extends LocalBusError {
   readonly retryable = false;

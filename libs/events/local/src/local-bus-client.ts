@@ -1,6 +1,6 @@
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { InvalidEmitError, messageOf, PublishFailedError, RequestResponseNotSupportedError } from './errors.js';
-import type { PutEventsResult, PutEventsTarget } from './put-events.js';
+import { PublishFailedError, type PutEventsResult, type PutEventsTarget } from '@nightshift/events-domain';
+import { InvalidEmitError, messageOf, RequestResponseNotSupportedError } from './errors.js';
 
 /** What `LocalBusClient.emit(detailType, payload)` takes. */
 export interface LocalBusEmitPayload {

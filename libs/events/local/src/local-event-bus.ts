@@ -3,7 +3,16 @@ import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { eventBridgeEnvelopeSchema, NIGHTSHIFT_BUS, type EventBridgeEvent, type RuleDefinition } from '@nightshift/contracts';
-import { compileEventPattern, InvalidEventPatternError, validateEventPattern } from '@nightshift/events-domain';
+import {
+  compileEventPattern,
+  InvalidEventPatternError,
+  validateEventPattern,
+  type PutEventsRequestEntry,
+  type PutEventsResult,
+  type PutEventsResultEntry,
+  type MessageConsumer,
+  type PutEventsTarget,
+} from '@nightshift/events-domain';
 import {
   acquireDirLock,
   DirSync,
@@ -12,6 +21,7 @@ import {
   removeStaleTempFiles,
   writeFileAtomically,
 } from './durable-files.js';
+import { LocalQueueConsumer } from './local-queue-consumer.js';
 import { readReceipts, ReceiptLog, type Receipt } from './receipt-log.js';
 import {
   BusClosedError,
@@ -25,10 +35,6 @@ import {
   entryToEvent,
   validatePutEventsRequest,
   type EnvelopeContext,
-  type PutEventsRequestEntry,
-  type PutEventsResult,
-  type PutEventsResultEntry,
-  type PutEventsTarget,
 } from './put-events.js';
 
 /** Options of {@link LocalEventBus.open}. */
@@ -66,6 +72,20 @@ export interface ReceivedMessage {
   receiveCount: number;
   /** The full EventBridge event, as EventBridge would deliver it to an SQS target. */
   event: EventBridgeEvent;
+  /** When the message entered the queue (SQS `SentTimestamp`). */
+  enqueuedAt: string;
+  /**
+   * When the message was first received (SQS `ApproximateFirstReceiveTimestamp`). Kept in memory only:
+   * after a restart it is the first receive since the restart.
+   */
+  firstReceivedAt: string;
+}
+
+/** A message handed out by {@link LocalEventBus.receiveDeadLetters}: a delivery from `<queue>-dlq`. */
+export interface ReceivedDeadLetter extends ReceivedMessage {
+  /** Why it was dead-lettered (as in {@link DeadLetter}). */
+  reason: string;
+  deadLetteredAt: string;
 }
 
 /** A message in a queue's dead-letter queue. */
@@ -85,6 +105,8 @@ export interface ReceiveOptions {
   waitTimeMs?: number;
   /** Ends the wait early (the call then resolves with what it has, usually nothing). */
   signal?: AbortSignal;
+  /** This receive's visibility timeout (SQS ReceiveMessage `VisibilityTimeout`). Default: the bus's. */
+  visibilityTimeoutMs?: number;
 }
 
 /** Counts for one queue. */
@@ -116,12 +138,25 @@ interface Slot {
   chain: Promise<void>;
   /** An ack or a move is under way: the message is no longer deliverable. */
   leaving: boolean;
+  /** First receive in this process (SQS `ApproximateFirstReceiveTimestamp`), epoch ms. */
+  firstReceivedAt?: number;
+  /** The latest delivery of a dead letter (the DLQ read as a queue). In memory only: see {@link LocalEventBus.receiveDeadLetters}. */
+  deadDelivery?: DeadDelivery;
+}
+
+interface DeadDelivery {
+  /** `<messageId>:<uuid>`: random per delivery, so a handle from before a restart is stale after it. */
+  handle: string;
+  visibleAt: number;
+  /** Deliveries from the DLQ, added to the receive count the message had when it was moved. */
+  receives: number;
 }
 
 class Queue {
   readonly messages = new Map<string, Slot>();
   readonly dead = new Map<string, Slot>();
   readonly waiters = new Set<() => void>();
+  readonly deadWaiters = new Set<() => void>();
   readonly dirSync: DirSync;
   readonly dlqDirSync: DirSync;
   /** Opened by `loadQueue`; a bus exists only once every queue is loaded. */
@@ -143,6 +178,10 @@ class Queue {
 
   wake(): void {
     for (const w of [...this.waiters]) w();
+  }
+
+  wakeDead(): void {
+    for (const w of [...this.deadWaiters]) w();
   }
 
   /** The delivery state that lives in the receipt log: every message delivered at least once. */
@@ -177,8 +216,10 @@ export class LocalEventBus implements PutEventsTarget {
     private readonly tmpDir: string,
     private readonly queues: ReadonlyMap<string, Queue>,
     private readonly envelope: EnvelopeContext,
-    private readonly visibilityTimeoutMs: number,
-    private readonly maxReceiveCount: number,
+    /** How long a received message stays invisible before it is delivered again. */
+    readonly visibilityTimeoutMs: number,
+    /** Receives after which the next receive moves a message to its DLQ. */
+    readonly maxReceiveCount: number,
   ) {}
 
   /**
@@ -265,6 +306,16 @@ export class LocalEventBus implements PutEventsTarget {
     return [...this.queues.keys()];
   }
 
+  /** Envelope `account` of the events this bus builds (also the account of its queues' ARNs). */
+  get account(): string {
+    return this.envelope.account;
+  }
+
+  /** Envelope `region` of the events this bus builds. */
+  get region(): string {
+    return this.envelope.region;
+  }
+
   /**
    * EventBridge PutEvents. Throws `PutEventsValidationError` (and writes nothing) for what AWS
    * rejects as a whole request: 0 or more than 10 entries, more than 256 KiB. Otherwise every
@@ -293,6 +344,12 @@ export class LocalEventBus implements PutEventsTarget {
     return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
   }
 
+  /** The {@link MessageConsumer} of one queue (what a service's transport consumes). */
+  consumer(queue: string): MessageConsumer {
+    this.queue(queue);
+    return new LocalQueueConsumer(this, queue);
+  }
+
   /**
    * Receives up to `max` visible messages of `queue`, oldest first, each made invisible for the
    * visibility timeout with its receive count incremented, durably, before this resolves. A
@@ -304,14 +361,36 @@ export class LocalEventBus implements PutEventsTarget {
   async receive(queue: string, max = 1, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
     const q = this.queue(queue);
     if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max must be a positive integer, got ${max}`);
+    const visibilityMs = this.visibilityOf(options);
     this.assertOpen();
     const deadline = this.nowMs() + Math.max(0, options.waitTimeMs ?? 0);
     for (;;) {
-      const received = await this.claim(q, max);
+      const received = await this.claim(q, max, visibilityMs);
       if (received.length > 0) return received;
       if (this.closed || options.signal?.aborted || this.nowMs() >= deadline) return [];
-      await this.waitForChange(q, deadline, options.signal);
+      await this.waitForChange(q.waiters, nextVisible(q.messages.values(), (s) => s.record.visibleAt), deadline, options.signal);
     }
+  }
+
+  /**
+   * Enqueues `event` as is, a new message of `queue` (SQS SendMessage to a queue that an EventBridge
+   * rule targets), bypassing the rules; resolves with its message id once it is durable. Throws the
+   * contract's ZodError if `event` is not an EventBridge event (`eventBridgeEnvelopeSchema`).
+   */
+  async sendMessage(queue: string, event: EventBridgeEvent): Promise<string> {
+    const q = this.queue(queue);
+    eventBridgeEnvelopeSchema.parse(event);
+    this.assertOpen();
+    return this.enqueue(q, structuredClone(event));
+  }
+
+  /**
+   * True if `receiptHandle` is the latest delivery of a message of `queue` that is invisible now (SQS's
+   * "in flight": what ChangeMessageVisibility accepts).
+   */
+  isInFlight(queue: string, receiptHandle: string): boolean {
+    const slot = this.deliveredSlot(this.queue(queue), receiptHandle);
+    return slot !== undefined && slot.record.visibleAt > this.nowMs();
   }
 
   /**
@@ -409,19 +488,117 @@ export class LocalEventBus implements PutEventsTarget {
   }
 
   /**
+   * Receives up to `max` dead letters of `queue` (`<queue>-dlq` read as an SQS queue: an operator
+   * inspecting or draining it), oldest first, each invisible for the visibility timeout; long polls
+   * like {@link receive}. Unlike the queue's, the DLQ's delivery state (visibility, receive count,
+   * handles) is kept in memory only: after a restart every dead letter is visible again and old
+   * handles are stale. A dead letter is never moved on by its receive count (a DLQ has no redrive).
+   */
+  async receiveDeadLetters(queue: string, max = 1, options: ReceiveOptions = {}): Promise<ReceivedDeadLetter[]> {
+    const q = this.queue(queue);
+    if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max must be a positive integer, got ${max}`);
+    const visibilityMs = this.visibilityOf(options);
+    this.assertOpen();
+    const deadline = this.nowMs() + Math.max(0, options.waitTimeMs ?? 0);
+    for (;;) {
+      const received = this.claimDead(q, max, visibilityMs);
+      if (received.length > 0) return received;
+      if (this.closed || options.signal?.aborted || this.nowMs() >= deadline) return [];
+      await this.waitForChange(q.deadWaiters, nextVisible(q.dead.values(), (s) => s.deadDelivery?.visibleAt ?? 0), deadline, options.signal);
+    }
+  }
+
+  /**
+   * Deletes a dead letter received with {@link receiveDeadLetters}. `false` (and nothing deleted) if
+   * the handle is not its latest delivery.
+   */
+  async deleteDeadLetter(queue: string, receiptHandle: string): Promise<boolean> {
+    const q = this.queue(queue);
+    this.assertOpen();
+    const slot = this.deliveredDeadSlot(q, receiptHandle);
+    if (!slot) return false;
+    await this.leave(slot, async () => {
+      await unlinkIfPresent(join(q.dlqDir, slot.file));
+      await q.dlqDirSync.sync();
+    });
+    q.dead.delete(slot.record.messageId);
+    return true;
+  }
+
+  /**
+   * Makes a received dead letter visible again after `timeoutMs` (SQS ChangeMessageVisibility on the
+   * DLQ). `false` if the handle is not its latest delivery or the dead letter is not in flight.
+   */
+  changeDeadLetterVisibility(queue: string, receiptHandle: string, timeoutMs: number): boolean {
+    const q = this.queue(queue);
+    this.assertOpen();
+    const slot = this.deliveredDeadSlot(q, receiptHandle);
+    const now = this.nowMs();
+    if (!slot?.deadDelivery || slot.deadDelivery.visibleAt <= now) return false;
+    slot.deadDelivery.visibleAt = now + Math.max(0, timeoutMs);
+    q.wakeDead();
+    return true;
+  }
+
+  /**
+   * Puts `event` straight into `<queue>-dlq` with `reason` (SQS SendMessage to the DLQ: how a
+   * consumer dead-letters over the SQS API); resolves with the new message id once it is durable.
+   * Throws the contract's ZodError if `event` is not an EventBridge event.
+   */
+  async putDeadLetter(queue: string, event: EventBridgeEvent, reason: string): Promise<string> {
+    const q = this.queue(queue);
+    eventBridgeEnvelopeSchema.parse(event);
+    this.assertOpen();
+    const now = this.nowMs();
+    const at = new Date(now).toISOString();
+    const record: MessageRecord = {
+      format: 1,
+      messageId: randomUUID(),
+      enqueuedAt: at,
+      receiveCount: 0,
+      visibleAt: 0,
+      deadLetteredAt: at,
+      deadLetterReason: reason,
+      event: structuredClone(event),
+    };
+    const file = messageFileName(now, record.messageId);
+    await this.track(
+      (async () => {
+        await writeFileAtomically(this.tmpDir, join(q.dlqDir, file), JSON.stringify(record));
+        await q.dlqDirSync.sync();
+      })(),
+    );
+    q.dead.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
+    q.wakeDead();
+    return record.messageId;
+  }
+
+  /** Counts of `<queue>-dlq` read as a queue: dead letters visible, and received and not visible again. */
+  deadLetterStats(queue: string): { visible: number; inFlight: number } {
+    const q = this.queue(queue);
+    const now = this.nowMs();
+    let inFlight = 0;
+    for (const s of q.dead.values()) if ((s.deadDelivery?.visibleAt ?? 0) > now) inFlight++;
+    return { visible: q.dead.size - inFlight, inFlight };
+  }
+
+  /**
    * Stops the bus: pending long polls resolve empty, new calls throw `BusClosedError`, writes under
    * way complete, and the directory lock is released. Messages keep their durable state.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const q of this.queues.values()) q.wake();
+    for (const q of this.queues.values()) {
+      q.wake();
+      q.wakeDead();
+    }
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     for (const q of this.queues.values()) await q.receipts.close();
     await releaseDirLock(this.dir);
   }
 
-  private async enqueue(q: Queue, event: EventBridgeEvent, extra: { lastError?: string } = {}): Promise<void> {
+  private async enqueue(q: Queue, event: EventBridgeEvent, extra: { lastError?: string } = {}): Promise<string> {
     const now = this.nowMs();
     const record: MessageRecord = {
       format: 1,
@@ -432,7 +609,7 @@ export class LocalEventBus implements PutEventsTarget {
       ...(extra.lastError !== undefined ? { lastError: extra.lastError } : {}),
       event,
     };
-    const file = `${String(now).padStart(13, '0')}-${record.messageId}.json`;
+    const file = messageFileName(now, record.messageId);
     await this.track(
       (async () => {
         await writeFileAtomically(this.tmpDir, join(q.dir, file), JSON.stringify(record));
@@ -442,9 +619,10 @@ export class LocalEventBus implements PutEventsTarget {
     // Deliverable only once durable: a consumer can never ack what a crash could still lose.
     q.messages.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
     q.wake();
+    return record.messageId;
   }
 
-  private async claim(q: Queue, max: number): Promise<ReceivedMessage[]> {
+  private async claim(q: Queue, max: number, visibilityMs: number): Promise<ReceivedMessage[]> {
     const now = this.nowMs();
     const claimed: Slot[] = [];
     const exhausted: Slot[] = [];
@@ -457,7 +635,8 @@ export class LocalEventBus implements PutEventsTarget {
       }
       // Claimed in memory synchronously, so a concurrent receive cannot take the same message.
       slot.record.receiveCount++;
-      slot.record.visibleAt = now + this.visibilityTimeoutMs;
+      slot.record.visibleAt = now + visibilityMs;
+      slot.firstReceivedAt ??= now;
       claimed.push(slot);
     }
     const outcomes = await Promise.allSettled([
@@ -474,12 +653,43 @@ export class LocalEventBus implements PutEventsTarget {
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     // A failed append leaves the claimed messages invisible until the timeout, then they are delivered again.
     if (failed) throw failed.reason;
-    return claimed.map(({ record }) => ({
+    return claimed.map(({ record, firstReceivedAt }) => ({
       receiptHandle: receiptHandleOf(record),
       messageId: record.messageId,
       receiveCount: record.receiveCount,
       event: structuredClone(record.event),
+      enqueuedAt: record.enqueuedAt,
+      firstReceivedAt: new Date(firstReceivedAt ?? now).toISOString(),
     }));
+  }
+
+  /** Claims visible dead letters; synchronous, so concurrent receives never share one. */
+  private claimDead(q: Queue, max: number, visibilityMs: number): ReceivedDeadLetter[] {
+    const now = this.nowMs();
+    const out: ReceivedDeadLetter[] = [];
+    for (const slot of q.dead.values()) {
+      if (out.length >= max) break;
+      if (slot.leaving || (slot.deadDelivery?.visibleAt ?? 0) > now) continue;
+      const { record } = slot;
+      const delivery: DeadDelivery = {
+        handle: `${record.messageId}:${randomUUID()}`,
+        visibleAt: now + visibilityMs,
+        receives: (slot.deadDelivery?.receives ?? 0) + 1,
+      };
+      slot.deadDelivery = delivery;
+      slot.firstReceivedAt ??= now;
+      out.push({
+        receiptHandle: delivery.handle,
+        messageId: record.messageId,
+        receiveCount: record.receiveCount + delivery.receives,
+        event: structuredClone(record.event),
+        enqueuedAt: record.enqueuedAt,
+        firstReceivedAt: new Date(slot.firstReceivedAt).toISOString(),
+        reason: record.deadLetterReason ?? record.lastError ?? '',
+        deadLetteredAt: record.deadLetteredAt ?? '',
+      });
+    }
+    return out;
   }
 
   /** Marks a slot as leaving its queue while `work` removes it; a failure leaves it where it was. */
@@ -505,6 +715,7 @@ export class LocalEventBus implements PutEventsTarget {
     });
     q.messages.delete(slot.record.messageId);
     q.dead.set(dead.messageId, { file: slot.file, record: dead, chain: Promise.resolve(), leaving: false });
+    q.wakeDead();
   }
 
   private onSlot(slot: Slot, op: () => Promise<void>): Promise<void> {
@@ -530,22 +741,33 @@ export class LocalEventBus implements PutEventsTarget {
     return receiptHandleOf(slot.record) === receiptHandle ? slot : undefined;
   }
 
-  private waitForChange(q: Queue, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  /** Resolves on a wake-up through `waiters`, at the next visibility expiry `nextVisibleAt`, at `deadline` or on abort. */
+  private waitForChange(waiters: Set<() => void>, nextVisibleAt: number, deadline: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((done) => {
-      let wakeAt = deadline;
-      for (const s of q.messages.values()) {
-        if (!s.leaving && s.record.visibleAt < wakeAt) wakeAt = s.record.visibleAt;
-      }
+      const wakeAt = Math.min(deadline, nextVisibleAt);
       const wake = () => {
         clearTimeout(timer);
-        q.waiters.delete(wake);
+        waiters.delete(wake);
         signal?.removeEventListener('abort', wake);
         done();
       };
       const timer = setTimeout(wake, Math.min(MAX_TIMER_MS, Math.max(1, wakeAt - this.nowMs())));
-      q.waiters.add(wake);
+      waiters.add(wake);
       signal?.addEventListener('abort', wake, { once: true });
     });
+  }
+
+  private deliveredDeadSlot(q: Queue, receiptHandle: string): Slot | undefined {
+    const [messageId] = receiptHandle.split(':');
+    const slot = q.dead.get(messageId ?? '');
+    if (!slot || slot.leaving || slot.deadDelivery?.handle !== receiptHandle) return undefined;
+    return slot;
+  }
+
+  private visibilityOf(options: ReceiveOptions): number {
+    const ms = options.visibilityTimeoutMs ?? this.visibilityTimeoutMs;
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`visibilityTimeoutMs must be a non-negative number, got ${ms}`);
+    return ms;
   }
 
   private queue(name: string): Queue {
@@ -561,6 +783,17 @@ export class LocalEventBus implements PutEventsTarget {
   private nowMs(): number {
     return this.envelope.now().getTime();
   }
+}
+
+/** The earliest future visibility among the deliverable slots (Infinity: none). */
+function nextVisible(slots: Iterable<Slot>, visibleAt: (slot: Slot) => number): number {
+  let next = Infinity;
+  for (const s of slots) if (!s.leaving && visibleAt(s) < next) next = visibleAt(s);
+  return next;
+}
+
+function messageFileName(enqueuedAtMs: number, messageId: string): string {
+  return `${String(enqueuedAtMs).padStart(13, '0')}-${messageId}.json`;
 }
 
 function receiptOf(record: MessageRecord): Receipt {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BusClosedError, messageOf, PutEventsValidationError } from './errors.js';
-import type { PutEventsRequestEntry, PutEventsTarget } from './put-events.js';
+import type { PutEventsRequestEntry, PutEventsTarget } from '@nightshift/events-domain';
 
 /** Options of {@link PutEventsHttpEndpoint}. */
 export interface PutEventsHttpEndpointOptions {
@@ -84,7 +84,8 @@ export class PutEventsHttpEndpoint {
     });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers one request (never rejects): for a server of its own ({@link listen}) or a router that serves several AWS APIs on one port. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     try {
       const entries = await this.parseRequest(req);

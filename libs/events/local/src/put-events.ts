@@ -1,43 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBridgeEvent } from '@nightshift/contracts';
+import {
+  entrySize,
+  PUT_EVENTS_MAX_ENTRIES,
+  PUT_EVENTS_MAX_TOTAL_BYTES,
+  type PutEventsRequestEntry,
+} from '@nightshift/events-domain';
 import { PutEventsValidationError } from './errors.js';
 
-/**
- * One PutEvents entry, as the EventBridge API (and `@aws-sdk/client-eventbridge`) takes it. Every
- * field is optional in the type because EventBridge validates them per entry at run time and
- * reports a missing one as that entry's error, not as a failed request.
- */
-export interface PutEventsRequestEntry {
-  Source?: string;
-  DetailType?: string;
-  /** A JSON object, serialized. */
-  Detail?: string;
-  Resources?: string[];
-  /** Event time; defaults to the time the bus accepts the entry. */
-  Time?: Date;
-  /** Name or ARN of the bus; omitted means the bus itself. */
-  EventBusName?: string;
-  /** Accepted for wire compatibility (X-Ray trace header) and not used. */
-  TraceHeader?: string;
-}
-
-/** The result for one entry: its event id, or why it was not accepted. */
-export type PutEventsResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
-
-/** PutEvents' response: one result per entry, in request order. */
-export interface PutEventsResult {
-  FailedEntryCount: number;
-  Entries: PutEventsResultEntry[];
-}
-
-/** What a publisher needs from a bus: PutEvents. `LocalEventBus` is one. */
-export interface PutEventsTarget {
-  putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult>;
-}
-
-/** EventBridge's PutEvents limits. */
-export const PUT_EVENTS_MAX_ENTRIES = 10;
-export const PUT_EVENTS_MAX_TOTAL_BYTES = 256 * 1024;
 /** The limits of the contract envelope (`eventBridgeEnvelopeSchema`); enforced here so a bad event fails at publish, not in every consumer. */
 const MAX_SOURCE_CHARS = 256;
 const MAX_DETAIL_TYPE_CHARS = 128;
@@ -62,15 +32,6 @@ export function validatePutEventsRequest(entries: readonly PutEventsRequestEntry
   if (total > PUT_EVENTS_MAX_TOTAL_BYTES) {
     throw new PutEventsValidationError('Total size of the entries in the request is over the limit.');
   }
-}
-
-/** Entry size as EventBridge computes it (Time counts 14 bytes; strings count their UTF-8 bytes). */
-export function entrySize(entry: PutEventsRequestEntry): number {
-  let size = entry.Time !== undefined ? 14 : 0;
-  for (const s of [entry.Source, entry.DetailType, entry.Detail, ...(entry.Resources ?? [])]) {
-    if (typeof s === 'string') size += Buffer.byteLength(s, 'utf8');
-  }
-  return size;
 }
 
 /** Where the envelope's fixed fields come from. */

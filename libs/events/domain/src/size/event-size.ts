@@ -1,5 +1,6 @@
 import { EventTooLargeError } from '../errors.js';
 import type { OutgoingEvent } from '../ports/event-publisher.port.js';
+import type { PutEventsRequestEntry } from '../ports/put-events.port.js';
 
 /** EventBridge's limit on one PutEvents entry (and on a whole request). */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -24,7 +25,17 @@ export function assertEventFits(event: Pick<OutgoingEvent, 'source' | 'detailTyp
   if (size > MAX_EVENT_BYTES) throw new EventTooLargeError(event.detailType, size, MAX_EVENT_BYTES);
 }
 
-function utf8Length(s: string): number {
+/** A PutEvents entry's size as EventBridge computes it (Time counts 14 bytes; strings count their UTF-8 bytes). */
+export function entrySize(entry: PutEventsRequestEntry): number {
+  let size = entry.Time !== undefined ? 14 : 0;
+  for (const s of [entry.Source, entry.DetailType, entry.Detail, ...(entry.Resources ?? [])]) {
+    if (typeof s === 'string') size += utf8Length(s);
+  }
+  return size;
+}
+
+/** UTF-8 byte length of a string, without Node's Buffer. */
+export function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchJobStateChange, DatasetLanded, DatasetRegistered, NightshiftSource, RunSucceeded, type RuleDefinition } from '@nightshift/contracts';
-import type { PutEventsRequestEntry } from '../put-events.js';
+import type { PutEventsRequestEntry } from '@nightshift/events-domain';
 
 /** A fresh temp directory and its cleanup. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {

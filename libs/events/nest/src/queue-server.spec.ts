@@ -5,12 +5,11 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { lastValueFrom, tap, timer } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventBridgeEvent } from '@nightshift/contracts';
-import { InvalidEmitError, PublishFailedError, RequestResponseNotSupportedError } from './errors.js';
-import { LocalBusClient } from './local-bus-client.js';
-import { LocalBusContext } from './local-bus-context.js';
-import { LocalBusServer } from './local-bus-server.js';
-import { LocalEventBus } from './local-event-bus.js';
+import { PublishFailedError, type ClaimCheckStore } from '@nightshift/events-domain';
+import { InvalidEmitError, LocalBusClient, LocalEventBus, RequestResponseNotSupportedError } from '@nightshift/events-local';
 import { PreserveHandlerErrorFilter } from './preserve-handler-error.filter.js';
+import { QueueContext } from './queue-context.js';
+import { QueueServer } from './queue-server.js';
 import { eventually, tempDir } from './testing/fixtures.js';
 
 /** Domain errors as nightshift's libs define them: the transport reads `retryable`. */
@@ -28,7 +27,7 @@ class StoreUnavailableError extends DomainError {
   readonly retryable = true;
 }
 
-type Handler = (event: EventBridgeEvent, ctx: LocalBusContext) => unknown;
+type Handler = (event: EventBridgeEvent, ctx: QueueContext) => unknown;
 const HANDLERS = Symbol('handlers');
 interface Handlers {
   landed: Handler;
@@ -40,12 +39,12 @@ class IngestionController {
   constructor(@Inject(HANDLERS) private readonly handlers: Handlers) {}
 
   @EventPattern<string>('Dataset Landed')
-  onLanded(@Payload() event: EventBridgeEvent, @Ctx() ctx: LocalBusContext): unknown {
+  onLanded(@Payload() event: EventBridgeEvent, @Ctx() ctx: QueueContext): unknown {
     return this.handlers.landed(event, ctx);
   }
 
   @EventPattern<string>('Dataset Registered')
-  onRegistered(@Payload() event: EventBridgeEvent, @Ctx() ctx: LocalBusContext): unknown {
+  onRegistered(@Payload() event: EventBridgeEvent, @Ctx() ctx: QueueContext): unknown {
     return this.handlers.registered(event, ctx);
   }
 }
@@ -83,7 +82,7 @@ async function start(options: { concurrency?: number; filter?: boolean } = {}): 
   @Module({ controllers: [IngestionController], providers: [{ provide: HANDLERS, useValue: handlers }] })
   class IngestionModule {}
   app = await NestFactory.createMicroservice(IngestionModule, {
-    strategy: new LocalBusServer({ bus, queue: 'ingestion', concurrency: options.concurrency, retryBackoff: { baseMs: 20, maxMs: 100 } }),
+    strategy: new QueueServer({ consumer: bus.consumer('ingestion'), concurrency: options.concurrency, retryBackoff: { baseMs: 20, maxMs: 100 } }),
     logger,
   });
   if (options.filter ?? true) app.useGlobalFilters(new PreserveHandlerErrorFilter());
@@ -114,7 +113,7 @@ afterEach(async () => {
   await cleanup();
 });
 
-describe('LocalBusServer in a Nest microservice', () => {
+describe('QueueServer over the embedded bus in a Nest microservice', () => {
   it('delivers an event emitted through LocalBusClient to its @EventPattern handler, whole, and acks it', async () => {
     const seen: Array<{ event: EventBridgeEvent; receiveCount: number; queue: string; pattern: string }> = [];
     handlers.landed = async (event, ctx) => {
@@ -229,6 +228,62 @@ describe('LocalBusServer in a Nest microservice', () => {
     expect(peak).toBe(2);
   });
 
+  it('extends the visibility of a message while its handler runs past the timeout (heartbeat), so it is handled once', async () => {
+    await app?.close();
+    await bus.close();
+    bus = await LocalEventBus.open({ dir, rules: RULES, maxReceiveCount: 3, visibilityTimeoutMs: 1_500 });
+    client = new LocalBusClient(bus);
+    let calls = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    handlers.landed = async () => {
+      calls++;
+      await held;
+    };
+    await start();
+    await emitLanded('slow');
+    await eventually(() => (calls === 1 ? true : undefined));
+    // Three visibility timeouts later the message is still in flight, never delivered again (an
+    // absence can only be observed over time; the heartbeat leaves half a timeout of margin).
+    const until = Date.now() + 4_500;
+    await eventually(() => (Date.now() > until ? true : undefined), 10_000);
+    expect(calls).toBe(1);
+    expect(bus.stats('ingestion')).toEqual({ visible: 0, inFlight: 1, deadLetters: 0 });
+    release();
+    await eventually(() => (bus.stats('ingestion').inFlight === 0 ? true : undefined));
+    expect(calls).toBe(1);
+  });
+
+  it('hands the handler a claim-checked detail read back from the object store, and dead-letters one whose payload is gone', async () => {
+    const stored = new Map<string, Uint8Array>([['claim-checks/2026-11-29/a.json', new TextEncoder().encode('{"dataset":"big","files":[]}')]]);
+    const store: ClaimCheckStore = {
+      put: async () => {
+        throw new Error('not used');
+      },
+      get: async (key) => {
+        const v = stored.get(key);
+        if (!v) throw Object.assign(new Error(`no object ${key}`), { retryable: false });
+        return v;
+      },
+    };
+    const seen: unknown[] = [];
+    handlers.landed = async (event) => {
+      seen.push(event.detail);
+    };
+    @Module({ controllers: [IngestionController], providers: [{ provide: HANDLERS, useValue: handlers }] })
+    class ClaimCheckModule {}
+    app = await NestFactory.createMicroservice(ClaimCheckModule, { strategy: new QueueServer({ consumer: bus.consumer('ingestion'), claimChecks: store }), logger });
+    app.useGlobalFilters(new PreserveHandlerErrorFilter());
+    await app.listen();
+    await bus.putEvents([
+      { Source: 'oms', DetailType: 'Dataset Landed', Detail: JSON.stringify({ claimCheck: { key: 'claim-checks/2026-11-29/a.json', bytes: 28 } }) },
+      { Source: 'oms', DetailType: 'Dataset Landed', Detail: JSON.stringify({ claimCheck: { key: 'claim-checks/2026-11-29/gone.json', bytes: 5 } }) },
+    ]);
+    await eventually(() => (bus.stats('ingestion').deadLetters === 1 && seen.length === 1 ? true : undefined));
+    expect(seen).toEqual([{ dataset: 'big', files: [] }]);
+    expect(bus.listDeadLetters('ingestion')[0].reason).toMatch(/ClaimCheckError: claim-checked detail claim-checks\/2026-11-29\/gone.json: cannot be read/);
+  });
+
   it('lets close() wait for a running handler to finish and ack', async () => {
     let finished = false;
     handlers.landed = async () => {
@@ -249,7 +304,7 @@ describe('LocalBusServer in a Nest microservice', () => {
     @Module({ controllers: [IngestionController], providers: [{ provide: HANDLERS, useValue: handlers }] })
     class HungModule {}
     app = await NestFactory.createMicroservice(HungModule, {
-      strategy: new LocalBusServer({ bus, queue: 'ingestion', concurrency: 1, shutdownTimeoutMs: 100 }),
+      strategy: new QueueServer({ consumer: bus.consumer('ingestion'), concurrency: 1, shutdownTimeoutMs: 100 }),
       logger,
     });
     await app.listen();
@@ -263,8 +318,8 @@ describe('LocalBusServer in a Nest microservice', () => {
     expect(bus.stats('ingestion')).toEqual({ visible: 1, inFlight: 1, deadLetters: 0 });
   });
 
-  it("exposes the delivery and the detail's metadata through LocalBusContext", async () => {
-    const contexts: LocalBusContext[] = [];
+  it("exposes the delivery and the detail's metadata through QueueContext", async () => {
+    const contexts: QueueContext[] = [];
     handlers.registered = (_event, ctx) => {
       contexts.push(ctx);
     };
@@ -276,7 +331,7 @@ describe('LocalBusServer in a Nest microservice', () => {
       }),
     );
     const [ctx] = await eventually(() => (contexts.length > 0 ? contexts : undefined));
-    expect(ctx).toBeInstanceOf(LocalBusContext);
+    expect(ctx).toBeInstanceOf(QueueContext);
     expect(ctx.getMetadata()).toEqual({ eventId: 'evt-7', correlationId: 'corr-7', occurredAt: '2024-05-02T01:00:00.000Z', traceparent: TRACEPARENT });
     expect(ctx.getEvent()['detail-type']).toBe('Dataset Registered');
     expect(ctx.getMessageId()).toMatch(/^[0-9a-f-]{36}$/);

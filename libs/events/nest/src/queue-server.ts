@@ -3,19 +3,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { finalize, isObservable, lastValueFrom } from 'rxjs';
-import { BusClosedError, messageOf, UnknownQueueError } from './errors.js';
-import { LocalBusContext } from './local-bus-context.js';
-import type { LocalEventBus, ReceivedMessage } from './local-event-bus.js';
+import { ConsumerClosedError, resolveClaimCheck, type ClaimCheckStore, type MessageConsumer, type QueueMessage } from '@nightshift/events-domain';
+import { QueueContext } from './queue-context.js';
 
-/** Identifies the embedded bus transport (`@EventPattern('Dataset Landed', LOCAL_BUS_TRANSPORT)` in a hybrid app). */
-export const LOCAL_BUS_TRANSPORT: unique symbol = Symbol.for('nightshift.local-bus');
+/** Identifies the queue transport (`@EventPattern('Dataset Landed', QUEUE_TRANSPORT)` in a hybrid app). */
+export const QUEUE_TRANSPORT: unique symbol = Symbol.for('nightshift.queue');
 
-/** Options of {@link LocalBusServer}. */
-export interface LocalBusServerOptions {
-  /** The bus; owned by the caller (the server neither opens nor closes it). */
-  bus: LocalEventBus;
-  /** The queue this service consumes. */
-  queue: string;
+/** Options of {@link QueueServer}. */
+export interface QueueServerOptions {
+  /** The service's queue (the embedded bus's or SQS); owned by the caller (the server neither opens nor closes it). */
+  consumer: MessageConsumer;
+  /** Where claim-checked details are read back from (see `PutEventsPublisher`); without it such an event is dead-lettered. */
+  claimChecks?: ClaimCheckStore;
+  /** How long one receive waits for a message (long polling). Default 10 000 (SQS allows up to 20 s). */
+  longPollMs?: number;
   /** Messages handled at once. Default 4. */
   concurrency?: number;
   /** Delay before a message whose handler threw a retryable error is delivered again: `min(maxMs, baseMs * 2^(receiveCount-1))`. Default 1 s / 60 s. */
@@ -24,33 +25,38 @@ export interface LocalBusServerOptions {
   shutdownTimeoutMs?: number;
 }
 
-/** Events `LocalBusServer.on` accepts: `error` for failures of the bus itself (disk errors), not of handlers. */
-export type LocalBusServerEvents = { error: (error: unknown) => void };
+/** Events `QueueServer.on` accepts: `error` for failures of the queue itself (disk, network), not of handlers. */
+export type QueueServerEvents = { error: (error: unknown) => void };
 /** `connected` while consuming, `disconnected` after close or when the bus closed under it. */
-export type LocalBusServerStatus = 'connected' | 'disconnected';
+export type QueueServerStatus = 'connected' | 'disconnected';
 
-const LONG_POLL_MS = 10_000;
 const RECEIVE_ERROR_BACKOFF_MS = 1_000;
 
 /**
- * NestJS transport over one queue of the {@link LocalEventBus}, with SQS consumer semantics: each
- * message goes to the `@EventPattern(<detail-type>)` handler with the whole EventBridge event as
- * payload (and a {@link LocalBusContext}); it is acked once the handler's promise or observable
- * completes; a handler error with `retryable === false` sends it to the DLQ at once (with the error
- * recorded), any other error releases it for redelivery after an exponential backoff, and after
- * `maxReceiveCount` deliveries the bus dead-letters it. Register {@link PreserveHandlerErrorFilter}
- * so handler errors reach the transport with their `retryable` flag.
+ * NestJS transport over one service queue ({@link MessageConsumer}: the embedded bus's queue or SQS),
+ * with SQS consumer semantics: each message goes to the `@EventPattern(<detail-type>)` handler with
+ * the whole EventBridge event as payload (a claim-checked detail read back first) and a
+ * {@link QueueContext}; while a handler runs, its message's visibility is extended every half
+ * timeout (heartbeat), so a long handler is not delivered twice; it is acked once the handler's
+ * promise or observable completes; a handler error with `retryable === false` sends it to the DLQ at
+ * once (with the error recorded), any other error releases it for redelivery after an exponential
+ * backoff, and after the queue's `maxReceiveCount` deliveries it is dead-lettered by the queue's
+ * redrive policy. `close()` stops receiving and drains the handlers under way (SIGTERM).
+ * Register {@link PreserveHandlerErrorFilter} so handler errors reach the transport with their
+ * `retryable` flag.
  *
  * A message for which no handler exists is acked with a warning: rules only route subscribed
  * events, so it is a wiring bug, and retrying it would not fix it.
  */
-export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerStatus> implements CustomTransportStrategy {
+export class QueueServer extends Server<QueueServerEvents, QueueServerStatus> implements CustomTransportStrategy {
   /** Handler failures must reach this transport (it decides ack, retry or dead-letter), not just a log line. */
   override readonly propagatesEventHandlerErrors = true;
-  protected override readonly logger = new Logger(LocalBusServer.name);
+  protected override readonly logger = new Logger(QueueServer.name);
 
-  private readonly bus: LocalEventBus;
+  private readonly consumer: MessageConsumer;
   private readonly queue: string;
+  private readonly claimChecks: ClaimCheckStore | undefined;
+  private readonly longPollMs: number;
   private readonly concurrency: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
@@ -61,10 +67,12 @@ export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerS
   private loop: Promise<void> | undefined;
   private warnedGenericError = false;
 
-  constructor(options: LocalBusServerOptions) {
+  constructor(options: QueueServerOptions) {
     super();
-    this.bus = options.bus;
-    this.queue = options.queue;
+    this.consumer = options.consumer;
+    this.queue = options.consumer.queue;
+    this.claimChecks = options.claimChecks;
+    this.longPollMs = options.longPollMs ?? 10_000;
     this.concurrency = options.concurrency ?? 4;
     if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) {
       throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
@@ -72,21 +80,13 @@ export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerS
     this.backoffBaseMs = options.retryBackoff?.baseMs ?? 1_000;
     this.backoffMaxMs = options.retryBackoff?.maxMs ?? 60_000;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
-    this.transportId = LOCAL_BUS_TRANSPORT;
+    this.transportId = QUEUE_TRANSPORT;
   }
 
-  /** Starts consuming; the callback gets an error if the queue is unknown or the bus is closed. */
+  /** Starts consuming (the consumer reports an unknown queue or a closed bus on its first receive, as `error`). */
   listen(callback: (...optionalParams: unknown[]) => unknown): void {
     if (this.loop) {
       callback();
-      return;
-    }
-    if (this.bus.isClosed) {
-      callback(new BusClosedError());
-      return;
-    }
-    if (!this.bus.queueNames.includes(this.queue)) {
-      callback(new UnknownQueueError(this.queue));
       return;
     }
     const abort = new AbortController();
@@ -112,17 +112,17 @@ export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerS
     this._status$.next('disconnected');
   }
 
-  /** Subscribes to `error` (failures of the bus itself, such as disk errors). */
-  on<EventKey extends keyof LocalBusServerEvents = keyof LocalBusServerEvents>(
+  /** Subscribes to `error` (failures of the queue itself: disk errors, an unreachable SQS). */
+  on<EventKey extends keyof QueueServerEvents = keyof QueueServerEvents>(
     event: EventKey,
-    callback: LocalBusServerEvents[EventKey],
+    callback: QueueServerEvents[EventKey],
   ): void {
     this.emitter.on(event, callback);
   }
 
-  /** The {@link LocalEventBus}. */
+  /** The {@link MessageConsumer}. */
   unwrap<T>(): T {
-    return this.bus as T;
+    return this.consumer as T;
   }
 
   private async consume(signal: AbortSignal): Promise<void> {
@@ -133,15 +133,15 @@ export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerS
         await Promise.race([...this.inFlight, aborted]);
         continue;
       }
-      let messages: ReceivedMessage[];
+      let messages: QueueMessage[];
       try {
-        messages = await this.bus.receive(this.queue, this.concurrency - this.inFlight.size, { waitTimeMs: LONG_POLL_MS, signal });
+        messages = await this.consumer.receive(Math.min(10, this.concurrency - this.inFlight.size), { waitTimeMs: this.longPollMs, signal });
       } catch (e) {
-        if (e instanceof BusClosedError) {
+        if (isClosed(e)) {
           this._status$.next('disconnected');
           return;
         }
-        // A disk error: report it and back off rather than spin; nothing was lost (see receive()).
+        // A failure of the queue (disk, network): report it and back off rather than spin; nothing was lost.
         this.reportError(e);
         await sleep(RECEIVE_ERROR_BACKOFF_MS, undefined, { signal }).catch(() => undefined);
         continue;
@@ -154,7 +154,7 @@ export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerS
   }
 
   /** Never rejects: every outcome ends in ack, release, dead-letter, or a reported bus error. */
-  private async process(message: ReceivedMessage): Promise<void> {
+  private async process(message: QueueMessage): Promise<void> {
     const { receiptHandle } = message;
     const pattern = message.event['detail-type'];
     try {
@@ -164,17 +164,21 @@ export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerS
           `No @EventPattern(${JSON.stringify(pattern)}) handler consumes queue ${this.queue}; event ${message.event.id} acknowledged ` +
             'and dropped. A rule routes this detail-type here: add the handler or narrow the rule.',
         );
-        await this.bus.ack(this.queue, receiptHandle);
+        await this.consumer.ack(receiptHandle);
         return;
       }
       let failure: { error: unknown } | undefined;
+      const heartbeat = this.heartbeat(receiptHandle);
       try {
-        await this.dispatch(handler, message);
+        const detail = await resolveClaimCheck(message.event.detail, this.claimChecks);
+        await this.dispatch(handler, detail === message.event.detail ? message : { ...message, event: { ...message.event, detail } });
       } catch (error) {
         failure = { error };
+      } finally {
+        clearInterval(heartbeat);
       }
       if (!failure) {
-        if (!(await this.bus.ack(this.queue, receiptHandle))) {
+        if (!(await this.consumer.ack(receiptHandle))) {
           this.logger.warn(
             `Event ${message.event.id} (${pattern}) was handled after its visibility timeout and has been delivered again; ` +
               'the redelivery will be handled too (handlers are idempotent per event id).',
@@ -186,24 +190,36 @@ export class LocalBusServer extends Server<LocalBusServerEvents, LocalBusServerS
       this.warnIfGeneric(failure.error);
       if (isNonRetryable(failure.error)) {
         this.logger.error(`Event ${message.event.id} (${pattern}) failed with a non-retryable error; moved to ${this.queue}-dlq: ${reason}`);
-        await this.bus.deadLetter(this.queue, receiptHandle, reason);
+        await this.consumer.deadLetter(receiptHandle, reason);
       } else {
         const delayMs = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (message.receiveCount - 1));
         this.logger.warn(
           `Event ${message.event.id} (${pattern}) failed on delivery ${message.receiveCount}; retrying in ${delayMs} ms: ${reason}`,
         );
-        await this.bus.release(this.queue, receiptHandle, delayMs, reason);
+        await this.consumer.release(receiptHandle, delayMs, reason);
       }
     } catch (e) {
-      // ack/release/deadLetter failed (disk error or bus closed): the message is still on disk and
-      // comes back after its visibility timeout.
-      if (!(e instanceof BusClosedError)) this.reportError(e);
+      // ack/release/deadLetter failed (disk or network error, bus closed): the message is still in
+      // its queue and comes back after its visibility timeout.
+      if (!isClosed(e)) this.reportError(e);
     }
   }
 
+  /** Extends the message's visibility every half timeout while its handler runs. */
+  private heartbeat(receiptHandle: string): NodeJS.Timeout {
+    const timeoutMs = this.consumer.visibilityTimeoutMs;
+    const timer = setInterval(() => {
+      this.consumer.extendVisibility(receiptHandle, timeoutMs).catch((e: unknown) => {
+        if (!isClosed(e)) this.reportError(e);
+      });
+    }, Math.max(100, timeoutMs / 2));
+    timer.unref();
+    return timer;
+  }
+
   /** Runs the handler between Nest's processing hooks and settles when its result has completed. */
-  private dispatch(handler: MessageHandler, message: ReceivedMessage): Promise<void> {
-    const ctx = new LocalBusContext([message.event, this.queue, message.receiveCount, message.messageId]);
+  private dispatch(handler: MessageHandler, message: QueueMessage): Promise<void> {
+    const ctx = new QueueContext([message.event, this.queue, message.receiveCount, message.messageId]);
     return new Promise<void>((resolve, reject) => {
       const run = async (runEndHook: () => void): Promise<void> => {
         try {
@@ -250,5 +266,15 @@ function isNonRetryable(error: unknown): boolean {
 
 function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return messageOf(error);
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') return (error as { message: string }).message;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
+
+/** The consumer was closed under the loop (the embedded bus stopping): not an error to report. */
+function isClosed(e: unknown): boolean {
+  return e instanceof ConsumerClosedError;
 }

@@ -1,14 +1,14 @@
 import { BaseRpcContext, type PacketMetadata } from '@nestjs/microservices';
 import type { EventBridgeEvent } from '@nightshift/contracts';
 
-type LocalBusContextArgs = [event: EventBridgeEvent, queue: string, receiveCount: number, messageId: string];
+type QueueContextArgs = [event: EventBridgeEvent, queue: string, receiveCount: number, messageId: string];
 
 /**
- * The RPC context of a message delivered by {@link LocalBusServer} (`@Ctx() ctx: LocalBusContext`).
+ * The RPC context of a message delivered by {@link QueueServer} (`@Ctx() ctx: QueueContext`).
  * The handler's payload is already the whole event; the context adds the delivery facts a handler
  * may log or branch on (a receive count above 1 means this is a redelivery).
  */
-export class LocalBusContext extends BaseRpcContext<LocalBusContextArgs> {
+export class QueueContext extends BaseRpcContext<QueueContextArgs> {
   /** The EventBridge event (the same object the handler gets as its payload). */
   getEvent(): EventBridgeEvent {
     return this.args[0];

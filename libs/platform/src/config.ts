@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * The deployment settings every service shares, as zod fields to spread into a service's own
+ * config schema; check them with {@link checkDeployment}.
+ */
+export const deploymentFields = {
+  /**
+   * `local`: inside the embedded host, on its bus, compute environment and directory object store.
+   * `aws`: its own process on AWS's APIs (EventBridge, SQS, S3, Batch, DynamoDB, CloudWatch Logs),
+   * or on the embedded platform's AWS-compatible endpoints when `AWS_ENDPOINT_URL` points there.
+   */
+  mode: z.enum(['local', 'aws']).default('local'),
+  /** DynamoDB table holding job state. */
+  tableName: z.string().min(3),
+  /** Root directory of the object store (local mode). */
+  objectStoreDir: z.string().min(1).optional(),
+  /** S3 bucket of the object store (aws mode). */
+  bucket: z.string().min(3).max(63).optional(),
+  /** Path-style S3 addressing (needed for endpoints on an IP address, such as the embedded platform's). */
+  s3ForcePathStyle: z.boolean().default(false),
+  /** EventBridge bus the service publishes to (aws mode). */
+  eventBusName: z.string().min(1).default('nightshift'),
+  /** OTLP/HTTP endpoint for traces (an ADOT collector sidecar in AWS). */
+  otlpEndpoint: z.string().url().optional(),
+  /** Without an OTLP endpoint, spans go to this file (JSON lines). */
+  traceFile: z.string().min(1).optional(),
+};
+
+/** The fields {@link deploymentFields} gives a parsed config. */
+export interface DeploymentConfig {
+  mode: 'local' | 'aws';
+  tableName: string;
+  objectStoreDir?: string;
+  bucket?: string;
+  s3ForcePathStyle: boolean;
+  eventBusName: string;
+  otlpEndpoint?: string;
+  traceFile?: string;
+}
+
+/** What each mode requires: a directory in local mode, a bucket in aws mode. */
+export function checkDeployment(config: DeploymentConfig, ctx: z.RefinementCtx): void {
+  if (config.mode === 'local' && config.objectStoreDir === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['objectStoreDir'], message: 'required in local mode (NIGHTSHIFT_OBJECT_STORE_DIR)' });
+  }
+  if (config.mode === 'aws' && config.bucket === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['bucket'], message: 'required in aws mode (NIGHTSHIFT_BUCKET)' });
+  }
+}
+
+/** The environment variables of {@link deploymentFields}, read once by each deployable's config loader. */
+export function deploymentEnv(env: NodeJS.ProcessEnv = process.env): Record<keyof DeploymentConfig, unknown> {
+  return {
+    mode: env['NIGHTSHIFT_MODE'] || undefined,
+    tableName: env['NIGHTSHIFT_TABLE'] ?? 'nightshift',
+    objectStoreDir: env['NIGHTSHIFT_OBJECT_STORE_DIR'] || undefined,
+    bucket: env['NIGHTSHIFT_BUCKET'] || undefined,
+    s3ForcePathStyle: env['NIGHTSHIFT_S3_FORCE_PATH_STYLE'] === 'true',
+    eventBusName: env['NIGHTSHIFT_EVENT_BUS'] || undefined,
+    otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
+    traceFile: env['NIGHTSHIFT_TRACE_FILE'] || undefined,
+  };
+}
+
+/** Which environment variable sets each config field: error messages name the variable, not the field. */
+export const DEPLOYMENT_ENV_NAMES: Readonly<Record<string, string>> = {
+  mode: 'NIGHTSHIFT_MODE',
+  tableName: 'NIGHTSHIFT_TABLE',
+  objectStoreDir: 'NIGHTSHIFT_OBJECT_STORE_DIR',
+  bucket: 'NIGHTSHIFT_BUCKET',
+  s3ForcePathStyle: 'NIGHTSHIFT_S3_FORCE_PATH_STYLE',
+  eventBusName: 'NIGHTSHIFT_EVENT_BUS',
+  otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  traceFile: 'NIGHTSHIFT_TRACE_FILE',
+};
+
+/** A deployable's configuration is invalid: names each variable and what is wrong. Not retryable. */
+export class ConfigError extends Error {
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses `raw` with `schema`, or throws a {@link ConfigError} naming each offending variable. */
+export function parseConfig<T>(schema: z.ZodType<T>, raw: unknown, envNames: Readonly<Record<string, string>>, what: string): T {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => {
+    const field = String(i.path[0] ?? '');
+    return `${envNames[field] ?? (i.path.join('.') || '(config)')}: ${i.message}`;
+  });
+  throw new ConfigError(`invalid ${what} configuration: ${problems.join('; ')}`);
+}

@@ -1,0 +1,107 @@
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One AWS API served by the embedded platform: answers a request, never rejects. */
+export interface AwsApiHandler {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+/** The AWS APIs behind the gateway. */
+export interface AwsGatewayOptions {
+  /** TCP port on 127.0.0.1; 0 picks a free one. */
+  port: number;
+  /** EventBridge PutEvents (`X-Amz-Target: AWSEvents.*`). */
+  events: AwsApiHandler;
+  /** SQS, AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.*`). */
+  sqs: AwsApiHandler;
+  /** CloudWatch Logs (`X-Amz-Target: Logs_20140328.*`). */
+  logs: AwsApiHandler;
+  /** AWS Batch, REST-JSON (`POST /v1/...`). */
+  batch: AwsApiHandler;
+  /** S3, path-style REST-XML: every other request. */
+  s3: AwsApiHandler;
+  /** The embedded DynamoDB-compatible server (`X-Amz-Target: DynamoDB_20120810.*` is forwarded to it). */
+  dynamoEndpoint: string;
+}
+
+/**
+ * Every AWS API nightshift uses, on one loopback port, so that `AWS_ENDPOINT_URL=<url>` alone
+ * points an unmodified AWS SDK (or the AWS CLI with `--endpoint-url`) at the embedded platform.
+ * Routing follows the wire protocols: JSON protocols name their operation in `X-Amz-Target`,
+ * Batch's REST-JSON paths start with `/v1/`, and S3 (path-style) takes the rest, so a bucket
+ * named `v1` is the one name S3 cannot use here. Signatures are not checked: loopback only.
+ */
+export class AwsGateway {
+  private server: Server | undefined;
+  private port: number | undefined;
+
+  constructor(private readonly options: AwsGatewayOptions) {}
+
+  async listen(): Promise<string> {
+    if (this.server) return this.url;
+    const server = createServer((req, res) => void this.route(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    return this.url;
+  }
+
+  /** `http://127.0.0.1:<port>`. */
+  get url(): string {
+    if (this.port === undefined) throw new Error('the AWS gateway is not listening');
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    this.port = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.headers['x-amz-target'];
+    const op = Array.isArray(target) ? target[0] : target;
+    if (op?.startsWith('AWSEvents.')) return this.options.events.handle(req, res);
+    if (op?.startsWith('AmazonSQS.')) return this.options.sqs.handle(req, res);
+    if (op?.startsWith('Logs_20140328.')) return this.options.logs.handle(req, res);
+    if (op?.startsWith('DynamoDB_20120810.')) return this.forwardToDynamo(req, res);
+    if ((req.url ?? '').startsWith('/v1/')) return this.options.batch.handle(req, res);
+    return this.options.s3.handle(req, res);
+  }
+
+  /** Streams the request to the embedded DynamoDB server and its answer back, as is. */
+  private forwardToDynamo(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const upstream = new URL(this.options.dynamoEndpoint);
+    return new Promise((resolve) => {
+      const out = request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          answer.on('end', () => resolve());
+          answer.on('error', () => resolve());
+        },
+      );
+      out.on('error', (e) => {
+        if (!res.headersSent) {
+          const body = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: `embedded DynamoDB unreachable: ${e.message}` });
+          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body) });
+          res.end(body);
+        } else res.destroy(e);
+        resolve();
+      });
+      req.pipe(out);
+    });
+  }
+}
