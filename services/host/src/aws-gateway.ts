@@ -7,9 +7,7 @@ export interface AwsApiHandler {
 }
 
 /** The AWS APIs behind the gateway. */
-export interface AwsGatewayOptions {
-  /** TCP port on 127.0.0.1; 0 picks a free one. */
-  port: number;
+export interface AwsApis {
   /** EventBridge PutEvents (`X-Amz-Target: AWSEvents.*`). */
   events: AwsApiHandler;
   /** SQS, AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.*`). */
@@ -24,6 +22,12 @@ export interface AwsGatewayOptions {
   dynamoEndpoint: string;
 }
 
+/** Where the gateway listens. */
+export interface AwsGatewayOptions {
+  /** TCP port on 127.0.0.1; 0 picks a free one. */
+  port: number;
+}
+
 /**
  * Every AWS API nightshift uses, on one loopback port, so that `AWS_ENDPOINT_URL=<url>` alone
  * points an unmodified AWS SDK (or the AWS CLI with `--endpoint-url`) at the embedded platform.
@@ -34,8 +38,17 @@ export interface AwsGatewayOptions {
 export class AwsGateway {
   private server: Server | undefined;
   private port: number | undefined;
+  private apis: AwsApis | undefined;
 
   constructor(private readonly options: AwsGatewayOptions) {}
+
+  /**
+   * Starts answering with these APIs. Separate from {@link listen} because some APIs need the
+   * gateway's own URL (jobs started through Batch reach S3 through it); until then requests get 503.
+   */
+  serve(apis: AwsApis): void {
+    this.apis = apis;
+  }
 
   async listen(): Promise<string> {
     if (this.server) return this.url;
@@ -69,39 +82,46 @@ export class AwsGateway {
     });
   }
 
-  private route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const apis = this.apis;
+    if (!apis) {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('the embedded platform is starting');
+      return;
+    }
     const target = req.headers['x-amz-target'];
     const op = Array.isArray(target) ? target[0] : target;
-    if (op?.startsWith('AWSEvents.')) return this.options.events.handle(req, res);
-    if (op?.startsWith('AmazonSQS.')) return this.options.sqs.handle(req, res);
-    if (op?.startsWith('Logs_20140328.')) return this.options.logs.handle(req, res);
-    if (op?.startsWith('DynamoDB_20120810.')) return this.forwardToDynamo(req, res);
-    if ((req.url ?? '').startsWith('/v1/')) return this.options.batch.handle(req, res);
-    return this.options.s3.handle(req, res);
+    if (op?.startsWith('AWSEvents.')) return apis.events.handle(req, res);
+    if (op?.startsWith('AmazonSQS.')) return apis.sqs.handle(req, res);
+    if (op?.startsWith('Logs_20140328.')) return apis.logs.handle(req, res);
+    if (op?.startsWith('DynamoDB_20120810.')) return forwardTo(apis.dynamoEndpoint, req, res);
+    if ((req.url ?? '').startsWith('/v1/')) return apis.batch.handle(req, res);
+    return apis.s3.handle(req, res);
   }
+}
 
-  /** Streams the request to the embedded DynamoDB server and its answer back, as is. */
-  private forwardToDynamo(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const upstream = new URL(this.options.dynamoEndpoint);
-    return new Promise((resolve) => {
-      const out = request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          answer.on('end', () => resolve());
-          answer.on('error', () => resolve());
-        },
-      );
-      out.on('error', (e) => {
-        if (!res.headersSent) {
-          const body = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: `embedded DynamoDB unreachable: ${e.message}` });
-          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body) });
-          res.end(body);
-        } else res.destroy(e);
-        resolve();
-      });
-      req.pipe(out);
+/** Streams the request to another HTTP server (the embedded DynamoDB) and its answer back, as is. */
+function forwardTo(endpoint: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const upstream = new URL(endpoint);
+  return new Promise((resolve) => {
+    const out = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        answer.on('end', () => resolve());
+        answer.on('error', () => resolve());
+      },
+    );
+    out.on('error', (e) => {
+      if (!res.headersSent) {
+        const body = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: `embedded DynamoDB unreachable: ${e.message}` });
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      } else res.destroy(e);
+      resolve();
     });
-  }
+    req.pipe(out);
+  });
 }

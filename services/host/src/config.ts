@@ -24,6 +24,8 @@ export const hostConfigSchema = z.object({
   once: z.boolean(),
   /** Skip creating and landing the sample business day. */
   noSample: z.boolean(),
+  /** Run ingestion, planner and reporting as three `aws`-mode processes against the platform's AWS APIs. */
+  split: z.boolean(),
   businessDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
   seed: z.coerce.number().int(),
   desks: z.array(z.string().min(1)).min(1),
@@ -35,15 +37,16 @@ export class HostUsageError extends Error {
   readonly retryable = false;
 }
 
-const USAGE = `usage: npm start -- [--once] [--no-sample] [--date YYYY-MM-DD] [--seed N] [--desks a,b,c]
-environment: NIGHTSHIFT_HOME (default ./.nightshift), NIGHTSHIFT_API_PORT (3000), NIGHTSHIFT_EVENTS_PORT (4010),
+const USAGE = `usage: npm start -- [--once] [--no-sample] [--split] [--date YYYY-MM-DD] [--seed N] [--desks a,b,c]
+       --split (npm run start:split): the services as three aws-mode processes on the platform's AWS APIs
+environment: NIGHTSHIFT_HOME (default ./.nightshift), NIGHTSHIFT_API_PORT (3000), NIGHTSHIFT_EVENTS_PORT (4010: the AWS APIs),
              NIGHTSHIFT_VCPUS (all cores), NIGHTSHIFT_MEMORY_MIB (4096), OTEL_EXPORTER_OTLP_ENDPOINT`;
 
 export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date()): HostConfig {
   const flags: Record<string, string | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--once' || a === '--no-sample') flags[a.slice(2)] = true;
+    if (a === '--once' || a === '--no-sample' || a === '--split') flags[a.slice(2)] = true;
     else if (['--date', '--seed', '--desks'].includes(a)) {
       const v = argv[++i];
       if (v === undefined) throw new HostUsageError(`${a} needs a value\n${USAGE}`);
@@ -60,6 +63,7 @@ export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.
     otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
     once: flags['once'] === true,
     noSample: flags['no-sample'] === true,
+    split: flags['split'] === true,
     businessDate: flags['date'] ?? previousBusinessDay(now),
     seed: flags['seed'] ?? 42,
     desks: typeof flags['desks'] === 'string' ? flags['desks'].split(',').map((s) => s.trim()) : ['equities-cash', 'equities-pt', 'etf', 'futures'],

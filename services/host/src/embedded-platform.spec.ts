@@ -193,7 +193,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     // Each report equals the analytics library run directly over each desk's files.
     const execution = (await reportOf('execution-report', 'execution')).execution!;
     expect(execution.total.orders).toBe(DESKS.length * 60);
-    const file = (table: string, desk?: string) => platform.objects.uriFor(day.files.find((f) => f.table === table && (!desk || f.desk === desk))!.key);
+    const file = (table: string, desk?: string) => platform.objects.pathOf(day.files.find((f) => f.table === table && (!desk || f.desk === desk))!.key);
     const direct = mergeTcaPartials(
       await Promise.all(DESKS.map((d) => runTca({ orders: file('orders', d), fills: file('fills', d), quotes: file('quotes'), trades: file('trades'), by: ['broker', 'venue', 'algo', 'symbol'], threads: 1 }))),
     );

@@ -7,15 +7,17 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SERVICE_RULES, type RuleDefinition } from '@nightshift/contracts';
-import { DirectoryJobLogs, LocalComputeEnvironment, reapOrphans } from '@nightshift/compute-local';
-import { LocalEventBus, PutEventsHttpEndpoint } from '@nightshift/events-local';
+import { BatchHttpEndpoint, DirectoryJobLogs, LocalComputeEnvironment, LogsHttpEndpoint, reapOrphans } from '@nightshift/compute-local';
+import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint } from '@nightshift/events-local';
 import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
-import type { JobStore, PipelineDefinition } from '@nightshift/jobs-domain';
+import { BUILT_IN_PIPELINES, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
-import { PlannerModule, plannerConfigSchema, ReconciliationLoop, RunEngine } from '@nightshift/planner';
+import { PlannerModule, plannerConfigSchema, ReconciliationLoop } from '@nightshift/planner';
 import { ReportingModule, reportingConfigSchema } from '@nightshift/reporting';
-import { DirectoryObjectStore } from '@nightshift/storage-local';
 import type { ServiceRuntime } from '@nightshift/platform';
+import { DirectoryObjectStore, S3HttpEndpoint } from '@nightshift/storage-local';
+import { AwsGateway } from './aws-gateway.js';
+import { ServiceProcesses } from './service-processes.js';
 
 /** Where the worker's compiled entrypoint is, relative to this file (src/ in tests, dist/ when built). */
 export const WORKER_ENTRYPOINT = fileURLToPath(new URL('../../worker/dist/main.js', import.meta.url));
@@ -24,7 +26,14 @@ export const WORKER_ENTRYPOINT = fileURLToPath(new URL('../../worker/dist/main.j
 export interface EmbeddedPlatformOptions {
   home: string;
   apiPort: number;
+  /** Port of the AWS APIs gateway (PutEvents, SQS, Batch, S3, CloudWatch Logs, DynamoDB); 0 picks a free one. */
   eventsPort: number;
+  /**
+   * `one-process` (default): the three services in this process, on the bus directly.
+   * `split`: this process serves only the platform (bus, compute, state, objects) and its AWS APIs;
+   * ingestion, planner and reporting run as three `aws`-mode processes pointed at it.
+   */
+  topology?: 'one-process' | 'split';
   vcpus: number;
   memoryMiB: number;
   otlpEndpoint?: string;
@@ -45,6 +54,7 @@ export interface EmbeddedPlatformOptions {
 /** A running embedded platform: the three services, the bus, compute and state, on one machine. */
 export interface EmbeddedPlatform {
   apiUrl: string;
+  /** The AWS APIs gateway (`AWS_ENDPOINT_URL`); PutEvents is served there too. */
   eventsUrl: string;
   dynamoEndpoint: string;
   bus: LocalEventBus;
@@ -53,12 +63,18 @@ export interface EmbeddedPlatform {
   compute: LocalComputeEnvironment;
   objects: DirectoryObjectStore;
   traceFile: string;
+  /** The service processes (split topology only). */
+  services?: ServiceProcesses;
   /** Names of the pipelines a registered dataset of this name starts, one run each. */
   pipelinesFor(dataset: string): string[];
   stop(): Promise<void>;
 }
 
 export const TABLE_NAME = 'nightshift';
+/** The one bucket the embedded S3 API serves: the object store directory. */
+export const BUCKET = 'nightshift';
+/** The job definition the planner submits to; registered with the embedded Batch API. */
+export const WORKER_JOB_DEFINITION = 'nightshift-worker';
 
 /**
  * The embedded job queues over the one local compute environment: fair share between the tenants
@@ -72,9 +88,11 @@ export const EMBEDDED_JOB_QUEUES = [
 
 /**
  * Starts nightshift's embedded mode: the DynamoDB-compatible server on disk, the durable bus with
- * the services' rules and its PutEvents endpoint, the local compute environment, and the ingestion,
- * planner and reporting services (reporting also serves the REST API). Everything lives under
- * `home`, so a restart on the same home resumes where it stopped.
+ * the services' rules, the local compute environment, the AWS APIs over them on one loopback port
+ * (PutEvents, SQS, Batch, S3, CloudWatch Logs, DynamoDB), and the ingestion, planner and reporting
+ * services (reporting also serves the REST API): in this process, or as three processes of their
+ * own in `aws` mode (`topology: 'split'`). Everything lives under `home`, so a restart on the same
+ * home resumes where it stopped.
  */
 export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): Promise<EmbeddedPlatform> {
   const dirs = {
@@ -105,9 +123,6 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
     });
     stops.push(() => bus.close());
-    const endpoint = new PutEventsHttpEndpoint({ bus, port: options.eventsPort });
-    await endpoint.listen();
-    stops.push(() => endpoint.close());
 
     // Workers of a previous host that was killed are still running: stop them before their tasks are resubmitted.
     const reaped = await reapOrphans(dirs.compute);
@@ -125,6 +140,43 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       },
     });
     stops.push(() => compute.shutdown());
+    const jobLogs = new DirectoryJobLogs(dirs.logs);
+    const split = options.topology === 'split';
+    const workerCommand = [process.execPath, WORKER_ENTRYPOINT];
+
+    // The AWS APIs over the platform's pieces, on one port: the AWS SDK needs AWS_ENDPOINT_URL only.
+    // Workers started through its Batch API (the split topology's) run in aws mode against it too.
+    const gateway = new AwsGateway({ port: options.eventsPort });
+    const gatewayUrl = await gateway.listen();
+    stops.push(() => gateway.close());
+    gateway.serve({
+      events: new PutEventsHttpEndpoint({ bus }),
+      sqs: new SqsHttpEndpoint({ bus }),
+      logs: new LogsHttpEndpoint({ logs: jobLogs }),
+      s3: new S3HttpEndpoint({ rootDir: dirs.objects, bucket: BUCKET }),
+      batch: new BatchHttpEndpoint({
+        compute,
+        jobDefinitions: {
+          [WORKER_JOB_DEFINITION]: {
+            command: [...workerCommand, 'run-task'],
+            vcpus: 1,
+            memoryMiB: 1024,
+            environment: {
+              NIGHTSHIFT_MODE: 'aws',
+              NIGHTSHIFT_BUCKET: BUCKET,
+              NIGHTSHIFT_S3_FORCE_PATH_STYLE: 'true',
+              AWS_ENDPOINT_URL: gatewayUrl,
+              AWS_REGION: 'us-east-1',
+              AWS_ACCESS_KEY_ID: 'nightshift-local',
+              AWS_SECRET_ACCESS_KEY: 'nightshift-local',
+              AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+              ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile }),
+            },
+          },
+        },
+      }),
+      dynamoEndpoint: dynamo.endpoint,
+    });
 
     const common = { mode: 'local' as const, tableName: TABLE_NAME, objectStoreDir: dirs.objects };
     const workerEnvironment: Record<string, string> = {
@@ -133,55 +185,80 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     };
     const logger = options.logger ?? false;
 
-    const runtime: ServiceRuntime = { mode: 'local', dynamo: client, bus, compute, logs: new DirectoryJobLogs(dirs.logs) };
-    const ingestionService = IngestionModule.compose(ingestionConfigSchema.parse({ ...common, concurrency: 2 }), runtime);
-    const ingestion: INestMicroservice = await NestFactory.createMicroservice(ingestionService.module, { strategy: ingestionService.transport, logger });
-    await ingestion.listen();
-    stops.push(() => ingestion.close());
-
-    const plannerService = PlannerModule.compose(
-      plannerConfigSchema.parse({
-        ...common,
-        concurrency: 16,
-        workerCommand: [process.execPath, WORKER_ENTRYPOINT],
-        workerEnvironment,
+    let apiUrl: string;
+    let services: ServiceProcesses | undefined;
+    if (split) {
+      services = new ServiceProcesses({
+        awsEndpoint: gatewayUrl,
+        tableName: TABLE_NAME,
+        bucket: BUCKET,
+        apiPort: options.apiPort,
+        workerCommand,
+        jobQueue: 'nightshift-default',
         fairShareQueues: EMBEDDED_JOB_QUEUES.map((q) => q.name),
+        logDir: join(options.home, 'services'),
         ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}),
-        ...(options.claimTimeoutMs !== undefined ? { claimTimeoutMs: options.claimTimeoutMs } : {}),
-      }),
-      runtime,
-      options.extraPipelines ? { extraPipelines: options.extraPipelines } : {},
-    );
-    const planner: INestMicroservice = await NestFactory.createMicroservice(plannerService.module, { strategy: plannerService.transport, logger });
-    stops.push(() => planner.close());
-    // One sweep before the planner takes events: the jobs of the previous host are unknown to this
-    // compute environment, so their tasks are resolved (resubmitted or failed) and their late events
-    // still queued for the planner are stale against the claims made here. Then it sweeps periodically.
-    const engine = planner.get(RunEngine);
-    const loop = planner.get(ReconciliationLoop);
-    await loop.sweepOnce();
-    await planner.listen();
-    loop.start();
+        environment: options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile },
+      });
+      stops.push(() => services!.stop());
+      await services.start();
+      apiUrl = services.apiUrl;
+    } else {
+      apiUrl = await startInProcess();
+    }
 
-    const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2 });
-    const reportingService = ReportingModule.compose(reportingConfig, runtime);
-    const reporting: INestApplication = await NestFactory.create(reportingService.module, new FastifyAdapter(), { logger });
-    reporting.connectMicroservice({ strategy: reportingService.transport });
-    await reporting.startAllMicroservices();
-    await reporting.listen(reportingConfig.httpPort, reportingConfig.httpHost);
-    stops.push(() => reporting.close());
-    const apiUrl = (await reporting.getUrl()).replace('[::1]', '127.0.0.1');
+    async function startInProcess(): Promise<string> {
+      const runtime: ServiceRuntime = { mode: 'local', dynamo: client, bus, compute, logs: jobLogs };
+      const ingestionService = IngestionModule.compose(ingestionConfigSchema.parse({ ...common, concurrency: 2 }), runtime);
+      const ingestion: INestMicroservice = await NestFactory.createMicroservice(ingestionService.module, { strategy: ingestionService.transport, logger });
+      await ingestion.listen();
+      stops.push(() => ingestion.close());
 
+      const plannerService = PlannerModule.compose(
+        plannerConfigSchema.parse({
+          ...common,
+          concurrency: 16,
+          workerCommand,
+          workerEnvironment,
+          fairShareQueues: EMBEDDED_JOB_QUEUES.map((q) => q.name),
+          ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}),
+          ...(options.claimTimeoutMs !== undefined ? { claimTimeoutMs: options.claimTimeoutMs } : {}),
+        }),
+        runtime,
+        options.extraPipelines ? { extraPipelines: options.extraPipelines } : {},
+      );
+      const planner: INestMicroservice = await NestFactory.createMicroservice(plannerService.module, { strategy: plannerService.transport, logger });
+      stops.push(() => planner.close());
+      // One sweep before the planner takes events: the jobs of the previous host are unknown to this
+      // compute environment, so their tasks are resolved (resubmitted or failed) and their late events
+      // still queued for the planner are stale against the claims made here. Then it sweeps periodically.
+      const loop = planner.get(ReconciliationLoop);
+      await loop.sweepOnce();
+      await planner.listen();
+      loop.start();
+
+      const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2 });
+      const reportingService = ReportingModule.compose(reportingConfig, runtime);
+      const reporting: INestApplication = await NestFactory.create(reportingService.module, new FastifyAdapter(), { logger });
+      reporting.connectMicroservice({ strategy: reportingService.transport });
+      await reporting.startAllMicroservices();
+      await reporting.listen(reportingConfig.httpPort, reportingConfig.httpHost);
+      stops.push(() => reporting.close());
+      return (await reporting.getUrl()).replace('[::1]', '127.0.0.1');
+    }
+
+    const pipelines = [...BUILT_IN_PIPELINES, ...(split ? [] : (options.extraPipelines ?? []))];
     return {
       apiUrl,
-      eventsUrl: endpoint.url,
+      eventsUrl: gatewayUrl,
       dynamoEndpoint: dynamo.endpoint,
       bus,
       compute,
       store: new DynamoDbJobStore(client, { tableName: TABLE_NAME }),
       objects: new DirectoryObjectStore(dirs.objects),
       traceFile,
-      pipelinesFor: (dataset) => engine.pipelinesFor(dataset).map((p) => p.name),
+      ...(services ? { services } : {}),
+      pipelinesFor: (dataset) => pipelines.filter((p) => p.trigger.datasets.includes(dataset)).map((p) => p.name),
       stop,
     };
   } catch (e) {

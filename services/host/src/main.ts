@@ -28,8 +28,8 @@ async function main(): Promise<number> {
     throw e;
   }
   const tracing = startTracing({ serviceName: 'nightshift', otlpEndpoint: config.otlpEndpoint, traceFile: join(config.home, 'traces', 'traces.jsonl') });
-  print(`nightshift (embedded) home=${config.home} compute=${config.vcpus} vCPU/${config.memoryMiB} MiB`);
-  const platform = await startEmbeddedPlatform({ ...config, extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES } });
+  print(`nightshift (embedded${config.split ? ', split' : ''}) home=${config.home} compute=${config.vcpus} vCPU/${config.memoryMiB} MiB`);
+  const platform = await startEmbeddedPlatform({ ...config, topology: config.split ? 'split' : 'one-process', extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES } });
   const abort = new AbortController();
   let stopping = false;
   const shutdown = async () => {
@@ -42,7 +42,11 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void shutdown().then(() => process.exit(130)));
   process.once('SIGTERM', () => void shutdown().then(() => process.exit(143)));
   print(`REST API      ${platform.apiUrl}/runs   ${platform.apiUrl}/reports`);
-  print(`PutEvents     ${platform.eventsUrl}  (X-Amz-Target: AWSEvents.PutEvents)`);
+  print(`AWS APIs      ${platform.eventsUrl}  (AWS_ENDPOINT_URL: PutEvents, SQS, Batch, S3 bucket nightshift, CloudWatch Logs, DynamoDB)`);
+  if (platform.services) {
+    const pids = (['ingestion', 'planner', 'reporting'] as const).map((s) => `${s} pid ${platform.services!.pid(s)}`).join(', ');
+    print(`services      ${pids} (aws mode; logs in ${join(config.home, 'services')})`);
+  }
 
   let exitCode = 0;
   if (!config.noSample) {

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DatasetLanded,
   DatasetRegistered,
@@ -14,8 +17,8 @@ import type { EventPublisher } from '@nightshift/events-domain';
 import type { Clock, DatasetVersion, JobStore } from '@nightshift/jobs-domain';
 import type { ObjectStore } from '@nightshift/storage-domain';
 
-/** Checks one data file of a known table; reports every bad row with its line. */
-export type TableFileValidator = (table: DatasetTable, uri: string) => Promise<{ rows: number; problems: DataProblem[] }>;
+/** Checks one data file of a known table (a local path); reports every bad row with its line. */
+export type TableFileValidator = (table: DatasetTable, path: string) => Promise<{ rows: number; problems: DataProblem[] }>;
 
 export type RegistrationOutcome =
   | { kind: 'registered'; dataset: DatasetVersion }
@@ -101,11 +104,21 @@ export class RegisterLandedDataset {
         problems.push({ path: `detail.files.${i}.key`, file: f.key, message: 'file not found in the object store' });
         continue;
       }
-      const result = await this.validateFile(f.table, this.objects.uriFor(f.key));
+      const result = await this.validateStaged(f.table, f.key);
       for (const p of result.problems) problems.push({ ...p, file: f.key });
       files.push({ table: f.table, key: f.key, ...(f.desk ? { desk: f.desk } : {}), rows: result.rows, checksum: info.sha256, bytes: info.size });
     }
     return { files, problems };
+  }
+
+  /** Validates the object from a local file (DuckDB reads no `s3://`), staged into a scratch directory removed afterwards. */
+  private async validateStaged(table: DatasetTable, key: string): Promise<{ rows: number; problems: DataProblem[] }> {
+    const scratch = await mkdtemp(join(tmpdir(), 'nightshift-ingest-'));
+    try {
+      return await this.validateFile(table, await this.objects.localFile(key, scratch));
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   }
 
   private async reject(event: EventBridgeEvent, reasons: DataProblem[], raw: Record<string, unknown>, traceparent?: string, tenant?: string): Promise<void> {

@@ -185,7 +185,7 @@ export class ApiController {
     if (!record.logStreamName) throw new NotFoundException(`attempt ${attempt} of task ${taskId} has no log stream (it never started)`);
     const log = await this.logs.read(record.logStreamName);
     if (!log) throw new NotFoundException(`log stream ${record.logStreamName} is gone`);
-    return log.truncated ? `[... first ${log.bytes - Buffer.byteLength(log.text)} bytes cut]\n${log.text}` : log.text;
+    return log.truncated ? `[... earlier output cut; the last ${log.bytes} bytes follow]\n${log.text}` : log.text;
   }
 
   /** The step's job as the compute environment sees it now, with why its first RUNNABLE task waits. */

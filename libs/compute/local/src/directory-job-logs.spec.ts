@@ -1,7 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the conformance suite is test-only, not in jobs-domain's index
+import { describeJobLogsContract } from '../../../jobs/domain/src/testing/job-logs.contract.js';
 import { DirectoryJobLogs } from './directory-job-logs.js';
 import { InvalidComputeRequestError, InvalidLogStreamError } from './errors.js';
 
@@ -53,5 +55,32 @@ describe('DirectoryJobLogs', () => {
 
   it('refuses a maxBytes that is not a positive integer', async () => {
     await expect(new DirectoryJobLogs(logDir).read('a/b', { maxBytes: 0 })).rejects.toBeInstanceOf(InvalidComputeRequestError);
+  });
+});
+
+describeJobLogsContract('DirectoryJobLogs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'job-logs-contract-'));
+  return {
+    logs: new DirectoryJobLogs(dir),
+    async write(logStreamName, lines) {
+      const file = join(dir, ...logStreamName.split('/'));
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, lines.map((line) => `${line}\n`).join(''));
+    },
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('DirectoryJobLogs.readAll', () => {
+  it('reads the whole stream and when it was last written', async () => {
+    const file = join(logDir, 'nightshift-worker', 'default', 'whole');
+    await writeFile(file, 'a\nb\n');
+    const modifiedAt = new Date('2024-05-02T22:30:00.000Z');
+    await utimes(file, modifiedAt, modifiedAt);
+    const logs = new DirectoryJobLogs(logDir);
+    expect(await logs.readAll('nightshift-worker/default/whole')).toEqual({ text: 'a\nb\n', modifiedAt });
+    expect(await logs.readAll('nightshift-worker/default/missing')).toBeUndefined();
+    expect(await logs.readAll('nightshift-worker/default')).toBeUndefined();
+    await expect(logs.readAll('../secret')).rejects.toBeInstanceOf(InvalidLogStreamError);
   });
 });

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobLog, JobLogs } from '@nightshift/jobs-domain';
 import { InvalidComputeRequestError, InvalidLogStreamError } from './errors.js';
@@ -26,20 +26,12 @@ export class DirectoryJobLogs implements JobLogs {
    * @throws InvalidComputeRequestError for a `maxBytes` that is not a positive integer.
    */
   async read(logStreamName: string, options: { maxBytes?: number } = {}): Promise<JobLog | undefined> {
-    if (typeof logStreamName !== 'string' || logStreamName.length > MAX_STREAM_NAME || !STREAM_NAME.test(logStreamName)) {
-      throw new InvalidLogStreamError(String(logStreamName));
-    }
+    checkStreamName(logStreamName);
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     if (!(Number.isInteger(maxBytes) && maxBytes > 0)) throw new InvalidComputeRequestError(`maxBytes must be a positive integer, got ${maxBytes}`);
 
-    let file;
-    try {
-      file = await open(join(this.logDir, ...logStreamName.split('/')), 'r');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
-      throw error;
-    }
+    const file = await this.open(logStreamName);
+    if (!file) return undefined;
     try {
       const stat = await file.stat();
       if (!stat.isFile()) return undefined;
@@ -55,5 +47,41 @@ export class DirectoryJobLogs implements JobLogs {
     } finally {
       await file.close();
     }
+  }
+
+  /**
+   * The whole stream and when it was last written, for serving it as CloudWatch Logs events
+   * (`LogsHttpEndpoint`, where a line without its own time gets the file's). Undefined when there
+   * is no such stream.
+   *
+   * @throws InvalidLogStreamError for a name that is not a stream name.
+   */
+  async readAll(logStreamName: string): Promise<{ text: string; modifiedAt: Date } | undefined> {
+    checkStreamName(logStreamName);
+    const file = await this.open(logStreamName);
+    if (!file) return undefined;
+    try {
+      const stat = await file.stat();
+      if (!stat.isFile()) return undefined;
+      return { text: (await file.readFile()).toString('utf8'), modifiedAt: stat.mtime };
+    } finally {
+      await file.close();
+    }
+  }
+
+  private async open(logStreamName: string): Promise<FileHandle | undefined> {
+    try {
+      return await open(join(this.logDir, ...logStreamName.split('/')), 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
+      throw error;
+    }
+  }
+}
+
+function checkStreamName(logStreamName: string): void {
+  if (typeof logStreamName !== 'string' || logStreamName.length > MAX_STREAM_NAME || !STREAM_NAME.test(logStreamName)) {
+    throw new InvalidLogStreamError(String(logStreamName));
   }
 }

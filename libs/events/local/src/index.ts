@@ -2,6 +2,7 @@ export {
   LocalEventBus,
   type LocalEventBusOptions,
   type ReceivedMessage,
+  type ReceivedDeadLetter,
   type DeadLetter,
   type ReceiveOptions,
   type QueueStats,
@@ -10,6 +11,7 @@ export { entryToEvent, formatEventTime, validatePutEventsRequest, type EnvelopeC
 export { LocalQueueConsumer } from './local-queue-consumer.js';
 export { LocalBusClient, type LocalBusClientOptions, type LocalBusEmitPayload } from './local-bus-client.js';
 export { PutEventsHttpEndpoint, type PutEventsHttpEndpointOptions } from './put-events-endpoint.js';
+export { SqsHttpEndpoint, DEAD_LETTER_REASON_ATTRIBUTE, type SqsHttpEndpointOptions } from './sqs-endpoint.js';
 export {
   LocalBusError,
   BusClosedError,

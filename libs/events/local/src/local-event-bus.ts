@@ -489,7 +489,7 @@ export class LocalEventBus implements PutEventsTarget {
 
   /**
    * Receives up to `max` dead letters of `queue` (`<queue>-dlq` read as an SQS queue: an operator
-   * inspecting or draining it), oldest first, each invisible for the visibility timeout; long polls
+   * inspecting or draining it), in about the order they arrived, each invisible for the visibility timeout; long polls
    * like {@link receive}. Unlike the queue's, the DLQ's delivery state (visibility, receive count,
    * handles) is kept in memory only: after a restart every dead letter is visible again and old
    * handles are stale. A dead letter is never moved on by its receive count (a DLQ has no redrive).

@@ -1,19 +1,25 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { OutgoingEvent } from '@nightshift/events-domain';
-import { BusEventPublisher } from './bus-event-publisher.js';
-import { PublishFailedError } from './errors.js';
+import {
+  claimCheckOf,
+  PublishFailedError,
+  PutEventsPublisher,
+  resolveClaimCheck,
+  type ClaimCheckStore,
+  type OutgoingEvent,
+  type PutEventsTarget,
+} from '@nightshift/events-domain';
 import { LocalEventBus } from './local-event-bus.js';
 import { LANDED_ONLY, metadata, tempDir } from './testing/fixtures.js';
 
 let cleanup: () => Promise<void>;
 let bus: LocalEventBus;
-let publisher: BusEventPublisher;
+let publisher: PutEventsPublisher;
 
 beforeEach(async () => {
   const tmp = await tempDir();
   cleanup = tmp.cleanup;
   bus = await LocalEventBus.open({ dir: tmp.dir, rules: LANDED_ONLY });
-  publisher = new BusEventPublisher(bus, { eventBusName: 'nightshift' });
+  publisher = new PutEventsPublisher(bus, { eventBusName: 'nightshift' });
 });
 
 afterEach(async () => {
@@ -36,7 +42,7 @@ async function drainEventIds(): Promise<string[]> {
   }
 }
 
-describe('BusEventPublisher', () => {
+describe('PutEventsPublisher over the embedded bus', () => {
   it('publishes any number of events in PutEvents-sized requests, each durable when publish resolves', async () => {
     const events = Array.from({ length: 23 }, (_, i) => landed(i));
     await publisher.publish(events);
@@ -69,14 +75,78 @@ describe('BusEventPublisher', () => {
     expect(failed.failures.map((f) => [f.index, f.errorCode])).toEqual([
       [1, 'MalformedDetail'],
       [3, 'InvalidArgument'],
-      [4, 'ValidationException'],
+      [4, 'EventTooLarge'],
       [5, 'MalformedDetail'],
     ]);
     expect(failed.failures[0].detailType).toBe('Dataset Landed');
     expect(failed.message).toMatch(/^4 of 7 events were not published: #1 "Dataset Landed" from "oms.upstream": MalformedDetail/);
     expect(failed.message).toContain('Parameter Source is not valid');
-    expect(failed.message).toContain('Total size of the entries in the request is over the limit.');
+    expect(failed.message).toContain('no claim-check store is configured');
     expect(await drainEventIds()).toEqual(['evt-0', 'evt-2', 'evt-6']);
+  });
+
+  it('sends a detail too large for one event by reference to the object store, and consumers read it back', async () => {
+    {
+      const stored = new Map<string, Uint8Array>();
+      const objects: ClaimCheckStore = {
+        put: async (key, body) => {
+          const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+          stored.set(key, bytes);
+          return { key, size: bytes.byteLength, sha256: '' };
+        },
+        get: async (key) => {
+          const bytes = stored.get(key);
+          if (!bytes) throw Object.assign(new Error(`no ${key}`), { retryable: false });
+          return bytes;
+        },
+      };
+      const claimChecking = new PutEventsPublisher(bus, { claimChecks: objects });
+      const big = landed(9, { blob: 'x'.repeat(300 * 1024) });
+      await claimChecking.publish([big, landed(10)]);
+      const received = await bus.receive('ingestion', 10);
+      const idOf = (m: (typeof received)[number]) => (m.event.detail as { metadata: { eventId: string } }).metadata.eventId;
+      const first = received.find((m) => idOf(m) === 'evt-9')!;
+      const second = received.find((m) => idOf(m) === 'evt-10')!;
+      const ref = claimCheckOf(first.event.detail);
+      expect(ref?.key).toMatch(/^claim-checks\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.json$/);
+      expect((first.event.detail as { metadata: { eventId: string } }).metadata.eventId).toBe('evt-9');
+      expect(await resolveClaimCheck(first.event.detail, objects)).toEqual(big.detail);
+      expect(await resolveClaimCheck(second.event.detail, objects)).toEqual(landed(10).detail);
+      await expect(resolveClaimCheck({ claimCheck: { key: 'claim-checks/gone.json', bytes: 1 } }, objects)).rejects.toMatchObject({
+        name: 'ClaimCheckError',
+        retryable: false,
+      });
+    }
+  });
+
+  it('retries entries refused with a transient code, and reports the others without retrying them', async () => {
+    const calls: string[][] = [];
+    let throttled = 2;
+    const flaky: PutEventsTarget = {
+      putEvents: async (entries) => {
+        calls.push(entries.map((e) => e.DetailType ?? ''));
+        return {
+          FailedEntryCount: entries.filter((e) => e.DetailType !== 'Ok').length,
+          Entries: entries.map((e, i) =>
+            e.DetailType === 'Ok' ? { EventId: `id-${calls.length}-${i}` }
+            : e.DetailType === 'Bad' ? { ErrorCode: 'InvalidArgument', ErrorMessage: 'bad' }
+            : throttled-- > 0 ? { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' }
+            : { EventId: 'late' },
+          ),
+        };
+      },
+    };
+    const retrying = new PutEventsPublisher(flaky, { sleep: async () => undefined });
+    const out = await retrying.publish(['Ok', 'Slow', 'Bad'].map((t) => ({ source: 's', detailType: t, detail: {} }))).catch((e: unknown) => e);
+    expect(out).toBeInstanceOf(PublishFailedError);
+    expect((out as PublishFailedError).failures.map((f) => [f.index, f.errorCode])).toEqual([[2, 'InvalidArgument']]);
+    expect(calls).toEqual([['Ok', 'Slow', 'Bad'], ['Slow'], ['Slow']]);
+  });
+
+  it('surfaces a transient code once its tries are spent, as a retryable failure', async () => {
+    const always: PutEventsTarget = { putEvents: async (entries) => ({ FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'down' })) }) };
+    const out = await new PutEventsPublisher(always, { attempts: 3, sleep: async () => undefined }).publish([{ source: 's', detailType: 'X', detail: {} }]).catch((e: unknown) => e);
+    expect(out).toMatchObject({ name: 'PublishFailedError', retryable: true });
   });
 
   it('resolves for an empty call without touching the bus', async () => {
