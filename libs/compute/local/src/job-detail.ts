@@ -119,12 +119,12 @@ function common(job: UnitState | ParentState, spec: JobSpec, statusReasonOnRead:
     },
     ...(spec.shareIdentifier !== undefined && { shareIdentifier: spec.shareIdentifier }),
     ...(spec.schedulingPriority !== undefined && { schedulingPriority: spec.schedulingPriority }),
-    dependsOn: [],
+    dependsOn: spec.dependsOn.map((d) => ({ ...d })),
     jobDefinition: spec.jobDefinitionArn,
     parameters: { ...spec.parameters },
-    timeout: { attemptDurationSeconds: spec.timeoutSeconds },
-    tags: {},
-    propagateTags: false,
+    ...(spec.timeoutSeconds !== undefined && { timeout: { attemptDurationSeconds: spec.timeoutSeconds } }),
+    tags: { ...spec.tags },
+    propagateTags: spec.propagateTags,
     platformCapabilities: ['EC2'],
   };
 }

@@ -1,11 +1,20 @@
 import type { BatchJobStatus } from '@nightshift/contracts';
 import { decideRetry } from './evaluate-on-exit.js';
+import { DependencyTracker } from './job-dependencies.js';
 import type { AttemptRecord } from './job-detail.js';
 import type { Job, JobRegistry, Parent, Unit } from './job-registry.js';
 import type { AttemptListener, AttemptOutcome, LaunchedAttempt, ProcessLauncher } from './process-launcher.js';
 import type { ResourceScheduler } from './resource-scheduler.js';
 import type { StateChangeEmitter } from './state-change-emitter.js';
-import { ARRAY_CHILD_FAILED, ATTEMPT_TIMED_OUT, CONTAINER_EXITED, hostTerminated, neverFits, TASK_FAILED_TO_START } from './status-reasons.js';
+import {
+  ARRAY_CHILD_FAILED,
+  ATTEMPT_TIMED_OUT,
+  CONTAINER_EXITED,
+  DEPENDENT_JOB_FAILED,
+  hostTerminated,
+  neverFits,
+  TASK_FAILED_TO_START,
+} from './status-reasons.js';
 
 export interface JobLifecycleParts {
   scheduler: ResourceScheduler<Unit>;
@@ -21,7 +30,8 @@ export interface JobLifecycleParts {
 /**
  * AWS Batch's job lifecycle over the scheduler and the launcher: SUBMITTED -> PENDING -> RUNNABLE
  * -> STARTING -> RUNNING -> SUCCEEDED | FAILED, retries per `retryStrategy`, array parents that
- * summarise their children, cancel and terminate. Every status change goes to the emitter.
+ * summarise their children, job dependencies, cancel and terminate. Every status change goes to the
+ * emitter.
  */
 export class JobLifecycle {
   private readonly running = new Set<Unit>();
@@ -34,6 +44,13 @@ export class JobLifecycle {
     ended: (attempt, outcome) => this.onEnded(attempt, outcome),
   };
   private readonly units = new WeakMap<LaunchedAttempt, Unit>();
+  private readonly dependencies = new DependencyTracker({
+    ready: (unit) => {
+      this.enqueue(unit);
+      this.requestPass();
+    },
+    failed: (unit) => this.finish(unit, 'FAILED', DEPENDENT_JOB_FAILED),
+  });
 
   constructor(private readonly parts: JobLifecycleParts) {}
 
@@ -52,10 +69,11 @@ export class JobLifecycle {
   }
 
   /**
-   * SUBMITTED, then PENDING (no dependencies to wait for), then RUNNABLE in its queue; an array
-   * parent goes PENDING when its first child is RUNNABLE, as in AWS.
+   * SUBMITTED, then PENDING, then RUNNABLE in its queue once every job a unit waits for
+   * (`waitsFor`, see `prerequisitesOf`) has SUCCEEDED; a unit one of whose prerequisites FAILED
+   * fails (`Dependent Job failed`) without running. An array parent goes PENDING with its children.
    */
-  admit(job: Job): void {
+  admit(job: Job, waitsFor: ReadonlyMap<Unit, readonly Job[]> = new Map()): void {
     const { registry, scheduler } = this.parts;
     registry.add(job);
     this.unfinished += 1;
@@ -74,8 +92,16 @@ export class JobLifecycle {
       return;
     }
     for (const unit of units) this.transition(unit, 'PENDING');
-    for (const unit of units) this.enqueue(unit);
+    const failed: Unit[] = [];
+    for (const unit of units) {
+      const prerequisites = waitsFor.get(unit);
+      const state = prerequisites === undefined ? 'ready' : this.dependencies.wait(unit, prerequisites);
+      if (state === 'ready') this.enqueue(unit);
+      else if (state === 'failed') failed.push(unit);
+    }
+    // Before any child can fail: a parent whose children all fail at once must not go back to PENDING.
     if (job.kind === 'parent') this.transition(job, 'PENDING');
+    for (const unit of failed) this.finish(unit, 'FAILED', DEPENDENT_JOB_FAILED);
     this.requestPass();
   }
 
@@ -153,7 +179,7 @@ export class JobLifecycle {
         environment: spec.environment,
         jobQueueName: spec.jobQueueName,
         jobDefinitionName: spec.jobDefinitionName,
-        timeoutSeconds: spec.timeoutSeconds,
+        ...(spec.timeoutSeconds !== undefined && { timeoutSeconds: spec.timeoutSeconds }),
       },
       this.listener,
     );
@@ -233,6 +259,7 @@ export class JobLifecycle {
     } else {
       this.retire(unit);
     }
+    this.dependencies.settled(unit);
     this.parts.onProgress();
   }
 
@@ -243,9 +270,12 @@ export class JobLifecycle {
     }
     parent.stoppedAt = this.parts.now();
     const failed = parent.children.some((c) => c.status === 'FAILED');
-    if (failed) this.transition(parent, 'FAILED', parent.stopReason ?? ARRAY_CHILD_FAILED);
+    // Every child failed for a dependency (the array job's own dependency failed): so did the job.
+    const dependencyFailed = parent.children.every((c) => c.statusReason === DEPENDENT_JOB_FAILED);
+    if (failed) this.transition(parent, 'FAILED', parent.stopReason ?? (dependencyFailed ? DEPENDENT_JOB_FAILED : ARRAY_CHILD_FAILED));
     else this.transition(parent, 'SUCCEEDED');
     this.retire(parent);
+    this.dependencies.settled(parent);
   }
 
   private retire(job: Job): void {

@@ -37,7 +37,8 @@ export interface JobFilter {
   queueName?: string;
   arrayJobId?: string;
   jobName?: string;
-  status?: BatchJobStatus;
+  /** A status, or `ANY` for every status; absent: RUNNING unless `jobName` is given (AWS's default). */
+  status?: BatchJobStatus | 'ANY';
 }
 
 /**
@@ -99,7 +100,7 @@ export class JobRegistry {
       candidates.reverse();
       candidates.sort((a, b) => b.createdAt - a.createdAt);
     }
-    const status = filter.status ?? (filter.jobName === undefined ? 'RUNNING' : undefined);
+    const status = filter.status === 'ANY' ? undefined : (filter.status ?? (filter.jobName === undefined ? 'RUNNING' : undefined));
     return candidates.filter((job) => (status === undefined || job.status === status) && (filter.jobName === undefined || job.spec.jobName === filter.jobName));
   }
 

@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { BATCH_JOB_STATUSES, BatchJobStateChange, type BatchJobStateChangeDetail } from '@nightshift/contracts';
-import {
-  ComputeSubmissionError,
-  type ComputeEnvironment,
-  type JobListFilter,
-  type JobSubmission,
-  type JobSummary,
-  type SubmittedJob,
-} from '@nightshift/jobs-domain';
+import { BATCH_JOB_STATUSES, BatchJobStateChange, type BatchJobStateChangeDetail, type BatchJobStatus } from '@nightshift/contracts';
+import { ComputeSubmissionError, type ComputeEnvironment, type JobListFilter, type JobSummary, type SubmittedJob } from '@nightshift/jobs-domain';
 import { InvalidComputeRequestError, InvalidLocalComputeOptionsError } from './errors.js';
+import { prerequisitesOf } from './job-dependencies.js';
 import { parentDetail, summaryOf, unitDetail } from './job-detail.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import { jobQueueProblems, type JobQueueOptions } from './job-queues.js';
 import { JobRegistry, type Job, type Parent, type Unit } from './job-registry.js';
-import { jobArn, queueNameOf, toJobSpec, type ArnScope, type JobSpec } from './job-spec.js';
+import { jobArn, queueNameOf, toJobSpec, type ArnScope, type JobSpec, type LocalJobSubmission } from './job-spec.js';
 import { ProcessJournal, reapOrphans } from './process-journal.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { ResourceScheduler } from './resource-scheduler.js';
@@ -186,13 +180,15 @@ export class LocalComputeEnvironment implements ComputeEnvironment {
 
   /**
    * Accepts a job and returns its id at once; its progress arrives as events. A job that can never
-   * fit in this machine's budget is accepted and then FAILS at once, saying so.
+   * fit in this machine's budget is accepted and then FAILS at once, saying so. A job with
+   * `dependsOn` waits PENDING for its dependencies (see the port's `JobDependency`).
    *
    * @throws ComputeSubmissionError not retryable when the submission breaks AWS Batch's rules (names,
    *   retry strategy, a fair-share queue without shareIdentifier or a FIFO one with it, an unknown
-   *   queue with `strictQueues`); retryable once `shutdown` has been called.
+   *   queue with `strictQueues`, a dependency on a job the environment does not know); retryable
+   *   once `shutdown` has been called.
    */
-  async submitJob(job: JobSubmission): Promise<SubmittedJob> {
+  async submitJob(job: LocalJobSubmission): Promise<SubmittedJob> {
     if (!this.accepting) {
       throw new ComputeSubmissionError(`compute environment ${this.name} is shutting down and takes no more jobs`, true);
     }
@@ -211,13 +207,15 @@ export class LocalComputeEnvironment implements ComputeEnvironment {
       ...(index !== undefined && { index }),
       ...(parent && { parent }),
     });
+    let created: Job;
     if (spec.arraySize === undefined) {
-      this.lifecycle.admit(unit(jobId));
+      created = unit(jobId);
     } else {
       const parent: Parent = { kind: 'parent', jobId, jobArn: jobArn(this.scope, jobId), spec, status: 'SUBMITTED', children: [], remaining: spec.arraySize, createdAt };
       for (let index = 0; index < spec.arraySize; index += 1) parent.children.push(unit(`${jobId}:${index}`, index, parent));
-      this.lifecycle.admit(parent);
+      created = parent;
     }
+    this.lifecycle.admit(created, prerequisitesOf(created, spec, (id) => this.registry.get(id)));
     return { jobId, jobArn: jobArn(this.scope, jobId), jobName: spec.jobName };
   }
 
@@ -251,25 +249,18 @@ export class LocalComputeEnvironment implements ComputeEnvironment {
    *   for a status that is not one.
    */
   async listJobs(filter: JobListFilter): Promise<JobSummary[]> {
-    if ((filter.jobQueue === undefined) === (filter.arrayJobId === undefined)) {
-      throw new InvalidComputeRequestError('listJobs needs exactly one of jobQueue and arrayJobId');
-    }
-    if (filter.jobStatus !== undefined && !BATCH_JOB_STATUSES.includes(filter.jobStatus)) {
-      throw new InvalidComputeRequestError(`listJobs: "${filter.jobStatus}" is not a job status`);
-    }
-    let queueName: string | undefined;
-    if (filter.jobQueue !== undefined) {
-      queueName = queueNameOf(filter.jobQueue);
-      if (queueName === undefined) throw new InvalidComputeRequestError(`listJobs: "${filter.jobQueue}" is neither a job queue name nor a job queue ARN`);
-    }
-    const jobs = this.registry.list({
-      ...(queueName !== undefined && { queueName }),
-      ...(filter.arrayJobId !== undefined && { arrayJobId: filter.arrayJobId }),
-      ...(filter.jobName !== undefined && { jobName: filter.jobName }),
-      ...(filter.jobStatus !== undefined && { status: filter.jobStatus }),
-    });
-    const reasons = this.reasonsOnRead(jobs);
-    return jobs.map((job) => summaryOf(job, reasons.get(job)));
+    return this.list(filter);
+  }
+
+  /**
+   * Every job the environment keeps of a queue (top-level jobs, newest first) or every child of an
+   * array job (by index), whatever its status: what AWS's ListJobs applies its `filters` to (the
+   * Batch endpoint does). Unknown queue or array job: none.
+   *
+   * @throws InvalidComputeRequestError unless exactly one of `jobQueue` and `arrayJobId` is given.
+   */
+  async listAllJobs(scope: Pick<JobListFilter, 'jobQueue' | 'arrayJobId'>): Promise<JobSummary[]> {
+    return this.list({ ...scope, jobStatus: 'ANY' });
   }
 
   /**
@@ -334,6 +325,29 @@ export class LocalComputeEnvironment implements ComputeEnvironment {
     }
     if (queue.fairShare && spec.shareIdentifier === undefined) refuse(`job queue ${queue.name} has a fair-share scheduling policy: shareIdentifier is required`);
     if (!queue.fairShare && spec.shareIdentifier !== undefined) refuse(`job queue ${queue.name} has no fair-share scheduling policy: shareIdentifier must not be given`);
+  }
+
+  /** `jobStatus: 'ANY'`: every status, even without `jobName`. */
+  private list(filter: Omit<JobListFilter, 'jobStatus'> & { jobStatus?: BatchJobStatus | 'ANY' }): JobSummary[] {
+    if ((filter.jobQueue === undefined) === (filter.arrayJobId === undefined)) {
+      throw new InvalidComputeRequestError('listJobs needs exactly one of jobQueue and arrayJobId');
+    }
+    if (filter.jobStatus !== undefined && filter.jobStatus !== 'ANY' && !BATCH_JOB_STATUSES.includes(filter.jobStatus)) {
+      throw new InvalidComputeRequestError(`listJobs: "${filter.jobStatus}" is not a job status`);
+    }
+    let queueName: string | undefined;
+    if (filter.jobQueue !== undefined) {
+      queueName = queueNameOf(filter.jobQueue);
+      if (queueName === undefined) throw new InvalidComputeRequestError(`listJobs: "${filter.jobQueue}" is neither a job queue name nor a job queue ARN`);
+    }
+    const jobs = this.registry.list({
+      ...(queueName !== undefined && { queueName }),
+      ...(filter.arrayJobId !== undefined && { arrayJobId: filter.arrayJobId }),
+      ...(filter.jobName !== undefined && { jobName: filter.jobName }),
+      ...(filter.jobStatus !== undefined && { status: filter.jobStatus }),
+    });
+    const reasons = this.reasonsOnRead(jobs);
+    return jobs.map((job) => summaryOf(job, reasons.get(job)));
   }
 
   /** The statusReason of every RUNNABLE unit among `jobs`, from one look at the placement order. */

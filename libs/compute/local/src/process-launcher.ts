@@ -16,7 +16,8 @@ export interface LaunchSpec {
   environment: Readonly<Record<string, string>>;
   jobQueueName: string;
   jobDefinitionName: string;
-  timeoutSeconds: number;
+  /** Absent: no timeout. */
+  timeoutSeconds?: number;
 }
 
 /** How an attempt ended, as the container would report it. */
@@ -227,11 +228,18 @@ export class LaunchedAttempt {
     this.spawned = true;
     this.state = 'running';
     this.startedAt = this.launcher.settings.now();
+    if (this.spec.timeoutSeconds !== undefined) this.armTimeout(this.spec.timeoutSeconds * 1000);
+    this.listener.running(this);
+  }
+
+  /** Node fires a timer longer than about 24.8 days at once, so a longer timeout is waited out in legs. */
+  private armTimeout(ms: number): void {
+    const leg = Math.min(ms, MAX_TIMER_MS);
     this.timeoutTimer = setTimeout(() => {
+      if (ms > leg) return this.armTimeout(ms - leg);
       this.timedOut = true;
       this.stop();
-    }, this.spec.timeoutSeconds * 1000);
-    this.listener.running(this);
+    }, leg);
   }
 
   private end(outcome: AttemptOutcome): void {
@@ -249,6 +257,9 @@ export class LaunchedAttempt {
     this.listener.ended(this, outcome);
   }
 }
+
+/** The longest delay `setTimeout` takes (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Signals the process group the child leads; falls back to the child alone if there is no group. */
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -5,6 +5,8 @@ export const CONTAINER_EXITED = 'Essential container in task exited';
 export const ATTEMPT_TIMED_OUT = 'Job attempt duration exceeded timeout';
 export const TASK_FAILED_TO_START = 'Task failed to start';
 export const ARRAY_CHILD_FAILED = 'Array Child Job failed';
+/** A job it depends on FAILED, so the job FAILS without running. */
+export const DEPENDENT_JOB_FAILED = 'Dependent Job failed';
 
 /**
  * An attempt stopped because the environment shut down. Worded as AWS words a terminated instance

@@ -89,6 +89,31 @@ export interface JobSubmission {
   shareIdentifier?: string;
   /** Priority among the jobs of one share in a fair-share queue (0..9999, higher first). */
   schedulingPriority?: number;
+  /**
+   * Jobs this one waits for (AWS Batch's `dependsOn`, at most 20). The job stays PENDING until every
+   * dependency has SUCCEEDED, then becomes RUNNABLE; when a dependency FAILS (or is cancelled or
+   * terminated) the job FAILS without running, with statusReason `Dependent Job failed`. The
+   * dependencies must exist when the job is submitted (an unknown id is refused: ComputeSubmissionError,
+   * not retryable); one that has already SUCCEEDED is met, one that has already FAILED fails the job.
+   * See {@link JobDependency} for what `type` means on array jobs.
+   */
+  dependsOn?: readonly JobDependency[];
+}
+
+/**
+ * AWS Batch's `JobDependency` (https://docs.aws.amazon.com/batch/latest/userguide/job_dependencies.html,
+ * https://docs.aws.amazon.com/batch/latest/userguide/array_jobs.html):
+ * - no `type`, with `jobId`: wait for that whole job (every child of an array job, or one child when
+ *   `jobId` is `${arrayJobId}:${index}`); every child of a dependent array job waits for all of it.
+ * - `N_TO_N`, with the `jobId` of an array job: this job is an array job of the same size, and its
+ *   child i waits for child i of that job only (a failed child i fails child i here).
+ * - `SEQUENTIAL`, without `jobId`: this job is an array job whose children run one after another from
+ *   index 0, child i waiting for child i - 1 (a failed child fails every child after it).
+ */
+export interface JobDependency {
+  /** The job waited for; absent only for `SEQUENTIAL`. */
+  jobId?: string;
+  type?: 'N_TO_N' | 'SEQUENTIAL';
 }
 
 export interface SubmittedJob {
