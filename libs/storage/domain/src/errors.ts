@@ -7,6 +7,7 @@ export abstract class StorageError extends Error {
   }
 }
 
+/** No object under the key (`get`, `localFile`). Not retryable: the key is wrong or not written yet. */
 export class ObjectNotFoundError extends StorageError {
   readonly retryable = false;
   constructor(readonly key: string, options?: { cause?: unknown }) {
@@ -14,6 +15,7 @@ export class ObjectNotFoundError extends StorageError {
   }
 }
 
+/** The key breaks the port's rule (`objectKeyProblem`); refused before any I/O. */
 export class InvalidObjectKeyError extends StorageError {
   readonly retryable = false;
   constructor(readonly key: string, readonly reason: string) {
@@ -21,20 +23,10 @@ export class InvalidObjectKeyError extends StorageError {
   }
 }
 
+/** The store could not be reached or asked to slow down (throttling, 5xx, network), after the client's own retries. */
 export class StorageUnavailableError extends StorageError {
   readonly retryable = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
-}
-
-/** Checks a key against the port's rules; returns the reason it is invalid, if it is. */
-export function objectKeyProblem(key: string): string | undefined {
-  if (key.length === 0) return 'empty';
-  if (key.length > 1024) return 'longer than 1024 characters';
-  if (key.startsWith('/')) return 'starts with "/"';
-  if (key.includes('\\')) return 'contains "\\"';
-  if (key.includes('\0')) return 'contains a NUL byte';
-  if (key.split('/').some((s) => s === '..' || s === '.' || s === '')) return 'has an empty, "." or ".." segment';
-  return undefined;
 }

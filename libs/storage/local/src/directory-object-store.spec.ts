@@ -1,9 +1,18 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidObjectKeyError, ObjectNotFoundError } from '@nightshift/storage-domain';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { InvalidObjectKeyError } from '@nightshift/storage-domain';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// The conformance suite is test-only and deliberately not in storage-domain's public index.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { describeObjectStoreContract } from '../../domain/src/testing/object-store.contract.js';
 import { DirectoryObjectStore } from './directory-object-store.js';
+import { RESERVED_DIR } from './object-paths.js';
+
+describeObjectStoreContract('DirectoryObjectStore', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ns-store-'));
+  return { store: new DirectoryObjectStore(root), multipartFileBytes: 3 * 1024 * 1024, close: () => rm(root, { recursive: true, force: true }) };
+});
 
 describe('DirectoryObjectStore', () => {
   let root: string;
@@ -12,48 +21,42 @@ describe('DirectoryObjectStore', () => {
     root = await mkdtemp(join(tmpdir(), 'ns-store-'));
     store = new DirectoryObjectStore(root);
   });
-
-  it('round-trips an object and reports its size and sha256', async () => {
-    const info = await store.put('a/b/c.json', '{"x":1}');
-    expect(info).toEqual({ key: 'a/b/c.json', size: 7, sha256: '5041bf1f713df204784353e82f6a4a535931cb64f1f4b4a5aeaffcb720918b22' });
-    expect(Buffer.from(await store.get('a/b/c.json')).toString()).toBe('{"x":1}');
-    expect(await store.head('a/b/c.json')).toEqual(info);
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
   });
 
-  it('overwrites atomically and leaves no temp files behind', async () => {
+  it('keeps temp files out of the key space and leaves none behind', async () => {
     await store.put('k.txt', 'one');
     await store.put('k.txt', 'two');
-    expect(Buffer.from(await store.get('k.txt')).toString()).toBe('two');
-    expect(await readdir(root)).toEqual(['k.txt']);
+    const src = join(root, '..', `src-${process.pid}-${Date.now()}.csv`);
+    await writeFile(src, 'a,b\n');
+    await store.putFile('k2.txt', src);
+    await rm(src);
+    expect((await readdir(root)).sort()).toEqual([RESERVED_DIR, 'k.txt', 'k2.txt']);
+    expect(await readdir(join(root, RESERVED_DIR, 'tmp'))).toEqual([]);
+    // A key ending in .tmp is an ordinary key.
+    await store.put('x.tmp', 'kept');
+    expect((await store.list('')).map((o) => o.key)).toEqual(['k.txt', 'k2.txt', 'x.tmp']);
   });
 
-  it('copies a local file in with putFile', async () => {
-    const src = join(root, '..', `src-${Date.now()}.csv`);
-    await writeFile(src, 'a,b\n1,2\n');
-    const info = await store.putFile('in/data.csv', src);
-    expect(info.size).toBe(8);
-    expect(Buffer.from(await store.get('in/data.csv')).toString()).toBe('a,b\n1,2\n');
-  });
-
-  it('lists keys under a prefix in lexicographic order', async () => {
-    await store.put('runs/r1/b.json', '1');
-    await store.put('runs/r1/a.json', '2');
-    await store.put('runs/r2/a.json', '3');
-    expect((await store.list('runs/r1/')).map((o) => o.key)).toEqual(['runs/r1/a.json', 'runs/r1/b.json']);
-    expect(await store.list('nothing/')).toEqual([]);
-  });
-
-  it('throws ObjectNotFoundError for a missing key and head returns undefined', async () => {
-    await expect(store.get('missing.json')).rejects.toBeInstanceOf(ObjectNotFoundError);
-    expect(await store.head('missing.json')).toBeUndefined();
-  });
-
-  it.each(['../escape.txt', '/abs.txt', 'a//b', 'a/./b', ''])('rejects the key %j', async (key) => {
-    await expect(store.put(key, 'x')).rejects.toBeInstanceOf(InvalidObjectKeyError);
-  });
-
-  it('gives DuckDB a readable file path', async () => {
+  it('answers its own file from localFile, without copying', async () => {
     await store.put('x/y.csv', 'a\n1\n');
-    expect(store.uriFor('x/y.csv')).toBe(join(root, 'x', 'y.csv'));
+    const scratch = join(root, '..', `unused-${process.pid}`);
+    expect(await store.localFile('x/y.csv', scratch)).toBe(join(root, 'x', 'y.csv'));
+    expect(store.pathOf('x/y.csv')).toBe(join(root, 'x', 'y.csv'));
+    await expect(readdir(scratch)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reserves its own top-level directory: no key may name it, no listing shows it', async () => {
+    await mkdir(join(root, RESERVED_DIR, 's3', 'meta'), { recursive: true });
+    await writeFile(join(root, RESERVED_DIR, 's3', 'meta', 'm.json'), '{}');
+    await store.put('visible', 'v');
+    expect(await store.list('')).toEqual([{ key: 'visible', size: 1 }]);
+    expect(await store.list(`${RESERVED_DIR}/`)).toEqual([]);
+    await expect(store.put(`${RESERVED_DIR}/s3/meta/m.json`, 'x')).rejects.toBeInstanceOf(InvalidObjectKeyError);
+    await expect(store.get(`${RESERVED_DIR}/s3/meta/m.json`)).rejects.toBeInstanceOf(InvalidObjectKeyError);
+    // Only the top-level name is reserved.
+    await store.put(`a/${RESERVED_DIR}`, 'fine');
+    expect((await store.list('a/')).map((o) => o.key)).toEqual([`a/${RESERVED_DIR}`]);
   });
 });

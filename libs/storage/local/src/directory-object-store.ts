@@ -1,63 +1,56 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  InvalidObjectKeyError,
-  objectKeyProblem,
-  ObjectNotFoundError,
-  type ObjectInfo,
-  type ObjectStore,
-} from '@nightshift/storage-domain';
+import { ObjectNotFoundError, type ObjectInfo, type ObjectStore, type ObjectSummary } from '@nightshift/storage-domain';
+import { isMissing, keyPath, listFiles, pruneEmptyDirs, renameIntoPlace, tempPath } from './object-paths.js';
 
 /**
  * ObjectStore on a local directory: key `a/b.csv` is file `<root>/a/b.csv`. Writes go to a temp
- * file that is fsync'ed and renamed into place, so readers never see a partial object.
- * Checksums are computed on read of metadata (cheap at embedded-mode sizes) rather than kept in a
- * side file that could drift from the content.
+ * file under the root's reserved directory, fsync'ed and renamed into place, so readers never see a
+ * partial object. Checksums are computed when asked for rather than kept in a side file that could
+ * drift from the content. `localFile` answers the object's own file: DuckDB reads it in place.
  */
 export class DirectoryObjectStore implements ObjectStore {
   constructor(private readonly root: string) {}
 
   async put(key: string, body: Uint8Array | string): Promise<ObjectInfo> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.${randomUUID()}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(body);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    await this.commit(path, async (tmp) => {
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
     return { key, size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
   async putFile(key: string, localPath: string): Promise<ObjectInfo> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.${randomUUID()}.tmp`;
-    await copyFile(localPath, tmp);
-    const fh = await open(tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    const info = await this.head(key);
-    if (!info) throw new ObjectNotFoundError(key);
-    return info;
+    const hash = createHash('sha256');
+    let size = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        done(null, chunk);
+      },
+    });
+    await this.commit(path, (tmp) => pipeline(createReadStream(localPath), tap, createWriteStream(tmp, { flush: true })));
+    return { key, size, sha256: hash.digest('hex') };
   }
 
   async get(key: string): Promise<Uint8Array> {
     try {
       return await readFile(this.pathOf(key));
     } catch (e) {
-      if (isNotFound(e)) throw new ObjectNotFoundError(key, { cause: e });
+      if (isMissing(e) || isDirectory(e)) throw new ObjectNotFoundError(key, { cause: e });
       throw e;
     }
   }
@@ -71,39 +64,41 @@ export class DirectoryObjectStore implements ObjectStore {
       await pipeline(createReadStream(path), hash);
       return { key, size: st.size, sha256: hash.digest('hex') };
     } catch (e) {
-      if (isNotFound(e)) return undefined;
+      if (isMissing(e)) return undefined;
       throw e;
     }
   }
 
-  async list(prefix: string): Promise<ObjectInfo[]> {
-    const files: string[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (e) {
-        if (isNotFound(e)) return;
-        throw e;
-      }
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.isFile() && !e.name.endsWith('.tmp')) files.push(relative(this.root, p).split(sep).join('/'));
-      }
-    };
-    await walk(this.root);
-    const keys = files.filter((k) => k.startsWith(prefix)).sort();
-    const out: ObjectInfo[] = [];
-    for (const k of keys) {
-      const info = await this.head(k);
-      if (info) out.push(info);
-    }
-    return out;
+  async list(prefix: string): Promise<ObjectSummary[]> {
+    return (await listFiles(this.root, prefix)).map(({ key, size }) => ({ key, size }));
   }
 
-  uriFor(key: string): string {
-    return this.pathOf(key);
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      await unlink(path);
+    } catch (e) {
+      // A directory at the key's path holds other keys (`a/b` under `a`): there is no object `a`.
+      if (isMissing(e) || isDirectory(e)) return;
+      throw e;
+    }
+    await pruneEmptyDirs(this.root, path);
+  }
+
+  /** The object's own file: no copy, `scratchDir` is not used. */
+  async localFile(key: string, _scratchDir: string): Promise<string> {
+    const path = this.pathOf(key);
+    try {
+      if ((await stat(path)).isFile()) return path;
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
+    throw new ObjectNotFoundError(key);
+  }
+
+  /** The file that holds `key` (whether or not it exists); InvalidObjectKeyError for a refused key. */
+  pathOf(key: string): string {
+    return keyPath(this.root, key);
   }
 
   /** Removes everything under the store's root (tests and `--reset`). */
@@ -111,13 +106,21 @@ export class DirectoryObjectStore implements ObjectStore {
     await rm(this.root, { recursive: true, force: true });
   }
 
-  private pathOf(key: string): string {
-    const problem = objectKeyProblem(key);
-    if (problem) throw new InvalidObjectKeyError(key, problem);
-    return join(this.root, ...key.split('/'));
+  /** Writes through a temp file, then renames it to `path`; the temp file never outlives a failure. */
+  private async commit(path: string, write: (tmp: string) => Promise<unknown>): Promise<void> {
+    const tmp = tempPath(this.root);
+    await mkdir(dirname(tmp), { recursive: true });
+    try {
+      await write(tmp);
+      await renameIntoPlace(tmp, path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
   }
 }
 
-function isNotFound(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'ENOENT';
+function isDirectory(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined;
+  return code === 'EISDIR';
 }
