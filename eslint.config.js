@@ -4,8 +4,35 @@ import tseslint from 'typescript-eslint';
 /** Domain and contract libs stay pure: no I/O SDKs, no framework. */
 const ioPackages = ['@aws-sdk/*', '@smithy/*', '@nestjs/*', '@opentelemetry/*', '@duckdb/*', 'dynalite', 'fastify', 'aws-cdk-lib', 'constructs'];
 
+/**
+ * Who may import whom, by Nx tag. `extraAdapterDeps` widens adapters only: tests wire real adapters
+ * together (a transport over the embedded bus, an AWS adapter against an embedded endpoint), while
+ * production code of an adapter never imports another adapter.
+ */
+function depConstraints({ extraAdapterDeps = [] } = {}) {
+  return [
+    { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ioPackages },
+    { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'], bannedExternalImports: ioPackages },
+    // The loopback HTTP plumbing of the embedded AWS endpoints: Node's standard library only.
+    { sourceTag: 'type:wire', onlyDependOnLibsWithTags: [], bannedExternalImports: ioPackages },
+    { sourceTag: 'type:observability', onlyDependOnLibsWithTags: ['type:contracts'] },
+    { sourceTag: 'type:analytics', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ['@aws-sdk/*', '@nestjs/*', '@opentelemetry/*', 'dynalite'] },
+    { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:observability', 'type:wire', ...extraAdapterDeps] },
+    { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:observability', 'type:wire'] },
+    { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics', 'type:wire'] },
+    { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics', 'type:wire'] },
+  ];
+}
+
+function moduleBoundaries(constraints) {
+  return [
+    'error',
+    { enforceBuildableLibDependency: false, allow: [], banTransitiveDependencies: false, checkNestedExternalImports: true, depConstraints: constraints },
+  ];
+}
+
 export default [
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '**/*.cjs', '**/*.mjs', 'cdk.out/**', '.nx/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '!eslint.config.js', '**/*.cjs', '**/*.mjs', 'cdk.out/**', '.nx/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -15,52 +42,12 @@ export default [
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          banTransitiveDependencies: false,
-          checkNestedExternalImports: true,
-          depConstraints: [
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ioPackages },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'], bannedExternalImports: ioPackages },
-            { sourceTag: 'type:observability', onlyDependOnLibsWithTags: ['type:contracts'] },
-            { sourceTag: 'type:analytics', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ['@aws-sdk/*', '@nestjs/*', '@opentelemetry/*', 'dynalite'] },
-            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:observability'] },
-            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:observability'] },
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': moduleBoundaries(depConstraints()),
     },
   },
   {
-    // Tests wire real adapters together (a transport over the embedded bus, an AWS adapter against
-    // an embedded endpoint); production code of an adapter never imports another adapter.
     files: ['**/*.spec.ts', '**/testing/**/*.ts'],
-    rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          banTransitiveDependencies: false,
-          checkNestedExternalImports: true,
-          depConstraints: [
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ioPackages },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'], bannedExternalImports: ioPackages },
-            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:observability', 'type:adapter'] },
-            { sourceTag: 'type:observability', onlyDependOnLibsWithTags: ['type:contracts'] },
-            { sourceTag: 'type:analytics', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: ['@aws-sdk/*', '@nestjs/*', '@opentelemetry/*', 'dynalite'] },
-            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:observability'] },
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics'] },
-          ],
-        },
-      ],
-    },
+    rules: { '@nx/enforce-module-boundaries': moduleBoundaries(depConstraints({ extraAdapterDeps: ['type:adapter'] })) },
   },
   {
     // The OpenTelemetry SDK is imported only by the observability facade.

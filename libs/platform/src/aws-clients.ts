@@ -1,10 +1,10 @@
 import { BatchClient } from '@aws-sdk/client-batch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createAwsDocumentClient } from '@nightshift/jobs-dynamodb';
 
 /**
  * The AWS SDK clients of one process, one per service API. Region, credentials and endpoints come
@@ -31,7 +31,7 @@ export interface AwsClientsOptions {
 
 /** Creates the process's AWS SDK clients (they connect lazily). */
 export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  const dynamo = createAwsDocumentClient();
   const clients = {
     eventBridge: new EventBridgeClient({}),
     sqs: new SQSClient({}),

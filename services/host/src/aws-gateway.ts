@@ -1,5 +1,5 @@
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { header, LoopbackHttpServer } from '@nightshift/aws-wire';
 
 /** One AWS API served by the embedded platform: answers a request, never rejects. */
 export interface AwsApiHandler {
@@ -35,12 +35,12 @@ export interface AwsGatewayOptions {
  * Batch's REST-JSON paths start with `/v1/`, and S3 (path-style) takes the rest, so a bucket
  * named `v1` is the one name S3 cannot use here. Signatures are not checked: loopback only.
  */
-export class AwsGateway {
-  private server: Server | undefined;
-  private port: number | undefined;
+export class AwsGateway extends LoopbackHttpServer {
   private apis: AwsApis | undefined;
 
-  constructor(private readonly options: AwsGatewayOptions) {}
+  constructor(options: AwsGatewayOptions) {
+    super({ port: options.port, notListening: () => new Error('the AWS gateway is not listening') });
+  }
 
   /**
    * Starts answering with these APIs. Separate from {@link listen} because some APIs need the
@@ -50,39 +50,8 @@ export class AwsGateway {
     this.apis = apis;
   }
 
-  async listen(): Promise<string> {
-    if (this.server) return this.url;
-    const server = createServer((req, res) => void this.route(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this.url;
-  }
-
-  /** `http://127.0.0.1:<port>`. */
-  get url(): string {
-    if (this.port === undefined) throw new Error('the AWS gateway is not listening');
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.port = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
-  }
-
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Routes one request to the API whose protocol it speaks. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const apis = this.apis;
     if (!apis) {
       req.resume();
@@ -90,8 +59,7 @@ export class AwsGateway {
       res.end('the embedded platform is starting');
       return;
     }
-    const target = req.headers['x-amz-target'];
-    const op = Array.isArray(target) ? target[0] : target;
+    const op = header(req, 'x-amz-target');
     if (op?.startsWith('AWSEvents.')) return apis.events.handle(req, res);
     if (op?.startsWith('AmazonSQS.')) return apis.sqs.handle(req, res);
     if (op?.startsWith('Logs_20140328.')) return apis.logs.handle(req, res);

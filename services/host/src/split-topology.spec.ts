@@ -130,5 +130,7 @@ describe('split topology: ingestion, planner and reporting as three aws-mode pro
       await waitFor(() => split.bus.stats(queue), (s) => s.visible === 0 && s.inFlight === 0, { what: `queue ${queue} to drain`, timeoutMs: 60_000 });
       expect(split.bus.stats(queue).deadLetters).toBe(0);
     }
+    // SIGTERM (what ECS sends) drains and exits 0.
+    expect(await services.stopOne('reporting', 'SIGTERM')).toBe(0);
   });
 });

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackHttpServer, readBody, RequestAbortedError, RequestBodyTooLargeError, sendAwsJson } from '@nightshift/aws-wire';
 import { ComputeSubmissionError } from '@nightshift/jobs-domain';
 import { BatchWireError, clientException, isObject, listJobsRequestOf, pageOf, passesFilter, requiredString, submissionOf, type BatchJobDefinition } from './batch-wire.js';
 import { InvalidComputeRequestError, InvalidLocalComputeOptionsError } from './errors.js';
@@ -35,6 +34,7 @@ const OPERATIONS = {
 type Operation = (typeof OPERATIONS)[keyof typeof OPERATIONS];
 
 const NAME_RE = new RegExp(`^${NAME}$`);
+const CONTENT_TYPE = 'application/json';
 
 /**
  * AWS Batch's job API over HTTP (REST-JSON, as `@aws-sdk/client-batch` sends it) in front of a
@@ -50,13 +50,12 @@ const NAME_RE = new RegExp(`^${NAME}$`);
  * left out of its answer, as AWS does. Signatures (SigV4) are not checked: loopback only, the machine
  * is trusted.
  */
-export class BatchHttpEndpoint {
-  private server: Server | undefined;
-  private port: number | undefined;
+export class BatchHttpEndpoint extends LoopbackHttpServer {
   private readonly definitions: Readonly<Record<string, BatchJobDefinition>>;
   private readonly maxBodyBytes: number;
 
   constructor(private readonly options: BatchHttpEndpointOptions) {
+    super({ port: options.port, notListening: () => new InvalidComputeRequestError('the Batch endpoint is not listening: call listen() first') });
     const definitions = options.jobDefinitions ?? {};
     const problems = Object.keys(definitions)
       .filter((name) => !NAME_RE.test(name))
@@ -66,57 +65,20 @@ export class BatchHttpEndpoint {
     this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   }
 
-  /** Starts listening on 127.0.0.1; resolves with {@link url}. */
-  async listen(): Promise<string> {
-    if (this.server) return this.url;
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this.url;
-  }
-
-  /** `http://127.0.0.1:<port>`, the SDK's `endpoint`; throws `InvalidComputeRequestError` before `listen()` or after `close()`. */
-  get url(): string {
-    if (this.port === undefined) throw new InvalidComputeRequestError('the Batch endpoint is not listening: call listen() first');
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** Stops accepting connections and closes idle keep-alive ones; requests in flight finish. */
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.port = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
-  }
-
   /**
    * Answers one request (for a host that serves several AWS endpoints on one port and routes
    * POST `/v1/*` here). Never rejects: every failure is answered in AWS's error shape.
    */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomUUID();
     try {
       const operation = operationOf(req);
       const body = await readJson(req, this.maxBodyBytes);
-      send(res, 200, requestId, await this.perform(operation, body));
+      sendAwsJson(res, 200, await this.perform(operation, body), { contentType: CONTENT_TYPE });
     } catch (e) {
       const error = toWireError(e);
       if (!req.readableEnded) req.resume();
       try {
-        send(res, error.status, requestId, { message: error.message }, error.type);
+        sendAwsJson(res, error.status, { message: error.message }, { contentType: CONTENT_TYPE, errorType: error.type });
       } catch {
         res.destroy();
       }
@@ -172,6 +134,8 @@ function operationOf(req: IncomingMessage): Operation {
 
 function toWireError(e: unknown): BatchWireError {
   if (e instanceof BatchWireError) return e;
+  if (e instanceof RequestBodyTooLargeError) return clientException(`The request body exceeds ${e.limit} bytes`);
+  if (e instanceof RequestAbortedError) return clientException('The request was aborted');
   if (e instanceof ComputeSubmissionError) return e.retryable ? new BatchWireError(500, 'ServerException', e.message) : clientException(e.message);
   if (e instanceof InvalidComputeRequestError) return clientException(e.message);
   return new BatchWireError(500, 'ServerException', e instanceof Error ? e.message : String(e));
@@ -188,34 +152,4 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
   }
   if (!isObject(parsed)) throw clientException('The request body must be a JSON object');
   return parsed;
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () => clientException(`The request body exceeds ${limit} bytes`);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // An oversized body is read to its end and dropped, so that the error reaches the client intact.
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => (size > limit ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-    req.on('close', () => {
-      if (!req.complete) reject(clientException('The request was aborted'));
-    });
-  });
-}
-
-function send(res: ServerResponse, status: number, requestId: string, body: unknown, errorType?: string): void {
-  if (res.headersSent || res.destroyed) return;
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': requestId,
-    ...(errorType !== undefined && { 'x-amzn-errortype': errorType }),
-  });
-  res.end(payload);
 }

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { header, LoopbackHttpServer, readBody, RequestBodyTooLargeError, sendAwsJson } from '@nightshift/aws-wire';
 import type { DirectoryJobLogs } from './directory-job-logs.js';
 import { InvalidComputeRequestError, InvalidLogStreamError } from './errors.js';
 import { AwsJsonError, type GetLogEventsInput, type GetLogEventsPage, pageOf, parseGetLogEventsInput, toLogEvents } from './get-log-events.js';
@@ -41,49 +40,12 @@ const MAX_BODY_BYTES = 64 * 1024;
  * endpoint trusts its machine. Not modelled: `unmask` (nothing is masked), `ingestionTime`.
  * Each request reads the stream's whole file, which is fine for job logs of a few MiB.
  */
-export class LogsHttpEndpoint {
-  private server: Server | undefined;
-  private port: number | undefined;
+export class LogsHttpEndpoint extends LoopbackHttpServer {
   private readonly logGroupName: string;
 
   constructor(private readonly options: LogsHttpEndpointOptions) {
+    super({ port: options.port, notListening: () => new InvalidComputeRequestError('the logs endpoint is not listening: call listen() first') });
     this.logGroupName = options.logGroupName ?? '/aws/batch/job';
-  }
-
-  /** Starts listening on 127.0.0.1; resolves with {@link url}. */
-  async listen(): Promise<string> {
-    if (this.server) return this.url;
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this.url;
-  }
-
-  /** `http://127.0.0.1:<port>`; an InvalidComputeRequestError before `listen()` or after `close()`. */
-  get url(): string {
-    if (this.port === undefined) throw new InvalidComputeRequestError('the logs endpoint is not listening: call listen() first');
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** Stops accepting connections and closes idle keep-alive ones; in-flight requests finish. */
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.port = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
   }
 
   /**
@@ -92,15 +54,13 @@ export class LogsHttpEndpoint {
    * an AWS error response, or a destroyed socket when the response had already begun.
    */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomUUID();
     try {
       const input = await parseRequest(req);
-      send(res, 200, requestId, await this.getLogEvents(input));
+      sendAwsJson(res, 200, await this.getLogEvents(input), { contentType: CONTENT_TYPE });
     } catch (e) {
-      const err =
-        e instanceof AwsJsonError ? e : new AwsJsonError(503, 'ServiceUnavailableException', e instanceof Error ? e.message : String(e));
+      const err = toWireError(e);
       try {
-        send(res, err.status, requestId, { __type: err.type, message: err.message }, err.type);
+        sendAwsJson(res, err.status, { __type: err.type, message: err.message }, { contentType: CONTENT_TYPE, errorType: err.type });
       } catch {
         res.destroy();
       }
@@ -128,7 +88,7 @@ export class LogsHttpEndpoint {
 }
 
 async function parseRequest(req: IncomingMessage): Promise<GetLogEventsInput> {
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY_BYTES);
   if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
     throw new AwsJsonError(404, 'UnknownOperationException', `${req.method} ${req.url} is not a CloudWatch Logs operation (POST / expected)`);
   }
@@ -153,33 +113,8 @@ async function parseRequest(req: IncomingMessage): Promise<GetLogEventsInput> {
   return parseGetLogEventsInput(parsed);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  const tooLarge = () => new AwsJsonError(413, 'SerializationException', `Request body exceeds ${MAX_BODY_BYTES} bytes`);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // An oversized body is read to its end and dropped, so the error reaches the client intact.
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => (size > MAX_BODY_BYTES ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, requestId: string, body: unknown, errorType?: string): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': CONTENT_TYPE,
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': requestId,
-    ...(errorType !== undefined ? { 'x-amzn-errortype': errorType } : {}),
-  });
-  res.end(payload);
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
+function toWireError(e: unknown): AwsJsonError {
+  if (e instanceof AwsJsonError) return e;
+  if (e instanceof RequestBodyTooLargeError) return new AwsJsonError(413, 'SerializationException', e.message);
+  return new AwsJsonError(503, 'ServiceUnavailableException', e instanceof Error ? e.message : String(e));
 }

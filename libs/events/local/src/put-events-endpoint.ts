@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { header, LoopbackHttpServer, readBody, RequestBodyTooLargeError, sendAwsJson } from '@nightshift/aws-wire';
 import { BusClosedError, messageOf, PutEventsValidationError } from './errors.js';
 import type { PutEventsRequestEntry, PutEventsTarget } from '@nightshift/events-domain';
 
@@ -39,68 +38,23 @@ class WireError {
  * `UnknownOperationException` (400) for any other operation. A refused request writes nothing.
  * Signatures (SigV4) are not checked: the endpoint is bound to loopback and trusts its machine.
  */
-export class PutEventsHttpEndpoint {
-  private server: Server | undefined;
-  private port: number | undefined;
+export class PutEventsHttpEndpoint extends LoopbackHttpServer {
   private readonly maxBodyBytes: number;
 
   constructor(private readonly options: PutEventsHttpEndpointOptions) {
+    super({ port: options.port, notListening: () => new BusClosedError('PutEvents endpoint') });
     this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  }
-
-  /** Starts listening; resolves with {@link url}. */
-  async listen(): Promise<string> {
-    if (this.server) return this.url;
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this.url;
-  }
-
-  /** `http://127.0.0.1:<port>`; throws `BusClosedError` before `listen()` or after `close()`. */
-  get url(): string {
-    if (this.port === undefined) throw new BusClosedError('PutEvents endpoint');
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** Stops accepting connections and closes idle keep-alive ones; in-flight requests finish. */
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.port = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
   }
 
   /** Answers one request (never rejects): for a server of its own ({@link listen}) or a router that serves several AWS APIs on one port. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomUUID();
     try {
       const entries = await this.parseRequest(req);
       const result = await this.options.bus.putEvents(entries);
-      send(res, 200, requestId, result);
+      sendAwsJson(res, 200, result, { contentType: CONTENT_TYPE });
     } catch (e) {
-      const err =
-        e instanceof WireError
-          ? e
-          : e instanceof PutEventsValidationError
-            ? new WireError(400, 'ValidationException', e.message)
-            : e instanceof BusClosedError
-              ? new WireError(503, 'ServiceUnavailableException', e.message)
-              : new WireError(500, 'InternalException', messageOf(e));
-      send(res, err.status, requestId, { __type: err.type, message: err.message }, err.type);
+      const err = toWireError(e);
+      sendAwsJson(res, err.status, { __type: err.type, message: err.message }, { contentType: CONTENT_TYPE, errorType: err.type });
     }
   }
 
@@ -131,6 +85,14 @@ export class PutEventsHttpEndpoint {
     }
     return toEntries(parsed);
   }
+}
+
+function toWireError(e: unknown): WireError {
+  if (e instanceof WireError) return e;
+  if (e instanceof RequestBodyTooLargeError) return new WireError(413, 'RequestEntityTooLargeException', e.message);
+  if (e instanceof PutEventsValidationError) return new WireError(400, 'ValidationException', e.message);
+  if (e instanceof BusClosedError) return new WireError(503, 'ServiceUnavailableException', e.message);
+  return new WireError(500, 'InternalException', messageOf(e));
 }
 
 /** Maps the wire JSON onto PutEvents entries, refusing wrong types as AWS does (SerializationException). */
@@ -169,38 +131,6 @@ function toEntries(body: unknown): PutEventsRequestEntry[] {
     }
     return entry;
   });
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () => new WireError(413, 'RequestEntityTooLargeException', `Request body exceeds ${limit} bytes`);
-  if (Number(header(req, 'content-length') ?? 0) > limit) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // An oversized body is read to its end and dropped, so the 413 reaches the client intact.
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => (size > limit ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, requestId: string, body: unknown, errorType?: string): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': CONTENT_TYPE,
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': requestId,
-    ...(errorType !== undefined ? { 'x-amzn-errortype': errorType } : {}),
-  });
-  res.end(payload);
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

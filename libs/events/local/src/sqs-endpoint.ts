@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { header, LoopbackHttpServer, readBody, RequestBodyTooLargeError, sendAwsJson } from '@nightshift/aws-wire';
 import { BusClosedError, messageOf, UnknownQueueError } from './errors.js';
 import type { LocalEventBus } from './local-event-bus.js';
 import { SqsOperations, UNSUPPORTED_SQS_OPERATIONS } from './sqs-operations.js';
-import { header, isObject, readBody, sendJson, SQS_CONTENT_TYPE, SQS_TARGET_PREFIX, sqsErrors, SqsWireError, type JsonObject } from './sqs-wire.js';
+import { isObject, SQS_CONTENT_TYPE, SQS_TARGET_PREFIX, sqsErrors, SqsWireError, type JsonObject } from './sqs-wire.js';
 
 export { DEAD_LETTER_REASON_ATTRIBUTE } from './sqs-operations.js';
 
@@ -45,59 +44,29 @@ export interface SqsHttpEndpointOptions {
  *
  * Signatures (SigV4) are not checked: the endpoint is for loopback only and trusts its machine.
  */
-export class SqsHttpEndpoint {
-  private server: Server | undefined;
-  private port: number | undefined;
+export class SqsHttpEndpoint extends LoopbackHttpServer {
   private readonly operations: SqsOperations;
   private readonly maxBodyBytes: number;
   /** Requests under way (long polls above all): aborted by {@link close}, which waits for their answers. */
   private readonly inFlight = new Map<AbortController, Promise<void>>();
 
   constructor(private readonly options: SqsHttpEndpointOptions) {
+    super({ port: options.port, notListening: () => new BusClosedError('SQS endpoint') });
     this.operations = new SqsOperations(options.bus, options.region ?? options.bus.region);
     this.maxBodyBytes = options.maxBodyBytes ?? 2 * 1024 * 1024;
   }
 
-  /** Starts listening on 127.0.0.1; resolves with {@link url}. */
-  async listen(): Promise<string> {
-    if (this.server) return this.url;
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this.url;
-  }
-
-  /** `http://127.0.0.1:<port>`; throws `BusClosedError` before `listen()` or after `close()`. */
-  get url(): string {
-    if (this.port === undefined) throw new BusClosedError('SQS endpoint');
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** Ends pending long polls (they answer with no messages), stops listening and closes idle connections. */
-  async close(): Promise<void> {
+  /**
+   * Ends pending long polls (they answer with no messages), then stops listening: every connection
+   * is idle once the answers are out, so keep-alive does not hold the close for seconds.
+   */
+  override async close(): Promise<void> {
     const answering = [...this.inFlight].map(([c, answered]) => {
       c.abort();
       return answered;
     });
     await Promise.allSettled(answering);
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.port = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Every connection is idle now that the answers are out (keep-alive would otherwise hold close() for seconds).
-      server.closeIdleConnections();
-    });
+    await super.close();
   }
 
   /**
@@ -121,15 +90,18 @@ export class SqsHttpEndpoint {
   }
 
   private async answer(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    const requestId = randomUUID();
     try {
       const { operation, body } = await this.parseRequest(req);
       const result = await operation(body, { baseUrl: this.baseUrl(req), signal });
-      sendJson(res, 200, requestId, result);
+      sendAwsJson(res, 200, result, { contentType: SQS_CONTENT_TYPE });
     } catch (e) {
       const err = toWireError(e);
+      const queryError = err.queryErrorHeader;
       try {
-        sendJson(res, err.status, requestId, { __type: err.type, message: err.message }, err.queryErrorHeader);
+        sendAwsJson(res, err.status, { __type: err.type, message: err.message }, {
+          contentType: SQS_CONTENT_TYPE,
+          ...(queryError !== undefined && { headers: { 'x-amzn-query-error': queryError } }),
+        });
       } catch {
         // The connection is gone; there is no one left to answer.
         res.destroy();
@@ -166,13 +138,14 @@ export class SqsHttpEndpoint {
 
   private baseUrl(req: IncomingMessage): string {
     if (this.options.queueUrlBase !== undefined) return this.options.queueUrlBase.replace(/\/+$/, '');
-    if (this.port !== undefined) return this.url;
+    if (this.listening) return this.url;
     return `http://${header(req, 'host') ?? '127.0.0.1'}`;
   }
 }
 
 function toWireError(e: unknown): SqsWireError {
   if (e instanceof SqsWireError) return e;
+  if (e instanceof RequestBodyTooLargeError) return sqsErrors.requestEntityTooLarge(e.message);
   if (e instanceof BusClosedError) return sqsErrors.serviceUnavailable(e.message);
   if (e instanceof UnknownQueueError) return sqsErrors.queueDoesNotExist();
   return sqsErrors.internalFailure(messageOf(e));

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** SQS's AWS JSON 1.0 protocol: what `@aws-sdk/client-sqs` sends (`X-Amz-Target: AmazonSQS.<Op>`) and parses. */
 export const SQS_CONTENT_TYPE = 'application/x-amz-json-1.0';
@@ -100,6 +99,8 @@ export const sqsErrors = {
     new SqsWireError(400, 'SerializationException', message, 'com.amazon.coral.service#SerializationException'),
   unknownOperation: (message: string) =>
     new SqsWireError(400, 'UnknownOperationException', message, 'com.amazon.coral.service#UnknownOperationException'),
+  requestEntityTooLarge: (message: string) =>
+    new SqsWireError(413, 'RequestEntityTooLarge', message, 'com.amazon.coral.service#RequestEntityTooLargeException'),
   serviceUnavailable: (message: string) => common('ServiceUnavailable', message, 503),
   internalFailure: (message: string) => common('InternalFailure', message, 500),
 };
@@ -248,38 +249,4 @@ export function md5OfMessageAttributes(attributes: Record<string, WireMessageAtt
     }
   }
   return hash.digest('hex');
-}
-
-/** Reads the whole body; a body over `limit` is drained and refused with 413. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () =>
-    new SqsWireError(413, 'RequestEntityTooLarge', `Request body exceeds ${limit} bytes`, 'com.amazon.coral.service#RequestEntityTooLargeException');
-  if (Number(header(req, 'content-length') ?? 0) > limit) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => (size > limit ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-  });
-}
-
-export function sendJson(res: ServerResponse, status: number, requestId: string, body: unknown, queryError?: string): void {
-  if (res.headersSent || res.destroyed) return;
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': SQS_CONTENT_TYPE,
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': requestId,
-    ...(queryError !== undefined ? { 'x-amzn-query-error': queryError } : {}),
-  });
-  res.end(payload);
-}
-
-export function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }

@@ -24,6 +24,7 @@ import { DynamoDbJobStore } from './dynamodb-job-store.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { InvalidJobStoreInputError, TableSchemaMismatchError } from './errors.js';
 import { TASK_CHUNK_SIZE } from './keys.js';
+import { createAwsDocumentClient } from './aws-document-client.js';
 import { createDocumentClient } from './local-document-client.js';
 
 let server: EmbeddedDynamoDb;
@@ -50,6 +51,14 @@ async function freshTable(): Promise<string> {
 describeJobStoreContract('DynamoDbJobStore on embedded dynalite', async () => {
   const store = new DynamoDbJobStore(client, { tableName: await freshTable() });
   return { store, close: async () => undefined };
+});
+
+// The aws mode's client (SigV4, the SDK's standard configuration) against the embedded endpoint:
+// the same adapter, configured as a service process of its own configures it.
+describeJobStoreContract('DynamoDbJobStore with the aws-mode client against the embedded endpoint', async () => {
+  const aws = createAwsDocumentClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const store = new DynamoDbJobStore(aws, { tableName: await freshTable() });
+  return { store, close: async () => aws.destroy() };
 });
 
 /** Thrown by the fault injector in place of the write a crashed process never sent. */

@@ -2,6 +2,7 @@ export { DynamoDbJobStore, type DynamoDbJobStoreConfig } from './dynamodb-job-st
 export { createTable, type CreateTableOptions } from './create-table.js';
 export { startEmbeddedDynamoDb, type EmbeddedDynamoDb, type EmbeddedDynamoDbOptions } from './embedded-dynamodb.js';
 export { createDocumentClient, type LocalDocumentClientOptions } from './local-document-client.js';
+export { createAwsDocumentClient } from './aws-document-client.js';
 export {
   DatasetVersionContentionError,
   EmbeddedDynamoDbStartError,

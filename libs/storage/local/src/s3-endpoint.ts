@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackHttpServer } from '@nightshift/aws-wire';
 import { InvalidObjectKeyError } from '@nightshift/storage-domain';
 import { listPage, listResultXml, parseListQuery } from './s3/list-objects.js';
 import { MultipartOperations } from './s3/multipart-operations.js';
@@ -39,52 +39,27 @@ const LIST_V2_PARAMS = ['list-type', 'prefix', 'delimiter', 'max-keys', 'continu
  *
  * `handle` is public so that a host serving several AWS APIs on one port can route requests to it.
  */
-export class S3HttpEndpoint {
+export class S3HttpEndpoint extends LoopbackHttpServer {
   readonly bucket: string;
   private readonly files: S3ObjectFiles;
   private readonly objects: ObjectOperations;
   private readonly multipart: MultipartOperations;
   private readonly createdAt = new Date();
-  private server: Server | undefined;
 
   constructor(private readonly options: S3HttpEndpointOptions) {
+    // close() drops open connections: SDK clients keep theirs alive.
+    super({ port: options.port, notListening: () => new Error('S3HttpEndpoint is not listening'), closeConnections: 'all' });
     this.bucket = options.bucket ?? 'nightshift';
     this.files = new S3ObjectFiles(options.rootDir);
     this.objects = new ObjectOperations(this.files);
     this.multipart = new MultipartOperations(this.bucket, new MultipartUploads(this.files));
   }
 
-  /** Starts serving on 127.0.0.1; resolves to the endpoint URL (`http://127.0.0.1:<port>`). */
-  async listen(): Promise<string> {
-    if (this.server) throw new Error('S3HttpEndpoint is already listening');
+  /** Starts serving on 127.0.0.1 (creating the root directory); resolves to the endpoint URL (`http://127.0.0.1:<port>`). */
+  override async listen(): Promise<string> {
+    if (this.listening) throw new Error('S3HttpEndpoint is already listening');
     await mkdir(this.options.rootDir, { recursive: true });
-    const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    return this.url;
-  }
-
-  /** The endpoint URL; only while listening. */
-  get url(): string {
-    const address = this.server?.address() as AddressInfo | null | undefined;
-    if (!address) throw new Error('S3HttpEndpoint is not listening');
-    return `http://127.0.0.1:${address.port}`;
-  }
-
-  /** Stops listening and drops open connections (SDK clients keep theirs alive). */
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    return super.listen();
   }
 
   /**

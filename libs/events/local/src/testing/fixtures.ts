@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchJobStateChange, DatasetLanded, DatasetRegistered, NightshiftSource, RunSucceeded, type RuleDefinition } from '@nightshift/contracts';
+import { BatchJobStateChange, DatasetLanded, DatasetRegistered, NightshiftSource, RunSucceeded, type EventBridgeEvent, type RuleDefinition } from '@nightshift/contracts';
 import type { PutEventsRequestEntry } from '@nightshift/events-domain';
+import type { LocalEventBus } from '../local-event-bus.js';
 
 /** A fresh temp directory and its cleanup. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -88,5 +89,18 @@ export async function eventually<T>(check: () => T | undefined | Promise<T | und
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Receives and acks everything visible in a queue; the events, in the order received. */
+export async function drainQueue(bus: LocalEventBus, queue: string): Promise<EventBridgeEvent[]> {
+  const events: EventBridgeEvent[] = [];
+  for (;;) {
+    const batch = await bus.receive(queue, 10);
+    if (batch.length === 0) return events;
+    for (const m of batch) {
+      await bus.ack(queue, m.receiptHandle);
+      events.push(m.event);
+    }
   }
 }
