@@ -17,7 +17,7 @@ import { ReportingModule, reportingConfigSchema } from '@nightshift/reporting';
 import type { ServiceRuntime } from '@nightshift/platform';
 import { DirectoryObjectStore, S3HttpEndpoint } from '@nightshift/storage-local';
 import { AwsGateway } from './aws-gateway.js';
-import { ServiceProcesses } from './service-processes.js';
+import { embeddedAwsEnvironment, ServiceProcesses } from './service-processes.js';
 
 /** Where the worker's compiled entrypoint is, relative to this file (src/ in tests, dist/ when built). */
 export const WORKER_ENTRYPOINT = fileURLToPath(new URL('../../worker/dist/main.js', import.meta.url));
@@ -162,14 +162,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
             vcpus: 1,
             memoryMiB: 1024,
             environment: {
-              NIGHTSHIFT_MODE: 'aws',
-              NIGHTSHIFT_BUCKET: BUCKET,
-              NIGHTSHIFT_S3_FORCE_PATH_STYLE: 'true',
-              AWS_ENDPOINT_URL: gatewayUrl,
-              AWS_REGION: 'us-east-1',
-              AWS_ACCESS_KEY_ID: 'nightshift-local',
-              AWS_SECRET_ACCESS_KEY: 'nightshift-local',
-              AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+              ...embeddedAwsEnvironment(gatewayUrl, BUCKET),
               ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile }),
             },
           },

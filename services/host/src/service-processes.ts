@@ -13,6 +13,23 @@ export function serviceEntrypoint(service: SplitService): string {
   return fileURLToPath(new URL(`../../${service}/dist/main.js`, import.meta.url));
 }
 
+/**
+ * The environment that points an `aws`-mode process (a service, a worker) at the embedded
+ * platform: nothing but the AWS SDK's standard variables and nightshift's deployment settings.
+ */
+export function embeddedAwsEnvironment(awsEndpoint: string, bucket: string): Record<string, string> {
+  return {
+    NIGHTSHIFT_MODE: 'aws',
+    NIGHTSHIFT_BUCKET: bucket,
+    NIGHTSHIFT_S3_FORCE_PATH_STYLE: 'true',
+    AWS_ENDPOINT_URL: awsEndpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'nightshift-local',
+    AWS_SECRET_ACCESS_KEY: 'nightshift-local',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
 /** What the service processes are pointed at. */
 export interface ServiceProcessesOptions {
   /** The embedded platform's AWS gateway (`AWS_ENDPOINT_URL`). */
@@ -109,15 +126,8 @@ export class ServiceProcesses {
   private environment(service: SplitService): Record<string, string> {
     const o = this.options;
     const common: Record<string, string> = {
-      NIGHTSHIFT_MODE: 'aws',
+      ...embeddedAwsEnvironment(o.awsEndpoint, o.bucket),
       NIGHTSHIFT_TABLE: o.tableName,
-      NIGHTSHIFT_BUCKET: o.bucket,
-      NIGHTSHIFT_S3_FORCE_PATH_STYLE: 'true',
-      AWS_ENDPOINT_URL: o.awsEndpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'nightshift-local',
-      AWS_SECRET_ACCESS_KEY: 'nightshift-local',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...(o.environment ?? {}),
     };
     if (service === 'planner') {

@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DatasetLanded } from '@nightshift/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow } from './console.js';
@@ -130,6 +132,24 @@ describe('split topology: ingestion, planner and reporting as three aws-mode pro
       await waitFor(() => split.bus.stats(queue), (s) => s.visible === 0 && s.inFlight === 0, { what: `queue ${queue} to drain`, timeoutMs: 60_000 });
       expect(split.bus.stats(queue).deadLetters).toBe(0);
     }
+    // Reporting (aws mode) reads an attempt's log through CloudWatch Logs' API on the gateway;
+    // the unmodified SDK clients of the other APIs reach theirs on the same URL.
+    const run = (await (await fetch(`${split.apiUrl}/runs/${runIds[0]}`)).json()) as { tasks: Array<{ taskId: string }> };
+    const log = await fetch(`${split.apiUrl}/runs/${runIds[0]}/tasks/${encodeURIComponent(run.tasks[0]!.taskId)}/attempts/1/log`);
+    expect(log.status).toBe(200);
+    expect(await log.text()).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z wrote runs\//m);
+    const aws = { endpoint: split.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const dynamo = new DynamoDBClient(aws);
+    const s3 = new S3Client({ ...aws, forcePathStyle: true });
+    try {
+      expect((await dynamo.send(new DescribeTableCommand({ TableName: 'nightshift' }))).Table?.TableStatus).toBe('ACTIVE');
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'nightshift', Prefix: `runs/${runIds[0]}/` }));
+      expect(listed.KeyCount).toBeGreaterThan(0);
+    } finally {
+      dynamo.destroy();
+      s3.destroy();
+    }
+
     // SIGTERM (what ECS sends) drains and exits 0.
     expect(await services.stopOne('reporting', 'SIGTERM')).toBe(0);
   });
