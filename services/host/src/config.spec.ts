@@ -9,7 +9,8 @@ describe('host configuration', () => {
 
   it('reads flags and environment', () => {
     const c = loadHostConfig(['--once', '--date', '2026-11-19', '--desks', 'a, b', '--seed', '9'], { NIGHTSHIFT_HOME: '/tmp/h', NIGHTSHIFT_VCPUS: '3' });
-    expect(c).toMatchObject({ home: '/tmp/h', once: true, businessDate: '2026-11-19', desks: ['a', 'b'], seed: 9, vcpus: 3, apiPort: 3000, eventsPort: 4010 });
+    expect(c).toMatchObject({ home: '/tmp/h', once: true, split: false, businessDate: '2026-11-19', desks: ['a', 'b'], seed: 9, vcpus: 3, apiPort: 3000, eventsPort: 4010 });
+    expect(loadHostConfig(['--split'], {}).split).toBe(true);
   });
 
   it.each([
