@@ -7,11 +7,11 @@ import {
   type BatchClient,
   type ListJobsCommandInput,
 } from '@aws-sdk/client-batch';
+import { awsErrorMessage, classifyAwsError } from '@nightshift/aws-wire';
 import { BATCH_JOB_STATUSES, type BatchJobStateChangeDetail } from '@nightshift/contracts';
 import { ComputeSubmissionError, type ComputeEnvironment, type JobListFilter, type JobSubmission, type JobSummary, type SubmittedJob } from '@nightshift/jobs-domain';
 import { toDetail, toSubmitJobInput, toSummary } from './batch-mapping.js';
 import { BatchRequestRefusedError, BatchUnavailableError, UnexpectedBatchResponseError } from './errors.js';
-import { classifySdkError, messageOf } from './sdk-errors.js';
 
 /** DescribeJobs takes at most this many ids per call. */
 const DESCRIBE_CHUNK = 100;
@@ -20,7 +20,8 @@ const DESCRIBE_CHUNK = 100;
  * The `ComputeEnvironment` port on AWS Batch, over the process's one `BatchClient` (which reads
  * `AWS_ENDPOINT_URL_BATCH` itself, so the same code drives AWS and the local Batch endpoint).
  *
- * Errors: SubmitJob's ClientException is a `ComputeSubmissionError` that is not retryable (AWS's
+ * Errors (`classifyAwsError` of `@nightshift/aws-wire`): SubmitJob's ClientException (or another
+ * refusal, `$fault: 'client'`/4xx) is a `ComputeSubmissionError` that is not retryable (AWS's
  * message kept), its ServerException, throttling or a network fault a retryable one; for the other
  * operations the same conditions are `BatchRequestRefusedError` and `BatchUnavailableError`. Any other
  * error is rethrown as it came, its cause chain intact.
@@ -41,9 +42,9 @@ export class BatchComputeEnvironment implements ComputeEnvironment {
     try {
       output = await this.client.send(new SubmitJobCommand(toSubmitJobInput(job)));
     } catch (error) {
-      const kind = classifySdkError(error);
+      const kind = classifyAwsError(error);
       if (kind === 'unknown') throw error;
-      throw new ComputeSubmissionError(`AWS Batch did not take job "${job.jobName}": ${messageOf(error)}`, kind === 'transient', { cause: error });
+      throw new ComputeSubmissionError(`AWS Batch did not take job "${job.jobName}": ${awsErrorMessage(error)}`, kind === 'transient', { cause: error });
     }
     const { jobId, jobArn, jobName } = output;
     if (jobId === undefined || jobArn === undefined) throw new UnexpectedBatchResponseError('SubmitJob', `no jobId or jobArn for job "${job.jobName}"`);
@@ -100,7 +101,7 @@ export class BatchComputeEnvironment implements ComputeEnvironment {
       await send();
     } catch (error) {
       // Whether the job is unknown is asked of DescribeJobs, not read from the error's wording.
-      if (classifySdkError(error) === 'client' && (await this.describeJobs([jobId])).length === 0) return;
+      if (classifyAwsError(error) === 'client' && (await this.describeJobs([jobId])).length === 0) return;
       throw this.translate(operation, error);
     }
   }
@@ -125,11 +126,11 @@ export class BatchComputeEnvironment implements ComputeEnvironment {
   }
 
   private translate(operation: string, error: unknown): unknown {
-    switch (classifySdkError(error)) {
+    switch (classifyAwsError(error)) {
       case 'client':
-        return new BatchRequestRefusedError(operation, messageOf(error), { cause: error });
+        return new BatchRequestRefusedError(operation, awsErrorMessage(error), { cause: error });
       case 'transient':
-        return new BatchUnavailableError(operation, messageOf(error), { cause: error });
+        return new BatchUnavailableError(operation, awsErrorMessage(error), { cause: error });
       case 'unknown':
         return error;
     }

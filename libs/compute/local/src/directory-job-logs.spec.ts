@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the conformance suite is test-only, not in jobs-domain's index
 import { describeJobLogsContract } from '../../../jobs/domain/src/testing/job-logs.contract.js';
 import { DirectoryJobLogs } from './directory-job-logs.js';
-import { InvalidComputeRequestError, InvalidLogStreamError } from './errors.js';
+import { InvalidLogStreamError } from '@nightshift/jobs-domain';
+import { InvalidComputeRequestError } from './errors.js';
 
 let tmp: string;
 let logDir: string;

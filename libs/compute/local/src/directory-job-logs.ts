@@ -1,19 +1,16 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobLog, JobLogs } from '@nightshift/jobs-domain';
-import { InvalidComputeRequestError, InvalidLogStreamError } from './errors.js';
+import { InvalidLogStreamError, logStreamNameProblem, type JobLog, type JobLogs } from '@nightshift/jobs-domain';
+import { InvalidComputeRequestError } from './errors.js';
 
-const STREAM_NAME = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
-// CloudWatch Logs' limit on a log stream name.
-const MAX_STREAM_NAME = 512;
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 
 /**
  * `JobLogs` over the local compute environment's `logDir`: each attempt's output is the file
  * `<logDir>/<logStreamName>` (`<jobDefinition>/default/<taskId>`), written by the child itself.
  *
- * A stream name is checked before it touches the file system: only segments of letters, digits,
- * `_` and `-` joined by `/`, so no name reaches outside `logDir`.
+ * A stream name is checked before it touches the file system (`logStreamNameProblem`: only segments
+ * of letters, digits, `_` and `-` joined by `/`), so no name reaches outside `logDir`.
  */
 export class DirectoryJobLogs implements JobLogs {
   constructor(private readonly logDir: string) {}
@@ -81,7 +78,6 @@ export class DirectoryJobLogs implements JobLogs {
 }
 
 function checkStreamName(logStreamName: string): void {
-  if (typeof logStreamName !== 'string' || logStreamName.length > MAX_STREAM_NAME || !STREAM_NAME.test(logStreamName)) {
-    throw new InvalidLogStreamError(String(logStreamName));
-  }
+  const problem = logStreamNameProblem(logStreamName);
+  if (problem !== undefined) throw new InvalidLogStreamError(String(logStreamName), problem);
 }

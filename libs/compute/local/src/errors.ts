@@ -26,15 +26,3 @@ export class InvalidComputeRequestError extends Error {
     this.name = new.target.name;
   }
 }
-
-/**
- * A log stream name that is not one: only `[A-Za-z0-9_-]+` segments joined by `/` name a stream,
- * so that no name can reach outside the log directory (`..`, absolute paths, backslashes).
- */
-export class InvalidLogStreamError extends Error {
-  readonly retryable = false;
-  constructor(readonly logStreamName: string) {
-    super(`"${logStreamName}" is not a log stream name: expected segments of letters, digits, "_" or "-" joined by "/"`);
-    this.name = new.target.name;
-  }
-}

@@ -5,5 +5,5 @@ export { BatchHttpEndpoint, type BatchHttpEndpointOptions, type BatchJobDefiniti
 export type { JobQueueOptions, FairShareOptions } from './job-queues.js';
 export { reapOrphans } from './process-journal.js';
 export { DirectoryJobLogs } from './directory-job-logs.js';
-export { InvalidLocalComputeOptionsError, InvalidComputeRequestError, InvalidLogStreamError } from './errors.js';
+export { InvalidLocalComputeOptionsError, InvalidComputeRequestError } from './errors.js';
 export { LogsHttpEndpoint, type LogsHttpEndpointOptions } from './logs-endpoint.js';

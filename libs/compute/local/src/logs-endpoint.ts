@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { header, LoopbackHttpServer, readBody, RequestBodyTooLargeError, sendAwsJson } from '@nightshift/aws-wire';
+import { logStreamNameProblem } from '@nightshift/jobs-domain';
 import type { DirectoryJobLogs } from './directory-job-logs.js';
-import { InvalidComputeRequestError, InvalidLogStreamError } from './errors.js';
+import { InvalidComputeRequestError } from './errors.js';
 import { AwsJsonError, type GetLogEventsInput, type GetLogEventsPage, pageOf, parseGetLogEventsInput, toLogEvents } from './get-log-events.js';
 
 /** Options of {@link LogsHttpEndpoint}. */
@@ -71,13 +72,8 @@ export class LogsHttpEndpoint extends LoopbackHttpServer {
     if (input.logGroupName !== this.logGroupName) {
       throw new AwsJsonError(400, 'ResourceNotFoundException', 'The specified log group does not exist.');
     }
-    let stream;
-    try {
-      stream = await this.options.logs.readAll(input.logStreamName);
-    } catch (e) {
-      // A name AWS accepts but no file can have (`..`, `.`, spaces): no such stream here.
-      if (!(e instanceof InvalidLogStreamError)) throw e;
-    }
+    // A name AWS accepts but no file can have (`..`, `.`, spaces): no such stream here.
+    const stream = logStreamNameProblem(input.logStreamName) === undefined ? await this.options.logs.readAll(input.logStreamName) : undefined;
     if (!stream) throw new AwsJsonError(400, 'ResourceNotFoundException', 'The specified log stream does not exist.');
     const { startTime, endTime } = input;
     const events = toLogEvents(stream.text, stream.modifiedAt).filter(

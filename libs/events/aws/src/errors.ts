@@ -1,3 +1,5 @@
+import { awsErrorMessage, classifyAwsError } from '@nightshift/aws-wire';
+
 /**
  * An AWS call of this lib failed as a whole. `retryable` is what a caller decides on: true for
  * throttling, a server error or a network failure (after the SDK's own retries), false when the
@@ -14,25 +16,8 @@ export class EventBridgeRequestError extends Error {
   }
 
   static from(e: unknown): EventBridgeRequestError {
-    return new EventBridgeRequestError(`PutEvents failed: ${describeAwsError(e)}`, isRetryableAwsError(e), { cause: e });
+    return new EventBridgeRequestError(`PutEvents failed: ${awsErrorMessage(e)}`, classifyAwsError(e) === 'transient', { cause: e });
   }
-}
-
-/** `Name: message` of an SDK error (or whatever was thrown). */
-export function describeAwsError(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
-
-/** Throttling, a 5xx, or no response at all (network, timeout): worth the same call again later. */
-export function isRetryableAwsError(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null) return false;
-  const err = e as { name?: string; $fault?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-  if (err.$retryable) return true;
-  if (err.$fault === 'server') return true;
-  if (/Throttl|TooManyRequests|RequestLimitExceeded|ServiceUnavailable|InternalFailure|InternalError/i.test(err.name ?? '')) return true;
-  const status = err.$metadata?.httpStatusCode;
-  if (status === undefined) return ['TimeoutError', 'AbortError', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].some((n) => err.name === n || (e as { code?: string }).code === n);
-  return status >= 500 || status === 429;
 }
 
 /**
@@ -45,7 +30,7 @@ export class SqsQueueNotFoundError extends Error {
     readonly queue: string,
     options?: { cause?: unknown },
   ) {
-    super(`SQS queue ${JSON.stringify(queue)} does not exist: ${describeAwsError(options?.cause)}`, options);
+    super(`SQS queue ${JSON.stringify(queue)} does not exist: ${awsErrorMessage(options?.cause)}`, options);
     this.name = new.target.name;
   }
 }
@@ -58,7 +43,7 @@ export class SqsUnavailableError extends Error {
     readonly queue: string,
     options?: { cause?: unknown },
   ) {
-    super(`SQS ${operation} on ${JSON.stringify(queue)} failed: ${describeAwsError(options?.cause)}`, options);
+    super(`SQS ${operation} on ${JSON.stringify(queue)} failed: ${awsErrorMessage(options?.cause)}`, options);
     this.name = new.target.name;
   }
 }

@@ -11,9 +11,10 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { classifyAwsError } from '@nightshift/aws-wire';
 import { eventBridgeEnvelopeSchema, type EventBridgeEvent } from '@nightshift/contracts';
 import type { ConsumerReceiveOptions, MessageConsumer, QueueMessage } from '@nightshift/events-domain';
-import { isRetryableAwsError, SqsConsumerNotReadyError, SqsQueueNotFoundError, SqsUnavailableError } from './errors.js';
+import { SqsConsumerNotReadyError, SqsQueueNotFoundError, SqsUnavailableError } from './errors.js';
 
 /** Message attribute that carries the reason of a dead letter (the embedded bus's SQS endpoint reads it too). */
 export const DEAD_LETTER_REASON_ATTRIBUTE = 'nightshift-dead-letter-reason';
@@ -270,7 +271,7 @@ export class SqsMessageConsumer implements MessageConsumer {
   /** Maps the SDK errors this adapter knows; anything else is rethrown unchanged. */
   private failure(operation: string, e: unknown, queue = this.queue): unknown {
     if (e instanceof QueueDoesNotExist) return new SqsQueueNotFoundError(queue, { cause: e });
-    if (isRetryableAwsError(e)) return new SqsUnavailableError(operation, queue, { cause: e });
+    if (classifyAwsError(e) === 'transient') return new SqsUnavailableError(operation, queue, { cause: e });
     return e;
   }
 

@@ -69,3 +69,17 @@ export class ComputeSubmissionError extends JobsError {
     super(message, options);
   }
 }
+
+/**
+ * A log stream name that is not one (`logStreamNameProblem` says why): refused by every `JobLogs`
+ * adapter before it reads anything. The caller is wrong, so trying again cannot help.
+ */
+export class InvalidLogStreamError extends JobsError {
+  readonly retryable = false;
+  constructor(
+    readonly logStreamName: string,
+    readonly problem: string,
+  ) {
+    super(`${JSON.stringify(logStreamName)} is not a log stream name: ${problem}`);
+  }
+}

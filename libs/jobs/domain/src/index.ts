@@ -1,4 +1,5 @@
 export * from './model/types.js';
+export * from './model/log-stream-name.js';
 export * from './errors.js';
 export * from './state/task-state-machine.js';
 export * from './state/run-state-machine.js';

@@ -1,6 +1,7 @@
 import { type CloudWatchLogsClient, GetLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
-import type { JobLog, JobLogs } from '@nightshift/jobs-domain';
-import { InvalidJobLogsReadError, InvalidLogStreamError, JobLogsRequestError, JobLogsUnavailableError } from './errors.js';
+import { awsErrorMessage, classifyAwsError } from '@nightshift/aws-wire';
+import { InvalidLogStreamError, logStreamNameProblem, type JobLog, type JobLogs } from '@nightshift/jobs-domain';
+import { InvalidJobLogsReadError, JobLogsRequestError, JobLogsUnavailableError } from './errors.js';
 
 /** Options of {@link CloudWatchJobLogs}. */
 export interface CloudWatchJobLogsOptions {
@@ -8,10 +9,6 @@ export interface CloudWatchJobLogsOptions {
   logGroupName?: string;
 }
 
-// The rule the local adapter applies, so both refuse the same names: AWS Batch's streams are
-// `<jobDefinition>/default/<task id>`, and CloudWatch caps a stream name at 512 characters.
-const STREAM_NAME = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
-const MAX_STREAM_NAME = 512;
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 const DEFAULT_LOG_GROUP = '/aws/batch/job';
 
@@ -42,9 +39,8 @@ export class CloudWatchJobLogs implements JobLogs {
   }
 
   async read(logStreamName: string, options: { maxBytes?: number } = {}): Promise<JobLog | undefined> {
-    if (typeof logStreamName !== 'string' || logStreamName.length > MAX_STREAM_NAME || !STREAM_NAME.test(logStreamName)) {
-      throw new InvalidLogStreamError(String(logStreamName));
-    }
+    const problem = logStreamNameProblem(logStreamName);
+    if (problem !== undefined) throw new InvalidLogStreamError(String(logStreamName), problem);
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     if (!(Number.isInteger(maxBytes) && maxBytes > 0)) throw new InvalidJobLogsReadError(`maxBytes must be a positive integer, got ${maxBytes}`);
 
@@ -94,8 +90,8 @@ export class CloudWatchJobLogs implements JobLogs {
       );
     } catch (e) {
       if (e instanceof ResourceNotFoundException) return undefined;
-      const what = `GetLogEvents ${this.logGroupName} ${logStreamName} failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
-      throw isTransient(e) ? new JobLogsUnavailableError(what, { cause: e }) : new JobLogsRequestError(what, { cause: e });
+      const what = `GetLogEvents ${this.logGroupName} ${logStreamName} failed: ${awsErrorMessage(e)}`;
+      throw classifyAwsError(e) === 'transient' ? new JobLogsUnavailableError(what, { cause: e }) : new JobLogsRequestError(what, { cause: e });
     }
   }
 }
@@ -107,17 +103,4 @@ function fromCharBoundary(bytes: Buffer): Buffer {
   let start = 0;
   while (start < bytes.length && (bytes[start] & 0xc0) === 0x80) start += 1;
   return bytes.subarray(start);
-}
-
-const TRANSIENT_NAMES = new Set(['ThrottlingException', 'ServiceUnavailableException', 'InternalServerException', 'TimeoutError', 'RequestTimeout']);
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
-
-/** Throttling, a server-side failure (5xx), or no response at all: the same read may work later. */
-function isTransient(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null) return false;
-  const err = e as { name?: string; code?: string; $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  if (err.$retryable || err.$fault === 'server') return true;
-  if (TRANSIENT_NAMES.has(err.name ?? '') || TRANSIENT_CODES.has(err.code ?? '')) return true;
-  const status = err.$metadata?.httpStatusCode;
-  return status !== undefined && (status === 429 || status >= 500);
 }

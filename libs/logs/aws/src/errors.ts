@@ -2,24 +2,9 @@
  * Errors of the CloudWatch Logs adapter. Each says whether the same call can succeed later
  * (`retryable`), so a caller decides retry vs give up from the type alone; `cause` keeps the SDK's
  * error. Only what this adapter recognises is translated: everything else is a
- * {@link JobLogsRequestError} carrying the SDK error as `cause`.
+ * {@link JobLogsRequestError} carrying the SDK error as `cause`. A name that is not a log stream name
+ * is the port's own `InvalidLogStreamError` (`@nightshift/jobs-domain`), as in every `JobLogs` adapter.
  */
-
-/**
- * A log stream name that is not one: nightshift's streams are `[A-Za-z0-9_-]+` segments joined by
- * `/` (AWS Batch's `<jobDefinition>/default/<task id>`), at most 512 characters. Refused before any
- * request, exactly as the local adapter refuses it.
- */
-export class InvalidLogStreamError extends Error {
-  readonly retryable = false;
-  constructor(
-    readonly logStreamName: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`"${logStreamName}" is not a log stream name: expected segments of letters, digits, "_" or "-" joined by "/"`, options);
-    this.name = new.target.name;
-  }
-}
 
 /** Read options that cannot be honoured (a `maxBytes` that is not a positive integer). */
 export class InvalidJobLogsReadError extends Error {

@@ -1,2 +1,2 @@
 export { CloudWatchJobLogs, type CloudWatchJobLogsOptions } from './cloudwatch-job-logs.js';
-export { InvalidJobLogsReadError, InvalidLogStreamError, JobLogsRequestError, JobLogsUnavailableError } from './errors.js';
+export { InvalidJobLogsReadError, JobLogsRequestError, JobLogsUnavailableError } from './errors.js';

@@ -1,3 +1,4 @@
+import { awsErrorMessage, classifyAwsError } from '@nightshift/aws-wire';
 import { ObjectNotFoundError, StorageError, StorageUnavailableError } from '@nightshift/storage-domain';
 
 /** The configured bucket does not exist (NoSuchBucket). Not retryable: the deployment is wrong. */
@@ -45,26 +46,21 @@ export class ObjectIntegrityError extends StorageError {
 }
 
 const ACCESS_DENIED = new Set(['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AllAccessDisabled', 'AccountProblem']);
-const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequests', 'RequestTimeout', 'ServiceUnavailable', 'InternalError']);
-const NETWORK = new Set(['TimeoutError', 'AbortError', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /**
  * The port's error for a known S3 failure of `operation` on `key`, `cause` kept: NoSuchKey/NotFound
  * -> ObjectNotFoundError, NoSuchBucket -> S3BucketNotFoundError, access refusals ->
- * S3AccessDeniedError, throttling, a 5xx or a network failure (after the SDK's own retries) ->
- * StorageUnavailableError. Anything else is returned as it came, for the caller to rethrow.
+ * S3AccessDeniedError, throttling, a 5xx or a network failure (after the SDK's own retries; what
+ * `classifyAwsError` calls transient) -> StorageUnavailableError. Anything else is returned as it came, for the caller to rethrow.
  */
 export function fromS3Error(e: unknown, bucket: string, key: string | undefined, operation: string): unknown {
   if (typeof e !== 'object' || e === null) return e;
-  const err = e as { name?: string; code?: string; message?: string; $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  const name = err.name ?? '';
-  const status = err.$metadata?.httpStatusCode;
+  const name = (e as { name?: unknown }).name;
   if ((name === 'NoSuchKey' || name === 'NotFound') && key !== undefined) return new ObjectNotFoundError(key, { cause: e });
   if (name === 'NoSuchBucket') return new S3BucketNotFoundError(bucket, { cause: e });
-  if (ACCESS_DENIED.has(name)) return new S3AccessDeniedError(bucket, key, name, { cause: e });
-  const networkFailure = status === undefined && (NETWORK.has(name) || NETWORK.has(err.code ?? ''));
-  if (err.$retryable || THROTTLING.has(name) || (status !== undefined && (status >= 500 || status === 429)) || networkFailure) {
-    return new StorageUnavailableError(`S3 ${operation} s3://${bucket}/${key ?? ''} failed: ${name}: ${err.message ?? ''}`, { cause: e });
+  if (typeof name === 'string' && ACCESS_DENIED.has(name)) return new S3AccessDeniedError(bucket, key, name, { cause: e });
+  if (classifyAwsError(e) === 'transient') {
+    return new StorageUnavailableError(`S3 ${operation} s3://${bucket}/${key ?? ''} failed: ${awsErrorMessage(e)}`, { cause: e });
   }
   return e;
 }

@@ -9,7 +9,8 @@
 export interface JobLogs {
   /**
    * The stream's content, at most `maxBytes` from its end (default 1 MiB), or undefined when
-   * there is no such stream. A name that is not a valid stream name is an InvalidLogStreamError.
+   * there is no such stream. A name that is not a valid stream name (`logStreamNameProblem`) is an
+   * InvalidLogStreamError, before anything is read.
    */
   read(logStreamName: string, options?: { maxBytes?: number }): Promise<JobLog | undefined>;
 }

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidLogStreamError } from '../errors.js';
 import type { JobLog, JobLogs } from '../ports/job-logs.port.js';
 
 /*
@@ -11,7 +12,7 @@ import type { JobLog, JobLogs } from '../ports/job-logs.port.js';
  * newline follows is the adapter's: a file keeps the one its job wrote, CloudWatch events have
  * none); `maxBytes` keeps the newest bytes, cut at a character boundary, with `truncated` set and
  * `bytes` the UTF-8 size of `text`; a missing stream is undefined; a name that is not a stream name
- * is refused with an error named InvalidLogStreamError (each adapter declares its own), not
+ * is refused with the port's InvalidLogStreamError (the rule is `logStreamNameProblem`), not
  * retryable. Adapter-specific: where a cut lands exactly (a file's last bytes include its final
  * newline), failures of the backing service.
  */
@@ -111,7 +112,9 @@ export function describeJobLogsContract(name: string, setup: () => Promise<JobLo
     it('refuses a name that is not a stream name, before reading anything', async () => {
       await subject.write(STREAM, ['x']);
       for (const bad of ['../secret', 'a/../../secret', '/etc/passwd', 'a//b', 'a/', '', 'a\\b', 'a/b.txt', 'a:b', 'a*b', 'x'.repeat(513)]) {
-        await expect(subject.logs.read(bad), JSON.stringify(bad)).rejects.toMatchObject({ name: 'InvalidLogStreamError', retryable: false });
+        const error = await subject.logs.read(bad).catch((e: unknown) => e);
+        expect(error, JSON.stringify(bad)).toBeInstanceOf(InvalidLogStreamError);
+        expect(error, JSON.stringify(bad)).toMatchObject({ logStreamName: bad, retryable: false });
       }
     });
 
