@@ -403,11 +403,7 @@ export class LocalEventBus implements PutEventsTarget {
     this.assertOpen();
     const slot = this.deliveredSlot(q, receiptHandle);
     if (!slot) return false;
-    await this.leave(slot, async () => {
-      await unlinkIfPresent(join(q.dir, slot.file));
-      await q.dirSync.sync();
-    });
-    q.messages.delete(slot.record.messageId);
+    await this.removeSlot(slot, q.dir, q.dirSync, q.messages);
     return true;
   }
 
@@ -517,11 +513,7 @@ export class LocalEventBus implements PutEventsTarget {
     this.assertOpen();
     const slot = this.deliveredDeadSlot(q, receiptHandle);
     if (!slot) return false;
-    await this.leave(slot, async () => {
-      await unlinkIfPresent(join(q.dlqDir, slot.file));
-      await q.dlqDirSync.sync();
-    });
-    q.dead.delete(slot.record.messageId);
+    await this.removeSlot(slot, q.dlqDir, q.dlqDirSync, q.dead);
     return true;
   }
 
@@ -690,6 +682,15 @@ export class LocalEventBus implements PutEventsTarget {
       });
     }
     return out;
+  }
+
+  /** Deletes a message's file (durably) from a queue or a DLQ, then forgets it. */
+  private async removeSlot(slot: Slot, dir: string, dirSync: DirSync, from: Map<string, Slot>): Promise<void> {
+    await this.leave(slot, async () => {
+      await unlinkIfPresent(join(dir, slot.file));
+      await dirSync.sync();
+    });
+    from.delete(slot.record.messageId);
   }
 
   /** Marks a slot as leaving its queue while `work` removes it; a failure leaves it where it was. */

@@ -4,10 +4,12 @@ import {
   PublishFailedError,
   PutEventsPublisher,
   resolveClaimCheck,
-  type ClaimCheckStore,
   type OutgoingEvent,
   type PutEventsTarget,
 } from '@nightshift/events-domain';
+// The contract suite is test-only and deliberately not in events-domain's public index.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { memoryClaimChecks } from '../../domain/src/testing/event-publisher.contract.js';
 import { LocalEventBus } from './local-event-bus.js';
 import { LANDED_ONLY, metadata, tempDir } from './testing/fixtures.js';
 
@@ -87,19 +89,7 @@ describe('PutEventsPublisher over the embedded bus', () => {
 
   it('sends a detail too large for one event by reference to the object store, and consumers read it back', async () => {
     {
-      const stored = new Map<string, Uint8Array>();
-      const objects: ClaimCheckStore = {
-        put: async (key, body) => {
-          const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-          stored.set(key, bytes);
-          return { key, size: bytes.byteLength, sha256: '' };
-        },
-        get: async (key) => {
-          const bytes = stored.get(key);
-          if (!bytes) throw Object.assign(new Error(`no ${key}`), { retryable: false });
-          return bytes;
-        },
-      };
+      const objects = memoryClaimChecks();
       const claimChecking = new PutEventsPublisher(bus, { claimChecks: objects });
       const big = landed(9, { blob: 'x'.repeat(300 * 1024) });
       await claimChecking.publish([big, landed(10)]);
