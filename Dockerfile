@@ -17,6 +17,7 @@ FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY libs/analytics/package.json libs/analytics/
+COPY libs/aws-wire/package.json libs/aws-wire/
 COPY libs/compute/aws/package.json libs/compute/aws/
 COPY libs/compute/local/package.json libs/compute/local/
 COPY libs/contracts/package.json libs/contracts/
