@@ -22,6 +22,17 @@ export class RequestBodyTooLargeError extends AwsWireError {
   }
 }
 
+/**
+ * The client stopped sending the request body for longer than the endpoint waits; the connection was
+ * closed. A client that sends the whole request may try again.
+ */
+export class RequestTimeoutError extends AwsWireError {
+  readonly retryable = true;
+  constructor(readonly idleTimeoutMs: number) {
+    super(`The request body stalled: no data for ${idleTimeoutMs} ms`);
+  }
+}
+
 /** The connection ended (or failed, the cause) before the whole body arrived; the client may send it again. */
 export class RequestAbortedError extends AwsWireError {
   readonly retryable = true;

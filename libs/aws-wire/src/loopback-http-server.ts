@@ -13,7 +13,22 @@ export interface LoopbackHttpServerOptions {
    * answered or not.
    */
   closeConnections?: 'idle' | 'all';
+  /**
+   * How long a client may take to send a request's headers (Node's `server.headersTimeout`); then it
+   * is answered 408 and the connection closed. Default 10 000.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * How long a client may take to send a whole request, headers and body (Node's
+   * `server.requestTimeout`); then it is answered 408 (if no answer was started) and the connection
+   * closed. Default 30 000; not below `headersTimeoutMs`.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** Defaults of {@link LoopbackHttpServerOptions}: a stalled client holds a connection for seconds, not for ever. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * An HTTP server on 127.0.0.1 that answers every request with {@link handle}: the lifecycle each
@@ -29,6 +44,12 @@ export abstract class LoopbackHttpServer {
   #port: number | undefined;
 
   protected constructor(options: LoopbackHttpServerOptions) {
+    const headers = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+    const request = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (!(Number.isFinite(headers) && headers > 0)) throw new RangeError(`headersTimeoutMs must be a positive number, got ${headers}`);
+    if (!(Number.isFinite(request) && request >= headers)) {
+      throw new RangeError(`requestTimeoutMs must be a number not below headersTimeoutMs (${headers}), got ${request}`);
+    }
     this.#options = options;
   }
 
@@ -43,7 +64,17 @@ export abstract class LoopbackHttpServer {
   /** Starts listening (a no-op when listening already); resolves with {@link url}. Rejects when the port is taken. */
   async listen(): Promise<string> {
     if (this.#server) return this.url;
-    const server = createServer((req, res) => void this.handle(req, res));
+    const headersTimeout = this.#options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+    const requestTimeout = this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const server = createServer(
+      {
+        headersTimeout,
+        requestTimeout,
+        // Node checks the two timeouts only this often (30 s by default): a tenth of the shorter one keeps them near their value.
+        connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 10))),
+      },
+      (req, res) => void this.handle(req, res),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#options.port ?? 0, '127.0.0.1', () => {

@@ -8,6 +8,8 @@ import {
   EVENT_CATALOG,
   eventBridgeEnvelopeSchema,
   issuesToProblems,
+  objectKeyProblem,
+  partitionNameProblem,
   traceparentOf,
 } from './index.js';
 
@@ -36,6 +38,27 @@ describe('event contracts', () => {
     expect(bad.success).toBe(false);
     const paths = issuesToProblems(bad.error!.issues).map((p) => p.path);
     expect(paths).toEqual(expect.arrayContaining(['detail.dataset', 'detail.businessDate', 'detail.files.0.table', 'detail.files.0.key']));
+  });
+
+  it.each(['landing//x.csv', 'landing/./x', 'landing\\..\\x', 'landing/x/', '/abs', 'a/../b', 'a\u0000b'])(
+    'refuses the key %j at the contract with the object store\'s own reason',
+    (key) => {
+      const parsed = DatasetLanded.detail.safeParse({ dataset: 'executions', businessDate: '2026-11-20', files: [{ table: 'fills', key }] });
+      expect(parsed.success).toBe(false);
+      expect(issuesToProblems(parsed.error!.issues)).toEqual([{ path: 'detail.files.0.key', message: `not a valid object key: ${objectKeyProblem(key)}` }]);
+    },
+  );
+
+  it.each(['../../x', 'a/b', 'A', '-x', 'a..b', '', 'x'.repeat(64)])('refuses the desk name %j at the contract with the one partition rule', (desk) => {
+    expect(partitionNameProblem(desk)).toBeDefined();
+    const parsed = DatasetLanded.detail.safeParse({ dataset: 'executions', businessDate: '2026-11-20', files: [{ table: 'fills', key: 'a.csv', desk }] });
+    expect(parsed.success).toBe(false);
+    expect(issuesToProblems(parsed.error!.issues)).toContainEqual({ path: 'detail.files.0.desk', message: partitionNameProblem(desk) });
+  });
+
+  it.each(['cash', 'us-program', 'eu.macro_2', '0', 'x'.repeat(63)])('accepts the desk name %j', (desk) => {
+    expect(partitionNameProblem(desk)).toBeUndefined();
+    expect(DatasetLanded.detail.safeParse({ dataset: 'executions', businessDate: '2026-11-20', files: [{ table: 'fills', key: 'a.csv', desk }] }).success).toBe(true);
   });
 
   it("wraps nightshift's own events in the metadata envelope", () => {

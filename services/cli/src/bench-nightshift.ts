@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { signSigV4 } from '@nightshift/aws-wire';
 import { DatasetLanded, DatasetRejected, ReportPublished, RunFailed, type RuleDefinition } from '@nightshift/contracts';
 // The bench drives the embedded platform as composed for `npm start`, not a copy of it: the one app
 // that may depend on the host app, for this measurement only (nothing else in the CLI loads it).
@@ -222,14 +223,23 @@ export class NightshiftSide {
     return this.stopping;
   }
 
-  /** PutEvents on the platform's endpoint (the AWS JSON protocol an upstream's SDK speaks), with no SDK in between. */
+  /** PutEvents on the platform's endpoint (the AWS JSON protocol an upstream's SDK speaks, signed with the upstream key), with no SDK in between. */
   private async land(dataset: string): Promise<string> {
     const detail = { dataset, businessDate: BUSINESS_DATE, producer: 'nightshift-bench', files: [{ table: 'prices', key: PRICES_KEY }] };
-    const res = await fetch(this.platform.eventsUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.PutEvents' },
-      body: JSON.stringify({ Entries: [{ Source: 'com.example.bench', DetailType: DatasetLanded.detailType, Detail: JSON.stringify(detail) }] }),
-    });
+    const request = JSON.stringify({ Entries: [{ Source: 'com.example.bench', DetailType: DatasetLanded.detailType, Detail: JSON.stringify(detail) }] });
+    const headers = signSigV4(
+      {
+        method: 'POST',
+        url: `${this.platform.eventsUrl}/`,
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.PutEvents' },
+        body: request,
+        region: 'us-east-1',
+        service: 'events',
+      },
+      this.platform.credentials.upstream,
+    );
+    const { host: _host, ...sent } = headers;
+    const res = await fetch(this.platform.eventsUrl, { method: 'POST', headers: sent, body: request });
     const body = (await res.json()) as { FailedEntryCount?: number; Entries?: Array<{ EventId?: string; ErrorMessage?: string }> };
     const eventId = body.Entries?.[0]?.EventId;
     if (res.status !== 200 || body.FailedEntryCount !== 0 || eventId === undefined) {
@@ -242,7 +252,7 @@ export class NightshiftSide {
   private async requestRun(pipeline: string): Promise<string> {
     const res = await fetch(`${this.platform.apiUrl}/runs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.platform.apiKey}` },
       body: JSON.stringify({ pipeline, businessDate: BUSINESS_DATE }),
     });
     const body = (await res.json()) as { runId?: string };

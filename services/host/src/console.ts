@@ -26,6 +26,17 @@ export const CONSOLE_RULES: readonly RuleDefinition[] = [
   },
 ];
 
+/**
+ * Empties the console's queue; call it once the platform is up, before anything is published. The
+ * console shows only the flows this start follows (each by its correlation id), so what an earlier
+ * life left there (outcomes published while it served with nobody following, or with --no-sample)
+ * is of no use to anyone; purged, it is not kept and reloaded at every start for ever. Resolves
+ * with how many messages were dropped.
+ */
+export function purgeConsoleQueue(bus: Pick<LocalEventBus, 'purge'>): Promise<number> {
+  return bus.purge(CONSOLE_QUEUE);
+}
+
 /** How one run of a flow ended, or the rejection that ended the flow before any run. */
 export type FlowOutcome =
   | { kind: 'report'; detail: ReportPublishedDetail }
@@ -36,6 +47,8 @@ export type FlowOutcome =
 export interface FlowResult {
   outcomes: FlowOutcome[];
   complete: boolean;
+  /** The landing's content was already registered as this dataset version: nothing new was started. */
+  alreadyRegistered?: string;
 }
 
 /**
@@ -59,9 +72,13 @@ export async function followFlow(args: {
   const ended = new Map<string, FlowOutcome>();
   const outcomes: FlowOutcome[] = [];
   let registered = false;
-  // With no pipeline to wait for, the registration is what tells an accepted landing from a lost one.
+  let alreadyRegistered: string | undefined;
+  // With no pipeline to wait for, the registration is what tells an accepted landing from a lost one;
+  // a landing of content already registered starts nothing, so it ends there too.
   const complete = () =>
-    outcomes.some((o) => o.kind === 'rejected') || (args.pipelines.length === 0 ? registered : args.pipelines.every((p) => ended.has(p)));
+    outcomes.some((o) => o.kind === 'rejected') ||
+    alreadyRegistered !== undefined ||
+    (args.pipelines.length === 0 ? registered : args.pipelines.every((p) => ended.has(p)));
   const printProgress = async () => {
     for (const run of (await store.listRuns({ limit: 100 })).items.filter((r) => r.correlationId === correlationId).reverse()) {
       const line = await progressLine(store, run);
@@ -76,6 +93,11 @@ export async function followFlow(args: {
       if (!registered && isRegistration(m.event, correlationId)) {
         registered = true;
         const d = DatasetRegistered.detail.parse(m.event.detail).data;
+        if (d.alreadyRegistered) {
+          alreadyRegistered = d.datasetId;
+          print(`Dataset already registered as ${d.datasetId} (same files, same checksums): nothing new started; land it with "force": true to run it again`);
+          continue;
+        }
         print(`Dataset Registered ${d.datasetId}: ${d.rowCount} rows in ${d.files.length} files, partitions ${d.partitions.join(', ') || '-'}`);
         continue;
       }
@@ -94,7 +116,7 @@ export async function followFlow(args: {
   }
   // The last run's final state, which its outcome may have overtaken.
   if (complete()) await printProgress();
-  return { outcomes, complete: complete() };
+  return { outcomes, complete: complete(), ...(alreadyRegistered !== undefined ? { alreadyRegistered } : {}) };
 }
 
 async function runOf(store: JobStore, runId: string): Promise<{ run?: Run }> {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, type FlowOutcome } from './console.js';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
+import { apiFetch, registerApi } from './testing/api-fetch.js';
 import { waitFor } from './testing/wait.js';
 
 const DESKS = ['cash', 'program'];
@@ -77,7 +78,8 @@ async function startHost(home: string): Promise<Host> {
     extraPipelines: [BROKEN, HANGING, NOOP],
     visibilityTimeoutMs: 10_000,
   });
-  const events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  registerApi(platform);
+  const events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
   return { platform, events };
 }
 
@@ -138,7 +140,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
   }
 
   async function api<T>(path: string, on: Host = shared): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${on.platform.apiUrl}${path}`);
+    const res = await apiFetch(`${on.platform.apiUrl}${path}`);
     return { status: res.status, body: (await res.json()) as T };
   }
 
@@ -248,19 +250,19 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     expect(outcome.detail.data.failedTask).toMatchObject({ step: 'boom', attempts: 1, exitCode: 2 });
     expect(run.body.steps).toMatchObject([{ step: 'boom', status: 'FAILED' }]);
     // The attempt's output, timestamped line by line.
-    const log = await fetch(`${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks/${encodeURIComponent(task!.taskId)}/attempts/1/log`);
+    const log = await apiFetch(`${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks/${encodeURIComponent(task!.taskId)}/attempts/1/log`);
     expect(log.status).toBe(200);
     expect(log.headers.get('content-type')).toContain('text/plain');
     expect(await log.text()).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z bad input: unknown analytic "no-such-analytic"/m);
-    const missing = await fetch(`${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks/${encodeURIComponent(task!.taskId)}/attempts/2/log`);
+    const missing = await apiFetch(`${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks/${encodeURIComponent(task!.taskId)}/attempts/2/log`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { message: string }).message).toBe('task boom#all of run ' + outcome.detail.data.runId + ' has no attempt 2 (it has 1)');
     const runPath = `${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks`;
-    const zero = await fetch(`${runPath}/${encodeURIComponent(task!.taskId)}/attempts/0/log`);
+    const zero = await apiFetch(`${runPath}/${encodeURIComponent(task!.taskId)}/attempts/0/log`);
     expect([zero.status, ((await zero.json()) as { message: string }).message]).toEqual([400, 'attempt must be a positive integer, got "0"']);
-    const noHash = await fetch(`${runPath}/boom/attempts/1/log`);
+    const noHash = await apiFetch(`${runPath}/boom/attempts/1/log`);
     expect([noHash.status, ((await noHash.json()) as { message: string }).message]).toEqual([400, 'task id "boom" is not <step>#<partition> (URL-encode "#" as %23)']);
-    expect((await fetch(`${runPath}/${encodeURIComponent('boom#nowhere')}/attempts/1/log`)).status).toBe(404);
+    expect((await apiFetch(`${runPath}/${encodeURIComponent('boom#nowhere')}/attempts/1/log`)).status).toBe(404);
   });
 
   it('rejects a detail that fails its schema, naming the field path', async () => {
@@ -446,7 +448,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
 
   type Accepted = { runId: string; location: string; requestId: string; problems?: Array<{ path: string; message: string }> };
   async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Accepted }> {
-    const res = await fetch(`${platform.apiUrl}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await apiFetch(`${platform.apiUrl}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as Accepted };
   }
 
@@ -546,24 +548,24 @@ describe('embedded platform: run control at size', () => {
     const runId = await landAndFindRun('hanging-executions', '2026-11-27');
     type View = { status: string; reason?: string; steps: Array<{ status: string; job?: { status: string; waitingReason?: string; statusSummary?: Record<string, number> } }> };
     const waiting = await waitFor(
-      async () => (await fetch(`${shared.platform.apiUrl}/runs/${runId}`)).json() as Promise<View>,
+      async () => (await apiFetch(`${shared.platform.apiUrl}/runs/${runId}`)).json() as Promise<View>,
       (v) => v.steps[0]?.job?.statusSummary?.['RUNNING'] === 2 && v.steps[0]?.job?.waitingReason !== undefined,
       { what: 'two children running and one waiting' },
     );
     expect(waiting.steps[0]!.job!.waitingReason).toMatch(/^needs 1 vCPU \/ 256 MiB; 2 of 2 vCPU .* in use by 2 jobs; 0 jobs ahead in queue nightshift-default/);
 
-    const cancel = await fetch(`${shared.platform.apiUrl}/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'wrong day', requestedBy: 'ops' }) });
+    const cancel = await apiFetch(`${shared.platform.apiUrl}/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'wrong day', requestedBy: 'ops' }) });
     expect(cancel.status).toBe(202);
     const cancelled = await waitFor(
-      async () => (await fetch(`${shared.platform.apiUrl}/runs/${runId}`)).json() as Promise<View & { tasks: Array<{ status: string; statusReason?: string }> }>,
+      async () => (await apiFetch(`${shared.platform.apiUrl}/runs/${runId}`)).json() as Promise<View & { tasks: Array<{ status: string; statusReason?: string }> }>,
       (v) => v.status === 'FAILED' && v.tasks.length === 3 && v.tasks.every((t) => t.status === 'FAILED'),
       { what: 'the run and all three tasks to be FAILED' },
     );
     expect(cancelled.reason).toBe('cancelled: wrong day (by ops)');
-    const again = await fetch(`${shared.platform.apiUrl}/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const again = await apiFetch(`${shared.platform.apiUrl}/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(again.status).toBe(409);
-    expect((await fetch(`${shared.platform.apiUrl}/runs/run-nope/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
-    const badBody = await fetch(`${shared.platform.apiUrl}/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ why: 'x' }) });
+    expect((await apiFetch(`${shared.platform.apiUrl}/runs/run-nope/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
+    const badBody = await apiFetch(`${shared.platform.apiUrl}/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ why: 'x' }) });
     expect(badBody.status).toBe(400);
     // Run Failed exactly once, after every sibling's end was folded in.
     await waitFor(async () => SERVICE_QUEUES.map((q) => shared.platform.bus.stats(q)), (stats) => stats.every((q) => q.visible === 0 && q.inFlight === 0), { what: 'the service queues to drain' });
@@ -574,12 +576,12 @@ describe('embedded platform: run control at size', () => {
   it(`runs a ${NOOP_CHILDREN.toLocaleString('en')}-child no-op step through the whole platform to a published report`, async () => {
     const runId = await landAndFindRun('noop-executions', '2026-12-01');
     const report = await waitFor(
-      async () => ((await (await fetch(`${shared.platform.apiUrl}/reports?runId=${runId}`)).json()) as { reports: Array<{ reportId: string; headline: Record<string, unknown> }> }).reports[0],
+      async () => ((await (await apiFetch(`${shared.platform.apiUrl}/reports?runId=${runId}`)).json()) as { reports: Array<{ reportId: string; headline: Record<string, unknown> }> }).reports[0],
       (r) => r !== undefined,
       { what: 'the report of the no-op run', timeoutMs: 240_000, intervalMs: 500 },
     );
     expect(report!.headline).toEqual({ tasks: NOOP_CHILDREN });
-    const view = (await (await fetch(`${shared.platform.apiUrl}/runs/${runId}?tasksLimit=10`)).json()) as { status: string; progress: { done: number; total: number }; tasks: unknown[]; tasksNextToken?: string };
+    const view = (await (await apiFetch(`${shared.platform.apiUrl}/runs/${runId}?tasksLimit=10`)).json()) as { status: string; progress: { done: number; total: number }; tasks: unknown[]; tasksNextToken?: string };
     expect(view).toMatchObject({ status: 'SUCCEEDED', progress: { done: NOOP_CHILDREN, total: NOOP_CHILDREN } });
     expect(view.tasks).toHaveLength(10);
     expect(view.tasksNextToken).toBeDefined();

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import 'reflect-metadata';
@@ -6,9 +6,10 @@ import { Logger, type INestApplication, type INestMicroservice, type LoggerServi
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SERVICE_RULES, type RuleDefinition } from '@nightshift/contracts';
+import { callerOf, loadOrCreateAccessKeys, mayPublishSource, type AccessGrant, type AwsCredentials } from '@nightshift/aws-wire';
+import { NightshiftSource, SERVICE_RULES, type RuleDefinition } from '@nightshift/contracts';
 import { BatchHttpEndpoint, DirectoryJobLogs, LocalComputeEnvironment, LogsHttpEndpoint, reapOrphans } from '@nightshift/compute-local';
-import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint } from '@nightshift/events-local';
+import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint, type PutEventsHttpEndpointOptions } from '@nightshift/events-local';
 import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
 import { BUILT_IN_PIPELINES, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
@@ -16,8 +17,9 @@ import { PlannerModule, plannerConfigSchema, ReconciliationLoop } from '@nightsh
 import { ReportingModule, reportingConfigSchema } from '@nightshift/reporting';
 import type { ServiceRuntime } from '@nightshift/platform';
 import { DirectoryObjectStore, S3HttpEndpoint } from '@nightshift/storage-local';
-import { AwsGateway } from './aws-gateway.js';
-import { embeddedAwsEnvironment, ServiceProcesses } from './service-processes.js';
+import { ensureApiKeys, type EmbeddedApiKeys } from './api-keys.js';
+import { AWS_API_NAMES, AwsGateway } from './aws-gateway.js';
+import { embeddedAwsEnvironment, ServiceProcesses, type SplitService } from './service-processes.js';
 
 /** Where the worker's compiled entrypoint is, relative to this file (src/ in tests, dist/ when built). */
 export const WORKER_ENTRYPOINT = fileURLToPath(new URL('../../worker/dist/main.js', import.meta.url));
@@ -51,12 +53,56 @@ export interface EmbeddedPlatformOptions {
   logger?: LoggerService | false;
 }
 
+/** The access keys of the AWS APIs gateway, from `<home>/credentials.json`. */
+export interface EmbeddedCredentials {
+  /** For upstream systems, users and the CLI: PutEvents (any source but `aws.*` and `nightshift.*`) and S3. */
+  upstream: AwsCredentials;
+  /** Each service's own key (split topology): every API, and PutEvents with its own sources only. */
+  services: Record<SplitService, AwsCredentials>;
+  /** The workers' key (jobs started through the Batch API): S3 only. */
+  worker: AwsCredentials;
+  /** Where they are kept (mode 0600). */
+  file: string;
+}
+
+/**
+ * What each key of the embedded platform may do (see {@link AccessGrant}). The services publish only
+ * their own sources (reporting also `nightshift.api`: the REST API's run requests); upstream any
+ * source but the reserved `aws.*` and the platform's `nightshift.*`.
+ */
+export const EMBEDDED_ACCESS_GRANTS: Readonly<Record<SplitService | 'worker' | 'upstream', AccessGrant>> = {
+  ingestion: { apis: AWS_API_NAMES, sources: [NightshiftSource.ingestion] },
+  planner: { apis: AWS_API_NAMES, sources: [NightshiftSource.planner] },
+  reporting: { apis: AWS_API_NAMES, sources: [NightshiftSource.reporting, NightshiftSource.api] },
+  worker: { apis: ['s3'], sources: [] },
+  upstream: { apis: ['events', 's3'], sources: ['*'] },
+};
+
+/**
+ * PutEvents' authorization on the gateway: an entry's source must be one the caller's key may
+ * publish ({@link mayPublishSource}), else the entry is refused as EventBridge refuses it. A request
+ * the gateway did not verify has no key and publishes nothing with a source.
+ */
+export const authorizeSource: NonNullable<PutEventsHttpEndpointOptions['authorize']> = (req, entry) => {
+  const key = callerOf(req);
+  if (entry.Source === undefined || (key && mayPublishSource(key.grant.sources, entry.Source))) return undefined;
+  return {
+    ErrorCode: 'NotAuthorizedForSourceException',
+    ErrorMessage: `Not authorized for the source ${JSON.stringify(entry.Source)}${key ? ` (key of ${key.principal})` : ''}.`,
+  };
+};
+
 /** A running embedded platform: the three services, the bus, compute and state, on one machine. */
 export interface EmbeddedPlatform {
   apiUrl: string;
-  /** The AWS APIs gateway (`AWS_ENDPOINT_URL`); PutEvents is served there too. */
+  /** The AWS APIs gateway (`AWS_ENDPOINT_URL`); PutEvents is served there too. Requests need a key of {@link credentials}. */
   eventsUrl: string;
-  dynamoEndpoint: string;
+  /** The gateway's access keys; `upstream` is the one to land data with. */
+  credentials: EmbeddedCredentials;
+  /** The REST API's key files; {@link apiKey} is the admin key of tenant `default`. */
+  apiKeys: EmbeddedApiKeys;
+  /** `Authorization: Bearer <apiKey>` calls the REST API as admin of tenant `default`. */
+  apiKey: string;
   bus: LocalEventBus;
   store: JobStore;
   /** The local compute environment (tests look at what it runs). */
@@ -111,6 +157,19 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
   };
 
   try {
+    const credentialsFile = join(options.home, 'credentials.json');
+    const keys = await loadOrCreateAccessKeys(credentialsFile, EMBEDDED_ACCESS_GRANTS);
+    const credentials: EmbeddedCredentials = {
+      upstream: keys.of('upstream'),
+      services: { ingestion: keys.of('ingestion'), planner: keys.of('planner'), reporting: keys.of('reporting') },
+      worker: keys.of('worker'),
+      file: credentialsFile,
+    };
+    const apiKeys = await ensureApiKeys(options.home);
+    const apiKey = (await readFile(apiKeys.adminKeyFile, 'utf8')).trim();
+
+    // The embedded DynamoDB's own port is loopback-only and unauthenticated (dynalite checks no
+    // signature): the in-process services use it directly; everyone else goes through the gateway.
     const dynamo = await startEmbeddedDynamoDb({ dataDir: dirs.dynamo });
     stops.push(() => dynamo.close());
     const client: DynamoDBDocumentClient = createDocumentClient({ endpoint: dynamo.endpoint });
@@ -146,11 +205,11 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
 
     // The AWS APIs over the platform's pieces, on one port: the AWS SDK needs AWS_ENDPOINT_URL only.
     // Workers started through its Batch API (the split topology's) run in aws mode against it too.
-    const gateway = new AwsGateway({ port: options.eventsPort });
+    const gateway = new AwsGateway({ port: options.eventsPort, keys });
     const gatewayUrl = await gateway.listen();
     stops.push(() => gateway.close());
     gateway.serve({
-      events: new PutEventsHttpEndpoint({ bus }),
+      events: new PutEventsHttpEndpoint({ bus, authorize: authorizeSource }),
       sqs: new SqsHttpEndpoint({ bus }),
       logs: new LogsHttpEndpoint({ logs: jobLogs }),
       s3: new S3HttpEndpoint({ rootDir: dirs.objects, bucket: BUCKET }),
@@ -162,7 +221,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
             vcpus: 1,
             memoryMiB: 1024,
             environment: {
-              ...embeddedAwsEnvironment(gatewayUrl, BUCKET),
+              ...embeddedAwsEnvironment(gatewayUrl, BUCKET, credentials.worker),
               ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile }),
             },
           },
@@ -183,6 +242,8 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     if (split) {
       services = new ServiceProcesses({
         awsEndpoint: gatewayUrl,
+        credentials: credentials.services,
+        apiKeysFile: apiKeys.keysFile,
         tableName: TABLE_NAME,
         bucket: BUCKET,
         apiPort: options.apiPort,
@@ -230,7 +291,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       await planner.listen();
       loop.start();
 
-      const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2 });
+      const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2, apiKeysFile: apiKeys.keysFile });
       const reportingService = ReportingModule.compose(reportingConfig, runtime);
       const reporting: INestApplication = await NestFactory.create(reportingService.module, new FastifyAdapter(), { logger });
       reporting.connectMicroservice({ strategy: reportingService.transport });
@@ -244,7 +305,9 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     return {
       apiUrl,
       eventsUrl: gatewayUrl,
-      dynamoEndpoint: dynamo.endpoint,
+      credentials,
+      apiKeys,
+      apiKey,
       bus,
       compute,
       store: new DynamoDbJobStore(client, { tableName: TABLE_NAME }),

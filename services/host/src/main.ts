@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DatasetLanded } from '@nightshift/contracts';
 import { startTracing, withSpan } from '@nightshift/observability';
-import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow } from './console.js';
+import { describeApiKeys } from './api-keys.js';
+import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, purgeConsoleQueue } from './console.js';
 import { HostUsageError, loadHostConfig } from './config.js';
 import { startEmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
@@ -30,6 +31,8 @@ async function main(): Promise<number> {
   const tracing = startTracing({ serviceName: 'nightshift', otlpEndpoint: config.otlpEndpoint, traceFile: join(config.home, 'traces', 'traces.jsonl') });
   print(`nightshift (embedded${config.split ? ', split' : ''}) home=${config.home} compute=${config.vcpus} vCPU/${config.memoryMiB} MiB`);
   const platform = await startEmbeddedPlatform({ ...config, topology: config.split ? 'split' : 'one-process', extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES } });
+  // What an earlier host left in the console's queue was for its terminal, not this one.
+  await purgeConsoleQueue(platform.bus);
   const abort = new AbortController();
   let stopping = false;
   const shutdown = async () => {
@@ -42,7 +45,11 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void shutdown().then(() => process.exit(130)));
   process.once('SIGTERM', () => void shutdown().then(() => process.exit(143)));
   print(`REST API      ${platform.apiUrl}/runs   ${platform.apiUrl}/reports`);
-  print(`AWS APIs      ${platform.eventsUrl}  (AWS_ENDPOINT_URL: PutEvents, SQS, Batch, S3 bucket nightshift, CloudWatch Logs, DynamoDB)`);
+  print(await describeApiKeys(platform.apiKeys, platform.apiUrl));
+  print(`AWS APIs      ${platform.eventsUrl}  (AWS_ENDPOINT_URL: PutEvents, SQS, Batch, S3 bucket nightshift, CloudWatch Logs, DynamoDB; SigV4)`);
+  const upstream = platform.credentials.upstream;
+  print(`upstream key  export AWS_ENDPOINT_URL=${platform.eventsUrl} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=${upstream.accessKeyId} AWS_SECRET_ACCESS_KEY=${upstream.secretAccessKey}`);
+  print(`              (PutEvents and S3; every key in ${platform.credentials.file})`);
   if (platform.services) {
     const pids = (['ingestion', 'planner', 'reporting'] as const).map((s) => `${s} pid ${platform.services!.pid(s)}`).join(', ');
     print(`services      ${pids} (aws mode; logs in ${join(config.home, 'services')})`);
@@ -52,7 +59,7 @@ async function main(): Promise<number> {
   if (!config.noSample) {
     const { detail, generated } = await ensureSampleDay(platform.objects, { businessDate: config.businessDate, seed: config.seed, desks: config.desks });
     print(`${generated ? 'generated' : 'found'} sample business day ${config.businessDate}: ${detail.files.length} files, desks ${config.desks.join(', ')}`);
-    const events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
     const landedId = await withSpan('upstream: Dataset Landed', { kind: 'producer' }, async (span) => {
       const out = await events.send(
         new PutEventsCommand({

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AwsCredentials } from '@nightshift/aws-wire';
 
 /** The services that run as processes of their own in the split topology. */
 export const SPLIT_SERVICES = ['ingestion', 'planner', 'reporting'] as const;
@@ -17,15 +18,15 @@ export function serviceEntrypoint(service: SplitService): string {
  * The environment that points an `aws`-mode process (a service, a worker) at the embedded
  * platform: nothing but the AWS SDK's standard variables and nightshift's deployment settings.
  */
-export function embeddedAwsEnvironment(awsEndpoint: string, bucket: string): Record<string, string> {
+export function embeddedAwsEnvironment(awsEndpoint: string, bucket: string, credentials: AwsCredentials): Record<string, string> {
   return {
     NIGHTSHIFT_MODE: 'aws',
     NIGHTSHIFT_BUCKET: bucket,
     NIGHTSHIFT_S3_FORCE_PATH_STYLE: 'true',
     AWS_ENDPOINT_URL: awsEndpoint,
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'nightshift-local',
-    AWS_SECRET_ACCESS_KEY: 'nightshift-local',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }
@@ -34,6 +35,10 @@ export function embeddedAwsEnvironment(awsEndpoint: string, bucket: string): Rec
 export interface ServiceProcessesOptions {
   /** The embedded platform's AWS gateway (`AWS_ENDPOINT_URL`). */
   awsEndpoint: string;
+  /** Each service's own access key for the gateway. */
+  credentials: Record<SplitService, AwsCredentials>;
+  /** Reporting's REST API keys (`NIGHTSHIFT_API_KEYS_FILE`). */
+  apiKeysFile: string;
   tableName: string;
   bucket: string;
   /** Reporting's REST port (0: any free one; read the URL from {@link ServiceProcesses.apiUrl}). */
@@ -60,7 +65,7 @@ interface Running {
 /**
  * Ingestion, planner and reporting as three processes in `aws` mode, each with nothing but the
  * standard AWS SDK variables pointing it at the embedded platform (`AWS_ENDPOINT_URL`, a region,
- * static credentials): the same binaries an ECS task runs. Each can be stopped (SIGTERM drains,
+ * the service's own access key): the same binaries an ECS task runs. Each can be stopped (SIGTERM drains,
  * SIGKILL does not) and started again.
  */
 export class ServiceProcesses {
@@ -126,7 +131,7 @@ export class ServiceProcesses {
   private environment(service: SplitService): Record<string, string> {
     const o = this.options;
     const common: Record<string, string> = {
-      ...embeddedAwsEnvironment(o.awsEndpoint, o.bucket),
+      ...embeddedAwsEnvironment(o.awsEndpoint, o.bucket, o.credentials[service]),
       NIGHTSHIFT_TABLE: o.tableName,
       ...(o.environment ?? {}),
     };
@@ -140,7 +145,7 @@ export class ServiceProcesses {
         ...(o.reconcileIntervalMs !== undefined ? { NIGHTSHIFT_RECONCILE_INTERVAL_MS: String(o.reconcileIntervalMs) } : {}),
       };
     }
-    if (service === 'reporting') return { ...common, NIGHTSHIFT_HTTP_PORT: String(o.apiPort) };
+    if (service === 'reporting') return { ...common, NIGHTSHIFT_HTTP_PORT: String(o.apiPort), NIGHTSHIFT_API_KEYS_FILE: o.apiKeysFile };
     return common;
   }
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow } from './console.js';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
+import { apiFetch, registerApi } from './testing/api-fetch.js';
 import { waitFor } from './testing/wait.js';
 
 const DAY = { businessDate: '2026-11-20', seed: 11, desks: ['cash', 'program', 'etf'], ordersPerDesk: 60, quotesPerSymbol: 400, symbols: 8 };
@@ -18,14 +19,14 @@ type Numbers = Record<string, { headline: unknown; sections: unknown }>;
 
 async function landAndCollect(platform: EmbeddedPlatform, during?: (runIds: () => Promise<string[]>) => Promise<void>): Promise<{ numbers: Numbers; runIds: string[] }> {
   const { detail } = await ensureSampleDay(platform.objects, DAY);
-  const events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
   try {
     const out = await events.send(new PutEventsCommand({ Entries: [{ Source: 'com.example.oms', DetailType: DatasetLanded.detailType, Detail: JSON.stringify(detail) }] }));
     expect(out.FailedEntryCount).toBe(0);
     const correlationId = out.Entries![0]!.EventId!;
     const pipelines = platform.pipelinesFor(detail.dataset);
     const runIds = async () => {
-      const res = await fetch(`${platform.apiUrl}/runs?limit=100`);
+      const res = await apiFetch(`${platform.apiUrl}/runs?limit=100`);
       const body = (await res.json()) as { runs: Array<{ runId: string; correlationId: string }> };
       return body.runs.filter((r) => r.correlationId === correlationId).map((r) => r.runId);
     };
@@ -43,7 +44,7 @@ async function landAndCollect(platform: EmbeddedPlatform, during?: (runIds: () =
     for (const outcome of flow.outcomes) {
       expect(outcome.kind, JSON.stringify(outcome)).toBe('report');
       if (outcome.kind !== 'report') continue;
-      const res = await fetch(`${platform.apiUrl}/reports/${outcome.detail.data.reportId}`);
+      const res = await apiFetch(`${platform.apiUrl}/reports/${outcome.detail.data.reportId}`);
       expect(res.status).toBe(200);
       const report = (await res.json()) as { headline: unknown; document: { sections: unknown } };
       numbers[outcome.detail.data.pipeline] = { headline: report.headline, sections: report.document.sections };
@@ -99,6 +100,7 @@ describe('split topology: ingestion, planner and reporting as three aws-mode pro
       reconcileIntervalMs: 2_000,
     });
     platforms.push(platform);
+    registerApi(platform);
     return platform;
   }
 
@@ -122,9 +124,9 @@ describe('split topology: ingestion, planner and reporting as three aws-mode pro
     // Nothing lost, nothing doubled: three runs, each SUCCEEDED with exactly one report.
     expect(runIds).toHaveLength(3);
     for (const runId of runIds) {
-      const run = (await (await fetch(`${split.apiUrl}/runs/${runId}`)).json()) as { status: string };
+      const run = (await (await apiFetch(`${split.apiUrl}/runs/${runId}`)).json()) as { status: string };
       expect(run.status).toBe('SUCCEEDED');
-      const reports = (await (await fetch(`${split.apiUrl}/reports?runId=${runId}`)).json()) as { reports: unknown[] };
+      const reports = (await (await apiFetch(`${split.apiUrl}/reports?runId=${runId}`)).json()) as { reports: unknown[] };
       expect(reports.reports).toHaveLength(1);
     }
     // Every message was handled: the services' SQS queues (the bus's queues) are empty, no dead letters.
@@ -134,11 +136,11 @@ describe('split topology: ingestion, planner and reporting as three aws-mode pro
     }
     // Reporting (aws mode) reads an attempt's log through CloudWatch Logs' API on the gateway;
     // the unmodified SDK clients of the other APIs reach theirs on the same URL.
-    const run = (await (await fetch(`${split.apiUrl}/runs/${runIds[0]}`)).json()) as { tasks: Array<{ taskId: string }> };
-    const log = await fetch(`${split.apiUrl}/runs/${runIds[0]}/tasks/${encodeURIComponent(run.tasks[0]!.taskId)}/attempts/1/log`);
+    const run = (await (await apiFetch(`${split.apiUrl}/runs/${runIds[0]}`)).json()) as { tasks: Array<{ taskId: string }> };
+    const log = await apiFetch(`${split.apiUrl}/runs/${runIds[0]}/tasks/${encodeURIComponent(run.tasks[0]!.taskId)}/attempts/1/log`);
     expect(log.status).toBe(200);
     expect(await log.text()).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z wrote runs\//m);
-    const aws = { endpoint: split.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const aws = { endpoint: split.eventsUrl, region: 'us-east-1', credentials: split.credentials.services.reporting };
     const dynamo = new DynamoDBClient(aws);
     const s3 = new S3Client({ ...aws, forcePathStyle: true });
     try {

@@ -21,9 +21,15 @@ describe('a service process of its own refuses a bad configuration at boot, nami
   });
 
   it('local mode, which only the embedded host runs', async () => {
-    const { code, stderr } = await runMain('reporting', { NIGHTSHIFT_MODE: 'local', NIGHTSHIFT_OBJECT_STORE_DIR: '/tmp/x' });
+    const { code, stderr } = await runMain('ingestion', { NIGHTSHIFT_MODE: 'local', NIGHTSHIFT_OBJECT_STORE_DIR: '/tmp/x' });
     expect(code).toBe(2);
     expect(stderr).toMatch(/NIGHTSHIFT_MODE=local runs inside the embedded host .* NIGHTSHIFT_MODE=aws/);
+  });
+
+  it('reporting in aws mode without any way to authenticate REST callers', async () => {
+    const { code, stderr } = await runMain('reporting', { NIGHTSHIFT_MODE: 'aws', NIGHTSHIFT_BUCKET: 'b-1' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/NIGHTSHIFT_JWKS_URL|NIGHTSHIFT_API_KEYS_FILE/);
   });
 
   it('an unknown mode and a worker command that is not a JSON array, both named', async () => {

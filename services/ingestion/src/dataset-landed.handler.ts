@@ -23,6 +23,7 @@ export class DatasetLandedHandler {
         const outcome = await this.registerDataset.execute(event, span.traceparent());
         span.setAttributes({ 'nightshift.outcome': outcome.kind });
         if (outcome.kind === 'registered') this.log.log(`registered ${outcome.dataset.datasetId} (${outcome.dataset.rowCount} rows, ${outcome.dataset.partitions.length} partitions)`);
+        if (outcome.kind === 'already-registered') this.log.log(`landed event ${event.id}: already registered as ${outcome.dataset.datasetId}, nothing started (force: true registers anew)`);
         if (outcome.kind === 'rejected') this.log.warn(`rejected landed event ${event.id}: ${outcome.reasons.length} problem(s), first: ${JSON.stringify(outcome.reasons[0])}`);
       },
     );

@@ -15,13 +15,16 @@ import {
 } from '@nightshift/contracts';
 import type { EventPublisher } from '@nightshift/events-domain';
 import type { Clock, DatasetVersion, JobStore } from '@nightshift/jobs-domain';
-import type { ObjectStore } from '@nightshift/storage-domain';
+import { InvalidObjectKeyError, type ObjectInfo, type ObjectStore } from '@nightshift/storage-domain';
+import { withoutContent } from './content-free-problems.js';
 
 /** Checks one data file of a known table (a local path); reports every bad row with its line. */
 export type TableFileValidator = (table: DatasetTable, path: string) => Promise<{ rows: number; problems: DataProblem[] }>;
 
 export type RegistrationOutcome =
   | { kind: 'registered'; dataset: DatasetVersion }
+  /** The landing's content is that of a version already registered: nothing new, nothing started. */
+  | { kind: 'already-registered'; dataset: DatasetVersion }
   | { kind: 'rejected'; reasons: DataProblem[] }
   | { kind: 'duplicate' };
 
@@ -29,9 +32,15 @@ const CONSUMER = 'ingestion';
 
 /**
  * Dataset Landed -> validate every file -> register a new dataset version -> Dataset Registered,
- * or Dataset Rejected with every problem found (field paths, files, line numbers). Nothing is
- * registered for a rejected dataset. Idempotent per landed event id: a redelivery re-emits the same
- * outcome event with the same event id, so a crash between registering and publishing loses nothing.
+ * or Dataset Rejected with every problem found (field paths, files, line numbers, never file
+ * content; a key the object store refuses is one of them). Nothing is registered for a rejected
+ * dataset. Idempotent per landed event id: a redelivery re-emits the same outcome event with the
+ * same event id, so a crash between registering and publishing loses nothing.
+ *
+ * Idempotent by content too: a landing whose files (table, desk, checksum) are those of a version
+ * already registered for the dataset and date is answered with a Dataset Registered of that version,
+ * `alreadyRegistered: true`, under that version's own registration event id, so the planner (whose
+ * run ids derive from it) starts nothing new; `force: true` in the detail registers a new version.
  */
 export class RegisterLandedDataset {
   constructor(
@@ -52,7 +61,20 @@ export class RegisterLandedDataset {
       return { kind: 'rejected', reasons };
     }
     const detail = parsed.data;
-    const { files, problems } = await this.inspectFiles(detail);
+    const located = await this.locateFiles(detail);
+    if (located.problems.length > 0) {
+      await this.reject(event, located.problems, raw, traceparent, detail.tenant);
+      return { kind: 'rejected', reasons: located.problems };
+    }
+    if (!detail.force) {
+      const existing = await this.versionWithContent(detail, located.infos);
+      if (existing) {
+        await this.publishRegistered(event, existing, traceparent, detail.tenant, true);
+        await this.store.markProcessed(CONSUMER, event.id);
+        return { kind: 'already-registered', dataset: existing };
+      }
+    }
+    const { files, problems } = await this.inspectFiles(detail, located.infos);
     if (problems.length > 0) {
       await this.reject(event, problems, raw, traceparent, detail.tenant);
       return { kind: 'rejected', reasons: problems };
@@ -70,6 +92,17 @@ export class RegisterLandedDataset {
       registeredAt: this.clock.now().toISOString(),
     });
     await this.objects.put(manifestKey, JSON.stringify(dataset, null, 2), 'application/json');
+    await this.publishRegistered(event, dataset, traceparent, detail.tenant, false);
+    await this.store.markProcessed(CONSUMER, event.id);
+    return { kind: 'registered', dataset };
+  }
+
+  /**
+   * Dataset Registered for `dataset`. A new version's event id derives from this landing; an
+   * already registered one's is that version's own registration event id (see the class comment),
+   * this landing being its correlation id either way.
+   */
+  private async publishRegistered(event: EventBridgeEvent, dataset: DatasetVersion, traceparent: string | undefined, tenant: string | undefined, already: boolean): Promise<void> {
     await this.publisher.publish([
       {
         source: DatasetRegistered.source,
@@ -85,27 +118,69 @@ export class RegisterLandedDataset {
             rowCount: dataset.rowCount,
             partitions: dataset.partitions,
             manifestKey: dataset.manifestKey,
+            ...(already ? { alreadyRegistered: true as const } : {}),
           },
-          { eventId: `dataset-registered-${event.id}`, correlationId: event.id, occurredAt: this.clock.now(), traceparent, tenant: detail.tenant },
+          {
+            eventId: `dataset-registered-${already ? dataset.landedEventId : event.id}`,
+            correlationId: event.id,
+            occurredAt: this.clock.now(),
+            traceparent,
+            tenant,
+          },
         ),
       },
     ]);
-    await this.store.markProcessed(CONSUMER, event.id);
-    return { kind: 'registered', dataset };
   }
 
-  /** Every file must exist and pass its table's schema; all problems are collected, not just the first. */
-  private async inspectFiles(detail: DatasetLandedDetail): Promise<{ files: RegisteredFile[]; problems: DataProblem[] }> {
+  /** Every file must be in the object store under a key it accepts; its size and checksum, or the problems. */
+  private async locateFiles(detail: DatasetLandedDetail): Promise<{ infos: ObjectInfo[]; problems: DataProblem[] }> {
+    const infos: ObjectInfo[] = [];
+    const problems: DataProblem[] = [];
+    for (const [i, f] of detail.files.entries()) {
+      try {
+        const info = await this.objects.head(f.key);
+        if (info) infos.push(info);
+        else problems.push({ path: `detail.files.${i}.key`, file: f.key, message: 'file not found in the object store' });
+      } catch (e) {
+        if (!(e instanceof InvalidObjectKeyError)) throw e;
+        problems.push({ path: `detail.files.${i}.key`, file: f.key, message: `the object store refuses the key: ${e.reason}` });
+      }
+    }
+    return { infos, problems };
+  }
+
+  /**
+   * The registered version of the dataset and date whose files are the landing's (same table, desk
+   * and checksum each, keys aside), newest first; undefined when none is. Reads every version of the
+   * day (a few), by the id format the job store defines.
+   */
+  private async versionWithContent(detail: DatasetLandedDetail, infos: readonly ObjectInfo[]): Promise<DatasetVersion | undefined> {
+    const latest = await this.store.latestDatasetVersion(detail.dataset, detail.businessDate);
+    if (!latest) return undefined;
+    const wanted = contentOf(detail.files.map((f, i) => ({ table: f.table, desk: f.desk, checksum: infos[i]!.sha256 })));
+    for (let v = latest.version; v >= 1; v--) {
+      const version = v === latest.version ? latest : await this.store.getDatasetVersion(`${detail.dataset}@${detail.businessDate}#v${v}`);
+      if (version && contentOf(version.files) === wanted) return version;
+    }
+    return undefined;
+  }
+
+  /** Every file must pass its table's schema; all problems are collected (without file content), not just the first. */
+  private async inspectFiles(detail: DatasetLandedDetail, infos: readonly ObjectInfo[]): Promise<{ files: RegisteredFile[]; problems: DataProblem[] }> {
     const files: RegisteredFile[] = [];
     const problems: DataProblem[] = [];
     for (const [i, f] of detail.files.entries()) {
-      const info = await this.objects.head(f.key);
-      if (!info) {
-        problems.push({ path: `detail.files.${i}.key`, file: f.key, message: 'file not found in the object store' });
+      const info = infos[i]!;
+      let result: { rows: number; problems: DataProblem[] };
+      try {
+        result = await this.validateStaged(f.table, f.key);
+      } catch (e) {
+        // A link planted after `locateFiles` looked.
+        if (!(e instanceof InvalidObjectKeyError)) throw e;
+        problems.push({ path: `detail.files.${i}.key`, file: f.key, message: `the object store refuses the key: ${e.reason}` });
         continue;
       }
-      const result = await this.validateStaged(f.table, f.key);
-      for (const p of result.problems) problems.push({ ...p, file: f.key });
+      for (const p of result.problems) problems.push(withoutContent(f.table, { ...p, file: f.key }));
       files.push({ table: f.table, key: f.key, ...(f.desk ? { desk: f.desk } : {}), rows: result.rows, checksum: info.sha256, bytes: info.size });
     }
     return { files, problems };
@@ -139,4 +214,9 @@ export class RegisterLandedDataset {
     ]);
     await this.store.markProcessed(CONSUMER, event.id);
   }
+}
+
+/** A version's content, keys aside: its files' (table, desk, checksum), in one canonical order. */
+function contentOf(files: ReadonlyArray<{ table: string; desk?: string | undefined; checksum: string }>): string {
+  return JSON.stringify(files.map((f) => [f.table, f.desk ?? '', f.checksum]).sort((a, b) => a.join('\0').localeCompare(b.join('\0'))));
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, Body, ConflictException, Controller, Get, Header, Headers, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, Header, Headers, HttpCode, Inject, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { envelope, issuesToProblems, RunCancelRequested, RunRequested } from '@nightshift/contracts';
 import type { EventPublisher } from '@nightshift/events-domain';
 import {
@@ -7,6 +7,8 @@ import {
   planKeyFor,
   runIdFor,
   runProgress,
+  tenantOf,
+  DEFAULT_TENANT,
   type Clock,
   type ComputeEnvironment,
   type JobLogs,
@@ -20,6 +22,8 @@ import {
 import { withSpan } from '@nightshift/observability';
 import { z } from 'zod';
 import type { ObjectStore } from '@nightshift/storage-domain';
+import { BearerAuthGuard, Caller, Public, RequireRole } from './auth/auth.guard.js';
+import { tenantScope, type Principal } from './auth/principal.js';
 import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE } from './tokens.js';
 
 /** What `POST /runs` accepts: Run Requested's data, `requestedBy` defaulting to `api`; unknown fields are refused, not ignored. */
@@ -64,8 +68,14 @@ function duration(from?: string, to?: string): number | undefined {
   return from && to ? Date.parse(to) - Date.parse(from) : undefined;
 }
 
-/** REST API: runs and reports. Read-only over the job store and the object store. */
+/**
+ * REST API: runs and reports. Read-only over the job store and the object store. Every route but
+ * `/health` takes a bearer token (see BearerAuthGuard); every read is of the caller's tenant, and
+ * another tenant's run or report answers 404 as one that does not exist. A tenantless admin reads
+ * every tenant, or one it names with `?tenant=`.
+ */
 @Controller()
+@UseGuards(BearerAuthGuard)
 export class ApiController {
   constructor(
     @Inject(JOB_STORE) private readonly store: JobStore,
@@ -77,14 +87,21 @@ export class ApiController {
   ) {}
 
   @Get('health')
+  @Public()
   health(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   /** Newest first, one page; `nextToken` (when present) asks for the next. */
   @Get('runs')
-  async listRuns(@Query('limit') limit?: string, @Query('nextToken') nextToken?: string): Promise<{ runs: Run[]; nextToken?: string }> {
-    const page = await this.store.listRuns({ limit: pageSize(limit, 50, 500), ...(nextToken ? { nextToken } : {}) });
+  async listRuns(
+    @Caller() caller: Principal,
+    @Query('tenant') tenant?: string,
+    @Query('limit') limit?: string,
+    @Query('nextToken') nextToken?: string,
+  ): Promise<{ runs: Run[]; nextToken?: string }> {
+    const scope = tenantScope(caller, tenant);
+    const page = await this.store.listRuns({ limit: pageSize(limit, 50, 500), ...(scope !== undefined ? { tenant: scope } : {}), ...(nextToken ? { nextToken } : {}) });
     return { runs: page.items.map(withoutOutbox), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
   }
 
@@ -92,11 +109,20 @@ export class ApiController {
    * Asks for a run of one pipeline (e.g. re-running `desk-risk` alone) over a registered dataset:
    * publishes Run Requested and answers 202 with the run's id, which derives from the request (and
    * from its `Idempotency-Key`, when given). The planner decides; an unknown pipeline or a dataset
-   * that is missing, of another date or unfit shows as that run FAILED with the reason.
+   * that is missing, of another date or unfit shows as that run FAILED with the reason. The run is
+   * the caller's tenant's (a tenantless admin's: `?tenant=`, else the default tenant); the body
+   * cannot name another.
    */
   @Post('runs')
   @HttpCode(202)
-  async requestRun(@Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string): Promise<RunRequestAccepted> {
+  @RequireRole('operator')
+  async requestRun(
+    @Caller() caller: Principal,
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey?: string,
+    @Query('tenant') tenantParam?: string,
+  ): Promise<RunRequestAccepted> {
+    const tenant = tenantScope(caller, tenantParam) ?? DEFAULT_TENANT;
     const parsed = runRequestBody.safeParse(body ?? {});
     const problems = parsed.success ? [] : issuesToProblems(parsed.error.issues, 'body');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
@@ -105,13 +131,14 @@ export class ApiController {
     if (!parsed.success || problems.length > 0) throw new BadRequestException({ message: 'invalid run request', problems });
     const data = parsed.data;
     // The run id derives from the request id, so a retry with the same key finds the first run.
-    const requestId = idempotencyKey !== undefined ? `run-request-${idempotencyKey}` : randomUUID();
+    // Keys are per tenant: one tenant's key never names another tenant's run.
+    const requestId = idempotencyKey !== undefined ? `run-request-${tenant}-${idempotencyKey}` : randomUUID();
     await withSpan('reporting: POST /runs', { kind: 'server', attributes: { 'nightshift.pipeline': data.pipeline } }, async (span) => {
       await this.publisher.publish([
         {
           source: RunRequested.source,
           detailType: RunRequested.detailType,
-          detail: envelope(data, { eventId: requestId, correlationId: requestId, occurredAt: this.clock.now(), traceparent: span.traceparent() }),
+          detail: envelope(data, { eventId: requestId, correlationId: requestId, occurredAt: this.clock.now(), traceparent: span.traceparent(), tenant }),
         },
       ]);
     });
@@ -120,9 +147,13 @@ export class ApiController {
   }
 
   @Get('runs/:id')
-  async getRun(@Param('id') id: string, @Query('tasksLimit') tasksLimit?: string, @Query('tasksNextToken') tasksNextToken?: string): Promise<RunView> {
-    const run = await this.store.getRun(id);
-    if (!run) throw new NotFoundException(`run ${id} not found`);
+  async getRun(
+    @Caller() caller: Principal,
+    @Param('id') id: string,
+    @Query('tasksLimit') tasksLimit?: string,
+    @Query('tasksNextToken') tasksNextToken?: string,
+  ): Promise<RunView> {
+    const run = await this.runOf(caller, id);
     const steps = await this.store.listSteps(id);
     const page = await this.store.listTasks(id, { limit: pageSize(tasksLimit, 500, 5000), ...(tasksNextToken ? { nextToken: tasksNextToken } : {}) });
     const durationMs = duration(run.startedAt, run.finishedAt);
@@ -146,11 +177,11 @@ export class ApiController {
    */
   @Post('runs/:id/cancel')
   @HttpCode(202)
-  async cancelRun(@Param('id') id: string, @Body() body: unknown): Promise<{ runId: string; location: string }> {
+  @RequireRole('operator')
+  async cancelRun(@Caller() caller: Principal, @Param('id') id: string, @Body() body: unknown): Promise<{ runId: string; location: string }> {
     const parsed = cancelBody.safeParse(body ?? {});
     if (!parsed.success) throw new BadRequestException({ message: 'invalid cancel request', problems: issuesToProblems(parsed.error.issues, 'body') });
-    const run = await this.store.getRun(id);
-    if (!run) throw new NotFoundException(`run ${id} not found`);
+    const run = await this.runOf(caller, id);
     if (isTerminalRunStatus(run.status)) throw new ConflictException(`run ${id} already finished: ${run.status}`);
     const data = { runId: id, reason: parsed.data.reason ?? 'cancelled through the API', requestedBy: parsed.data.requestedBy };
     await this.publisher.publish([
@@ -167,10 +198,11 @@ export class ApiController {
   /** What attempt `n` (1-based) of a task wrote, as text; the task id is `<step>#<partition>` (URL-encoded). */
   @Get('runs/:id/tasks/:taskId/attempts/:n/log')
   @Header('content-type', 'text/plain; charset=utf-8')
-  async attemptLog(@Param('id') id: string, @Param('taskId') taskId: string, @Param('n') n: string): Promise<string> {
+  async attemptLog(@Caller() caller: Principal, @Param('id') id: string, @Param('taskId') taskId: string, @Param('n') n: string): Promise<string> {
     const attempt = Number(n);
     if (!Number.isInteger(attempt) || attempt < 1) throw new BadRequestException(`attempt must be a positive integer, got ${JSON.stringify(n)}`);
     const [step, partition] = splitTaskId(taskId);
+    await this.runOf(caller, id);
     let plan: RunPlan;
     try {
       plan = JSON.parse(Buffer.from(await this.objects.get(planKeyFor(id))).toString('utf8')) as RunPlan;
@@ -186,6 +218,13 @@ export class ApiController {
     const log = await this.logs.read(record.logStreamName);
     if (!log) throw new NotFoundException(`log stream ${record.logStreamName} is gone`);
     return log.truncated ? `[... earlier output cut; the last ${log.bytes} bytes follow]\n${log.text}` : log.text;
+  }
+
+  /** The run, if the caller may read it: another tenant's is 404 as a missing one, so its existence does not leak. */
+  private async runOf(caller: Principal, id: string): Promise<Run> {
+    const run = await this.store.getRun(id);
+    if (!run || !mayRead(caller, run)) throw new NotFoundException(`run ${id} not found`);
+    return run;
   }
 
   /** The step's job as the compute environment sees it now, with why its first RUNNABLE task waits. */
@@ -209,18 +248,35 @@ export class ApiController {
   }
 
   @Get('reports')
-  async listReports(@Query('runId') runId?: string, @Query('limit') limit?: string, @Query('nextToken') nextToken?: string): Promise<{ reports: Report[]; nextToken?: string }> {
-    const page = await this.store.listReports({ limit: pageSize(limit, 50, 500), ...(runId ? { runId } : {}), ...(nextToken ? { nextToken } : {}) });
+  async listReports(
+    @Caller() caller: Principal,
+    @Query('runId') runId?: string,
+    @Query('tenant') tenant?: string,
+    @Query('limit') limit?: string,
+    @Query('nextToken') nextToken?: string,
+  ): Promise<{ reports: Report[]; nextToken?: string }> {
+    const scope = tenantScope(caller, tenant);
+    const page = await this.store.listReports({
+      limit: pageSize(limit, 50, 500),
+      ...(runId ? { runId } : {}),
+      ...(scope !== undefined ? { tenant: scope } : {}),
+      ...(nextToken ? { nextToken } : {}),
+    });
     return { reports: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
   }
 
   @Get('reports/:id')
-  async getReport(@Param('id') id: string): Promise<Report & { document: unknown }> {
+  async getReport(@Caller() caller: Principal, @Param('id') id: string): Promise<Report & { document: unknown }> {
     const report = await this.store.getReport(id);
-    if (!report) throw new NotFoundException(`report ${id} not found`);
+    if (!report || !mayRead(caller, report)) throw new NotFoundException(`report ${id} not found`);
     const document = JSON.parse(Buffer.from(await this.objects.get(report.key)).toString('utf8')) as unknown;
     return { ...report, document };
   }
+}
+
+/** A tenant-bound caller reads only its tenant's runs and reports; a tenantless admin reads all. */
+function mayRead(caller: Principal, item: { tenant?: string }): boolean {
+  return caller.tenant === undefined || tenantOf(item) === caller.tenant;
 }
 
 /** A page size from a query parameter: the default when absent or not a positive integer, capped. */

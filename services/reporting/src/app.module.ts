@@ -8,11 +8,12 @@ import { CloudWatchJobLogs } from '@nightshift/logs-aws';
 import { bindServicePorts, type ServiceRuntime } from '@nightshift/platform';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { ApiController } from './api.controller.js';
+import { BearerAuthenticator } from './auth/bearer-authenticator.js';
 import type { ReportingConfig } from './config.js';
 import { PublishReport, type ReportSection } from './publish-report.js';
 import { ReportingHandlers } from './reporting.handlers.js';
 import { BACKTEST_SECTION, EXECUTION_SECTION, PERFORMANCE_SECTION, RISK_SECTION, TCA_SECTION } from './sections.js';
-import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, REPORT_SECTIONS } from './tokens.js';
+import { AUTHENTICATOR, CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, REPORT_SECTIONS } from './tokens.js';
 
 /** Reporting composed: its Nest module (REST API + handlers) and the transport that feeds it its queue. */
 export interface ComposedReporting {
@@ -46,6 +47,8 @@ export class ReportingModule {
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
         { provide: COMPUTE, useValue: compute },
         { provide: JOB_LOGS, useValue: logs },
+        // Reads the API keys file at boot: a missing or invalid file stops the start, naming it.
+        { provide: AUTHENTICATOR, useFactory: () => BearerAuthenticator.create(config) },
         { provide: REPORT_SECTIONS, useValue: [EXECUTION_SECTION, TCA_SECTION, RISK_SECTION, BACKTEST_SECTION, PERFORMANCE_SECTION] satisfies ReportSection[] },
         {
           provide: PublishReport,

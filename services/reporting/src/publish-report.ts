@@ -92,7 +92,18 @@ export class PublishReport {
       headline: Object.keys(headline).length > 0 ? headline : { tasks: run.steps.reduce((n, s) => n + s.tasks, 0) },
     };
     await this.objects.put(key, JSON.stringify(doc, null, 2), 'application/json');
-    const report: Report = { reportId, runId: run.runId, pipeline: run.pipeline, businessDate: run.businessDate, key, headline: doc.headline, publishedAt: doc.generatedAt };
+    // The report is its run's tenant's: the stored run decides, not what the event claims.
+    const tenant = (await this.store.getRun(run.runId))?.tenant ?? detail.metadata.tenant;
+    const report: Report = {
+      reportId,
+      runId: run.runId,
+      pipeline: run.pipeline,
+      businessDate: run.businessDate,
+      key,
+      headline: doc.headline,
+      publishedAt: doc.generatedAt,
+      ...(tenant ? { tenant } : {}),
+    };
     await this.store.putReport(report);
     await this.publisher.publish([
       {
@@ -101,7 +112,7 @@ export class PublishReport {
         resources: [reportId, run.runId],
         detail: envelope(
           { reportId, runId: run.runId, pipeline: run.pipeline, businessDate: run.businessDate, key, headline: doc.headline },
-          { eventId: `report-published-${run.runId}`, correlationId: detail.metadata.correlationId, occurredAt: this.clock.now(), traceparent, tenant: detail.metadata.tenant },
+          { eventId: `report-published-${run.runId}`, correlationId: detail.metadata.correlationId, occurredAt: this.clock.now(), traceparent, tenant },
         ),
       },
     ]);

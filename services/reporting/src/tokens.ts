@@ -6,3 +6,5 @@ export const CLOCK = Symbol('Clock');
 export const REPORT_SECTIONS = Symbol('ReportSections');
 export const COMPUTE = Symbol('ComputeEnvironment');
 export const JOB_LOGS = Symbol('JobLogs');
+/** The bearer-token authenticator of the REST API. */
+export const AUTHENTICATOR = Symbol('BearerAuthenticator');

@@ -47,8 +47,8 @@ const CONTENT_TYPE = 'application/json';
  * array size outside 2..10,000, an unknown job to cancel or terminate, more than 100 ids),
  * `ServerException` (500) when the environment fails or is shutting down, and
  * `UnknownOperationException` for any other path or method. A job id DescribeJobs does not know is
- * left out of its answer, as AWS does. Signatures (SigV4) are not checked: loopback only, the machine
- * is trusted.
+ * left out of its answer, as AWS does. Signatures (SigV4) are checked by the platform's gateway in front of
+ * it, not here; served on its own, it trusts its loopback callers.
  */
 export class BatchHttpEndpoint extends LoopbackHttpServer {
   private readonly definitions: Readonly<Record<string, BatchJobDefinition>>;

@@ -37,8 +37,8 @@ const MAX_BODY_BYTES = 64 * 1024;
  * stream with no file, is `ResourceNotFoundException`; a parameter AWS would refuse is
  * `InvalidParameterException`; a body that is not JSON of the right types is `SerializationException`;
  * any other operation `UnknownOperationException`; a failure to read the file
- * `ServiceUnavailableException` (503, which clients retry). Signatures are not checked: the
- * endpoint trusts its machine. Not modelled: `unmask` (nothing is masked), `ingestionTime`.
+ * `ServiceUnavailableException` (503, which clients retry). Signatures are checked by the
+ * platform's gateway in front of it, not here. Not modelled: `unmask` (nothing is masked), `ingestionTime`.
  * Each request reads the stream's whole file, which is fine for job logs of a few MiB.
  */
 export class LogsHttpEndpoint extends LoopbackHttpServer {

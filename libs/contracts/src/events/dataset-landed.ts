@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { businessDateSchema, datasetTableSchema, objectKeySchema } from '../common.js';
+import { businessDateSchema, datasetTableSchema, objectKeySchema, partitionNameSchema } from '../common.js';
 import { traceparentSchema } from '../envelope.js';
 
 /**
@@ -19,14 +19,20 @@ export const DatasetLanded = {
         z.object({
           table: datasetTableSchema,
           key: objectKeySchema,
-          /** The partition (desk) the file belongs to; market tables have none. */
-          desk: z.string().min(1).optional(),
+          /** The partition (desk) the file belongs to; market tables have none. One name rule everywhere (`partitionNameSchema`). */
+          desk: partitionNameSchema.optional(),
         }),
       )
       .min(1, 'must list at least one file'),
     producer: z.string().optional(),
     tenant: z.string().min(1).optional(),
     traceparent: traceparentSchema.optional(),
+    /**
+     * Register a new version even when an already registered version of the same dataset and date
+     * holds the same content (same table, desk and checksum per file); without it such a landing is
+     * answered as already registered and starts nothing.
+     */
+    force: z.boolean().optional(),
   }),
 } as const;
 export type DatasetLandedDetail = z.infer<typeof DatasetLanded.detail>;

@@ -14,7 +14,13 @@ export const registeredFileSchema = z.object({
 });
 export type RegisteredFile = z.infer<typeof registeredFileSchema>;
 
-/** Dataset Registered: ingestion validated a landed dataset and stored it as a new version. */
+/**
+ * Dataset Registered: ingestion validated a landed dataset and stored it as a new version, or found
+ * the landing's content already registered (`alreadyRegistered`). In the latter case the event
+ * describes the existing version and carries that version's registration event id as its
+ * `metadata.eventId` (the landing's own id is its `correlationId`), so a consumer idempotent per
+ * event id (the planner: run ids derive from it) starts nothing new.
+ */
 export const DatasetRegistered = {
   source: NightshiftSource.ingestion,
   detailType: 'Dataset Registered',
@@ -30,6 +36,11 @@ export const DatasetRegistered = {
       /** Partitions (desks) present in the dataset, sorted. */
       partitions: z.array(z.string()),
       manifestKey: objectKeySchema,
+      /**
+       * True when the landing held the same content (table, desk, checksum per file) as this already
+       * registered version and did not ask for `force`: nothing new was registered. Absent otherwise.
+       */
+      alreadyRegistered: z.literal(true).optional(),
     }),
   ),
 } as const;

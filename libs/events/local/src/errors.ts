@@ -76,14 +76,32 @@ export class PutEventsValidationError extends LocalBusError {
   }
 }
 
-/** A message file on disk could not be read back (it was not written by this bus, or was edited). */
+/**
+ * A message file on disk could not be read back (it was not written by this bus, or was edited). The
+ * bus does not fail its start on one: it moves the file to its quarantine (see `LocalEventBus.quarantined`)
+ * with this error's message as the reason.
+ */
 export class CorruptMessageFileError extends LocalBusError {
   readonly retryable = false;
   constructor(
     readonly path: string,
     options: { cause: unknown },
   ) {
-    super(`message file ${path} is not a valid bus message (move it away to start the bus): ${messageOf(options.cause)}`, options);
+    super(`message file ${path} is not a valid bus message: ${messageOf(options.cause)}`, options);
+  }
+}
+
+/**
+ * An event the bus will not store, because it could not load it back: it fails the envelope schema
+ * (`eventBridgeEnvelopeSchema`, the cause), or its detail nests too deep. Sending it again fails again.
+ */
+export class InvalidEventError extends LocalBusError {
+  readonly retryable = false;
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`not a storable EventBridge event: ${reason}`, options);
   }
 }
 

@@ -7,7 +7,8 @@ export {
   type ReceiveOptions,
   type QueueStats,
 } from './local-event-bus.js';
-export { entryToEvent, formatEventTime, validatePutEventsRequest, type EnvelopeContext } from './put-events.js';
+export { type QuarantinedFile } from './quarantine.js';
+export { entryToEvent, formatEventTime, MAX_DETAIL_DEPTH, validatePutEventsRequest, type EnvelopeContext } from './put-events.js';
 export { LocalQueueConsumer } from './local-queue-consumer.js';
 export { LocalBusClient, type LocalBusClientOptions, type LocalBusEmitPayload } from './local-bus-client.js';
 export { PutEventsHttpEndpoint, type PutEventsHttpEndpointOptions } from './put-events-endpoint.js';
@@ -21,6 +22,7 @@ export {
   InvalidRuleError,
   PutEventsValidationError,
   CorruptMessageFileError,
+  InvalidEventError,
   RequestResponseNotSupportedError,
   InvalidEmitError,
 } from './errors.js';

@@ -5,12 +5,14 @@ import { DatasetLanded, eventBridgeEnvelopeSchema, SERVICE_RULES } from '@nights
 import {
   BusClosedError,
   BusDirectoryLockedError,
+  InvalidEventError,
   InvalidQueueNameError,
   InvalidRuleError,
   PutEventsValidationError,
   UnknownQueueError,
 } from './errors.js';
 import { LocalEventBus, type LocalEventBusOptions } from './local-event-bus.js';
+import { MAX_DETAIL_DEPTH } from './put-events.js';
 import {
   aBatchJobStateChange,
   aDatasetLanded,
@@ -496,5 +498,129 @@ describe('LocalEventBus receipt log', () => {
     const again = await reopened.receive('ingestion', 3);
     expect(again.map((m) => m.receiveCount)).toEqual([101, 101, 101]);
     expect(await reopened.release('ingestion', again[0].receiptHandle, 0)).toBe(true);
+  });
+});
+
+/** A Detail object nested `depth` levels deep: `{"a":{"a":...{}}}`. */
+function nestedDetail(depth: number): string {
+  return '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
+}
+
+describe('LocalEventBus accepts only what it can load again', () => {
+  it('refuses a Time outside RFC 3339 years (0000-9999) per entry, naming Time, and the bus still restarts', async () => {
+    let bus = await openBus({ rules: LANDED_ONLY });
+    const result = await bus.putEvents([
+      aDatasetLanded({ Time: new Date(253402300800 * 1000) }), // 10000-01-01: the issue's value
+      aDatasetLanded({ Time: new Date(Date.parse('0000-01-01T00:00:00Z') - 1000) }), // year -1
+      aDatasetLanded({ Time: new Date(8.64e15) }), // the largest Date
+      aDatasetLanded({ Time: new Date('9999-12-31T23:59:59.999Z') }, 'last-second'),
+      aDatasetLanded({ Time: new Date('0000-01-01T00:00:00Z') }, 'first-second'),
+    ]);
+    expect(result.FailedEntryCount).toBe(3);
+    for (const entry of result.Entries.slice(0, 3)) {
+      expect(entry).toMatchObject({ ErrorCode: 'InvalidArgument', ErrorMessage: expect.stringContaining('Parameter Time is not valid') });
+    }
+    await bus.close();
+    open.splice(0);
+    bus = await openBus({ rules: LANDED_ONLY, warn: () => expect.unreachable('nothing to quarantine') });
+    const times = (await bus.receive('ingestion', 10)).map((m) => m.event.time).sort();
+    expect(times).toEqual(['0000-01-01T00:00:00Z', '9999-12-31T23:59:59Z']);
+    for (const m of await bus.receive('ingestion', 10)) expect(eventBridgeEnvelopeSchema.safeParse(m.event).success).toBe(true);
+  });
+
+  it(`answers a Detail nested deeper than ${MAX_DETAIL_DEPTH} levels (40,000 too) with MalformedDetail, and takes ${MAX_DETAIL_DEPTH}`, async () => {
+    const bus = await openBus({ rules: { ingestion: [{ name: 'all', description: 'every event', eventPattern: { source: [{ prefix: '' }] } }] } });
+    const result = await bus.putEvents([
+      aDatasetLanded({ Detail: nestedDetail(40_000) }),
+      aDatasetLanded({ Detail: nestedDetail(MAX_DETAIL_DEPTH + 1) }),
+      aDatasetLanded({ Detail: nestedDetail(MAX_DETAIL_DEPTH) }),
+    ]);
+    expect(result.Entries[0]).toEqual({ ErrorCode: 'MalformedDetail', ErrorMessage: expect.stringContaining(`deeper than ${MAX_DETAIL_DEPTH} levels`) });
+    expect(result.Entries[1]).toMatchObject({ ErrorCode: 'MalformedDetail' });
+    expect(result.Entries[2]).toEqual({ EventId: expect.any(String) });
+    const [m] = await bus.receive('ingestion');
+    expect(JSON.stringify(m.event.detail)).toBe(nestedDetail(MAX_DETAIL_DEPTH));
+  });
+
+  it('refuses at sendMessage and putDeadLetter what it could not load (InvalidEventError, nothing written)', async () => {
+    const bus = await openBus({ rules: LANDED_ONLY });
+    const event = {
+      version: '0',
+      id: 'e-1',
+      'detail-type': DatasetLanded.detailType,
+      source: 'oms.upstream',
+      account: '000000000000',
+      time: '2024-05-01T00:00:00Z',
+      region: 'local',
+      resources: [],
+      detail: {},
+    };
+    await expect(bus.sendMessage('ingestion', { ...event, time: '+010000-01-01T00:00:00Z' })).rejects.toBeInstanceOf(InvalidEventError);
+    await expect(bus.sendMessage('ingestion', { ...event, detail: JSON.parse(nestedDetail(40_000)) })).rejects.toThrow(
+      `deeper than ${MAX_DETAIL_DEPTH} levels`,
+    );
+    await expect(bus.putDeadLetter('ingestion', { ...event, id: '' }, 'x')).rejects.toBeInstanceOf(InvalidEventError);
+    expect(bus.stats('ingestion')).toEqual({ visible: 0, inFlight: 0, deadLetters: 0 });
+    await expect(bus.sendMessage('ingestion', event)).resolves.toEqual(expect.any(String));
+  });
+});
+
+describe('LocalEventBus quarantine', () => {
+  it('moves a message file that does not load (queue or DLQ) to quarantine with its reason, warns, and delivers the rest', async () => {
+    let bus = await openBus({ rules: LANDED_ONLY });
+    await bus.putEvents([aDatasetLanded({}, 'good-1'), aDatasetLanded({}, 'good-2')]);
+    const [toDead] = await bus.receive('ingestion');
+    await bus.deadLetter('ingestion', toDead.receiptHandle, 'handler failed');
+    await bus.close();
+    open.splice(0);
+    const queueDir = join(dir, 'queues', 'ingestion');
+    const dlqDir = join(dir, 'queues', 'ingestion-dlq');
+    // As the issue's year-10000 event was stored, and a file cut short.
+    const [good] = await readdir(queueDir);
+    const stored = JSON.parse(await readFile(join(queueDir, good), 'utf8'));
+    await writeFile(join(queueDir, '0000000000001-bad-time.json'), JSON.stringify({ ...stored, event: { ...stored.event, time: '+010000-01-01T00:00:00Z' } }));
+    await writeFile(join(dlqDir, '0000000000002-torn.json'), '{"format":1,"messageId":');
+
+    const warnings: string[] = [];
+    bus = await openBus({ rules: LANDED_ONLY, warn: (m) => warnings.push(m) });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('2 message file(s) could not be loaded');
+    expect(warnings[0]).toContain(join(dir, 'quarantine'));
+    const quarantined = await bus.quarantined();
+    expect(quarantined).toEqual([
+      { queue: 'ingestion', path: join(dir, 'quarantine', 'ingestion', '0000000000001-bad-time.json'), reason: expect.stringContaining('time') },
+      { queue: 'ingestion-dlq', path: join(dir, 'quarantine', 'ingestion-dlq', '0000000000002-torn.json'), reason: expect.stringContaining('JSON') },
+    ]);
+    expect(await readFile(join(dir, 'quarantine', 'ingestion', '0000000000001-bad-time.json.reason'), 'utf8')).toContain('not a valid bus message');
+    expect(await readdir(queueDir)).toEqual([good]);
+    expect(await readdir(dlqDir)).toHaveLength(1);
+    const [m] = await bus.receive('ingestion');
+    expect(m.event.detail).toMatchObject({ dataset: 'good-2' });
+    expect(bus.listDeadLetters('ingestion').map((d) => d.event.detail)).toMatchObject([{ dataset: 'good-1' }]);
+
+    // Later starts keep saying so while the quarantine holds files, and list them.
+    await bus.close();
+    open.splice(0);
+    warnings.length = 0;
+    bus = await openBus({ rules: LANDED_ONLY, warn: (w) => warnings.push(w) });
+    expect(warnings[0]).toContain('0 message file(s) could not be loaded');
+    expect(warnings[0]).toContain('2 file(s) there in all');
+    expect(await bus.quarantined()).toHaveLength(2);
+  });
+});
+
+describe('LocalEventBus purge', () => {
+  it('deletes every message of a queue, in flight or not, durably, and keeps its dead letters', async () => {
+    let bus = await openBus({ rules: LANDED_ONLY });
+    await bus.putEvents([aDatasetLanded({}, 'a'), aDatasetLanded({}, 'b'), aDatasetLanded({}, 'c')]);
+    const [first] = await bus.receive('ingestion');
+    await bus.deadLetter('ingestion', first.receiptHandle, 'bad');
+    await bus.receive('ingestion');
+    expect(await bus.purge('ingestion')).toBe(2);
+    expect(bus.stats('ingestion')).toEqual({ visible: 0, inFlight: 0, deadLetters: 1 });
+    await bus.close();
+    open.splice(0);
+    bus = await openBus({ rules: LANDED_ONLY });
+    expect(bus.stats('ingestion')).toEqual({ visible: 0, inFlight: 0, deadLetters: 1 });
   });
 });

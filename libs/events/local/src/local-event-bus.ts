@@ -22,20 +22,18 @@ import {
   writeFileAtomically,
 } from './durable-files.js';
 import { LocalQueueConsumer } from './local-queue-consumer.js';
+import { Quarantine, type QuarantinedFile } from './quarantine.js';
 import { readReceipts, ReceiptLog, type Receipt } from './receipt-log.js';
 import {
   BusClosedError,
   CorruptMessageFileError,
+  InvalidEventError,
   InvalidQueueNameError,
   InvalidRuleError,
   messageOf,
   UnknownQueueError,
 } from './errors.js';
-import {
-  entryToEvent,
-  validatePutEventsRequest,
-  type EnvelopeContext,
-} from './put-events.js';
+import { entryToEvent, storableEventProblem, validatePutEventsRequest, type EnvelopeContext } from './put-events.js';
 
 /** Options of {@link LocalEventBus.open}. */
 export interface LocalEventBusOptions {
@@ -60,6 +58,11 @@ export interface LocalEventBusOptions {
   eventBusName?: string;
   /** Clock for event times and visibility. Default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * Where the bus reports, at open, message files it could not load and quarantined (see
+   * {@link LocalEventBus.quarantined}). Default: `process.emitWarning` (printed on stderr).
+   */
+  warn?: (message: string) => void;
 }
 
 /** A message handed out by {@link LocalEventBus.receive}. */
@@ -220,13 +223,16 @@ export class LocalEventBus implements PutEventsTarget {
     readonly visibilityTimeoutMs: number,
     /** Receives after which the next receive moves a message to its DLQ. */
     readonly maxReceiveCount: number,
+    private readonly quarantine: Quarantine,
   ) {}
 
   /**
    * Opens (creating if needed) the bus in `options.dir`: takes the directory lock, removes temp
-   * files of interrupted writes, finishes interrupted dead-letter moves and loads every queue.
-   * Throws `InvalidQueueNameError` / `InvalidRuleError` for a bad configuration and
-   * `BusDirectoryLockedError` if a live process owns the directory.
+   * files of interrupted writes, finishes interrupted dead-letter moves and loads every queue. A
+   * message file that does not load (edited, or written by something else) does not stop the
+   * start: it is moved to `<dir>/quarantine/<queue>/` with a `.reason` file, and `options.warn`
+   * says how many and where. Throws `InvalidQueueNameError` / `InvalidRuleError` for a bad
+   * configuration and `BusDirectoryLockedError` if a live process owns the directory.
    */
   static async open(options: LocalEventBusOptions): Promise<LocalEventBus> {
     const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
@@ -265,6 +271,8 @@ export class LocalEventBus implements PutEventsTarget {
 
     await mkdir(tmpDir, { recursive: true });
     await acquireDirLock(dir, tmpDir);
+    const quarantine = new Quarantine(dir, tmpDir);
+    const quarantinedNow: QuarantinedFile[] = [];
     const loaded: Queue[] = [];
     try {
       await removeStaleTempFiles(tmpDir);
@@ -279,7 +287,7 @@ export class LocalEventBus implements PutEventsTarget {
       await Promise.all(dirs.map(fsyncDir));
       const receipts: ReceiptLogLocation = { dir: receiptsDir, dirSync: new DirSync(receiptsDir), tmpDir, compactAtBytes };
       for (const q of queues.values()) {
-        await loadQueue(q, receipts);
+        quarantinedNow.push(...(await loadQueue(q, receipts, quarantine)));
         loaded.push(q);
       }
     } catch (e) {
@@ -293,7 +301,22 @@ export class LocalEventBus implements PutEventsTarget {
       busName: options.eventBusName ?? NIGHTSHIFT_BUS,
       now: options.now ?? (() => new Date()),
     };
-    return new LocalEventBus(dir, tmpDir, queues, envelope, visibilityTimeoutMs, maxReceiveCount);
+    const bus = new LocalEventBus(dir, tmpDir, queues, envelope, visibilityTimeoutMs, maxReceiveCount, quarantine);
+    const all = await quarantine.list();
+    if (all.length > 0) {
+      const warn = options.warn ?? ((message: string) => process.emitWarning(message, { code: 'NIGHTSHIFT_BUS_QUARANTINE' }));
+      warn(
+        `event bus ${dir}: ${quarantinedNow.length} message file(s) could not be loaded and were moved to ${quarantine.dir} ` +
+          `(${all.length} file(s) there in all; each with a .reason file). ` +
+          'They are not delivered: inspect, repair and move back, or delete them.',
+      );
+    }
+    return bus;
+  }
+
+  /** The message files this bus could not load and moved to `<dir>/quarantine/` (at this start or earlier), with their reasons. */
+  quarantined(): Promise<QuarantinedFile[]> {
+    return this.quarantine.list();
   }
 
   /** True once {@link close} was called. */
@@ -335,6 +358,9 @@ export class LocalEventBus implements PutEventsTarget {
         try {
           await Promise.all([...this.queues.values()].filter((q) => q.routes(event)).map((q) => this.enqueue(q, event)));
         } catch (e) {
+          if (e instanceof InvalidEventError) {
+            return { ErrorCode: 'InvalidArgument', ErrorMessage: `The event is not valid. Reason: ${e.reason}` };
+          }
           // PutEvents reports an internal failure per entry (retryable) rather than failing the call.
           return { ErrorCode: 'InternalFailure', ErrorMessage: `the event could not be persisted: ${messageOf(e)}` };
         }
@@ -374,12 +400,13 @@ export class LocalEventBus implements PutEventsTarget {
 
   /**
    * Enqueues `event` as is, a new message of `queue` (SQS SendMessage to a queue that an EventBridge
-   * rule targets), bypassing the rules; resolves with its message id once it is durable. Throws the
-   * contract's ZodError if `event` is not an EventBridge event (`eventBridgeEnvelopeSchema`).
+   * rule targets), bypassing the rules; resolves with its message id once it is durable. Throws
+   * `InvalidEventError` if the bus could not load `event` back (not an EventBridge event by
+   * `eventBridgeEnvelopeSchema`, or a detail nested too deep).
    */
   async sendMessage(queue: string, event: EventBridgeEvent): Promise<string> {
     const q = this.queue(queue);
-    eventBridgeEnvelopeSchema.parse(event);
+    assertStorable(event);
     this.assertOpen();
     return this.enqueue(q, structuredClone(event));
   }
@@ -470,6 +497,19 @@ export class LocalEventBus implements PutEventsTarget {
     return moved;
   }
 
+  /**
+   * Deletes every message of `queue`, in flight or not (SQS PurgeQueue); resolves with how many once
+   * the deletions are durable. Its dead letters stay. For a queue whose backlog has no value after a
+   * restart (the console's), so that it is not kept and reloaded for ever.
+   */
+  async purge(queue: string): Promise<number> {
+    const q = this.queue(queue);
+    this.assertOpen();
+    const slots = [...q.messages.values()].filter((slot) => !slot.leaving);
+    await Promise.all(slots.map((slot) => this.removeSlot(slot, q.dir, q.dirSync, q.messages)));
+    return slots.length;
+  }
+
   /** Message counts of `queue` (in-flight = received and not yet visible again). */
   stats(queue: string): QueueStats {
     const q = this.queue(queue);
@@ -535,11 +575,11 @@ export class LocalEventBus implements PutEventsTarget {
   /**
    * Puts `event` straight into `<queue>-dlq` with `reason` (SQS SendMessage to the DLQ: how a
    * consumer dead-letters over the SQS API); resolves with the new message id once it is durable.
-   * Throws the contract's ZodError if `event` is not an EventBridge event.
+   * Throws `InvalidEventError` as {@link sendMessage} does.
    */
   async putDeadLetter(queue: string, event: EventBridgeEvent, reason: string): Promise<string> {
     const q = this.queue(queue);
-    eventBridgeEnvelopeSchema.parse(event);
+    assertStorable(event);
     this.assertOpen();
     const now = this.nowMs();
     const at = new Date(now).toISOString();
@@ -556,7 +596,7 @@ export class LocalEventBus implements PutEventsTarget {
     const file = messageFileName(now, record.messageId);
     await this.track(
       (async () => {
-        await writeFileAtomically(this.tmpDir, join(q.dlqDir, file), JSON.stringify(record));
+        await writeFileAtomically(this.tmpDir, join(q.dlqDir, file), serialize(record));
         await q.dlqDirSync.sync();
       })(),
     );
@@ -604,7 +644,7 @@ export class LocalEventBus implements PutEventsTarget {
     const file = messageFileName(now, record.messageId);
     await this.track(
       (async () => {
-        await writeFileAtomically(this.tmpDir, join(q.dir, file), JSON.stringify(record));
+        await writeFileAtomically(this.tmpDir, join(q.dir, file), serialize(record));
         await q.dirSync.sync();
       })(),
     );
@@ -709,7 +749,7 @@ export class LocalEventBus implements PutEventsTarget {
     // DLQ copy first, then the source: a crash in between leaves the message in both, which
     // loading resolves by finishing the move (same file name, same message id).
     await this.leave(slot, async () => {
-      await writeFileAtomically(this.tmpDir, join(q.dlqDir, slot.file), JSON.stringify(dead));
+      await writeFileAtomically(this.tmpDir, join(q.dlqDir, slot.file), serialize(dead));
       await q.dlqDirSync.sync();
       await unlinkIfPresent(join(q.dir, slot.file));
       await q.dirSync.sync();
@@ -818,11 +858,17 @@ interface ReceiptLogLocation {
   compactAtBytes: number;
 }
 
-async function loadQueue(q: Queue, receipts: ReceiptLogLocation): Promise<void> {
+/** Loads a queue and its DLQ from their files; returns the files it could not load and quarantined. */
+async function loadQueue(q: Queue, receipts: ReceiptLogLocation, quarantine: Quarantine): Promise<QuarantinedFile[]> {
   const dead = await readRecords(q.dlqDir);
-  for (const [file, record] of dead) q.dead.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
+  const live = await readRecords(q.dir);
+  const quarantined: QuarantinedFile[] = [];
+  for (const [name, dir, bad] of [[`${q.name}-dlq`, q.dlqDir, dead.bad], [q.name, q.dir, live.bad]] as const) {
+    for (const { file, error } of bad) quarantined.push(await quarantine.move(name, dir, file, error.message));
+  }
+  for (const [file, record] of dead.records) q.dead.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
   let finishedMoves = false;
-  for (const [file, record] of await readRecords(q.dir)) {
+  for (const [file, record] of live.records) {
     if (q.dead.has(record.messageId)) {
       // A dead-letter move was interrupted after its DLQ copy was written: finish it.
       await unlinkIfPresent(join(q.dir, file));
@@ -850,22 +896,48 @@ async function loadQueue(q: Queue, receipts: ReceiptLogLocation): Promise<void> 
     snapshot: () => q.deliveryStates(),
     compactAtBytes: receipts.compactAtBytes,
   });
+  return quarantined;
 }
 
-async function readRecords(dir: string): Promise<Array<[string, MessageRecord]>> {
+interface QueueFiles {
+  records: Array<[string, MessageRecord]>;
+  bad: Array<{ file: string; error: CorruptMessageFileError }>;
+}
+
+/** Reads a queue directory's message files: those that load, and those that do not (with why). */
+async function readRecords(dir: string): Promise<QueueFiles> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
-  const out: Array<[string, MessageRecord]> = [];
+  const records: QueueFiles['records'] = [];
+  const bad: QueueFiles['bad'] = [];
   for (const file of files) {
     const path = join(dir, file);
-    let record: MessageRecord;
+    // A read error (permissions, I/O) is the machine's, not the file's: it still fails the start.
+    const text = await readFile(path, 'utf8');
     try {
-      record = messageRecordSchema.parse(JSON.parse(await readFile(path, 'utf8'))) as MessageRecord;
+      records.push([file, messageRecordSchema.parse(JSON.parse(text)) as MessageRecord]);
     } catch (e) {
-      throw new CorruptMessageFileError(path, { cause: e });
+      bad.push({ file, error: new CorruptMessageFileError(path, { cause: e }) });
     }
-    out.push([file, record]);
   }
-  return out;
+  return { records, bad };
+}
+
+/** Throws `InvalidEventError` for an event the bus could not load back once written. */
+function assertStorable(event: unknown): void {
+  const problem = storableEventProblem(event);
+  if (problem !== undefined) throw new InvalidEventError(problem);
+}
+
+/**
+ * A message file's content, checked against the schema the bus loads it with, so that nothing it
+ * writes can fail its next start (`InvalidEventError` instead; every ingress checks before this).
+ */
+function serialize(record: MessageRecord): string {
+  const checked = messageRecordSchema.safeParse(record);
+  if (!checked.success) {
+    throw new InvalidEventError(checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), { cause: checked.error });
+  }
+  return JSON.stringify(record);
 }
 
 async function unlinkIfPresent(path: string): Promise<void> {

@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { header, LoopbackHttpServer, readBody, RequestBodyTooLargeError, sendAwsJson } from '@nightshift/aws-wire';
 import { BusClosedError, messageOf, PutEventsValidationError } from './errors.js';
-import type { PutEventsRequestEntry, PutEventsTarget } from '@nightshift/events-domain';
+import { validatePutEventsRequest } from './put-events.js';
+import type { PutEventsRequestEntry, PutEventsResult, PutEventsTarget } from '@nightshift/events-domain';
+
+/** Why an entry is refused by {@link PutEventsHttpEndpointOptions.authorize}: EventBridge's per-entry error. */
+export interface PutEventsEntryRefusal {
+  ErrorCode: string;
+  ErrorMessage: string;
+}
 
 /** Options of {@link PutEventsHttpEndpoint}. */
 export interface PutEventsHttpEndpointOptions {
@@ -11,6 +18,12 @@ export interface PutEventsHttpEndpointOptions {
   port?: number;
   /** Largest request body accepted, in bytes. Default 1 MiB (the 256 KiB of entries, JSON-escaped). */
   maxBodyBytes?: number;
+  /**
+   * Whether the caller of this request may publish this entry (IAM's `events:source` condition):
+   * undefined lets it through, a refusal becomes that entry's error (the others are still put), as
+   * EventBridge answers `NotAuthorizedForSourceException`. Default: every entry is allowed.
+   */
+  authorize?: (req: IncomingMessage, entry: PutEventsRequestEntry) => PutEventsEntryRefusal | undefined;
 }
 
 const TARGET_PREFIX = 'AWSEvents.';
@@ -36,7 +49,8 @@ class WireError {
  * the `x-amzn-ErrorType` header): `ValidationException` (400) for what EventBridge refuses as a
  * whole request, `SerializationException` (400) for a body that is not JSON of the right types,
  * `UnknownOperationException` (400) for any other operation. A refused request writes nothing.
- * Signatures (SigV4) are not checked: the endpoint is bound to loopback and trusts its machine.
+ * Signatures (SigV4) are checked by the embedded platform's gateway in front of it, not here; served
+ * on its own (`listen()`), it trusts its loopback callers.
  */
 export class PutEventsHttpEndpoint extends LoopbackHttpServer {
   private readonly maxBodyBytes: number;
@@ -50,12 +64,25 @@ export class PutEventsHttpEndpoint extends LoopbackHttpServer {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const entries = await this.parseRequest(req);
-      const result = await this.options.bus.putEvents(entries);
+      const result = await this.putAuthorized(req, entries);
       sendAwsJson(res, 200, result, { contentType: CONTENT_TYPE });
     } catch (e) {
       const err = toWireError(e);
       sendAwsJson(res, err.status, { __type: err.type, message: err.message }, { contentType: CONTENT_TYPE, errorType: err.type });
     }
+  }
+
+  /** Puts the entries the caller may publish; the refused ones keep their place in the answer, with their error. */
+  private async putAuthorized(req: IncomingMessage, entries: PutEventsRequestEntry[]): Promise<PutEventsResult> {
+    const authorize = this.options.authorize;
+    if (!authorize) return this.options.bus.putEvents(entries);
+    validatePutEventsRequest(entries);
+    const refusals = entries.map((e) => authorize(req, e));
+    const allowed = entries.filter((_, i) => refusals[i] === undefined);
+    const put = allowed.length > 0 ? await this.options.bus.putEvents(allowed) : { FailedEntryCount: 0, Entries: [] };
+    let next = 0;
+    const results = refusals.map((refusal) => refusal ?? put.Entries[next++]!);
+    return { FailedEntryCount: put.FailedEntryCount + (entries.length - allowed.length), Entries: results };
   }
 
   private async parseRequest(req: IncomingMessage): Promise<PutEventsRequestEntry[]> {

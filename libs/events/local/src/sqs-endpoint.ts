@@ -42,7 +42,8 @@ export interface SqsHttpEndpointOptions {
  * `UnsupportedOperation`, unknown ones `UnknownOperationException`. Errors carry AWS's `__type`,
  * status and `x-amzn-query-error` header, so the SDK raises its typed exceptions.
  *
- * Signatures (SigV4) are not checked: the endpoint is for loopback only and trusts its machine.
+ * Signatures (SigV4) are checked by the embedded platform's gateway in front of it, not here; served
+ * on its own (`listen()`), it trusts its loopback callers.
  */
 export class SqsHttpEndpoint extends LoopbackHttpServer {
   private readonly operations: SqsOperations;

@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   StoreUnavailableError,
+  tenantOf,
   type Clock,
   type DatasetVersion,
   type JobStore,
@@ -32,6 +33,8 @@ import {
   runPartition,
   runReportKey,
   stripInternal,
+  tenantReportIndexKey,
+  tenantReportsPartition,
   type ItemKey,
 } from './keys.js';
 import { RunRecords } from './run-records.js';
@@ -169,7 +172,7 @@ export class DynamoDbJobStore implements JobStore {
     return this.runs.get(runId);
   }
 
-  listRuns(options: { limit?: number; nextToken?: string } = {}): Promise<Page<Run>> {
+  listRuns(options: { tenant?: string; limit?: number; nextToken?: string } = {}): Promise<Page<Run>> {
     return this.runs.list(options);
   }
 
@@ -225,8 +228,8 @@ export class DynamoDbJobStore implements JobStore {
 
   /**
    * Reports are immutable, so full copies are kept where they are listed: under `REPORT#<id>`
-   * (the record, written first and deciding which content wins), in the `REPORTS` partition and in
-   * the run's partition. A replay re-puts the copies of the stored record, completing a put that
+   * (the record, written first and deciding which content wins), in the `REPORTS` partition, in its
+   * tenant's copy of it and in the run's partition. A replay re-puts the copies of the stored record, completing a put that
    * crashed part-way without ever duplicating a report.
    */
   async putReport(report: Report): Promise<void> {
@@ -238,6 +241,7 @@ export class DynamoDbJobStore implements JobStore {
       if (item) stored = stripInternal<Report>(item);
     }
     await this.table.putIfAbsent({ ...stored, ...reportIndexKey(stored.publishedAt, stored.reportId), _entity: 'reportCopy' }, op);
+    await this.table.putIfAbsent({ ...stored, ...tenantReportIndexKey(tenantOf(stored), stored.publishedAt, stored.reportId), _entity: 'reportCopy' }, op);
     await this.table.putIfAbsent({ ...stored, ...runReportKey(stored.runId, stored.publishedAt, stored.reportId), _entity: 'reportCopy' }, op);
   }
 
@@ -246,15 +250,20 @@ export class DynamoDbJobStore implements JobStore {
     return item ? stripInternal<Report>(item) : undefined;
   }
 
-  /** Newest `publishedAt` first, one page (default 50, at most 500). */
-  async listReports(options: { runId?: string; limit?: number; nextToken?: string } = {}): Promise<Page<Report>> {
+  /**
+   * Newest `publishedAt` first, one page (default 50, at most 500). Of one run: its partition's
+   * copies (a run has one report, so the tenant filter there costs nothing); of one tenant: its index.
+   */
+  async listReports(options: { runId?: string; tenant?: string; limit?: number; nextToken?: string } = {}): Promise<Page<Report>> {
     const op = 'listReports';
+    const { runId, tenant } = options;
     const limit = pageLimit(options.limit, LIST_REPORTS_DEFAULT, LIST_REPORTS_MAX, op);
-    const [pk, prefix] = options.runId === undefined ? [REPORTS_PARTITION, ''] : [runPartition(options.runId), RUN_REPORT_PREFIX];
+    const [pk, prefix] =
+      runId !== undefined ? [runPartition(runId), RUN_REPORT_PREFIX] : tenant !== undefined ? [tenantReportsPartition(tenant), ''] : [REPORTS_PARTITION, ''];
     const startKey = options.nextToken === undefined ? undefined : decodeToken(options.nextToken, op, pk, prefix);
     const page = cutPage(await this.table.queryPage(pk, { ...(prefix ? { prefix } : {}), newestFirst: true, limit: limit + 1, startKey }, op), limit);
     return withToken(
-      page.items.map((item) => stripInternal<Report>(item)),
+      page.items.map((item) => stripInternal<Report>(item)).filter((r) => runId === undefined || tenant === undefined || tenantOf(r) === tenant),
       page.next,
     );
   }

@@ -62,6 +62,18 @@ export function runIndexKey(createdAt: string, runId: string): ItemKey {
   return { PK: RUNS_PARTITION, SK: `${createdAt}#${runId}` };
 }
 
+/**
+ * One tenant's RUNS index (`tenantOf(run)`): the same pointers as RUNS, so a tenant's listing reads
+ * only its own runs. No other partition starts with `RUNS#` (run partitions are `RUN#<id>`).
+ */
+export function tenantRunsPartition(tenant: string): string {
+  return `${RUNS_PARTITION}#TENANT#${tenant}`;
+}
+
+export function tenantRunIndexKey(tenant: string, createdAt: string, runId: string): ItemKey {
+  return { PK: tenantRunsPartition(tenant), SK: `${createdAt}#${runId}` };
+}
+
 /** Pointer in the fixed OPEN_RUNS partition, present while the run is not closed (see listOpenRuns). */
 export function openRunKey(runId: string): ItemKey {
   return { PK: OPEN_RUNS_PARTITION, SK: runId };
@@ -155,6 +167,15 @@ export function reportKey(reportId: string): ItemKey {
 
 export function reportIndexKey(publishedAt: string, reportId: string): ItemKey {
   return { PK: REPORTS_PARTITION, SK: `${publishedAt}#${reportId}` };
+}
+
+/** One tenant's copy of the REPORTS index (`tenantOf(report)`). */
+export function tenantReportsPartition(tenant: string): string {
+  return `${REPORTS_PARTITION}#TENANT#${tenant}`;
+}
+
+export function tenantReportIndexKey(tenant: string, publishedAt: string, reportId: string): ItemKey {
+  return { PK: tenantReportsPartition(tenant), SK: `${publishedAt}#${reportId}` };
 }
 
 export function runReportKey(runId: string, publishedAt: string, reportId: string): ItemKey {

@@ -4,6 +4,7 @@ import {
   RUN_STATUSES,
   canTransitionRun,
   isTerminalRunStatus,
+  tenantOf,
   type OutboxEntry,
   type Page,
   type Run,
@@ -12,12 +13,12 @@ import {
 } from '@nightshift/jobs-domain';
 import { UpdateBuilder, forEachLimit, type DynamoTable, type Item } from './dynamo-table.js';
 import { InvalidJobStoreInputError } from './errors.js';
-import { OPEN_RUNS_PARTITION, RUNS_PARTITION, openRunKey, runIndexKey, runKey, stripInternal } from './keys.js';
+import { OPEN_RUNS_PARTITION, RUNS_PARTITION, openRunKey, runIndexKey, runKey, stripInternal, tenantRunIndexKey, tenantRunsPartition } from './keys.js';
 import { cutPage, decodeToken, pageLimit, withToken } from './page-token.js';
 import type { StepRecords } from './step-records.js';
 
 /*
- * Runs, their outbox and the two run indexes (RUNS for listRuns, OPEN_RUNS for listOpenRuns).
+ * Runs, their outbox and the run indexes (RUNS and one per tenant for listRuns, OPEN_RUNS for listOpenRuns).
  *
  * The outbox is stored as a map attribute `outbox` keyed by entry id, so that a transition appends
  * entries (`SET outbox.#id = :entry`) and settling removes them (`REMOVE outbox.#id`) inside the
@@ -64,6 +65,7 @@ export class RunRecords {
     await forEachLimit(steps, this.writeConcurrency, (step) => this.table.putIfAbsent(this.steps.item(step), op));
     if (!isClosed(run)) await this.table.putIfAbsent({ ...openRunKey(run.runId), _entity: 'openRunPointer', runId: run.runId }, op);
     await this.table.putIfAbsent({ ...runIndexKey(createdAt, run.runId), _entity: 'runPointer', runId: run.runId }, op);
+    await this.table.putIfAbsent({ ...tenantRunIndexKey(tenantOf(run), createdAt, run.runId), _entity: 'runPointer', runId: run.runId }, op);
     await this.table.update(new UpdateBuilder().set('_complete', true).build(key, undefined, 'NONE'), op);
     return created;
   }
@@ -73,12 +75,16 @@ export class RunRecords {
     return item ? toRun(item) : undefined;
   }
 
-  /** RUNS pointers newest first, then a consistent BatchGet of the runs. A run is listed once its steps exist. */
-  async list(options: { limit?: number; nextToken?: string }): Promise<Page<Run>> {
+  /**
+   * RUNS pointers (or the tenant's copy of them) newest first, then a consistent BatchGet of the
+   * runs. A run is listed once its steps exist.
+   */
+  async list(options: { tenant?: string; limit?: number; nextToken?: string }): Promise<Page<Run>> {
     const op = 'listRuns';
     const limit = pageLimit(options.limit, LIST_RUNS_DEFAULT, LIST_RUNS_MAX, op);
-    const startKey = options.nextToken === undefined ? undefined : decodeToken(options.nextToken, op, RUNS_PARTITION);
-    const page = cutPage(await this.table.queryPage(RUNS_PARTITION, { newestFirst: true, limit: limit + 1, startKey }, op), limit);
+    const pk = options.tenant === undefined ? RUNS_PARTITION : tenantRunsPartition(options.tenant);
+    const startKey = options.nextToken === undefined ? undefined : decodeToken(options.nextToken, op, pk);
+    const page = cutPage(await this.table.queryPage(pk, { newestFirst: true, limit: limit + 1, startKey }, op), limit);
     const runs = await this.runsOf(page.items, op);
     return withToken(
       page.items.flatMap((pointer) => runs.get(String(pointer.runId)) ?? []),

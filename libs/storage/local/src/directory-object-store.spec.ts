@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidObjectKeyError } from '@nightshift/storage-domain';
@@ -45,6 +45,54 @@ describe('DirectoryObjectStore', () => {
     expect(await store.localFile('x/y.csv', scratch)).toBe(join(root, 'x', 'y.csv'));
     expect(store.pathOf('x/y.csv')).toBe(join(root, 'x', 'y.csv'));
     await expect(readdir(scratch)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  describe('symbolic links', () => {
+    let outside: string;
+    beforeEach(async () => {
+      outside = await mkdtemp(join(tmpdir(), 'ns-outside-'));
+      await writeFile(join(outside, 'secret.txt'), 'root:x:0:0:secret\n');
+    });
+    afterEach(async () => {
+      await rm(outside, { recursive: true, force: true });
+    });
+
+    it('refuses a key whose file is a link out of the root, on every method, naming neither target nor content', async () => {
+      await mkdir(join(root, 'landing'), { recursive: true });
+      await symlink(join(outside, 'secret.txt'), join(root, 'landing', 'x.csv'));
+      for (const call of [
+        () => store.get('landing/x.csv'),
+        () => store.head('landing/x.csv'),
+        () => store.localFile('landing/x.csv', outside),
+        () => store.put('landing/x.csv', 'y'),
+        () => store.delete('landing/x.csv'),
+      ]) {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(InvalidObjectKeyError);
+        expect((error as InvalidObjectKeyError).reason).toBe("leads out of the store's root through a symbolic link");
+        expect((error as Error).message).not.toContain('root:x');
+        expect((error as Error).message).not.toContain(outside);
+      }
+      expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe('root:x:0:0:secret\n');
+    });
+
+    it('refuses a key through a linked directory out of the root, for writes too', async () => {
+      await symlink(outside, join(root, 'out'));
+      await expect(store.put('out/new.txt', 'x')).rejects.toBeInstanceOf(InvalidObjectKeyError);
+      await expect(store.get('out/secret.txt')).rejects.toBeInstanceOf(InvalidObjectKeyError);
+      expect(await readdir(outside)).toEqual(['secret.txt']);
+    });
+
+    it('follows a link that stays inside the root, and refuses a link loop', async () => {
+      await store.put('data/real.csv', 'a\n');
+      await symlink(join(root, 'data', 'real.csv'), join(root, 'data', 'alias.csv'));
+      expect(new TextDecoder().decode(await store.get('data/alias.csv'))).toBe('a\n');
+      await symlink(join(root, 'loop'), join(root, 'loop'));
+      await expect(store.get('loop')).rejects.toMatchObject({ name: 'InvalidObjectKeyError', reason: 'is a symbolic link loop' });
+    });
   });
 
   it('reserves its own top-level directory: no key may name it, no listing shows it', async () => {

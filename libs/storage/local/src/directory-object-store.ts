@@ -5,19 +5,20 @@ import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore, type ObjectSummary } from '@nightshift/storage-domain';
-import { isMissing, keyPath, listFiles, pruneEmptyDirs, renameIntoPlace, tempPath } from './object-paths.js';
+import { containedKeyPath, isMissing, keyPath, listFiles, pruneEmptyDirs, renameIntoPlace, tempPath } from './object-paths.js';
 
 /**
  * ObjectStore on a local directory: key `a/b.csv` is file `<root>/a/b.csv`. Writes go to a temp
  * file under the root's reserved directory, fsync'ed and renamed into place, so readers never see a
- * partial object. Checksums are computed when asked for rather than kept in a side file that could
+ * partial object. No key leads out of the root: a symbolic link to outside it is refused
+ * (`containedKeyPath`), never followed. Checksums are computed when asked for rather than kept in a side file that could
  * drift from the content. `localFile` answers the object's own file: DuckDB reads it in place.
  */
 export class DirectoryObjectStore implements ObjectStore {
   constructor(private readonly root: string) {}
 
   async put(key: string, body: Uint8Array | string): Promise<ObjectInfo> {
-    const path = this.pathOf(key);
+    const path = await this.contained(key);
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     await this.commit(path, async (tmp) => {
       const fh = await open(tmp, 'w');
@@ -32,7 +33,7 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async putFile(key: string, localPath: string): Promise<ObjectInfo> {
-    const path = this.pathOf(key);
+    const path = await this.contained(key);
     const hash = createHash('sha256');
     let size = 0;
     const tap = new Transform({
@@ -48,7 +49,7 @@ export class DirectoryObjectStore implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array> {
     try {
-      return await readFile(this.pathOf(key));
+      return await readFile(await this.contained(key));
     } catch (e) {
       if (isMissing(e) || isDirectory(e)) throw new ObjectNotFoundError(key, { cause: e });
       throw e;
@@ -56,7 +57,7 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
-    const path = this.pathOf(key);
+    const path = await this.contained(key);
     try {
       const st = await stat(path);
       if (!st.isFile()) return undefined;
@@ -74,7 +75,7 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    const path = this.pathOf(key);
+    const path = await this.contained(key);
     try {
       await unlink(path);
     } catch (e) {
@@ -87,7 +88,7 @@ export class DirectoryObjectStore implements ObjectStore {
 
   /** The object's own file: no copy, `scratchDir` is not used. */
   async localFile(key: string, _scratchDir: string): Promise<string> {
-    const path = this.pathOf(key);
+    const path = await this.contained(key);
     try {
       if ((await stat(path)).isFile()) return path;
     } catch (e) {
@@ -99,6 +100,11 @@ export class DirectoryObjectStore implements ObjectStore {
   /** The file that holds `key` (whether or not it exists); InvalidObjectKeyError for a refused key. */
   pathOf(key: string): string {
     return keyPath(this.root, key);
+  }
+
+  /** `pathOf`, refused (InvalidObjectKeyError) when a symbolic link leads it out of the root. */
+  private contained(key: string): Promise<string> {
+    return containedKeyPath(this.root, key);
   }
 
   /** Removes everything under the store's root (tests and `--reset`). */

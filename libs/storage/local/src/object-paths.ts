@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { mkdir, readdir, rename, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { compareObjectKeys, InvalidObjectKeyError, objectKeyProblem, type ObjectSummary } from '@nightshift/storage-domain';
 
@@ -27,6 +27,38 @@ export function keyPath(root: string, key: string): string {
   const problem = localKeyProblem(key);
   if (problem) throw new InvalidObjectKeyError(key, problem);
   return join(root, ...key.split('/'));
+}
+
+/**
+ * The file that holds `key` under `root`, once checked not to lead out of the root: the real path
+ * of the file, or of its deepest existing directory for a key not written yet, must be inside the
+ * root's real path. A symbolic link inside the root to a place inside it is followed; one to outside
+ * (or a link loop) refuses the key with InvalidObjectKeyError, whose reason names no target. The
+ * check and the later open are two steps: it guards against links planted in the store, not against
+ * a writer racing to swap a directory for a link in between.
+ */
+export async function containedKeyPath(root: string, key: string): Promise<string> {
+  const path = keyPath(root, key);
+  let realRoot: string;
+  try {
+    realRoot = await realpath(root);
+  } catch (e) {
+    // No root yet: nothing under it to follow.
+    if (isMissing(e)) return path;
+    throw e;
+  }
+  for (let probe = path; ; probe = dirname(probe)) {
+    let real: string;
+    try {
+      real = await realpath(probe);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ELOOP') throw new InvalidObjectKeyError(key, 'is a symbolic link loop');
+      if (isMissing(e) && probe !== root && dirname(probe) !== probe) continue;
+      throw e;
+    }
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) throw new InvalidObjectKeyError(key, "leads out of the store's root through a symbolic link");
+    return path;
+  }
 }
 
 /** A fresh temp file path under the root, for a write that ends in a rename into place. */

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -338,6 +338,25 @@ describe('S3HttpEndpoint errors', () => {
     const res = await raw('PUT', `/${BUCKET}/${key}`, { 'content-length': 1 }, [Buffer.from('x')]);
     expect(res.status).toBe(400);
     expect(res.body).toContain('<Code>InvalidArgument</Code>');
+  });
+
+  it('refuses (InvalidArgument) a key whose file is a link out of the root, and never serves its content', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'ns-s3-outside-'));
+    try {
+      await writeFile(join(outside, 'secret.txt'), 'root:x:0:0:secret\n');
+      const p = fresh();
+      await mkdir(join(root, p), { recursive: true });
+      await symlink(join(outside, 'secret.txt'), join(root, p, 'link.txt'));
+      const res = await raw('GET', `/${BUCKET}/${p}link.txt`);
+      expect(res.status).toBe(400);
+      expect(res.body).toContain('<Code>InvalidArgument</Code>');
+      expect(res.body).not.toContain('root:x');
+      expect((await raw('PUT', `/${BUCKET}/${p}link.txt`, { 'content-length': 1 }, [Buffer.from('x')])).status).toBe(400);
+      expect((await raw('DELETE', `/${BUCKET}/${p}link.txt`)).status).toBe(400);
+      expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe('root:x:0:0:secret\n');
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 
   it('stays up when a client drops mid-upload, and keeps no part of that upload', async () => {

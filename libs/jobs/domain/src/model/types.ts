@@ -73,6 +73,7 @@ export interface Run {
   /** Ties the run to the event flow that started it. */
   correlationId: string;
   traceparent?: string;
+  /** Whose run it is; a run without one belongs to {@link DEFAULT_TENANT} (see `tenantOf`). */
   tenant?: string;
   tasksTotal: number;
   createdAt: string;
@@ -148,4 +149,17 @@ export interface Report {
   key: string;
   headline: Record<string, number | string | null>;
   publishedAt: string;
+  /** Its run's tenant; a report without one belongs to {@link DEFAULT_TENANT}. */
+  tenant?: string;
+}
+
+/**
+ * The tenant of what carries none: everything the embedded default lands without a tenant, and
+ * everything stored before tenants were recorded. Listings by tenant count such items as its.
+ */
+export const DEFAULT_TENANT = 'default';
+
+/** Whose a run or report is: its `tenant`, else {@link DEFAULT_TENANT}. */
+export function tenantOf(item: { tenant?: string | undefined }): string {
+  return item.tenant ?? DEFAULT_TENANT;
 }

@@ -197,6 +197,22 @@ describe('planRun', () => {
       expect(() => planRun(request())).not.toThrow();
     });
 
+    it('refuses partition names the contract rule refuses (registered before it), so none becomes a path', () => {
+      const base = aDatasetVersion();
+      const dataset = aDatasetVersion({
+        partitions: ['../../x', 'a/b', ...base.partitions],
+        files: [...base.files, ...base.files.filter((f) => f.desk).map((f) => ({ ...f, desk: f.desk === 'us-program' ? '../../x' : 'a/b' }))],
+      });
+      let error: unknown;
+      try {
+        planRun(request({ dataset }));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(DatasetLacksTablesError);
+      expect((error as DatasetLacksTablesError).problems).toEqual([expect.stringMatching(/^partition "\.\.\/\.\.\/x" must be/), expect.stringMatching(/^partition "a\/b" must be/)]);
+    });
+
     it('rejects a dataset whose partition lacks a table, naming the partition and the tables', () => {
       const dataset = aDatasetVersion({
         files: aDatasetVersion().files.filter((f) => !(f.desk === 'us-program' && (f.table === 'fills' || f.table === 'orders'))),

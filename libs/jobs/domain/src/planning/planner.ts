@@ -1,4 +1,4 @@
-import type { DatasetTable } from '@nightshift/contracts';
+import { partitionNameProblem, type DatasetTable } from '@nightshift/contracts';
 import { DatasetLacksTablesError } from '../errors.js';
 import type { DatasetVersion, Run, StepExecution, Task } from '../model/types.js';
 import { parameterSets, type ParameterSet, type PipelineDefinition, type StepDefinition } from '../pipeline/pipeline-definition.js';
@@ -191,7 +191,12 @@ function missingTables(pipeline: PipelineDefinition, dataset: DatasetVersion): s
     return pipeline.requiredTables.filter((t) => !has(t)).map((t) => `no ${t} file`);
   }
   if (dataset.partitions.length === 0) return ['no partitions (no file names a desk)'];
-  const problems: string[] = [];
+  // The contract refuses such names; a version registered before it did must not become paths.
+  const problems: string[] = dataset.partitions.flatMap((desk) => {
+    const problem = partitionNameProblem(desk);
+    return problem ? [`partition ${JSON.stringify(desk)} ${problem}`] : [];
+  });
+  if (problems.length > 0) return problems;
   for (const table of pipeline.requiredTables) {
     const lacking = dataset.partitions.filter((desk) => !has(table, desk));
     if (lacking.length === dataset.partitions.length) problems.push(`no ${table} file (shared or per desk)`);

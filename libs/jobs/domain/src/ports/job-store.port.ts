@@ -28,8 +28,12 @@ export interface JobStore {
    */
   createRun(run: Run, steps: StepExecution[]): Promise<boolean>;
   getRun(runId: string): Promise<Run | undefined>;
-  /** Newest first, one page (default 50, at most 500). */
-  listRuns(options?: { limit?: number; nextToken?: string }): Promise<Page<Run>>;
+  /**
+   * Newest first, one page (default 50, at most 500). With `tenant`, only that tenant's runs
+   * (`tenantOf(run)`), read from a per-tenant index: a page never holds another tenant's run, and a
+   * token of one tenant's listing is refused by another's.
+   */
+  listRuns(options?: { tenant?: string; limit?: number; nextToken?: string }): Promise<Page<Run>>;
   /**
    * Runs not yet closed: not terminal, or terminal with an outbox not yet drained. Read from an
    * index of open runs, never by reading every run. Order unspecified.
@@ -85,8 +89,11 @@ export interface JobStore {
 
   putReport(report: Report): Promise<void>;
   getReport(reportId: string): Promise<Report | undefined>;
-  /** Newest first, one page (default 50, at most 500); of one run when `runId` is given. */
-  listReports(options?: { runId?: string; limit?: number; nextToken?: string }): Promise<Page<Report>>;
+  /**
+   * Newest first, one page (default 50, at most 500); of one run when `runId` is given; of one
+   * tenant (`tenantOf(report)`) when `tenant` is given, as `listRuns` (both: the run's reports, if they are the tenant's).
+   */
+  listReports(options?: { runId?: string; tenant?: string; limit?: number; nextToken?: string }): Promise<Page<Report>>;
 
   /**
    * Records that `consumer` finished handling `eventId`. Returns false when it already had,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IllegalTransitionError, JobsError, NotFoundError, StaleStateError } from '../errors.js';
-import type { DatasetVersion, OutboxEntry, Page, Report, Run, StepExecution, Task, TaskAttempt } from '../model/types.js';
+import { DEFAULT_TENANT, type DatasetVersion, type OutboxEntry, type Page, type Report, type Run, type StepExecution, type Task, type TaskAttempt } from '../model/types.js';
 import type { JobStore, TaskWriteResult } from '../ports/job-store.port.js';
 
 /*
@@ -314,6 +314,22 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
         const everything = await store.listRuns();
         expect(everything.items).toHaveLength(5);
         expect(everything.nextToken).toBeUndefined();
+      });
+
+      it('lists the runs of one tenant only, runs without a tenant as the default tenant', async () => {
+        await store.createRun(aRun({ runId: 'r-a1', tenant: 'acme', createdAt: at(1) }), []);
+        await store.createRun(aRun({ runId: 'r-b1', tenant: 'globex', createdAt: at(2) }), []);
+        await store.createRun(aRun({ runId: 'r-a2', tenant: 'acme', createdAt: at(3) }), []);
+        await store.createRun(aRun({ runId: 'r-d1', createdAt: at(4) }), []);
+
+        const acme = await allPages((nextToken) => store.listRuns({ tenant: 'acme', limit: 1, nextToken }));
+        expect(acme.items.map((r) => r.runId)).toEqual(['r-a2', 'r-a1']);
+        expect((await store.listRuns({ tenant: 'globex' })).items.map((r) => r.runId)).toEqual(['r-b1']);
+        expect((await store.listRuns({ tenant: DEFAULT_TENANT })).items.map((r) => r.runId)).toEqual(['r-d1']);
+        expect(await store.listRuns({ tenant: 'nobody' })).toEqual({ items: [] });
+        expect((await store.listRuns()).items).toHaveLength(4);
+        const acmeToken = (await store.listRuns({ tenant: 'acme', limit: 1 })).nextToken as string;
+        await expectTokenRefused(store.listRuns({ tenant: 'globex', nextToken: acmeToken }), acmeToken);
       });
 
       it('refuses a nextToken it did not issue, naming it', async () => {
@@ -734,6 +750,22 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
         expect(rest.nextToken).toBeUndefined();
         expect((await store.listReports({ runId: 'run-1', limit: 1 })).items).toHaveLength(1);
         await expect(store.listReports({ nextToken: 'bm90LWEtdG9rZW4' })).rejects.toThrow(/nextToken/);
+      });
+    });
+
+    describe('reports of tenants', () => {
+      it('lists the reports of one tenant only, by run too', async () => {
+        await store.putReport(aReport({ reportId: 'rep-a', runId: 'run-a', tenant: 'acme', publishedAt: at(1) }));
+        await store.putReport(aReport({ reportId: 'rep-b', runId: 'run-b', tenant: 'globex', publishedAt: at(2) }));
+        await store.putReport(aReport({ reportId: 'rep-d', runId: 'run-d', publishedAt: at(3) }));
+
+        expect((await store.listReports({ tenant: 'acme' })).items.map((r) => r.reportId)).toEqual(['rep-a']);
+        expect((await store.listReports({ tenant: 'globex' })).items.map((r) => r.reportId)).toEqual(['rep-b']);
+        expect((await store.listReports({ tenant: DEFAULT_TENANT })).items.map((r) => r.reportId)).toEqual(['rep-d']);
+        expect((await store.listReports({ tenant: 'acme', runId: 'run-a' })).items.map((r) => r.reportId)).toEqual(['rep-a']);
+        expect((await store.listReports({ tenant: 'acme', runId: 'run-b' })).items).toEqual([]);
+        expect((await store.listReports()).items).toHaveLength(3);
+        expect(await store.getReport('rep-a')).toMatchObject({ tenant: 'acme' });
       });
     });
 

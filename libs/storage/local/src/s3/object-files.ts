@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fileVersion, isMissing, keyPath, listFiles, pruneEmptyDirs, renameIntoPlace, RESERVED_DIR, tempPath, type ListedFile } from '../object-paths.js';
+import { containedKeyPath, fileVersion, isMissing, keyPath, listFiles, pruneEmptyDirs, renameIntoPlace, RESERVED_DIR, tempPath, type ListedFile } from '../object-paths.js';
 import type { ChecksumAlgorithm } from './checksums.js';
 import { s3Errors } from './s3-protocol.js';
 
@@ -45,7 +45,8 @@ export interface OpenedObject {
  * `s3/meta/<hash of key>/<hash of version>.json`. A reader finds the record of the version it opened
  * or none, so concurrent writers of one key cannot pair one's bytes with the other's record. A file
  * written by anyone else (DirectoryObjectStore) has no record: it is served with an ETag derived from
- * its version and a sha256 computed when asked for, as the directory store computes it.
+ * its version and a sha256 computed when asked for, as the directory store computes it. As there, a
+ * symbolic link leading out of the root is refused (`containedKeyPath`), never followed.
  */
 export class S3ObjectFiles {
   constructor(readonly root: string) {}
@@ -66,7 +67,7 @@ export class S3ObjectFiles {
    * keeps inode and mtime). A crash in between leaves a record no file matches: harmless.
    */
   async commit(key: string, tmp: string, meta: Omit<ObjectMeta, 'version'>): Promise<ObjectMeta> {
-    const path = this.pathOf(key);
+    const path = await containedKeyPath(this.root, key);
     const full: ObjectMeta = { ...meta, version: fileVersion(await stat(tmp, { bigint: true })) };
     await this.writeMeta(key, full);
     try {
@@ -87,7 +88,7 @@ export class S3ObjectFiles {
   async open(key: string): Promise<OpenedObject | undefined> {
     let handle: FileHandle;
     try {
-      handle = await open(this.pathOf(key), 'r');
+      handle = await open(await containedKeyPath(this.root, key), 'r');
     } catch (e) {
       if (isMissing(e) || (e as { code?: string }).code === 'EISDIR') return undefined;
       throw e;
@@ -124,7 +125,7 @@ export class S3ObjectFiles {
 
   /** Removes the object and its record; a missing one is not an error. */
   async remove(key: string): Promise<void> {
-    const path = this.pathOf(key);
+    const path = await containedKeyPath(this.root, key);
     await rm(this.metaDir(key), { recursive: true, force: true });
     try {
       await unlink(path);

@@ -1,0 +1,184 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { validateTableFile } from '@nightshift/analytics';
+import { DatasetRegistered, DatasetRejected, type DataProblem, type EventBridgeEvent } from '@nightshift/contracts';
+import type { EventPublisher, OutgoingEvent } from '@nightshift/events-domain';
+import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
+import { DirectoryObjectStore } from '@nightshift/storage-local';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { withoutContent } from './content-free-problems.js';
+import { RegisterLandedDataset } from './register-landed-dataset.js';
+
+/** Keeps what was published, as the bus would deliver it. */
+class PublishedEvents implements EventPublisher {
+  readonly events: OutgoingEvent[] = [];
+  async publish(entries: OutgoingEvent[]): Promise<void> {
+    this.events.push(...entries);
+  }
+  last(): OutgoingEvent {
+    return this.events.at(-1)!;
+  }
+}
+
+const SECRET_LINE = 'root:x:0:0:root:/root:/bin/bash';
+
+let server: EmbeddedDynamoDb;
+let client: DynamoDBDocumentClient;
+let tables = 0;
+
+beforeAll(async () => {
+  server = await startEmbeddedDynamoDb();
+  client = createDocumentClient({ endpoint: server.endpoint });
+});
+afterAll(async () => {
+  client?.destroy();
+  await server?.close();
+});
+
+describe('RegisterLandedDataset', () => {
+  let root: string;
+  let outside: string;
+  let store: DynamoDbJobStore;
+  let objects: DirectoryObjectStore;
+  let published: PublishedEvents;
+  let ingest: RegisterLandedDataset;
+  let landings = 0;
+
+  const landed = (detail: Record<string, unknown>): EventBridgeEvent =>
+    ({
+      version: '0',
+      id: `landed-${++landings}`,
+      'detail-type': 'Dataset Landed',
+      source: 'com.example.oms',
+      account: '000000000000',
+      time: '2026-11-20T00:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail,
+    }) as EventBridgeEvent;
+  const day = (files: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}) => landed({ dataset: 'performance', businessDate: '2026-11-20', files, ...extra });
+  const reasonsOf = (e: OutgoingEvent): DataProblem[] => DatasetRejected.detail.parse(e.detail).data.reasons;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ns-ingest-'));
+    outside = await mkdtemp(join(tmpdir(), 'ns-ingest-outside-'));
+    const tableName = `ingest-${process.pid}-${++tables}`;
+    await createTable(client, tableName);
+    store = new DynamoDbJobStore(client, { tableName });
+    objects = new DirectoryObjectStore(root);
+    published = new PublishedEvents();
+    ingest = new RegisterLandedDataset(store, objects, published, validateTableFile, { now: () => new Date('2026-11-21T06:00:00Z') });
+    await objects.put('landing/cash/returns.csv', 'date,return\n2026-11-19,0.01\n2026-11-20,-0.02\n');
+    await objects.put('landing/bench/returns.csv', 'date,return\n2026-11-19,0.00\n2026-11-20,0.01\n');
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  const files = [
+    { table: 'returns', key: 'landing/cash/returns.csv', desk: 'cash' },
+    { table: 'returns', key: 'landing/bench/returns.csv' },
+  ];
+
+  describe('idempotent by content', () => {
+    it('answers a second landing of the same content with the registered version, under its registration event id', async () => {
+      const first = day(files);
+      expect(await ingest.execute(first)).toMatchObject({ kind: 'registered', dataset: { version: 1 } });
+      const again = day([...files].reverse());
+      const outcome = await ingest.execute(again);
+
+      expect(outcome).toMatchObject({ kind: 'already-registered', dataset: { datasetId: 'performance@2026-11-20#v1' } });
+      expect((await store.latestDatasetVersion('performance', '2026-11-20'))?.version).toBe(1);
+      const answer = DatasetRegistered.detail.parse(published.last().detail);
+      // The planner's run ids derive from the event id: the original's, so it starts nothing new.
+      expect(answer.metadata).toMatchObject({ eventId: `dataset-registered-${first.id}`, correlationId: again.id });
+      expect(answer.data).toMatchObject({ datasetId: 'performance@2026-11-20#v1', version: 1, alreadyRegistered: true });
+      // A redelivery of the second landing is a duplicate, nothing more.
+      expect(await ingest.execute(again)).toEqual({ kind: 'duplicate' });
+    });
+
+    it('recognises the content of an older version, not only the latest', async () => {
+      await ingest.execute(day(files));
+      await objects.put('landing/cash/returns.csv', 'date,return\n2026-11-19,0.02\n');
+      expect(await ingest.execute(day(files))).toMatchObject({ kind: 'registered', dataset: { version: 2 } });
+      await objects.put('landing/cash/returns.csv', 'date,return\n2026-11-19,0.01\n2026-11-20,-0.02\n');
+      expect(await ingest.execute(day(files))).toMatchObject({ kind: 'already-registered', dataset: { version: 1 } });
+    });
+
+    it('registers a new version when the content differs or the landing asks for force', async () => {
+      await ingest.execute(day(files));
+      expect(await ingest.execute(day(files, { force: true }))).toMatchObject({ kind: 'registered', dataset: { version: 2 } });
+      expect(DatasetRegistered.detail.parse(published.last().detail).data.alreadyRegistered).toBeUndefined();
+      // Same bytes under another desk is other content.
+      expect(await ingest.execute(day([{ ...files[0], desk: 'macro' }, files[1]]))).toMatchObject({ kind: 'registered', dataset: { version: 3 } });
+    });
+  });
+
+  describe('bad keys and names are Dataset Rejected with the reason', () => {
+    it.each(['landing//x.csv', 'landing/./x', 'landing\\..\\x'])('rejects the key %j at the contract', async (key) => {
+      const outcome = await ingest.execute(day([{ table: 'returns', key }]));
+      expect(outcome.kind).toBe('rejected');
+      expect(published.last().detailType).toBe(DatasetRejected.detailType);
+      expect(reasonsOf(published.last())).toEqual([{ path: 'detail.files.0.key', message: expect.stringMatching(/^not a valid object key: /) }]);
+    });
+
+    it.each(['../../x', 'a/b'])('rejects the desk %j at the contract', async (desk) => {
+      expect((await ingest.execute(day([{ table: 'returns', key: 'landing/cash/returns.csv', desk }]))).kind).toBe('rejected');
+      expect(reasonsOf(published.last())).toContainEqual({ path: 'detail.files.0.desk', message: expect.stringMatching(/^must /) });
+    });
+
+    it('rejects a key that is a symbolic link out of the store, without following it or quoting the target', async () => {
+      await writeFile(join(outside, 'passwd'), `${SECRET_LINE}\n`);
+      await mkdir(join(root, 'landing', 'evil'), { recursive: true });
+      await symlink(join(outside, 'passwd'), join(root, 'landing', 'evil', 'returns.csv'));
+      const outcome = await ingest.execute(day([{ table: 'returns', key: 'landing/evil/returns.csv' }]));
+      expect(outcome.kind).toBe('rejected');
+      expect(reasonsOf(published.last())).toEqual([
+        { path: 'detail.files.0.key', file: 'landing/evil/returns.csv', message: "the object store refuses the key: leads out of the store's root through a symbolic link" },
+      ]);
+      expect(JSON.stringify(published.events)).not.toContain('root:x');
+      expect(JSON.stringify(published.events)).not.toContain(outside);
+    });
+  });
+
+  describe('rejection reasons never quote file content', () => {
+    it('names file, line and column, not the values or an unknown header', async () => {
+      await objects.put('landing/bad/returns.csv', `${SECRET_LINE}\n`);
+      await objects.put('landing/bad2/returns.csv', 'date,return\n2026-11-19,hunter2\nnot-a-date,0.1\n');
+      const outcome = await ingest.execute(
+        day([
+          { table: 'returns', key: 'landing/bad/returns.csv' },
+          { table: 'returns', key: 'landing/bad2/returns.csv' },
+        ]),
+      );
+      expect(outcome.kind).toBe('rejected');
+      const reasons = reasonsOf(published.last());
+      const text = JSON.stringify(reasons);
+      for (const secret of ['root:x', '/bin/bash', 'hunter2', 'not-a-date']) expect(text).not.toContain(secret);
+      expect(reasons).toContainEqual({ file: 'landing/bad/returns.csv', line: 1, column: 'date', message: 'missing required column "date"' });
+      expect(reasons).toContainEqual({ file: 'landing/bad/returns.csv', line: 1, message: 'unexpected column (content not shown)' });
+      expect(reasons).toContainEqual({ file: 'landing/bad2/returns.csv', line: 2, column: 'return', message: 'not a valid DOUBLE (content not shown)' });
+      expect(reasons).toContainEqual({ file: 'landing/bad2/returns.csv', line: 3, column: 'date', message: 'not a valid DATE (content not shown)' });
+    });
+  });
+});
+
+describe('withoutContent', () => {
+  it.each([
+    ['return must be >= -1 (a loss beyond 100%)', 'return must be >= -1 (a loss beyond 100%)'],
+    ['missing required value', 'missing required value'],
+    ['missing required column "date"', 'missing required column "date"'],
+    ['duplicate column "secret"', 'duplicate column (content not shown)'],
+    ['not a valid DOUBLE: "x"', 'not a valid DOUBLE (content not shown)'],
+    ['expected DOUBLE, got s3cr3t', 'expected DOUBLE (content not shown)'],
+    ['unreadable CSV: Invalid unicode in line "abc"', 'unreadable CSV (content not shown)'],
+    ['missing field (Expected Number of Columns: 2 Found: 1)', 'missing field (content not shown)'],
+    ['empty file: expected a returns header', 'empty file: expected a returns header'],
+    ['"leading quote"', 'invalid content (content not shown)'],
+  ])('%j -> %j', (message, expected) => {
+    expect(withoutContent('returns', { file: 'k', line: 1, message }).message).toBe(expected);
+  });
+});

@@ -1,0 +1,308 @@
+import 'reflect-metadata';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DirectoryJobLogs, LocalComputeEnvironment } from '@nightshift/compute-local';
+import { SERVICE_RULES } from '@nightshift/contracts';
+import { LocalEventBus } from '@nightshift/events-local';
+import { planKeyFor, type Report, type Run, type RunPlan } from '@nightshift/jobs-domain';
+import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
+import { DirectoryObjectStore } from '@nightshift/storage-local';
+import { ReportingModule } from './app.module.js';
+import { hashApiKey, newApiKey, type ApiKeysFile } from './auth/api-keys.js';
+import { reportingConfigSchema } from './config.js';
+
+/*
+ * The REST API's authentication and tenancy over real HTTP: reporting's module on the embedded
+ * DynamoDB, a directory object store, the durable bus, and a JWKS served by a local HTTP server.
+ * Two tenants (acme, globex) each have a run, a task with a log and a report.
+ */
+
+const TENANTS = ['acme', 'globex'] as const;
+type Tenant = (typeof TENANTS)[number];
+const other = (t: Tenant): Tenant => (t === 'acme' ? 'globex' : 'acme');
+const ISSUER = 'https://idp.example.test';
+const AUDIENCE = 'nightshift-api';
+const T0 = '2024-05-02T06:00:00.000Z';
+
+const keys = {
+  acme: { viewer: newApiKey(), operator: newApiKey() },
+  globex: { viewer: newApiKey(), operator: newApiKey() },
+  admin: newApiKey(),
+};
+
+let dir: string;
+let dynamo: EmbeddedDynamoDb;
+let client: DynamoDBDocumentClient;
+let bus: LocalEventBus;
+let app: INestApplication;
+let api: string;
+let jwks: Server;
+let signingKey: CryptoKey;
+let strangerKey: CryptoKey;
+
+async function call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; text: string; headers: Headers }> {
+  const res = await fetch(`${api}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+function jwt(claims: Record<string, unknown>, options: { key?: CryptoKey; expiresIn?: string | number; issuer?: string } = {}): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: options.key ? 'stranger' : 'test-key' })
+    .setSubject('someone@example.test')
+    .setIssuer(options.issuer ?? ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '5m')
+    .sign(options.key ?? signingKey);
+}
+
+const runIdOf = (t: Tenant) => `run-tca-${t}`;
+const reportIdOf = (t: Tenant) => `report-tca-${t}`;
+const taskPath = (t: Tenant) => `/runs/${runIdOf(t)}/tasks/${encodeURIComponent('fills#EQ')}/attempts/1/log`;
+
+async function seed(tableName: string, objectsDir: string, logDir: string): Promise<void> {
+  const store = new DynamoDbJobStore(client, { tableName });
+  const objects = new DirectoryObjectStore(objectsDir);
+  for (const [i, tenant] of TENANTS.entries()) {
+    const runId = runIdOf(tenant);
+    const run: Run = {
+      runId,
+      pipeline: 'tca',
+      businessDate: '2024-05-02',
+      datasetId: 'fills@2024-05-02#v1',
+      status: 'RUNNING',
+      correlationId: `corr-${tenant}`,
+      tenant,
+      tasksTotal: 1,
+      createdAt: `2024-05-02T06:0${i}:00.000Z`,
+      updatedAt: T0,
+    };
+    await store.createRun(run, [
+      { runId, step: 'fills', status: 'SUBMITTED', size: 1, jobName: `${runId}-fills`, manifestKey: `runs/${runId}/fills.json`, succeeded: 0, failed: 0, version: 1, updatedAt: T0 },
+    ]);
+    const plan: RunPlan = { runId, pipeline: 'tca', steps: [{ step: 'fills', partitions: ['EQ'], writesOutput: true }] };
+    await objects.put(planKeyFor(runId), JSON.stringify(plan));
+    const logStreamName = `worker/default/${tenant}-secret-log`;
+    await mkdir(dirname(join(logDir, logStreamName)), { recursive: true });
+    await writeFile(join(logDir, logStreamName), `log of ${tenant}\n`);
+    await store.recordTask({
+      task: {
+        runId,
+        taskId: 'fills#EQ',
+        step: 'fills',
+        partition: 'EQ',
+        arrayIndex: 0,
+        status: 'RUNNING',
+        maxAttempts: 3,
+        attempts: [{ attempt: 1, startedAt: T0, logStreamName }],
+        createdAt: T0,
+        updatedAt: T0,
+      },
+      stepSize: 1,
+      currentJobIds: [],
+    });
+    const report: Report = {
+      reportId: reportIdOf(tenant),
+      runId,
+      pipeline: 'tca',
+      businessDate: '2024-05-02',
+      key: `reports/2024-05-02/${reportIdOf(tenant)}.json`,
+      headline: { orders: 1 },
+      publishedAt: `2024-05-02T07:0${i}:00.000Z`,
+      tenant,
+    };
+    await objects.put(report.key, JSON.stringify({ reportId: report.reportId, owner: tenant }));
+    await store.putReport(report);
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nightshift-reporting-auth-'));
+  const objectsDir = join(dir, 'objects');
+  const logDir = join(dir, 'logs');
+  dynamo = await startEmbeddedDynamoDb();
+  client = createDocumentClient({ endpoint: dynamo.endpoint });
+  const tableName = 'reporting-auth';
+  await createTable(client, tableName);
+  bus = await LocalEventBus.open({ dir: join(dir, 'bus'), rules: SERVICE_RULES });
+  const compute = new LocalComputeEnvironment({ vcpus: 1, memoryMiB: 256, emit: async () => undefined, logDir });
+
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  signingKey = pair.privateKey;
+  strangerKey = (await generateKeyPair('ES256')).privateKey;
+  const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'test-key', alg: 'ES256', use: 'sig' };
+  jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+
+  const keysFile = join(dir, 'api-keys.json');
+  const file: ApiKeysFile = {
+    keys: [
+      ...TENANTS.flatMap((t) => [
+        { id: `${t}-viewer`, keyHash: hashApiKey(keys[t].viewer), role: 'viewer' as const, tenant: t },
+        { id: `${t}-operator`, keyHash: hashApiKey(keys[t].operator), role: 'operator' as const, tenant: t },
+      ]),
+      { id: 'platform-admin', keyHash: hashApiKey(keys.admin), role: 'admin' },
+    ],
+  };
+  await writeFile(keysFile, JSON.stringify(file), { mode: 0o600 });
+
+  const config = reportingConfigSchema.parse({
+    tableName,
+    objectStoreDir: objectsDir,
+    httpPort: 0,
+    apiKeysFile: keysFile,
+    jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`,
+    jwtIssuer: ISSUER,
+    jwtAudience: AUDIENCE,
+  });
+  const { module } = ReportingModule.compose(config, { mode: 'local', dynamo: client, bus, compute, logs: new DirectoryJobLogs(logDir) });
+  app = await NestFactory.create(module, new FastifyAdapter(), { logger: false });
+  await app.listen(0, '127.0.0.1');
+  api = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  await seed(tableName, objectsDir, logDir);
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await bus?.close();
+  await new Promise((resolve) => jwks?.close(resolve));
+  client?.destroy();
+  await dynamo?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('REST API tenancy', () => {
+  it('shows each tenant only its own runs, tasks, logs and reports through every read route: 0 cross-tenant reads', async () => {
+    let crossReads = 0;
+    for (const tenant of TENANTS) {
+      const token = keys[tenant].viewer;
+      const theirs = [runIdOf(other(tenant)), reportIdOf(other(tenant)), `log of ${other(tenant)}`, `"owner":"${other(tenant)}"`];
+      const own = [
+        await call('GET', '/runs', token),
+        await call('GET', `/runs/${runIdOf(tenant)}`, token),
+        await call('GET', taskPath(tenant), token),
+        await call('GET', '/reports', token),
+        await call('GET', `/reports/${reportIdOf(tenant)}`, token),
+        await call('GET', `/reports?runId=${runIdOf(tenant)}`, token),
+      ];
+      for (const res of own) expect(res.status).toBe(200);
+      expect(JSON.parse(own[0]!.text).runs.map((r: Run) => r.runId)).toEqual([runIdOf(tenant)]);
+      expect(own[2]!.text).toBe(`log of ${tenant}\n`);
+      expect(JSON.parse(own[3]!.text).reports.map((r: Report) => r.reportId)).toEqual([reportIdOf(tenant)]);
+      expect(JSON.parse(own[4]!.text).document).toEqual({ reportId: reportIdOf(tenant), owner: tenant });
+
+      const foreign = [
+        await call('GET', `/runs/${runIdOf(other(tenant))}`, token),
+        await call('GET', taskPath(other(tenant)), token),
+        await call('GET', `/reports/${reportIdOf(other(tenant))}`, token),
+      ];
+      // 404, as for what does not exist: the other tenant's resources do not even show as forbidden.
+      for (const res of foreign) expect(res.status).toBe(404);
+      expect((await call('GET', `/runs/run-that-never-was`, token)).text.replace('run-that-never-was', runIdOf(other(tenant)))).toBe(foreign[0]!.text);
+      const byForeignRun = await call('GET', `/reports?runId=${runIdOf(other(tenant))}`, token);
+      expect(JSON.parse(byForeignRun.text)).toEqual({ reports: [] });
+
+      for (const res of [...own, byForeignRun]) crossReads += theirs.filter((s) => res.text.includes(s)).length;
+    }
+    expect(crossReads).toBe(0);
+  });
+
+  it('lets a tenant-bound key name only its own tenant with ?tenant=', async () => {
+    expect((await call('GET', '/runs?tenant=globex', keys.acme.viewer)).status).toBe(403);
+    expect((await call('GET', '/reports?tenant=globex', keys.acme.viewer)).status).toBe(403);
+    expect((await call('GET', '/runs?tenant=acme', keys.acme.viewer)).status).toBe(200);
+  });
+
+  it('lets a tenantless admin read every tenant, or one with ?tenant=', async () => {
+    const all = JSON.parse((await call('GET', '/runs', keys.admin)).text).runs.map((r: Run) => r.runId);
+    expect(all).toEqual(expect.arrayContaining([runIdOf('acme'), runIdOf('globex')]));
+    const globex = JSON.parse((await call('GET', '/reports?tenant=globex', keys.admin)).text).reports.map((r: Report) => r.reportId);
+    expect(globex).toEqual([reportIdOf('globex')]);
+    expect((await call('GET', `/runs/${runIdOf('globex')}`, keys.admin)).status).toBe(200);
+  });
+
+  it('runs a pipeline for the caller\'s tenant only: the request carries it, another tenant is refused', async () => {
+    const accepted = await call('POST', '/runs', keys.acme.operator, { pipeline: 'tca', businessDate: '2024-05-02' });
+    expect(accepted.status).toBe(202);
+    const [message] = await bus.receive('planner', 1, { waitTimeMs: 2_000 });
+    expect(message?.event['detail-type']).toBe('Run Requested');
+    expect((message?.event.detail as { metadata: { tenant?: string } }).metadata.tenant).toBe('acme');
+    if (message) await bus.ack('planner', message.receiptHandle);
+
+    expect((await call('POST', '/runs?tenant=globex', keys.acme.operator, { pipeline: 'tca', businessDate: '2024-05-02' })).status).toBe(403);
+    const smuggled = await call('POST', '/runs', keys.acme.operator, { pipeline: 'tca', businessDate: '2024-05-02', tenant: 'globex' });
+    expect(smuggled.status).toBe(400);
+    expect((await call('POST', `/runs/${runIdOf('globex')}/cancel`, keys.acme.operator, {})).status).toBe(404);
+    expect(await bus.receive('planner', 1, { waitTimeMs: 300 })).toEqual([]);
+  });
+});
+
+describe('REST API authentication', () => {
+  it('keeps /health open and answers 401 with WWW-Authenticate: Bearer without a valid token, never echoing it', async () => {
+    expect((await call('GET', '/health')).status).toBe(200);
+    const missing = await call('GET', '/runs');
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const forged = 'nsk_this-is-not-a-key-0123456789';
+    const bad = await call('GET', '/runs', forged);
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('www-authenticate')).toMatch(/^Bearer .*invalid_token/);
+    expect(bad.text).not.toContain(forged);
+    expect((await call('GET', '/runs', undefined)).status).toBe(401);
+  });
+
+  it('refuses a viewer what needs an operator: 403', async () => {
+    expect((await call('POST', '/runs', keys.acme.viewer, { pipeline: 'tca', businessDate: '2024-05-02' })).status).toBe(403);
+    expect((await call('POST', `/runs/${runIdOf('acme')}/cancel`, keys.acme.viewer, {})).status).toBe(403);
+  });
+
+  it('accepts a JWT signed by the JWKS, with its role and tenant', async () => {
+    const token = await jwt({ roles: ['viewer'], tenant: 'globex' });
+    const res = await call('GET', '/runs', token);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text).runs.map((r: Run) => r.runId)).toEqual([runIdOf('globex')]);
+    expect((await call('GET', `/runs/${runIdOf('acme')}`, token)).status).toBe(404);
+    expect((await call('POST', '/runs', token, { pipeline: 'tca', businessDate: '2024-05-02' })).status).toBe(403);
+  });
+
+  it('answers 401 to an expired JWT, a wrong issuer or a key outside the JWKS, without echoing the token', async () => {
+    const expired = await jwt({ role: 'admin', tenant: 'acme' }, { expiresIn: Math.floor(Date.now() / 1000) - 60 });
+    const wrongIssuer = await jwt({ role: 'admin', tenant: 'acme' }, { issuer: 'https://evil.example.test' });
+    const stranger = await jwt({ role: 'admin', tenant: 'acme' }, { key: strangerKey });
+    const tampered = (await jwt({ role: 'viewer', tenant: 'acme' })).replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify({ role: 'admin', tenant: 'globex', exp: 9e9 })).toString('base64url')}.`);
+    for (const token of [expired, wrongIssuer, stranger, tampered]) {
+      const res = await call('GET', '/runs', token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(res.text).not.toContain(token);
+    }
+  });
+
+  it('answers 403 to a valid JWT that grants no role, or no tenant to a non-admin', async () => {
+    expect((await call('GET', '/runs', await jwt({ roles: ['auditor'], tenant: 'acme' }))).status).toBe(403);
+    expect((await call('GET', '/runs', await jwt({ role: 'viewer' }))).status).toBe(403);
+  });
+});
+
+describe('reporting config', () => {
+  it('refuses to start with no authentication configured, in either mode', () => {
+    const local = reportingConfigSchema.safeParse({ tableName: 'nightshift', objectStoreDir: '/tmp/x' });
+    expect(local.success).toBe(false);
+    expect(JSON.stringify(local.error?.issues)).toContain('NIGHTSHIFT_API_KEYS_FILE');
+    expect(reportingConfigSchema.safeParse({ mode: 'aws', tableName: 'nightshift', bucket: 'nightshift-data' }).success).toBe(false);
+    expect(reportingConfigSchema.safeParse({ mode: 'aws', tableName: 'nightshift', bucket: 'nightshift-data', jwksUrl: 'https://idp.example.test/jwks' }).success).toBe(true);
+  });
+});
