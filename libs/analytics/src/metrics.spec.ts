@@ -165,7 +165,7 @@ describe('computeMetrics input errors', () => {
     expect(await fail('date,ret\n2024-01-02,0.1\n')).toMatchObject({ line: 1, column: 'return' });
     const nonNumeric = await fail('date,return\n2024-01-02,0.1\n2024-01-03,0.2\n2024-01-04,abc\n');
     expect(nonNumeric).toMatchObject({ line: 4, column: 'return' });
-    expect(nonNumeric.message).toMatch(/bad-.*\.csv:4 column return: not a valid DOUBLE: "abc"/);
+    expect(nonNumeric.message).toMatch(/bad-.*\.csv:4 column return: not a valid DOUBLE$/);
     expect(await fail('date,return\n2024-01-02,0.1\nnot-a-date,0.2\n')).toMatchObject({ line: 3, column: 'date' });
     expect(await fail('date,return\n')).toMatchObject({ line: 2, message: expect.stringMatching(/empty return series/) });
     expect(await fail('date,return\n2024-01-02,0.1\n\n2024-01-03,0.2\n2024-01-02,0.3\n')).toMatchObject({ line: 5, column: 'date' });

@@ -1,4 +1,4 @@
-import { type Db, errorMessage, sqlIdent, sqlString, withDuckDb } from './duckdb.js';
+import { type Db, sqlIdent, sqlString, withDuckDb } from './duckdb.js';
 import { InputDataError, type RowProblem } from './errors.js';
 import { SCHEMAS, type TableName, type TableSchema } from './schemas.js';
 import { assertReadable, csvReader, fileList, formatOf, parquetColumns, readCsvHeader, type TableFiles } from './source.js';
@@ -59,15 +59,17 @@ async function validateCsv(db: Db, table: TableName, path: string): Promise<Vali
   );
   try {
     await db.exec(`CREATE TABLE data AS SELECT * FROM ${reader}`);
-  } catch (cause) {
+  } catch {
     // Only undecodable files (bad encoding, binary) get here: row-level errors go to the reject table.
-    return { rows: 0, problems: [...problems, { file: path, line: 1, message: `unreadable CSV: ${firstLine(errorMessage(cause))}` }] };
+    return { rows: 0, problems: [...problems, { file: path, line: 1, message: 'unreadable CSV (not UTF-8 text of the expected shape; its content is not shown)' }] };
   }
   const rejects = await db.all<{ line: number; column_name: string | null; error_type: string; error_message: string }>(
     `SELECT line, column_name, error_type, error_message FROM rej_err ORDER BY line, column_idx`,
   );
   for (const r of rejects) {
-    problems.push({ file: path, line: r.line, ...(r.column_name ? { column: r.column_name } : {}), message: rejectMessage(r.error_type, r.error_message) });
+    // A column the table does not define is named by its position: its header is file content.
+    const column = r.column_name === null ? undefined : known.has(r.column_name) ? r.column_name : `#${header.indexOf(r.column_name) + 1}`;
+    problems.push({ file: path, line: r.line, ...(column !== undefined ? { column } : {}), message: rejectMessage(r.error_type, r.error_message) });
   }
   const { accepted } = await db.one<{ accepted: number }>(`SELECT count(*) AS accepted FROM data`);
   const { rejected } = await db.one<{ rejected: number }>(`SELECT count(DISTINCT line) AS rejected FROM rej_err`);
@@ -95,8 +97,8 @@ async function validateParquet(db: Db, table: TableName, path: string): Promise<
   let columns: Array<{ name: string; type: string }>;
   try {
     columns = await parquetColumns(db, path);
-  } catch (cause) {
-    return { rows: 0, problems: [{ file: path, line: 0, message: `not a readable parquet file: ${firstLine(errorMessage(cause))}` }] };
+  } catch {
+    return { rows: 0, problems: [{ file: path, line: 0, message: 'not a readable parquet file (its content is not shown)' }] };
   }
   const problems = headerProblems(schema, columns.map((c) => c.name), path, 0);
   const present = new Set(columns.map((c) => c.name));
@@ -105,7 +107,7 @@ async function validateParquet(db: Db, table: TableName, path: string): Promise<
   // Values that exist but do not cast to the schema type are type problems.
   const castChecks = typed.map(
     (c) =>
-      `SELECT file_row_number AS rid, '${c.name}' AS column_name, 'expected ${c.type}, got ' || CAST(${sqlIdent(c.name)} AS VARCHAR) AS message ` +
+      `SELECT file_row_number AS rid, '${c.name}' AS column_name, 'expected ${c.type}' AS message ` +
       `FROM ${src} WHERE ${sqlIdent(c.name)} IS NOT NULL AND TRY_CAST(${sqlIdent(c.name)} AS ${c.type}) IS NULL`,
   );
   const select = typed.map((c) => `TRY_CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ');
@@ -140,12 +142,18 @@ export function rowLinesSql(path: string, rejectsTable: string | null): string {
 function headerProblems(schema: TableSchema, names: string[], path: string, line = 1): RowProblem[] {
   const problems: RowProblem[] = [];
   const expected = new Set(schema.columns.map((c) => c.name));
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (seen.has(name)) problems.push({ file: path, line, column: name, message: `duplicate column "${name}"` });
-    seen.add(name);
-    if (!expected.has(name)) problems.push({ file: path, line, column: name, message: `unexpected column "${name}"` });
-  }
+  // A header the table does not define is file content: it is named by its position, never quoted.
+  const seen = new Map<string, number>();
+  names.forEach((name, i) => {
+    const position = i + 1;
+    const column = expected.has(name) ? name : `#${position}`;
+    const first = seen.get(name);
+    if (first !== undefined) problems.push({ file: path, line, column, message: `duplicate column (position ${position} repeats position ${first})` });
+    else seen.set(name, position);
+    if (!expected.has(name)) {
+      problems.push({ file: path, line, column, message: `unexpected column at position ${position} (the table's columns: ${[...expected].join(', ')})` });
+    }
+  });
   for (const c of schema.columns) {
     if (c.required && !seen.has(c.name)) problems.push({ file: path, line, column: c.name, message: `missing required column "${c.name}"` });
   }
@@ -178,23 +186,22 @@ function ruleViolationsSql(
   return checks.length > 0 ? checks.join(' UNION ALL ') : null;
 }
 
-/** Human wording of one DuckDB CSV reject. */
+/** Human wording of one DuckDB CSV reject, without the file's content (no value, no row text). */
 export function rejectMessage(errorType: string, message: string): string {
   if (errorType === 'CAST') {
     const m = /Could not convert string "(.*)" to '(\w+)'/.exec(message);
     // With force_not_null an empty required field fails the cast with no value in the message.
     if (!m || m[1] === '') return 'missing required value';
-    return `not a valid ${m[2]}: "${m[1]}"`;
+    // The value is file content: named by its type only.
+    return `not a valid ${m[2]}`;
   }
-  if (errorType === 'MISSING COLUMNS') return `missing field (${message})`;
-  if (errorType === 'TOO MANY COLUMNS') return `too many fields (${message})`;
-  return `${errorType.toLowerCase()}: ${message}`;
+  // DuckDB's own text may quote the row: only the kind of problem is kept.
+  if (errorType === 'MISSING COLUMNS') return 'missing field(s) in this row';
+  if (errorType === 'TOO MANY COLUMNS') return 'too many fields in this row';
+  return `${errorType.toLowerCase()} (the row's content is not shown)`;
 }
 
 function sortProblems(problems: RowProblem[]): RowProblem[] {
   return problems.sort((a, b) => a.line - b.line || (a.column ?? '').localeCompare(b.column ?? ''));
 }
 
-function firstLine(message: string): string {
-  return message.split('\n', 1)[0];
-}

@@ -14,7 +14,7 @@ import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
 import { BUILT_IN_PIPELINES, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
 import { PlannerModule, plannerConfigSchema, ReconciliationLoop } from '@nightshift/planner';
-import { ReportingModule, reportingConfigSchema } from '@nightshift/reporting';
+import { ReportingModule, reportingConfigSchema, reportingHttpOptions } from '@nightshift/reporting';
 import type { ServiceRuntime } from '@nightshift/platform';
 import { DirectoryObjectStore, S3HttpEndpoint } from '@nightshift/storage-local';
 import { ensureApiKeys, type EmbeddedApiKeys } from './api-keys.js';
@@ -293,7 +293,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
 
       const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2, apiKeysFile: apiKeys.keysFile });
       const reportingService = ReportingModule.compose(reportingConfig, runtime);
-      const reporting: INestApplication = await NestFactory.create(reportingService.module, new FastifyAdapter(), { logger });
+      const reporting: INestApplication = await NestFactory.create(reportingService.module, new FastifyAdapter(reportingHttpOptions(reportingConfig)), { logger });
       reporting.connectMicroservice({ strategy: reportingService.transport });
       await reporting.startAllMicroservices();
       await reporting.listen(reportingConfig.httpPort, reportingConfig.httpHost);

@@ -8,7 +8,6 @@ import type { EventPublisher, OutgoingEvent } from '@nightshift/events-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { withoutContent } from './content-free-problems.js';
 import { RegisterLandedDataset } from './register-landed-dataset.js';
 
 /** Keeps what was published, as the bus would deliver it. */
@@ -159,26 +158,10 @@ describe('RegisterLandedDataset', () => {
       const text = JSON.stringify(reasons);
       for (const secret of ['root:x', '/bin/bash', 'hunter2', 'not-a-date']) expect(text).not.toContain(secret);
       expect(reasons).toContainEqual({ file: 'landing/bad/returns.csv', line: 1, column: 'date', message: 'missing required column "date"' });
-      expect(reasons).toContainEqual({ file: 'landing/bad/returns.csv', line: 1, message: 'unexpected column (content not shown)' });
-      expect(reasons).toContainEqual({ file: 'landing/bad2/returns.csv', line: 2, column: 'return', message: 'not a valid DOUBLE (content not shown)' });
-      expect(reasons).toContainEqual({ file: 'landing/bad2/returns.csv', line: 3, column: 'date', message: 'not a valid DATE (content not shown)' });
+      expect(reasons).toContainEqual(expect.objectContaining({ file: 'landing/bad/returns.csv', line: 1, message: expect.stringMatching(/^unexpected column at position \d+ \(the table's columns: /) }));
+      expect(reasons).toContainEqual({ file: 'landing/bad2/returns.csv', line: 2, column: 'return', message: 'not a valid DOUBLE' });
+      expect(reasons).toContainEqual({ file: 'landing/bad2/returns.csv', line: 3, column: 'date', message: 'not a valid DATE' });
     });
   });
 });
 
-describe('withoutContent', () => {
-  it.each([
-    ['return must be >= -1 (a loss beyond 100%)', 'return must be >= -1 (a loss beyond 100%)'],
-    ['missing required value', 'missing required value'],
-    ['missing required column "date"', 'missing required column "date"'],
-    ['duplicate column "secret"', 'duplicate column (content not shown)'],
-    ['not a valid DOUBLE: "x"', 'not a valid DOUBLE (content not shown)'],
-    ['expected DOUBLE, got s3cr3t', 'expected DOUBLE (content not shown)'],
-    ['unreadable CSV: Invalid unicode in line "abc"', 'unreadable CSV (content not shown)'],
-    ['missing field (Expected Number of Columns: 2 Found: 1)', 'missing field (content not shown)'],
-    ['empty file: expected a returns header', 'empty file: expected a returns header'],
-    ['"leading quote"', 'invalid content (content not shown)'],
-  ])('%j -> %j', (message, expected) => {
-    expect(withoutContent('returns', { file: 'k', line: 1, message }).message).toBe(expected);
-  });
-});

@@ -16,7 +16,6 @@ import {
 import type { EventPublisher } from '@nightshift/events-domain';
 import type { Clock, DatasetVersion, JobStore } from '@nightshift/jobs-domain';
 import { InvalidObjectKeyError, type ObjectInfo, type ObjectStore } from '@nightshift/storage-domain';
-import { withoutContent } from './content-free-problems.js';
 
 /** Checks one data file of a known table (a local path); reports every bad row with its line. */
 export type TableFileValidator = (table: DatasetTable, path: string) => Promise<{ rows: number; problems: DataProblem[] }>;
@@ -180,7 +179,7 @@ export class RegisterLandedDataset {
         problems.push({ path: `detail.files.${i}.key`, file: f.key, message: `the object store refuses the key: ${e.reason}` });
         continue;
       }
-      for (const p of result.problems) problems.push(withoutContent(f.table, { ...p, file: f.key }));
+      for (const p of result.problems) problems.push({ ...p, file: f.key });
       files.push({ table: f.table, key: f.key, ...(f.desk ? { desk: f.desk } : {}), rows: result.rows, checksum: info.sha256, bytes: info.size });
     }
     return { files, problems };

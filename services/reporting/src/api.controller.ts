@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, Body, ConflictException, Controller, Get, Header, Headers, HttpCode, Inject, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, Header, Headers, HttpCode, Inject, NotFoundException, Param, Post, Query, UnprocessableEntityException, UseGuards } from '@nestjs/common';
 import { envelope, issuesToProblems, RunCancelRequested, RunRequested } from '@nightshift/contracts';
 import type { EventPublisher } from '@nightshift/events-domain';
 import {
@@ -24,12 +24,16 @@ import { z } from 'zod';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { BearerAuthGuard, Caller, Public, RequireRole } from './auth/auth.guard.js';
 import { tenantScope, type Principal } from './auth/principal.js';
-import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE } from './tokens.js';
+import { canonicalHash, type IdempotencyKeys } from './idempotency-keys.js';
+import { CLOCK, COMPUTE, EVENT_PUBLISHER, IDEMPOTENCY_KEYS, JOB_LOGS, JOB_STORE, OBJECT_STORE } from './tokens.js';
 
 /** What `POST /runs` accepts: Run Requested's data, `requestedBy` defaulting to `api`; unknown fields are refused, not ignored. */
 const runRequestBody = RunRequested.detail.shape.data.extend({ requestedBy: RunRequested.detail.shape.data.shape.requestedBy.default('api') }).strict();
 
-/** A client's `Idempotency-Key`: a retried request with the same key names the same run. */
+/**
+ * A client's `Idempotency-Key`: a retried request with the same key and body names the same run;
+ * the same key with another body is refused (422), never a new run.
+ */
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The answer to an accepted run request: where the run will be, once the planner has it. */
@@ -84,6 +88,7 @@ export class ApiController {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(COMPUTE) private readonly compute: ComputeEnvironment,
     @Inject(JOB_LOGS) private readonly logs: JobLogs,
+    @Inject(IDEMPOTENCY_KEYS) private readonly idempotencyKeys: IdempotencyKeys,
   ) {}
 
   @Get('health')
@@ -108,7 +113,8 @@ export class ApiController {
   /**
    * Asks for a run of one pipeline (e.g. re-running `desk-risk` alone) over a registered dataset:
    * publishes Run Requested and answers 202 with the run's id, which derives from the request (and
-   * from its `Idempotency-Key`, when given). The planner decides; an unknown pipeline or a dataset
+   * from its `Idempotency-Key`, when given: the key is bound to the sha256 of the canonical body on
+   * first use, and reused with another body answers 422 and publishes nothing). The planner decides; an unknown pipeline or a dataset
    * that is missing, of another date or unfit shows as that run FAILED with the reason. The run is
    * the caller's tenant's (a tenantless admin's: `?tenant=`, else the default tenant); the body
    * cannot name another.
@@ -133,6 +139,13 @@ export class ApiController {
     // The run id derives from the request id, so a retry with the same key finds the first run.
     // Keys are per tenant: one tenant's key never names another tenant's run.
     const requestId = idempotencyKey !== undefined ? `run-request-${tenant}-${idempotencyKey}` : randomUUID();
+    // One conditional write binds the key to this body (after defaults, keys sorted), before anything is published.
+    if (idempotencyKey !== undefined && !(await this.idempotencyKeys.claim(tenant, idempotencyKey, canonicalHash(data), this.clock.now()))) {
+      throw new UnprocessableEntityException({
+        message: `Idempotency-Key ${JSON.stringify(idempotencyKey)} was already used with a different request body; resend that body to get its run, or use a new key`,
+        problems: [{ path: 'headers.idempotency-key', message: 'already used with a different request body' }],
+      });
+    }
     await withSpan('reporting: POST /runs', { kind: 'server', attributes: { 'nightshift.pipeline': data.pipeline } }, async (span) => {
       await this.publisher.publish([
         {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -18,7 +18,7 @@ import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynam
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { ReportingModule } from './app.module.js';
 import { hashApiKey, newApiKey, type ApiKeysFile } from './auth/api-keys.js';
-import { reportingConfigSchema } from './config.js';
+import { reportingConfigSchema, reportingHttpOptions } from './config.js';
 
 /*
  * The REST API's authentication and tenancy over real HTTP: reporting's module on the embedded
@@ -49,10 +49,10 @@ let jwks: Server;
 let signingKey: CryptoKey;
 let strangerKey: CryptoKey;
 
-async function call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; text: string; headers: Headers }> {
+async function call(method: string, path: string, token?: string, body?: unknown, extra: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(`${api}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extra },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, text: await res.text(), headers: res.headers };
@@ -161,6 +161,11 @@ beforeAll(async () => {
 
   const config = reportingConfigSchema.parse({
     tableName,
+    // Small bounds, so the request-timeout tests take a second, not 30.
+    httpHeadersTimeoutMs: 300,
+    httpIdleTimeoutMs: 500,
+    httpRequestTimeoutMs: 1_000,
+    httpBodyLimitBytes: 4_096,
     objectStoreDir: objectsDir,
     httpPort: 0,
     apiKeysFile: keysFile,
@@ -169,7 +174,7 @@ beforeAll(async () => {
     jwtAudience: AUDIENCE,
   });
   const { module } = ReportingModule.compose(config, { mode: 'local', dynamo: client, bus, compute, logs: new DirectoryJobLogs(logDir) });
-  app = await NestFactory.create(module, new FastifyAdapter(), { logger: false });
+  app = await NestFactory.create(module, new FastifyAdapter(reportingHttpOptions(config)), { logger: false });
   await app.listen(0, '127.0.0.1');
   api = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   await seed(tableName, objectsDir, logDir);
@@ -247,6 +252,128 @@ describe('REST API tenancy', () => {
     expect(smuggled.status).toBe(400);
     expect((await call('POST', `/runs/${runIdOf('globex')}/cancel`, keys.acme.operator, {})).status).toBe(404);
     expect(await bus.receive('planner', 1, { waitTimeMs: 300 })).toEqual([]);
+  });
+});
+
+describe('POST /runs with an Idempotency-Key', () => {
+  async function drainPlanner(): Promise<Array<{ eventId: string; data: unknown }>> {
+    const seen: Array<{ eventId: string; data: unknown }> = [];
+    for (;;) {
+      const messages = await bus.receive('planner', 10, { waitTimeMs: 300 });
+      if (messages.length === 0) return seen;
+      for (const m of messages) {
+        const detail = m.event.detail as { metadata: { eventId: string }; data: unknown };
+        seen.push({ eventId: detail.metadata.eventId, data: detail.data });
+        await bus.ack('planner', m.receiptHandle);
+      }
+    }
+  }
+
+  it('answers the same run to the same key and body, and 422 (publishing nothing) to the same key with another body', async () => {
+    await drainPlanner();
+    const key = { 'idempotency-key': 'nightly-2024-05-02' };
+    const first = await call('POST', '/runs', keys.acme.operator, { pipeline: 'tca', businessDate: '2024-05-02' }, key);
+    expect(first.status).toBe(202);
+    const { runId, requestId } = JSON.parse(first.text) as { runId: string; requestId: string };
+    // The same body, keys in another order and the default spelled out: the same request.
+    const retry = await call('POST', '/runs', keys.acme.operator, { requestedBy: 'api', businessDate: '2024-05-02', pipeline: 'tca' }, key);
+    expect(retry.status).toBe(202);
+    expect(JSON.parse(retry.text)).toMatchObject({ runId, requestId });
+
+    for (const body of [
+      { pipeline: 'desk-risk', businessDate: '2024-05-02' },
+      { pipeline: 'tca', businessDate: '2024-05-03' },
+      { pipeline: 'tca', businessDate: '2024-05-02', requestedBy: 'someone-else' },
+    ]) {
+      const reused = await call('POST', '/runs', keys.acme.operator, body, key);
+      expect(reused.status).toBe(422);
+      expect(reused.text).toContain('nightly-2024-05-02');
+      expect(reused.text).toContain('different request body');
+    }
+    // The key still answers its first body's run after the refusals.
+    expect(JSON.parse((await call('POST', '/runs', keys.acme.operator, { pipeline: 'tca', businessDate: '2024-05-02' }, key)).text).runId).toBe(runId);
+
+    const published = await drainPlanner();
+    expect(published.length).toBeGreaterThan(0);
+    expect(new Set(published.map((p) => p.eventId))).toEqual(new Set([requestId]));
+    expect(published.every((p) => (p.data as { pipeline: string; businessDate: string }).businessDate === '2024-05-02')).toBe(true);
+    expect(published.every((p) => (p.data as { pipeline: string }).pipeline === 'tca')).toBe(true);
+  });
+
+  it('keeps keys per tenant: another tenant may use the same key with another body', async () => {
+    const key = { 'idempotency-key': 'shared-key-1' };
+    const acme = await call('POST', '/runs', keys.acme.operator, { pipeline: 'tca', businessDate: '2024-05-02' }, key);
+    const globex = await call('POST', '/runs', keys.globex.operator, { pipeline: 'desk-risk', businessDate: '2024-05-02' }, key);
+    expect([acme.status, globex.status]).toEqual([202, 202]);
+    expect(JSON.parse(acme.text).runId).not.toBe(JSON.parse(globex.text).runId);
+    await drainPlanner();
+  });
+});
+
+describe('REST API request bounds', () => {
+  /** Opens a raw socket, writes `head` then `chunks` (one every `everyMs`), and answers what came back and when the server closed it. */
+  function rawRequest(head: string, chunks: string[] = [], everyMs = 100): Promise<{ response: string; closedAfterMs: number }> {
+    const { hostname, port } = new URL(api);
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const socket = connect(Number(port), hostname);
+      let response = '';
+      let timer: NodeJS.Timeout | undefined;
+      const guard = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`the server held the connection for 10 s; it answered ${JSON.stringify(response)}`));
+      }, 10_000);
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (response += d));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearTimeout(guard);
+        clearInterval(timer);
+        resolve({ response, closedAfterMs: Date.now() - started });
+      });
+      socket.on('connect', () => {
+        socket.write(head);
+        let i = 0;
+        timer = setInterval(() => {
+          if (i < chunks.length && !socket.destroyed) socket.write(chunks[i++]!);
+        }, everyMs);
+      });
+    });
+  }
+  const head = (length: number) =>
+    `POST /runs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${keys.acme.operator}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+  const answeredOrClosed = (response: string) => response === '' || response.startsWith('HTTP/1.1 408');
+
+  it('closes a connection whose body stops half way within the bound (idle 500 ms)', async () => {
+    const { response, closedAfterMs } = await rawRequest(`${head(60)}{"pipeline":"tca",`);
+    expect(answeredOrClosed(response)).toBe(true);
+    expect(closedAfterMs).toBeGreaterThanOrEqual(400);
+    expect(closedAfterMs).toBeLessThan(2_000);
+  });
+
+  it('answers 408 or closes a request whose body trickles in past the request bound (1 s)', async () => {
+    const { response, closedAfterMs } = await rawRequest(`${head(100)}{`, Array.from({ length: 60 }, () => ' '), 100);
+    expect(answeredOrClosed(response)).toBe(true);
+    expect(closedAfterMs).toBeGreaterThanOrEqual(900);
+    expect(closedAfterMs).toBeLessThan(2_500);
+  });
+
+  it('answers 408 or closes a request whose headers never end (300 ms)', async () => {
+    const { response, closedAfterMs } = await rawRequest('GET /health HTTP/1.1\r\nHost: localhost\r\n', Array.from({ length: 60 }, (_, i) => `X-Slow-${i}: 1\r\n`), 50);
+    expect(answeredOrClosed(response)).toBe(true);
+    expect(closedAfterMs).toBeLessThan(1_500);
+  });
+
+  it('answers 413 to a body over the limit, and a complete request in time as usual', async () => {
+    const big = await call('POST', '/runs', keys.acme.operator, { pipeline: 'tca', businessDate: '2024-05-02', requestedBy: 'x'.repeat(5_000) });
+    expect(big.status).toBe(413);
+    expect((await call('GET', '/health')).status).toBe(200);
+  });
+
+  it('defaults to headers and idle 10 s, request 30 s, body 1 MiB', () => {
+    const defaults = reportingConfigSchema.parse({ tableName: 'nightshift', objectStoreDir: '/tmp/x', jwksUrl: 'https://idp.example.test/jwks' });
+    expect(reportingHttpOptions(defaults)).toMatchObject({ connectionTimeout: 10_000, requestTimeout: 30_000, bodyLimit: 1_048_576, http: { headersTimeout: 10_000 } });
+    expect(reportingConfigSchema.safeParse({ tableName: 'n', objectStoreDir: '/tmp/x', jwksUrl: 'https://idp.example.test/jwks', httpHeadersTimeoutMs: 40_000 }).success).toBe(false);
   });
 });
 

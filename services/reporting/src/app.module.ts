@@ -10,10 +10,11 @@ import type { ObjectStore } from '@nightshift/storage-domain';
 import { ApiController } from './api.controller.js';
 import { BearerAuthenticator } from './auth/bearer-authenticator.js';
 import type { ReportingConfig } from './config.js';
+import { DynamoDbIdempotencyKeys, type IdempotencyKeys } from './idempotency-keys.js';
 import { PublishReport, type ReportSection } from './publish-report.js';
 import { ReportingHandlers } from './reporting.handlers.js';
 import { BACKTEST_SECTION, EXECUTION_SECTION, PERFORMANCE_SECTION, RISK_SECTION, TCA_SECTION } from './sections.js';
-import { AUTHENTICATOR, CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, REPORT_SECTIONS } from './tokens.js';
+import { AUTHENTICATOR, CLOCK, IDEMPOTENCY_KEYS, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, REPORT_SECTIONS } from './tokens.js';
 
 /** Reporting composed: its Nest module (REST API + handlers) and the transport that feeds it its queue. */
 export interface ComposedReporting {
@@ -42,6 +43,7 @@ export class ReportingModule {
       controllers: [ReportingHandlers, ApiController],
       providers: [
         { provide: JOB_STORE, useValue: new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName }) satisfies JobStore },
+        { provide: IDEMPOTENCY_KEYS, useValue: new DynamoDbIdempotencyKeys(ports.dynamo, config.tableName) satisfies IdempotencyKeys },
         { provide: OBJECT_STORE, useValue: ports.objects },
         { provide: EVENT_PUBLISHER, useValue: ports.publisher },
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },

@@ -13,6 +13,14 @@ export const reportingConfigSchema = z
     /** 0 picks a free port. */
     httpPort: z.number().int().min(0).max(65535).default(3000),
     concurrency: z.number().int().min(1).max(64).default(2),
+    /** REST API: a request's headers must all arrive within this (else 408 and the connection closes). */
+    httpHeadersTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
+    /** REST API: a connection idle this long (a body that stops arriving, an idle keep-alive) is closed. */
+    httpIdleTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
+    /** REST API: a whole request (headers and body) must arrive within this (else 408 and the connection closes). */
+    httpRequestTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+    /** REST API: largest request body accepted, in bytes (more answers 413). */
+    httpBodyLimitBytes: z.number().int().min(1).max(64 * 1024 * 1024).default(1024 * 1024),
     /** CloudWatch Logs group of the worker's job logs (aws mode; AWS Batch's default). */
     jobLogGroup: z.string().min(1).default('/aws/batch/job'),
     /** REST API keys given inline (tests, the embedded host); only their SHA-256 (see `hashApiKey`). */
@@ -27,6 +35,12 @@ export const reportingConfigSchema = z
     jwtAudience: z.string().min(1).optional(),
   })
   .superRefine(checkDeployment)
+  .superRefine((config, ctx) => {
+    // Node refuses a headers timeout longer than the request timeout.
+    if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+      ctx.addIssue({ code: 'custom', path: ['httpHeadersTimeoutMs'], message: `must not exceed httpRequestTimeoutMs (${config.httpRequestTimeoutMs})` });
+    }
+  })
   .superRefine((config, ctx) => {
     // No mode serves the REST API unauthenticated: the embedded host passes its keys file.
     if (config.apiKeys.length === 0 && config.apiKeysFile === undefined && config.jwksUrl === undefined) {
@@ -50,6 +64,10 @@ export function loadReportingConfig(env: NodeJS.ProcessEnv = process.env): Repor
       httpHost: env['NIGHTSHIFT_HTTP_HOST'] || undefined,
       httpPort: num('NIGHTSHIFT_HTTP_PORT') ?? num('PORT'),
       concurrency: num('NIGHTSHIFT_CONCURRENCY'),
+      httpHeadersTimeoutMs: num('NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS'),
+      httpIdleTimeoutMs: num('NIGHTSHIFT_HTTP_IDLE_TIMEOUT_MS'),
+      httpRequestTimeoutMs: num('NIGHTSHIFT_HTTP_REQUEST_TIMEOUT_MS'),
+      httpBodyLimitBytes: num('NIGHTSHIFT_HTTP_BODY_LIMIT_BYTES'),
       jobLogGroup: env['NIGHTSHIFT_JOB_LOG_GROUP'] || undefined,
       apiKeysFile: env['NIGHTSHIFT_API_KEYS_FILE'] || undefined,
       jwksUrl: env['NIGHTSHIFT_JWKS_URL'] || undefined,
@@ -62,6 +80,10 @@ export function loadReportingConfig(env: NodeJS.ProcessEnv = process.env): Repor
       httpHost: 'NIGHTSHIFT_HTTP_HOST',
       httpPort: 'NIGHTSHIFT_HTTP_PORT',
       concurrency: 'NIGHTSHIFT_CONCURRENCY',
+      httpHeadersTimeoutMs: 'NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS',
+      httpIdleTimeoutMs: 'NIGHTSHIFT_HTTP_IDLE_TIMEOUT_MS',
+      httpRequestTimeoutMs: 'NIGHTSHIFT_HTTP_REQUEST_TIMEOUT_MS',
+      httpBodyLimitBytes: 'NIGHTSHIFT_HTTP_BODY_LIMIT_BYTES',
       jobLogGroup: 'NIGHTSHIFT_JOB_LOG_GROUP',
       apiKeysFile: 'NIGHTSHIFT_API_KEYS_FILE',
       jwksUrl: 'NIGHTSHIFT_JWKS_URL',
@@ -70,4 +92,34 @@ export function loadReportingConfig(env: NodeJS.ProcessEnv = process.env): Repor
     },
     'reporting',
   );
+}
+
+/** The FastifyAdapter options of reporting's REST API (`new FastifyAdapter(reportingHttpOptions(config))`). */
+export interface ReportingHttpOptions {
+  /** Socket inactivity timeout (Fastify's `connectionTimeout`). */
+  connectionTimeout: number;
+  /** Whole-request receive timeout (Node's `requestTimeout`). */
+  requestTimeout: number;
+  bodyLimit: number;
+  http: { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number };
+}
+
+/**
+ * Bounded timeouts and body size for the REST API's server, from the config: headers within
+ * `httpHeadersTimeoutMs`, the whole request within `httpRequestTimeoutMs` (Node answers 408 and
+ * closes), an idle connection closed after `httpIdleTimeoutMs`, a body over `httpBodyLimitBytes` 413.
+ * Node checks the headers and request timeouts every `connectionsCheckingInterval` (30 s by
+ * default, which would let a request live twice its bound): at most 1 s here.
+ */
+export function reportingHttpOptions(config: Pick<ReportingConfig, 'httpHeadersTimeoutMs' | 'httpIdleTimeoutMs' | 'httpRequestTimeoutMs' | 'httpBodyLimitBytes'>): ReportingHttpOptions {
+  return {
+    connectionTimeout: config.httpIdleTimeoutMs,
+    requestTimeout: config.httpRequestTimeoutMs,
+    bodyLimit: config.httpBodyLimitBytes,
+    http: {
+      headersTimeout: config.httpHeadersTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(config.httpHeadersTimeoutMs / 4))),
+    },
+  };
 }

@@ -8,3 +8,5 @@ export const COMPUTE = Symbol('ComputeEnvironment');
 export const JOB_LOGS = Symbol('JobLogs');
 /** The bearer-token authenticator of the REST API. */
 export const AUTHENTICATOR = Symbol('BearerAuthenticator');
+/** Which body each `Idempotency-Key` of `POST /runs` was first used with. */
+export const IDEMPOTENCY_KEYS = Symbol('IdempotencyKeys');
