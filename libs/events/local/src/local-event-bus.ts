@@ -593,14 +593,7 @@ export class LocalEventBus implements PutEventsTarget {
       deadLetterReason: reason,
       event: structuredClone(event),
     };
-    const file = messageFileName(now, record.messageId);
-    await this.track(
-      (async () => {
-        await writeFileAtomically(this.tmpDir, join(q.dlqDir, file), serialize(record));
-        await q.dlqDirSync.sync();
-      })(),
-    );
-    q.dead.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
+    await this.addSlot(record, now, q.dlqDir, q.dlqDirSync, q.dead);
     q.wakeDead();
     return record.messageId;
   }
@@ -641,15 +634,7 @@ export class LocalEventBus implements PutEventsTarget {
       ...(extra.lastError !== undefined ? { lastError: extra.lastError } : {}),
       event,
     };
-    const file = messageFileName(now, record.messageId);
-    await this.track(
-      (async () => {
-        await writeFileAtomically(this.tmpDir, join(q.dir, file), serialize(record));
-        await q.dirSync.sync();
-      })(),
-    );
-    // Deliverable only once durable: a consumer can never ack what a crash could still lose.
-    q.messages.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
+    await this.addSlot(record, now, q.dir, q.dirSync, q.messages);
     q.wake();
     return record.messageId;
   }
@@ -722,6 +707,21 @@ export class LocalEventBus implements PutEventsTarget {
       });
     }
     return out;
+  }
+
+  /**
+   * Writes a new message's file (durably) into a queue or a DLQ, then adds it: deliverable only once
+   * durable, so a consumer can never ack what a crash could still lose.
+   */
+  private async addSlot(record: MessageRecord, now: number, dir: string, dirSync: DirSync, into: Map<string, Slot>): Promise<void> {
+    const file = messageFileName(now, record.messageId);
+    await this.track(
+      (async () => {
+        await writeFileAtomically(this.tmpDir, join(dir, file), serialize(record));
+        await dirSync.sync();
+      })(),
+    );
+    into.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
   }
 
   /** Deletes a message's file (durably) from a queue or a DLQ, then forgets it. */

@@ -5,7 +5,7 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { lastValueFrom, tap, timer } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventBridgeEvent } from '@nightshift/contracts';
-import { PublishFailedError, type ClaimCheckStore } from '@nightshift/events-domain';
+import { PublishFailedError, type ClaimCheckStore, type MessageConsumer } from '@nightshift/events-domain';
 import { InvalidEmitError, LocalBusClient, LocalEventBus, RequestResponseNotSupportedError } from '@nightshift/events-local';
 import { PreserveHandlerErrorFilter } from './preserve-handler-error.filter.js';
 import { QueueContext } from './queue-context.js';
@@ -240,13 +240,34 @@ describe('QueueServer over the embedded bus in a Nest microservice', () => {
       calls++;
       await held;
     };
-    await start();
+    // The bus's consumer, counting the heartbeat's extensions.
+    const consumer = bus.consumer('ingestion');
+    let extensions = 0;
+    const counting: MessageConsumer = {
+      queue: consumer.queue,
+      get visibilityTimeoutMs() {
+        return consumer.visibilityTimeoutMs;
+      },
+      receive: (max, options) => consumer.receive(max, options),
+      ack: (handle) => consumer.ack(handle),
+      release: (handle, delayMs, reason) => consumer.release(handle, delayMs, reason),
+      deadLetter: (handle, reason) => consumer.deadLetter(handle, reason),
+      extendVisibility: async (handle, timeoutMs) => {
+        const extended = await consumer.extendVisibility(handle, timeoutMs);
+        if (extended) extensions++;
+        return extended;
+      },
+    };
+    @Module({ controllers: [IngestionController], providers: [{ provide: HANDLERS, useValue: handlers }] })
+    class HeartbeatModule {}
+    app = await NestFactory.createMicroservice(HeartbeatModule, { strategy: new QueueServer({ consumer: counting }), logger });
+    app.useGlobalFilters(new PreserveHandlerErrorFilter());
+    await app.listen();
     await emitLanded('slow');
     await eventually(() => (calls === 1 ? true : undefined));
-    // Three visibility timeouts later the message is still in flight, never delivered again (an
-    // absence can only be observed over time; the heartbeat leaves half a timeout of margin).
-    const until = Date.now() + 4_500;
-    await eventually(() => (Date.now() > until ? true : undefined), 10_000);
+    // Four extensions at half a timeout each: the message has outlived its first visibility
+    // timeout twice over, and it was never delivered again.
+    await eventually(() => (extensions >= 4 ? true : undefined), 30_000);
     expect(calls).toBe(1);
     expect(bus.stats('ingestion')).toEqual({ visible: 0, inFlight: 1, deadLetters: 0 });
     release();

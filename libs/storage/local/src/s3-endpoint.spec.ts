@@ -361,12 +361,14 @@ describe('S3HttpEndpoint errors', () => {
 
   it('stays up when a client drops mid-upload, and keeps no part of that upload', async () => {
     const key = `${fresh()}dropped`;
-    await new Promise<void>((resolve) => {
-      const { hostname, port } = new URL(url);
-      const req = request({ host: hostname, port, method: 'PUT', path: `/${BUCKET}/${key}`, headers: { 'content-length': 10 * MiB } });
-      req.on('error', () => resolve());
-      req.write(randomBytes(256 * 1024), () => setTimeout(() => req.destroy(), 100));
-    });
+    const { hostname, port } = new URL(url);
+    const req = request({ host: hostname, port, method: 'PUT', path: `/${BUCKET}/${key}`, headers: { 'content-length': 10 * MiB } });
+    const closed = new Promise<void>((resolve) => req.on('error', () => resolve()));
+    req.write(randomBytes(256 * 1024));
+    // Drop the connection once the server is writing the upload (its temp file exists).
+    await eventually(async () => !(await noTempFiles()));
+    req.destroy();
+    await closed;
     await eventually(noTempFiles);
     expect(await local.head(key)).toBeUndefined();
     expect((await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'fine' }))).$metadata.httpStatusCode).toBe(200);
