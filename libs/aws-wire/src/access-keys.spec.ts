@@ -2,9 +2,12 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessKeysFileError, loadOrCreateAccessKeys, mayPublishSource } from './access-keys.js';
+import { AccessKeysFileError, loadOrCreateAccessKeys, mayPublishSource, type AccessGrant } from './access-keys.js';
 
-const GRANTS = { planner: { apis: ['events'], sources: ['nightshift.planner'] }, upstream: { apis: ['events', 's3'], sources: ['*'] } };
+const GRANTS: Record<string, AccessGrant> = {
+  planner: { apis: ['events'], sources: ['nightshift.planner'], objects: [] },
+  upstream: { apis: ['events', 's3'], sources: ['*'], objects: [{ actions: ['s3:GetObject', 's3:PutObject'], keys: ['landing/*'] }] },
+};
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'access-keys-'));
@@ -12,7 +15,7 @@ beforeEach(async () => {
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 describe('loadOrCreateAccessKeys', () => {
-  it('generates one key per principal into a 0600 file on first use, and loads the same keys later', async () => {
+  it('generates one key per principal into a 0600 file on first use, and loads the same keys later, with the grants of the code', async () => {
     const file = join(dir, 'credentials.json');
     const first = await loadOrCreateAccessKeys(file, GRANTS);
     expect((await stat(file)).mode & 0o777).toBe(0o600);

@@ -4,13 +4,34 @@ import type { AwsCredentials } from './sigv4.js';
 
 /**
  * What a key may do, as an IAM policy would say it: which AWS APIs it may call (by the names the
- * gateway routes to: `events`, `sqs`, `logs`, `dynamodb`, `batch`, `s3`) and which event sources
- * it may publish with PutEvents (IAM's `events:source` condition; see {@link mayPublishSource}).
+ * gateway routes to: `events`, `sqs`, `logs`, `dynamodb`, `batch`, `s3`), which event sources
+ * it may publish with PutEvents (IAM's `events:source` condition; see {@link mayPublishSource}),
+ * and which objects it may use through S3 (IAM's S3 resources and `s3:prefix` condition).
  */
 export interface AccessGrant {
   apis: readonly string[];
   /** Source patterns; `*` matches any run of characters. */
   sources: readonly string[];
+  /**
+   * Its S3 policy: the object accesses these statements allow, and no other (none: no object,
+   * even with `s3` in `apis`, which then reaches only the bucket-level calls).
+   */
+  objects: readonly ObjectGrant[];
+}
+
+/** An S3 permission, as IAM names it (see the S3 endpoint's `ObjectAccess` for which operation needs which). */
+export type ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject' | 's3:ListBucket';
+
+/** One statement of a key's S3 policy: these actions on the object keys these patterns match. */
+export interface ObjectGrant {
+  actions: readonly ObjectAction[];
+  /**
+   * Object-key patterns, as the key part of IAM's resource `arn:aws:s3:::<bucket>/<pattern>`: `*`
+   * matches any run of characters, `/` included. For `s3:ListBucket` a pattern is matched against
+   * the listing's prefix, as IAM's `s3:prefix` condition (StringLike) is: `landing/*` allows
+   * listing `landing/` or `landing/x`, not the whole bucket (prefix ``) nor `landing`.
+   */
+  keys: readonly string[];
 }
 
 /** A configured access key: its secret, whose it is, and what it may do. */

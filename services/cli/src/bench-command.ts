@@ -6,26 +6,29 @@ import {
   DEFAULT_CONTROL_PLANE_OPTIONS,
   formatControlPlaneMarkdown,
   runControlPlaneBench,
-  writeDocsBlock,
   type ControlPlaneBenchResult,
 } from './bench-control-plane.js';
+import { assertSoakChecks, DEFAULT_SOAK_OPTIONS, formatSoakMarkdown, runSoakBench, type SoakResult } from './bench-soak.js';
+import { writeDocsBlock } from './docs-block.js';
 import { CliUsageError } from './errors.js';
 
 /** Flags of the TCA bench, refused with --control-plane (and the other way round) so a typo cannot go unnoticed. */
 const TCA_FLAGS = ['quotes', 'fills', 'partitions', 'runs', 'warmup', 'format'] as const;
-const CONTROL_PLANE_FLAGS = ['children', 'latency-runs', 'profile-children', 'sides', 'redis-server', 'docs', 'profile-out'] as const;
+const CONTROL_PLANE_FLAGS = ['children', 'latency-runs', 'profile-children', 'sides', 'redis-server', 'profile-out'] as const;
+const SOAK_FLAGS = ['rounds', 'backlog'] as const;
 
 /**
  * `nightshift bench`: the TCA timings (analytic vs a hand-written query, partition speedup), or with
  * `--control-plane` the run engine against BullMQ. `npm run bench` runs both.
  */
-export const benchCommand: Command<BenchResult | ControlPlaneBenchResult> = {
+export const benchCommand: Command<BenchResult | ControlPlaneBenchResult | SoakResult> = {
   name: 'bench',
   summary: 'time TCA (analytic vs hand-written DuckDB query), or with --control-plane the run engine vs BullMQ',
   usage: `nightshift bench [--quotes 10000000] [--fills 1000000] [--partitions 4] [--runs 3] [--warmup 1]
                  [--format parquet|csv] [--tmp-dir DIR] [--json]
 nightshift bench --control-plane [--children 1000,10000] [--latency-runs 200] [--profile-children 10000]
                  [--sides nightshift,bullmq] [--redis-server PATH] [--docs FILE] [--profile-out FILE] [--tmp-dir DIR] [--json]
+nightshift bench --soak [--rounds 12] [--backlog 20000] [--docs FILE] [--tmp-dir DIR] [--json]
 
   TCA: generates a day (deleted at the end), then measures (a) the TCA analytic over the whole day,
   (b) one hand-written DuckDB query for the same report (every TCA metric, in total and by broker
@@ -39,8 +42,13 @@ nightshift bench --control-plane [--children 1000,10000] [--latency-runs 200] [-
   where the time goes from a separate profiled run. Without redis-server the BullMQ side is skipped.
   --docs FILE rewrites the generated block of FILE (docs/performance.md) with the figures.
 
-  Prints a table (markdown for --control-plane; JSON with --json); progress goes to stderr. Exits 1
-  if a cross-check or a measurement failed.`,
+  --soak: the embedded platform in this process under rounds of mixed traffic (20 one-task runs
+  requested over REST and followed to their reports, 1,000 REST reads, refused REST calls, accepted
+  and refused PutEvents); the heap after a full GC after each round, its last/warm ratio (flat is
+  1.0), and what a waiting event costs the heap (a backlog queue nobody reads).
+
+  Prints a table (markdown for --control-plane and --soak; JSON with --json); progress goes to stderr.
+  Exits 1 if a cross-check or a measurement failed.`,
   async run(argv, io) {
     const values = parseFlags(argv, {
       quotes: { type: 'string' },
@@ -59,18 +67,40 @@ nightshift bench --control-plane [--children 1000,10000] [--latency-runs 200] [-
       'redis-server': { type: 'string' },
       docs: { type: 'string' },
       'profile-out': { type: 'string' },
+      soak: { type: 'boolean' },
+      rounds: { type: 'string' },
+      backlog: { type: 'string' },
     });
     if (values['help']) return null;
     const log = (line: string): void => {
       io.stderr.write(`bench: ${line}\n`);
     };
     const tmpDir = optional(values, 'tmp-dir');
+    const docs = optional(values, 'docs');
+    if (values['soak']) {
+      refuse(values, [...TCA_FLAGS, ...CONTROL_PLANE_FLAGS, 'control-plane'], 'the TCA or control-plane bench (without --soak)');
+      const result = await runSoakBench({
+        ...DEFAULT_SOAK_OPTIONS,
+        rounds: intFlag(values, 'rounds', 3) ?? DEFAULT_SOAK_OPTIONS.rounds,
+        backlog: intFlag(values, 'backlog', 1) ?? DEFAULT_SOAK_OPTIONS.backlog,
+        ...(tmpDir !== undefined ? { tmpDir } : {}),
+        log,
+      });
+      const markdown = formatSoakMarkdown(result);
+      io.stdout.write(values['json'] ? `${JSON.stringify(result, null, 2)}\n` : markdown);
+      if (docs !== undefined) {
+        await writeDocsBlock(docs, markdown, 'soak');
+        log(`wrote the figures into ${docs}`);
+      }
+      assertSoakChecks(result);
+      return undefined;
+    }
+    refuse(values, SOAK_FLAGS, '--soak');
     if (values['control-plane']) {
       refuse(values, TCA_FLAGS, 'the TCA bench (without --control-plane)');
       const result = await runControlPlaneBench(controlPlaneOptions(values, tmpDir, log));
       const markdown = formatControlPlaneMarkdown(result);
       io.stdout.write(values['json'] ? `${JSON.stringify(result, null, 2)}\n` : markdown);
-      const docs = optional(values, 'docs');
       if (docs !== undefined) {
         await writeDocsBlock(docs, markdown);
         log(`wrote the figures into ${docs}`);
@@ -78,7 +108,7 @@ nightshift bench --control-plane [--children 1000,10000] [--latency-runs 200] [-
       assertControlPlaneChecks(result);
       return undefined;
     }
-    refuse(values, CONTROL_PLANE_FLAGS, '--control-plane');
+    refuse(values, [...CONTROL_PLANE_FLAGS, 'docs'], '--control-plane or --soak');
     const result = await runBench({
       quotes: intFlag(values, 'quotes', 10) ?? DEFAULT_BENCH_OPTIONS.quotes,
       fills: intFlag(values, 'fills', 1) ?? DEFAULT_BENCH_OPTIONS.fills,

@@ -71,7 +71,8 @@ export class NightshiftSide {
   private stopping: Promise<void> | undefined;
 
   private constructor(
-    private readonly platform: EmbeddedPlatform,
+    /** The platform under measurement (the soak bench drives its other ingresses too). */
+    readonly platform: EmbeddedPlatform,
     private readonly home: string,
     private readonly shape: TaskShape,
   ) {}
@@ -86,7 +87,7 @@ export class NightshiftSide {
   }
 
   /** Starts the platform in a new home under `parentDir`, with one pipeline per child count and the one-task pipeline. */
-  static async start(parentDir: string, childCounts: readonly number[], shape: TaskShape): Promise<NightshiftSide> {
+  static async start(parentDir: string, childCounts: readonly number[], shape: TaskShape, extraQueues: Record<string, readonly RuleDefinition[]> = {}): Promise<NightshiftSide> {
     const home = await mkdtemp(join(parentDir, 'nightshift-home-'));
     try {
       // Loaded here so the CLI's other commands do not load the platform (Nest, the AWS SDK, DuckDB).
@@ -101,7 +102,7 @@ export class NightshiftSide {
         vcpus: PLATFORM_VCPUS,
         memoryMiB: 4096,
         extraPipelines: pipelines,
-        extraQueues: { [OUTCOME_QUEUE]: OUTCOME_RULES },
+        extraQueues: { ...extraQueues, [OUTCOME_QUEUE]: OUTCOME_RULES },
         logger: false,
       });
       const side = new NightshiftSide(platform, home, shape);
@@ -246,6 +247,13 @@ export class NightshiftSide {
       throw new BenchCheckFailedError(`nightshift: PutEvents answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
     }
     return eventId;
+  }
+
+  /** A one-task run requested over REST, followed to its end; throws BenchCheckFailedError unless it published a report. */
+  async oneTaskRun(timeoutMs: number): Promise<void> {
+    const runId = await this.requestRun(ONE_TASK);
+    const outcome = await this.outcome((o) => 'runId' in o && o.runId === runId, timeoutMs, `nightshift: one-task run ${runId} did not end`);
+    if (outcome.kind !== 'report') throw new BenchCheckFailedError(`nightshift: one-task run ${runId} ${outcome.kind}: ${'reason' in outcome ? outcome.reason : ''}`);
   }
 
   /** POST /runs for the registered dataset of the day; the answer names the run. */

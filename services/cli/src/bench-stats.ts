@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { childrenOf } from './processes.js';
 
 /** nightshift's machine in the bench: 2 vCPUs; a no-op step asks 0.25 each, so 8 tasks run at once. */
 export const PLATFORM_VCPUS = 2;
@@ -112,25 +113,7 @@ export interface HelperProcess {
  * control plane, so the bench counts it with the process's.
  */
 export function childProcesses(ppid: number): HelperProcess[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  const out: HelperProcess[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (parent !== ppid) continue;
-      out.push({ pid: Number(entry), name: helperName(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean)) });
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return out;
+  return childrenOf(ppid).map((p) => ({ pid: p.pid, name: helperName(p.argv) }));
 }
 
 function helperName(argv: string[]): string {

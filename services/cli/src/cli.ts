@@ -1,5 +1,6 @@
 import { DataFileAccessError, InputDataError, InvalidAnalyticsOptionsError } from '@nightshift/analytics';
 import { benchCommand } from './bench-command.js';
+import { chaosCommand } from './chaos-command.js';
 import { type CliIo, type Command } from './command.js';
 import { CliUsageError } from './errors.js';
 import { generateCommand } from './generate-command.js';
@@ -11,7 +12,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;
 
-export const COMMANDS: readonly Command[] = [tcaCommand, metricsCommand, generateCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [tcaCommand, metricsCommand, generateCommand, benchCommand, chaosCommand];
 
 function topUsage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

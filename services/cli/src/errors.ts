@@ -48,3 +48,23 @@ export class BenchTimeoutError extends Error {
     this.name = 'BenchTimeoutError';
   }
 }
+
+/** A chaos run's check failed: a task lost, a result committed twice, a terminal event missing or repeated, reports that differ. */
+export class ChaosCheckFailedError extends Error {
+  readonly retryable = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ChaosCheckFailedError';
+  }
+}
+
+/** The chaos run could not be carried out: its host would not start or answer, or the run did not end in time. */
+export class ChaosHostFailedError extends Error {
+  readonly retryable = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ChaosHostFailedError';
+  }
+}

@@ -8,8 +8,13 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -20,9 +25,9 @@ import { BatchHttpEndpoint, DirectoryJobLogs, LocalComputeEnvironment, LogsHttpE
 import { SERVICE_RULES } from '@nightshift/contracts';
 import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint } from '@nightshift/events-local';
 import { createDocumentClient, createTable, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
-import { S3HttpEndpoint } from '@nightshift/storage-local';
+import { DirectoryObjectStore, S3HttpEndpoint, type ObjectAccess } from '@nightshift/storage-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsGateway } from './aws-gateway.js';
+import { AwsGateway, mayAccessObject } from './aws-gateway.js';
 import { authorizeSource, BUCKET, EMBEDDED_ACCESS_GRANTS, EMBEDDED_JOB_QUEUES, TABLE_NAME } from './embedded-platform.js';
 
 /** The gateway over the platform's real endpoints, as the embedded platform wires it. */
@@ -82,7 +87,8 @@ const CALLS: Record<string, { call: (c: AwsCredentials) => Promise<unknown>; ok?
   },
   sqs: { call: (c) => use(new SQSClient(clientConfig(c)), (x) => x.send(new GetQueueUrlCommand({ QueueName: 'planner' }))) },
   s3: {
-    call: (c) => use(new S3Client({ ...clientConfig(c), forcePathStyle: true }), (x) => x.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'landing/a.txt', Body: 'a' }))),
+    // A key the planner's grant names (it writes a run's plan).
+    call: (c) => use(new S3Client({ ...clientConfig(c), forcePathStyle: true }), (x) => x.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'runs/gateway-spec/plan.json', Body: '{}' }))),
     unknownKey: 'InvalidAccessKeyId',
   },
   batch: { call: (c) => use(new BatchClient(clientConfig(c)), (x) => x.send(new ListJobsCommand({ jobQueue: 'nightshift-default' }))) },
@@ -93,6 +99,11 @@ const CALLS: Record<string, { call: (c: AwsCredentials) => Promise<unknown>; ok?
     ok: 'ResourceNotFoundException',
   },
 };
+
+/** An S3 call through the gateway with these credentials. */
+function s3<T>(credentials: AwsCredentials, f: (client: S3Client) => Promise<T>): Promise<T> {
+  return use(new S3Client({ ...clientConfig(credentials), forcePathStyle: true }), f);
+}
 
 async function use<C extends { destroy(): void }, T>(client: C, f: (c: C) => Promise<T>): Promise<T> {
   try {
@@ -175,7 +186,7 @@ describe('AwsGateway: SigV4 against the configured keys, through the unmodified 
     expect(await outcome(() => CALLS.dynamodb!.call(keys.of('upstream')))).toBe('AccessDeniedException');
     expect(await outcome(() => CALLS.sqs!.call(keys.of('upstream')))).toBe('AccessDeniedException');
     expect(await outcome(() => CALLS.eventbridge!.call(keys.of('worker')))).toBe('AccessDeniedException');
-    expect(await outcome(() => CALLS.s3!.call(keys.of('worker')))).toBe('ok');
+    expect(await outcome(() => s3(keys.of('worker'), (x) => x.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'runs/r1/tca/partition=0/result.json', Body: '{}' }))))).toBe('ok');
   });
 });
 
@@ -202,5 +213,122 @@ describe('PutEvents authority: each key publishes only its sources', () => {
     expect(await codes('planner', ['nightshift.planner', 'nightshift.reporting', 'com.example.oms'])).toEqual(['ok', 'NotAuthorizedForSourceException', 'NotAuthorizedForSourceException']);
     expect(await codes('reporting', ['nightshift.reporting', 'nightshift.api', 'aws.events'])).toEqual(['ok', 'ok', 'NotAuthorizedForSourceException']);
     expect(await codes('upstream', ['nightshift.ingestion', 'aws.s3', 'com.example.oms'])).toEqual(['NotAuthorizedForSourceException', 'NotAuthorizedForSourceException', 'ok']);
+  });
+});
+
+describe('S3 object grants: each key reaches only the keys its grant names (AccessDenied otherwise, as S3 answers it)', () => {
+  /** The objects' directory behind the gateway: what is there, whatever the S3 API said. */
+  const objects = () => new DirectoryObjectStore(join(home, 'objects'));
+  /** The S3 error name and message of a call, or 'ok'. */
+  async function answer(call: () => Promise<unknown>): Promise<{ name: string; message?: string; status?: number }> {
+    try {
+      await call();
+      return { name: 'ok' };
+    } catch (e) {
+      const err = e as Error & { $metadata?: { httpStatusCode?: number } };
+      return { name: err.name, message: err.message, ...(err.$metadata?.httpStatusCode !== undefined ? { status: err.$metadata.httpStatusCode } : {}) };
+    }
+  }
+
+  it('upstream lands, reads, lists and deletes under landing/', async () => {
+    const upstream = keys.of('upstream');
+    await s3(upstream, async (x) => {
+      await x.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'landing/grants/a.csv', Body: 'a\n' }));
+      expect(await (await x.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'landing/grants/a.csv' }))).Body!.transformToString()).toBe('a\n');
+      expect((await x.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'landing/grants/a.csv' }))).ContentLength).toBe(2);
+      expect((await x.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'landing/grants/' }))).Contents?.map((o) => o.Key)).toEqual(['landing/grants/a.csv']);
+      await x.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'landing/grants/a.csv' }));
+    });
+    expect(await objects().head('landing/grants/a.csv')).toBeUndefined();
+  });
+
+  it('upstream cannot read reports/ nor delete or overwrite runs/: 403 AccessDenied naming its access key id and the key, the objects untouched', async () => {
+    const upstream = keys.of('upstream');
+    await objects().put('reports/2026-11-20/r1.json', '{"secret":true}');
+    await objects().put('runs/r1/plan.json', '{"plan":1}');
+    const read = await answer(() => s3(upstream, (x) => x.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'reports/2026-11-20/r1.json' }))));
+    expect(read).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(read.message).toContain(upstream.accessKeyId);
+    expect(read.message).toContain('s3:GetObject');
+    expect(read.message).toContain('arn:aws:s3:::nightshift/reports/2026-11-20/r1.json');
+    expect(read.message).not.toContain('secret');
+    expect(await answer(() => s3(upstream, (x) => x.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'reports/2026-11-20/r1.json' }))))).toMatchObject({ status: 403 });
+
+    const deleted = await answer(() => s3(upstream, (x) => x.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'runs/r1/plan.json' }))));
+    expect(deleted).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(deleted.message).toContain('s3:DeleteObject');
+    expect(deleted.message).toContain('runs/r1/plan.json');
+    expect(await answer(() => s3(upstream, (x) => x.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'runs/r1/plan.json', Body: 'forged' }))))).toMatchObject({ name: 'AccessDenied' });
+    expect(await answer(() => s3(upstream, (x) => x.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'runs/r1/plan.json' }))))).toMatchObject({ name: 'AccessDenied' });
+    // A key that would not pass the store's rules is refused by the grant before anything else.
+    expect(await answer(() => s3(upstream, (x) => x.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'reports/../landing/x' }))))).toMatchObject({ name: 'AccessDenied' });
+    expect(new TextDecoder().decode(await objects().get('runs/r1/plan.json'))).toBe('{"plan":1}');
+  });
+
+  it('ListObjectsV2 outside the grant (the whole bucket, another prefix, "landing" without its slash) is AccessDenied', async () => {
+    const upstream = keys.of('upstream');
+    for (const Prefix of [undefined, 'runs/', 'reports/', 'landing', '']) {
+      const listed = await answer(() => s3(upstream, (x) => x.send(new ListObjectsV2Command({ Bucket: BUCKET, ...(Prefix !== undefined ? { Prefix } : {}) }))));
+      expect(listed, `prefix ${String(Prefix)}`).toMatchObject({ name: 'AccessDenied', status: 403 });
+      expect(listed.message).toContain('s3:ListBucket');
+    }
+  });
+
+  it('DeleteObjects refuses each key outside the grant (its own AccessDenied) and deletes the others', async () => {
+    await objects().put('landing/grants/b.csv', 'b');
+    await objects().put('runs/r2/outputs.json', '{}');
+    const out = await s3(keys.of('upstream'), (x) =>
+      x.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: 'landing/grants/b.csv' }, { Key: 'runs/r2/outputs.json' }] } })),
+    );
+    expect(out.Deleted?.map((d) => d.Key)).toEqual(['landing/grants/b.csv']);
+    expect(out.Errors).toEqual([expect.objectContaining({ Key: 'runs/r2/outputs.json', Code: 'AccessDenied' })]);
+    expect(await objects().head('runs/r2/outputs.json')).toBeDefined();
+  });
+
+  it('checks a copy\'s source too: a copy out of reports/ into landing/ is AccessDenied (copies are otherwise not served)', async () => {
+    await objects().put('reports/2026-11-20/r3.json', '{}');
+    const copy = (source: string) => answer(() => s3(keys.of('upstream'), (x) => x.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'landing/copied.json', CopySource: source }))));
+    expect(await copy(`${BUCKET}/reports/2026-11-20/r3.json`)).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(await copy(`${BUCKET}/landing/grants/none.json`)).toMatchObject({ name: 'NotImplemented', status: 501 });
+  });
+
+  it('each service key as its code needs it: reporting reads runs/ and writes reports/; the worker reads landing/ and writes results; no one writes landing/ but upstream', async () => {
+    await objects().put('runs/r4/plan.json', '{}');
+    await objects().put('landing/grants/c.csv', 'c');
+    const put = (principal: string, key: string) => answer(() => s3(keys.of(principal), (x) => x.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '{}' }))));
+    const get = (principal: string, key: string) => answer(() => s3(keys.of(principal), (x) => x.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))));
+    expect((await get('reporting', 'runs/r4/plan.json')).name).toBe('ok');
+    expect((await put('reporting', 'reports/2026-11-20/r4.json')).name).toBe('ok');
+    expect((await put('reporting', 'runs/r4/plan.json')).name).toBe('AccessDenied');
+    expect((await get('worker', 'landing/grants/c.csv')).name).toBe('ok');
+    expect((await get('worker', 'reports/2026-11-20/r4.json')).name).toBe('AccessDenied');
+    expect((await put('worker', 'runs/r4/plan.json')).name).toBe('AccessDenied');
+    for (const principal of ['ingestion', 'planner', 'reporting', 'worker']) expect((await put(principal, 'landing/grants/forged.csv')).name, principal).toBe('AccessDenied');
+    expect((await put('ingestion', 'datasets/executions/2026-11-20/e1/manifest.json')).name).toBe('ok');
+  });
+});
+
+describe('mayAccessObject: the grants as IAM would read them', () => {
+  const may = (principal: keyof typeof EMBEDDED_ACCESS_GRANTS, action: ObjectAccess['action'], key: string) => mayAccessObject(EMBEDDED_ACCESS_GRANTS[principal], { action, bucket: BUCKET, key });
+
+  it.each([
+    ['upstream', 's3:PutObject', 'landing/oms/x.csv', true],
+    ['upstream', 's3:ListBucket', 'landing/', true],
+    ['upstream', 's3:ListBucket', 'landing', false],
+    ['upstream', 's3:ListBucket', '', false],
+    ['upstream', 's3:GetObject', 'landingx/a', false],
+    ['upstream', 's3:GetObject', 'claim-checks/2026-11-20/x.json', false],
+    ['ingestion', 's3:GetObject', 'landing/oms/x.csv', true],
+    ['ingestion', 's3:DeleteObject', 'landing/oms/x.csv', false],
+    ['planner', 's3:PutObject', 'runs/r1/tca/manifest.json', true],
+    ['planner', 's3:PutObject', 'runs/r1/tca/partition=0/result.json', false],
+    ['planner', 's3:GetObject', 'claim-checks/2026-11-20/x.json', true],
+    ['worker', 's3:PutObject', 'runs/r1/tca/partition=0/result.json', true],
+    ['worker', 's3:PutObject', 'runs/r1/outputs.json', false],
+    ['worker', 's3:ListBucket', 'runs/', false],
+    ['reporting', 's3:ListBucket', 'runs/r1/', true],
+    ['reporting', 's3:DeleteObject', 'reports/2026-11-20/r1.json', false],
+  ] as const)('%s %s %j: %s', (principal, action, key, expected) => {
+    expect(may(principal, action, key)).toBe(expected);
   });
 });

@@ -11,10 +11,12 @@ import {
   sha256Hex,
   verifySigV4,
   parseSigV4Authorization,
+  type AccessGrant,
   type AccessKey,
   type AccessKeys,
   type SigV4Failure,
 } from '@nightshift/aws-wire';
+import type { ObjectAccess, ObjectAuthorizer } from '@nightshift/storage-local';
 
 /** One AWS API served by the embedded platform: answers a request, never rejects. */
 export interface AwsApiHandler {
@@ -31,8 +33,8 @@ export interface AwsApis {
   logs: AwsApiHandler;
   /** AWS Batch, REST-JSON (`POST /v1/...`). */
   batch: AwsApiHandler;
-  /** S3, path-style REST-XML: every other request. */
-  s3: AwsApiHandler;
+  /** S3, path-style REST-XML: every other request. Asks `authorize` about every object access it makes. */
+  s3: { handle(req: IncomingMessage, res: ServerResponse, authorize: ObjectAuthorizer): Promise<void> };
   /** The embedded DynamoDB-compatible server (`X-Amz-Target: DynamoDB_20120810.*` is forwarded to it). */
   dynamoEndpoint: string;
 }
@@ -65,7 +67,9 @@ export interface AwsGatewayOptions {
  * bodies stream (S3 clients always send `x-amz-content-sha256`, the hash the signature covers, which
  * the S3 endpoint checks against the body); every other protocol's (small) body is read, hashed,
  * and handed to its endpoint again. Refusals come in the protocol's own error shape. The endpoint
- * then knows the caller ({@link callerOf}) for its own authorization (PutEvents' sources).
+ * then knows the caller ({@link callerOf}) for its own authorization (PutEvents' sources); the S3
+ * endpoint is handed the key's object policy ({@link objectRefusal}) and applies it to every object
+ * a request touches, as only it knows which (DeleteObjects' keys are in the body).
  */
 export class AwsGateway extends LoopbackHttpServer {
   private apis: AwsApis | undefined;
@@ -117,7 +121,7 @@ export class AwsGateway extends LoopbackHttpServer {
       case 'batch':
         return apis.batch.handle(forward, res);
       case 's3':
-        return apis.s3.handle(forward, res);
+        return apis.s3.handle(forward, res, (access) => objectRefusal(key, access));
     }
   }
 
@@ -162,6 +166,41 @@ export class AwsGateway extends LoopbackHttpServer {
     if (!verified.ok) return fail(verified.failure, verified.message);
     return { key, request: forward };
   }
+}
+
+/**
+ * Whether the key's grant allows this object access ({@link AccessGrant.objects}): some statement
+ * names the action and has a pattern matching the key (for `s3:ListBucket`, the prefix).
+ */
+export function mayAccessObject(grant: AccessGrant, access: ObjectAccess): boolean {
+  return grant.objects.some((statement) => statement.actions.includes(access.action) && statement.keys.some((pattern) => globMatches(pattern, access.key)));
+}
+
+/**
+ * Undefined when `key` may make this access; else S3's AccessDenied message, worded as AWS words
+ * it, naming the access key id and the object (or, for a listing, the prefix).
+ */
+export function objectRefusal(key: AccessKey, access: ObjectAccess): string | undefined {
+  if (mayAccessObject(key.grant, access)) return undefined;
+  const resource = access.action === 's3:ListBucket' ? `"arn:aws:s3:::${access.bucket}" with prefix ${JSON.stringify(access.key)}` : `"arn:aws:s3:::${access.bucket}/${access.key}"`;
+  return `User: ${key.accessKeyId} (${key.principal}) is not authorized to perform: ${access.action} on resource: ${resource} because no identity-based policy allows the ${access.action} action`;
+}
+
+/** IAM's StringLike: `*` matches any run of characters (`/` included); everything else itself. */
+function globMatches(pattern: string, value: string): boolean {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return value === pattern;
+  const [first, ...rest] = parts;
+  const last = rest.pop()!;
+  if (value.length < first!.length + last.length || !value.startsWith(first!) || !value.endsWith(last)) return false;
+  let at = first!.length;
+  const end = value.length - last.length;
+  for (const part of rest) {
+    const found = value.indexOf(part, at);
+    if (found < 0 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
 }
 
 function routeOf(req: IncomingMessage): AwsApiName {

@@ -12,7 +12,7 @@ import { BatchHttpEndpoint, DirectoryJobLogs, LocalComputeEnvironment, LogsHttpE
 import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint, type PutEventsHttpEndpointOptions } from '@nightshift/events-local';
 import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
 import { BUILT_IN_PIPELINES, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
-import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
+import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, TtlSweeper } from '@nightshift/jobs-dynamodb';
 import { PlannerModule, plannerConfigSchema, ReconciliationLoop } from '@nightshift/planner';
 import { ReportingModule, reportingConfigSchema, reportingHttpOptions } from '@nightshift/reporting';
 import type { ServiceRuntime } from '@nightshift/platform';
@@ -65,17 +65,51 @@ export interface EmbeddedCredentials {
   file: string;
 }
 
+/** Oversized event details (the publishers' `claim-checks/` prefix): every service writes its own and reads those of the events it consumes. */
+const CLAIM_CHECKS: AccessGrant['objects'][number] = { actions: ['s3:GetObject', 's3:PutObject'], keys: ['claim-checks/*'] };
+
 /**
  * What each key of the embedded platform may do (see {@link AccessGrant}). The services publish only
  * their own sources (reporting also `nightshift.api`: the REST API's run requests); upstream any
- * source but the reserved `aws.*` and the platform's `nightshift.*`.
+ * source but the reserved `aws.*` and the platform's `nightshift.*`. Objects, least privilege by
+ * what each one's code reads and writes: upstream owns the landing zone and nothing else; ingestion
+ * reads landings and writes dataset manifests; the planner writes a run's plan, step manifests and
+ * outputs listing (and reads plans back); workers read landed files and their step's manifest and
+ * write their partition's result; reporting reads runs and writes reports.
  */
 export const EMBEDDED_ACCESS_GRANTS: Readonly<Record<SplitService | 'worker' | 'upstream', AccessGrant>> = {
-  ingestion: { apis: AWS_API_NAMES, sources: [NightshiftSource.ingestion] },
-  planner: { apis: AWS_API_NAMES, sources: [NightshiftSource.planner] },
-  reporting: { apis: AWS_API_NAMES, sources: [NightshiftSource.reporting, NightshiftSource.api] },
-  worker: { apis: ['s3'], sources: [] },
-  upstream: { apis: ['events', 's3'], sources: ['*'] },
+  ingestion: {
+    apis: AWS_API_NAMES,
+    sources: [NightshiftSource.ingestion],
+    objects: [{ actions: ['s3:GetObject'], keys: ['landing/*'] }, { actions: ['s3:PutObject'], keys: ['datasets/*'] }, CLAIM_CHECKS],
+  },
+  planner: {
+    apis: AWS_API_NAMES,
+    sources: [NightshiftSource.planner],
+    objects: [
+      { actions: ['s3:GetObject', 's3:PutObject'], keys: ['runs/*/plan.json'] },
+      { actions: ['s3:PutObject'], keys: ['runs/*/manifest.json', 'runs/*/outputs.json'] },
+      CLAIM_CHECKS,
+    ],
+  },
+  reporting: {
+    apis: AWS_API_NAMES,
+    sources: [NightshiftSource.reporting, NightshiftSource.api],
+    objects: [{ actions: ['s3:GetObject', 's3:ListBucket'], keys: ['runs/*', 'reports/*'] }, { actions: ['s3:PutObject'], keys: ['reports/*'] }, CLAIM_CHECKS],
+  },
+  worker: {
+    apis: ['s3'],
+    sources: [],
+    objects: [
+      { actions: ['s3:GetObject'], keys: ['landing/*', 'runs/*/manifest.json'] },
+      { actions: ['s3:PutObject'], keys: ['runs/*/result.json'] },
+    ],
+  },
+  upstream: {
+    apis: ['events', 's3'],
+    sources: ['*'],
+    objects: [{ actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'], keys: ['landing/*'] }],
+  },
 };
 
 /**
@@ -175,6 +209,13 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     const client: DynamoDBDocumentClient = createDocumentClient({ endpoint: dynamo.endpoint });
     stops.push(async () => client.destroy());
     await createTable(client, TABLE_NAME);
+    // dynalite has no TTL: expired idempotency records are deleted by a periodic sweep instead.
+    const ttlSweeper = new TtlSweeper(client, {
+      tableName: TABLE_NAME,
+      onError: (e) => Logger.warn(`TTL sweep failed, the next one retries: ${e instanceof Error ? e.message : String(e)}`, 'host'),
+    });
+    ttlSweeper.start();
+    stops.push(() => ttlSweeper.stop());
 
     const bus = await LocalEventBus.open({
       dir: dirs.bus,

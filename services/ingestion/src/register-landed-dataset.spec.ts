@@ -107,6 +107,26 @@ describe('RegisterLandedDataset', () => {
       expect(await ingest.execute(day(files))).toMatchObject({ kind: 'already-registered', dataset: { version: 1 } });
     });
 
+    it("keeps content idempotency per tenant: another tenant's identical landing is a version of its own", async () => {
+      const acme = await ingest.execute(day(files, { tenant: 'acme' }));
+      expect(acme).toMatchObject({ kind: 'registered', dataset: { version: 1, tenant: 'acme' } });
+      const globex = await ingest.execute(day([...files].reverse(), { tenant: 'globex' }));
+      expect(globex).toMatchObject({ kind: 'registered', dataset: { version: 2, tenant: 'globex' } });
+      const registered = DatasetRegistered.detail.parse(published.last().detail);
+      expect(registered.metadata.tenant).toBe('globex');
+      expect(registered.data.alreadyRegistered).toBeUndefined();
+
+      // Each tenant's repeat is answered with its own version, never the other's.
+      expect(await ingest.execute(day(files, { tenant: 'acme' }))).toMatchObject({ kind: 'already-registered', dataset: { version: 1, tenant: 'acme' } });
+      expect(DatasetRegistered.detail.parse(published.last().detail).metadata.tenant).toBe('acme');
+      expect(await ingest.execute(day(files, { tenant: 'globex' }))).toMatchObject({ kind: 'already-registered', dataset: { version: 2, tenant: 'globex' } });
+      // A landing without a tenant is the default tenant's: new to it too.
+      const untenanted = await ingest.execute(day(files));
+      expect(untenanted).toMatchObject({ kind: 'registered', dataset: { version: 3 } });
+      expect(untenanted.kind === 'registered' ? untenanted.dataset : undefined).not.toHaveProperty('tenant');
+      expect(await store.getDatasetVersion('performance@2026-11-20#v2')).toMatchObject({ tenant: 'globex' });
+    });
+
     it('registers a new version when the content differs or the landing asks for force', async () => {
       await ingest.execute(day(files));
       expect(await ingest.execute(day(files, { force: true }))).toMatchObject({ kind: 'registered', dataset: { version: 2 } });

@@ -14,7 +14,7 @@ import {
   type RegisteredFile,
 } from '@nightshift/contracts';
 import type { EventPublisher } from '@nightshift/events-domain';
-import type { Clock, DatasetVersion, JobStore } from '@nightshift/jobs-domain';
+import { tenantOf, type Clock, type DatasetVersion, type JobStore } from '@nightshift/jobs-domain';
 import { InvalidObjectKeyError, type ObjectInfo, type ObjectStore } from '@nightshift/storage-domain';
 
 /** Checks one data file of a known table (a local path); reports every bad row with its line. */
@@ -36,8 +36,11 @@ const CONSUMER = 'ingestion';
  * dataset. Idempotent per landed event id: a redelivery re-emits the same outcome event with the
  * same event id, so a crash between registering and publishing loses nothing.
  *
- * Idempotent by content too: a landing whose files (table, desk, checksum) are those of a version
- * already registered for the dataset and date is answered with a Dataset Registered of that version,
+ * The version is the landing's tenant's (`detail.tenant`; none is the default tenant), and so is
+ * every run planned over it.
+ *
+ * Idempotent by content too, per tenant: a landing whose files (table, desk, checksum) are those of
+ * a version its tenant already registered for the dataset and date is answered with a Dataset Registered of that version,
  * `alreadyRegistered: true`, under that version's own registration event id, so the planner (whose
  * run ids derive from it) starts nothing new; `force: true` in the detail registers a new version.
  */
@@ -68,7 +71,7 @@ export class RegisterLandedDataset {
     if (!detail.force) {
       const existing = await this.versionWithContent(detail, located.infos);
       if (existing) {
-        await this.publishRegistered(event, existing, traceparent, detail.tenant, true);
+        await this.publishRegistered(event, existing, traceparent, true);
         await this.store.markProcessed(CONSUMER, event.id);
         return { kind: 'already-registered', dataset: existing };
       }
@@ -89,9 +92,10 @@ export class RegisterLandedDataset {
       manifestKey,
       landedEventId: event.id,
       registeredAt: this.clock.now().toISOString(),
+      ...(detail.tenant ? { tenant: detail.tenant } : {}),
     });
     await this.objects.put(manifestKey, JSON.stringify(dataset, null, 2), 'application/json');
-    await this.publishRegistered(event, dataset, traceparent, detail.tenant, false);
+    await this.publishRegistered(event, dataset, traceparent, false);
     await this.store.markProcessed(CONSUMER, event.id);
     return { kind: 'registered', dataset };
   }
@@ -99,9 +103,9 @@ export class RegisterLandedDataset {
   /**
    * Dataset Registered for `dataset`. A new version's event id derives from this landing; an
    * already registered one's is that version's own registration event id (see the class comment),
-   * this landing being its correlation id either way.
+   * this landing being its correlation id either way. Its tenant is the version's.
    */
-  private async publishRegistered(event: EventBridgeEvent, dataset: DatasetVersion, traceparent: string | undefined, tenant: string | undefined, already: boolean): Promise<void> {
+  private async publishRegistered(event: EventBridgeEvent, dataset: DatasetVersion, traceparent: string | undefined, already: boolean): Promise<void> {
     await this.publisher.publish([
       {
         source: DatasetRegistered.source,
@@ -124,7 +128,7 @@ export class RegisterLandedDataset {
             correlationId: event.id,
             occurredAt: this.clock.now(),
             traceparent,
-            tenant,
+            tenant: dataset.tenant,
           },
         ),
       },
@@ -149,17 +153,20 @@ export class RegisterLandedDataset {
   }
 
   /**
-   * The registered version of the dataset and date whose files are the landing's (same table, desk
-   * and checksum each, keys aside), newest first; undefined when none is. Reads every version of the
-   * day (a few), by the id format the job store defines.
+   * The landing tenant's registered version of the dataset and date whose files are the landing's
+   * (same table, desk and checksum each, keys aside), newest first; undefined when none is. Another
+   * tenant's version never answers: identical files landed by another tenant are its own version.
+   * Reads the versions of the day (a few) from the tenant's latest down, by the id format the job
+   * store defines.
    */
   private async versionWithContent(detail: DatasetLandedDetail, infos: readonly ObjectInfo[]): Promise<DatasetVersion | undefined> {
-    const latest = await this.store.latestDatasetVersion(detail.dataset, detail.businessDate);
+    const tenant = tenantOf(detail);
+    const latest = await this.store.latestDatasetVersion(detail.dataset, detail.businessDate, { tenant });
     if (!latest) return undefined;
     const wanted = contentOf(detail.files.map((f, i) => ({ table: f.table, desk: f.desk, checksum: infos[i]!.sha256 })));
     for (let v = latest.version; v >= 1; v--) {
       const version = v === latest.version ? latest : await this.store.getDatasetVersion(`${detail.dataset}@${detail.businessDate}#v${v}`);
-      if (version && contentOf(version.files) === wanted) return version;
+      if (version && tenantOf(version) === tenant && contentOf(version.files) === wanted) return version;
     }
     return undefined;
   }

@@ -1,9 +1,9 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { BatchComputeEnvironment } from '@nightshift/compute-aws';
 import type { EventPublisher } from '@nightshift/events-domain';
 import type { QueueServer } from '@nightshift/events-nest';
 import { BUILT_IN_PIPELINES, type Clock, type ComputeEnvironment, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
-import { DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
+import { DynamoDbJobStore, type BackfillOutcome } from '@nightshift/jobs-dynamodb';
 import { bindServicePorts, type ServiceRuntime } from '@nightshift/platform';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import type { PlannerConfig } from './config.js';
@@ -12,7 +12,7 @@ import { PlannerHandlers } from './planner.handlers.js';
 import { ReconciliationLoop } from './reconciliation-loop.js';
 import { Reconciler } from './reconciler.js';
 import { RunEngine } from './run-engine.js';
-import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, PIPELINES, PLANNER_CORE, RECONCILE_INTERVAL_MS } from './tokens.js';
+import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, PIPELINES, PLANNER_CORE, RECONCILE_INTERVAL_MS, STORE_MIGRATIONS } from './tokens.js';
 
 /** What the planner adds to its runtime. */
 export interface PlannerExtras {
@@ -35,11 +35,15 @@ export class PlannerModule {
     if (runtime.mode === 'aws') compute = new BatchComputeEnvironment(runtime.aws.batch);
     else if (runtime.compute) compute = runtime.compute;
     else throw new Error('planner: the embedded runtime has no compute environment');
+    const store = new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName });
     const module: DynamicModule = {
       module: PlannerModule,
       controllers: [PlannerHandlers],
       providers: [
-        { provide: JOB_STORE, useValue: new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName }) satisfies JobStore },
+        { provide: JOB_STORE, useValue: store satisfies JobStore },
+        // A table written by an earlier version gets what it lacks (per-tenant index entries, the TTL
+        // of idempotency records) once, before the planner starts: later starts read one marker item.
+        { provide: STORE_MIGRATIONS, useFactory: () => migrateStore(store) },
         { provide: OBJECT_STORE, useValue: ports.objects },
         { provide: EVENT_PUBLISHER, useValue: ports.publisher },
         { provide: COMPUTE, useValue: compute },
@@ -73,4 +77,14 @@ export class PlannerModule {
     };
     return { module, transport: ports.transport };
   }
+}
+
+/** Runs the job store's one-off migrations (each idempotent, and skipped once done); resolves to what they did. */
+async function migrateStore(store: DynamoDbJobStore): Promise<Record<'tenantIndexes' | 'expiry', BackfillOutcome>> {
+  const log = new Logger('planner');
+  const tenantIndexes = await store.backfillTenantIndexes();
+  if (!tenantIndexes.skipped) log.log(`job store migrated: ${tenantIndexes.written} per-tenant index entries backfilled`);
+  const expiry = await store.backfillExpiry();
+  if (!expiry.skipped) log.log(`job store migrated: ${expiry.written} idempotency records given an expiry`);
+  return { tenantIndexes, expiry };
 }

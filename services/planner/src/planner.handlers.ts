@@ -11,7 +11,15 @@ import {
   type RunRequestedDetail,
   type EventBridgeEvent,
 } from '@nightshift/contracts';
-import { DatasetLacksTablesError, type DatasetVersion, type JobStore, type PipelineDefinition, type PlanRequest } from '@nightshift/jobs-domain';
+import {
+  DatasetLacksTablesError,
+  DatasetOfAnotherTenantError,
+  tenantOf,
+  type DatasetVersion,
+  type JobStore,
+  type PipelineDefinition,
+  type PlanRequest,
+} from '@nightshift/jobs-domain';
 import { PreserveHandlerErrorFilter } from '@nightshift/events-nest';
 import { withSpan } from '@nightshift/observability';
 import { PipelinesNotStartedError } from './errors.js';
@@ -36,7 +44,8 @@ export class PlannerHandlers {
     await this.span('planner: Dataset Registered', event, async (traceparent) => {
       const dataset = await this.store.getDatasetVersion(detail.data.datasetId);
       if (!dataset) throw new ContractViolationError(event['detail-type'], event.id, `dataset ${detail.data.datasetId} is not registered`);
-      const meta = { triggerEventId: detail.metadata.eventId, correlationId: detail.metadata.correlationId, traceparent, tenant: detail.metadata.tenant };
+      // The runs a dataset triggers are its tenant's, as stored (not as the event says).
+      const meta = { triggerEventId: detail.metadata.eventId, correlationId: detail.metadata.correlationId, traceparent, tenant: dataset.tenant };
       // Every workload the dataset triggers gets its run, whatever happens to the others'.
       const failures: Array<{ pipeline: string; error: unknown }> = [];
       for (const pipeline of this.engine.pipelinesFor(dataset.dataset)) {
@@ -52,7 +61,7 @@ export class PlannerHandlers {
     await this.span('planner: Run Requested', event, async (traceparent) => {
       const { pipeline: name, businessDate } = detail.data;
       const meta = { triggerEventId: detail.metadata.eventId, correlationId: detail.metadata.correlationId, traceparent, tenant: detail.metadata.tenant };
-      const resolved = await this.resolveRequest(detail.data);
+      const resolved = await this.resolveRequest(detail.data, tenantOf(detail.metadata));
       if ('reason' in resolved) {
         // The run id the requester was given derives from the requested date, so the failure is recorded under it.
         await this.engine.failUnplannable({ pipeline: name, businessDate, ...meta, ...resolved });
@@ -64,16 +73,23 @@ export class PlannerHandlers {
     });
   }
 
-  /** The pipeline and dataset version a run request names, or why they cannot make the run it asks for. */
+  /**
+   * The pipeline and dataset version a run request names, or why they cannot make the run it asks
+   * for. Only the requester's tenant's datasets are candidates: the latest is its latest, and a
+   * named version of another tenant is refused as one that does not exist (its id is not recorded
+   * on the failed run), so a tenant can neither run over nor learn of another's data.
+   */
   private async resolveRequest(
     request: RunRequestedDetail['data'],
+    tenant: string,
   ): Promise<{ pipeline: PipelineDefinition; dataset: DatasetVersion } | { reason: string; datasetId?: string }> {
     const { businessDate, datasetId } = request;
     const pipeline = this.engine.pipeline(request.pipeline);
     if (!pipeline) return { reason: `unknown pipeline "${request.pipeline}"` };
     const input = pipeline.trigger.datasets[0] ?? '(none)';
-    const dataset = datasetId ? await this.store.getDatasetVersion(datasetId) : await this.store.latestDatasetVersion(input, businessDate);
-    if (!dataset) return { reason: `no registered dataset ${datasetId ?? `${input} for ${businessDate}`}` };
+    const dataset = datasetId ? await this.store.getDatasetVersion(datasetId) : await this.store.latestDatasetVersion(input, businessDate, { tenant });
+    if (datasetId && (!dataset || tenantOf(dataset) !== tenant)) return { reason: new DatasetOfAnotherTenantError(datasetId, tenant).message };
+    if (!dataset) return { reason: `no registered dataset ${input} for ${businessDate}` };
     if (dataset.businessDate !== businessDate) {
       return { reason: `dataset ${dataset.datasetId} is of business date ${dataset.businessDate}, not the requested ${businessDate}`, datasetId: dataset.datasetId };
     }
@@ -83,14 +99,18 @@ export class PlannerHandlers {
     return { pipeline, dataset };
   }
 
-  /** Starts a pipeline's run, or records it as failed (Run Failed on the bus) when the dataset lacks what it needs. */
+  /**
+   * Starts a pipeline's run, or records it as failed (Run Failed on the bus) when the dataset lacks
+   * what it needs or is another tenant's (planning refuses that too, whatever the caller checked).
+   */
   private async start(pipeline: PipelineDefinition, dataset: DatasetVersion, meta: Omit<PlanRequest, 'pipeline' | 'dataset' | 'now'>): Promise<void> {
     try {
       const run = await this.engine.startRun({ pipeline, dataset, ...meta });
       this.log.log(`run ${run.runId} (${pipeline.name}) ${run.status}: ${run.tasksTotal} task(s)`);
     } catch (e) {
-      if (!(e instanceof DatasetLacksTablesError)) throw e;
-      await this.engine.failUnplannable({ ...meta, pipeline: pipeline.name, businessDate: dataset.businessDate, datasetId: dataset.datasetId, reason: e.message });
+      if (!(e instanceof DatasetLacksTablesError) && !(e instanceof DatasetOfAnotherTenantError)) throw e;
+      const datasetId = e instanceof DatasetLacksTablesError ? { datasetId: dataset.datasetId } : {};
+      await this.engine.failUnplannable({ ...meta, pipeline: pipeline.name, businessDate: dataset.businessDate, ...datasetId, reason: e.message });
       this.log.warn(e.message);
     }
   }

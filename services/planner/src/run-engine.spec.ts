@@ -316,6 +316,38 @@ describe('Reconciler: repairs what events and hosts lose', () => {
   });
 });
 
+describe('Reconciler: a resubmitted task waiting in the queue', () => {
+  it('is not claimed again while its job waits longer than the claim timeout, and its job, once it runs, finishes the task', async () => {
+    const pipeline = pipelineOf({ fanOut: 'partitions', attempts: 3 });
+    for (const i of [0, 1, 2]) await writeFile(h.marker(`hang-${i}`), '');
+    const a = h.startHost({ pipelines: [pipeline] });
+    const run = await h.startRun(a, pipeline, DESKS3);
+    await eventually('the workers to start', async () => ((await h.starts()).length === 3 ? true : undefined));
+    await h.crash(a);
+    // One task at a time on the new host (0.25 vCPU each), and the first to run hangs: the other two
+    // resubmitted jobs wait RUNNABLE through every sweep below, each far past the claim timeout (0).
+    for (const i of [0, 1, 2]) await writeFile(h.marker(`hang-${i}-alone`), '');
+    const b = h.startHost({ pipelines: [pipeline], compute: { vcpus: 0.25 }, claimTimeoutMs: 0 });
+    expect(await b.reconciler.sweep()).toMatchObject({ lost: 3 });
+    await eventually('the first resubmitted worker', async () => ((await h.starts()).length === 4 ? true : undefined));
+    const jobs = (await h.tasksOf(run.runId)).map((t) => t.jobId);
+    expect(jobs.every((id) => id !== undefined && !id.startsWith('resubmission:'))).toBe(true);
+    for (let i = 0; i < 3; i++) expect(await b.reconciler.sweep()).toMatchObject({ lost: 0 });
+    expect((await h.tasksOf(run.runId)).map((t) => t.jobId)).toEqual(jobs);
+    for (const i of [0, 1, 2]) await rm(h.marker(`hang-${i}-alone`));
+    await h.runReaching(run.runId, 'SUCCEEDED');
+    await b.compute.idle();
+    // Three first attempts lost with the host, then one resubmitted job per task: no more.
+    expect(await h.starts()).toHaveLength(6);
+    expect((await h.tasksOf(run.runId)).map((t) => t.attempts.map((x) => x.exitCode ?? 'lost'))).toEqual([
+      ['lost', 0],
+      ['lost', 0],
+      ['lost', 0],
+    ]);
+    expect(h.publisher.ofType(RunSucceeded.detailType)).toHaveLength(1);
+  });
+});
+
 describe('RunEngine.failUnplannable on a redelivered trigger', () => {
   it('never fails a run that an earlier delivery of the same trigger planned and started', async () => {
     const pipeline = pipelineOf();

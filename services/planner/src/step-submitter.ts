@@ -128,13 +128,18 @@ export class StepSubmitter {
 
   /**
    * Submits one task of a step as a job of its own, continuing its attempt count: the task was
-   * claimed by the caller (its jobId holds the claim made from `token`).
+   * claimed by the caller (`task`, as written: its jobId holds the claim made from `token`). The
+   * job's id then replaces the claim at once, conditioned on the claim still being there: a task
+   * whose job waits in the queue longer than the claim timeout must not look like an abandoned
+   * claim to the sweep, which would claim and resubmit it again and leave the waiting job's events
+   * matching no claim (a livelock the chaos run found). If the job's first event got there first,
+   * it has already replaced the claim and there is nothing to record.
    */
   async resubmitTask(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution, task: Task, token: string, priorAttempts: number, remainingAttempts: number): Promise<void> {
     await this.writeManifest(run, def, exec);
     // A job of its own: never an array, whatever the step's size.
     const { arraySize: _array, ...job } = this.jobFor(run, pipeline, def, exec);
-    await this.findOrSubmit({
+    const submitted = await this.findOrSubmit({
       ...job,
       jobName: jobNameFor(exec.jobName, `c${task.arrayIndex}`, `a${priorAttempts}`),
       retryStrategy: { ...job.retryStrategy, attempts: remainingAttempts },
@@ -147,6 +152,11 @@ export class StepSubmitter {
         [JOB_PARAM_RESUBMISSION]: token,
       },
     });
+    try {
+      await this.store.claimTask(task, { ...task, jobId: submitted.jobId, updatedAt: this.clock.now().toISOString() }, exec.size);
+    } catch (e) {
+      if (!(e instanceof StaleStateError)) throw e;
+    }
   }
 
   /** The job a step runs as (an array job of `size` children when size > 1). */

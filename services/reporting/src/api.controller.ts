@@ -11,6 +11,7 @@ import {
   DEFAULT_TENANT,
   type Clock,
   type ComputeEnvironment,
+  type IdempotencyKeys,
   type JobLogs,
   type JobStore,
   type Report,
@@ -24,7 +25,7 @@ import { z } from 'zod';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { BearerAuthGuard, Caller, Public, RequireRole } from './auth/auth.guard.js';
 import { tenantScope, type Principal } from './auth/principal.js';
-import { canonicalHash, type IdempotencyKeys } from './idempotency-keys.js';
+import { canonicalHash } from './canonical-hash.js';
 import { CLOCK, COMPUTE, EVENT_PUBLISHER, IDEMPOTENCY_KEYS, JOB_LOGS, JOB_STORE, OBJECT_STORE } from './tokens.js';
 
 /** What `POST /runs` accepts: Run Requested's data, `requestedBy` defaulting to `api`; unknown fields are refused, not ignored. */

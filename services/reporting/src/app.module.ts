@@ -2,15 +2,14 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { BatchComputeEnvironment } from '@nightshift/compute-aws';
 import type { EventPublisher } from '@nightshift/events-domain';
 import type { QueueServer } from '@nightshift/events-nest';
-import type { Clock, ComputeEnvironment, JobLogs, JobStore } from '@nightshift/jobs-domain';
-import { DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
+import type { Clock, ComputeEnvironment, IdempotencyKeys, JobLogs, JobStore } from '@nightshift/jobs-domain';
+import { DynamoDbIdempotencyKeys, DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
 import { CloudWatchJobLogs } from '@nightshift/logs-aws';
 import { bindServicePorts, type ServiceRuntime } from '@nightshift/platform';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { ApiController } from './api.controller.js';
 import { BearerAuthenticator } from './auth/bearer-authenticator.js';
 import type { ReportingConfig } from './config.js';
-import { DynamoDbIdempotencyKeys, type IdempotencyKeys } from './idempotency-keys.js';
 import { PublishReport, type ReportSection } from './publish-report.js';
 import { ReportingHandlers } from './reporting.handlers.js';
 import { BACKTEST_SECTION, EXECUTION_SECTION, PERFORMANCE_SECTION, RISK_SECTION, TCA_SECTION } from './sections.js';
@@ -43,7 +42,7 @@ export class ReportingModule {
       controllers: [ReportingHandlers, ApiController],
       providers: [
         { provide: JOB_STORE, useValue: new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName }) satisfies JobStore },
-        { provide: IDEMPOTENCY_KEYS, useValue: new DynamoDbIdempotencyKeys(ports.dynamo, config.tableName) satisfies IdempotencyKeys },
+        { provide: IDEMPOTENCY_KEYS, useValue: new DynamoDbIdempotencyKeys(ports.dynamo, { tableName: config.tableName }) satisfies IdempotencyKeys },
         { provide: OBJECT_STORE, useValue: ports.objects },
         { provide: EVENT_PUBLISHER, useValue: ports.publisher },
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },

@@ -25,6 +25,10 @@ export const DatasetLanded = {
       )
       .min(1, 'must list at least one file'),
     producer: z.string().optional(),
+    /**
+     * Whose data this is. The registered version is this tenant's (none: the default tenant's):
+     * runs it triggers are the tenant's, and only the tenant's run requests may use it.
+     */
     tenant: z.string().min(1).optional(),
     traceparent: traceparentSchema.optional(),
     /**

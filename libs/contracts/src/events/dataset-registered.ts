@@ -19,7 +19,8 @@ export type RegisteredFile = z.infer<typeof registeredFileSchema>;
  * the landing's content already registered (`alreadyRegistered`). In the latter case the event
  * describes the existing version and carries that version's registration event id as its
  * `metadata.eventId` (the landing's own id is its `correlationId`), so a consumer idempotent per
- * event id (the planner: run ids derive from it) starts nothing new.
+ * event id (the planner: run ids derive from it) starts nothing new. `metadata.tenant` is the
+ * version's tenant (the landing's); the planner reads it from the stored version, not from here.
  */
 export const DatasetRegistered = {
   source: NightshiftSource.ingestion,

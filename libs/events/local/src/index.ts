@@ -1,12 +1,12 @@
+export { LocalEventBus, type LocalEventBusOptions } from './local-event-bus.js';
 export {
-  LocalEventBus,
-  type LocalEventBusOptions,
   type ReceivedMessage,
   type ReceivedDeadLetter,
   type DeadLetter,
   type ReceiveOptions,
   type QueueStats,
-} from './local-event-bus.js';
+  type QueueBacklog,
+} from './messages.js';
 export { type QuarantinedFile } from './quarantine.js';
 export { entryToEvent, formatEventTime, MAX_DETAIL_DEPTH, validatePutEventsRequest, type EnvelopeContext } from './put-events.js';
 export { LocalQueueConsumer } from './local-queue-consumer.js';

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
-import { eventBridgeEnvelopeSchema, NIGHTSHIFT_BUS, type EventBridgeEvent, type RuleDefinition } from '@nightshift/contracts';
+import { NIGHTSHIFT_BUS, type EventBridgeEvent, type RuleDefinition } from '@nightshift/contracts';
 import {
   compileEventPattern,
   InvalidEventPatternError,
@@ -13,27 +11,16 @@ import {
   type MessageConsumer,
   type PutEventsTarget,
 } from '@nightshift/events-domain';
-import {
-  acquireDirLock,
-  DirSync,
-  fsyncDir,
-  releaseDirLock,
-  removeStaleTempFiles,
-  writeFileAtomically,
-} from './durable-files.js';
+import { BusRuntime } from './bus-runtime.js';
+import { acquireDirLock, DirSync, fsyncDir, releaseDirLock, removeStaleTempFiles } from './durable-files.js';
+import { BusClosedError, InvalidEventError, InvalidQueueNameError, InvalidRuleError, messageOf, UnknownQueueError } from './errors.js';
 import { LocalQueueConsumer } from './local-queue-consumer.js';
-import { Quarantine, type QuarantinedFile } from './quarantine.js';
-import { readReceipts, ReceiptLog, type Receipt } from './receipt-log.js';
-import {
-  BusClosedError,
-  CorruptMessageFileError,
-  InvalidEventError,
-  InvalidQueueNameError,
-  InvalidRuleError,
-  messageOf,
-  UnknownQueueError,
-} from './errors.js';
+import type { DeadLetter, QueueBacklog, QueueStats, ReceivedDeadLetter, ReceivedMessage, ReceiveOptions } from './messages.js';
 import { entryToEvent, storableEventProblem, validatePutEventsRequest, type EnvelopeContext } from './put-events.js';
+import { Quarantine, type QuarantinedFile } from './quarantine.js';
+import { ServiceQueue, type ReceiptLogLocation } from './service-queue.js';
+
+export type { DeadLetter, QueueBacklog, QueueStats, ReceivedDeadLetter, ReceivedMessage, ReceiveOptions } from './messages.js';
 
 /** Options of {@link LocalEventBus.open}. */
 export interface LocalEventBusOptions {
@@ -46,6 +33,17 @@ export interface LocalEventBusOptions {
   /** Receives after which the next receive moves the message to `<queue>-dlq` instead. Default 5. */
   maxReceiveCount?: number;
   /**
+   * How long a queue keeps a message, from when it entered the queue (SQS `MessageRetentionPeriod`),
+   * in flight or not; older ones are deleted at open, when a receive meets them, and by a sweep every
+   * minute ({@link LocalEventBus.expireMessages}). Default 4 days (SQS's default).
+   */
+  messageRetentionMs?: number;
+  /**
+   * The same for `<queue>-dlq`, counted from when the message entered its source queue, as SQS does.
+   * Default 14 days (SQS's maximum: AWS recommends a DLQ retention longer than its source queue's).
+   */
+  deadLetterRetentionMs?: number;
+  /**
    * Size at which a queue's receipt log (`receipts/<queue>.log`, the durable receive counts) is compacted,
    * once it is also 4x its last compacted size. Default 1 MiB (about 12 000 deliveries).
    */
@@ -56,202 +54,92 @@ export interface LocalEventBusOptions {
   region?: string;
   /** Name entries may give as `EventBusName` (or its ARN). Default `nightshift`. */
   eventBusName?: string;
-  /** Clock for event times and visibility. Default `() => new Date()`. */
+  /** Clock for event times, visibility and retention. Default `() => new Date()`. */
   now?: () => Date;
   /**
-   * Where the bus reports, at open, message files it could not load and quarantined (see
-   * {@link LocalEventBus.quarantined}). Default: `process.emitWarning` (printed on stderr).
+   * Where the bus reports message files it could not load and quarantined (at open, see
+   * {@link LocalEventBus.quarantined}, or when a delivery found one gone or changed) and a retention
+   * sweep that failed. Default: `process.emitWarning` (printed on stderr).
    */
   warn?: (message: string) => void;
 }
 
-/** A message handed out by {@link LocalEventBus.receive}. */
-export interface ReceivedMessage {
-  /** Identifies this delivery; ack/release/deadLetter need the handle of the latest delivery. */
-  receiptHandle: string;
-  /** Stable per queue message (not the event id: one event fanned out to two queues is two messages). */
-  messageId: string;
-  /** 1 on the first delivery. */
-  receiveCount: number;
-  /** The full EventBridge event, as EventBridge would deliver it to an SQS target. */
-  event: EventBridgeEvent;
-  /** When the message entered the queue (SQS `SentTimestamp`). */
-  enqueuedAt: string;
-  /**
-   * When the message was first received (SQS `ApproximateFirstReceiveTimestamp`). Kept in memory only:
-   * after a restart it is the first receive since the restart.
-   */
-  firstReceivedAt: string;
-}
-
-/** A message handed out by {@link LocalEventBus.receiveDeadLetters}: a delivery from `<queue>-dlq`. */
-export interface ReceivedDeadLetter extends ReceivedMessage {
-  /** Why it was dead-lettered (as in {@link DeadLetter}). */
-  reason: string;
-  deadLetteredAt: string;
-}
-
-/** A message in a queue's dead-letter queue. */
-export interface DeadLetter {
-  messageId: string;
-  event: EventBridgeEvent;
-  receiveCount: number;
-  enqueuedAt: string;
-  deadLetteredAt: string;
-  /** Why it was dead-lettered: the handler's error, or the receive count that was exceeded. */
-  reason: string;
-}
-
-/** Options of {@link LocalEventBus.receive}. */
-export interface ReceiveOptions {
-  /** Long polling, like SQS's WaitTimeSeconds: wait up to this long for a message. Default 0. */
-  waitTimeMs?: number;
-  /** Ends the wait early (the call then resolves with what it has, usually nothing). */
-  signal?: AbortSignal;
-  /** This receive's visibility timeout (SQS ReceiveMessage `VisibilityTimeout`). Default: the bus's. */
-  visibilityTimeoutMs?: number;
-}
-
-/** Counts for one queue. */
-export interface QueueStats {
-  visible: number;
-  inFlight: number;
-  deadLetters: number;
-}
-
-const messageRecordSchema = z.object({
-  format: z.literal(1),
-  messageId: z.string().min(1),
-  enqueuedAt: z.string(),
-  receiveCount: z.number().int().nonnegative(),
-  /** Epoch ms before which the message is not delivered (0: visible). */
-  visibleAt: z.number(),
-  lastError: z.string().optional(),
-  deadLetteredAt: z.string().optional(),
-  deadLetterReason: z.string().optional(),
-  event: eventBridgeEnvelopeSchema,
-});
-type MessageRecord = z.infer<typeof messageRecordSchema> & { event: EventBridgeEvent };
-
-interface Slot {
-  /** File name, the same in the queue and its DLQ: `<enqueued epoch ms, 13 digits>-<messageId>.json`. */
-  readonly file: string;
-  record: MessageRecord;
-  /** Removals of this message (ack, dead-letter move, redrive) run one after another. Delivery state goes to the receipt log. */
-  chain: Promise<void>;
-  /** An ack or a move is under way: the message is no longer deliverable. */
-  leaving: boolean;
-  /** First receive in this process (SQS `ApproximateFirstReceiveTimestamp`), epoch ms. */
-  firstReceivedAt?: number;
-  /** The latest delivery of a dead letter (the DLQ read as a queue). In memory only: see {@link LocalEventBus.receiveDeadLetters}. */
-  deadDelivery?: DeadDelivery;
-}
-
-interface DeadDelivery {
-  /** `<messageId>:<uuid>`: random per delivery, so a handle from before a restart is stale after it. */
-  handle: string;
-  visibleAt: number;
-  /** Deliveries from the DLQ, added to the receive count the message had when it was moved. */
-  receives: number;
-}
-
-class Queue {
-  readonly messages = new Map<string, Slot>();
-  readonly dead = new Map<string, Slot>();
-  readonly waiters = new Set<() => void>();
-  readonly deadWaiters = new Set<() => void>();
-  readonly dirSync: DirSync;
-  readonly dlqDirSync: DirSync;
-  /** Opened by `loadQueue`; a bus exists only once every queue is loaded. */
-  receipts!: ReceiptLog;
-
-  constructor(
-    readonly name: string,
-    readonly dir: string,
-    readonly dlqDir: string,
-    readonly matchers: ReadonlyArray<(event: unknown) => boolean>,
-  ) {
-    this.dirSync = new DirSync(dir);
-    this.dlqDirSync = new DirSync(dlqDir);
-  }
-
-  routes(event: EventBridgeEvent): boolean {
-    return this.matchers.some((m) => m(event));
-  }
-
-  wake(): void {
-    for (const w of [...this.waiters]) w();
-  }
-
-  wakeDead(): void {
-    for (const w of [...this.deadWaiters]) w();
-  }
-
-  /** The delivery state that lives in the receipt log: every message delivered at least once. */
-  *deliveryStates(): Iterable<Receipt> {
-    for (const { record } of this.messages.values()) if (record.receiveCount > 0) yield receiptOf(record);
-  }
-}
-
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,76}$/;
-const MAX_TIMER_MS = 60_000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** How often retention is enforced besides at open and on receive. */
+const RETENTION_SWEEP_MS = 60_000;
 
 /**
  * The embedded event bus: EventBridge rules fanning out to one SQS-like queue per service, kept in
  * plain files under one directory (layout in the README).
  *
  * Delivery semantics match the AWS mode: `putEvents` resolves only after every routed copy is on
- * disk (fsync'ed file and directory); a queue's message is deleted only by `ack`; a received message
- * is invisible for the visibility timeout and then delivered again with a higher receive count, also
- * after a restart (receive count and visibility are on disk before a message is handed out); after
- * `maxReceiveCount` deliveries the next receive moves it to the queue's DLQ. Delivery is at least
- * once: a crash can repeat a delivery, never lose one, so consumers deduplicate on event id.
+ * disk (fsync'ed file and directory); a queue's message is deleted only by `ack` (or retention); a
+ * received message is invisible for the visibility timeout and then delivered again with a higher
+ * receive count, also after a restart (receive count and visibility are on disk before a message is
+ * handed out); after `maxReceiveCount` deliveries the next receive moves it to the queue's DLQ.
+ * Delivery is at least once: a crash can repeat a delivery, never lose one, so consumers deduplicate
+ * on event id.
+ *
+ * Memory holds a small index entry per message (see the README), never an event: a delivery reads
+ * its event from the message file.
  *
  * One process owns the directory (a `LOCK` file with its pid; a dead owner's lock is taken over).
  * Other processes publish through {@link PutEventsHttpEndpoint}.
  */
 export class LocalEventBus implements PutEventsTarget {
-  private closed = false;
-  private readonly pending = new Set<Promise<unknown>>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private sweeping = false;
 
   private constructor(
     readonly dir: string,
-    private readonly tmpDir: string,
-    private readonly queues: ReadonlyMap<string, Queue>,
+    private readonly queues: ReadonlyMap<string, ServiceQueue>,
     private readonly envelope: EnvelopeContext,
     /** How long a received message stays invisible before it is delivered again. */
     readonly visibilityTimeoutMs: number,
     /** Receives after which the next receive moves a message to its DLQ. */
     readonly maxReceiveCount: number,
-    private readonly quarantine: Quarantine,
-  ) {}
+    private readonly runtime: BusRuntime,
+  ) {
+    this.sweepTimer = setInterval(() => void this.sweep(), RETENTION_SWEEP_MS);
+    this.sweepTimer.unref();
+  }
 
   /**
    * Opens (creating if needed) the bus in `options.dir`: takes the directory lock, removes temp
-   * files of interrupted writes, finishes interrupted dead-letter moves and loads every queue. A
-   * message file that does not load (edited, or written by something else) does not stop the
-   * start: it is moved to `<dir>/quarantine/<queue>/` with a `.reason` file, and `options.warn`
-   * says how many and where. Throws `InvalidQueueNameError` / `InvalidRuleError` for a bad
-   * configuration and `BusDirectoryLockedError` if a live process owns the directory.
+   * files of interrupted writes, finishes interrupted dead-letter moves, loads every queue's index
+   * and deletes the messages past retention. A message file that does not load (edited, or written
+   * by something else) does not stop the start: it is moved to `<dir>/quarantine/<queue>/` with a
+   * `.reason` file, and `options.warn` says how many and where. Throws `InvalidQueueNameError` /
+   * `InvalidRuleError` for a bad configuration, `RangeError` for a bad number, and
+   * `BusDirectoryLockedError` if a live process owns the directory.
    */
   static async open(options: LocalEventBusOptions): Promise<LocalEventBus> {
-    const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
+    const visibilityTimeoutMs = nonNegative('visibilityTimeoutMs', options.visibilityTimeoutMs ?? 30_000);
     const maxReceiveCount = options.maxReceiveCount ?? 5;
-    const compactAtBytes = options.receiptLogCompactionBytes ?? 1024 * 1024;
-    if (!(Number.isFinite(visibilityTimeoutMs) && visibilityTimeoutMs >= 0)) {
-      throw new RangeError(`visibilityTimeoutMs must be a non-negative number, got ${visibilityTimeoutMs}`);
-    }
     if (!(Number.isInteger(maxReceiveCount) && maxReceiveCount >= 1)) {
       throw new RangeError(`maxReceiveCount must be a positive integer, got ${maxReceiveCount}`);
     }
-    if (!(Number.isFinite(compactAtBytes) && compactAtBytes >= 0)) {
-      throw new RangeError(`receiptLogCompactionBytes must be a non-negative number, got ${compactAtBytes}`);
-    }
+    const settings = {
+      maxReceiveCount,
+      messageRetentionMs: positive('messageRetentionMs', options.messageRetentionMs ?? 4 * DAY_MS),
+      deadLetterRetentionMs: positive('deadLetterRetentionMs', options.deadLetterRetentionMs ?? 14 * DAY_MS),
+    };
+    const compactAtBytes = nonNegative('receiptLogCompactionBytes', options.receiptLogCompactionBytes ?? 1024 * 1024);
     const dir = resolve(options.dir);
     const tmpDir = join(dir, 'tmp');
     const queuesDir = join(dir, 'queues');
     const receiptsDir = join(dir, 'receipts');
-    const queues = new Map<string, Queue>();
+    const warn = options.warn ?? ((message: string) => process.emitWarning(message, { code: 'NIGHTSHIFT_BUS_QUARANTINE' }));
+    const envelope: EnvelopeContext = {
+      account: options.account ?? '000000000000',
+      region: options.region ?? 'local',
+      busName: options.eventBusName ?? NIGHTSHIFT_BUS,
+      now: options.now ?? (() => new Date()),
+    };
+    const quarantine = new Quarantine(dir, tmpDir);
+    const runtime = new BusRuntime(tmpDir, quarantine, envelope.now, warn);
+    const queues = new Map<string, ServiceQueue>();
     for (const [name, rules] of Object.entries(options.rules)) {
       if (!QUEUE_NAME.test(name)) {
         throw new InvalidQueueNameError(name, 'use 1-76 letters, digits, "-" or "_" (SQS names, leaving room for "-dlq")');
@@ -266,62 +154,54 @@ export class LocalEventBus implements PutEventsTarget {
           throw e;
         }
       });
-      queues.set(name, new Queue(name, join(queuesDir, name), join(queuesDir, `${name}-dlq`), matchers));
+      queues.set(name, new ServiceQueue(name, join(queuesDir, name), join(queuesDir, `${name}-dlq`), matchers, runtime, settings));
     }
 
     await mkdir(tmpDir, { recursive: true });
     await acquireDirLock(dir, tmpDir);
-    const quarantine = new Quarantine(dir, tmpDir);
     const quarantinedNow: QuarantinedFile[] = [];
-    const loaded: Queue[] = [];
+    let quarantinedAll: QuarantinedFile[] = [];
+    const loaded: ServiceQueue[] = [];
     try {
       await removeStaleTempFiles(tmpDir);
       await mkdir(queuesDir, { recursive: true });
       await mkdir(receiptsDir, { recursive: true });
       for (const q of queues.values()) {
         await mkdir(q.dir, { recursive: true });
-        await mkdir(q.dlqDir, { recursive: true });
+        await mkdir(q.dead.dir, { recursive: true });
       }
       // Make the directories themselves durable before anything is published into them.
-      const dirs = [dirname(dir), dir, queuesDir, receiptsDir, ...[...queues.values()].flatMap((q) => [q.dir, q.dlqDir])];
+      const dirs = [dirname(dir), dir, queuesDir, receiptsDir, ...[...queues.values()].flatMap((q) => [q.dir, q.dead.dir])];
       await Promise.all(dirs.map(fsyncDir));
       const receipts: ReceiptLogLocation = { dir: receiptsDir, dirSync: new DirSync(receiptsDir), tmpDir, compactAtBytes };
       for (const q of queues.values()) {
-        quarantinedNow.push(...(await loadQueue(q, receipts, quarantine)));
+        quarantinedNow.push(...(await q.load(receipts)));
         loaded.push(q);
       }
+      quarantinedAll = await quarantine.list();
     } catch (e) {
-      for (const q of loaded) await q.receipts.close();
+      for (const q of loaded) await q.close();
       await releaseDirLock(dir);
       throw e;
     }
-    const envelope: EnvelopeContext = {
-      account: options.account ?? '000000000000',
-      region: options.region ?? 'local',
-      busName: options.eventBusName ?? NIGHTSHIFT_BUS,
-      now: options.now ?? (() => new Date()),
-    };
-    const bus = new LocalEventBus(dir, tmpDir, queues, envelope, visibilityTimeoutMs, maxReceiveCount, quarantine);
-    const all = await quarantine.list();
-    if (all.length > 0) {
-      const warn = options.warn ?? ((message: string) => process.emitWarning(message, { code: 'NIGHTSHIFT_BUS_QUARANTINE' }));
+    if (quarantinedAll.length > 0) {
       warn(
         `event bus ${dir}: ${quarantinedNow.length} message file(s) could not be loaded and were moved to ${quarantine.dir} ` +
-          `(${all.length} file(s) there in all; each with a .reason file). ` +
+          `(${quarantinedAll.length} file(s) there in all; each with a .reason file). ` +
           'They are not delivered: inspect, repair and move back, or delete them.',
       );
     }
-    return bus;
+    return new LocalEventBus(dir, queues, envelope, visibilityTimeoutMs, maxReceiveCount, runtime);
   }
 
-  /** The message files this bus could not load and moved to `<dir>/quarantine/` (at this start or earlier), with their reasons. */
+  /** The message files this bus could not load and moved to `<dir>/quarantine/` (at a start, or when a delivery met one), with their reasons. */
   quarantined(): Promise<QuarantinedFile[]> {
-    return this.quarantine.list();
+    return this.runtime.quarantine.list();
   }
 
   /** True once {@link close} was called. */
   get isClosed(): boolean {
-    return this.closed;
+    return this.runtime.closed;
   }
 
   /** The configured queue names. */
@@ -356,7 +236,7 @@ export class LocalEventBus implements PutEventsTarget {
         if (!('event' in built)) return built;
         const { event } = built;
         try {
-          await Promise.all([...this.queues.values()].filter((q) => q.routes(event)).map((q) => this.enqueue(q, event)));
+          await Promise.all([...this.queues.values()].filter((q) => q.routes(event)).map((q) => q.enqueue(event)));
         } catch (e) {
           if (e instanceof InvalidEventError) {
             return { ErrorCode: 'InvalidArgument', ErrorMessage: `The event is not valid. Reason: ${e.reason}` };
@@ -379,23 +259,16 @@ export class LocalEventBus implements PutEventsTarget {
   /**
    * Receives up to `max` visible messages of `queue`, oldest first, each made invisible for the
    * visibility timeout with its receive count incremented, durably, before this resolves. A
-   * message already delivered `maxReceiveCount` times is moved to the DLQ instead. With
-   * `waitTimeMs` it waits (in-process notification on publish/release, a timer for visibility
-   * expiry; no polling) until at least one message is available, the time is up, `signal` aborts
-   * or the bus closes.
+   * message already delivered `maxReceiveCount` times is moved to the DLQ instead, and one past
+   * retention is deleted. A message whose file vanished or no longer loads since the bus opened is
+   * skipped (quarantined, with a warning). With `waitTimeMs` it waits (in-process notification on
+   * publish/release, a timer for visibility expiry; no polling) until at least one message is
+   * available, the time is up, `signal` aborts or the bus closes.
    */
   async receive(queue: string, max = 1, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
     const q = this.queue(queue);
-    if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max must be a positive integer, got ${max}`);
-    const visibilityMs = this.visibilityOf(options);
-    this.assertOpen();
-    const deadline = this.nowMs() + Math.max(0, options.waitTimeMs ?? 0);
-    for (;;) {
-      const received = await this.claim(q, max, visibilityMs);
-      if (received.length > 0) return received;
-      if (this.closed || options.signal?.aborted || this.nowMs() >= deadline) return [];
-      await this.waitForChange(q.waiters, nextVisible(q.messages.values(), (s) => s.record.visibleAt), deadline, options.signal);
-    }
+    const visibilityMs = this.receiveArguments(max, options);
+    return q.receive(max, visibilityMs, options);
   }
 
   /**
@@ -408,7 +281,7 @@ export class LocalEventBus implements PutEventsTarget {
     const q = this.queue(queue);
     assertStorable(event);
     this.assertOpen();
-    return this.enqueue(q, structuredClone(event));
+    return q.enqueue(event);
   }
 
   /**
@@ -416,8 +289,7 @@ export class LocalEventBus implements PutEventsTarget {
    * "in flight": what ChangeMessageVisibility accepts).
    */
   isInFlight(queue: string, receiptHandle: string): boolean {
-    const slot = this.deliveredSlot(this.queue(queue), receiptHandle);
-    return slot !== undefined && slot.record.visibleAt > this.nowMs();
+    return this.queue(queue).isInFlight(receiptHandle);
   }
 
   /**
@@ -428,10 +300,7 @@ export class LocalEventBus implements PutEventsTarget {
   async ack(queue: string, receiptHandle: string): Promise<boolean> {
     const q = this.queue(queue);
     this.assertOpen();
-    const slot = this.deliveredSlot(q, receiptHandle);
-    if (!slot) return false;
-    await this.removeSlot(slot, q.dir, q.dirSync, q.messages);
-    return true;
+    return q.ack(receiptHandle);
   }
 
   /**
@@ -441,13 +310,7 @@ export class LocalEventBus implements PutEventsTarget {
   async release(queue: string, receiptHandle: string, delayMs = 0, lastError?: string): Promise<boolean> {
     const q = this.queue(queue);
     this.assertOpen();
-    const slot = this.deliveredSlot(q, receiptHandle);
-    if (!slot) return false;
-    slot.record.visibleAt = this.nowMs() + Math.max(0, delayMs);
-    if (lastError !== undefined) slot.record.lastError = lastError;
-    await this.track(q.receipts.append([receiptOf(slot.record)]));
-    q.wake();
-    return true;
+    return q.release(receiptHandle, delayMs, lastError);
   }
 
   /**
@@ -457,23 +320,16 @@ export class LocalEventBus implements PutEventsTarget {
   async deadLetter(queue: string, receiptHandle: string, reason: string): Promise<boolean> {
     const q = this.queue(queue);
     this.assertOpen();
-    const slot = this.deliveredSlot(q, receiptHandle);
-    if (!slot) return false;
-    await this.moveToDlq(q, slot, reason);
-    return true;
+    return q.deadLetter(receiptHandle, reason);
   }
 
-  /** The messages in `<queue>-dlq`, oldest first. */
+  /**
+   * The messages in `<queue>-dlq`, oldest first. Synchronous: it reads each dead letter's file with
+   * a blocking read (the bus does not keep events in memory), so it is for inspection and tests, not
+   * for a large DLQ on a hot path (drain that with {@link receiveDeadLetters}).
+   */
   listDeadLetters(queue: string): DeadLetter[] {
-    const q = this.queue(queue);
-    return [...q.dead.values()].map(({ record }) => ({
-      messageId: record.messageId,
-      event: structuredClone(record.event),
-      receiveCount: record.receiveCount,
-      enqueuedAt: record.enqueuedAt,
-      deadLetteredAt: record.deadLetteredAt ?? '',
-      reason: record.deadLetterReason ?? record.lastError ?? '',
-    }));
+    return this.queue(queue).dead.list();
   }
 
   /**
@@ -483,18 +339,7 @@ export class LocalEventBus implements PutEventsTarget {
   async redriveDeadLetters(queue: string): Promise<number> {
     const q = this.queue(queue);
     this.assertOpen();
-    let moved = 0;
-    for (const slot of [...q.dead.values()]) {
-      if (slot.leaving) continue;
-      await this.leave(slot, async () => {
-        await this.enqueue(q, slot.record.event, { lastError: slot.record.deadLetterReason });
-        await unlinkIfPresent(join(q.dlqDir, slot.file));
-        await q.dlqDirSync.sync();
-      });
-      q.dead.delete(slot.record.messageId);
-      moved++;
-    }
-    return moved;
+    return q.redrive();
   }
 
   /**
@@ -505,43 +350,43 @@ export class LocalEventBus implements PutEventsTarget {
   async purge(queue: string): Promise<number> {
     const q = this.queue(queue);
     this.assertOpen();
-    const slots = [...q.messages.values()].filter((slot) => !slot.leaving);
-    await Promise.all(slots.map((slot) => this.removeSlot(slot, q.dir, q.dirSync, q.messages)));
-    return slots.length;
+    return q.purge();
   }
 
   /** Message counts of `queue` (in-flight = received and not yet visible again). */
   stats(queue: string): QueueStats {
-    const q = this.queue(queue);
-    const now = this.nowMs();
-    let visible = 0;
-    let inFlight = 0;
-    for (const s of q.messages.values()) {
-      if (s.record.visibleAt <= now) visible++;
-      else inFlight++;
-    }
-    return { visible, inFlight, deadLetters: q.dead.size };
+    return this.queue(queue).stats();
+  }
+
+  /** What `queue` and its DLQ hold, counts and bytes on disk, from the in-memory index (for capacity checks and benchmarks). */
+  backlog(queue: string): QueueBacklog {
+    return this.queue(queue).backlog();
+  }
+
+  /**
+   * Deletes every message and dead letter past its retention period now (what the sweep every
+   * minute does); resolves with how many once the deletions are durable.
+   */
+  async expireMessages(): Promise<number> {
+    this.assertOpen();
+    const now = this.runtime.nowMs();
+    let deleted = 0;
+    for (const q of this.queues.values()) deleted += (await q.expire(now)) + (await q.dead.expire(now));
+    return deleted;
   }
 
   /**
    * Receives up to `max` dead letters of `queue` (`<queue>-dlq` read as an SQS queue: an operator
-   * inspecting or draining it), in about the order they arrived, each invisible for the visibility timeout; long polls
-   * like {@link receive}. Unlike the queue's, the DLQ's delivery state (visibility, receive count,
-   * handles) is kept in memory only: after a restart every dead letter is visible again and old
-   * handles are stale. A dead letter is never moved on by its receive count (a DLQ has no redrive).
+   * inspecting or draining it), in about the order they arrived, each invisible for the visibility
+   * timeout; long polls like {@link receive}. Unlike the queue's, the DLQ's delivery state
+   * (visibility, receive count, handles) is kept in memory only: after a restart every dead letter
+   * is visible again and old handles are stale. A dead letter is never moved on by its receive count
+   * (a DLQ has no redrive).
    */
   async receiveDeadLetters(queue: string, max = 1, options: ReceiveOptions = {}): Promise<ReceivedDeadLetter[]> {
     const q = this.queue(queue);
-    if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max must be a positive integer, got ${max}`);
-    const visibilityMs = this.visibilityOf(options);
-    this.assertOpen();
-    const deadline = this.nowMs() + Math.max(0, options.waitTimeMs ?? 0);
-    for (;;) {
-      const received = this.claimDead(q, max, visibilityMs);
-      if (received.length > 0) return received;
-      if (this.closed || options.signal?.aborted || this.nowMs() >= deadline) return [];
-      await this.waitForChange(q.deadWaiters, nextVisible(q.dead.values(), (s) => s.deadDelivery?.visibleAt ?? 0), deadline, options.signal);
-    }
+    const visibilityMs = this.receiveArguments(max, options);
+    return q.dead.receive(max, visibilityMs, options);
   }
 
   /**
@@ -551,10 +396,7 @@ export class LocalEventBus implements PutEventsTarget {
   async deleteDeadLetter(queue: string, receiptHandle: string): Promise<boolean> {
     const q = this.queue(queue);
     this.assertOpen();
-    const slot = this.deliveredDeadSlot(q, receiptHandle);
-    if (!slot) return false;
-    await this.removeSlot(slot, q.dlqDir, q.dlqDirSync, q.dead);
-    return true;
+    return q.dead.delete(receiptHandle);
   }
 
   /**
@@ -564,12 +406,7 @@ export class LocalEventBus implements PutEventsTarget {
   changeDeadLetterVisibility(queue: string, receiptHandle: string, timeoutMs: number): boolean {
     const q = this.queue(queue);
     this.assertOpen();
-    const slot = this.deliveredDeadSlot(q, receiptHandle);
-    const now = this.nowMs();
-    if (!slot?.deadDelivery || slot.deadDelivery.visibleAt <= now) return false;
-    slot.deadDelivery.visibleAt = now + Math.max(0, timeoutMs);
-    q.wakeDead();
-    return true;
+    return q.dead.changeVisibility(receiptHandle, timeoutMs);
   }
 
   /**
@@ -581,30 +418,12 @@ export class LocalEventBus implements PutEventsTarget {
     const q = this.queue(queue);
     assertStorable(event);
     this.assertOpen();
-    const now = this.nowMs();
-    const at = new Date(now).toISOString();
-    const record: MessageRecord = {
-      format: 1,
-      messageId: randomUUID(),
-      enqueuedAt: at,
-      receiveCount: 0,
-      visibleAt: 0,
-      deadLetteredAt: at,
-      deadLetterReason: reason,
-      event: structuredClone(event),
-    };
-    await this.addSlot(record, now, q.dlqDir, q.dlqDirSync, q.dead);
-    q.wakeDead();
-    return record.messageId;
+    return q.dead.put(event, reason);
   }
 
   /** Counts of `<queue>-dlq` read as a queue: dead letters visible, and received and not visible again. */
   deadLetterStats(queue: string): { visible: number; inFlight: number } {
-    const q = this.queue(queue);
-    const now = this.nowMs();
-    let inFlight = 0;
-    for (const s of q.dead.values()) if ((s.deadDelivery?.visibleAt ?? 0) > now) inFlight++;
-    return { visible: q.dead.size - inFlight, inFlight };
+    return this.queue(queue).dead.stats();
   }
 
   /**
@@ -612,338 +431,62 @@ export class LocalEventBus implements PutEventsTarget {
    * way complete, and the directory lock is released. Messages keep their durable state.
    */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.runtime.closed) return;
+    this.runtime.markClosed();
+    clearInterval(this.sweepTimer);
     for (const q of this.queues.values()) {
       q.wake();
-      q.wakeDead();
+      q.dead.wake();
     }
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-    for (const q of this.queues.values()) await q.receipts.close();
+    await this.runtime.settled();
+    for (const q of this.queues.values()) await q.close();
     await releaseDirLock(this.dir);
   }
 
-  private async enqueue(q: Queue, event: EventBridgeEvent, extra: { lastError?: string } = {}): Promise<string> {
-    const now = this.nowMs();
-    const record: MessageRecord = {
-      format: 1,
-      messageId: randomUUID(),
-      enqueuedAt: new Date(now).toISOString(),
-      receiveCount: 0,
-      visibleAt: 0,
-      ...(extra.lastError !== undefined ? { lastError: extra.lastError } : {}),
-      event,
-    };
-    await this.addSlot(record, now, q.dir, q.dirSync, q.messages);
-    q.wake();
-    return record.messageId;
-  }
-
-  private async claim(q: Queue, max: number, visibilityMs: number): Promise<ReceivedMessage[]> {
-    const now = this.nowMs();
-    const claimed: Slot[] = [];
-    const exhausted: Slot[] = [];
-    for (const slot of q.messages.values()) {
-      if (claimed.length >= max) break;
-      if (slot.leaving || slot.record.visibleAt > now) continue;
-      if (slot.record.receiveCount >= this.maxReceiveCount) {
-        exhausted.push(slot);
-        continue;
-      }
-      // Claimed in memory synchronously, so a concurrent receive cannot take the same message.
-      slot.record.receiveCount++;
-      slot.record.visibleAt = now + visibilityMs;
-      slot.firstReceivedAt ??= now;
-      claimed.push(slot);
-    }
-    const outcomes = await Promise.allSettled([
-      // One appended line per message, one fsync for the lot (shared with concurrent receives).
-      ...(claimed.length > 0 ? [this.track(q.receipts.append(claimed.map((slot) => receiptOf(slot.record))))] : []),
-      ...exhausted.map((slot) =>
-        this.moveToDlq(
-          q,
-          slot,
-          `maxReceiveCount ${this.maxReceiveCount} exceeded` + (slot.record.lastError ? `; last error: ${slot.record.lastError}` : ''),
-        ),
-      ),
-    ]);
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    // A failed append leaves the claimed messages invisible until the timeout, then they are delivered again.
-    if (failed) throw failed.reason;
-    return claimed.map(({ record, firstReceivedAt }) => ({
-      receiptHandle: receiptHandleOf(record),
-      messageId: record.messageId,
-      receiveCount: record.receiveCount,
-      event: structuredClone(record.event),
-      enqueuedAt: record.enqueuedAt,
-      firstReceivedAt: new Date(firstReceivedAt ?? now).toISOString(),
-    }));
-  }
-
-  /** Claims visible dead letters; synchronous, so concurrent receives never share one. */
-  private claimDead(q: Queue, max: number, visibilityMs: number): ReceivedDeadLetter[] {
-    const now = this.nowMs();
-    const out: ReceivedDeadLetter[] = [];
-    for (const slot of q.dead.values()) {
-      if (out.length >= max) break;
-      if (slot.leaving || (slot.deadDelivery?.visibleAt ?? 0) > now) continue;
-      const { record } = slot;
-      const delivery: DeadDelivery = {
-        handle: `${record.messageId}:${randomUUID()}`,
-        visibleAt: now + visibilityMs,
-        receives: (slot.deadDelivery?.receives ?? 0) + 1,
-      };
-      slot.deadDelivery = delivery;
-      slot.firstReceivedAt ??= now;
-      out.push({
-        receiptHandle: delivery.handle,
-        messageId: record.messageId,
-        receiveCount: record.receiveCount + delivery.receives,
-        event: structuredClone(record.event),
-        enqueuedAt: record.enqueuedAt,
-        firstReceivedAt: new Date(slot.firstReceivedAt).toISOString(),
-        reason: record.deadLetterReason ?? record.lastError ?? '',
-        deadLetteredAt: record.deadLetteredAt ?? '',
-      });
-    }
-    return out;
-  }
-
-  /**
-   * Writes a new message's file (durably) into a queue or a DLQ, then adds it: deliverable only once
-   * durable, so a consumer can never ack what a crash could still lose.
-   */
-  private async addSlot(record: MessageRecord, now: number, dir: string, dirSync: DirSync, into: Map<string, Slot>): Promise<void> {
-    const file = messageFileName(now, record.messageId);
-    await this.track(
-      (async () => {
-        await writeFileAtomically(this.tmpDir, join(dir, file), serialize(record));
-        await dirSync.sync();
-      })(),
-    );
-    into.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
-  }
-
-  /** Deletes a message's file (durably) from a queue or a DLQ, then forgets it. */
-  private async removeSlot(slot: Slot, dir: string, dirSync: DirSync, from: Map<string, Slot>): Promise<void> {
-    await this.leave(slot, async () => {
-      await unlinkIfPresent(join(dir, slot.file));
-      await dirSync.sync();
-    });
-    from.delete(slot.record.messageId);
-  }
-
-  /** Marks a slot as leaving its queue while `work` removes it; a failure leaves it where it was. */
-  private async leave(slot: Slot, work: () => Promise<void>): Promise<void> {
-    slot.leaving = true;
+  /** The periodic retention sweep: a failure is reported and retried at the next one, never thrown. */
+  private async sweep(): Promise<void> {
+    if (this.runtime.closed || this.sweeping) return;
+    this.sweeping = true;
     try {
-      await this.onSlot(slot, work);
+      await this.runtime.track(this.expireMessages());
     } catch (e) {
-      slot.leaving = false;
-      throw e;
+      if (!(e instanceof BusClosedError)) this.runtime.warn(`event bus ${this.dir}: the retention sweep failed (${messageOf(e)}); the next one retries`);
+    } finally {
+      this.sweeping = false;
     }
   }
 
-  private async moveToDlq(q: Queue, slot: Slot, reason: string): Promise<void> {
-    const dead: MessageRecord = { ...slot.record, deadLetteredAt: new Date(this.nowMs()).toISOString(), deadLetterReason: reason };
-    // DLQ copy first, then the source: a crash in between leaves the message in both, which
-    // loading resolves by finishing the move (same file name, same message id).
-    await this.leave(slot, async () => {
-      await writeFileAtomically(this.tmpDir, join(q.dlqDir, slot.file), serialize(dead));
-      await q.dlqDirSync.sync();
-      await unlinkIfPresent(join(q.dir, slot.file));
-      await q.dirSync.sync();
-    });
-    q.messages.delete(slot.record.messageId);
-    q.dead.set(dead.messageId, { file: slot.file, record: dead, chain: Promise.resolve(), leaving: false });
-    q.wakeDead();
+  /** Checks receive's arguments and the bus; returns the visibility timeout to use. */
+  private receiveArguments(max: number, options: ReceiveOptions): number {
+    if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max must be a positive integer, got ${max}`);
+    const visibilityMs = nonNegative('visibilityTimeoutMs', options.visibilityTimeoutMs ?? this.visibilityTimeoutMs);
+    this.assertOpen();
+    return visibilityMs;
   }
 
-  private onSlot(slot: Slot, op: () => Promise<void>): Promise<void> {
-    const run = slot.chain.then(op);
-    slot.chain = run.catch(() => undefined);
-    return this.track(run);
-  }
-
-  private track<T>(p: Promise<T>): Promise<T> {
-    const settled = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.pending.add(settled);
-    void settled.then(() => this.pending.delete(settled));
-    return p;
-  }
-
-  private deliveredSlot(q: Queue, receiptHandle: string): Slot | undefined {
-    const [messageId] = receiptHandle.split(':');
-    const slot = q.messages.get(messageId ?? '');
-    if (!slot || slot.leaving || slot.record.receiveCount === 0) return undefined;
-    return receiptHandleOf(slot.record) === receiptHandle ? slot : undefined;
-  }
-
-  /** Resolves on a wake-up through `waiters`, at the next visibility expiry `nextVisibleAt`, at `deadline` or on abort. */
-  private waitForChange(waiters: Set<() => void>, nextVisibleAt: number, deadline: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((done) => {
-      const wakeAt = Math.min(deadline, nextVisibleAt);
-      const wake = () => {
-        clearTimeout(timer);
-        waiters.delete(wake);
-        signal?.removeEventListener('abort', wake);
-        done();
-      };
-      const timer = setTimeout(wake, Math.min(MAX_TIMER_MS, Math.max(1, wakeAt - this.nowMs())));
-      waiters.add(wake);
-      signal?.addEventListener('abort', wake, { once: true });
-    });
-  }
-
-  private deliveredDeadSlot(q: Queue, receiptHandle: string): Slot | undefined {
-    const [messageId] = receiptHandle.split(':');
-    const slot = q.dead.get(messageId ?? '');
-    if (!slot || slot.leaving || slot.deadDelivery?.handle !== receiptHandle) return undefined;
-    return slot;
-  }
-
-  private visibilityOf(options: ReceiveOptions): number {
-    const ms = options.visibilityTimeoutMs ?? this.visibilityTimeoutMs;
-    if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`visibilityTimeoutMs must be a non-negative number, got ${ms}`);
-    return ms;
-  }
-
-  private queue(name: string): Queue {
+  private queue(name: string): ServiceQueue {
     const q = this.queues.get(name);
     if (!q) throw new UnknownQueueError(name);
     return q;
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new BusClosedError();
-  }
-
-  private nowMs(): number {
-    return this.envelope.now().getTime();
+    if (this.runtime.closed) throw new BusClosedError();
   }
 }
 
-/** The earliest future visibility among the deliverable slots (Infinity: none). */
-function nextVisible(slots: Iterable<Slot>, visibleAt: (slot: Slot) => number): number {
-  let next = Infinity;
-  for (const s of slots) if (!s.leaving && visibleAt(s) < next) next = visibleAt(s);
-  return next;
+function nonNegative(option: string, value: number): number {
+  if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${option} must be a non-negative number, got ${value}`);
+  return value;
 }
 
-function messageFileName(enqueuedAtMs: number, messageId: string): string {
-  return `${String(enqueuedAtMs).padStart(13, '0')}-${messageId}.json`;
-}
-
-function receiptOf(record: MessageRecord): Receipt {
-  return {
-    messageId: record.messageId,
-    receiveCount: record.receiveCount,
-    visibleAt: record.visibleAt,
-    ...(record.lastError !== undefined ? { lastError: record.lastError } : {}),
-  };
-}
-
-/** Opaque to callers; names the delivery (message + receive count) so a stale handle is detectable. */
-function receiptHandleOf(record: MessageRecord): string {
-  return `${record.messageId}:${record.receiveCount}`;
-}
-
-interface ReceiptLogLocation {
-  dir: string;
-  dirSync: DirSync;
-  tmpDir: string;
-  compactAtBytes: number;
-}
-
-/** Loads a queue and its DLQ from their files; returns the files it could not load and quarantined. */
-async function loadQueue(q: Queue, receipts: ReceiptLogLocation, quarantine: Quarantine): Promise<QuarantinedFile[]> {
-  const dead = await readRecords(q.dlqDir);
-  const live = await readRecords(q.dir);
-  const quarantined: QuarantinedFile[] = [];
-  for (const [name, dir, bad] of [[`${q.name}-dlq`, q.dlqDir, dead.bad], [q.name, q.dir, live.bad]] as const) {
-    for (const { file, error } of bad) quarantined.push(await quarantine.move(name, dir, file, error.message));
-  }
-  for (const [file, record] of dead.records) q.dead.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
-  let finishedMoves = false;
-  for (const [file, record] of live.records) {
-    if (q.dead.has(record.messageId)) {
-      // A dead-letter move was interrupted after its DLQ copy was written: finish it.
-      await unlinkIfPresent(join(q.dir, file));
-      finishedMoves = true;
-      continue;
-    }
-    q.messages.set(record.messageId, { file, record, chain: Promise.resolve(), leaving: false });
-  }
-  if (finishedMoves) await q.dirSync.sync();
-  // A message file keeps the state it was enqueued with; the log's latest line for it is newer. Lines
-  // of messages that are gone (acked, dead-lettered) are dropped by the compaction on open.
-  const path = join(receipts.dir, `${q.name}.log`);
-  for (const receipt of (await readReceipts(path)).values()) {
-    const slot = q.messages.get(receipt.messageId);
-    if (!slot) continue;
-    slot.record.receiveCount = receipt.receiveCount;
-    slot.record.visibleAt = receipt.visibleAt;
-    if (receipt.lastError === undefined) delete slot.record.lastError;
-    else slot.record.lastError = receipt.lastError;
-  }
-  q.receipts = await ReceiptLog.open({
-    path,
-    tmpDir: receipts.tmpDir,
-    dirSync: receipts.dirSync,
-    snapshot: () => q.deliveryStates(),
-    compactAtBytes: receipts.compactAtBytes,
-  });
-  return quarantined;
-}
-
-interface QueueFiles {
-  records: Array<[string, MessageRecord]>;
-  bad: Array<{ file: string; error: CorruptMessageFileError }>;
-}
-
-/** Reads a queue directory's message files: those that load, and those that do not (with why). */
-async function readRecords(dir: string): Promise<QueueFiles> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
-  const records: QueueFiles['records'] = [];
-  const bad: QueueFiles['bad'] = [];
-  for (const file of files) {
-    const path = join(dir, file);
-    // A read error (permissions, I/O) is the machine's, not the file's: it still fails the start.
-    const text = await readFile(path, 'utf8');
-    try {
-      records.push([file, messageRecordSchema.parse(JSON.parse(text)) as MessageRecord]);
-    } catch (e) {
-      bad.push({ file, error: new CorruptMessageFileError(path, { cause: e }) });
-    }
-  }
-  return { records, bad };
+function positive(option: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`${option} must be a positive number, got ${value}`);
+  return value;
 }
 
 /** Throws `InvalidEventError` for an event the bus could not load back once written. */
 function assertStorable(event: unknown): void {
   const problem = storableEventProblem(event);
   if (problem !== undefined) throw new InvalidEventError(problem);
-}
-
-/**
- * A message file's content, checked against the schema the bus loads it with, so that nothing it
- * writes can fail its next start (`InvalidEventError` instead; every ingress checks before this).
- */
-function serialize(record: MessageRecord): string {
-  const checked = messageRecordSchema.safeParse(record);
-  if (!checked.success) {
-    throw new InvalidEventError(checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), { cause: checked.error });
-  }
-  return JSON.stringify(record);
-}
-
-async function unlinkIfPresent(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
 }

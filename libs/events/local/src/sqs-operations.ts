@@ -1,5 +1,6 @@
 import { eventBridgeEnvelopeSchema, type EventBridgeEvent } from '@nightshift/contracts';
-import type { LocalEventBus, ReceivedDeadLetter, ReceivedMessage } from './local-event-bus.js';
+import type { LocalEventBus } from './local-event-bus.js';
+import type { ReceivedDeadLetter, ReceivedMessage } from './messages.js';
 import {
   batchEntries,
   hasOnlyValidCharacters,

@@ -63,6 +63,18 @@ export class DatasetLacksTablesError extends JobsError {
   }
 }
 
+/**
+ * A run was asked for over a dataset of another tenant: a tenant's runs read only its own
+ * datasets. The message is what the requester is told: like a read of another tenant's run, it
+ * does not say whose the dataset is, or that it exists.
+ */
+export class DatasetOfAnotherTenantError extends JobsError {
+  readonly retryable = false;
+  constructor(readonly datasetId: string, readonly tenant: string) {
+    super(`no registered dataset ${datasetId} for tenant ${tenant}`);
+  }
+}
+
 /** The compute environment refused or could not take a job. */
 export class ComputeSubmissionError extends JobsError {
   constructor(message: string, readonly retryable: boolean, options?: { cause?: unknown }) {

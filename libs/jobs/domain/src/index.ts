@@ -1,5 +1,6 @@
 export * from './model/types.js';
 export * from './model/log-stream-name.js';
+export * from './model/retention.js';
 export * from './errors.js';
 export * from './state/task-state-machine.js';
 export * from './state/run-state-machine.js';
@@ -10,3 +11,4 @@ export type * from './ports/job-store.port.js';
 export type * from './ports/compute.port.js';
 export type * from './ports/clock.port.js';
 export type * from './ports/job-logs.port.js';
+export type * from './ports/idempotency-keys.port.js';

@@ -1,10 +1,13 @@
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
+  type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -23,7 +26,9 @@ export type Item = Record<string, unknown>;
 
 /** BatchGetItem takes at most 100 keys per request. */
 const BATCH_GET_MAX_KEYS = 100;
-/** Rounds of re-requesting UnprocessedKeys (throttled reads) before reporting the store unavailable. */
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_MAX_ITEMS = 25;
+/** Rounds of re-requesting UnprocessedKeys / UnprocessedItems (throttling) before reporting the store unavailable. */
 const BATCH_GET_MAX_ROUNDS = 8;
 
 /** An UpdateItem without the table name, which the table adds. */
@@ -146,6 +151,50 @@ export class DynamoTable {
       }
     }
     return found;
+  }
+
+  /**
+   * One Scan page of the whole table: the items matching `filter` (an expression over `names` and
+   * `values`) among at most `limit` read. Eventually consistent, which is all a sweep over expired
+   * records needs. `lastKey` is set while the table goes on.
+   */
+  async scanPage(
+    options: { filter: string; names: Record<string, string>; values: Record<string, unknown>; attributes?: readonly string[]; limit?: number; startKey?: Item },
+    op: string,
+  ): Promise<QueryPage> {
+    const { filter, names, values, attributes, limit, startKey } = options;
+    const projection = attributes === undefined ? undefined : projectionOf(attributes);
+    const out = await this.send(
+      () =>
+        this.client.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: filter,
+            ExpressionAttributeNames: { ...names, ...projection?.ExpressionAttributeNames },
+            ExpressionAttributeValues: values,
+            ...(projection ? { ProjectionExpression: projection.ProjectionExpression } : {}),
+            Limit: limit,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      op,
+    );
+    return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
+  }
+
+  /** Deletes the items of `keys` with BatchWriteItem, 25 a request, re-sending what DynamoDB left unprocessed. Unconditional. */
+  async batchDelete(keys: readonly ItemKey[], op: string): Promise<void> {
+    for (let offset = 0; offset < keys.length; offset += BATCH_WRITE_MAX_ITEMS) {
+      type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+      let pending: WriteRequest[] = keys.slice(offset, offset + BATCH_WRITE_MAX_ITEMS).map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } }));
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === BATCH_GET_MAX_ROUNDS) throw new StoreUnavailableError(`${pending.length} delete(s) stayed unprocessed during ${op}`);
+        if (round > 0) await sleep(25 * 2 ** round);
+        const requests = pending;
+        const out = await this.send(() => this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } })), op);
+        pending = out.UnprocessedItems?.[this.tableName] ?? [];
+      }
+    }
   }
 
   /**

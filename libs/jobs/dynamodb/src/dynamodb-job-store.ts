@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
-  StoreUnavailableError,
+  PROCESSED_EVENT_RETENTION_SECONDS,
+  expiresAtEpochSeconds,
   tenantOf,
   type Clock,
   type DatasetVersion,
@@ -15,18 +16,14 @@ import {
   type TaskWrite,
   type TaskWriteResult,
 } from '@nightshift/jobs-domain';
+import { Backfills, type BackfillOutcome } from './backfills.js';
+import { DatasetVersionRecords } from './dataset-versions.js';
 import { DynamoTable } from './dynamo-table.js';
 import { cutPage, decodeToken, pageLimit, withToken } from './page-token.js';
-import { DatasetVersionContentionError } from './errors.js';
 import {
   RUN_REPORT_PREFIX,
   REPORTS_PARTITION,
-  VERSION_PREFIX,
-  datasetId,
-  datasetPartition,
-  datasetVersionKey,
-  datasetVersionKeyFromId,
-  landedEventKey,
+  TTL_ATTRIBUTE,
   processedKey,
   reportIndexKey,
   reportKey,
@@ -35,7 +32,6 @@ import {
   stripInternal,
   tenantReportIndexKey,
   tenantReportsPartition,
-  type ItemKey,
 } from './keys.js';
 import { RunRecords } from './run-records.js';
 import { StepRecords } from './step-records.js';
@@ -45,7 +41,7 @@ import { TaskChunks } from './task-chunks.js';
 export interface DynamoDbJobStoreConfig {
   /** Name of a table with the `PK` (HASH, S) + `SK` (RANGE, S) key schema, as `createTable` makes it. */
   tableName: string;
-  /** Source of the `processedAt` stamp on idempotency records. Defaults to the system clock. */
+  /** Source of the `processedAt` stamp and TTL of processed-event records, and of migration markers. Defaults to the system clock. */
   clock?: Clock;
   /** Conditional writes kept in flight while creating a run's steps or cleaning up open-run pointers. Default 8. */
   writeConcurrency?: number;
@@ -72,94 +68,41 @@ const systemClock: Clock = { now: () => new Date() };
  * StaleStateError (or NotFoundError when the item does not exist), throttling and network faults
  * StoreUnavailableError; other SDK errors are rethrown unchanged.
  *
- * Runs (with their outbox and indexes), steps and task chunks each have a class of their own;
- * this one holds dataset versions, reports and idempotency records, and routes the rest.
+ * Dataset versions, runs (with their outbox and indexes), steps, task chunks and migrations each
+ * have a class of their own; this one holds reports and processed-event records, and routes the rest.
  */
 export class DynamoDbJobStore implements JobStore {
   private readonly table: DynamoTable;
   private readonly clock: Clock;
-  private readonly maxVersionAllocationAttempts: number;
+  private readonly datasets: DatasetVersionRecords;
   private readonly runs: RunRecords;
   private readonly steps: StepRecords;
   private readonly tasks: TaskChunks;
+  private readonly backfills: Backfills;
 
   /** @param client the process's one DocumentClient; the store never destroys it. */
   constructor(client: DynamoDBDocumentClient, config: DynamoDbJobStoreConfig) {
     this.table = new DynamoTable(client, config.tableName);
     this.clock = config.clock ?? systemClock;
-    this.maxVersionAllocationAttempts = Math.max(1, config.maxVersionAllocationAttempts ?? 50);
+    this.datasets = new DatasetVersionRecords(this.table, Math.max(1, config.maxVersionAllocationAttempts ?? 50));
     this.steps = new StepRecords(this.table);
     this.runs = new RunRecords(this.table, this.steps, Math.max(1, config.writeConcurrency ?? 8));
     this.tasks = new TaskChunks(this.table, this.steps);
+    this.backfills = new Backfills(this.table, this.clock);
   }
 
-  // ---------------------------------------------------------------- dataset versions
+  // ---------------------------------------------------------------- dataset versions (see DatasetVersionRecords)
 
-  /**
-   * Allocation without transactions:
-   * 1. The landed event's claim item (`LANDED#<id>`) is written first, with attribute_not_exists,
-   *    naming the version this event will take (latest + 1). A replay finds the claim and keeps it.
-   * 2. The version item is put with attribute_not_exists. If another landing took that slot first,
-   *    the claim is moved to the next free version with a write conditioned on the version it held,
-   *    and the put is tried again.
-   * A slot is owned by exactly one event (the put is conditional) and an event owns at most one
-   * slot (its claim only moves off a slot someone else owns), so concurrent deliveries of one event
-   * return the same version and distinct events get distinct, gap-free versions.
-   */
-  async registerDatasetVersion(input: Omit<DatasetVersion, 'version' | 'datasetId'>): Promise<DatasetVersion> {
-    const op = 'registerDatasetVersion';
-    const claimKey = landedEventKey(input.landedEventId);
-    let claim = await this.claimOf(claimKey, op);
-    if (!claim) {
-      const proposed = { dataset: input.dataset, businessDate: input.businessDate, version: (await this.latestVersionNumber(input.dataset, input.businessDate, op)) + 1 };
-      const claimed = await this.table.putIfAbsent({ ...claimKey, _entity: 'landedEvent', landedEventId: input.landedEventId, ...proposed }, op);
-      claim = claimed ? proposed : await this.claimOf(claimKey, op);
-      if (!claim) throw new StoreUnavailableError(`claim of landed event ${input.landedEventId} vanished during ${op}`);
-    }
-    // A replay registers under the dataset and date of the first delivery, whatever it carries now.
-    const { dataset, businessDate } = claim;
-
-    for (let attempt = 1; attempt <= this.maxVersionAllocationAttempts; attempt++) {
-      const version: number = claim.version;
-      const slotKey = datasetVersionKey(dataset, businessDate, version);
-      const candidate: DatasetVersion = { ...input, dataset, businessDate, version, datasetId: datasetId(dataset, businessDate, version) };
-      if (await this.table.putIfAbsent({ ...candidate, ...slotKey, _entity: 'datasetVersion' }, op)) return candidate;
-
-      const slot = await this.table.get(slotKey, op);
-      if (slot !== undefined && slot.landedEventId === input.landedEventId) return stripInternal<DatasetVersion>(slot);
-
-      const next = Math.max(version, await this.latestVersionNumber(dataset, businessDate, op)) + 1;
-      const moved = await this.table.update(
-        {
-          Key: claimKey,
-          UpdateExpression: 'SET #version = :next',
-          ConditionExpression: '#version = :held',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':next': next, ':held': version },
-        },
-        op,
-      );
-      if (moved.applied) claim = { ...claim, version: next };
-      else {
-        // A concurrent delivery of the same event moved the claim already; follow it.
-        const current = await this.claimOf(claimKey, op);
-        if (!current) throw new StoreUnavailableError(`claim of landed event ${input.landedEventId} vanished during ${op}`);
-        claim = current;
-      }
-    }
-    throw new DatasetVersionContentionError(dataset, businessDate, this.maxVersionAllocationAttempts);
+  registerDatasetVersion(input: Omit<DatasetVersion, 'version' | 'datasetId'>): Promise<DatasetVersion> {
+    return this.datasets.register(input);
   }
 
-  async getDatasetVersion(id: string): Promise<DatasetVersion | undefined> {
-    const key = datasetVersionKeyFromId(id);
-    if (!key) return undefined;
-    const item = await this.table.get(key, 'getDatasetVersion');
-    return item ? stripInternal<DatasetVersion>(item) : undefined;
+  getDatasetVersion(id: string): Promise<DatasetVersion | undefined> {
+    return this.datasets.get(id);
   }
 
-  async latestDatasetVersion(dataset: string, businessDate: string): Promise<DatasetVersion | undefined> {
-    const [item] = await this.table.queryAll(datasetPartition(dataset, businessDate), { prefix: VERSION_PREFIX, newestFirst: true, limit: 1 }, 'latestDatasetVersion');
-    return item ? stripInternal<DatasetVersion>(item) : undefined;
+  latestDatasetVersion(dataset: string, businessDate: string, options: { tenant?: string } = {}): Promise<DatasetVersion | undefined> {
+    return this.datasets.latest(dataset, businessDate, options.tenant);
   }
 
   // ---------------------------------------------------------------- runs (see RunRecords)
@@ -270,27 +213,45 @@ export class DynamoDbJobStore implements JobStore {
 
   // ---------------------------------------------------------------- idempotency records
 
+  /** The record carries the TTL attribute: it may be deleted `PROCESSED_EVENT_RETENTION_SECONDS` after it was written. */
   async markProcessed(consumer: string, eventId: string): Promise<boolean> {
+    const now = this.clock.now();
     return this.table.putIfAbsent(
-      { ...processedKey(consumer, eventId), _entity: 'processedEvent', consumer, eventId, processedAt: this.clock.now().toISOString() },
+      {
+        ...processedKey(consumer, eventId),
+        _entity: 'processedEvent',
+        consumer,
+        eventId,
+        processedAt: now.toISOString(),
+        [TTL_ATTRIBUTE]: expiresAtEpochSeconds(now, PROCESSED_EVENT_RETENTION_SECONDS),
+      },
       'markProcessed',
     );
   }
 
+  /** Any record counts, expired or not: until it is deleted, a redelivery is still recognised. */
   async isProcessed(consumer: string, eventId: string): Promise<boolean> {
-    return (await this.table.get(processedKey(consumer, eventId), 'isProcessed')) !== undefined;
+    return (await this.table.get(processedKey(consumer, eventId), 'isProcessed', ['PK'])) !== undefined;
   }
 
-  // ---------------------------------------------------------------- plumbing
+  // ---------------------------------------------------------------- migrations (see Backfills)
 
-  private async claimOf(key: ItemKey, op: string): Promise<{ dataset: string; businessDate: string; version: number } | undefined> {
-    const item = await this.table.get(key, op);
-    if (!item) return undefined;
-    return { dataset: String(item.dataset), businessDate: String(item.businessDate), version: Number(item.version) };
+  /**
+   * Writes the per-tenant index entries (`RUNS#TENANT#<t>`, `REPORTS#TENANT#<t>`) that runs and
+   * reports stored before those indexes existed lack, so `listRuns({ tenant })` and
+   * `listReports({ tenant })` find them. Idempotent; once it has run to the end it records so in
+   * the table, and later calls read that one item and return `skipped` (`force` walks again).
+   */
+  backfillTenantIndexes(options: { force?: boolean } = {}): Promise<BackfillOutcome> {
+    return this.backfills.tenantIndexes(options);
   }
 
-  private async latestVersionNumber(dataset: string, businessDate: string, op: string): Promise<number> {
-    const [item] = await this.table.queryAll(datasetPartition(dataset, businessDate), { prefix: VERSION_PREFIX, newestFirst: true, limit: 1 }, op);
-    return item ? Number(item.version) : 0;
+  /**
+   * Gives processed-event records and Idempotency-Key bindings written before expiry existed their
+   * TTL attribute (retention counted from when they were written). One Scan of the table, recorded
+   * like `backfillTenantIndexes`.
+   */
+  backfillExpiry(options: { force?: boolean } = {}): Promise<BackfillOutcome> {
+    return this.backfills.expiry(options);
   }
 }

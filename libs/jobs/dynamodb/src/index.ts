@@ -1,4 +1,8 @@
 export { DynamoDbJobStore, type DynamoDbJobStoreConfig } from './dynamodb-job-store.js';
+export { DynamoDbIdempotencyKeys, type DynamoDbIdempotencyKeysConfig } from './dynamodb-idempotency-keys.js';
+export { TtlSweeper, type TtlSweeperOptions, type SweepOutcome } from './ttl-sweeper.js';
+export { TTL_ATTRIBUTE } from './keys.js';
+export type { BackfillOutcome } from './backfills.js';
 export { createTable, type CreateTableOptions } from './create-table.js';
 export { startEmbeddedDynamoDb, type EmbeddedDynamoDb, type EmbeddedDynamoDbOptions } from './embedded-dynamodb.js';
 export { createDocumentClient, type LocalDocumentClientOptions } from './local-document-client.js';

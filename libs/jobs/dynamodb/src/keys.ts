@@ -186,6 +186,28 @@ export function processedKey(consumer: string, eventId: string): ItemKey {
   return { PK: `PROCESSED#${consumer}`, SK: `EVENT#${eventId}` };
 }
 
+/**
+ * One Idempotency-Key binding per tenant and key. The tenant is URI-encoded, which leaves every
+ * tenant name the API accepts (letters, digits, `._-`) as it is and keeps a `#` in it from making
+ * two (tenant, key) pairs one partition.
+ */
+export function idempotencyKeyKey(tenant: string, key: string): ItemKey {
+  return { PK: `IDEMPOTENCY#${encodeURIComponent(tenant)}#${key}`, SK: 'IDEMPOTENCY' };
+}
+
+/** The record that a one-off migration of the table finished (see `backfills.ts`). */
+export function migrationKey(name: string): ItemKey {
+  return { PK: `MIGRATION#${name}`, SK: 'MIGRATION' };
+}
+
+/**
+ * The TTL attribute: epoch seconds after which the item may be deleted (DynamoDB's Time to Live
+ * deletes it within days of that; the embedded server has no TTL, `TtlSweeper` does it there).
+ * Only records that may go carry it: processed events and Idempotency-Key bindings. No domain
+ * object has a field of this name, so none can acquire it by accident.
+ */
+export const TTL_ATTRIBUTE = 'expiresAt';
+
 /** Drops the key and the store's own bookkeeping attributes, leaving the domain object. */
 export function stripInternal<T>(item: Record<string, unknown>): T {
   const out: Record<string, unknown> = {};

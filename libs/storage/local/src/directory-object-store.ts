@@ -1,39 +1,31 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rm, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore, type ObjectSummary } from '@nightshift/storage-domain';
-import { containedKeyPath, isMissing, keyPath, listFiles, pruneEmptyDirs, renameIntoPlace, tempPath } from './object-paths.js';
+import { keyPath, listFiles, openObject, removeObject, renameIntoPlace, TempFile } from './object-paths.js';
 
 /**
  * ObjectStore on a local directory: key `a/b.csv` is file `<root>/a/b.csv`. Writes go to a temp
  * file under the root's reserved directory, fsync'ed and renamed into place, so readers never see a
- * partial object. No key leads out of the root: a symbolic link to outside it is refused
- * (`containedKeyPath`), never followed. Checksums are computed when asked for rather than kept in a side file that could
- * drift from the content. `localFile` answers the object's own file: DuckDB reads it in place.
+ * partial object. No key leads out of the root: no symbolic link under it is followed, at the moment
+ * of the open, rename or unlink (a key reached through one is InvalidObjectKeyError). Checksums are
+ * computed when asked for rather than kept in a side file that could drift from the content.
+ * `localFile` answers the object's own file: DuckDB reads it in place.
  */
 export class DirectoryObjectStore implements ObjectStore {
   constructor(private readonly root: string) {}
 
   async put(key: string, body: Uint8Array | string): Promise<ObjectInfo> {
-    const path = await this.contained(key);
+    keyPath(this.root, key);
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    await this.commit(path, async (tmp) => {
-      const fh = await open(tmp, 'w');
-      try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    });
+    await this.commit(key, (tmp) => tmp.write(bytes));
     return { key, size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
   async putFile(key: string, localPath: string): Promise<ObjectInfo> {
-    const path = await this.contained(key);
+    keyPath(this.root, key);
     const hash = createHash('sha256');
     let size = 0;
     const tap = new Transform({
@@ -43,30 +35,29 @@ export class DirectoryObjectStore implements ObjectStore {
         done(null, chunk);
       },
     });
-    await this.commit(path, (tmp) => pipeline(createReadStream(localPath), tap, createWriteStream(tmp, { flush: true })));
+    await this.commit(key, (tmp) => pipeline(createReadStream(localPath), tap, tmp.stream()));
     return { key, size, sha256: hash.digest('hex') };
   }
 
   async get(key: string): Promise<Uint8Array> {
+    const file = await openObject(this.root, key);
+    if (!file) throw new ObjectNotFoundError(key);
     try {
-      return await readFile(await this.contained(key));
-    } catch (e) {
-      if (isMissing(e) || isDirectory(e)) throw new ObjectNotFoundError(key, { cause: e });
-      throw e;
+      return await file.readFile();
+    } finally {
+      await file.close();
     }
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
-    const path = await this.contained(key);
+    const file = await openObject(this.root, key);
+    if (!file) return undefined;
     try {
-      const st = await stat(path);
-      if (!st.isFile()) return undefined;
       const hash = createHash('sha256');
-      await pipeline(createReadStream(path), hash);
-      return { key, size: st.size, sha256: hash.digest('hex') };
-    } catch (e) {
-      if (isMissing(e)) return undefined;
-      throw e;
+      await pipeline(file.createReadStream({ start: 0, autoClose: false }), hash);
+      return { key, size: (await file.stat()).size, sha256: hash.digest('hex') };
+    } finally {
+      await file.close();
     }
   }
 
@@ -75,26 +66,19 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    const path = await this.contained(key);
-    try {
-      await unlink(path);
-    } catch (e) {
-      // A directory at the key's path holds other keys (`a/b` under `a`): there is no object `a`.
-      if (isMissing(e) || isDirectory(e)) return;
-      throw e;
-    }
-    await pruneEmptyDirs(this.root, path);
+    await removeObject(this.root, key);
   }
 
-  /** The object's own file: no copy, `scratchDir` is not used. */
+  /**
+   * The object's own file: no copy, `scratchDir` is not used. Checked to be a regular file reached
+   * through no symbolic link; the caller then opens it by path, so a link swapped in after this
+   * answer is the caller's to refuse (DuckDB follows links).
+   */
   async localFile(key: string, _scratchDir: string): Promise<string> {
-    const path = await this.contained(key);
-    try {
-      if ((await stat(path)).isFile()) return path;
-    } catch (e) {
-      if (!isMissing(e)) throw e;
-    }
-    throw new ObjectNotFoundError(key);
+    const file = await openObject(this.root, key);
+    if (!file) throw new ObjectNotFoundError(key);
+    await file.close();
+    return keyPath(this.root, key);
   }
 
   /** The file that holds `key` (whether or not it exists); InvalidObjectKeyError for a refused key. */
@@ -102,31 +86,21 @@ export class DirectoryObjectStore implements ObjectStore {
     return keyPath(this.root, key);
   }
 
-  /** `pathOf`, refused (InvalidObjectKeyError) when a symbolic link leads it out of the root. */
-  private contained(key: string): Promise<string> {
-    return containedKeyPath(this.root, key);
-  }
-
   /** Removes everything under the store's root (tests and `--reset`). */
   async clear(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
   }
 
-  /** Writes through a temp file, then renames it to `path`; the temp file never outlives a failure. */
-  private async commit(path: string, write: (tmp: string) => Promise<unknown>): Promise<void> {
-    const tmp = tempPath(this.root);
-    await mkdir(dirname(tmp), { recursive: true });
+  /** Writes through a temp file, then renames it into place as `key`; the temp file never outlives a failure. */
+  private async commit(key: string, write: (tmp: TempFile) => Promise<unknown>): Promise<void> {
+    const tmp = await TempFile.create(this.root);
     try {
       await write(tmp);
-      await renameIntoPlace(tmp, path);
+      await renameIntoPlace(this.root, tmp.path, key);
     } catch (e) {
-      await rm(tmp, { force: true });
+      await tmp.discard();
       throw e;
     }
+    await tmp.release();
   }
-}
-
-function isDirectory(e: unknown): boolean {
-  const code = typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined;
-  return code === 'EISDIR';
 }

@@ -340,7 +340,7 @@ describe('S3HttpEndpoint errors', () => {
     expect(res.body).toContain('<Code>InvalidArgument</Code>');
   });
 
-  it('refuses (InvalidArgument) a key whose file is a link out of the root, and never serves its content', async () => {
+  it('refuses (InvalidArgument) a key whose file or directory is a link out of the root, and never serves or lists its content', async () => {
     const outside = await mkdtemp(join(tmpdir(), 'ns-s3-outside-'));
     try {
       await writeFile(join(outside, 'secret.txt'), 'root:x:0:0:secret\n');
@@ -353,6 +353,14 @@ describe('S3HttpEndpoint errors', () => {
       expect(res.body).not.toContain('root:x');
       expect((await raw('PUT', `/${BUCKET}/${p}link.txt`, { 'content-length': 1 }, [Buffer.from('x')])).status).toBe(400);
       expect((await raw('DELETE', `/${BUCKET}/${p}link.txt`)).status).toBe(400);
+      // A linked directory: nothing read, written or listed through it.
+      await symlink(outside, join(root, p, 'dir'));
+      expect((await raw('GET', `/${BUCKET}/${p}dir/secret.txt`)).status).toBe(400);
+      expect((await raw('PUT', `/${BUCKET}/${p}dir/new.txt`, { 'content-length': 1 }, [Buffer.from('x')])).status).toBe(400);
+      const listed = await raw('GET', `/${BUCKET}?list-type=2&prefix=${encodeURIComponent(p)}`);
+      expect(listed.status).toBe(200);
+      expect(listed.body).not.toContain('secret.txt');
+      expect(await readdir(outside)).toEqual(['secret.txt']);
       expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe('root:x:0:0:secret\n');
     } finally {
       await rm(outside, { recursive: true, force: true });

@@ -20,6 +20,28 @@ export interface S3HttpEndpointOptions {
   port?: number;
 }
 
+/** The permission an S3 operation needs on an object, as IAM names it. */
+export type ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject' | 's3:ListBucket';
+
+/** One thing a request does to the bucket's objects. */
+export interface ObjectAccess {
+  /**
+   * `s3:GetObject`: GetObject, HeadObject, the source of a copy. `s3:PutObject`: PutObject, the
+   * multipart calls (abort included), the target of a copy. `s3:DeleteObject`: DeleteObject and each
+   * key of DeleteObjects. `s3:ListBucket`: ListObjectsV2, with `key` its prefix (IAM's `s3:prefix`).
+   */
+  action: ObjectAction;
+  bucket: string;
+  /** The object key; for `s3:ListBucket` the listing's prefix (empty: the whole bucket). */
+  key: string;
+}
+
+/**
+ * Decides one access before the endpoint performs it: undefined allows it, a message refuses it
+ * with S3's AccessDenied (403; for DeleteObjects, that key's `<Error>` in the result).
+ */
+export type ObjectAuthorizer = (access: ObjectAccess) => string | undefined;
+
 /** Query parameters no operation minds: the SDK's operation tag and a presigned URL's signature. */
 const IGNORED_PARAM = /^(x-id|X-Amz-[A-Za-z-]+)$/;
 const LIST_V2_PARAMS = ['list-type', 'prefix', 'delimiter', 'max-keys', 'continuation-token', 'start-after', 'encoding-type', 'fetch-owner'];
@@ -28,7 +50,8 @@ const LIST_V2_PARAMS = ['list-type', 'prefix', 'delimiter', 'max-keys', 'continu
  * Amazon S3's REST-XML API over a DirectoryObjectStore root, so that the AWS-mode adapters, the SDK
  * and the AWS CLI (`--endpoint-url`) work against the embedded mode's files. Path-style only
  * (`/<bucket>/<key>`, the SDK's `forcePathStyle: true`), one bucket, no authentication (signatures
- * are not checked), no versioning, ACLs, tagging or copy: those answer NotImplemented.
+ * are not checked: a gateway in front does that, and passes `handle` an ObjectAuthorizer that every
+ * object access is put to), no versioning, ACLs, tagging or copy: those answer NotImplemented.
  *
  * Operations: PutObject, GetObject (Range, conditional headers), HeadObject, DeleteObject,
  * DeleteObjects, ListObjectsV2, the four multipart calls, HeadBucket, ListBuckets, GetBucketLocation.
@@ -64,19 +87,20 @@ export class S3HttpEndpoint extends LoopbackHttpServer {
 
   /**
    * Answers one S3 request. Never rejects: a refusal is S3's error document, an unexpected failure
-   * an InternalError (or a dropped connection once the response has begun).
+   * an InternalError (or a dropped connection once the response has begun). `authorize`, when given,
+   * is asked about every object access the request makes, before it is made.
    */
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, authorize?: ObjectAuthorizer): Promise<void> {
     const requestId = randomBytes(8).toString('hex').toUpperCase();
     try {
       res.setHeader('x-amz-request-id', requestId);
-      await this.route(req, res);
+      await this.route(req, res, authorize ?? (() => undefined));
     } catch (e) {
       this.fail(req, res, e, requestId);
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async route(req: IncomingMessage, res: ServerResponse, authorize: ObjectAuthorizer): Promise<void> {
     const method = req.method ?? 'GET';
     const { bucket, key, query } = parseTarget(req.url ?? '/');
     if (bucket === undefined) {
@@ -85,6 +109,10 @@ export class S3HttpEndpoint extends LoopbackHttpServer {
     }
     if (bucket !== this.bucket) throw s3Errors.noSuchBucket(bucket);
     const has = (name: string): boolean => query.has(name);
+    const allow = (action: ObjectAction, objectKey: string, inBucket = bucket): void => {
+      const refusal = authorize({ action, bucket: inBucket, key: objectKey });
+      if (refusal !== undefined) throw s3Errors.accessDenied(refusal);
+    };
     if (key === undefined) {
       switch (method) {
         case 'HEAD':
@@ -93,7 +121,12 @@ export class S3HttpEndpoint extends LoopbackHttpServer {
           return;
         case 'GET':
           if (has('location')) return only(query, ['location'], () => sendXml(res, 200, xmlDocument('LocationConstraint', '')));
-          if (query.get('list-type') === '2') return only(query, LIST_V2_PARAMS, () => this.listObjectsV2(res, query));
+          if (query.get('list-type') === '2') {
+            return only(query, LIST_V2_PARAMS, () => {
+              allow('s3:ListBucket', query.get('prefix') ?? '');
+              return this.listObjectsV2(res, query);
+            });
+          }
           throw s3Errors.notImplemented(query.size === 0 || has('prefix') || has('marker') ? 'ListObjects (version 1)' : `GET ?${[...query.keys()][0]} on a bucket`);
         case 'PUT':
           // CreateBucket of the bucket that always exists: us-east-1 answers 200 to its owner.
@@ -103,7 +136,7 @@ export class S3HttpEndpoint extends LoopbackHttpServer {
             res.end();
           });
         case 'POST':
-          if (has('delete')) return only(query, ['delete'], () => this.objects.deleteObjects(req, res));
+          if (has('delete')) return only(query, ['delete'], () => this.objects.deleteObjects(req, res, (k) => authorize({ action: 's3:DeleteObject', bucket, key: k })));
           throw s3Errors.notImplemented(`POST ?${[...query.keys()][0] ?? ''} on a bucket`);
         case 'DELETE':
           throw s3Errors.notImplemented('DeleteBucket');
@@ -111,6 +144,7 @@ export class S3HttpEndpoint extends LoopbackHttpServer {
           throw s3Errors.methodNotAllowed(method, 'BUCKET');
       }
     }
+    for (const [action, objectKey, inBucket] of objectAccesses(method, key, query, req.headers['x-amz-copy-source'])) allow(action, objectKey, inBucket);
     this.files.pathOf(key);
     switch (method) {
       case 'PUT':
@@ -163,6 +197,26 @@ export class S3HttpEndpoint extends LoopbackHttpServer {
       res.destroy();
     }
   }
+}
+
+/**
+ * The object accesses an object-level request makes: its own key's (by method, as S3's operations
+ * need them) and a copy's source (CopyObject and UploadPartCopy, not served: refused or not, they
+ * are checked like S3 does). None for a method no operation has (MethodNotAllowed).
+ */
+function objectAccesses(method: string, key: string, query: URLSearchParams, copySource: string | string[] | undefined): Array<[ObjectAction, string, string?]> {
+  const own: ObjectAction | undefined =
+    method === 'GET' || method === 'HEAD' ? 's3:GetObject' : method === 'DELETE' ? (query.has('uploadId') ? 's3:PutObject' : 's3:DeleteObject') : method === 'PUT' || method === 'POST' ? 's3:PutObject' : undefined;
+  if (!own) return [];
+  const accesses: Array<[ObjectAction, string, string?]> = [[own, key]];
+  if (method === 'PUT' && copySource !== undefined) {
+    // `[/]<bucket>/<key>[?versionId=…]`, URL-encoded.
+    const source = String(copySource).replace(/^\//, '').split('?', 1)[0]!;
+    const slash = source.indexOf('/');
+    if (slash <= 0 || slash === source.length - 1) throw s3Errors.invalidArgument('Invalid copy source object key', 'x-amz-copy-source', String(copySource));
+    accesses.push(['s3:GetObject', decode(source.slice(slash + 1)), decode(source.slice(0, slash))]);
+  }
+  return accesses;
 }
 
 /** Runs `then` when every query parameter is one the operation takes; NotImplemented names the first other. */

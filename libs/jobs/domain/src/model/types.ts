@@ -21,6 +21,11 @@ export interface DatasetVersion {
   /** Id of the Dataset Landed event that produced this version (idempotency key). */
   landedEventId: string;
   registeredAt: string;
+  /**
+   * Whose data it is: the tenant of the landing that registered it; none belongs to
+   * {@link DEFAULT_TENANT} (see `tenantOf`). Only runs of this tenant are planned over it.
+   */
+  tenant?: string;
 }
 
 /** One attempt of a task, as reported by the compute environment. Times are ISO-8601. */
@@ -159,7 +164,7 @@ export interface Report {
  */
 export const DEFAULT_TENANT = 'default';
 
-/** Whose a run or report is: its `tenant`, else {@link DEFAULT_TENANT}. */
+/** Whose a run, report or dataset version is: its `tenant`, else {@link DEFAULT_TENANT}. */
 export function tenantOf(item: { tenant?: string | undefined }): string {
   return item.tenant ?? DEFAULT_TENANT;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DatasetLacksTablesError } from '../errors.js';
-import { STEP_STATUSES, type StepExecution, type StepStatus } from '../model/types.js';
+import { DatasetLacksTablesError, DatasetOfAnotherTenantError } from '../errors.js';
+import { DEFAULT_TENANT, STEP_STATUSES, type StepExecution, type StepStatus } from '../model/types.js';
 import type { PipelineDefinition } from '../pipeline/pipeline-definition.js';
 import { aDatasetVersion, aFile, aPipeline, aStep, minutesAfter, T0 } from '../testing/builders.js';
 import {
@@ -84,7 +84,7 @@ describe('planRun', () => {
   });
 
   it('plans a PENDING run over the dataset, carrying the trigger context', () => {
-    const dataset = aDatasetVersion();
+    const dataset = aDatasetVersion({ tenant: 'apac' });
     const { run } = planRun(request({ dataset, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tenant: 'apac' }));
     expect(run).toEqual({
       runId: run.runId,
@@ -99,6 +99,18 @@ describe('planRun', () => {
       createdAt: T0.toISOString(),
       updatedAt: T0.toISOString(),
     });
+  });
+
+  it("refuses a run of one tenant over another tenant's dataset, naming neither the owner nor that it exists", () => {
+    const refusals = [
+      () => planRun(request({ dataset: aDatasetVersion({ tenant: 'acme' }), tenant: 'globex' })),
+      () => planRun(request({ dataset: aDatasetVersion({ tenant: 'acme' }) })),
+      () => planRun(request({ dataset: aDatasetVersion(), tenant: 'globex' })),
+    ];
+    for (const plan of refusals) expect(plan).toThrow(DatasetOfAnotherTenantError);
+    expect(refusals[0]).toThrow(/^no registered dataset executions@2024-05-02#v1 for tenant globex$/);
+    expect(planRun(request({ dataset: aDatasetVersion({ tenant: DEFAULT_TENANT }) })).run).not.toHaveProperty('tenant');
+    expect(planRun(request({ dataset: aDatasetVersion(), tenant: DEFAULT_TENANT })).run.tenant).toBe(DEFAULT_TENANT);
   });
 
   it('leaves out trace, tenant and deadline when the trigger and pipeline have none', () => {

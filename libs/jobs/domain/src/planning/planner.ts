@@ -1,6 +1,6 @@
 import { partitionNameProblem, type DatasetTable } from '@nightshift/contracts';
-import { DatasetLacksTablesError } from '../errors.js';
-import type { DatasetVersion, Run, StepExecution, Task } from '../model/types.js';
+import { DatasetLacksTablesError, DatasetOfAnotherTenantError } from '../errors.js';
+import { tenantOf, type DatasetVersion, type Run, type StepExecution, type Task } from '../model/types.js';
 import { parameterSets, type ParameterSet, type PipelineDefinition, type StepDefinition } from '../pipeline/pipeline-definition.js';
 
 /** The partition name of a step that does not fan out. */
@@ -14,6 +14,7 @@ export interface PlanRequest {
   triggerEventId: string;
   correlationId: string;
   traceparent?: string;
+  /** Whose run it is: the dataset's tenant (`tenantOf`), else planning refuses the run (DatasetOfAnotherTenantError). */
   tenant?: string;
   now: Date;
 }
@@ -127,11 +128,14 @@ export function partitionsOf(step: StepDefinition, dataset: DatasetVersion): str
 
 /**
  * Plans a run: one PENDING step execution per step, and the plan (every step's partitions). Checks
- * that the dataset carries the tables the pipeline needs in every partition (DatasetLacksTablesError
+ * that the run's tenant is the dataset's (DatasetOfAnotherTenantError otherwise) and that the
+ * dataset carries the tables the pipeline needs in every partition (DatasetLacksTablesError
  * otherwise). Linear in the number of partitions, and no task records: those are written when jobs report.
  */
 export function planRun(req: PlanRequest): PlannedRun {
   const { pipeline, dataset, now } = req;
+  const tenant = tenantOf(req);
+  if (tenantOf(dataset) !== tenant) throw new DatasetOfAnotherTenantError(dataset.datasetId, tenant);
   const problems = missingTables(pipeline, dataset);
   if (problems.length > 0) throw new DatasetLacksTablesError(pipeline.name, dataset.datasetId, problems);
   const runId = runIdFor(pipeline.name, dataset.businessDate, req.triggerEventId);

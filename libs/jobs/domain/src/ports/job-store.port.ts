@@ -1,7 +1,9 @@
 import type { DatasetVersion, OutboxEntry, Page, Report, Run, RunStatus, StepExecution, Task } from '../model/types.js';
 
 /**
- * Durable job state: datasets, runs, tasks, reports and consumer idempotency records.
+ * Durable job state: datasets, runs, tasks, reports and consumer idempotency records. Datasets, runs
+ * and reports carry their tenant (`tenantOf`); the store keeps it and lists by it, and leaves
+ * deciding who may read what to its callers.
  *
  * Semantics every adapter keeps (the contract suite checks them against each adapter):
  * - Writes are single-item and conditional. A transition names the status it expects to find;
@@ -12,14 +14,26 @@ import type { DatasetVersion, OutboxEntry, Page, Report, Run, RunStatus, StepExe
  * - Reads are strongly consistent.
  * - No write or read on the event path grows with the run: a task update touches the task's
  *   record and, now and then, its step; listings are paginated.
+ * - Processed-event records are kept at least `PROCESSED_EVENT_RETENTION_SECONDS` (15 days) and
+ *   count until they are deleted.
  * Not in the contract: multi-item transactions (DynamoDB's transactions are not used, so the
- * embedded server need not have them), TTL expiry, ordering of `listRuns` beyond newest first.
+ * embedded server need not have them), when exactly an expired record is deleted (an adapter's
+ * TTL), ordering of `listRuns` beyond newest first.
  */
 export interface JobStore {
-  /** Registers the next version of a dataset for its date. Idempotent per `landedEventId`: a replay returns the version first registered. */
+  /**
+   * Registers the next version of a dataset for its date, with the input's `tenant`. Versions are
+   * numbered per dataset and date across tenants (two tenants landing one dataset name for a day
+   * get v1 and v2). Idempotent per `landedEventId`: a replay returns the version first registered.
+   */
   registerDatasetVersion(input: Omit<DatasetVersion, 'version' | 'datasetId'>): Promise<DatasetVersion>;
+  /** The version of that id, whoever's it is: a caller acting for a tenant checks `tenantOf(version)`. */
   getDatasetVersion(datasetId: string): Promise<DatasetVersion | undefined>;
-  latestDatasetVersion(dataset: string, businessDate: string): Promise<DatasetVersion | undefined>;
+  /**
+   * The highest version of the dataset for the date; with `tenant`, the highest whose
+   * `tenantOf(version)` is that tenant (others' versions are passed over, never returned).
+   */
+  latestDatasetVersion(dataset: string, businessDate: string, options?: { tenant?: string }): Promise<DatasetVersion | undefined>;
 
   /**
    * Creates a run and its step executions (no task records: a task's record is written when its
@@ -97,9 +111,11 @@ export interface JobStore {
 
   /**
    * Records that `consumer` finished handling `eventId`. Returns false when it already had,
-   * so a redelivered event's effects are skipped. Call after the effects are durable.
+   * so a redelivered event's effects are skipped. Call after the effects are durable. The record
+   * is kept at least `PROCESSED_EVENT_RETENTION_SECONDS`, longer than any queue redelivers.
    */
   markProcessed(consumer: string, eventId: string): Promise<boolean>;
+  /** Whether `consumer` recorded `eventId`; a record past its retention that is not yet deleted still counts. */
   isProcessed(consumer: string, eventId: string): Promise<boolean>;
 }
 

@@ -250,6 +250,23 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
         expect((await store.latestDatasetVersion('executions', '2024-05-02'))?.version).toBe(6);
       });
 
+      it("keeps each version's tenant, and finds the latest of one tenant passing over the others'", async () => {
+        const acme1 = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-1', tenant: 'acme' }));
+        const untenanted = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-2' }));
+        // More of another tenant's versions than one page of a small read, so the search has to go on.
+        for (let i = 3; i <= 30; i++) await store.registerDatasetVersion(aDatasetInput({ landedEventId: `landed-${i}`, tenant: 'globex' }));
+
+        expect(acme1).toMatchObject({ version: 1, tenant: 'acme' });
+        expect(await store.getDatasetVersion(acme1.datasetId)).toEqual(acme1);
+        expect(untenanted).not.toHaveProperty('tenant');
+        expect((await store.latestDatasetVersion('executions', '2024-05-02'))?.version).toBe(30);
+        expect(await store.latestDatasetVersion('executions', '2024-05-02', { tenant: 'globex' })).toMatchObject({ version: 30, tenant: 'globex' });
+        expect(await store.latestDatasetVersion('executions', '2024-05-02', { tenant: 'acme' })).toEqual(acme1);
+        expect(await store.latestDatasetVersion('executions', '2024-05-02', { tenant: DEFAULT_TENANT })).toEqual(untenanted);
+        expect(await store.latestDatasetVersion('executions', '2024-05-02', { tenant: 'initech' })).toBeUndefined();
+        expect(await store.latestDatasetVersion('executions', '2024-05-03', { tenant: 'acme' })).toBeUndefined();
+      });
+
       it('returns undefined for unknown datasets and ids', async () => {
         expect(await store.getDatasetVersion('executions@2024-05-02#v1')).toBeUndefined();
         expect(await store.getDatasetVersion('not-a-dataset-id')).toBeUndefined();

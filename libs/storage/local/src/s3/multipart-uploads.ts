@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { removeFileDir, withDir, type OpenDir } from '../no-follow.js';
 import { isMissing, RESERVED_DIR } from '../object-paths.js';
 import { DigestingStream, digestOf, type ChecksumAlgorithm } from './checksums.js';
 import type { ObjectMeta, S3ObjectFiles, StoredChecksum } from './object-files.js';
@@ -43,7 +43,7 @@ export interface RequestedPart {
 
 /**
  * Multipart uploads staged under the root's reserved directory (`.nightshift/s3/uploads/<id>/`),
- * out of every listing. A part's bytes and its record are written to fresh names and switched by
+ * out of every listing, reached without following a symbolic link (no-follow.ts). A part's bytes and its record are written to fresh names and switched by
  * renaming the record, so a re-sent part replaces the old one whole. Completing concatenates the
  * parts into a temp file and commits it like a PutObject: the object appears at once or not at all.
  * Uploads never completed nor aborted stay until the root is cleared (S3 has a lifecycle rule for that).
@@ -54,10 +54,8 @@ export class MultipartUploads {
   async create(key: string, options: Omit<UploadRecord, 'key' | 'initiated'>): Promise<string> {
     this.files.pathOf(key);
     const uploadId = randomUUID().replace(/-/g, '');
-    const dir = this.dirOf(uploadId);
-    await mkdir(dir, { recursive: true });
     const record: UploadRecord = { ...options, key, initiated: new Date().toISOString() };
-    await writeFile(join(dir, 'upload.json'), JSON.stringify(record));
+    await withDir(this.files.root, this.dirOf(uploadId), true, (dir) => writeNew(dir, 'upload.json', JSON.stringify(record)));
     return uploadId;
   }
 
@@ -65,7 +63,7 @@ export class MultipartUploads {
   async get(uploadId: string, key: string): Promise<UploadRecord> {
     let record: UploadRecord;
     try {
-      record = JSON.parse(await readFile(join(this.dirOf(uploadId), 'upload.json'), 'utf8')) as UploadRecord;
+      record = JSON.parse((await withDir(this.files.root, this.dirOf(uploadId), false, (dir) => dir.readFile('upload.json'))).toString('utf8')) as UploadRecord;
     } catch (e) {
       if (isMissing(e)) throw s3Errors.noSuchUpload(uploadId);
       throw e;
@@ -80,7 +78,6 @@ export class MultipartUploads {
       throw s3Errors.invalidArgument(`Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, 'partNumber', String(partNumber));
     }
     const upload = await this.get(uploadId, key);
-    const dir = this.dirOf(uploadId);
     const staged = await this.files.stage();
     try {
       const body = await receive(staged.stream(), upload.checksumAlgorithm ? [upload.checksumAlgorithm] : []);
@@ -88,15 +85,18 @@ export class MultipartUploads {
       if (upload.checksumAlgorithm) checksums[upload.checksumAlgorithm] = body.digest(upload.checksumAlgorithm).toString('base64');
       const md5 = body.digest('MD5').toString('hex');
       const part: PartRecord = { file: `part-${partNumber}.${randomUUID()}`, etag: `"${md5}"`, size: body.size, md5, checksums };
-      const previous = await this.part(dir, partNumber);
-      await rename(staged.path, join(dir, part.file));
-      const recordTmp = join(dir, `part-${partNumber}.json.${randomUUID()}`);
-      await writeFile(recordTmp, JSON.stringify(part));
-      await rename(recordTmp, join(dir, `part-${partNumber}.json`));
-      if (previous) await rm(join(dir, previous.file), { force: true });
+      await withDir(this.files.root, this.dirOf(uploadId), false, async (dir) => {
+        const previous = await this.part(dir, partNumber);
+        await rename(staged.path, dir.at(part.file));
+        const recordTmp = `part-${partNumber}.json.${randomUUID()}`;
+        await writeNew(dir, recordTmp, JSON.stringify(part));
+        await rename(dir.at(recordTmp), dir.at(`part-${partNumber}.json`));
+        if (previous) await rm(dir.at(previous.file), { force: true });
+      });
+      await staged.release();
       return { etag: part.etag, checksums };
     } catch (e) {
-      await rm(staged.path, { force: true });
+      await staged.discard();
       // The upload was aborted or completed while this part arrived.
       if (isMissing(e)) throw s3Errors.noSuchUpload(uploadId);
       throw e;
@@ -110,8 +110,11 @@ export class MultipartUploads {
    */
   async complete(uploadId: string, key: string, requested: readonly RequestedPart[], objectChecksum?: { algorithm: ChecksumAlgorithm; value: string }): Promise<ObjectMeta> {
     const upload = await this.get(uploadId, key);
-    const dir = this.dirOf(uploadId);
     if (requested.length === 0) throw s3Errors.malformedXml();
+    return withDir(this.files.root, this.dirOf(uploadId), false, (dir) => this.assemble(dir, uploadId, upload, requested, objectChecksum));
+  }
+
+  private async assemble(dir: OpenDir, uploadId: string, upload: UploadRecord, requested: readonly RequestedPart[], objectChecksum?: { algorithm: ChecksumAlgorithm; value: string }): Promise<ObjectMeta> {
     const parts: PartRecord[] = [];
     for (const [i, r] of requested.entries()) {
       if (i > 0 && r.partNumber <= requested[i - 1]!.partNumber) throw s3Errors.invalidPartOrder();
@@ -130,7 +133,14 @@ export class MultipartUploads {
     try {
       await pipeline(
         async function* () {
-          for (const p of parts) yield* createReadStream(join(dir, p.file));
+          for (const p of parts) {
+            const file = await dir.openFile(p.file, constants.O_RDONLY);
+            try {
+              yield* file.createReadStream({ autoClose: false });
+            } finally {
+              await file.close();
+            }
+          }
         },
         digesting,
         staged.stream(),
@@ -146,7 +156,7 @@ export class MultipartUploads {
         throw s3Errors.badDigest(objectChecksum.algorithm);
       }
       const etag = `"${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.md5, 'hex')))).digest('hex')}-${parts.length}"`;
-      const meta = await this.files.commit(key, staged.path, {
+      const meta = await this.files.commit(upload.key, staged, {
         etag,
         sha256: digesting.digest('SHA256').toString('hex'),
         ...(upload.contentType ? { contentType: upload.contentType } : {}),
@@ -154,28 +164,28 @@ export class MultipartUploads {
         ...(checksum ? { checksum } : {}),
         partsCount: parts.length,
       });
-      await rm(dir, { recursive: true, force: true });
+      await removeFileDir(this.files.root, this.dirOf(uploadId));
       return meta;
     } catch (e) {
-      await rm(staged.path, { force: true });
+      await staged.discard();
       throw e;
     }
   }
 
   async abort(uploadId: string, key: string): Promise<void> {
     await this.get(uploadId, key);
-    await rm(this.dirOf(uploadId), { recursive: true, force: true });
+    await removeFileDir(this.files.root, this.dirOf(uploadId));
   }
 
-  /** Upload ids are ours (hex): anything else names no upload, and never a path outside the staging dir. */
-  private dirOf(uploadId: string): string {
+  /** The upload's directory under the root. Upload ids are ours (hex): anything else names no upload, and never a path outside the staging dir. */
+  private dirOf(uploadId: string): string[] {
     if (!/^[0-9a-f]{32}$/.test(uploadId)) throw s3Errors.noSuchUpload(uploadId);
-    return join(this.files.root, RESERVED_DIR, 's3', 'uploads', uploadId);
+    return [RESERVED_DIR, 's3', 'uploads', uploadId];
   }
 
-  private async part(dir: string, partNumber: number): Promise<PartRecord | undefined> {
+  private async part(dir: OpenDir, partNumber: number): Promise<PartRecord | undefined> {
     try {
-      return JSON.parse(await readFile(join(dir, `part-${partNumber}.json`), 'utf8')) as PartRecord;
+      return JSON.parse((await dir.readFile(`part-${partNumber}.json`)).toString('utf8')) as PartRecord;
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw e;
@@ -186,6 +196,16 @@ export class MultipartUploads {
 /** S3's checksum of a multipart object: the algorithm over the parts' raw checksums, concatenated. */
 function compositeOf(algorithm: ChecksumAlgorithm, parts: readonly PartRecord[]): string {
   return digestOf(algorithm, Buffer.concat(parts.map((p) => Buffer.from(p.checksums[algorithm] ?? '', 'base64')))).toString('base64');
+}
+
+/** Writes a new file `name` in `dir` (never through a link, never over an existing file). */
+async function writeNew(dir: OpenDir, name: string, content: string): Promise<void> {
+  const file = await dir.openFile(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666);
+  try {
+    await file.writeFile(content);
+  } finally {
+    await file.close();
+  }
 }
 
 function unquote(etag: string): string {

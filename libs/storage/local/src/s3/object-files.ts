@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { containedKeyPath, fileVersion, isMissing, keyPath, listFiles, pruneEmptyDirs, renameIntoPlace, RESERVED_DIR, tempPath, type ListedFile } from '../object-paths.js';
+import { withDir } from '../no-follow.js';
+import { fileVersion, isMissing, keyPath, listFiles, openObject, placeFile, removeObject, renameIntoPlace, RESERVED_DIR, TempFile, type ListedFile } from '../object-paths.js';
 import type { ChecksumAlgorithm } from './checksums.js';
 import { s3Errors } from './s3-protocol.js';
 
@@ -45,8 +44,8 @@ export interface OpenedObject {
  * `s3/meta/<hash of key>/<hash of version>.json`. A reader finds the record of the version it opened
  * or none, so concurrent writers of one key cannot pair one's bytes with the other's record. A file
  * written by anyone else (DirectoryObjectStore) has no record: it is served with an ETag derived from
- * its version and a sha256 computed when asked for, as the directory store computes it. As there, a
- * symbolic link leading out of the root is refused (`containedKeyPath`), never followed.
+ * its version and a sha256 computed when asked for, as the directory store computes it. As there, no
+ * symbolic link under the root is followed, objects and records alike (no-follow.ts).
  */
 export class S3ObjectFiles {
   constructor(readonly root: string) {}
@@ -55,50 +54,41 @@ export class S3ObjectFiles {
     return keyPath(this.root, key);
   }
 
-  /** A temp file path on the root's file system, its directory created; with a write stream that fsyncs on close. */
-  async stage(): Promise<{ path: string; stream: () => WriteStream }> {
-    const path = tempPath(this.root);
-    await mkdir(dirname(path), { recursive: true });
-    return { path, stream: () => createWriteStream(path, { flush: true }) };
+  /** A new temp file on the root's file system. Its owner renames it into place or discards it. */
+  stage(): Promise<TempFile> {
+    return TempFile.create(this.root);
   }
 
   /**
    * Renames a written temp file into place as `key`, after recording `meta` for its version (rename
-   * keeps inode and mtime). A crash in between leaves a record no file matches: harmless.
+   * keeps inode and mtime), and releases it. A crash in between leaves a record no file matches:
+   * harmless.
    */
-  async commit(key: string, tmp: string, meta: Omit<ObjectMeta, 'version'>): Promise<ObjectMeta> {
-    const path = await containedKeyPath(this.root, key);
-    const full: ObjectMeta = { ...meta, version: fileVersion(await stat(tmp, { bigint: true })) };
+  async commit(key: string, tmp: TempFile, meta: Omit<ObjectMeta, 'version'>): Promise<ObjectMeta> {
+    this.pathOf(key);
+    const full: ObjectMeta = { ...meta, version: await tmp.version() };
     await this.writeMeta(key, full);
     try {
-      await renameIntoPlace(tmp, path);
+      await renameIntoPlace(this.root, tmp.path, key);
     } catch (e) {
-      await rm(this.metaPath(key, full.version), { force: true });
+      await this.removeMeta(key, (name) => name === versionName(full.version));
       const code = (e as { code?: string }).code;
       if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
         throw s3Errors.invalidArgument(`Key ${key} conflicts with another key on disk: the directory store cannot hold both "a" and "a/b".`, 'key', key);
       }
       throw e;
     }
+    await tmp.release();
     await this.pruneMeta(key);
     return full;
   }
 
   /** Opens the object's current file, or undefined if there is none. Close `handle` when done. */
   async open(key: string): Promise<OpenedObject | undefined> {
-    let handle: FileHandle;
-    try {
-      handle = await open(await containedKeyPath(this.root, key), 'r');
-    } catch (e) {
-      if (isMissing(e) || (e as { code?: string }).code === 'EISDIR') return undefined;
-      throw e;
-    }
+    const handle = await openObject(this.root, key);
+    if (!handle) return undefined;
     try {
       const st = await handle.stat({ bigint: true });
-      if (!st.isFile()) {
-        await handle.close();
-        return undefined;
-      }
       const version = fileVersion(st);
       const meta = await this.readMeta(key, version);
       return { handle, size: Number(st.size), lastModified: st.mtime, meta: meta ?? { version, etag: derivedEtag(version), metadata: {} } };
@@ -125,28 +115,14 @@ export class S3ObjectFiles {
 
   /** Removes the object and its record; a missing one is not an error. */
   async remove(key: string): Promise<void> {
-    const path = await containedKeyPath(this.root, key);
-    await rm(this.metaDir(key), { recursive: true, force: true });
-    try {
-      await unlink(path);
-    } catch (e) {
-      if (isMissing(e) || (e as { code?: string }).code === 'EISDIR') return;
-      throw e;
-    }
-    await pruneEmptyDirs(this.root, path);
-  }
-
-  private metaDir(key: string): string {
-    return join(this.root, RESERVED_DIR, 's3', 'meta', createHash('sha256').update(key).digest('hex'));
-  }
-
-  private metaPath(key: string, version: string): string {
-    return join(this.metaDir(key), `${createHash('sha256').update(version).digest('hex')}.json`);
+    this.pathOf(key);
+    await this.removeMeta(key, () => true);
+    await removeObject(this.root, key);
   }
 
   private async readMeta(key: string, version: string): Promise<ObjectMeta | undefined> {
     try {
-      const meta = JSON.parse(await readFile(this.metaPath(key, version), 'utf8')) as ObjectMeta;
+      const meta = JSON.parse((await withDir(this.root, [...META_DIR, metaName(key)], false, (dir) => dir.readFile(versionName(version)))).toString('utf8')) as ObjectMeta;
       return meta.version === version ? meta : undefined;
     } catch (e) {
       if (isMissing(e)) return undefined;
@@ -155,10 +131,15 @@ export class S3ObjectFiles {
   }
 
   private async writeMeta(key: string, meta: ObjectMeta): Promise<void> {
-    const path = this.metaPath(key, meta.version);
-    const { path: tmp } = await this.stage();
-    await writeFile(tmp, JSON.stringify(meta));
-    await renameIntoPlace(tmp, path);
+    const tmp = await this.stage();
+    try {
+      await tmp.write(Buffer.from(JSON.stringify(meta)));
+      await placeFile(this.root, [...META_DIR, metaName(key), versionName(meta.version)], tmp.path);
+    } catch (e) {
+      await tmp.discard();
+      throw e;
+    }
+    await tmp.release();
   }
 
   /**
@@ -167,23 +148,43 @@ export class S3ObjectFiles {
    */
   private async pruneMeta(key: string): Promise<void> {
     let current: string | undefined;
+    const file = await openObject(this.root, key);
+    if (file) {
+      try {
+        current = versionName(fileVersion(await file.stat({ bigint: true })));
+      } finally {
+        await file.close();
+      }
+    }
+    await this.removeMeta(key, (name) => name !== current);
+  }
+
+  /** Removes the key's records whose file names `which` picks, and their directory once empty (best effort). */
+  private async removeMeta(key: string, which: (name: string) => boolean): Promise<void> {
     try {
-      current = this.metaPath(key, fileVersion(await stat(this.pathOf(key), { bigint: true })));
+      await withDir(this.root, [...META_DIR, metaName(key)], false, async (dir) => {
+        for (const entry of await dir.entries()) {
+          if (which(entry.name)) await rm(dir.at(entry.name), { force: true });
+        }
+      });
+      await withDir(this.root, META_DIR, false, (dir) => rmdir(dir.at(metaName(key)))).catch(() => undefined);
     } catch (e) {
       if (!isMissing(e)) throw e;
     }
-    const dir = this.metaDir(key);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (e) {
-      if (isMissing(e)) return;
-      throw e;
-    }
-    for (const name of names) {
-      if (join(dir, name) !== current) await rm(join(dir, name), { force: true });
-    }
   }
+}
+
+/** The records' directory under the root. */
+const META_DIR = [RESERVED_DIR, 's3', 'meta'];
+
+/** A key's directory of records, in META_DIR. */
+function metaName(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** A version's record file, in its key's directory. */
+function versionName(version: string): string {
+  return `${createHash('sha256').update(version).digest('hex')}.json`;
 }
 
 /** The ETag of a file S3 did not write: stable for the file version, different for any other. */

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { InvalidObjectKeyError } from '@nightshift/storage-domain';
 import { checksumHeader, type ChecksumAlgorithm } from './checksums.js';
@@ -36,7 +35,7 @@ export class ObjectOperations {
       const body = await receiveBody(req, staged.stream());
       const [algorithm, value] = [...body.declared][0] ?? [];
       const checksum: StoredChecksum | undefined = algorithm ? { algorithm, value: value!, type: 'FULL_OBJECT' } : undefined;
-      const meta = await this.files.commit(key, staged.path, {
+      const meta = await this.files.commit(key, staged, {
         etag: `"${body.digest('MD5').toString('hex')}"`,
         sha256: body.digest('SHA256').toString('hex'),
         ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
@@ -46,7 +45,7 @@ export class ObjectOperations {
       res.writeHead(200, { etag: meta.etag, ...checksumHeaders(checksum) });
       res.end();
     } catch (e) {
-      await rm(staged.path, { force: true });
+      await staged.discard();
       throw e;
     }
   }
@@ -94,8 +93,11 @@ export class ObjectOperations {
     res.end();
   }
 
-  /** DeleteObjects: up to 1,000 keys, each deleted or answered with its own error. */
-  async deleteObjects(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * DeleteObjects: up to 1,000 keys, each deleted or answered with its own error; `authorize` is
+   * asked about each key first (a message refuses that key with AccessDenied, as S3 does).
+   */
+  async deleteObjects(req: IncomingMessage, res: ServerResponse, authorize: (key: string) => string | undefined): Promise<void> {
     const h = req.headers;
     if (h['content-md5'] === undefined && !Object.keys(h).some((n) => n.startsWith('x-amz-checksum-') && n !== 'x-amz-checksum-algorithm') && h['x-amz-trailer'] === undefined) {
       throw s3Errors.invalidRequest('Missing required header for this request: Content-MD5 or x-amz-checksum-*');
@@ -106,6 +108,11 @@ export class ObjectOperations {
     const quiet = xmlText(xml, 'Quiet') === 'true';
     const results: string[] = [];
     for (const key of keys as string[]) {
+      const refusal = authorize(key);
+      if (refusal !== undefined) {
+        results.push(`<Error>${xmlFields({ Key: key, Code: 'AccessDenied', Message: refusal })}</Error>`);
+        continue;
+      }
       try {
         await this.files.remove(key);
         if (!quiet) results.push(`<Deleted>${xmlFields({ Key: key })}</Deleted>`);

@@ -54,6 +54,7 @@ export const s3Errors = {
   notModified: () => new S3ProtocolError('NotModified', 304, 'Not Modified'),
   methodNotAllowed: (method: string, resource: 'SERVICE' | 'BUCKET' | 'OBJECT') =>
     new S3ProtocolError('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.', { Method: method, ResourceType: resource }),
+  accessDenied: (message: string) => new S3ProtocolError('AccessDenied', 403, message),
   notImplemented: (what: string) => new S3ProtocolError('NotImplemented', 501, `${what} is not implemented by this endpoint.`),
   internal: () => new S3ProtocolError('InternalError', 500, 'We encountered an internal error. Please try again.'),
 };
