@@ -57,6 +57,15 @@ export function mayPublishSource(patterns: readonly string[], source: string): b
   return patterns.some((p) => (!platform || p.startsWith(PLATFORM_SOURCE_PREFIX)) && globMatches(p, source));
 }
 
+/**
+ * Whether the grant allows `action` on the object `key` ({@link AccessGrant.objects}): some statement
+ * names the action and has a pattern matching the key (for `s3:ListBucket`, the listing's prefix).
+ */
+export function mayAccessObject(grant: AccessGrant, action: ObjectAction, key: string): boolean {
+  return grant.objects.some((statement) => statement.actions.includes(action) && statement.keys.some((pattern) => globMatches(pattern, key)));
+}
+
+/** IAM's StringLike: `*` matches any run of characters (`/` included); everything else itself. */
 function globMatches(pattern: string, value: string): boolean {
   const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
   return re.test(value);

@@ -26,10 +26,13 @@ export {
   AccessKeysFileError,
   generateCredentials,
   loadOrCreateAccessKeys,
+  mayAccessObject,
   mayPublishSource,
   PLATFORM_SOURCE_PREFIX,
   RESERVED_SOURCE_PREFIX,
   type AccessGrant,
   type AccessKey,
+  type ObjectAction,
+  type ObjectGrant,
 } from './access-keys.js';
 export { callerOf, replayRequest, setCaller } from './authenticated-request.js';

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** An S3 bucket name, as far as the config checks it (S3 refuses the rest at the first request). */
+const bucketName = z.string().min(3).max(63);
+
 /**
  * The deployment settings every service shares, as zod fields to spread into a service's own
  * config schema; check them with {@link checkDeployment}.
@@ -15,8 +18,15 @@ export const deploymentFields = {
   tableName: z.string().min(3),
   /** Root directory of the object store (local mode). */
   objectStoreDir: z.string().min(1).optional(),
-  /** S3 bucket of the object store (aws mode). */
-  bucket: z.string().min(3).max(63).optional(),
+  /** S3 bucket of the object store (aws mode): every key no other bucket below takes (`datasets/`, `runs/`, `reports/`). */
+  bucket: bucketName.optional(),
+  /**
+   * S3 bucket of `landing/` keys, where upstream lands data (aws mode); unset: `bucket`. A bucket of
+   * its own gives upstream's data its own lifecycle, versioning and access policy.
+   */
+  landingBucket: bucketName.optional(),
+  /** S3 bucket of `claim-checks/` keys, oversized event details (aws mode); unset: `bucket`. Short-lived: a lifecycle of its own. */
+  claimCheckBucket: bucketName.optional(),
   /** Path-style S3 addressing (needed for endpoints on an IP address, such as the embedded platform's). */
   s3ForcePathStyle: z.boolean().default(false),
   /** EventBridge bus the service publishes to (aws mode). */
@@ -33,6 +43,8 @@ export interface DeploymentConfig {
   tableName: string;
   objectStoreDir?: string;
   bucket?: string;
+  landingBucket?: string;
+  claimCheckBucket?: string;
   s3ForcePathStyle: boolean;
   eventBusName: string;
   otlpEndpoint?: string;
@@ -56,6 +68,8 @@ export function deploymentEnv(env: NodeJS.ProcessEnv = process.env): Record<keyo
     tableName: env['NIGHTSHIFT_TABLE'] ?? 'nightshift',
     objectStoreDir: env['NIGHTSHIFT_OBJECT_STORE_DIR'] || undefined,
     bucket: env['NIGHTSHIFT_BUCKET'] || undefined,
+    landingBucket: env['NIGHTSHIFT_LANDING_BUCKET'] || undefined,
+    claimCheckBucket: env['NIGHTSHIFT_CLAIM_CHECK_BUCKET'] || undefined,
     s3ForcePathStyle: env['NIGHTSHIFT_S3_FORCE_PATH_STYLE'] === 'true',
     eventBusName: env['NIGHTSHIFT_EVENT_BUS'] || undefined,
     otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
@@ -69,6 +83,8 @@ export const DEPLOYMENT_ENV_NAMES: Readonly<Record<string, string>> = {
   tableName: 'NIGHTSHIFT_TABLE',
   objectStoreDir: 'NIGHTSHIFT_OBJECT_STORE_DIR',
   bucket: 'NIGHTSHIFT_BUCKET',
+  landingBucket: 'NIGHTSHIFT_LANDING_BUCKET',
+  claimCheckBucket: 'NIGHTSHIFT_CLAIM_CHECK_BUCKET',
   s3ForcePathStyle: 'NIGHTSHIFT_S3_FORCE_PATH_STYLE',
   eventBusName: 'NIGHTSHIFT_EVENT_BUS',
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',

@@ -2,7 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PutEventsPublisher, type EventPublisher, type MessageConsumer } from '@nightshift/events-domain';
 import { EventBridgePutEventsTarget, SqsMessageConsumer } from '@nightshift/events-aws';
 import { QueueServer } from '@nightshift/events-nest';
-import { S3ObjectStore } from '@nightshift/storage-aws';
+import { s3ObjectStoreForBuckets } from '@nightshift/storage-aws';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import type { DeploymentConfig } from './config.js';
@@ -12,7 +12,7 @@ import { assertRuntimeMatches, type ServiceRuntime } from './runtime.js';
 export interface ServicePorts {
   /** DynamoDB (the embedded server, or AWS's) for the service's `DynamoDbJobStore`. */
   dynamo: DynamoDBDocumentClient;
-  /** The directory object store, or S3. */
+  /** The directory object store, or S3 (landing and claim-check keys in buckets of their own when configured). */
   objects: ObjectStore;
   /** PutEvents to the embedded bus or EventBridge, claim-checking oversized details into `objects`. */
   publisher: EventPublisher;
@@ -39,7 +39,7 @@ export function bindServicePorts(service: string, config: ServicePortsConfig, ru
     runtime.mode === 'aws'
       ? {
           dynamo: runtime.aws.dynamo,
-          objects: new S3ObjectStore(runtime.aws.s3, { bucket: config.bucket! }),
+          objects: s3ObjectStoreForBuckets(runtime.aws.s3, { bucket: config.bucket!, landingBucket: config.landingBucket, claimCheckBucket: config.claimCheckBucket }),
           events: new EventBridgePutEventsTarget(runtime.aws.eventBridge),
           consumer: new SqsMessageConsumer(runtime.aws.sqs, { queue: config.queueName }),
           eventBusName: config.eventBusName,

@@ -79,7 +79,7 @@ export async function runSoakBench(options: SoakOptions): Promise<SoakResult> {
     }
     const backlog = await measureBacklog(side, options.backlog, gc);
     log(`backlog of ${options.backlog}: ${backlog.heap_bytes_per_message.toFixed(0)} heap bytes per message of ${backlog.event_bytes} event bytes`);
-    return summarize(options, rounds, perRound, backlog);
+    return summarizeSoak(options, rounds, perRound, backlog);
   } finally {
     await side.stop();
     await rm(parent, { recursive: true, force: true });
@@ -146,7 +146,7 @@ async function measureBacklog(side: NightshiftSide, backlog: number, gc: () => v
   return { messages: backlog, event_bytes: eventBytes, heap_bytes_per_message: perMessage, heap_to_event_ratio: perMessage / eventBytes };
 }
 
-function summarize(options: SoakOptions, rounds: SoakRound[], perRound: Record<string, number>, backlog: SoakResult['backlog']): SoakResult {
+export function summarizeSoak(options: SoakOptions, rounds: SoakRound[], perRound: Record<string, number>, backlog: SoakResult['backlog']): SoakResult {
   const warm = rounds.slice(2);
   const base = warm[0] ?? rounds.at(-1)!;
   const last = rounds.at(-1)!;

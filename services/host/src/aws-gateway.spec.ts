@@ -20,14 +20,14 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { loadOrCreateAccessKeys, signSigV4, type AccessKeys, type AwsCredentials } from '@nightshift/aws-wire';
+import { loadOrCreateAccessKeys, mayAccessObject, signSigV4, type AccessKeys, type AwsCredentials } from '@nightshift/aws-wire';
 import { BatchHttpEndpoint, DirectoryJobLogs, LocalComputeEnvironment, LogsHttpEndpoint } from '@nightshift/compute-local';
 import { SERVICE_RULES } from '@nightshift/contracts';
 import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint } from '@nightshift/events-local';
 import { createDocumentClient, createTable, startEmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
 import { DirectoryObjectStore, S3HttpEndpoint, type ObjectAccess } from '@nightshift/storage-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsGateway, mayAccessObject } from './aws-gateway.js';
+import { AwsGateway } from './aws-gateway.js';
 import { authorizeSource, BUCKET, EMBEDDED_ACCESS_GRANTS, EMBEDDED_JOB_QUEUES, TABLE_NAME } from './embedded-platform.js';
 
 /** The gateway over the platform's real endpoints, as the embedded platform wires it. */
@@ -309,7 +309,7 @@ describe('S3 object grants: each key reaches only the keys its grant names (Acce
 });
 
 describe('mayAccessObject: the grants as IAM would read them', () => {
-  const may = (principal: keyof typeof EMBEDDED_ACCESS_GRANTS, action: ObjectAccess['action'], key: string) => mayAccessObject(EMBEDDED_ACCESS_GRANTS[principal], { action, bucket: BUCKET, key });
+  const may = (principal: keyof typeof EMBEDDED_ACCESS_GRANTS, action: ObjectAccess['action'], key: string) => mayAccessObject(EMBEDDED_ACCESS_GRANTS[principal], action, key);
 
   it.each([
     ['upstream', 's3:PutObject', 'landing/oms/x.csv', true],

@@ -3,6 +3,7 @@ import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   header,
   LoopbackHttpServer,
+  mayAccessObject,
   readBody,
   replayRequest,
   RequestBodyTooLargeError,
@@ -11,7 +12,6 @@ import {
   sha256Hex,
   verifySigV4,
   parseSigV4Authorization,
-  type AccessGrant,
   type AccessKey,
   type AccessKeys,
   type SigV4Failure,
@@ -169,39 +169,15 @@ export class AwsGateway extends LoopbackHttpServer {
 }
 
 /**
- * Whether the key's grant allows this object access ({@link AccessGrant.objects}): some statement
- * names the action and has a pattern matching the key (for `s3:ListBucket`, the prefix).
- */
-export function mayAccessObject(grant: AccessGrant, access: ObjectAccess): boolean {
-  return grant.objects.some((statement) => statement.actions.includes(access.action) && statement.keys.some((pattern) => globMatches(pattern, access.key)));
-}
-
-/**
  * Undefined when `key` may make this access; else S3's AccessDenied message, worded as AWS words
  * it, naming the access key id and the object (or, for a listing, the prefix).
  */
 export function objectRefusal(key: AccessKey, access: ObjectAccess): string | undefined {
-  if (mayAccessObject(key.grant, access)) return undefined;
+  if (mayAccessObject(key.grant, access.action, access.key)) return undefined;
   const resource = access.action === 's3:ListBucket' ? `"arn:aws:s3:::${access.bucket}" with prefix ${JSON.stringify(access.key)}` : `"arn:aws:s3:::${access.bucket}/${access.key}"`;
   return `User: ${key.accessKeyId} (${key.principal}) is not authorized to perform: ${access.action} on resource: ${resource} because no identity-based policy allows the ${access.action} action`;
 }
 
-/** IAM's StringLike: `*` matches any run of characters (`/` included); everything else itself. */
-function globMatches(pattern: string, value: string): boolean {
-  const parts = pattern.split('*');
-  if (parts.length === 1) return value === pattern;
-  const [first, ...rest] = parts;
-  const last = rest.pop()!;
-  if (value.length < first!.length + last.length || !value.startsWith(first!) || !value.endsWith(last)) return false;
-  let at = first!.length;
-  const end = value.length - last.length;
-  for (const part of rest) {
-    const found = value.indexOf(part, at);
-    if (found < 0 || found + part.length > end) return false;
-    at = found + part.length;
-  }
-  return true;
-}
 
 function routeOf(req: IncomingMessage): AwsApiName {
   const op = header(req, 'x-amz-target');

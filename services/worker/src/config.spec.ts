@@ -21,4 +21,22 @@ describe('worker configuration', () => {
     expect((error as Error).message).toContain('NIGHTSHIFT_MANIFEST_KEY');
     expect((error as Error).message).toContain('AWS_BATCH_JOB_ARRAY_INDEX');
   });
+
+  it('reads the landing and claim-check buckets, each unset (NIGHTSHIFT_BUCKET) when absent or empty', () => {
+    const aws = { NIGHTSHIFT_MODE: 'aws', NIGHTSHIFT_MANIFEST_KEY: 'runs/r/tca/manifest.json', NIGHTSHIFT_BUCKET: 'ns-results' };
+    expect(loadWorkerConfig({ ...aws, NIGHTSHIFT_LANDING_BUCKET: 'ns-landing', NIGHTSHIFT_CLAIM_CHECK_BUCKET: 'ns-claim-checks' })).toMatchObject({
+      bucket: 'ns-results',
+      landingBucket: 'ns-landing',
+      claimCheckBucket: 'ns-claim-checks',
+    });
+    const defaults = loadWorkerConfig({ ...aws, NIGHTSHIFT_CLAIM_CHECK_BUCKET: '' });
+    expect(defaults.landingBucket).toBeUndefined();
+    expect(defaults.claimCheckBucket).toBeUndefined();
+  });
+
+  it('names the variable of a bucket name S3 cannot have', () => {
+    const env = { NIGHTSHIFT_MODE: 'aws', NIGHTSHIFT_MANIFEST_KEY: 'm.json', NIGHTSHIFT_BUCKET: 'ns-results', NIGHTSHIFT_LANDING_BUCKET: 'ab', NIGHTSHIFT_CLAIM_CHECK_BUCKET: 'x'.repeat(64) };
+    expect(() => loadWorkerConfig(env)).toThrow(WorkerUsageError);
+    expect(() => loadWorkerConfig(env)).toThrow(/NIGHTSHIFT_LANDING_BUCKET: .*; NIGHTSHIFT_CLAIM_CHECK_BUCKET: /);
+  });
 });

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** An S3 bucket name, as far as the config checks it (S3 refuses the rest at the first request). */
+const bucketName = z.string().min(3).max(63);
+
 /** The worker's configuration: what AWS Batch (or the local compute environment) passes in. */
 export const workerConfigSchema = z
   .object({
@@ -9,7 +12,11 @@ export const workerConfigSchema = z
     /** Root of the directory object store (local mode). */
     objectStoreDir: z.string().min(1).optional(),
     /** S3 bucket of the object store (aws mode); endpoint and credentials come from the SDK's standard configuration. */
-    bucket: z.string().min(3).max(63).optional(),
+    bucket: bucketName.optional(),
+    /** S3 bucket of `landing/` keys, the data upstream landed (aws mode); unset: `bucket`. */
+    landingBucket: bucketName.optional(),
+    /** S3 bucket of `claim-checks/` keys (aws mode); unset: `bucket`. The same buckets as the services', so keys resolve alike. */
+    claimCheckBucket: bucketName.optional(),
     /** Path-style S3 addressing (an endpoint on an IP address). */
     s3ForcePathStyle: z.boolean().default(false),
     arrayIndex: z.coerce.number().int().min(0).default(0),
@@ -32,6 +39,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     manifestKey: env['NIGHTSHIFT_MANIFEST_KEY'],
     objectStoreDir: env['NIGHTSHIFT_OBJECT_STORE_DIR'] || undefined,
     bucket: env['NIGHTSHIFT_BUCKET'] || undefined,
+    landingBucket: env['NIGHTSHIFT_LANDING_BUCKET'] || undefined,
+    claimCheckBucket: env['NIGHTSHIFT_CLAIM_CHECK_BUCKET'] || undefined,
     s3ForcePathStyle: env['NIGHTSHIFT_S3_FORCE_PATH_STYLE'] === 'true',
     arrayIndex: env['NIGHTSHIFT_ARRAY_INDEX'] ?? env['AWS_BATCH_JOB_ARRAY_INDEX'],
     attempt: env['AWS_BATCH_JOB_ATTEMPT'],
@@ -46,6 +55,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       manifestKey: 'NIGHTSHIFT_MANIFEST_KEY',
       objectStoreDir: 'NIGHTSHIFT_OBJECT_STORE_DIR',
       bucket: 'NIGHTSHIFT_BUCKET',
+      landingBucket: 'NIGHTSHIFT_LANDING_BUCKET',
+      claimCheckBucket: 'NIGHTSHIFT_CLAIM_CHECK_BUCKET',
       arrayIndex: 'AWS_BATCH_JOB_ARRAY_INDEX',
       attempt: 'AWS_BATCH_JOB_ATTEMPT',
       otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',

@@ -2,7 +2,7 @@
 import { InputDataError } from '@nightshift/analytics';
 import { startTracing } from '@nightshift/observability';
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3ObjectStore } from '@nightshift/storage-aws';
+import { s3ObjectStoreForBuckets } from '@nightshift/storage-aws';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { loadWorkerConfig, WorkerUsageError } from './config.js';
@@ -32,9 +32,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const tracing = startTracing({ serviceName: 'nightshift-worker', otlpEndpoint: config.otlpEndpoint, traceFile: config.traceFile });
-  // The object store by mode: S3 (its endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, as the SDK reads them) or the directory.
+  // The object store by mode: S3 (its endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, as the SDK reads them),
+  // with landing and claim-check keys in their own buckets when set, or the directory.
   const s3 = config.mode === 'aws' ? new S3Client({ forcePathStyle: config.s3ForcePathStyle }) : undefined;
-  const objects: ObjectStore = s3 ? new S3ObjectStore(s3, { bucket: config.bucket! }) : new DirectoryObjectStore(config.objectStoreDir!);
+  const objects: ObjectStore = s3
+    ? s3ObjectStoreForBuckets(s3, { bucket: config.bucket!, landingBucket: config.landingBucket, claimCheckBucket: config.claimCheckBucket })
+    : new DirectoryObjectStore(config.objectStoreDir!);
   try {
     const { outputKey } = await runTask(config, objects);
     log(process.stdout, `wrote ${outputKey}`);

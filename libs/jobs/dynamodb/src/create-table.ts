@@ -1,7 +1,20 @@
 import { CreateTableCommand, DescribeTableCommand, type TableDescription } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TableNotActiveError, TableSchemaMismatchError } from './errors.js';
+import { TTL_ATTRIBUTE } from './keys.js';
 import { translateSdkError } from './sdk-errors.js';
+
+/**
+ * The job store's table design, the one source of truth for `createTable` here and for the
+ * deployment's table (infra/): two string keys, on-demand billing, TTL on {@link TTL_ATTRIBUTE}.
+ */
+export const JOB_STORE_TABLE_DESIGN = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  billingMode: 'PAY_PER_REQUEST',
+  ttlAttribute: TTL_ATTRIBUTE,
+} as const;
+const { partitionKey: PK, sortKey: SK } = JOB_STORE_TABLE_DESIGN;
 
 /** How long `createTable` waits for the table, and how often it looks. */
 export interface CreateTableOptions {
@@ -57,14 +70,14 @@ async function requestCreation(client: DynamoDBDocumentClient, tableName: string
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
+        BillingMode: JOB_STORE_TABLE_DESIGN.billingMode,
         AttributeDefinitions: [
-          { AttributeName: 'PK', AttributeType: 'S' },
-          { AttributeName: 'SK', AttributeType: 'S' },
+          { AttributeName: PK, AttributeType: 'S' },
+          { AttributeName: SK, AttributeType: 'S' },
         ],
         KeySchema: [
-          { AttributeName: 'PK', KeyType: 'HASH' },
-          { AttributeName: 'SK', KeyType: 'RANGE' },
+          { AttributeName: PK, KeyType: 'HASH' },
+          { AttributeName: SK, KeyType: 'RANGE' },
         ],
       }),
     );
@@ -78,7 +91,7 @@ async function requestCreation(client: DynamoDBDocumentClient, tableName: string
 function assertJobStoreKeySchema(tableName: string, table: TableDescription): void {
   const keys = (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).sort();
   const types = new Map((table.AttributeDefinitions ?? []).map((d) => [d.AttributeName, d.AttributeType]));
-  const ok = keys.length === 2 && keys[0] === 'PK:HASH' && keys[1] === 'SK:RANGE' && types.get('PK') === 'S' && types.get('SK') === 'S';
+  const ok = keys.length === 2 && keys[0] === `${PK}:HASH` && keys[1] === `${SK}:RANGE` && types.get(PK) === 'S' && types.get(SK) === 'S';
   if (!ok) {
     const found = (table.KeySchema ?? []).map((k) => `${k.AttributeName} (${k.KeyType}, ${types.get(k.AttributeName) ?? '?'})`).join(' + ');
     throw new TableSchemaMismatchError(tableName, found || 'none');

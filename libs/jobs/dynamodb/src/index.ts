@@ -3,7 +3,7 @@ export { DynamoDbIdempotencyKeys, type DynamoDbIdempotencyKeysConfig } from './d
 export { TtlSweeper, type TtlSweeperOptions, type SweepOutcome } from './ttl-sweeper.js';
 export { TTL_ATTRIBUTE } from './keys.js';
 export type { BackfillOutcome } from './backfills.js';
-export { createTable, type CreateTableOptions } from './create-table.js';
+export { createTable, JOB_STORE_TABLE_DESIGN, type CreateTableOptions } from './create-table.js';
 export { startEmbeddedDynamoDb, type EmbeddedDynamoDb, type EmbeddedDynamoDbOptions } from './embedded-dynamodb.js';
 export { createDocumentClient, type LocalDocumentClientOptions } from './local-document-client.js';
 export { createAwsDocumentClient } from './aws-document-client.js';
