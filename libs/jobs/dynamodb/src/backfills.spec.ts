@@ -1,33 +1,19 @@
-import { PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_TENANT, IDEMPOTENCY_KEY_RETENTION_SECONDS, PROCESSED_EVENT_RETENTION_SECONDS, type Report, type Run } from '@nightshift/jobs-domain';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 // Builders of the conformance suite, test-only and deliberately not in jobs-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { aReport, aRun, aRunWithSteps, at } from '../../domain/src/testing/job-store.contract.js';
-import { createTable } from './create-table.js';
 import { DynamoDbJobStore } from './dynamodb-job-store.js';
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { TTL_ATTRIBUTE } from './keys.js';
-import { createDocumentClient } from './local-document-client.js';
+import { embeddedTables } from './testing/embedded-tables.js';
 
 /*
  * The one-off migrations of tables written by earlier versions of the store. "Old" items are
  * written here directly, in the shape the store wrote before the per-tenant indexes and expiry.
  */
 
-let server: EmbeddedDynamoDb;
-let client: DynamoDBDocumentClient;
-let tables = 0;
-
-beforeAll(async () => {
-  server = await startEmbeddedDynamoDb();
-  client = createDocumentClient({ endpoint: server.endpoint });
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-});
+const db = embeddedTables('migrate');
 
 describe('DynamoDbJobStore migrations', () => {
   let tableName: string;
@@ -35,12 +21,11 @@ describe('DynamoDbJobStore migrations', () => {
   const NOW = new Date('2024-06-01T00:00:00.000Z');
 
   beforeEach(async () => {
-    tableName = `backfill-${process.pid}-${++tables}`;
-    await createTable(client, tableName);
-    store = new DynamoDbJobStore(client, { tableName, clock: { now: () => NOW } });
+    tableName = await db.freshTable();
+    store = new DynamoDbJobStore(db.client, { tableName, clock: { now: () => NOW } });
   });
 
-  const put = (item: Record<string, unknown>) => client.send(new PutCommand({ TableName: tableName, Item: item }));
+  const put = (item: Record<string, unknown>) => db.client.send(new PutCommand({ TableName: tableName, Item: item }));
 
   /** A run as stored before the per-tenant indexes: its item and its RUNS pointer, nothing more. */
   async function putOldRun(run: Run): Promise<void> {
@@ -59,7 +44,7 @@ describe('DynamoDbJobStore migrations', () => {
     const items: Array<Record<string, unknown>> = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+      const page = await db.client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey);

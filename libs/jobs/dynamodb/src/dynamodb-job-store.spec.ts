@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError, RUN_STATUSES, StaleStateError, StoreUnavailableError, canTransitionRun } from '@nightshift/jobs-domain';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 // The conformance suite is test-only and deliberately not in jobs-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import {
@@ -21,43 +21,24 @@ import {
 } from '../../domain/src/testing/job-store.contract.js';
 import { createTable } from './create-table.js';
 import { DynamoDbJobStore } from './dynamodb-job-store.js';
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { InvalidJobStoreInputError, TableSchemaMismatchError } from './errors.js';
 import { TASK_CHUNK_SIZE } from './keys.js';
 import { createAwsDocumentClient } from './aws-document-client.js';
 import { createDocumentClient } from './local-document-client.js';
+import { embeddedTables } from './testing/embedded-tables.js';
 
-let server: EmbeddedDynamoDb;
-let client: DynamoDBDocumentClient;
-let tables = 0;
-
-beforeAll(async () => {
-  server = await startEmbeddedDynamoDb();
-  client = createDocumentClient({ endpoint: server.endpoint });
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-});
-
-/** A fresh table per test keeps the fixed RUNS / OPEN_RUNS / REPORTS partitions empty. */
-async function freshTable(): Promise<string> {
-  const tableName = `jobs-${process.pid}-${++tables}`;
-  await createTable(client, tableName);
-  return tableName;
-}
+const db = embeddedTables('jobs');
 
 describeJobStoreContract('DynamoDbJobStore on embedded dynalite', async () => {
-  const store = new DynamoDbJobStore(client, { tableName: await freshTable() });
+  const store = new DynamoDbJobStore(db.client, { tableName: await db.freshTable() });
   return { store, close: async () => undefined };
 });
 
 // The aws mode's client (SigV4, the SDK's standard configuration) against the embedded endpoint:
 // the same adapter, configured as a service process of its own configures it.
 describeJobStoreContract('DynamoDbJobStore with the aws-mode client against the embedded endpoint', async () => {
-  const aws = createAwsDocumentClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  const store = new DynamoDbJobStore(aws, { tableName: await freshTable() });
+  const aws = createAwsDocumentClient({ endpoint: db.server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const store = new DynamoDbJobStore(aws, { tableName: await db.freshTable() });
   return { store, close: async () => aws.destroy() };
 });
 
@@ -71,7 +52,7 @@ const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteIt
  * through and then fails every later one before it is sent, as if the process had died there.
  */
 function clientCrashingAfter(writes: number): DynamoDBDocumentClient {
-  const crashing = createDocumentClient({ endpoint: server.endpoint, maxAttempts: 1 });
+  const crashing = createDocumentClient({ endpoint: db.server.endpoint, maxAttempts: 1 });
   let seen = 0;
   crashing.middlewareStack.add(
     (next, context) => async (args) => {
@@ -85,7 +66,7 @@ function clientCrashingAfter(writes: number): DynamoDBDocumentClient {
 
 /** A second client that counts the writes it sends, by the kind of item (the sort key up to its first `#`). */
 function countingClient(): { client: DynamoDBDocumentClient; writes: Map<string, number> } {
-  const counting = createDocumentClient({ endpoint: server.endpoint });
+  const counting = createDocumentClient({ endpoint: db.server.endpoint });
   const writes = new Map<string, number>();
   counting.middlewareStack.add(
     (next, context) => async (args) => {
@@ -105,8 +86,8 @@ describe('DynamoDbJobStore', () => {
   let tableName: string;
   let store: DynamoDbJobStore;
   beforeEach(async () => {
-    tableName = await freshTable();
-    store = new DynamoDbJobStore(client, { tableName });
+    tableName = await db.freshTable();
+    store = new DynamoDbJobStore(db.client, { tableName });
   });
 
   describe('createRun after a crash part-way', () => {
@@ -322,16 +303,16 @@ describe('DynamoDbJobStore', () => {
 
 describe('createTable', () => {
   it('is idempotent and leaves existing data alone', async () => {
-    const tableName = await freshTable();
-    const store = new DynamoDbJobStore(client, { tableName });
+    const tableName = await db.freshTable();
+    const store = new DynamoDbJobStore(db.client, { tableName });
     await store.markProcessed('planner', 'evt-1');
-    await createTable(client, tableName);
+    await createTable(db.client, tableName);
     expect(await store.isProcessed('planner', 'evt-1')).toBe(true);
   });
 
   it('refuses a same-named table with another key schema', async () => {
     const tableName = `other-${process.pid}`;
-    await client.send(
+    await db.client.send(
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
@@ -339,7 +320,7 @@ describe('createTable', () => {
         KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
       }),
     );
-    await expect(createTable(client, tableName)).rejects.toBeInstanceOf(TableSchemaMismatchError);
+    await expect(createTable(db.client, tableName)).rejects.toBeInstanceOf(TableSchemaMismatchError);
   });
 });
 
@@ -384,7 +365,7 @@ describe('SDK error translation', () => {
   });
 
   it('rethrows errors it does not know unchanged', async () => {
-    const error = await new DynamoDbJobStore(client, { tableName: 'no-such-table' }).getRun('run-1').catch((e: unknown) => e);
+    const error = await new DynamoDbJobStore(db.client, { tableName: 'no-such-table' }).getRun('run-1').catch((e: unknown) => e);
     expect(error).not.toBeInstanceOf(StoreUnavailableError);
     expect(error).toMatchObject({ name: 'ResourceNotFoundException' });
   });

@@ -1,30 +1,16 @@
-import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { IDEMPOTENCY_KEY_RETENTION_SECONDS, PROCESSED_EVENT_RETENTION_SECONDS, type Clock } from '@nightshift/jobs-domain';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 // Builders of the conformance suite, test-only and deliberately not in jobs-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { aDatasetInput, aReport, aRunWithSteps } from '../../domain/src/testing/job-store.contract.js';
-import { createTable } from './create-table.js';
 import { DynamoDbIdempotencyKeys } from './dynamodb-idempotency-keys.js';
 import { DynamoDbJobStore } from './dynamodb-job-store.js';
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { TTL_ATTRIBUTE } from './keys.js';
-import { createDocumentClient } from './local-document-client.js';
 import { TtlSweeper } from './ttl-sweeper.js';
+import { embeddedTables } from './testing/embedded-tables.js';
 
-let server: EmbeddedDynamoDb;
-let client: DynamoDBDocumentClient;
-let tables = 0;
-
-beforeAll(async () => {
-  server = await startEmbeddedDynamoDb();
-  client = createDocumentClient({ endpoint: server.endpoint });
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-});
+const db = embeddedTables('ttl');
 
 const T0 = new Date('2024-05-02T21:00:00.000Z');
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -59,21 +45,20 @@ describe('TTL of idempotency records, and the sweeper that stands in for DynamoD
   let sweeper: TtlSweeper;
 
   beforeEach(async () => {
-    tableName = `ttl-${process.pid}-${++tables}`;
-    await createTable(client, tableName);
+    tableName = await db.freshTable();
     clock = new TestClock(T0);
-    store = new DynamoDbJobStore(client, { tableName, clock });
-    keys = new DynamoDbIdempotencyKeys(client, { tableName });
+    store = new DynamoDbJobStore(db.client, { tableName, clock });
+    keys = new DynamoDbIdempotencyKeys(db.client, { tableName });
     // A small page, so a sweep goes through several Scan pages and several delete batches.
-    sweeper = new TtlSweeper(client, { tableName, clock, pageSize: 7 });
+    sweeper = new TtlSweeper(db.client, { tableName, clock, pageSize: 7 });
   });
 
-  const itemCount = async () => (await client.send(new ScanCommand({ TableName: tableName, Select: 'COUNT' }))).Count ?? 0;
+  const itemCount = async () => (await db.client.send(new ScanCommand({ TableName: tableName, Select: 'COUNT' }))).Count ?? 0;
 
   it('keeps processed-event records 15 days (past SQS’s 14-day maximum retention), stamped in epoch seconds', async () => {
     expect(PROCESSED_EVENT_RETENTION_SECONDS).toBeGreaterThan(14 * 24 * 60 * 60);
     await store.markProcessed('planner', 'evt-1');
-    const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: { PK: 'PROCESSED#planner', SK: 'EVENT#evt-1' }, ConsistentRead: true }));
+    const { Item } = await db.client.send(new GetCommand({ TableName: tableName, Key: { PK: 'PROCESSED#planner', SK: 'EVENT#evt-1' }, ConsistentRead: true }));
     expect(Item).toMatchObject({ processedAt: T0.toISOString(), [TTL_ATTRIBUTE]: T0.getTime() / 1000 + 15 * 24 * 60 * 60 });
   });
 
@@ -128,7 +113,7 @@ describe('TTL of idempotency records, and the sweeper that stands in for DynamoD
   });
 
   it('sweeps periodically once started, and stop() waits for the sweep under way', async () => {
-    const periodic = new TtlSweeper(client, { tableName, clock, intervalMs: 20 });
+    const periodic = new TtlSweeper(db.client, { tableName, clock, intervalMs: 20 });
     try {
       await store.markProcessed('planner', 'evt-1');
       periodic.start();
@@ -141,7 +126,7 @@ describe('TTL of idempotency records, and the sweeper that stands in for DynamoD
     clock.set(T0);
     await store.markProcessed('planner', 'evt-2');
     clock.set(new Date(T0.getTime() + 16 * DAY_MS));
-    const once = new TtlSweeper(client, { tableName, clock });
+    const once = new TtlSweeper(db.client, { tableName, clock });
     const sweep = once.sweepOnce();
     await once.stop();
     // The sweep that was under way when stop() was called had finished by the time it resolved.
@@ -151,7 +136,7 @@ describe('TTL of idempotency records, and the sweeper that stands in for DynamoD
 
   it('reports a failed periodic sweep to onError and keeps going; sweepOnce rejects', async () => {
     const errors: unknown[] = [];
-    const failing = new TtlSweeper(client, { tableName: 'no-such-table', intervalMs: 10, onError: (e) => errors.push(e) });
+    const failing = new TtlSweeper(db.client, { tableName: 'no-such-table', intervalMs: 10, onError: (e) => errors.push(e) });
     try {
       failing.start();
       await until('two failed sweeps to be reported', async () => errors.length >= 2);
@@ -163,7 +148,7 @@ describe('TTL of idempotency records, and the sweeper that stands in for DynamoD
   });
 
   it('ignores a TTL attribute that is not a number, as DynamoDB TTL does', async () => {
-    await client.send(new PutCommand({ TableName: tableName, Item: { PK: 'ODD#1', SK: 'ODD', [TTL_ATTRIBUTE]: '1' } }));
+    await db.client.send(new PutCommand({ TableName: tableName, Item: { PK: 'ODD#1', SK: 'ODD', [TTL_ATTRIBUTE]: '1' } }));
     clock.set(new Date(T0.getTime() + 365 * DAY_MS));
     expect(await sweeper.sweepOnce()).toEqual({ deleted: 0 });
     expect(await itemCount()).toBe(1);
