@@ -39,6 +39,7 @@ COPY services/ingestion/package.json services/ingestion/
 COPY services/planner/package.json services/planner/
 COPY services/reporting/package.json services/reporting/
 COPY services/worker/package.json services/worker/
+COPY infra/package.json infra/
 
 # deps: everything the build needs (TypeScript is a dev dependency). --ignore-scripts also skips the
 # root `prepare` build, which has no sources to compile yet; nothing we depend on needs an install

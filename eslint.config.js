@@ -20,6 +20,8 @@ function depConstraints({ extraAdapterDeps = [] } = {}) {
     { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:observability', 'type:wire', ...extraAdapterDeps] },
     { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:observability', 'type:wire'] },
     { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics', 'type:wire'] },
+    // The CDK app reads the contracts (rules), the pipelines and the store's table design: one source of truth.
+    { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter'] },
     { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:contracts', 'type:domain', 'type:adapter', 'type:runtime', 'type:observability', 'type:analytics', 'type:wire'] },
   ];
 }
@@ -32,7 +34,7 @@ function moduleBoundaries(constraints) {
 }
 
 export default [
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '!eslint.config.js', '**/*.cjs', '**/*.mjs', 'cdk.out/**', '.nx/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '!eslint.config.js', '**/*.cjs', '**/*.mjs', '**/cdk.out/**', '.nx/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

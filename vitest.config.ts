@@ -10,8 +10,8 @@ export default defineConfig({
   // with separate import/require builds (dynalite's big.js).
   ssr: { resolve: { conditions, externalConditions: ['@nightshift/source'] } },
   test: {
-    include: ['libs/**/*.spec.ts', 'services/**/*.spec.ts', 'test/**/*.spec.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
+    include: ['libs/**/*.spec.ts', 'services/**/*.spec.ts', 'infra/**/*.spec.ts', 'test/**/*.spec.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**', '**/cdk.out/**'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     // The AWS SDK warns on every process that Node 20 support ends in 2027; the stack is pinned (STACK.md).

@@ -2,10 +2,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { PrefixRoutedObjectStore, type ObjectStore, type ObjectStoreRoute } from '@nightshift/storage-domain';
 import { S3ObjectStore } from './s3-object-store.js';
 
-/** Where upstream lands data. */
-const LANDING_PREFIX = 'landing/';
-/** Where oversized event details are claim-checked: events-domain's `CLAIM_CHECK_PREFIX` (the platform's spec holds them equal). */
-const CLAIM_CHECK_PREFIX = 'claim-checks/';
+/**
+ * The prefixes that may have buckets of their own: where upstream lands data, and where oversized
+ * event details are claim-checked (events-domain's `CLAIM_CHECK_PREFIX`; the platform's spec holds
+ * them equal). The deployment (infra/) routes its grants by the same table.
+ */
+export const S3_BUCKET_PREFIXES = { landing: 'landing/', claimChecks: 'claim-checks/' } as const;
 
 /**
  * The buckets of nightshift's object store in aws mode: one bucket for every key, or the landing
@@ -32,8 +34,8 @@ export function s3ObjectStoreForBuckets(client: S3Client, buckets: S3Buckets): O
   const byBucket = new Map<string, S3ObjectStore>();
   const routes: ObjectStoreRoute[] = [];
   for (const [prefix, bucket] of [
-    [LANDING_PREFIX, buckets.landingBucket],
-    [CLAIM_CHECK_PREFIX, buckets.claimCheckBucket],
+    [S3_BUCKET_PREFIXES.landing, buckets.landingBucket],
+    [S3_BUCKET_PREFIXES.claimChecks, buckets.claimCheckBucket],
   ] as const) {
     if (bucket === undefined || bucket === buckets.bucket) continue;
     const store = byBucket.get(bucket) ?? new S3ObjectStore(client, { bucket });

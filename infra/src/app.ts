@@ -1,0 +1,41 @@
+import type { App, Environment } from 'aws-cdk-lib';
+import type { InfraConfig } from './config.js';
+import { ComputeStack } from './stacks/compute-stack.js';
+import { MessagingStack } from './stacks/messaging-stack.js';
+import { ObservabilityStack } from './stacks/observability-stack.js';
+import { ServicesStack } from './stacks/services-stack.js';
+import { StateStack } from './stacks/state-stack.js';
+
+/** The stacks of one deployment, by lifecycle: state apart from what can be redeployed at will. */
+export interface NightshiftStacks {
+  state: StateStack;
+  messaging: MessagingStack;
+  compute: ComputeStack;
+  services: ServicesStack;
+  observability: ObservabilityStack;
+}
+
+/**
+ * Adds nightshift's stacks to `app`: State (the table and buckets, retained, termination-protected),
+ * Messaging (bus, queues, rules, topic, schedules), Compute (VPC, Batch), Services (ECS Fargate,
+ * the API's load balancer) and Observability (alarms, dashboard). A redeploy of the last four
+ * never replaces the first.
+ */
+export function addNightshiftStacks(app: App, config: InfraConfig): NightshiftStacks {
+  const env: Environment | undefined = config.env.account || config.env.region ? { account: config.env.account, region: config.env.region } : undefined;
+  const base = { config, ...(env ? { env } : {}) };
+  const name = (part: string): string => `${pascal(config.prefix)}${part}`;
+  const state = new StateStack(app, name('State'), { ...base, terminationProtection: true });
+  const messaging = new MessagingStack(app, name('Messaging'), base);
+  const compute = new ComputeStack(app, name('Compute'), { ...base, state });
+  const services = new ServicesStack(app, name('Services'), { ...base, state, messaging, compute });
+  const observability = new ObservabilityStack(app, name('Observability'), { ...base, messaging, compute, services });
+  return { state, messaging, compute, services, observability };
+}
+
+function pascal(prefix: string): string {
+  return prefix
+    .split('-')
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('');
+}
