@@ -9,7 +9,7 @@ import {
   type ControlPlaneBenchResult,
 } from './bench-control-plane.js';
 import { assertSoakChecks, DEFAULT_SOAK_OPTIONS, formatSoakMarkdown, runSoakBench, type SoakResult } from './bench-soak.js';
-import { writeDocsBlock } from './docs-block.js';
+import { writeDocsBlockIfAsked } from './docs-block.js';
 import { CliUsageError } from './errors.js';
 
 /** Flags of the TCA bench, refused with --control-plane (and the other way round) so a typo cannot go unnoticed. */
@@ -88,10 +88,7 @@ nightshift bench --soak [--rounds 12] [--backlog 20000] [--docs FILE] [--tmp-dir
       });
       const markdown = formatSoakMarkdown(result);
       io.stdout.write(values['json'] ? `${JSON.stringify(result, null, 2)}\n` : markdown);
-      if (docs !== undefined) {
-        await writeDocsBlock(docs, markdown, 'soak');
-        log(`wrote the figures into ${docs}`);
-      }
+      await writeDocsBlockIfAsked(docs, markdown, log, 'soak');
       assertSoakChecks(result);
       return undefined;
     }
@@ -101,10 +98,7 @@ nightshift bench --soak [--rounds 12] [--backlog 20000] [--docs FILE] [--tmp-dir
       const result = await runControlPlaneBench(controlPlaneOptions(values, tmpDir, log));
       const markdown = formatControlPlaneMarkdown(result);
       io.stdout.write(values['json'] ? `${JSON.stringify(result, null, 2)}\n` : markdown);
-      if (docs !== undefined) {
-        await writeDocsBlock(docs, markdown);
-        log(`wrote the figures into ${docs}`);
-      }
+      await writeDocsBlockIfAsked(docs, markdown, log);
       assertControlPlaneChecks(result);
       return undefined;
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRedisServer, startRedisServer } from './bench-bullmq.js';
 import { DOCS_BEGIN, DOCS_END, formatControlPlaneMarkdown, targets, type ControlPlaneBenchResult } from './bench-control-plane.js';
-import { writeDocsBlock } from './docs-block.js';
+import { docsMarkers, writeDocsBlock, writeDocsBlockIfAsked } from './docs-block.js';
 import { moduleOf, summarizeProfile, type CpuProfile } from './bench-profile.js';
 import { percentiles, processCpuMs } from './bench-stats.js';
 import { runCli } from './cli.js';
@@ -152,6 +152,19 @@ describe('goals and the markdown block', () => {
     const fresh = join(dir, 'fresh.md');
     await writeDocsBlock(fresh, 'figures');
     expect(await readFile(fresh, 'utf8')).toBe(`# Performance\n\n${DOCS_BEGIN}\n\nfigures\n\n${DOCS_END}\n`);
+  });
+
+  it('writes a block of its own per name (chaos, soak) only when a file was asked for, and says so', async () => {
+    const path = join(dir, 'reliability.md');
+    await writeFile(path, '# Reliability\n');
+    const said: string[] = [];
+    await writeDocsBlockIfAsked(undefined, 'figures', (l) => said.push(l), 'chaos', 'chaos');
+    expect(await readFile(path, 'utf8')).toBe('# Reliability\n');
+    await writeDocsBlockIfAsked(path, 'figures', (l) => said.push(l), 'chaos', 'chaos');
+    const { begin, end } = docsMarkers('chaos', 'chaos');
+    expect(begin).toContain('`npm run chaos`');
+    expect(await readFile(path, 'utf8')).toBe(`# Reliability\n\n${begin}\n\nfigures\n\n${end}\n`);
+    expect(said).toEqual([`wrote the figures into ${path}`]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { intFlag, optional, parseFlags } from './args.js';
-import { writeDocsBlock } from './docs-block.js';
+import { writeDocsBlockIfAsked } from './docs-block.js';
 import { assertChaosChecks, type ChaosResult, DEFAULT_CHAOS_OPTIONS, formatChaosMarkdown, runChaos } from './chaos.js';
 import type { Command } from './command.js';
 
@@ -44,11 +44,7 @@ export const chaosCommand: Command<ChaosResult> = {
     });
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     for (const c of result.checks) io.stderr.write(`chaos: ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
-    const docs = optional(values, 'docs');
-    if (docs !== undefined) {
-      await writeDocsBlock(docs, formatChaosMarkdown(result), 'chaos', 'chaos');
-      io.stderr.write(`chaos: wrote the result into ${docs}\n`);
-    }
+    await writeDocsBlockIfAsked(optional(values, 'docs'), formatChaosMarkdown(result), (line) => io.stderr.write(`chaos: ${line}\n`), 'chaos', 'chaos');
     assertChaosChecks(result);
     return undefined;
   },

@@ -21,3 +21,10 @@ export async function writeDocsBlock(path: string, markdown: string, name = 'con
   const next = begin >= 0 && end > begin ? `${text.slice(0, begin)}${block}${text.slice(end + close.length)}` : `${text.trimEnd()}\n\n${block}\n`;
   await writeFile(path, next);
 }
+
+/** Writes the block when `path` was asked for (`--docs`), and says so; nothing otherwise. */
+export async function writeDocsBlockIfAsked(path: string | undefined, markdown: string, log: (line: string) => void, name = 'control-plane', script = `bench:${name}`): Promise<void> {
+  if (path === undefined) return;
+  await writeDocsBlock(path, markdown, name, script);
+  log(`wrote the figures into ${path}`);
+}

@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { envelope, RunFailed, RunSucceeded, type RunSucceededDetail } from '@nightshift/contracts';
 import { eventSize, MAX_EVENT_BYTES } from '@nightshift/events-domain';
-import { ComputeSubmissionError, definePipeline, finishRun, noopPipeline, type ComputeEnvironment, type PipelineDefinition } from '@nightshift/jobs-domain';
+import { ComputeSubmissionError, definePipeline, finishRun, noopPipeline, type ComputeEnvironment, type PipelineDefinition, type Run } from '@nightshift/jobs-domain';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JOB_PARAM_ARRAY_INDEX, JOB_PARAM_PRIOR_ATTEMPTS } from './job-params.js';
 import { OutboxRelay } from './outbox-relay.js';
@@ -29,6 +29,17 @@ function pipelineOf(options: { fanOut?: 'single' | 'partitions'; attempts?: numb
 }
 
 const DESKS3 = ['apac-cash', 'emea-cash', 'us-program'];
+
+/** A run of three hanging tasks (3 attempts each) whose host dies while they run: the sweep's starting point. */
+async function threeTasksLostWithTheirHost(): Promise<{ pipeline: PipelineDefinition; run: Run }> {
+  const pipeline = pipelineOf({ fanOut: 'partitions', attempts: 3 });
+  for (const i of [0, 1, 2]) await writeFile(h.marker(`hang-${i}`), '');
+  const a = h.startHost({ pipelines: [pipeline] });
+  const run = await h.startRun(a, pipeline, DESKS3);
+  await eventually('the workers to start', async () => ((await h.starts()).length === 3 ? true : undefined));
+  await h.crash(a);
+  return { pipeline, run };
+}
 
 describe('RunEngine: a run from plan to outcome', () => {
   it('runs an array step to SUCCEEDED with one record per task, and publishes Run Succeeded once with its outputs by reference', async () => {
@@ -295,12 +306,7 @@ describe('Reconciler: repairs what events and hosts lose', () => {
   });
 
   it('claims each lost task once when two planners sweep at the same time', async () => {
-    const pipeline = pipelineOf({ fanOut: 'partitions', attempts: 3 });
-    for (const i of [0, 1, 2]) await writeFile(h.marker(`hang-${i}`), '');
-    const a = h.startHost({ pipelines: [pipeline] });
-    const run = await h.startRun(a, pipeline, DESKS3);
-    await eventually('the workers to start', async () => ((await h.starts()).length === 3 ? true : undefined));
-    await h.crash(a);
+    const { pipeline, run } = await threeTasksLostWithTheirHost();
     for (const i of [0, 1, 2]) await writeFile(h.marker(`hang-${i}-alone`), '');
     const b = h.startHost({ pipelines: [pipeline] });
     const c = h.startHost({ pipelines: [pipeline], wrapCompute: () => b.compute });
@@ -318,12 +324,7 @@ describe('Reconciler: repairs what events and hosts lose', () => {
 
 describe('Reconciler: a resubmitted task waiting in the queue', () => {
   it('is not claimed again while its job waits longer than the claim timeout, and its job, once it runs, finishes the task', async () => {
-    const pipeline = pipelineOf({ fanOut: 'partitions', attempts: 3 });
-    for (const i of [0, 1, 2]) await writeFile(h.marker(`hang-${i}`), '');
-    const a = h.startHost({ pipelines: [pipeline] });
-    const run = await h.startRun(a, pipeline, DESKS3);
-    await eventually('the workers to start', async () => ((await h.starts()).length === 3 ? true : undefined));
-    await h.crash(a);
+    const { pipeline, run } = await threeTasksLostWithTheirHost();
     // One task at a time on the new host (0.25 vCPU each), and the first to run hangs: the other two
     // resubmitted jobs wait RUNNABLE through every sweep below, each far past the claim timeout (0).
     for (const i of [0, 1, 2]) await writeFile(h.marker(`hang-${i}-alone`), '');

@@ -31,6 +31,16 @@ function request(overrides: Partial<PlanRequest> = {}): PlanRequest {
   };
 }
 
+/** What planning `req` throws (undefined if it plans). */
+function planError(req: PlanRequest): unknown {
+  try {
+    planRun(req);
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 /** tca fans out over desks, then a single-task rollup, then per-desk letters that also need tca. */
 const multiStep = () =>
   aPipeline({
@@ -215,12 +225,7 @@ describe('planRun', () => {
         partitions: ['../../x', 'a/b', ...base.partitions],
         files: [...base.files, ...base.files.filter((f) => f.desk).map((f) => ({ ...f, desk: f.desk === 'us-program' ? '../../x' : 'a/b' }))],
       });
-      let error: unknown;
-      try {
-        planRun(request({ dataset }));
-      } catch (e) {
-        error = e;
-      }
+      const error = planError(request({ dataset }));
       expect(error).toBeInstanceOf(DatasetLacksTablesError);
       expect((error as DatasetLacksTablesError).problems).toEqual([expect.stringMatching(/^partition "\.\.\/\.\.\/x" must be/), expect.stringMatching(/^partition "a\/b" must be/)]);
     });
@@ -229,12 +234,7 @@ describe('planRun', () => {
       const dataset = aDatasetVersion({
         files: aDatasetVersion().files.filter((f) => !(f.desk === 'us-program' && (f.table === 'fills' || f.table === 'orders'))),
       });
-      let error: unknown;
-      try {
-        planRun(request({ dataset }));
-      } catch (e) {
-        error = e;
-      }
+      const error = planError(request({ dataset }));
       expect(error).toBeInstanceOf(DatasetLacksTablesError);
       expect((error as DatasetLacksTablesError).problems).toEqual(['no orders file for desk us-program', 'no fills file for desk us-program']);
       expect((error as Error).message).toBe(
