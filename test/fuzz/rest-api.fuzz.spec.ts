@@ -49,29 +49,30 @@ function send(method: string, target: string, headers: Record<string, string>, b
   });
 }
 
-/** No 5xx; a refusal is JSON with a message (Nest's and Fastify's shape: `{statusCode, message, ...}`). */
+/** No 5xx; a refusal is RFC 9457 problem details: JSON with the status, a type and a detail. */
 function expectAnswer(a: Answer, method: string, what: string): void {
   expect(a.status, `${what} answered ${a.status}: ${a.body.slice(0, 400)}`).toBeLessThan(500);
   if (a.status < 400 || method === 'HEAD') return;
-  let parsed: { message?: unknown; statusCode?: unknown };
+  let parsed: { type?: unknown; detail?: unknown; status?: unknown };
   try {
     parsed = JSON.parse(a.body) as typeof parsed;
   } catch {
     throw new Error(`${what}: ${a.status} with a body that is not JSON: ${a.body.slice(0, 200)}`);
   }
-  const m = parsed.message;
-  expect(typeof m === 'string' ? m.length > 0 : Array.isArray(m) && m.length > 0, `${what}: a message in ${a.body}`).toBe(true);
+  expect(parsed.status, `${what}: status in ${a.body}`).toBe(a.status);
+  expect(typeof parsed.type === 'string' && parsed.type.startsWith('urn:nightshift:problem:'), `${what}: a problem type in ${a.body}`).toBe(true);
+  expect(typeof parsed.detail === 'string' && parsed.detail.length > 0, `${what}: a detail in ${a.body}`).toBe(true);
 }
 
 /** Path segments the wire accepts raw, or percent-encoded otherwise; some of them the API's own. */
 const segment = fc.oneof(
-  fc.constantFrom('runs', 'reports', 'health', 'tasks', 'attempts', 'log', 'cancel', '1', '0', '-1', '..', '.', '', '%2e%2e', '%2F', '%', '%zz', '%00', 'run-x', 'a#b'),
+  fc.constantFrom('runs', 'reports', 'health', 'tasks', 'attempts', 'log', 'cancel', 'retry', 'datasets', 'landings', 'pipelines', 'dlq', 'redrive', 'openapi.json', 'docs', 'graphql', '1', '0', '-1', '..', '.', '', '%2e%2e', '%2F', '%', '%zz', '%00', 'run-x', 'a#b'),
   fc.string({ maxLength: 16 }),
 );
 const path = fc
   .tuple(fc.array(segment, { minLength: 0, maxLength: 7 }), fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }))
   .map(([segments, encode]) => `/${segments.map((s, i) => (encode[i] || !/^[\x21-\x7e]*$/.test(s) || /[?#]/.test(s) ? encodeURIComponent(s) : s)).join('/')}`);
-const queryKey = fc.oneof(fc.constantFrom('tenant', 'limit', 'nextToken', 'tasksLimit', 'tasksNextToken', 'runId', 'x'), fc.string({ maxLength: 8 }));
+const queryKey = fc.oneof(fc.constantFrom('tenant', 'limit', 'cursor', 'tasksLimit', 'tasksCursor', 'runId', 'status', 'pipeline', 'businessDate', 'businessDateFrom', 'dataset', 'queue', 'x'), fc.string({ maxLength: 8 }));
 const queryValue = fc.oneof(
   fc.constantFrom('0', '-1', '1e309', '99999999999999999999', 'NaN', '', 'default', 'other', 'eyJ4IjoxfQ', '%zz', 'a%00b', '[]'),
   fc.string({ maxLength: 24 }),

@@ -146,12 +146,12 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
 
   /** Runs as GET /runs lists them, those `which` selects. */
   async function runsWhere(which: (run: RunSummary) => boolean, on: Host = shared): Promise<RunSummary[]> {
-    return (await api<{ runs: RunSummary[] }>('/runs?limit=500', on)).body.runs.filter(which);
+    return (await api<{ items: RunSummary[] }>('/runs?limit=500', on)).body.items.filter(which);
   }
 
   /** The reports published for these runs, as GET /reports?runId= lists them. */
   async function reportsOf(runs: readonly RunSummary[], on: Host = shared): Promise<Array<{ reportId: string; runId: string }>> {
-    const lists = await Promise.all(runs.map(async (r) => (await api<{ reports: Array<{ reportId: string; runId: string }> }>(`/reports?runId=${encodeURIComponent(r.runId)}`, on)).body.reports));
+    const lists = await Promise.all(runs.map(async (r) => (await api<{ items: Array<{ reportId: string; runId: string }> }>(`/reports?runId=${encodeURIComponent(r.runId)}`, on)).body.items));
     return lists.flat();
   }
 
@@ -336,16 +336,16 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
       expect(outcomes.map((o) => o.kind)).toEqual(['report', 'report', 'report']);
       // What is compared is what was kept: nothing still on its way when the host stops.
       await quiet(host);
-      const before = await api<{ runs: RunSummary[] }>('/runs', host);
-      expect(before.body.runs.length).toBeGreaterThanOrEqual(2);
+      const before = await api<{ items: RunSummary[] }>('/runs', host);
+      expect(before.body.items.length).toBeGreaterThanOrEqual(2);
       await stopHost(host);
       host = undefined;
       host = await startHost(ownHome);
-      const after = await api<{ runs: RunSummary[] }>('/runs', host);
-      expect(after.body.runs).toEqual(before.body.runs);
-      const reports = await api<{ reports: Array<{ reportId: string }> }>('/reports', host);
-      expect(reports.body.reports).toHaveLength(3);
-      expect((await api<{ status: number }>(`/reports/${reports.body.reports[0]!.reportId}`, host)).status).toBe(200);
+      const after = await api<{ items: RunSummary[] }>('/runs', host);
+      expect(after.body.items).toEqual(before.body.items);
+      const reports = await api<{ items: Array<{ reportId: string }> }>('/reports', host);
+      expect(reports.body.items).toHaveLength(3);
+      expect((await api<{ status: number }>(`/reports/${reports.body.items[0]!.reportId}`, host)).status).toBe(200);
       expect((await api<{ message: string }>('/runs/run-does-not-exist', host)).status).toBe(404);
     } finally {
       await stopHost(host);
@@ -576,15 +576,15 @@ describe('embedded platform: run control at size', () => {
   it(`runs a ${NOOP_CHILDREN.toLocaleString('en')}-child no-op step through the whole platform to a published report`, async () => {
     const runId = await landAndFindRun('noop-executions', '2026-12-01');
     const report = await waitFor(
-      async () => ((await (await apiFetch(`${shared.platform.apiUrl}/reports?runId=${runId}`)).json()) as { reports: Array<{ reportId: string; headline: Record<string, unknown> }> }).reports[0],
+      async () => ((await (await apiFetch(`${shared.platform.apiUrl}/reports?runId=${runId}`)).json()) as { items: Array<{ reportId: string; headline: Record<string, unknown> }> }).items[0],
       (r) => r !== undefined,
       { what: 'the report of the no-op run', timeoutMs: 240_000, intervalMs: 500 },
     );
     expect(report!.headline).toEqual({ tasks: NOOP_CHILDREN });
-    const view = (await (await apiFetch(`${shared.platform.apiUrl}/runs/${runId}?tasksLimit=10`)).json()) as { status: string; progress: { done: number; total: number }; tasks: unknown[]; tasksNextToken?: string };
+    const view = (await (await apiFetch(`${shared.platform.apiUrl}/runs/${runId}?tasksLimit=10`)).json()) as { status: string; progress: { done: number; total: number }; tasks: unknown[]; tasksNextCursor?: string };
     expect(view).toMatchObject({ status: 'SUCCEEDED', progress: { done: NOOP_CHILDREN, total: NOOP_CHILDREN } });
     expect(view.tasks).toHaveLength(10);
-    expect(view.tasksNextToken).toBeDefined();
+    expect(view.tasksNextCursor).toBeDefined();
   }, 300_000);
 
   /** Every event the console queue has seen so far (it takes failures and reports). */

@@ -27,8 +27,8 @@ async function landAndCollect(platform: EmbeddedPlatform, during?: (runIds: () =
     const pipelines = platform.pipelinesFor(detail.dataset);
     const runIds = async () => {
       const res = await apiFetch(`${platform.apiUrl}/runs?limit=100`);
-      const body = (await res.json()) as { runs: Array<{ runId: string; correlationId: string }> };
-      return body.runs.filter((r) => r.correlationId === correlationId).map((r) => r.runId);
+      const body = (await res.json()) as { items: Array<{ runId: string; correlationId: string }> };
+      return body.items.filter((r) => r.correlationId === correlationId).map((r) => r.runId);
     };
     let ended = false;
     const following = followFlow({ bus: platform.bus, store: platform.store, correlationId, pipelines, print: () => {}, signal: AbortSignal.timeout(240_000) }).finally(() => {
@@ -126,8 +126,8 @@ describe('split topology: ingestion, planner and reporting as three aws-mode pro
     for (const runId of runIds) {
       const run = (await (await apiFetch(`${split.apiUrl}/runs/${runId}`)).json()) as { status: string };
       expect(run.status).toBe('SUCCEEDED');
-      const reports = (await (await apiFetch(`${split.apiUrl}/reports?runId=${runId}`)).json()) as { reports: unknown[] };
-      expect(reports.reports).toHaveLength(1);
+      const reports = (await (await apiFetch(`${split.apiUrl}/reports?runId=${runId}`)).json()) as { items: unknown[] };
+      expect(reports.items).toHaveLength(1);
     }
     // Every message was handled: the services' SQS queues (the bus's queues) are empty, no dead letters.
     for (const queue of ['ingestion', 'planner', 'reporting']) {

@@ -204,9 +204,9 @@ describe('REST API tenancy', () => {
         await call('GET', `/reports?runId=${runIdOf(tenant)}`, token),
       ];
       for (const res of own) expect(res.status).toBe(200);
-      expect(JSON.parse(own[0]!.text).runs.map((r: Run) => r.runId)).toEqual([runIdOf(tenant)]);
+      expect(JSON.parse(own[0]!.text).items.map((r: Run) => r.runId)).toEqual([runIdOf(tenant)]);
       expect(own[2]!.text).toBe(`log of ${tenant}\n`);
-      expect(JSON.parse(own[3]!.text).reports.map((r: Report) => r.reportId)).toEqual([reportIdOf(tenant)]);
+      expect(JSON.parse(own[3]!.text).items.map((r: Report) => r.reportId)).toEqual([reportIdOf(tenant)]);
       expect(JSON.parse(own[4]!.text).document).toEqual({ reportId: reportIdOf(tenant), owner: tenant });
 
       const foreign = [
@@ -216,9 +216,9 @@ describe('REST API tenancy', () => {
       ];
       // 404, as for what does not exist: the other tenant's resources do not even show as forbidden.
       for (const res of foreign) expect(res.status).toBe(404);
-      expect((await call('GET', `/runs/run-that-never-was`, token)).text.replace('run-that-never-was', runIdOf(other(tenant)))).toBe(foreign[0]!.text);
+      expect((await call('GET', `/runs/run-that-never-was`, token)).text.replaceAll('run-that-never-was', runIdOf(other(tenant)))).toBe(foreign[0]!.text);
       const byForeignRun = await call('GET', `/reports?runId=${runIdOf(other(tenant))}`, token);
-      expect(JSON.parse(byForeignRun.text)).toEqual({ reports: [] });
+      expect(JSON.parse(byForeignRun.text)).toEqual({ items: [] });
 
       for (const res of [...own, byForeignRun]) crossReads += theirs.filter((s) => res.text.includes(s)).length;
     }
@@ -232,9 +232,9 @@ describe('REST API tenancy', () => {
   });
 
   it('lets a tenantless admin read every tenant, or one with ?tenant=', async () => {
-    const all = JSON.parse((await call('GET', '/runs', keys.admin)).text).runs.map((r: Run) => r.runId);
+    const all = JSON.parse((await call('GET', '/runs', keys.admin)).text).items.map((r: Run) => r.runId);
     expect(all).toEqual(expect.arrayContaining([runIdOf('acme'), runIdOf('globex')]));
-    const globex = JSON.parse((await call('GET', '/reports?tenant=globex', keys.admin)).text).reports.map((r: Report) => r.reportId);
+    const globex = JSON.parse((await call('GET', '/reports?tenant=globex', keys.admin)).text).items.map((r: Report) => r.reportId);
     expect(globex).toEqual([reportIdOf('globex')]);
     expect((await call('GET', `/runs/${runIdOf('globex')}`, keys.admin)).status).toBe(200);
   });
@@ -277,8 +277,8 @@ describe('POST /runs with an Idempotency-Key', () => {
     const first = await call('POST', '/runs', keys.acme.operator, { pipeline: 'tca', businessDate: '2024-05-02' }, key);
     expect(first.status).toBe(202);
     const { runId, requestId } = JSON.parse(first.text) as { runId: string; requestId: string };
-    // The same body, keys in another order and the default spelled out: the same request.
-    const retry = await call('POST', '/runs', keys.acme.operator, { requestedBy: 'api', businessDate: '2024-05-02', pipeline: 'tca' }, key);
+    // The same body, keys in another order and the default (the caller) spelled out: the same request.
+    const retry = await call('POST', '/runs', keys.acme.operator, { requestedBy: 'api-key:acme-operator', businessDate: '2024-05-02', pipeline: 'tca' }, key);
     expect(retry.status).toBe(202);
     expect(JSON.parse(retry.text)).toMatchObject({ runId, requestId });
 
@@ -402,7 +402,7 @@ describe('REST API authentication', () => {
     const token = await jwt({ roles: ['viewer'], tenant: 'globex' });
     const res = await call('GET', '/runs', token);
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.text).runs.map((r: Run) => r.runId)).toEqual([runIdOf('globex')]);
+    expect(JSON.parse(res.text).items.map((r: Run) => r.runId)).toEqual([runIdOf('globex')]);
     expect((await call('GET', `/runs/${runIdOf('acme')}`, token)).status).toBe(404);
     expect((await call('POST', '/runs', token, { pipeline: 'tca', businessDate: '2024-05-02' })).status).toBe(403);
   });

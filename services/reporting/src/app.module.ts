@@ -1,19 +1,23 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { BatchComputeEnvironment } from '@nightshift/compute-aws';
 import type { EventPublisher } from '@nightshift/events-domain';
 import type { QueueServer } from '@nightshift/events-nest';
-import type { Clock, ComputeEnvironment, IdempotencyKeys, JobLogs, JobStore } from '@nightshift/jobs-domain';
+import { BUILT_IN_PIPELINES, type Clock, type ComputeEnvironment, type IdempotencyKeys, type JobLogs, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { DynamoDbIdempotencyKeys, DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
 import { CloudWatchJobLogs } from '@nightshift/logs-aws';
 import { bindServicePorts, type ServiceRuntime } from '@nightshift/platform';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { ApiController } from './api.controller.js';
+import { MetaController } from './api/meta.controller.js';
+import { PlatformApi } from './api/platform-api.js';
+import { ProblemDetailsFilter } from './api/problem.filter.js';
 import { BearerAuthenticator } from './auth/bearer-authenticator.js';
 import type { ReportingConfig } from './config.js';
 import { PublishReport, type ReportSection } from './publish-report.js';
 import { ReportingHandlers } from './reporting.handlers.js';
 import { BACKTEST_SECTION, EXECUTION_SECTION, PERFORMANCE_SECTION, RISK_SECTION, TCA_SECTION } from './sections.js';
-import { AUTHENTICATOR, CLOCK, IDEMPOTENCY_KEYS, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, REPORT_SECTIONS } from './tokens.js';
+import { AUTHENTICATOR, CLOCK, IDEMPOTENCY_KEYS, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, PIPELINES, REPORT_SECTIONS } from './tokens.js';
 
 /** Reporting composed: its Nest module (REST API + handlers) and the transport that feeds it its queue. */
 export interface ComposedReporting {
@@ -39,7 +43,7 @@ export class ReportingModule {
     }
     const module: DynamicModule = {
       module: ReportingModule,
-      controllers: [ReportingHandlers, ApiController],
+      controllers: [ReportingHandlers, ApiController, MetaController],
       providers: [
         { provide: JOB_STORE, useValue: new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName }) satisfies JobStore },
         { provide: IDEMPOTENCY_KEYS, useValue: new DynamoDbIdempotencyKeys(ports.dynamo, { tableName: config.tableName }) satisfies IdempotencyKeys },
@@ -48,6 +52,23 @@ export class ReportingModule {
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
         { provide: COMPUTE, useValue: compute },
         { provide: JOB_LOGS, useValue: logs },
+        { provide: PIPELINES, useValue: [...BUILT_IN_PIPELINES] satisfies PipelineDefinition[] },
+        // Every HTTP error as RFC 9457 problem details (queue handlers keep their own filter).
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        {
+          provide: PlatformApi,
+          inject: [JOB_STORE, OBJECT_STORE, EVENT_PUBLISHER, CLOCK, COMPUTE, JOB_LOGS, IDEMPOTENCY_KEYS, PIPELINES],
+          useFactory: (
+            store: JobStore,
+            objects: ObjectStore,
+            publisher: EventPublisher,
+            clock: Clock,
+            compute: ComputeEnvironment,
+            logs: JobLogs,
+            idempotencyKeys: IdempotencyKeys,
+            pipelines: PipelineDefinition[],
+          ) => new PlatformApi({ store, objects, publisher, clock, compute, logs, idempotencyKeys, pipelines }),
+        },
         // Reads the API keys file at boot: a missing or invalid file stops the start, naming it.
         { provide: AUTHENTICATOR, useFactory: () => BearerAuthenticator.create(config) },
         { provide: REPORT_SECTIONS, useValue: [EXECUTION_SECTION, TCA_SECTION, RISK_SECTION, BACKTEST_SECTION, PERFORMANCE_SECTION] satisfies ReportSection[] },

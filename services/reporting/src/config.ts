@@ -1,4 +1,6 @@
+import { PROBLEM_MEDIA_TYPE } from '@nightshift/api-contract';
 import { z } from 'zod';
+import { toProblem } from './api/api-problem.js';
 import { checkDeployment, DEPLOYMENT_ENV_NAMES, deploymentEnv, deploymentFields, parseConfig } from '@nightshift/platform';
 import { apiKeyRecordSchema } from './auth/api-keys.js';
 
@@ -102,6 +104,14 @@ export interface ReportingHttpOptions {
   requestTimeout: number;
   bodyLimit: number;
   http: { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number };
+  /** Fastify's answer to a request its router refuses before Nest sees it (bad URL encoding, a path parameter too long): problem details too. */
+  frameworkErrors: (error: Error & { statusCode?: number }, request: { url?: string }, reply: unknown) => void;
+}
+
+interface ProblemReply {
+  code(status: number): ProblemReply;
+  header(name: string, value: string): ProblemReply;
+  send(body: string): unknown;
 }
 
 /**
@@ -120,6 +130,10 @@ export function reportingHttpOptions(config: Pick<ReportingConfig, 'httpHeadersT
       headersTimeout: config.httpHeadersTimeoutMs,
       requestTimeout: config.httpRequestTimeoutMs,
       connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(config.httpHeadersTimeoutMs / 4))),
+    },
+    frameworkErrors: (error, request, reply) => {
+      const problem = toProblem(error, request.url?.split('?')[0]);
+      (reply as ProblemReply).code(problem.status).header('content-type', `${PROBLEM_MEDIA_TYPE}; charset=utf-8`).send(JSON.stringify(problem));
     },
   };
 }

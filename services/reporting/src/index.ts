@@ -1,7 +1,10 @@
 export * from './app.module.js';
 export * from './config.js';
 export * from './publish-report.js';
-export type { RunView } from './api.controller.js';
+export type { ApiPage, RunDetailView, RunView, TaskView } from './api/platform-api.js';
+export { ApiProblemError } from './api/api-problem.js';
+export { buildOpenApiDocument } from './api/openapi.js';
+export { ROUTES, type ApiRoute } from './api/routes.js';
 export * from './auth/api-keys.js';
 export { ROLES, type Role, type Principal } from './auth/principal.js';
 export * from './errors.js';

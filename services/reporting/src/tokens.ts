@@ -10,3 +10,5 @@ export const JOB_LOGS = Symbol('JobLogs');
 export const AUTHENTICATOR = Symbol('BearerAuthenticator');
 /** Which body each `Idempotency-Key` of `POST /runs` was first used with. */
 export const IDEMPOTENCY_KEYS = Symbol('IdempotencyKeys');
+/** The pipeline definitions the API describes. */
+export const PIPELINES = Symbol('Pipelines');

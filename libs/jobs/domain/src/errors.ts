@@ -95,3 +95,14 @@ export class InvalidLogStreamError extends JobsError {
     super(`${JSON.stringify(logStreamName)} is not a log stream name: ${problem}`);
   }
 }
+
+/**
+ * A listing's page token was not issued by that listing (garbled, truncated, of another listing,
+ * tenant or run): the caller's input is wrong, so APIs answer it as a bad request.
+ */
+export class InvalidPageTokenError extends JobsError {
+  readonly retryable = false;
+  constructor(readonly token: string, readonly why: string) {
+    super(`nextToken "${token.length > 80 ? `${token.slice(0, 80)}...` : token}" was not issued by this listing (${why})`);
+  }
+}

@@ -1,4 +1,4 @@
-import type { Page } from '@nightshift/jobs-domain';
+import { InvalidPageTokenError, type Page } from '@nightshift/jobs-domain';
 import type { Item, QueryPage } from './dynamo-table.js';
 import { InvalidJobStoreInputError } from './errors.js';
 
@@ -11,23 +11,26 @@ import { InvalidJobStoreInputError } from './errors.js';
  */
 
 /**
- * Where a page resumes: after the item `PK`/`SK`, or (task chunks) at `slot` of that item. A type
- * alias, not an interface, so that it is assignable to the SDK's Record-typed keys.
+ * Where a page resumes: after the item `PK`/`SK`, or (task chunks) at `slot` of that item. `scope`
+ * names what a listing keeps to when its partition does not say it (a tenant's runs read from an
+ * index shared by tenants), so that a token of one scope is refused by another. A type alias, not
+ * an interface, so that it is assignable to the SDK's Record-typed keys.
  */
-export type PageCursor = { PK: string; SK: string; slot?: number };
+export type PageCursor = { PK: string; SK: string; slot?: number; scope?: string };
 
 export function encodeToken(cursor: PageCursor): string {
   return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 }
 
 /**
- * Decodes a token issued by `listing` over partition `pk` (and sort keys starting with `prefix`).
- * Throws InvalidJobStoreInputError naming the token otherwise.
+ * Decodes a token issued by `listing` over partition `pk` (and sort keys starting with `prefix`;
+ * with a slot below `slots` for task listings; of `scope`, or of none when it is not given).
+ * Throws InvalidPageTokenError (jobs-domain) naming the token otherwise.
  */
-export function decodeToken(token: string, listing: string, pk: string, prefix = '', slots?: number): PageCursor {
+export function decodeToken(token: string, listing: string, pk: string, options: { prefix?: string; slots?: number; scope?: string } = {}): PageCursor {
+  const { prefix = '', slots, scope: expectedScope } = options;
   const refuse = (why: string): never => {
-    const shown = token.length > 80 ? `${token.slice(0, 80)}...` : token;
-    throw new InvalidJobStoreInputError(`nextToken "${shown}" was not issued by this ${listing} (${why})`);
+    throw new InvalidPageTokenError(token, `${listing}: ${why}`);
   };
   if (!/^[A-Za-z0-9_-]+$/.test(token)) refuse('not base64url');
   let parsed: unknown;
@@ -37,15 +40,17 @@ export function decodeToken(token: string, listing: string, pk: string, prefix =
     return refuse('not JSON');
   }
   if (typeof parsed !== 'object' || parsed === null) return refuse('not an object');
-  const { PK, SK, slot } = parsed as Record<string, unknown>;
+  const { PK, SK, slot, scope } = parsed as Record<string, unknown>;
   if (PK !== pk) return refuse('another partition');
   if (typeof SK !== 'string' || !SK.startsWith(prefix)) return refuse('another key range');
+  if (scope !== expectedScope) return refuse('another scope');
+  const scoped = expectedScope === undefined ? {} : { scope: expectedScope };
   if (slots === undefined) {
     if (slot !== undefined) return refuse('unexpected slot');
-    return { PK, SK };
+    return { PK, SK, ...scoped };
   }
   if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0 || slot >= slots) return refuse('bad slot');
-  return { PK, SK, slot };
+  return { PK, SK, slot, ...scoped };
 }
 
 /** A page size: `requested` if given (a positive integer, capped at `max`), else `fallback`. */

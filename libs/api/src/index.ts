@@ -1,0 +1,3 @@
+export * from './problem.js';
+export * from './resources.js';
+export * from './requests.js';

@@ -1,0 +1,262 @@
+import { batchJobStatusSchema, businessDateSchema, dataProblemSchema, pipelineNameSchema, registeredFileSchema } from '@nightshift/contracts';
+import { RUN_STATUSES, STEP_STATUSES } from '@nightshift/jobs-domain';
+import { z } from 'zod';
+
+/*
+ * What the REST API returns, as zod schemas: the OpenAPI document is generated from these, the
+ * API's tests check every response against that document, and the CLI parses answers with them.
+ * One source for all three.
+ */
+
+const timestamp = z.string().describe('ISO-8601 UTC timestamp');
+
+export const runStatusSchema = z.enum(RUN_STATUSES);
+export const stepStatusSchema = z.enum(STEP_STATUSES);
+
+/** One page of a listing, newest first unless the route says otherwise; `nextCursor` asks for the next page. */
+export function pageSchema<T extends z.ZodType>(item: T, id: string) {
+  return z
+    .object({
+      items: z.array(item),
+      nextCursor: z.string().optional().describe('Pass as `cursor` to get the next page; absent on the last page. Opaque.'),
+    })
+    .meta({ id });
+}
+
+export const runSchema = z
+  .object({
+    runId: z.string(),
+    pipeline: pipelineNameSchema,
+    businessDate: businessDateSchema,
+    datasetId: z.string(),
+    status: runStatusSchema,
+    correlationId: z.string(),
+    traceparent: z.string().optional(),
+    tenant: z.string().optional(),
+    tasksTotal: z.number().int().nonnegative(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    startedAt: timestamp.optional(),
+    finishedAt: timestamp.optional(),
+    durationMs: z.number().optional(),
+    reason: z.string().optional().describe('Why the run failed, for people.'),
+    deadline: timestamp.optional(),
+    attempt: z.number().int().positive().optional().describe('Which attempt of the run this is: 1 unless failed tasks were retried.'),
+  })
+  .loose()
+  .meta({ id: 'Run', description: 'A pipeline run over one dataset version.' });
+export type RunResource = z.infer<typeof runSchema>;
+
+export const runProgressSchema = z
+  .object({
+    done: z.number().int(),
+    total: z.number().int(),
+    failed: z.number().int(),
+    steps: z.record(z.string(), z.object({ status: stepStatusSchema, done: z.number().int(), total: z.number().int(), failed: z.number().int() })),
+  })
+  .meta({ id: 'RunProgress' });
+
+export const stepJobSchema = z
+  .object({
+    jobId: z.string(),
+    status: batchJobStatusSchema,
+    statusReason: z.string().optional(),
+    statusSummary: z.record(z.string(), z.number()).optional(),
+    waitingReason: z.string().optional().describe('Why the first RUNNABLE task of the step waits: what it needs, what is in use, how many jobs are ahead.'),
+  })
+  .meta({ id: 'StepJob' });
+
+export const stepSchema = z
+  .object({
+    runId: z.string(),
+    step: z.string(),
+    status: stepStatusSchema,
+    size: z.number().int(),
+    jobName: z.string(),
+    jobId: z.string().optional(),
+    submittedAt: timestamp.optional(),
+    finishedAt: timestamp.optional(),
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    reason: z.string().optional(),
+    updatedAt: timestamp,
+    job: stepJobSchema.optional().describe("The step's job as the compute environment sees it now (while SUBMITTED)."),
+  })
+  .loose()
+  .meta({ id: 'Step' });
+
+export const attemptSchema = z
+  .object({
+    attempt: z.number().int(),
+    startedAt: timestamp.optional(),
+    stoppedAt: timestamp.optional(),
+    exitCode: z.number().int().optional(),
+    statusReason: z.string().optional(),
+    reason: z.string().optional(),
+    logStreamName: z.string().optional(),
+    logUrl: z.string().optional().describe("The API path of the attempt's log."),
+  })
+  .meta({ id: 'Attempt' });
+
+export const taskSchema = z
+  .object({
+    runId: z.string(),
+    taskId: z.string().describe('`<step>#<partition>`'),
+    step: z.string(),
+    partition: z.string(),
+    arrayIndex: z.number().int(),
+    status: batchJobStatusSchema,
+    jobId: z.string().optional(),
+    maxAttempts: z.number().int(),
+    attempts: z.array(attemptSchema),
+    outputKey: z.string().optional(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    startedAt: timestamp.optional(),
+    stoppedAt: timestamp.optional(),
+    exitCode: z.number().int().optional(),
+    statusReason: z.string().optional(),
+    durationMs: z.number().optional(),
+  })
+  .loose()
+  .meta({ id: 'Task' });
+export type TaskResource = z.infer<typeof taskSchema>;
+
+export const runDetailSchema = runSchema
+  .extend({
+    progress: runProgressSchema,
+    steps: z.array(stepSchema),
+    tasks: z.array(taskSchema).describe('Task records (a task has one once its job reported), one page.'),
+    tasksNextCursor: z.string().optional().describe('Pass as `tasksCursor` for the next page of tasks.'),
+  })
+  .meta({ id: 'RunDetail' });
+export type RunDetail = z.infer<typeof runDetailSchema>;
+
+export const reportSchema = z
+  .object({
+    reportId: z.string(),
+    runId: z.string(),
+    pipeline: z.string(),
+    businessDate: businessDateSchema,
+    key: z.string(),
+    headline: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
+    publishedAt: timestamp,
+    tenant: z.string().optional(),
+  })
+  .meta({ id: 'Report' });
+
+export const reportDetailSchema = reportSchema.extend({ document: z.unknown().describe('The report document as published (sections per workload).') }).meta({ id: 'ReportDetail' });
+
+export const datasetVersionSchema = z
+  .object({
+    datasetId: z.string().describe('`<dataset>@<businessDate>#v<version>`'),
+    dataset: z.string(),
+    businessDate: businessDateSchema,
+    version: z.number().int().positive(),
+    files: z.array(registeredFileSchema),
+    rowCount: z.number().int(),
+    partitions: z.array(z.string()),
+    manifestKey: z.string(),
+    landedEventId: z.string(),
+    registeredAt: timestamp,
+    tenant: z.string().optional(),
+  })
+  .meta({ id: 'DatasetVersion' });
+
+export const datasetDetailSchema = datasetVersionSchema
+  .extend({
+    runs: z.array(runSchema).describe('The runs this version triggered or was requested for, newest first (one page).'),
+    runsNextCursor: z.string().optional(),
+  })
+  .meta({ id: 'DatasetDetail' });
+
+export const landingSchema = z
+  .discriminatedUnion('status', [
+    z.object({
+      landedEventId: z.string(),
+      status: z.literal('ACCEPTED'),
+      datasetId: z.string(),
+      alreadyRegistered: z.boolean().optional().describe('The landing held the content of an earlier version, which it names; nothing new was registered.'),
+      at: timestamp,
+      tenant: z.string().optional(),
+      dataset: datasetVersionSchema.optional(),
+    }),
+    z.object({
+      landedEventId: z.string(),
+      status: z.literal('REJECTED'),
+      reasons: z.array(dataProblemSchema),
+      dataset: z.string().optional(),
+      businessDate: z.string().optional(),
+      at: timestamp,
+      tenant: z.string().optional(),
+    }),
+  ])
+  .meta({ id: 'Landing', description: 'What became of a Dataset Landed event: the version it registered, or why it was rejected.' });
+
+export const pipelineStepSchema = z
+  .object({
+    name: z.string(),
+    analytic: z.string().optional(),
+    command: z.array(z.string()).optional(),
+    fanOut: z.enum(['partitions', 'single', 'parameters', 'count']),
+    dependsOn: z.array(z.string()),
+    vcpus: z.number(),
+    memoryMiB: z.number().int(),
+    attempts: z.number().int(),
+    timeoutSeconds: z.number().int(),
+    queue: z.string(),
+  })
+  .loose()
+  .meta({ id: 'PipelineStep' });
+
+export const pipelineSchema = z
+  .object({
+    name: pipelineNameSchema,
+    description: z.string(),
+    trigger: z.object({ datasets: z.array(z.string()) }),
+    requiredTables: z.array(z.string()),
+    steps: z.array(pipelineStepSchema),
+    timeoutSeconds: z.number().int().optional(),
+    schedules: z.array(z.unknown()).describe('Schedules that start runs of the pipeline (none yet: runs start from landings and requests).'),
+  })
+  .meta({ id: 'Pipeline' });
+
+export const deadLetterSchema = z
+  .object({
+    messageId: z.string(),
+    queue: z.string(),
+    reason: z.string().optional(),
+    deadLetteredAt: timestamp.optional(),
+    receiveCount: z.number().int().optional(),
+    event: z.object({
+      id: z.string(),
+      source: z.string(),
+      detailType: z.string(),
+      time: z.string(),
+      tenant: z.string().optional(),
+      correlationId: z.string().optional(),
+    }),
+  })
+  .meta({ id: 'DeadLetter' });
+
+export const runAcceptedSchema = z
+  .object({
+    requestId: z.string(),
+    runId: z.string(),
+    pipeline: z.string(),
+    businessDate: businessDateSchema,
+    location: z.string().describe('Where the run will be (also the `Location` header).'),
+  })
+  .meta({ id: 'RunAccepted' });
+
+export const runActionAcceptedSchema = z
+  .object({ runId: z.string(), location: z.string() })
+  .meta({ id: 'RunActionAccepted', description: 'The planner has the request; follow `location` for its effect.' });
+
+export const redriveResultSchema = z.object({ queue: z.string(), moved: z.number().int().nonnegative() }).meta({ id: 'RedriveResult' });
+
+export const runsPageSchema = pageSchema(runSchema, 'RunPage');
+export const reportsPageSchema = pageSchema(reportSchema, 'ReportPage');
+export const datasetsPageSchema = pageSchema(datasetVersionSchema, 'DatasetPage');
+export const pipelinesPageSchema = pageSchema(pipelineSchema, 'PipelinePage');
+export const deadLettersPageSchema = pageSchema(deadLetterSchema, 'DeadLetterPage');

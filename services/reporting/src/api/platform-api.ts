@@ -1,0 +1,339 @@
+import { randomUUID } from 'node:crypto';
+import type { RunListQuery, RunRequestBody } from '@nightshift/api-contract';
+import { envelope, RunCancelRequested, RunRequested } from '@nightshift/contracts';
+import type { EventPublisher } from '@nightshift/events-domain';
+import {
+  isTerminalRunStatus,
+  planKeyFor,
+  runIdFor,
+  runProgress,
+  tenantOf,
+  DEFAULT_TENANT,
+  type Clock,
+  type ComputeEnvironment,
+  type IdempotencyKeys,
+  type JobLogs,
+  type JobStore,
+  type Page,
+  type PipelineDefinition,
+  type Report,
+  type Run,
+  type RunPlan,
+  type StepExecution,
+  type Task,
+} from '@nightshift/jobs-domain';
+import { withSpan } from '@nightshift/observability';
+import type { ObjectStore } from '@nightshift/storage-domain';
+import { tenantScope, type Principal } from '../auth/principal.js';
+import { canonicalHash } from '../canonical-hash.js';
+import { ApiProblemError, conflict, notFound } from './api-problem.js';
+
+/** One page of a listing as the API gives it. */
+export interface ApiPage<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** What the compute environment says of a step's job right now (asked when the run is read, not stored). */
+export interface StepJobView {
+  jobId: string;
+  status: string;
+  statusReason?: string;
+  statusSummary?: Record<string, number>;
+  /** Why the first RUNNABLE task of the step waits: needs, what is in use, how many jobs are ahead. */
+  waitingReason?: string;
+}
+
+export type RunView = Omit<Run, 'outbox'> & { durationMs?: number };
+/** A run with its steps (and their jobs now), progress and one page of task records. */
+export type RunDetailView = RunView & {
+  progress: ReturnType<typeof runProgress>;
+  steps: Array<StepExecution & { job?: StepJobView }>;
+  tasks: TaskView[];
+  tasksNextCursor?: string;
+};
+export type TaskView = Task & { durationMs?: number; attempts: Array<Task['attempts'][number] & { logUrl?: string }> };
+
+/** The ports the API reads and writes through. */
+export interface PlatformApiPorts {
+  store: JobStore;
+  objects: ObjectStore;
+  publisher: EventPublisher;
+  clock: Clock;
+  compute: ComputeEnvironment;
+  logs: JobLogs;
+  idempotencyKeys: IdempotencyKeys;
+  pipelines: readonly PipelineDefinition[];
+}
+
+/**
+ * What the REST API and GraphQL do, once: every query and command takes the authenticated caller
+ * and applies its role's tenant scope (another tenant's run, report, dataset or landing is 404, as
+ * one that does not exist), and every refusal is an {@link ApiProblemError}, so both interfaces
+ * answer alike. Reads go to the job store and the object store; commands are events for the planner.
+ */
+export class PlatformApi {
+  constructor(private readonly ports: PlatformApiPorts) {}
+
+  // ---- runs -------------------------------------------------------------------------------------
+
+  async listRuns(caller: Principal, query: Omit<RunListQuery, 'limit'> & { limit?: number }): Promise<ApiPage<RunView>> {
+    const scope = tenantScope(caller, query.tenant);
+    const from = query.businessDate ?? query.businessDateFrom;
+    const to = query.businessDate ?? query.businessDateTo;
+    const page = await this.ports.store.listRuns({
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      ...(scope !== undefined ? { tenant: scope } : {}),
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.pipeline ? { pipeline: query.pipeline } : {}),
+      ...(from ? { businessDateFrom: from } : {}),
+      ...(to ? { businessDateTo: to } : {}),
+      ...(query.correlationId ? { correlationId: query.correlationId } : {}),
+      ...(query.datasetId ? { datasetId: query.datasetId } : {}),
+      ...(query.cursor ? { nextToken: query.cursor } : {}),
+    });
+    return apiPage(page, runView);
+  }
+
+  /** The run, if the caller may read it: another tenant's is 404 as a missing one, so its existence does not leak. */
+  async run(caller: Principal, runId: string): Promise<Run> {
+    const run = await this.ports.store.getRun(runId);
+    if (!run || !mayRead(caller, run)) throw notFound(`run ${runId} not found`);
+    return run;
+  }
+
+  async getRun(caller: Principal, runId: string, tasks: { limit?: number; cursor?: string } = {}): Promise<RunDetailView> {
+    const run = await this.run(caller, runId);
+    const steps = await this.ports.store.listSteps(runId);
+    const page = await this.listTasks(caller, run, tasks);
+    return {
+      ...runView(run),
+      progress: runProgress(steps),
+      steps: await Promise.all(steps.map((s) => this.stepView(s))),
+      tasks: page.items,
+      ...(page.nextCursor ? { tasksNextCursor: page.nextCursor } : {}),
+    };
+  }
+
+  /** Steps of a run the caller may read, each with its job's live state while SUBMITTED. */
+  async steps(caller: Principal, run: Run): Promise<Array<StepExecution & { job?: StepJobView }>> {
+    if (!mayRead(caller, run)) throw notFound(`run ${run.runId} not found`);
+    const steps = await this.ports.store.listSteps(run.runId);
+    return Promise.all(steps.map((s) => this.stepView(s)));
+  }
+
+  async listTasks(caller: Principal, run: Run, options: { step?: string; limit?: number; cursor?: string } = {}): Promise<ApiPage<TaskView>> {
+    if (!mayRead(caller, run)) throw notFound(`run ${run.runId} not found`);
+    const page = await this.ports.store.listTasks(run.runId, {
+      ...(options.step ? { step: options.step } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...(options.cursor ? { nextToken: options.cursor } : {}),
+    });
+    return apiPage(page, taskView);
+  }
+
+  /**
+   * Asks for a run of one pipeline over a registered dataset: publishes Run Requested and answers
+   * with the run's id, which derives from the request (and from its `Idempotency-Key`, when given:
+   * the key is bound to the sha256 of the canonical body on first use, and reused with another body
+   * is 422 and publishes nothing). The run is the caller's tenant's (a tenantless admin's: `tenant`,
+   * else the default tenant); the body cannot name another.
+   */
+  async requestRun(caller: Principal, body: RunRequestBody, options: { idempotencyKey?: string; tenant?: string } = {}) {
+    const tenant = tenantScope(caller, options.tenant) ?? DEFAULT_TENANT;
+    const data = { ...body, requestedBy: body.requestedBy ?? caller.subject };
+    const { idempotencyKey } = options;
+    // The run id derives from the request id, so a retry with the same key finds the first run.
+    // Keys are per tenant: one tenant's key never names another tenant's run.
+    const requestId = idempotencyKey !== undefined ? `run-request-${tenant}-${idempotencyKey}` : randomUUID();
+    // One conditional write binds the key to this body (after defaults, keys sorted), before anything is published.
+    if (idempotencyKey !== undefined && !(await this.ports.idempotencyKeys.claim(tenant, idempotencyKey, canonicalHash(data), this.ports.clock.now()))) {
+      throw new ApiProblemError(
+        422,
+        `Idempotency-Key ${JSON.stringify(idempotencyKey)} was already used with a different request body; resend that body to get its run, or use a new key`,
+        [{ path: 'headers.idempotency-key', message: 'already used with a different request body' }],
+      );
+    }
+    await withSpan('reporting: POST /runs', { kind: 'server', attributes: { 'nightshift.pipeline': data.pipeline } }, async (span) => {
+      await this.ports.publisher.publish([
+        {
+          source: RunRequested.source,
+          detailType: RunRequested.detailType,
+          detail: envelope(data, { eventId: requestId, correlationId: requestId, occurredAt: this.ports.clock.now(), traceparent: span.traceparent(), tenant }),
+        },
+      ]);
+    });
+    const runId = runIdFor(data.pipeline, data.businessDate, requestId);
+    return { requestId, runId, pipeline: data.pipeline, businessDate: data.businessDate, location: runLocation(runId) };
+  }
+
+  /**
+   * Asks the planner to stop a run: it fails the run with the reason, terminates its jobs and
+   * publishes Run Failed once. 404 for an unknown run, 409 for one that already finished.
+   */
+  async cancelRun(caller: Principal, runId: string, body: { reason?: string; requestedBy?: string } = {}) {
+    const run = await this.run(caller, runId);
+    if (isTerminalRunStatus(run.status)) throw conflict(`run ${runId} already finished: ${run.status}`);
+    const data = { runId, reason: body.reason ?? 'cancelled through the API', requestedBy: body.requestedBy ?? caller.subject };
+    await this.ports.publisher.publish([
+      {
+        source: RunCancelRequested.source,
+        detailType: RunCancelRequested.detailType,
+        resources: [runId],
+        detail: envelope(data, { eventId: `run-cancel-${runId}`, correlationId: run.correlationId, occurredAt: this.ports.clock.now(), tenant: run.tenant }),
+      },
+    ]);
+    return { runId, location: runLocation(runId) };
+  }
+
+  /** What attempt `attempt` (1-based) of task `<step>#<partition>` wrote, as text. */
+  async attemptLog(caller: Principal, runId: string, taskId: string, attempt: number): Promise<string> {
+    const at = taskId.indexOf('#');
+    const [step, partition] = [taskId.slice(0, at), taskId.slice(at + 1)];
+    await this.run(caller, runId);
+    let plan: RunPlan;
+    try {
+      plan = JSON.parse(Buffer.from(await this.ports.objects.get(planKeyFor(runId))).toString('utf8')) as RunPlan;
+    } catch {
+      throw notFound(`run ${runId} has no plan yet`);
+    }
+    const index = plan.steps.find((s) => s.step === step)?.partitions.indexOf(partition) ?? -1;
+    if (index < 0) throw notFound(`run ${runId} has no task ${taskId}`);
+    const task = await this.ports.store.getTask(runId, step, index);
+    const record = task?.attempts[attempt - 1];
+    if (!task || !record) throw notFound(`task ${taskId} of run ${runId} has no attempt ${attempt}${task ? ` (it has ${task.attempts.length})` : ' yet'}`);
+    if (!record.logStreamName) throw notFound(`attempt ${attempt} of task ${taskId} has no log stream (it never started)`);
+    const log = await this.ports.logs.read(record.logStreamName);
+    if (!log) throw notFound(`log stream ${record.logStreamName} is gone`);
+    return log.truncated ? `[... earlier output cut; the last ${log.bytes} bytes follow]\n${log.text}` : log.text;
+  }
+
+  // ---- reports ----------------------------------------------------------------------------------
+
+  async listReports(caller: Principal, query: { runId?: string; tenant?: string; limit?: number; cursor?: string }): Promise<ApiPage<Report>> {
+    const scope = tenantScope(caller, query.tenant);
+    const page = await this.ports.store.listReports({
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      ...(query.runId ? { runId: query.runId } : {}),
+      ...(scope !== undefined ? { tenant: scope } : {}),
+      ...(query.cursor ? { nextToken: query.cursor } : {}),
+    });
+    return apiPage(page, (r) => r);
+  }
+
+  async getReport(caller: Principal, reportId: string): Promise<Report & { document: unknown }> {
+    const report = await this.ports.store.getReport(reportId);
+    if (!report || !mayRead(caller, report)) throw notFound(`report ${reportId} not found`);
+    const document = JSON.parse(Buffer.from(await this.ports.objects.get(report.key)).toString('utf8')) as unknown;
+    return { ...report, document };
+  }
+
+  // ---- pipelines --------------------------------------------------------------------------------
+
+  /** Pipeline definitions by name (the same for every tenant: pipelines are the platform's). */
+  listPipelines(_caller: Principal, query: { limit?: number; cursor?: string } = {}): ApiPage<ReturnType<typeof pipelineView>> {
+    const sorted = [...this.ports.pipelines].sort((a, b) => a.name.localeCompare(b.name));
+    const after = query.cursor === undefined ? undefined : decodeNameCursor(query.cursor);
+    const rest = after === undefined ? sorted : sorted.filter((p) => p.name > after);
+    const limit = query.limit ?? 100;
+    const items = rest.slice(0, limit).map(pipelineView);
+    const last = items.at(-1);
+    return { items, ...(rest.length > limit && last ? { nextCursor: encodeNameCursor(last.name) } : {}) };
+  }
+
+  getPipeline(_caller: Principal, name: string): ReturnType<typeof pipelineView> {
+    const pipeline = this.ports.pipelines.find((p) => p.name === name);
+    if (!pipeline) throw notFound(`pipeline ${name} not found (known: ${this.ports.pipelines.map((p) => p.name).join(', ')})`);
+    return pipelineView(pipeline);
+  }
+
+  /** The step's job as the compute environment sees it now, with why its first RUNNABLE task waits. */
+  private async stepView(step: StepExecution): Promise<StepExecution & { job?: StepJobView }> {
+    if (step.status !== 'SUBMITTED' || !step.jobId) return step;
+    const jobId = step.jobId;
+    const [job] = await this.ports.compute.describeJobs([jobId]);
+    if (!job) return step;
+    let waitingReason = job.status === 'RUNNABLE' ? job.statusReason : undefined;
+    if ((job.arrayProperties?.statusSummary?.['RUNNABLE'] ?? 0) > 0) {
+      const [first] = await this.ports.compute.listJobs({ arrayJobId: jobId, jobStatus: 'RUNNABLE' });
+      if (first) waitingReason = (await this.ports.compute.describeJobs([first.jobId]))[0]?.statusReason ?? first.statusReason;
+    }
+    return {
+      ...step,
+      job: {
+        jobId,
+        status: job.status,
+        ...(job.statusReason ? { statusReason: job.statusReason } : {}),
+        ...(job.arrayProperties?.statusSummary ? { statusSummary: job.arrayProperties.statusSummary } : {}),
+        ...(waitingReason ? { waitingReason } : {}),
+      },
+    };
+  }
+}
+
+/** A tenant-bound caller reads only its tenant's runs, reports, datasets and landings; a tenantless admin reads all. */
+export function mayRead(caller: Principal, item: { tenant?: string }): boolean {
+  return caller.tenant === undefined || tenantOf(item) === caller.tenant;
+}
+
+export function runLocation(runId: string): string {
+  return `/runs/${encodeURIComponent(runId)}`;
+}
+
+function apiPage<T, U>(page: Page<T>, view: (item: T) => U): ApiPage<U> {
+  return { items: page.items.map(view), ...(page.nextToken ? { nextCursor: page.nextToken } : {}) };
+}
+
+function duration(from?: string, to?: string): number | undefined {
+  return from && to ? Date.parse(to) - Date.parse(from) : undefined;
+}
+
+/** A run as readers see it: without the planner's outbox, with its duration once finished. */
+export function runView(run: Run): RunView {
+  const { outbox: _outbox, ...rest } = run;
+  const durationMs = duration(run.startedAt, run.finishedAt);
+  return durationMs === undefined ? rest : { ...rest, durationMs };
+}
+
+function taskView(task: Task): TaskView {
+  const durationMs = duration(task.startedAt, task.stoppedAt);
+  const attempts = task.attempts.map((a) => (a.logStreamName ? { ...a, logUrl: `${runLocation(task.runId)}/tasks/${encodeURIComponent(task.taskId)}/attempts/${a.attempt}/log` } : a));
+  return { ...task, attempts, ...(durationMs !== undefined ? { durationMs } : {}) };
+}
+
+function pipelineView(p: PipelineDefinition) {
+  return {
+    name: p.name,
+    description: p.description,
+    trigger: p.trigger,
+    requiredTables: [...p.requiredTables],
+    steps: p.steps.map((s) => ({
+      name: s.name,
+      ...(s.analytic !== undefined ? { analytic: s.analytic } : {}),
+      ...(s.command !== undefined ? { command: [...s.command] } : {}),
+      fanOut: s.fanOut,
+      dependsOn: [...s.dependsOn],
+      vcpus: s.vcpus,
+      memoryMiB: s.memoryMiB,
+      attempts: s.attempts,
+      timeoutSeconds: s.timeoutSeconds,
+      queue: s.queue,
+    })),
+    ...(p.timeoutSeconds !== undefined ? { timeoutSeconds: p.timeoutSeconds } : {}),
+    schedules: [] as unknown[],
+  };
+}
+
+function encodeNameCursor(name: string): string {
+  return Buffer.from(JSON.stringify({ after: name }), 'utf8').toString('base64url');
+}
+
+function decodeNameCursor(cursor: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
+    if (typeof parsed.after === 'string') return parsed.after;
+  } catch {
+    // refused below
+  }
+  throw new ApiProblemError(400, `cursor ${JSON.stringify(cursor.slice(0, 80))} was not issued by this listing`, [{ path: 'query.cursor', message: 'not issued by this listing' }]);
+}
