@@ -199,7 +199,7 @@ describe('ServicesStack', () => {
       );
     });
 
-    it("reporting: its queue, publish as nightshift.reporting or nightshift.api, the job store, runs/ and reports/, the worker's logs", () => {
+    it("reporting: its queue, publish as nightshift.reporting or nightshift.api, the job store, runs/ and reports/, the worker's logs, every DLQ", () => {
       expect(statementsOf(role('reporting'))).toEqual([
         ...common('Reporting'),
         putEvents('nightshift.reporting', 'nightshift.api'),
@@ -212,6 +212,11 @@ describe('ServicesStack', () => {
         { actions: [...XRAY_ACTIONS, ...BATCH_READ_ACTIONS], resource: '*' },
         { actions: ['logs:GetLogEvents'], resource: 'arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<Compute:WorkerLogs>' },
         { actions: ['logs:GetLogEvents'], resource: '<Compute:WorkerLogs>' },
+        // GET /dlq and POST /dlq/:queue/redrive: read each service's DLQ, send its messages back to the source queue.
+        ...(['Ingestion', 'Planner', 'Reporting'] as const).flatMap((service) => [
+          { actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], resource: `<Messaging:${service}DeadLetters>` },
+          { actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], resource: `<Messaging:${service}Queue>` },
+        ]),
       ]);
     });
 

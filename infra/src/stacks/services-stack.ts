@@ -328,7 +328,14 @@ export class ServicesStack extends Stack {
         },
       );
     }
-    if (name === 'reporting') compute.workerLogGroup.grant(role, 'logs:GetLogEvents');
+    if (name === 'reporting') {
+      compute.workerLogGroup.grant(role, 'logs:GetLogEvents');
+      // GET /dlq and POST /dlq/:queue/redrive (SqsDeadLetterQueues): read every service's DLQ, move its messages back to the source queue.
+      for (const service of Object.values(messaging.queues)) {
+        service.deadLetters.grantConsumeMessages(role);
+        service.queue.grantSendMessages(role);
+      }
+    }
     acknowledgeWildcardResources(role, acknowledgements);
   }
 

@@ -52,7 +52,7 @@ export const datasetListQuerySchema = z.object({ dataset: z.string().min(1).max(
 export const datasetDetailQuerySchema = z.object({ runsLimit: limitSchema(50, 500), runsCursor: cursor }).strict();
 export const pipelineListQuerySchema = z.object({ limit: limitSchema(100, 500), cursor }).strict();
 export const deadLetterListQuerySchema = z
-  .object({ queue: z.string().min(1).max(80).optional().describe('One service queue; every queue when absent.'), limit: limitSchema(50, 500), cursor })
+  .object({ queue: z.string().min(1).max(80).optional().describe('One service queue; every queue when absent.'), tenant, limit: limitSchema(20, 100), cursor })
   .strict();
 export const tenantQuerySchema = z.object({ tenant }).strict();
 export const emptyQuerySchema = z.object({}).strict();

@@ -228,14 +228,17 @@ export const deadLetterSchema = z
     reason: z.string().optional(),
     deadLetteredAt: timestamp.optional(),
     receiveCount: z.number().int().optional(),
-    event: z.object({
+    event: z
+      .object({
       id: z.string(),
       source: z.string(),
       detailType: z.string(),
       time: z.string(),
       tenant: z.string().optional(),
       correlationId: z.string().optional(),
-    }),
+      })
+      .optional()
+      .describe('The event, when the message is one (a body that is not an EventBridge event is dead-lettered as it is).'),
   })
   .meta({ id: 'DeadLetter' });
 

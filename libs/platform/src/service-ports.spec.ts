@@ -5,15 +5,16 @@ import { BatchClient } from '@aws-sdk/client-batch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SERVICE_RULES, type EventBridgeEvent } from '@nightshift/contracts';
 import { CLAIM_CHECK_PREFIX } from '@nightshift/events-domain';
-import { LocalEventBus, PutEventsHttpEndpoint } from '@nightshift/events-local';
+import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint } from '@nightshift/events-local';
 import { createAwsDocumentClient } from '@nightshift/jobs-dynamodb';
 import { S3ObjectStore } from '@nightshift/storage-aws';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from './aws-clients.js';
-import { bindServicePorts, type ServicePortsConfig } from './service-ports.js';
+import { bindServicePorts, serviceQueueNames, type ServicePortsConfig } from './service-ports.js';
 
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -81,3 +82,120 @@ describe('bindServicePorts in aws mode: the object store on its buckets', () => 
     expect(bindServicePorts('ingestion', config({ landingBucket: 'ns-results', claimCheckBucket: 'ns-results' }), { mode: 'aws', aws }).objects).toBeInstanceOf(S3ObjectStore);
   });
 });
+
+describe('bindServicePorts: the dead-letter queues of the service queues, in each mode', () => {
+  const services = Object.keys(SERVICE_RULES);
+  let dir: string;
+  let bus: LocalEventBus;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ns-service-ports-dlq-'));
+    // As the embedded host opens it: the service queues and one of its own (the console's).
+    bus = await LocalEventBus.open({ dir, rules: { ...SERVICE_RULES, console: [] } });
+  });
+  afterAll(async () => {
+    await bus?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const base = { tableName: 'nightshift', s3ForcePathStyle: true, eventBusName: 'nightshift', concurrency: 1 };
+
+  it('embedded, in process: the bus dead letters of the three service queues, not the host queues', async () => {
+    const dynamo = createAwsDocumentClient({ region, credentials });
+    try {
+      const config: ServicePortsConfig = { ...base, mode: 'local', objectStoreDir: dir, queueName: 'reporting' };
+      const { deadLetters } = bindServicePorts('reporting', config, { mode: 'local', dynamo, bus });
+      expect(deadLetters.queues()).toEqual(services);
+      const event = anEvent('planner-poison');
+      await bus.putDeadLetter('planner', event, 'ValidationError: no such dataset');
+      expect((await deadLetters.list('planner')).items).toEqual([
+        expect.objectContaining({ queue: 'planner', reason: 'ValidationError: no such dataset', event: expect.objectContaining({ id: event.id, tenant: 'acme' }) }),
+      ]);
+      await expect(deadLetters.list('console')).rejects.toMatchObject({ name: 'UnknownDeadLetterQueueError', known: services });
+      expect(await deadLetters.redrive('planner')).toEqual({ moved: 1 });
+      expect((await bus.receive('planner', 10)).map((m) => m.event.id)).toEqual([event.id]);
+    } finally {
+      dynamo.destroy();
+    }
+  });
+
+  it('split processes: SQS over the embedded endpoint, the queues by their service names', async () => {
+    const endpoint = new SqsHttpEndpoint({ bus });
+    const sqs = new SQSClient({ endpoint: await endpoint.listen(), region, credentials, maxAttempts: 1 });
+    const aws = awsClientsWith(sqs);
+    try {
+      const config: ServicePortsConfig = { ...base, mode: 'aws', bucket: 'nightshift', queueName: 'reporting' };
+      const { deadLetters } = bindServicePorts('reporting', config, { mode: 'aws', aws });
+      expect(deadLetters.queues()).toEqual(services);
+      const event = anEvent('ingestion-poison');
+      await bus.putDeadLetter('ingestion', event, 'BadDataset: unknown table');
+      expect((await deadLetters.list('ingestion')).items).toEqual([
+        expect.objectContaining({ queue: 'ingestion', reason: 'BadDataset: unknown table', event: expect.objectContaining({ id: event.id, tenant: 'acme' }) }),
+      ]);
+      expect(await deadLetters.redrive('ingestion')).toEqual({ moved: 1 });
+      expect((await bus.receive('ingestion', 10)).map((m) => m.event.id)).toEqual([event.id]);
+    } finally {
+      aws.destroy();
+      await endpoint.close();
+    }
+  });
+
+  it('AWS: the other services queues by the prefix of its own, as infra names them', async () => {
+    const fauxqs = await startFauxqs({ port: 0, logger: false });
+    const sqs = new SQSClient({ endpoint: fauxqs.address, region, credentials });
+    const aws = awsClientsWith(sqs);
+    try {
+      for (const name of services) {
+        await sqs.send(new CreateQueueCommand({ QueueName: `ns-prod-${name}` }));
+        await sqs.send(new CreateQueueCommand({ QueueName: `ns-prod-${name}-dlq` }));
+      }
+      const config: ServicePortsConfig = { ...base, mode: 'aws', bucket: 'nightshift', queueName: 'ns-prod-planner' };
+      const { deadLetters } = bindServicePorts('planner', config, { mode: 'aws', aws });
+      expect(deadLetters.queues()).toEqual(services);
+      const event = anEvent('reporting-poison');
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'ns-prod-reporting-dlq' }));
+      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event) }));
+      expect((await deadLetters.list('reporting')).items.map((d) => [d.queue, d.event?.id])).toEqual([['reporting', event.id]]);
+      expect(await deadLetters.depth('planner')).toBe(0);
+    } finally {
+      aws.destroy();
+      await fauxqs.stop();
+    }
+  });
+
+  it('derives the queue names from the service own: prefixed, bare, or only its own', () => {
+    expect(serviceQueueNames('reporting', 'nightshift-reporting')).toEqual({
+      ingestion: 'nightshift-ingestion',
+      planner: 'nightshift-planner',
+      reporting: 'nightshift-reporting',
+    });
+    expect(serviceQueueNames('planner', 'planner')).toEqual({ ingestion: 'ingestion', planner: 'planner', reporting: 'reporting' });
+    expect(serviceQueueNames('planner', 'jobs-queue')).toEqual({ planner: 'jobs-queue' });
+  });
+});
+
+/** AWS clients whose SQS is `sqs`; the others are built and never sent a request. */
+function awsClientsWith(sqs: SQSClient): AwsClients {
+  const clients = {
+    s3: new S3Client({ region, credentials }),
+    eventBridge: new EventBridgeClient({ region, credentials }),
+    sqs,
+    batch: new BatchClient({ region, credentials }),
+    logs: new CloudWatchLogsClient({ region, credentials }),
+    dynamo: createAwsDocumentClient({ region, credentials }),
+  };
+  return { ...clients, destroy: () => Object.values(clients).forEach((c) => c.destroy()) };
+}
+
+function anEvent(label: string): EventBridgeEvent {
+  return {
+    version: '0',
+    id: globalThis.crypto.randomUUID(),
+    'detail-type': 'Probe',
+    source: 'nightshift.test',
+    account: '000000000000',
+    time: '2024-05-02T01:00:00Z',
+    region: 'local',
+    resources: [],
+    detail: { metadata: { eventId: `evt-${label}`, correlationId: `corr-${label}`, occurredAt: '2024-05-02T01:00:00.000Z', tenant: 'acme' }, data: {} },
+  };
+}

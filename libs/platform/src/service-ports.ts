@@ -1,12 +1,16 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PutEventsPublisher, type EventPublisher, type MessageConsumer } from '@nightshift/events-domain';
-import { EventBridgePutEventsTarget, SqsMessageConsumer } from '@nightshift/events-aws';
+import { SERVICE_RULES } from '@nightshift/contracts';
+import { PutEventsPublisher, type DeadLetterQueues, type EventPublisher, type MessageConsumer } from '@nightshift/events-domain';
+import { EventBridgePutEventsTarget, SqsDeadLetterQueues, SqsMessageConsumer } from '@nightshift/events-aws';
 import { QueueServer } from '@nightshift/events-nest';
 import { s3ObjectStoreForBuckets } from '@nightshift/storage-aws';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import type { DeploymentConfig } from './config.js';
 import { assertRuntimeMatches, type ServiceRuntime } from './runtime.js';
+
+/** The services that own a queue on the bus. */
+const SERVICE_NAMES: readonly string[] = Object.keys(SERVICE_RULES);
 
 /** The ports every service binds the same way: state, objects, publishing, its queue. */
 export interface ServicePorts {
@@ -20,6 +24,11 @@ export interface ServicePorts {
   consumer: MessageConsumer;
   /** The Nest transport over `consumer` (claim-checked details read back from `objects`). */
   transport: QueueServer;
+  /**
+   * The dead-letter queues of the three service queues, by service name (`ingestion`, `planner`,
+   * `reporting`) in both modes: the embedded bus's, or SQS's `<queue>-dlq` (see {@link serviceQueueNames}).
+   */
+  deadLetters: DeadLetterQueues;
 }
 
 /** What {@link bindServicePorts} needs of a service's config. */
@@ -42,6 +51,7 @@ export function bindServicePorts(service: string, config: ServicePortsConfig, ru
           objects: s3ObjectStoreForBuckets(runtime.aws.s3, { bucket: config.bucket!, landingBucket: config.landingBucket, claimCheckBucket: config.claimCheckBucket }),
           events: new EventBridgePutEventsTarget(runtime.aws.eventBridge),
           consumer: new SqsMessageConsumer(runtime.aws.sqs, { queue: config.queueName }),
+          deadLetters: new SqsDeadLetterQueues(runtime.aws.sqs, { queues: serviceQueueNames(service, config.queueName) }),
           eventBusName: config.eventBusName,
         }
       : {
@@ -49,14 +59,29 @@ export function bindServicePorts(service: string, config: ServicePortsConfig, ru
           objects: new DirectoryObjectStore(config.objectStoreDir!),
           events: runtime.bus,
           consumer: runtime.bus.consumer(config.queueName),
+          // The service queues only: the host's own queues on the bus (the console's) are not the API's.
+          deadLetters: runtime.bus.deadLetterQueues(SERVICE_NAMES),
           eventBusName: undefined,
         };
-  const { dynamo, objects, consumer } = bound;
+  const { dynamo, objects, consumer, deadLetters } = bound;
   return {
     dynamo,
     objects,
     consumer,
+    deadLetters,
     publisher: new PutEventsPublisher(bound.events, { claimChecks: objects, ...(bound.eventBusName !== undefined ? { eventBusName: bound.eventBusName } : {}) }),
     transport: new QueueServer({ consumer, claimChecks: objects, concurrency: config.concurrency }),
   };
+}
+
+/**
+ * The SQS queue names of the service queues, by service name, as a service in aws mode derives them
+ * from its own queue's: infra names them `${prefix}-<service>` (and their DLQs `${prefix}-<service>-dlq`),
+ * the embedded platform's split topology `<service>`, so the prefix is the queue name less the service
+ * name. A queue named otherwise (a NIGHTSHIFT_QUEUE of another pattern) yields only the service's own.
+ */
+export function serviceQueueNames(service: string, queueName: string): Record<string, string> {
+  const prefix = queueName === service ? '' : queueName.endsWith(`-${service}`) ? queueName.slice(0, -service.length) : undefined;
+  if (prefix === undefined || !SERVICE_NAMES.includes(service)) return { [service]: queueName };
+  return Object.fromEntries(SERVICE_NAMES.map((name) => [name, `${prefix}${name}`]));
 }

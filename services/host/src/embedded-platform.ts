@@ -333,7 +333,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       loop.start();
 
       const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2, apiKeysFile: apiKeys.keysFile });
-      const reportingService = ReportingModule.compose(reportingConfig, runtime);
+      const reportingService = ReportingModule.compose(reportingConfig, runtime, options.extraPipelines ? { extraPipelines: options.extraPipelines } : {});
       const reporting: INestApplication = await NestFactory.create(reportingService.module, new FastifyAdapter(reportingHttpOptions(reportingConfig)), { logger });
       reporting.connectMicroservice({ strategy: reportingService.transport });
       await reporting.startAllMicroservices();

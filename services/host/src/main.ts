@@ -44,7 +44,7 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', () => void shutdown().then(() => process.exit(130)));
   process.once('SIGTERM', () => void shutdown().then(() => process.exit(143)));
-  print(`REST API      ${platform.apiUrl}/runs   ${platform.apiUrl}/reports`);
+  print(`REST API      ${platform.apiUrl}/runs   ${platform.apiUrl}/reports   reference ${platform.apiUrl}/docs   GraphQL ${platform.apiUrl}/graphql`);
   print(await describeApiKeys(platform.apiKeys, platform.apiUrl));
   print(`AWS APIs      ${platform.eventsUrl}  (AWS_ENDPOINT_URL: PutEvents, SQS, Batch, S3 bucket nightshift, CloudWatch Logs, DynamoDB; SigV4)`);
   const upstream = platform.credentials.upstream;

@@ -88,4 +88,18 @@ export class ApiController {
   getPipeline(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
     return this.api.getPipeline(caller, parseInput(ROUTES.getPipeline, { params, query }).params.name);
   }
+
+  @Get('dlq')
+  @RequireRole('operator')
+  listDeadLetters(@Caller() caller: Principal, @Query() query: unknown) {
+    return this.api.listDeadLetters(caller, parseInput(ROUTES.listDeadLetters, { query }).query);
+  }
+
+  @Post('dlq/:queue/redrive')
+  @HttpCode(200)
+  @RequireRole('admin')
+  redrive(@Caller() caller: Principal, @Param() params: unknown, @Body() body: unknown) {
+    const input = parseInput(ROUTES.redrive, { params, body });
+    return this.api.redrive(caller, input.params.queue, input.body);
+  }
 }

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { BatchComputeEnvironment } from '@nightshift/compute-aws';
-import type { EventPublisher } from '@nightshift/events-domain';
+import type { DeadLetterQueues, EventPublisher } from '@nightshift/events-domain';
 import type { QueueServer } from '@nightshift/events-nest';
 import { BUILT_IN_PIPELINES, type Clock, type ComputeEnvironment, type IdempotencyKeys, type JobLogs, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { DynamoDbIdempotencyKeys, DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
@@ -14,10 +14,17 @@ import { PlatformApi } from './api/platform-api.js';
 import { ProblemDetailsFilter } from './api/problem.filter.js';
 import { BearerAuthenticator } from './auth/bearer-authenticator.js';
 import type { ReportingConfig } from './config.js';
+import { graphqlApi } from './graphql/graphql-api.js';
 import { PublishReport, type ReportSection } from './publish-report.js';
 import { ReportingHandlers } from './reporting.handlers.js';
 import { BACKTEST_SECTION, EXECUTION_SECTION, PERFORMANCE_SECTION, RISK_SECTION, TCA_SECTION } from './sections.js';
-import { AUTHENTICATOR, CLOCK, IDEMPOTENCY_KEYS, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, PIPELINES, REPORT_SECTIONS } from './tokens.js';
+import { AUTHENTICATOR, CLOCK, DEAD_LETTERS, IDEMPOTENCY_KEYS, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, PIPELINES, REPORT_SECTIONS } from './tokens.js';
+
+/** What reporting adds to its runtime. */
+export interface ReportingExtras {
+  /** Pipelines beyond the built-in ones (tests, site-specific pipelines) that the API describes: the planner's own. */
+  extraPipelines?: readonly PipelineDefinition[];
+}
 
 /** Reporting composed: its Nest module (REST API + handlers) and the transport that feeds it its queue. */
 export interface ComposedReporting {
@@ -28,7 +35,7 @@ export interface ComposedReporting {
 /** The composition root of reporting: the only place its ports are bound to adapters (by `config.mode`). */
 @Module({})
 export class ReportingModule {
-  static compose(config: ReportingConfig, runtime: ServiceRuntime): ComposedReporting {
+  static compose(config: ReportingConfig, runtime: ServiceRuntime, extras: ReportingExtras = {}): ComposedReporting {
     const ports = bindServicePorts('reporting', config, runtime);
     let compute: ComputeEnvironment;
     let logs: JobLogs;
@@ -41,9 +48,12 @@ export class ReportingModule {
     } else {
       throw new Error('reporting: the embedded runtime has no compute environment or job logs');
     }
+    // GraphQL at /graphql: the same PlatformApi and authenticator as REST (see graphql/).
+    const graphql = graphqlApi();
     const module: DynamicModule = {
       module: ReportingModule,
-      controllers: [ReportingHandlers, ApiController, MetaController],
+      imports: [graphql.module],
+      controllers: [ReportingHandlers, ApiController, MetaController, ...graphql.controllers],
       providers: [
         { provide: JOB_STORE, useValue: new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName }) satisfies JobStore },
         { provide: IDEMPOTENCY_KEYS, useValue: new DynamoDbIdempotencyKeys(ports.dynamo, { tableName: config.tableName }) satisfies IdempotencyKeys },
@@ -52,12 +62,13 @@ export class ReportingModule {
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
         { provide: COMPUTE, useValue: compute },
         { provide: JOB_LOGS, useValue: logs },
-        { provide: PIPELINES, useValue: [...BUILT_IN_PIPELINES] satisfies PipelineDefinition[] },
+        { provide: DEAD_LETTERS, useValue: ports.deadLetters },
+        { provide: PIPELINES, useValue: [...BUILT_IN_PIPELINES, ...(extras.extraPipelines ?? [])] satisfies PipelineDefinition[] },
         // Every HTTP error as RFC 9457 problem details (queue handlers keep their own filter).
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {
           provide: PlatformApi,
-          inject: [JOB_STORE, OBJECT_STORE, EVENT_PUBLISHER, CLOCK, COMPUTE, JOB_LOGS, IDEMPOTENCY_KEYS, PIPELINES],
+          inject: [JOB_STORE, OBJECT_STORE, EVENT_PUBLISHER, CLOCK, COMPUTE, JOB_LOGS, IDEMPOTENCY_KEYS, PIPELINES, DEAD_LETTERS],
           useFactory: (
             store: JobStore,
             objects: ObjectStore,
@@ -67,7 +78,8 @@ export class ReportingModule {
             logs: JobLogs,
             idempotencyKeys: IdempotencyKeys,
             pipelines: PipelineDefinition[],
-          ) => new PlatformApi({ store, objects, publisher, clock, compute, logs, idempotencyKeys, pipelines }),
+            deadLetters: DeadLetterQueues,
+          ) => new PlatformApi({ store, objects, publisher, clock, compute, logs, idempotencyKeys, pipelines, deadLetters }),
         },
         // Reads the API keys file at boot: a missing or invalid file stops the start, naming it.
         { provide: AUTHENTICATOR, useFactory: () => BearerAuthenticator.create(config) },
@@ -78,6 +90,7 @@ export class ReportingModule {
           useFactory: (store: JobStore, objects: ObjectStore, publisher: EventPublisher, sections: ReportSection[], clock: Clock) =>
             new PublishReport(store, objects, publisher, sections, clock),
         },
+        ...graphql.providers,
       ],
     };
     return { module, transport: ports.transport };

@@ -12,3 +12,5 @@ export const AUTHENTICATOR = Symbol('BearerAuthenticator');
 export const IDEMPOTENCY_KEYS = Symbol('IdempotencyKeys');
 /** The pipeline definitions the API describes. */
 export const PIPELINES = Symbol('Pipelines');
+/** The services' dead-letter queues, for the API's `/dlq` routes. */
+export const DEAD_LETTERS = Symbol('DeadLetterQueues');

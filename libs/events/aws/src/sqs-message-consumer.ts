@@ -18,6 +18,12 @@ import { SqsConsumerNotReadyError, SqsQueueNotFoundError, SqsUnavailableError } 
 
 /** Message attribute that carries the reason of a dead letter (the embedded bus's SQS endpoint reads it too). */
 export const DEAD_LETTER_REASON_ATTRIBUTE = 'nightshift-dead-letter-reason';
+/**
+ * Message attribute that carries when a message was dead-lettered (ISO 8601): SQS records no such
+ * time, and `SentTimestamp` of a message its redrive policy moved is when it entered the source queue.
+ * The embedded bus's SQS endpoint returns it on its DLQs too.
+ */
+export const DEAD_LETTERED_AT_ATTRIBUTE = 'nightshift-dead-lettered-at';
 
 /** Options of {@link SqsMessageConsumer}. */
 export interface SqsMessageConsumerOptions {
@@ -61,9 +67,10 @@ interface KeptBody {
  *   up, at most 12 h); SQS keeps no reason, so `release`'s is dropped.
  * - deadLetter: checks the handle is still in flight (ChangeMessageVisibility, which also keeps the
  *   message hidden meanwhile), sends the body unchanged to the DLQ with the reason in the
- *   `nightshift-dead-letter-reason` attribute, then deletes it. The alternative, leaving it to the
- *   queue's redrive policy, would deliver it again `maxReceiveCount` times and lose the reason. A
- *   crash between send and delete leaves it in both (at least once). The body is the one this
+ *   `nightshift-dead-letter-reason` attribute and the time in `nightshift-dead-lettered-at`, then
+ *   deletes it. The alternative, leaving it to the queue's redrive policy, would deliver it again
+ *   `maxReceiveCount` times and lose the reason. A crash between send and delete leaves it in both
+ *   (at least once). The body is the one this
  *   consumer received (kept until the handle is acked, released or dead-lettered, at most 12 h): a
  *   handle it did not receive, or released, resolves `false` and is left to the redrive policy.
  *
@@ -201,7 +208,10 @@ export class SqsMessageConsumer implements MessageConsumer {
         new SendMessageCommand({
           QueueUrl: deadLetterQueueUrl,
           MessageBody: body,
-          MessageAttributes: { [DEAD_LETTER_REASON_ATTRIBUTE]: { DataType: 'String', StringValue: attributeText(reason) } },
+          MessageAttributes: {
+            [DEAD_LETTER_REASON_ATTRIBUTE]: { DataType: 'String', StringValue: attributeText(reason) },
+            [DEAD_LETTERED_AT_ATTRIBUTE]: { DataType: 'String', StringValue: new Date().toISOString() },
+          },
         }),
       );
     } catch (e) {

@@ -106,3 +106,31 @@ export class ConsumerClosedError extends Error {
     this.name = new.target.name;
   }
 }
+
+/**
+ * A dead-letter operation named a queue that has no dead-letter queue here (not a service queue, or
+ * a DLQ's own name). Not retryable; `known` lists the queues that have one.
+ */
+export class UnknownDeadLetterQueueError extends Error {
+  readonly retryable = false as const;
+  constructor(
+    readonly queue: string,
+    readonly known: readonly string[],
+  ) {
+    super(`queue ${JSON.stringify(queue)} has no dead-letter queue here; the queues with one are: ${known.length > 0 ? known.join(', ') : '(none)'}`);
+    this.name = new.target.name;
+  }
+}
+
+/** A dead-letter listing's cursor that is not one of that queue's (malformed, or another queue's). Not retryable. */
+export class InvalidDeadLetterCursorError extends Error {
+  readonly retryable = false as const;
+  constructor(
+    readonly queue: string,
+    readonly cursor: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${JSON.stringify(cursor)} is not a cursor of the dead letters of ${JSON.stringify(queue)}: pass the nextCursor of a previous page of that queue`, options);
+    this.name = new.target.name;
+  }
+}

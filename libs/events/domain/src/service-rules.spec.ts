@@ -45,4 +45,9 @@ describe("the services' rule patterns (declared once in contracts)", () => {
     expect(subscribers({ ...base, source: 'nightshift.api', 'detail-type': 'Run Cancel Requested', detail: {} })).toEqual(['planner']);
     expect(subscribers({ ...base, source: 'com.acme.oms', 'detail-type': 'Run Cancel Requested', detail: {} })).toEqual([]);
   });
+
+  it('route retry requests from the API to the planner, and no one else\'s', () => {
+    expect(subscribers({ ...base, source: 'nightshift.api', 'detail-type': 'Run Retry Requested', detail: {} })).toEqual(['planner']);
+    expect(subscribers({ ...base, source: 'com.acme.oms', 'detail-type': 'Run Retry Requested', detail: {} })).toEqual([]);
+  });
 });

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { EventBridgeEvent } from '@nightshift/contracts';
+import { compareDeadLetterPositions, type DeadLetterPosition } from '@nightshift/events-domain';
 import type { BusRuntime } from './bus-runtime.js';
 import { messageOf } from './errors.js';
 import { MessageDirectory, type IndexEntry, type PollOptions } from './message-directory.js';
-import { enqueuedAtMsOf, messageFileName, readMessageFileSync, unlinkIfPresent, type MessageRecord } from './message-file.js';
-import type { DeadLetter, ReceivedDeadLetter } from './messages.js';
+import { enqueuedAtMsOf, messageFileName, readMessageFile, readMessageFileSync, unlinkIfPresent, type MessageRecord } from './message-file.js';
+import type { DeadLetter, DeadLetterBrowseOptions, DeadLetterBrowsePage, ReceivedDeadLetter } from './messages.js';
 import type { QuarantinedFile } from './quarantine.js';
 
 interface DeadEntry extends IndexEntry {
+  /** When it was dead-lettered, epoch ms (its file's `deadLetteredAt`; its enqueue time if that does not parse): the listing order. */
+  readonly deadLetteredAtMs: number;
   /** The latest delivery of the dead letter (the DLQ read as a queue). In memory only. */
   delivery?: DeadDelivery;
 }
@@ -125,16 +128,41 @@ export class DeadLetterQueue extends MessageDirectory<DeadEntry> {
         if (!entry.leaving) this.runtime.warn(`event bus: dead letter ${entry.messageId} of ${this.name} left out of the list: ${messageOf(e)}`);
         continue;
       }
-      out.push({
-        messageId: record.messageId,
-        event: record.event,
-        receiveCount: record.receiveCount,
-        enqueuedAt: record.enqueuedAt,
-        deadLetteredAt: record.deadLetteredAt ?? '',
-        reason: reasonOf(record),
-      });
+      out.push(deadLetterOf(record));
     }
     return out;
+  }
+
+  /**
+   * One page of the dead letters in listing order (when each was dead-lettered, then message id),
+   * after `options.after`, read from their files one at a time (the index alone is sorted). A file
+   * that vanished or no longer loads is left out, with a warning, as in {@link list}.
+   */
+  async browse(options: DeadLetterBrowseOptions): Promise<DeadLetterBrowsePage> {
+    const { after, limit, filter } = options;
+    const deadLetters: DeadLetter[] = [];
+    let last: DeadLetterPosition | undefined;
+    for (const entry of this.inListingOrder()) {
+      const position = positionOf(entry);
+      if (after !== undefined && compareDeadLetterPositions(position, after) <= 0) continue;
+      if (entry.leaving || this.entries.get(entry.messageId) !== entry) continue;
+      let record: MessageRecord;
+      try {
+        record = (await readMessageFile(join(this.dir, entry.file))).record;
+      } catch (e) {
+        if (!entry.leaving && this.entries.get(entry.messageId) === entry) {
+          this.runtime.warn(`event bus: dead letter ${entry.messageId} of ${this.name} left out of the list: ${messageOf(e)}`);
+        }
+        continue;
+      }
+      const deadLetter = deadLetterOf(record);
+      if (filter !== undefined && !filter(deadLetter)) continue;
+      // One more than the page was found: the page is full and a next one is not empty.
+      if (deadLetters.length === limit) return { deadLetters, next: last };
+      deadLetters.push(deadLetter);
+      last = position;
+    }
+    return { deadLetters };
   }
 
   /** Dead letters visible, and received and not visible again. */
@@ -146,13 +174,15 @@ export class DeadLetterQueue extends MessageDirectory<DeadEntry> {
   }
 
   /**
-   * Hands every dead letter to `enqueue` (its event, and its reason as the new message's last
-   * error), then deletes it; returns how many. A crash midway can leave a message in both: a
-   * duplicate, never a loss.
+   * Hands up to `max` dead letters, in listing order, to `enqueue` (its event, and its reason as the
+   * new message's last error), then deletes each; returns how many. The dead letters are those here
+   * when it starts (one dead-lettered again meanwhile waits for the next redrive); one that another
+   * redrive is moving is skipped. A crash midway can leave a message in both: a duplicate, never a loss.
    */
-  async redrive(enqueue: (event: EventBridgeEvent, lastError: string | undefined) => Promise<unknown>): Promise<number> {
+  async redrive(enqueue: (event: EventBridgeEvent, lastError: string | undefined) => Promise<unknown>, max = Infinity): Promise<number> {
     let moved = 0;
-    for (const entry of [...this.entries.values()]) {
+    for (const entry of this.inListingOrder()) {
+      if (moved >= max) break;
       if (entry.leaving || this.entries.get(entry.messageId) !== entry) continue;
       const redriven = await this.leave(entry, async () => {
         const record = await this.readLeaving(entry);
@@ -214,6 +244,11 @@ export class DeadLetterQueue extends MessageDirectory<DeadEntry> {
     });
   }
 
+  /** The entries now, oldest dead-lettering first (a snapshot: sorting the index, reading no file). */
+  private inListingOrder(): DeadEntry[] {
+    return [...this.entries.values()].sort((a, b) => compareDeadLetterPositions(positionOf(a), positionOf(b)));
+  }
+
   private delivered(receiptHandle: string): DeadEntry | undefined {
     const [messageId] = receiptHandle.split(':');
     const entry = this.entries.get(messageId ?? '');
@@ -222,16 +257,34 @@ export class DeadLetterQueue extends MessageDirectory<DeadEntry> {
   }
 
   private entryOf(file: string, record: MessageRecord, size: number, now: number): DeadEntry {
+    const enqueuedAtMs = enqueuedAtMsOf(record, now);
+    const deadLetteredAtMs = Date.parse(record.deadLetteredAt ?? '');
     return {
       file,
       messageId: record.messageId,
-      enqueuedAtMs: enqueuedAtMsOf(record, now),
+      enqueuedAtMs,
+      deadLetteredAtMs: Number.isFinite(deadLetteredAtMs) ? deadLetteredAtMs : enqueuedAtMs,
       size,
       order: this.nextOrder(),
       ticket: 0,
       leaving: false,
     };
   }
+}
+
+function positionOf(entry: DeadEntry): DeadLetterPosition {
+  return { atMs: entry.deadLetteredAtMs, messageId: entry.messageId };
+}
+
+function deadLetterOf(record: MessageRecord): DeadLetter {
+  return {
+    messageId: record.messageId,
+    event: record.event,
+    receiveCount: record.receiveCount,
+    enqueuedAt: record.enqueuedAt,
+    deadLetteredAt: record.deadLetteredAt ?? '',
+    reason: reasonOf(record),
+  };
 }
 
 function reasonOf(record: MessageRecord): string {

@@ -8,19 +8,39 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResult,
   type PutEventsResultEntry,
+  type DeadLetterQueues,
   type MessageConsumer,
-  type PutEventsTarget,
+  type ServiceBus,
 } from '@nightshift/events-domain';
 import { BusRuntime } from './bus-runtime.js';
 import { acquireDirLock, DirSync, fsyncDir, releaseDirLock, removeStaleTempFiles } from './durable-files.js';
 import { BusClosedError, InvalidEventError, InvalidQueueNameError, InvalidRuleError, messageOf, UnknownQueueError } from './errors.js';
+import { LocalDeadLetterQueues } from './local-dead-letter-queues.js';
 import { LocalQueueConsumer } from './local-queue-consumer.js';
-import type { DeadLetter, QueueBacklog, QueueStats, ReceivedDeadLetter, ReceivedMessage, ReceiveOptions } from './messages.js';
+import type {
+  DeadLetter,
+  DeadLetterBrowseOptions,
+  DeadLetterBrowsePage,
+  QueueBacklog,
+  QueueStats,
+  ReceivedDeadLetter,
+  ReceivedMessage,
+  ReceiveOptions,
+} from './messages.js';
 import { entryToEvent, storableEventProblem, validatePutEventsRequest, type EnvelopeContext } from './put-events.js';
 import { Quarantine, type QuarantinedFile } from './quarantine.js';
 import { ServiceQueue, type ReceiptLogLocation } from './service-queue.js';
 
-export type { DeadLetter, QueueBacklog, QueueStats, ReceivedDeadLetter, ReceivedMessage, ReceiveOptions } from './messages.js';
+export type {
+  DeadLetter,
+  DeadLetterBrowseOptions,
+  DeadLetterBrowsePage,
+  QueueBacklog,
+  QueueStats,
+  ReceivedDeadLetter,
+  ReceivedMessage,
+  ReceiveOptions,
+} from './messages.js';
 
 /** Options of {@link LocalEventBus.open}. */
 export interface LocalEventBusOptions {
@@ -87,7 +107,7 @@ const RETENTION_SWEEP_MS = 60_000;
  * One process owns the directory (a `LOCK` file with its pid; a dead owner's lock is taken over).
  * Other processes publish through {@link PutEventsHttpEndpoint}.
  */
-export class LocalEventBus implements PutEventsTarget {
+export class LocalEventBus implements ServiceBus {
   private readonly sweepTimer: NodeJS.Timeout;
   private sweeping = false;
 
@@ -257,6 +277,14 @@ export class LocalEventBus implements PutEventsTarget {
   }
 
   /**
+   * The {@link DeadLetterQueues} of `queues` (default: every queue of the bus; names it does not have
+   * are left out): what the REST API lists and redrives.
+   */
+  deadLetterQueues(queues?: readonly string[]): DeadLetterQueues {
+    return new LocalDeadLetterQueues(this, queues);
+  }
+
+  /**
    * Receives up to `max` visible messages of `queue`, oldest first, each made invisible for the
    * visibility timeout with its receive count incremented, durably, before this resolves. A
    * message already delivered `maxReceiveCount` times is moved to the DLQ instead, and one past
@@ -333,13 +361,30 @@ export class LocalEventBus implements PutEventsTarget {
   }
 
   /**
-   * Moves every dead letter of `queue` back into it as a new message (receive count 0), like an SQS
-   * DLQ redrive; returns how many. A crash midway can leave a message in both: a duplicate, never a loss.
+   * One page of `<queue>-dlq` in listing order: oldest dead-lettering first, ties by message id (see
+   * `DeadLetterPosition`); after `options.after`, up to `options.limit`, only those `options.filter`
+   * accepts. Reads the page's files (asynchronously), not the whole DLQ's (but for a filter that
+   * rejects most). Paging by `next` is stable: nothing is returned twice or skipped while it stays.
    */
-  async redriveDeadLetters(queue: string): Promise<number> {
+  async browseDeadLetters(queue: string, options: DeadLetterBrowseOptions): Promise<DeadLetterBrowsePage> {
     const q = this.queue(queue);
+    if (!(Number.isInteger(options.limit) && options.limit >= 1)) throw new RangeError(`limit must be a positive integer, got ${options.limit}`);
     this.assertOpen();
-    return q.redrive();
+    return q.dead.browse(options);
+  }
+
+  /**
+   * Moves the dead letters of `queue` (up to `options.max`, oldest dead-lettering first) back into it
+   * as new messages (receive count 0), like an SQS DLQ redrive; returns how many. Those dead-lettered
+   * again while it runs wait for the next redrive. A crash midway can leave a message in both: a
+   * duplicate, never a loss.
+   */
+  async redriveDeadLetters(queue: string, options: { max?: number } = {}): Promise<number> {
+    const q = this.queue(queue);
+    const max = options.max ?? Infinity;
+    if (!(max === Infinity || (Number.isInteger(max) && max >= 1))) throw new RangeError(`max must be a positive integer, got ${max}`);
+    this.assertOpen();
+    return q.redrive(max);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { EventBridgeEvent } from '@nightshift/contracts';
+import type { DeadLetterPosition } from '@nightshift/events-domain';
 
 /** A message handed out by `LocalEventBus.receive`. */
 export interface ReceivedMessage {
@@ -36,6 +37,23 @@ export interface DeadLetter {
   deadLetteredAt: string;
   /** Why it was dead-lettered: the handler's error, or the receive count that was exceeded. */
   reason: string;
+}
+
+/** Options of `LocalEventBus.browseDeadLetters`. */
+export interface DeadLetterBrowseOptions {
+  /** Dead letters after this position (a previous page's `next`); absent: from the oldest. */
+  after?: DeadLetterPosition;
+  /** Page size: a positive integer. */
+  limit: number;
+  /** Only the dead letters it accepts (the file must be read to decide). */
+  filter?: (deadLetter: DeadLetter) => boolean;
+}
+
+/** A page of `LocalEventBus.browseDeadLetters`. */
+export interface DeadLetterBrowsePage {
+  deadLetters: DeadLetter[];
+  /** Position of the page's last dead letter, present when an accepted one follows it. */
+  next?: DeadLetterPosition;
 }
 
 /** Options of `LocalEventBus.receive` and `LocalEventBus.receiveDeadLetters`. */

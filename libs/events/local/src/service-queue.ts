@@ -176,9 +176,9 @@ export class ServiceQueue extends MessageDirectory<MessageEntry> {
     return true;
   }
 
-  /** Moves every dead letter back in as a new message (receive count 0); returns how many. */
-  redrive(): Promise<number> {
-    return this.dead.redrive((event, lastError) => this.enqueue(event, lastError));
+  /** Moves up to `max` dead letters back in as new messages (receive count 0), oldest dead-lettering first; returns how many. */
+  redrive(max = Infinity): Promise<number> {
+    return this.dead.redrive((event, lastError) => this.enqueue(event, lastError), max);
   }
 
   /** Deletes every message, in flight or not; resolves with how many once the deletions are durable. */

@@ -30,7 +30,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SERVICE_RULES, type EventBridgeEvent } from '@nightshift/contracts';
 import { LocalEventBus } from './local-event-bus.js';
-import { DEAD_LETTER_REASON_ATTRIBUTE, SqsHttpEndpoint } from './sqs-endpoint.js';
+import { DEAD_LETTER_REASON_ATTRIBUTE, DEAD_LETTERED_AT_ATTRIBUTE, SqsHttpEndpoint } from './sqs-endpoint.js';
 import { aDatasetLanded, tempDir } from './testing/fixtures.js';
 
 let cleanup: () => Promise<void>;
@@ -168,6 +168,37 @@ describe('SqsHttpEndpoint with the unmodified SDK', () => {
     expect(Attributes).toEqual({ ApproximateNumberOfMessagesNotVisible: '1' });
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl('ingestion-dlq'), ReceiptHandle: dead.ReceiptHandle }));
     expect(bus.listDeadLetters('ingestion')).toEqual([]);
+  });
+
+  it('returns when each dead letter was dead-lettered; a moved one keeps the SentTimestamp of its source queue', async () => {
+    const moved = await landOne();
+    const enqueued = Date.now();
+    // landOne received it once; two more deliveries, then the next receive moves it (maxReceiveCount 3).
+    await bus.receive('ingestion', 1, { visibilityTimeoutMs: 0 });
+    await bus.receive('ingestion', 1, { visibilityTimeoutMs: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const movedAfter = Date.now();
+    expect(await bus.receive('ingestion', 1)).toEqual([]);
+    const sent = { ...moved, id: 'sent-to-the-dlq' };
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl('ingestion-dlq'), MessageBody: JSON.stringify(sent) }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl('ingestion-dlq'),
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+        MessageAttributeNames: [DEAD_LETTERED_AT_ATTRIBUTE],
+        MessageSystemAttributeNames: ['SentTimestamp'],
+      }),
+    );
+    const byId = new Map(out.Messages!.map((m) => [(JSON.parse(m.Body!) as EventBridgeEvent).id, m]));
+    const deadLetteredAt = (id: string) => Date.parse(byId.get(id)!.MessageAttributes![DEAD_LETTERED_AT_ATTRIBUTE]!.StringValue!);
+    const sentTimestamp = (id: string) => Number(byId.get(id)!.Attributes!.SentTimestamp);
+    expect(Object.keys(byId.get(moved.id)!.MessageAttributes!)).toEqual([DEAD_LETTERED_AT_ATTRIBUTE]);
+    expect(sentTimestamp(moved.id)).toBeLessThanOrEqual(enqueued);
+    expect(deadLetteredAt(moved.id)).toBeGreaterThanOrEqual(movedAfter);
+    expect(sentTimestamp('sent-to-the-dlq')).toBe(deadLetteredAt('sent-to-the-dlq'));
+    // VisibilityTimeout 0: both are still visible.
+    expect(bus.deadLetterStats('ingestion')).toEqual({ visible: 2, inFlight: 0 });
   });
 
   it('computes MD5OfMessageAttributes as SQS does', async () => {

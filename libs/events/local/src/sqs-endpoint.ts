@@ -5,7 +5,7 @@ import type { LocalEventBus } from './local-event-bus.js';
 import { SqsOperations, UNSUPPORTED_SQS_OPERATIONS } from './sqs-operations.js';
 import { isObject, SQS_CONTENT_TYPE, SQS_TARGET_PREFIX, sqsErrors, SqsWireError, type JsonObject } from './sqs-wire.js';
 
-export { DEAD_LETTER_REASON_ATTRIBUTE } from './sqs-operations.js';
+export { DEAD_LETTER_REASON_ATTRIBUTE, DEAD_LETTERED_AT_ATTRIBUTE } from './sqs-operations.js';
 
 /** Options of {@link SqsHttpEndpoint}. */
 export interface SqsHttpEndpointOptions {
@@ -35,9 +35,9 @@ export interface SqsHttpEndpointOptions {
  * body is the event's JSON as EventBridge delivers it to an SQS target; SendMessage must send one
  * (`InvalidMessageContents` otherwise). SendMessage to `<queue>-dlq` dead-letters the event, with
  * the reason from the `nightshift-dead-letter-reason` attribute; ReceiveMessage on it returns the
- * dead letters with that attribute. Receipt handles follow SQS: DeleteMessage with a handle that is
- * no longer the message's latest delivery succeeds and deletes nothing (the bus's `ack` returns
- * false), ChangeMessageVisibility of a message not in flight is `MessageNotInflight`, a handle that
+ * dead letters with that attribute and `nightshift-dead-lettered-at` (when each was dead-lettered).
+ * Receipt handles follow SQS: DeleteMessage with a handle that is no longer the message's latest
+ * delivery succeeds and deletes nothing (the bus's `ack` returns false), ChangeMessageVisibility of a message not in flight is `MessageNotInflight`, a handle that
  * is not one of this queue's is `ReceiptHandleIsInvalid`. Other SQS operations answer
  * `UnsupportedOperation`, unknown ones `UnknownOperationException`. Errors carry AWS's `__type`,
  * status and `x-amzn-query-error` header, so the SDK raises its typed exceptions.

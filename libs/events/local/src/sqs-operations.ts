@@ -22,6 +22,12 @@ import {
 
 /** Message attribute that carries a dead letter's reason (set by the SQS consumer adapter, returned on the DLQ). */
 export const DEAD_LETTER_REASON_ATTRIBUTE = 'nightshift-dead-letter-reason';
+/**
+ * Message attribute that carries when a dead letter was dead-lettered (ISO 8601; set by the SQS
+ * consumer adapter, returned on the DLQ). SQS itself records no such time: `SentTimestamp` of a
+ * message its redrive policy moved is when it entered the source queue.
+ */
+export const DEAD_LETTERED_AT_ATTRIBUTE = 'nightshift-dead-lettered-at';
 
 /** What an operation needs of its request beyond the body. */
 export interface SqsCallContext {
@@ -260,10 +266,15 @@ export class SqsOperations {
     };
     const wantAll = systemNames.includes('All');
     const attributes = Object.fromEntries(Object.entries(system).filter(([n]) => wantAll || systemNames.includes(n)));
-    const messageAttributes: Record<string, WireMessageAttribute> =
-      'reason' in m && wantsMessageAttribute(attributeNames, DEAD_LETTER_REASON_ATTRIBUTE)
-        ? { [DEAD_LETTER_REASON_ATTRIBUTE]: { DataType: 'String', StringValue: m.reason } }
-        : {};
+    const messageAttributes: Record<string, WireMessageAttribute> = {};
+    if ('reason' in m) {
+      if (wantsMessageAttribute(attributeNames, DEAD_LETTER_REASON_ATTRIBUTE)) {
+        messageAttributes[DEAD_LETTER_REASON_ATTRIBUTE] = { DataType: 'String', StringValue: m.reason };
+      }
+      if (m.deadLetteredAt !== '' && wantsMessageAttribute(attributeNames, DEAD_LETTERED_AT_ATTRIBUTE)) {
+        messageAttributes[DEAD_LETTERED_AT_ATTRIBUTE] = { DataType: 'String', StringValue: m.deadLetteredAt };
+      }
+    }
     const attributesMd5 = md5OfMessageAttributes(messageAttributes);
     return {
       MessageId: m.messageId,

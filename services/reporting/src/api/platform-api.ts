@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunListQuery, RunRequestBody } from '@nightshift/api-contract';
 import { envelope, RunCancelRequested, RunRequested } from '@nightshift/contracts';
-import type { EventPublisher } from '@nightshift/events-domain';
+import { InvalidDeadLetterCursorError, UnknownDeadLetterQueueError, type DeadLetterQueues, type DeadLetterView, type EventPublisher } from '@nightshift/events-domain';
 import {
   isTerminalRunStatus,
   planKeyFor,
@@ -26,7 +26,7 @@ import { withSpan } from '@nightshift/observability';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { tenantScope, type Principal } from '../auth/principal.js';
 import { canonicalHash } from '../canonical-hash.js';
-import { ApiProblemError, conflict, notFound } from './api-problem.js';
+import { ApiProblemError, badRequest, conflict, forbidden, notFound } from './api-problem.js';
 
 /** One page of a listing as the API gives it. */
 export interface ApiPage<T> {
@@ -64,6 +64,7 @@ export interface PlatformApiPorts {
   logs: JobLogs;
   idempotencyKeys: IdempotencyKeys;
   pipelines: readonly PipelineDefinition[];
+  deadLetters: DeadLetterQueues;
 }
 
 /**
@@ -247,6 +248,46 @@ export class PlatformApi {
     return pipelineView(pipeline);
   }
 
+  // ---- dead letters -----------------------------------------------------------------------------
+
+  /**
+   * Dead letters of one service queue, or of every queue (queue by queue, each oldest first), of
+   * the caller's tenant (a tenantless admin: every tenant's, or `tenant`'s). Reading them consumes
+   * nothing. An unknown queue is 404, naming the known ones.
+   */
+  async listDeadLetters(caller: Principal, query: { queue?: string; tenant?: string; limit?: number; cursor?: string }): Promise<ApiPage<DeadLetterView>> {
+    const scope = tenantScope(caller, query.tenant);
+    const known = this.ports.deadLetters.queues();
+    if (query.queue !== undefined && !known.includes(query.queue)) throw notFound(new UnknownDeadLetterQueueError(query.queue, known).message);
+    const queues = query.queue !== undefined ? [query.queue] : [...known];
+    let at = decodeDeadLetterListCursor(query.cursor, queues);
+    const limit = query.limit ?? 20;
+    const items: DeadLetterView[] = [];
+    while (at && items.length < limit) {
+      const queue: string = at.queue;
+      let page;
+      try {
+        page = await this.ports.deadLetters.list(queue, { limit: limit - items.length, ...(at.cursor ? { cursor: at.cursor } : {}), ...(scope !== undefined ? { tenant: scope } : {}) });
+      } catch (e) {
+        if (e instanceof InvalidDeadLetterCursorError) throw badRequest(e.message, [{ path: 'query.cursor', message: 'not issued by this listing' }]);
+        throw e;
+      }
+      items.push(...page.items);
+      const next = queues[queues.indexOf(queue) + 1];
+      at = page.nextCursor ? { queue, cursor: page.nextCursor } : next !== undefined ? { queue: next } : undefined;
+    }
+    return { items, ...(at ? { nextCursor: encodeDeadLetterListCursor(at) } : {}) };
+  }
+
+  /** Moves a queue's dead letters back to it for another delivery: platform-wide, so a tenantless admin's alone. */
+  async redrive(caller: Principal, queue: string, body: { max?: number } = {}): Promise<{ queue: string; moved: number }> {
+    if (caller.tenant !== undefined) throw forbidden(`redriving a queue moves every tenant's messages: it needs a tenantless admin token; this one acts for tenant ${caller.tenant}`);
+    const known = this.ports.deadLetters.queues();
+    if (!known.includes(queue)) throw notFound(new UnknownDeadLetterQueueError(queue, known).message);
+    const { moved } = await this.ports.deadLetters.redrive(queue, body.max !== undefined ? { max: body.max } : {});
+    return { queue, moved };
+  }
+
   /** The step's job as the compute environment sees it now, with why its first RUNNABLE task waits. */
   private async stepView(step: StepExecution): Promise<StepExecution & { job?: StepJobView }> {
     if (step.status !== 'SUBMITTED' || !step.jobId) return step;
@@ -268,6 +309,43 @@ export class PlatformApi {
         ...(waitingReason ? { waitingReason } : {}),
       },
     };
+  }
+
+  // ---- batch reads (GraphQL: a bounded number of store reads per page of runs, not one per run) --
+
+  /**
+   * The steps of runs the caller may read, by run id, each run's by step name (as `steps`, without
+   * their jobs): one batch read of the steps the runs' pipelines name. A run of a pipeline not
+   * defined here, or whose named steps are not found (a renamed step), is read with `listSteps`.
+   */
+  async stepsOfRuns(caller: Principal, runs: readonly Run[]): Promise<Map<string, StepExecution[]>> {
+    for (const run of runs) if (!mayRead(caller, run)) throw notFound(`run ${run.runId} not found`);
+    const pipelines = new Map(this.ports.pipelines.map((p) => [p.name, p]));
+    const refs = runs.flatMap((r) => pipelines.get(r.pipeline)?.steps.map((s) => ({ runId: r.runId, step: s.name })) ?? []);
+    const byRun = new Map<string, StepExecution[]>(runs.map((r) => [r.runId, []]));
+    for (const step of refs.length > 0 ? await this.ports.store.getSteps(refs) : []) byRun.get(step.runId)?.push(step);
+    const unnamed = runs.filter((r) => !pipelines.has(r.pipeline) || (byRun.get(r.runId)?.length === 0 && r.tasksTotal > 0));
+    await Promise.all(unnamed.map(async (r) => byRun.set(r.runId, await this.ports.store.listSteps(r.runId))));
+    for (const steps of byRun.values()) steps.sort((a, b) => (a.step < b.step ? -1 : a.step > b.step ? 1 : 0));
+    return byRun;
+  }
+
+  /** Task records of steps of runs the caller may read, in the order given: each step's first `indexLimit` children's (all when absent), in one batch read. */
+  async tasksOfSteps(caller: Principal, steps: ReadonlyArray<{ run: Run; step: StepExecution }>, options: { indexLimit?: number } = {}): Promise<TaskView[]> {
+    for (const { run } of steps) if (!mayRead(caller, run)) throw notFound(`run ${run.runId} not found`);
+    return (await this.ports.store.listTasksOfSteps(steps.map((s) => s.step), options)).map(taskView);
+  }
+
+  /** The jobs of steps of a run the caller may read, as the compute environment sees them now (undefined unless SUBMITTED). */
+  async stepJobs(caller: Principal, run: Run, steps: readonly StepExecution[]): Promise<Array<StepJobView | undefined>> {
+    if (!mayRead(caller, run)) throw notFound(`run ${run.runId} not found`);
+    return Promise.all(steps.map(async (s) => (await this.stepView(s)).job));
+  }
+
+  /** The document of a report the caller may read, as `getReport` gives it, for a report already read (a listing's). */
+  async reportDocument(caller: Principal, report: Report): Promise<unknown> {
+    if (!mayRead(caller, report)) throw notFound(`report ${report.reportId} not found`);
+    return JSON.parse(Buffer.from(await this.ports.objects.get(report.key)).toString('utf8')) as unknown;
   }
 }
 
@@ -336,4 +414,28 @@ function decodeNameCursor(cursor: string): string {
     // refused below
   }
   throw new ApiProblemError(400, `cursor ${JSON.stringify(cursor.slice(0, 80))} was not issued by this listing`, [{ path: 'query.cursor', message: 'not issued by this listing' }]);
+}
+
+/** Where a listing of dead letters across queues resumes: a queue, and the adapter's cursor in it. */
+interface DeadLetterListPosition {
+  queue: string;
+  cursor?: string;
+}
+
+function encodeDeadLetterListCursor(at: DeadLetterListPosition): string {
+  return Buffer.from(JSON.stringify(at), 'utf8').toString('base64url');
+}
+
+/** The first queue when there is no cursor; a cursor naming a queue outside `queues` is refused. */
+function decodeDeadLetterListCursor(cursor: string | undefined, queues: readonly string[]): DeadLetterListPosition | undefined {
+  if (cursor === undefined) return queues[0] !== undefined ? { queue: queues[0] } : undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<DeadLetterListPosition>;
+    if (typeof parsed.queue === 'string' && queues.includes(parsed.queue) && (parsed.cursor === undefined || typeof parsed.cursor === 'string')) {
+      return { queue: parsed.queue, ...(parsed.cursor !== undefined ? { cursor: parsed.cursor } : {}) };
+    }
+  } catch {
+    // refused below
+  }
+  throw badRequest(`cursor ${JSON.stringify(cursor.slice(0, 80))} was not issued by this listing`, [{ path: 'query.cursor', message: 'not issued by this listing' }]);
 }

@@ -1,4 +1,5 @@
 import type { EventBridgeEvent } from '@nightshift/contracts';
+import type { DeadLetterQueues } from './dead-letter-queues.port.js';
 import type { PutEventsTarget } from './put-events.port.js';
 
 /** One delivery of a queue message. */
@@ -62,4 +63,9 @@ export interface MessageConsumer {
 export interface ServiceBus extends PutEventsTarget {
   /** The consumer of one service queue. */
   consumer(queue: string): MessageConsumer;
+  /**
+   * The dead-letter queues of `queues` (default: every queue of the bus; a name the bus does not have
+   * is left out). In AWS: `SqsDeadLetterQueues` over SQS.
+   */
+  deadLetterQueues(queues?: readonly string[]): DeadLetterQueues;
 }
