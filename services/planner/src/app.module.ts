@@ -12,6 +12,7 @@ import { PlannerHandlers } from './planner.handlers.js';
 import { ReconciliationLoop } from './reconciliation-loop.js';
 import { Reconciler } from './reconciler.js';
 import { RunEngine } from './run-engine.js';
+import { RunRetry } from './run-retry.js';
 import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, PIPELINES, PLANNER_CORE, RECONCILE_INTERVAL_MS, STORE_MIGRATIONS } from './tokens.js';
 
 /** What the planner adds to its runtime. */
@@ -72,6 +73,7 @@ export class PlannerModule {
         },
         { provide: RunEngine, inject: [PLANNER_CORE], useFactory: (core: PlannerCore) => core.engine },
         { provide: Reconciler, inject: [PLANNER_CORE], useFactory: (core: PlannerCore) => core.reconciler },
+        { provide: RunRetry, inject: [PLANNER_CORE], useFactory: (core: PlannerCore) => core.retry },
         ReconciliationLoop,
       ],
     };
@@ -80,11 +82,14 @@ export class PlannerModule {
 }
 
 /** Runs the job store's one-off migrations (each idempotent, and skipped once done); resolves to what they did. */
-async function migrateStore(store: DynamoDbJobStore): Promise<Record<'tenantIndexes' | 'expiry', BackfillOutcome>> {
+async function migrateStore(store: DynamoDbJobStore): Promise<Record<'tenantIndexes' | 'expiry' | 'listingIndexes', BackfillOutcome>> {
   const log = new Logger('planner');
   const tenantIndexes = await store.backfillTenantIndexes();
   if (!tenantIndexes.skipped) log.log(`job store migrated: ${tenantIndexes.written} per-tenant index entries backfilled`);
   const expiry = await store.backfillExpiry();
   if (!expiry.skipped) log.log(`job store migrated: ${expiry.written} idempotency records given an expiry`);
-  return { tenantIndexes, expiry };
+  // The API's listings: dataset versions, runs by dataset version, filter attributes on run pointers.
+  const listingIndexes = await store.backfillListingIndexes();
+  if (!listingIndexes.skipped) log.log(`job store migrated: ${listingIndexes.written} listing index entries backfilled`);
+  return { tenantIndexes, expiry, listingIndexes };
 }

@@ -62,6 +62,16 @@ export class ApiController {
     return accepted;
   }
 
+  @Post('runs/:id/retry')
+  @HttpCode(202)
+  @RequireRole('operator')
+  async retryRun(@Caller() caller: Principal, @Param() params: unknown, @Body() body: unknown, @Res({ passthrough: true }) reply: LocationReply) {
+    const input = parseInput(ROUTES.retryRun, { params, body });
+    const accepted = await this.api.retryRun(caller, input.params.id, input.body);
+    reply.header('Location', accepted.location);
+    return accepted;
+  }
+
   @Get('runs/:id/tasks/:taskId/attempts/:n/log')
   @Header('content-type', 'text/plain; charset=utf-8')
   attemptLog(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
@@ -101,5 +111,21 @@ export class ApiController {
   redrive(@Caller() caller: Principal, @Param() params: unknown, @Body() body: unknown) {
     const input = parseInput(ROUTES.redrive, { params, body });
     return this.api.redrive(caller, input.params.queue, input.body);
+  }
+
+  @Get('datasets')
+  listDatasets(@Caller() caller: Principal, @Query() query: unknown) {
+    return this.api.listDatasets(caller, parseInput(ROUTES.listDatasets, { query }).query);
+  }
+
+  @Get('datasets/:id')
+  getDataset(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
+    const input = parseInput(ROUTES.getDataset, { params, query });
+    return this.api.getDataset(caller, input.params.id, { limit: input.query.runsLimit, ...(input.query.runsCursor ? { cursor: input.query.runsCursor } : {}) });
+  }
+
+  @Get('landings/:eventId')
+  getLanding(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
+    return this.api.getLanding(caller, parseInput(ROUTES.getLanding, { params, query }).params.eventId);
   }
 }

@@ -11,7 +11,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryJobLogs, LocalComputeEnvironment } from '@nightshift/compute-local';
-import { SERVICE_RULES } from '@nightshift/contracts';
+import { envelope, SERVICE_RULES } from '@nightshift/contracts';
 import { LocalEventBus } from '@nightshift/events-local';
 import { planKeyFor, type Report, type Run, type RunPlan } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
@@ -126,7 +126,39 @@ async function seed(tableName: string, objectsDir: string, logDir: string): Prom
     };
     await objects.put(report.key, JSON.stringify({ reportId: report.reportId, owner: tenant }));
     await store.putReport(report);
+    // A landing accepted (a dataset version of the tenant's), one rejected, and a dead letter of the tenant's.
+    const version = await store.registerDatasetVersion({
+      dataset: 'fills',
+      businessDate: '2024-05-02',
+      files: [{ table: 'fills', key: `landing/${tenant}/fills.csv`, rows: 1, checksum: 'a'.repeat(64), bytes: 10 }],
+      rowCount: 1,
+      partitions: ['EQ'],
+      manifestKey: `datasets/${tenant}/manifest.json`,
+      landedEventId: landedIdOf(tenant),
+      registeredAt: T0,
+      tenant,
+    });
+    datasetIds[tenant] = version.datasetId;
+    await store.recordLandingRejected({ landedEventId: rejectedIdOf(tenant), tenant, reasons: [{ message: `bad file of ${tenant}`, file: 'fills.csv', line: 2 }], rejectedAt: T0 });
+    await bus.putDeadLetter('planner', deadEventOf(tenant), `handler failed for ${tenant}`);
   }
+}
+
+const landedIdOf = (t: Tenant) => `landed-${t}`;
+const rejectedIdOf = (t: Tenant) => `rejected-${t}`;
+const datasetIds = {} as Record<Tenant, string>;
+function deadEventOf(tenant: Tenant) {
+  return {
+    version: '0',
+    id: `dead-${tenant}`,
+    'detail-type': 'Run Requested',
+    source: 'nightshift.api',
+    account: '000000000000',
+    time: T0,
+    region: 'us-east-1',
+    resources: [],
+    detail: envelope({ pipeline: 'tca', businessDate: '2024-05-02', requestedBy: tenant }, { eventId: `dead-${tenant}`, correlationId: `dead-corr-${tenant}`, occurredAt: new Date(T0), tenant }),
+  };
 }
 
 beforeAll(async () => {
@@ -223,6 +255,54 @@ describe('REST API tenancy', () => {
       for (const res of [...own, byForeignRun]) crossReads += theirs.filter((s) => res.text.includes(s)).length;
     }
     expect(crossReads).toBe(0);
+  });
+
+  it('shows each tenant only its own datasets, landings and dead letters; retry and redrive of what is not its own are refused', async () => {
+    let crossReads = 0;
+    for (const tenant of TENANTS) {
+      const token = keys[tenant].operator;
+      const theirs = [datasetIds[other(tenant)], landedIdOf(other(tenant)), rejectedIdOf(other(tenant)), `landing/${other(tenant)}/`, `dead-${other(tenant)}`, `bad file of ${other(tenant)}`];
+      const datasets = await call('GET', '/datasets', token);
+      expect(JSON.parse(datasets.text).items.map((d: { datasetId: string }) => d.datasetId)).toEqual([datasetIds[tenant]]);
+      const dataset = await call('GET', `/datasets/${encodeURIComponent(datasetIds[tenant])}`, token);
+      expect(dataset.status).toBe(200);
+      // The version's runs: the tenant's own run on that dataset id only.
+      expect(JSON.parse(dataset.text).runs.map((r: Run) => r.runId)).toEqual(datasetIds[tenant] === 'fills@2024-05-02#v1' ? [runIdOf(tenant)] : []);
+      const accepted = await call('GET', `/landings/${landedIdOf(tenant)}`, token);
+      expect(JSON.parse(accepted.text)).toMatchObject({ status: 'ACCEPTED', datasetId: datasetIds[tenant] });
+      const rejected = await call('GET', `/landings/${rejectedIdOf(tenant)}`, token);
+      expect(JSON.parse(rejected.text)).toMatchObject({ status: 'REJECTED', reasons: [{ message: `bad file of ${tenant}`, line: 2 }] });
+      const dlq = await call('GET', '/dlq?queue=planner', token);
+      expect(dlq.status).toBe(200);
+      expect(JSON.parse(dlq.text).items.map((d: { event: { id: string } }) => d.event.id)).toEqual([`dead-${tenant}`]);
+      const own = [datasets, dataset, accepted, rejected, dlq, await call('GET', '/dlq', token)];
+
+      // Another tenant's: 404 as what does not exist (the same answer, the id aside).
+      const foreign = [
+        [await call('GET', `/datasets/${encodeURIComponent(datasetIds[other(tenant)])}`, token), await call('GET', `/datasets/${encodeURIComponent('fills@2024-05-02#v9')}`, token)],
+        [await call('GET', `/landings/${landedIdOf(other(tenant))}`, token), await call('GET', `/landings/never-landed`, token)],
+        [await call('GET', `/landings/${rejectedIdOf(other(tenant))}`, token), await call('GET', `/landings/never-landed`, token)],
+        [await call('POST', `/runs/${runIdOf(other(tenant))}/retry`, token, {}), await call('POST', `/runs/run-that-never-was/retry`, token, {})],
+      ];
+      for (const [theirsAnswer, missing] of foreign) {
+        expect(theirsAnswer!.status).toBe(404);
+        expect(JSON.parse(theirsAnswer!.text).type).toBe(JSON.parse(missing!.text).type);
+      }
+      expect((await call('GET', '/datasets?tenant=' + other(tenant), token)).status).toBe(403);
+      expect((await call('GET', '/dlq?tenant=' + other(tenant), token)).status).toBe(403);
+      // Redrive moves every tenant's messages: never for a tenant-bound token, even an operator's or a tenant admin's.
+      expect((await call('POST', '/dlq/planner/redrive', token, {})).status).toBe(403);
+      for (const res of [...own, ...foreign.flat()]) crossReads += theirs.filter((t) => res.text.includes(t)).length;
+    }
+    expect(crossReads).toBe(0);
+    // Pipelines are the platform's: the same for every tenant, readable by a viewer.
+    expect(JSON.parse((await call('GET', '/pipelines', keys.acme.viewer)).text)).toEqual(JSON.parse((await call('GET', '/pipelines', keys.globex.viewer)).text));
+    // A viewer may not read dead letters (operator), nor retry (operator).
+    expect((await call('GET', '/dlq', keys.acme.viewer)).status).toBe(403);
+    expect((await call('POST', `/runs/${runIdOf('acme')}/retry`, keys.acme.viewer, {})).status).toBe(403);
+    // A tenantless admin sees every tenant's dead letters, and may redrive.
+    const all = JSON.parse((await call('GET', '/dlq?queue=planner', keys.admin)).text).items.map((d: { event: { id: string } }) => d.event.id);
+    expect(all.sort()).toEqual(['dead-acme', 'dead-globex']);
   });
 
   it('lets a tenant-bound key name only its own tenant with ?tenant=', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RunListQuery, RunRequestBody } from '@nightshift/api-contract';
-import { envelope, RunCancelRequested, RunRequested } from '@nightshift/contracts';
+import { envelope, RunCancelRequested, RunRequested, RunRetryRequested } from '@nightshift/contracts';
 import { InvalidDeadLetterCursorError, UnknownDeadLetterQueueError, type DeadLetterQueues, type DeadLetterView, type EventPublisher } from '@nightshift/events-domain';
 import {
   isTerminalRunStatus,
@@ -11,6 +11,7 @@ import {
   DEFAULT_TENANT,
   type Clock,
   type ComputeEnvironment,
+  type DatasetVersion,
   type IdempotencyKeys,
   type JobLogs,
   type JobStore,
@@ -187,6 +188,27 @@ export class PlatformApi {
     return { runId, location: runLocation(runId) };
   }
 
+  /**
+   * Asks the planner to run a FAILED run's failed tasks again, as the run's next attempt (succeeded
+   * tasks keep their results). 404 for an unknown run, 409 unless it is FAILED. The event id names
+   * the attempt being retried, so asking twice before the planner acts starts one attempt, not two.
+   */
+  async retryRun(caller: Principal, runId: string, body: { reason?: string; requestedBy?: string } = {}) {
+    const run = await this.run(caller, runId);
+    if (run.status !== 'FAILED') throw conflict(`run ${runId} is ${run.status}: only a FAILED run can be retried`);
+    const attempt = run.attempt ?? 1;
+    const data = { runId, requestedBy: body.requestedBy ?? caller.subject, ...(body.reason !== undefined ? { reason: body.reason } : {}) };
+    await this.ports.publisher.publish([
+      {
+        source: RunRetryRequested.source,
+        detailType: RunRetryRequested.detailType,
+        resources: [runId],
+        detail: envelope(data, { eventId: `run-retry-${runId}-after-attempt-${attempt}`, correlationId: run.correlationId, occurredAt: this.ports.clock.now(), tenant: run.tenant }),
+      },
+    ]);
+    return { runId, location: runLocation(runId) };
+  }
+
   /** What attempt `attempt` (1-based) of task `<step>#<partition>` wrote, as text. */
   async attemptLog(caller: Principal, runId: string, taskId: string, attempt: number): Promise<string> {
     const at = taskId.indexOf('#');
@@ -227,6 +249,46 @@ export class PlatformApi {
     if (!report || !mayRead(caller, report)) throw notFound(`report ${reportId} not found`);
     const document = JSON.parse(Buffer.from(await this.ports.objects.get(report.key)).toString('utf8')) as unknown;
     return { ...report, document };
+  }
+
+  // ---- datasets and landings --------------------------------------------------------------------
+
+  async listDatasets(caller: Principal, query: { dataset?: string; tenant?: string; limit?: number; cursor?: string }): Promise<ApiPage<DatasetVersion>> {
+    const scope = tenantScope(caller, query.tenant);
+    const page = await this.ports.store.listDatasetVersions({
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      ...(query.dataset ? { dataset: query.dataset } : {}),
+      ...(scope !== undefined ? { tenant: scope } : {}),
+      ...(query.cursor ? { nextToken: query.cursor } : {}),
+    });
+    return apiPage(page, (v) => v);
+  }
+
+  /** The version, if the caller may read it: another tenant's is 404 as a missing one. */
+  async dataset(caller: Principal, datasetId: string): Promise<DatasetVersion> {
+    const version = await this.ports.store.getDatasetVersion(datasetId);
+    if (!version || !mayRead(caller, version)) throw notFound(`dataset version ${datasetId} not found`);
+    return version;
+  }
+
+  /** A dataset version with its files and checksums, and (one page of) the runs it triggered or was requested for. */
+  async getDataset(caller: Principal, datasetId: string, runs: { limit?: number; cursor?: string } = {}) {
+    const version = await this.dataset(caller, datasetId);
+    const page = await this.listRuns(caller, { datasetId, ...(runs.limit !== undefined ? { limit: runs.limit } : {}), ...(runs.cursor ? { cursor: runs.cursor } : {}) });
+    return { ...version, runs: page.items, ...(page.nextCursor ? { runsNextCursor: page.nextCursor } : {}) };
+  }
+
+  /**
+   * What became of a Dataset Landed event: ACCEPTED with the version it registered (or, already
+   * registered, the version it matched), or REJECTED with every reason. 404 until ingestion has
+   * handled it, and for another tenant's landing.
+   */
+  async getLanding(caller: Principal, landedEventId: string) {
+    const landing = await this.ports.store.getLanding(landedEventId);
+    if (!landing || !mayRead(caller, landing)) throw notFound(`landing ${landedEventId} not found (not landed, not handled yet, or not this tenant's)`);
+    if (landing.status === 'REJECTED') return landing;
+    const version = await this.ports.store.getDatasetVersion(landing.datasetId);
+    return { ...landing, ...(version ? { version } : {}) };
   }
 
   // ---- pipelines --------------------------------------------------------------------------------
