@@ -7,6 +7,7 @@ import { ReportPublished } from './events/report-published.js';
 import { RunCancelRequested } from './events/run-cancel-requested.js';
 import { RunFailed } from './events/run-failed.js';
 import { RunRequested } from './events/run-requested.js';
+import { RunRetryRequested } from './events/run-retry-requested.js';
 import { RunSucceeded } from './events/run-succeeded.js';
 
 /** A contract: its detail-type, version, optional fixed source, and the zod schema of its detail. */
@@ -24,6 +25,7 @@ export const EVENT_CATALOG = {
   [DatasetRejected.detailType]: { ...DatasetRejected, producer: 'ingestion', consumers: ['anyone (notifications)'], enveloped: true },
   [RunRequested.detailType]: { ...RunRequested, producer: 'api, scheduler', consumers: ['planner'], enveloped: true },
   [RunCancelRequested.detailType]: { ...RunCancelRequested, producer: 'api', consumers: ['planner'], enveloped: true },
+  [RunRetryRequested.detailType]: { ...RunRetryRequested, producer: 'api', consumers: ['planner'], enveloped: true },
   [RunSucceeded.detailType]: { ...RunSucceeded, producer: 'planner', consumers: ['reporting'], enveloped: true },
   [RunFailed.detailType]: { ...RunFailed, producer: 'planner', consumers: ['reporting'], enveloped: true },
   [ReportPublished.detailType]: { ...ReportPublished, producer: 'reporting', consumers: ['anyone'], enveloped: true },

@@ -10,6 +10,8 @@ import {
   issuesToProblems,
   objectKeyProblem,
   partitionNameProblem,
+  RunRetryRequested,
+  SERVICE_RULES,
   traceparentOf,
 } from './index.js';
 
@@ -80,9 +82,31 @@ describe('event contracts', () => {
 
   it('catalogs every event once, with its producer and consumers', () => {
     expect(Object.keys(EVENT_CATALOG).sort()).toEqual(
-      ['Batch Job State Change', 'Dataset Landed', 'Dataset Registered', 'Dataset Rejected', 'Report Published', 'Run Cancel Requested', 'Run Failed', 'Run Requested', 'Run Succeeded'].sort(),
+      [
+        'Batch Job State Change',
+        'Dataset Landed',
+        'Dataset Registered',
+        'Dataset Rejected',
+        'Report Published',
+        'Run Cancel Requested',
+        'Run Failed',
+        'Run Requested',
+        'Run Retry Requested',
+        'Run Succeeded',
+      ].sort(),
     );
     for (const [type, c] of Object.entries(EVENT_CATALOG)) expect(c.detailType).toBe(type);
+  });
+
+  it('takes Run Retry Requested from the API, enveloped, with an optional reason, for the planner alone', () => {
+    const meta = { eventId: 'retry-1', correlationId: 'c1', occurredAt: new Date('2026-11-20T00:00:00Z') };
+    expect(RunRetryRequested.detail.parse(envelope({ runId: 'run-1', requestedBy: 'ops@example.com' }, meta)).data).toEqual({ runId: 'run-1', requestedBy: 'ops@example.com' });
+    expect(RunRetryRequested.detail.parse(envelope({ runId: 'run-1', requestedBy: 'ops', reason: 'vendor file fixed' }, meta)).data.reason).toBe('vendor file fixed');
+    const bad = RunRetryRequested.detail.safeParse(envelope({ runId: '', requestedBy: 'ops', reason: '' }, meta));
+    expect(issuesToProblems(bad.error!.issues).map((p) => p.path).sort()).toEqual(['detail.data.reason', 'detail.data.runId']);
+    expect(EVENT_CATALOG['Run Retry Requested']).toMatchObject({ source: 'nightshift.api', producer: 'api', consumers: ['planner'], enveloped: true });
+    const rules = Object.entries(SERVICE_RULES).filter(([, rs]) => rs.some((r) => (r.eventPattern['detail-type'] as string[]).includes('Run Retry Requested')));
+    expect(rules.map(([service]) => service)).toEqual(['planner']);
   });
 });
 

@@ -5,6 +5,7 @@ export * from './events/dataset-registered.js';
 export * from './events/dataset-rejected.js';
 export * from './events/run-requested.js';
 export * from './events/run-cancel-requested.js';
+export * from './events/run-retry-requested.js';
 export * from './events/run-succeeded.js';
 export * from './events/run-failed.js';
 export * from './events/report-published.js';

@@ -5,6 +5,7 @@ import { ReportPublished } from './events/report-published.js';
 import { RunCancelRequested } from './events/run-cancel-requested.js';
 import { RunFailed } from './events/run-failed.js';
 import { RunRequested } from './events/run-requested.js';
+import { RunRetryRequested } from './events/run-retry-requested.js';
 import { RunSucceeded } from './events/run-succeeded.js';
 import { NightshiftSource } from './envelope.js';
 
@@ -45,6 +46,11 @@ export const SERVICE_RULES: Readonly<Record<ServiceName, readonly RuleDefinition
       name: 'planner-run-cancel-requested',
       description: 'Requests to stop a run.',
       eventPattern: { source: [NightshiftSource.api], 'detail-type': [RunCancelRequested.detailType] },
+    },
+    {
+      name: 'planner-run-retry-requested',
+      description: 'Requests to run a failed run again (its failed tasks only, as its next attempt).',
+      eventPattern: { source: [NightshiftSource.api], 'detail-type': [RunRetryRequested.detailType] },
     },
     {
       name: 'planner-batch-job-state-change',

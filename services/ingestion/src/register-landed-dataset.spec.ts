@@ -1,11 +1,12 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { validateTableFile } from '@nightshift/analytics';
 import { DatasetRegistered, DatasetRejected, type DataProblem, type EventBridgeEvent } from '@nightshift/contracts';
 import type { EventPublisher, OutgoingEvent } from '@nightshift/events-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
+import type { ObjectInfo } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegisterLandedDataset } from './register-landed-dataset.js';
@@ -44,6 +45,7 @@ describe('RegisterLandedDataset', () => {
   let published: PublishedEvents;
   let ingest: RegisterLandedDataset;
   let landings = 0;
+  let tableName: string;
 
   const landed = (detail: Record<string, unknown>): EventBridgeEvent =>
     ({
@@ -63,7 +65,7 @@ describe('RegisterLandedDataset', () => {
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'ns-ingest-'));
     outside = await mkdtemp(join(tmpdir(), 'ns-ingest-outside-'));
-    const tableName = `ingest-${process.pid}-${++tables}`;
+    tableName = `ingest-${process.pid}-${++tables}`;
     await createTable(client, tableName);
     store = new DynamoDbJobStore(client, { tableName });
     objects = new DirectoryObjectStore(root);
@@ -133,6 +135,140 @@ describe('RegisterLandedDataset', () => {
       expect(DatasetRegistered.detail.parse(published.last().detail).data.alreadyRegistered).toBeUndefined();
       // Same bytes under another desk is other content.
       expect(await ingest.execute(day([{ ...files[0], desk: 'macro' }, files[1]]))).toMatchObject({ kind: 'registered', dataset: { version: 3 } });
+    });
+  });
+
+  describe('every outcome is recorded, so the sender can ask for it', () => {
+    /** A publisher that fails its next publish, as if the process died there, then publishes again. */
+    class CrashingOnce extends PublishedEvents {
+      crashNext = true;
+      override async publish(entries: OutgoingEvent[]): Promise<void> {
+        if (this.crashNext) {
+          this.crashNext = false;
+          throw new Error('simulated crash before the publish');
+        }
+        await super.publish(entries);
+      }
+    }
+
+    /** Every item of the store's table but the processed-event records, to show a redelivery writes nothing else. */
+    async function tableItems(): Promise<Array<Record<string, unknown>>> {
+      const items: Array<Record<string, unknown>> = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+        items.push(...(page.Items ?? []));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return items.filter((i) => !String(i.PK).startsWith('PROCESSED#')).sort((a, b) => `${String(a.PK)}|${String(a.SK)}`.localeCompare(`${String(b.PK)}|${String(b.SK)}`));
+    }
+
+    it("records a rejected landing's reasons and tenant, readable by getLanding", async () => {
+      const event = day([{ table: 'returns', key: 'landing/missing/returns.csv', desk: 'cash' }], { tenant: 'acme' });
+      expect((await ingest.execute(event)).kind).toBe('rejected');
+
+      const reasons = reasonsOf(published.last());
+      expect(reasons).toEqual([{ path: 'detail.files.0.key', file: 'landing/missing/returns.csv', message: 'file not found in the object store' }]);
+      expect(await store.getLanding(event.id)).toEqual({
+        landedEventId: event.id,
+        tenant: 'acme',
+        status: 'REJECTED',
+        reasons,
+        dataset: 'performance',
+        businessDate: '2026-11-20',
+        at: '2026-11-21T06:00:00.000Z',
+      });
+      expect(DatasetRejected.detail.parse(published.last().detail).metadata.tenant).toBe('acme');
+    });
+
+    it('records the tenant and whatever could be read of a landing that breaks the contract', async () => {
+      const event = landed({ dataset: 'performance', businessDate: 'yesterday', files: [], tenant: 'acme' });
+      expect((await ingest.execute(event)).kind).toBe('rejected');
+
+      const outcome = await store.getLanding(event.id);
+      expect(outcome).toMatchObject({ status: 'REJECTED', tenant: 'acme', dataset: 'performance', businessDate: 'yesterday', reasons: reasonsOf(published.last()) });
+      expect(DatasetRejected.detail.parse(published.last().detail).metadata.tenant).toBe('acme');
+      const anonymous = landed({ files: 'none' });
+      await ingest.execute(anonymous);
+      expect(await store.getLanding(anonymous.id)).not.toHaveProperty('tenant');
+    });
+
+    it('names the version an accepted landing registered', async () => {
+      const event = day(files, { tenant: 'acme' });
+      expect(await ingest.execute(event)).toMatchObject({ kind: 'registered', dataset: { datasetId: 'performance@2026-11-20#v1' } });
+      expect(await store.getLanding(event.id)).toEqual({ landedEventId: event.id, tenant: 'acme', status: 'ACCEPTED', datasetId: 'performance@2026-11-20#v1', at: '2026-11-21T06:00:00.000Z' });
+    });
+
+    it('names the existing version for a landing answered as already registered', async () => {
+      await ingest.execute(day(files, { tenant: 'acme' }));
+      const again = day([...files].reverse(), { tenant: 'acme' });
+      expect((await ingest.execute(again)).kind).toBe('already-registered');
+      expect(await store.getLanding(again.id)).toEqual({
+        landedEventId: again.id,
+        tenant: 'acme',
+        status: 'ACCEPTED',
+        datasetId: 'performance@2026-11-20#v1',
+        at: '2026-11-21T06:00:00.000Z',
+        alreadyRegistered: true,
+      });
+    });
+
+    it('carries out a recorded rejection on a redelivery, without deciding anew or writing anything new', async () => {
+      const crashing = new CrashingOnce();
+      const crashed = new RegisterLandedDataset(store, objects, crashing, validateTableFile, { now: () => new Date('2026-11-21T06:00:00Z') });
+      const event = day([{ table: 'returns', key: 'landing/late/returns.csv' }], { tenant: 'acme' });
+      await expect(crashed.execute(event)).rejects.toThrow(/simulated crash/);
+      const recorded = await store.getLanding(event.id);
+      expect(recorded).toMatchObject({ status: 'REJECTED' });
+      const before = await tableItems();
+
+      // The file arrives before the redelivery: the landing was rejected, and stays so.
+      await objects.put('landing/late/returns.csv', 'date,return\n2026-11-19,0.01\n');
+      const redelivered = await crashed.execute(event);
+      expect(redelivered).toEqual({ kind: 'rejected', reasons: recorded?.status === 'REJECTED' ? recorded.reasons : [] });
+      expect(crashing.last().detailType).toBe(DatasetRejected.detailType);
+      expect(DatasetRejected.detail.parse(crashing.last().detail).metadata).toMatchObject({ eventId: `dataset-rejected-${event.id}`, tenant: 'acme' });
+      expect(await tableItems()).toEqual(before);
+      expect(await crashed.execute(event)).toEqual({ kind: 'duplicate' });
+    });
+
+    it('carries out a recorded "already registered" answer on a redelivery, even if the files changed since', async () => {
+      await ingest.execute(day(files));
+      const crashing = new CrashingOnce();
+      const crashed = new RegisterLandedDataset(store, objects, crashing, validateTableFile, { now: () => new Date('2026-11-21T07:00:00Z') });
+      const again = day(files);
+      await expect(crashed.execute(again)).rejects.toThrow(/simulated crash/);
+      const before = await tableItems();
+
+      await objects.put('landing/cash/returns.csv', 'date,return\n2026-11-19,0.05\n');
+      expect(await crashed.execute(again)).toMatchObject({ kind: 'already-registered', dataset: { version: 1 } });
+      expect(DatasetRegistered.detail.parse(crashing.last().detail).data).toMatchObject({ datasetId: 'performance@2026-11-20#v1', alreadyRegistered: true });
+      expect(await tableItems()).toEqual(before);
+      expect(await store.getLanding(again.id)).toMatchObject({ status: 'ACCEPTED', alreadyRegistered: true, at: '2026-11-21T07:00:00.000Z' });
+    });
+
+    it("writes a registered version's manifest on the redelivery after a crash before it", async () => {
+      let crashNext = true;
+      const manifests = new (class extends DirectoryObjectStore {
+        override async put(key: string, body: Uint8Array | string): Promise<ObjectInfo> {
+          if (key.endsWith('/manifest.json') && crashNext) {
+            crashNext = false;
+            throw new Error('simulated crash before the manifest');
+          }
+          return super.put(key, body);
+        }
+      })(root);
+      const crashed = new RegisterLandedDataset(store, manifests, published, validateTableFile, { now: () => new Date('2026-11-21T06:00:00Z') });
+      const event = day(files);
+      await expect(crashed.execute(event)).rejects.toThrow(/simulated crash/);
+      expect(published.events).toEqual([]);
+
+      const outcome = await crashed.execute(event);
+      expect(outcome).toMatchObject({ kind: 'registered', dataset: { version: 1 } });
+      const dataset = outcome.kind === 'registered' ? outcome.dataset : undefined;
+      expect(await objects.head(dataset!.manifestKey)).toBeDefined();
+      expect(DatasetRegistered.detail.parse(published.last().detail).metadata.eventId).toBe(`dataset-registered-${event.id}`);
+      expect(DatasetRegistered.detail.parse(published.last().detail).data.alreadyRegistered).toBeUndefined();
     });
   });
 

@@ -14,7 +14,7 @@ import {
   type RegisteredFile,
 } from '@nightshift/contracts';
 import type { EventPublisher } from '@nightshift/events-domain';
-import { tenantOf, type Clock, type DatasetVersion, type JobStore } from '@nightshift/jobs-domain';
+import { NotFoundError, tenantOf, type Clock, type DatasetVersion, type JobStore, type LandingOutcome } from '@nightshift/jobs-domain';
 import { InvalidObjectKeyError, type ObjectInfo, type ObjectStore } from '@nightshift/storage-domain';
 
 /** Checks one data file of a known table (a local path); reports every bad row with its line. */
@@ -33,8 +33,14 @@ const CONSUMER = 'ingestion';
  * Dataset Landed -> validate every file -> register a new dataset version -> Dataset Registered,
  * or Dataset Rejected with every problem found (field paths, files, line numbers, never file
  * content; a key the object store refuses is one of them). Nothing is registered for a rejected
- * dataset. Idempotent per landed event id: a redelivery re-emits the same outcome event with the
- * same event id, so a crash between registering and publishing loses nothing.
+ * dataset.
+ *
+ * Every outcome is recorded in the job store before its event is published, so the landing's
+ * sender can ask for it (`getLanding`): a registration is its own record, a rejection (reasons,
+ * tenant) and an "already registered" answer are recorded as such. Idempotent per landed event id:
+ * a redelivery finds the recorded outcome and carries it out again (manifest, then the same event
+ * under the same event id) without deciding anew or writing a new record, even if the files
+ * changed since; so a crash anywhere after the decision loses nothing.
  *
  * The version is the landing's tenant's (`detail.tenant`; none is the default tenant), and so is
  * every run planned over it.
@@ -55,32 +61,30 @@ export class RegisterLandedDataset {
 
   async execute(event: EventBridgeEvent, traceparent?: string): Promise<RegistrationOutcome> {
     if (await this.store.isProcessed(CONSUMER, event.id)) return { kind: 'duplicate' };
+    const decided = await this.store.getLanding(event.id);
+    if (decided) return this.carryOut(event, decided, traceparent);
+
     const parsed = DatasetLanded.detail.safeParse(event.detail);
     const raw = (typeof event.detail === 'object' && event.detail ? event.detail : {}) as Record<string, unknown>;
-    if (!parsed.success) {
-      const reasons = issuesToProblems(parsed.error.issues);
-      await this.reject(event, reasons, raw, traceparent);
-      return { kind: 'rejected', reasons };
-    }
+    if (!parsed.success) return this.reject(event, issuesToProblems(parsed.error.issues), raw, traceparent);
     const detail = parsed.data;
     const located = await this.locateFiles(detail);
-    if (located.problems.length > 0) {
-      await this.reject(event, located.problems, raw, traceparent, detail.tenant);
-      return { kind: 'rejected', reasons: located.problems };
-    }
+    if (located.problems.length > 0) return this.reject(event, located.problems, raw, traceparent);
     if (!detail.force) {
       const existing = await this.versionWithContent(detail, located.infos);
       if (existing) {
-        await this.publishRegistered(event, existing, traceparent, true);
-        await this.store.markProcessed(CONSUMER, event.id);
-        return { kind: 'already-registered', dataset: existing };
+        await this.store.recordLandingAccepted({
+          landedEventId: event.id,
+          ...(detail.tenant ? { tenant: detail.tenant } : {}),
+          datasetId: existing.datasetId,
+          at: this.clock.now().toISOString(),
+          alreadyRegistered: true,
+        });
+        return this.answerRegistered(event, existing, traceparent, true);
       }
     }
     const { files, problems } = await this.inspectFiles(detail, located.infos);
-    if (problems.length > 0) {
-      await this.reject(event, problems, raw, traceparent, detail.tenant);
-      return { kind: 'rejected', reasons: problems };
-    }
+    if (problems.length > 0) return this.reject(event, problems, raw, traceparent);
     const partitions = [...new Set(files.flatMap((f) => (f.desk ? [f.desk] : [])))].sort();
     const manifestKey = `datasets/${detail.dataset}/${detail.businessDate}/${event.id}/manifest.json`;
     const dataset = await this.store.registerDatasetVersion({
@@ -94,10 +98,32 @@ export class RegisterLandedDataset {
       registeredAt: this.clock.now().toISOString(),
       ...(detail.tenant ? { tenant: detail.tenant } : {}),
     });
-    await this.objects.put(manifestKey, JSON.stringify(dataset, null, 2), 'application/json');
-    await this.publishRegistered(event, dataset, traceparent, false);
+    return this.answerRegistered(event, dataset, traceparent, false);
+  }
+
+  /** The outcome a delivery of this landing decided and recorded, carried out again. */
+  private async carryOut(event: EventBridgeEvent, decided: LandingOutcome, traceparent: string | undefined): Promise<RegistrationOutcome> {
+    if (decided.status === 'REJECTED') {
+      const { reasons, dataset, businessDate, tenant } = decided;
+      await this.publishRejected(event, { reasons, ...(dataset === undefined ? {} : { dataset }), ...(businessDate === undefined ? {} : { businessDate }) }, traceparent, tenant);
+      await this.store.markProcessed(CONSUMER, event.id);
+      return { kind: 'rejected', reasons };
+    }
+    const dataset = await this.store.getDatasetVersion(decided.datasetId);
+    // Versions are never deleted: one a landing was answered with is always there.
+    if (!dataset) throw new NotFoundError('dataset version', decided.datasetId);
+    return this.answerRegistered(event, dataset, traceparent, decided.alreadyRegistered === true);
+  }
+
+  /**
+   * A new version's manifest (rewritten as it was on a redelivery: a crash may have come first),
+   * then Dataset Registered, then the landing counts as processed.
+   */
+  private async answerRegistered(event: EventBridgeEvent, dataset: DatasetVersion, traceparent: string | undefined, already: boolean): Promise<RegistrationOutcome> {
+    if (!already) await this.objects.put(dataset.manifestKey, JSON.stringify(dataset, null, 2), 'application/json');
+    await this.publishRegistered(event, dataset, traceparent, already);
     await this.store.markProcessed(CONSUMER, event.id);
-    return { kind: 'registered', dataset };
+    return already ? { kind: 'already-registered', dataset } : { kind: 'registered', dataset };
   }
 
   /**
@@ -202,23 +228,39 @@ export class RegisterLandedDataset {
     }
   }
 
-  private async reject(event: EventBridgeEvent, reasons: DataProblem[], raw: Record<string, unknown>, traceparent?: string, tenant?: string): Promise<void> {
+  /**
+   * Records the rejection (the dataset, date and tenant of the detail as far as they are strings,
+   * even when they are what is wrong: the sender is told under its tenant), publishes it, and
+   * counts the landing as processed.
+   */
+  private async reject(event: EventBridgeEvent, reasons: DataProblem[], raw: Record<string, unknown>, traceparent?: string): Promise<RegistrationOutcome> {
+    const named = {
+      ...(typeof raw['dataset'] === 'string' ? { dataset: raw['dataset'] } : {}),
+      ...(typeof raw['businessDate'] === 'string' ? { businessDate: raw['businessDate'] } : {}),
+    };
+    const tenant = typeof raw['tenant'] === 'string' && raw['tenant'] !== '' ? raw['tenant'] : undefined;
+    await this.store.recordLandingRejected({ landedEventId: event.id, ...(tenant ? { tenant } : {}), ...named, reasons, rejectedAt: this.clock.now().toISOString() });
+    await this.publishRejected(event, { ...named, reasons }, traceparent, tenant);
+    await this.store.markProcessed(CONSUMER, event.id);
+    return { kind: 'rejected', reasons };
+  }
+
+  private async publishRejected(
+    event: EventBridgeEvent,
+    data: { dataset?: string; businessDate?: string; reasons: DataProblem[] },
+    traceparent: string | undefined,
+    tenant: string | undefined,
+  ): Promise<void> {
     await this.publisher.publish([
       {
         source: DatasetRejected.source,
         detailType: DatasetRejected.detailType,
         detail: envelope(
-          {
-            landedEventId: event.id,
-            ...(typeof raw['dataset'] === 'string' ? { dataset: raw['dataset'] } : {}),
-            ...(typeof raw['businessDate'] === 'string' ? { businessDate: raw['businessDate'] } : {}),
-            reasons,
-          },
+          { landedEventId: event.id, ...data },
           { eventId: `dataset-rejected-${event.id}`, correlationId: event.id, occurredAt: this.clock.now(), traceparent, tenant },
         ),
       },
     ]);
-    await this.store.markProcessed(CONSUMER, event.id);
   }
 }
 

@@ -1,6 +1,7 @@
 export * from './app.module.js';
 export * from './config.js';
 export * from './run-engine.js';
+export * from './run-retry.js';
 export * from './reconciler.js';
 export * from './reconciliation-loop.js';
 export * from './step-submitter.js';

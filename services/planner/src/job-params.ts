@@ -17,6 +17,15 @@ export function resubmissionClaim(token: string): string {
   return `resubmission:${token}`;
 }
 
+/**
+ * The claim token a retry of a run puts on each task it runs again, for the attempt the retry
+ * starts: deterministic, so a redelivered retry (or a second request racing it) finds the claims
+ * already made and each task is resubmitted once, under one job name.
+ */
+export function retryClaimToken(runAttempt: number, step: string, arrayIndex: number): string {
+  return `retry-a${runAttempt}-${step}-${arrayIndex}`;
+}
+
 export function isResubmissionClaim(jobId: string | undefined): boolean {
   return jobId?.startsWith('resubmission:') === true;
 }

@@ -1,5 +1,5 @@
 import { assertEventFits, type EventPublisher } from '@nightshift/events-domain';
-import { isTerminalTaskStatus, type ComputeEnvironment, type JobStore, type OutboxEntry, type Run } from '@nightshift/jobs-domain';
+import { attemptOf, isTerminalTaskStatus, type ComputeEnvironment, type JobStore, type OutboxEntry, type Run } from '@nightshift/jobs-domain';
 import { jobOwnerOf, tasksOfStep } from './job-params.js';
 
 /**
@@ -36,9 +36,21 @@ export class OutboxRelay {
         ]);
         return;
       case 'stop-jobs':
+        if (await this.retriedSince(run.runId, entry.attempt ?? 1)) return;
         await this.stopJobs(run, entry.reason);
         return;
     }
+  }
+
+  /**
+   * Whether a retry has started a later attempt of the run than `attempt` since this entry was
+   * read: the jobs are then that attempt's, and a late relay of the failure before must not stop
+   * them. (A retry reopens a run only once its outbox is drained, so this guards a relay that read
+   * the outbox before another one drained it.)
+   */
+  private async retriedSince(runId: string, attempt: number): Promise<boolean> {
+    const current = await this.store.getRun(runId);
+    return current !== undefined && attemptOf(current) > attempt;
   }
 
   /**

@@ -5,6 +5,7 @@ import { OutboxRelay } from './outbox-relay.js';
 import { PlanCache } from './plan-cache.js';
 import { Reconciler, type ReconcilerOptions } from './reconciler.js';
 import { RunEngine } from './run-engine.js';
+import { RunRetry } from './run-retry.js';
 import { StepSubmitter, type SubmitRetry, type WorkerLaunch } from './step-submitter.js';
 
 /** The ports the planner's core runs on. */
@@ -27,10 +28,12 @@ export interface PlannerCoreOptions extends ReconcilerOptions {
 export interface PlannerCore {
   engine: RunEngine;
   reconciler: Reconciler;
+  /** Retries FAILED runs (Run Retry Requested). */
+  retry: RunRetry;
 }
 
 /**
- * Wires the run engine, the submitter, the outbox relay and the reconciler on the given ports. The
+ * Wires the run engine, the submitter, the outbox relay, the reconciler and the retry on the given ports. The
  * planner's module calls it with the adapters its configuration chose; tests call it with theirs.
  */
 export function createPlannerCore(ports: PlannerPorts, options: PlannerCoreOptions): PlannerCore {
@@ -39,5 +42,6 @@ export function createPlannerCore(ports: PlannerPorts, options: PlannerCoreOptio
   const outbox = new OutboxRelay(ports.store, ports.compute, ports.publisher);
   const engine = new RunEngine(ports.store, ports.objects, plans, submitter, outbox, options.pipelines, ports.clock);
   const reconciler = new Reconciler(ports.store, ports.compute, engine, submitter, plans, ports.clock, { claimTimeoutMs: options.claimTimeoutMs });
-  return { engine, reconciler };
+  const retry = new RunRetry(ports.store, engine, submitter, plans, ports.clock);
+  return { engine, reconciler, retry };
 }

@@ -7,6 +7,7 @@ import {
   parseDetail,
   RunCancelRequested,
   RunRequested,
+  RunRetryRequested,
   traceparentOf,
   type RunRequestedDetail,
   type EventBridgeEvent,
@@ -24,7 +25,11 @@ import { PreserveHandlerErrorFilter } from '@nightshift/events-nest';
 import { withSpan } from '@nightshift/observability';
 import { PipelinesNotStartedError } from './errors.js';
 import { RunEngine } from './run-engine.js';
+import { RunRetry } from './run-retry.js';
 import { JOB_STORE } from './tokens.js';
+
+/** The planner's name in processed-event records (`JobStore.markProcessed`). */
+const CONSUMER = 'planner';
 
 /** Transport seam of the planner: parse with the contract, one use case per event. */
 // Errors reach the transport as thrown, so one marked `retryable: false` is dead-lettered at once.
@@ -36,6 +41,7 @@ export class PlannerHandlers {
   constructor(
     @Inject(RunEngine) private readonly engine: RunEngine,
     @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(RunRetry) private readonly retrier: RunRetry,
   ) {}
 
   @EventPattern(DatasetRegistered.detailType)
@@ -122,6 +128,37 @@ export class PlannerHandlers {
       const { runId, reason, requestedBy } = detail.data;
       const cancelled = await this.engine.cancelRun(runId, `${reason} (by ${requestedBy})`);
       this.log.log(cancelled ? `run ${runId} cancelled by ${requestedBy}` : `cancel of run ${runId} ignored: no such open run`);
+    });
+  }
+
+  /**
+   * Retries a FAILED run as its next attempt. Idempotent per event id: a processed request is
+   * skipped, and one whose handling was interrupted finishes the attempt it started (the run
+   * records the request that reopened it), never starting another.
+   */
+  @EventPattern(RunRetryRequested.detailType)
+  async onRunRetryRequested(@Payload() event: EventBridgeEvent): Promise<void> {
+    const detail = parseDetail(RunRetryRequested, event);
+    await this.span('planner: Run Retry Requested', event, async () => {
+      const { eventId } = detail.metadata;
+      const { runId, requestedBy, reason } = detail.data;
+      if (await this.store.isProcessed(CONSUMER, eventId)) {
+        this.log.log(`retry request ${eventId} for run ${runId} already handled`);
+        return;
+      }
+      const outcome = await this.retrier.retry(runId, { eventId, requestedBy, ...(reason ? { reason } : {}) });
+      switch (outcome.kind) {
+        case 'retried':
+          this.log.log(`run ${runId} retried by ${requestedBy} as attempt ${outcome.run.attempt ?? 1} (${outcome.run.status}): ${outcome.resubmitted} task(s) resubmitted`);
+          break;
+        case 'refused':
+          this.log.warn(`run ${runId}: ${outcome.reason}`);
+          break;
+        case 'ignored':
+          this.log.log(`retry of run ${runId} by ${requestedBy} ignored: ${outcome.reason}`);
+          break;
+      }
+      await this.store.markProcessed(CONSUMER, eventId);
     });
   }
 

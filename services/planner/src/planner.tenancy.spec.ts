@@ -40,7 +40,7 @@ beforeEach(() => {
       terminateJob: (id, reason) => compute.terminateJob(id, reason),
     }),
   });
-  handlers = new PlannerHandlers(host.engine, h.store);
+  handlers = new PlannerHandlers(host.engine, h.store, host.retry);
 });
 
 function eventOf(contract: { source: string; detailType: string }, detail: unknown): EventBridgeEvent {

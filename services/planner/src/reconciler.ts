@@ -97,7 +97,7 @@ export class Reconciler {
           outcome.resumed += 1;
           await this.engine.submit(run, pipeline, def, taken);
         }
-      } else if (exec.status === 'SUBMITTED' && exec.jobId) {
+      } else if (exec.status === 'SUBMITTED') {
         await this.reconcileStep(run, pipeline, def, exec, outcome);
       }
     }
@@ -105,7 +105,9 @@ export class Reconciler {
   }
 
   private async reconcileStep(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution, outcome: SweepOutcome): Promise<void> {
-    const [job] = await this.compute.describeJobs([exec.jobId!]);
+    // A step a retry reopened may have no job of its own (its claimant died before recording one):
+    // then only its tasks' own jobs are looked at.
+    const [job] = exec.jobId === undefined ? [] : await this.compute.describeJobs([exec.jobId]);
     const finished = job !== undefined && (job.status === 'SUCCEEDED' || job.status === 'FAILED');
     // A job still under way reports for itself; its tasks are read only once it is gone or done.
     if (job && !finished) return;
@@ -122,8 +124,8 @@ export class Reconciler {
       } else if (owner === 'alone') alone.push(task!);
       else ofStepJob.push(index);
     }
-    if (!job) {
-      const reason = lostReason(exec.jobId!);
+    if (!job && exec.jobId !== undefined) {
+      const reason = lostReason(exec.jobId);
       for (const index of ofStepJob) await this.resolveLost(run, pipeline, def, exec, tasks.get(index) ?? plannedTask(run.runId, def, partitions[index]!, index, this.clock.now()), reason, outcome);
     } else if (finished) {
       const ids = exec.size > 1 ? ofStepJob.map((i) => `${exec.jobId}:${i}`) : [exec.jobId!];

@@ -2,6 +2,7 @@ import { envelope, RunFailed, RunSucceeded, type BatchJobStateChangeDetail, type
 import {
   applyJobObservation,
   assertStepTransition,
+  attemptOf,
   finishRun,
   isTerminalRunStatus,
   judgeRun,
@@ -11,6 +12,7 @@ import {
   plannedTask,
   planRun,
   readySteps,
+  runEffectId,
   runIdFor,
   StaleStateError,
   taskFailureReason,
@@ -235,15 +237,20 @@ export class RunEngine {
 
   /**
    * Fails the run (one conditional write, with Run Failed and "stop its jobs" in its outbox), then
-   * carries the outbox out. Of concurrent callers exactly one wins; the others return false.
+   * carries the outbox out. Of concurrent callers exactly one wins; the others return false. Only
+   * the attempt `run` was read at is failed: a decision taken on it does not end a retry.
    */
   async failRun(run: Run, reason: string, failedTask?: Task): Promise<boolean> {
     let current: Run | undefined = run;
-    for (let i = 0; i < MAX_RACE_RETRIES && current && !isTerminalRunStatus(current.status); i++) {
+    const attempt = attemptOf(run);
+    for (let i = 0; i < MAX_RACE_RETRIES && current && !isTerminalRunStatus(current.status) && attemptOf(current) === attempt; i++) {
       const finished = finishRun('FAILED', this.clock.now(), reason);
-      const outbox: OutboxEntry[] = [this.runFailedEntry({ ...current, ...finished }, reason, failedTask), { id: `stop-jobs-${current.runId}`, kind: 'stop-jobs', reason }];
+      const outbox: OutboxEntry[] = [
+        this.runFailedEntry({ ...current, ...finished }, reason, failedTask),
+        { id: runEffectId('stop-jobs', current), kind: 'stop-jobs', reason, attempt },
+      ];
       try {
-        const failed = await this.store.transitionRun(current.runId, current.status, finished, outbox);
+        const failed = await this.store.transitionRun(current.runId, { status: current.status, attempt }, finished, outbox);
         await this.outbox.drain(failed);
         return true;
       } catch (e) {
@@ -273,7 +280,7 @@ export class RunEngine {
       startedAt: run.startedAt ?? run.createdAt,
       finishedAt: finished.finishedAt ?? this.now(),
     };
-    const event = OutboxRelay.event(`run-succeeded-${run.runId}`, {
+    const event = OutboxRelay.event(runEffectId('run-succeeded', run), {
       source: RunSucceeded.source,
       detailType: RunSucceeded.detailType,
       resources: [run.runId],
@@ -284,7 +291,7 @@ export class RunEngine {
   }
 
   private runFailedEntry(run: Run, reason: string, failed?: Task): OutboxEntry {
-    return OutboxRelay.event(`run-failed-${run.runId}`, {
+    return OutboxRelay.event(runEffectId('run-failed', run), {
       source: RunFailed.source,
       detailType: RunFailed.detailType,
       resources: [run.runId],
@@ -313,9 +320,10 @@ export class RunEngine {
     });
   }
 
-  /** Stops the jobs of a run that finished while one of its steps was being submitted. */
-  private async restopJobs(run: Run): Promise<void> {
-    await this.outbox.drain({ ...run, outbox: [{ id: `stop-jobs-late-${run.runId}`, kind: 'stop-jobs', reason: run.reason ?? `run ${run.status}` }] });
+  /** Stops the jobs of a run that finished while one of its steps (or, in a retry, its tasks) was being submitted. */
+  async restopJobs(run: Run): Promise<void> {
+    const entry: OutboxEntry = { id: runEffectId('stop-jobs-late', run), kind: 'stop-jobs', reason: run.reason ?? `run ${run.status}`, attempt: attemptOf(run) };
+    await this.outbox.drain({ ...run, outbox: [entry] });
   }
 
   /** Applies `change` to a step (re-reading after a lost race); `change` returns undefined to leave it. */
@@ -337,7 +345,7 @@ export class RunEngine {
 
   private async transition(run: Run, next: Partial<Run> & { status: Run['status'] }, outbox?: OutboxEntry[]): Promise<Run | undefined> {
     try {
-      return await this.store.transitionRun(run.runId, run.status, next, outbox);
+      return await this.store.transitionRun(run.runId, { status: run.status, attempt: attemptOf(run) }, next, outbox);
     } catch (e) {
       if (e instanceof StaleStateError) return undefined;
       throw e;
@@ -345,7 +353,7 @@ export class RunEngine {
   }
 
   private meta(run: Run, kind: string) {
-    return { eventId: `${kind}-${run.runId}`, correlationId: run.correlationId, occurredAt: this.clock.now(), traceparent: run.traceparent, tenant: run.tenant };
+    return { eventId: runEffectId(kind, run), correlationId: run.correlationId, occurredAt: this.clock.now(), traceparent: run.traceparent, tenant: run.tenant };
   }
 
   private now(): string {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   assertStepTransition,
+  attemptOf,
   ComputeSubmissionError,
   jobNameFor,
   StaleStateError,
@@ -133,7 +134,9 @@ export class StepSubmitter {
    * whose job waits in the queue longer than the claim timeout must not look like an abandoned
    * claim to the sweep, which would claim and resubmit it again and leave the waiting job's events
    * matching no claim (a livelock the chaos run found). If the job's first event got there first,
-   * it has already replaced the claim and there is nothing to record.
+   * it has already replaced the claim and there is nothing to record. After a retry of the run the
+   * job's name carries the run's attempt, so a job an earlier attempt submitted for the task under
+   * the same count of prior attempts is never adopted in its place.
    */
   async resubmitTask(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution, task: Task, token: string, priorAttempts: number, remainingAttempts: number): Promise<void> {
     await this.writeManifest(run, def, exec);
@@ -141,7 +144,7 @@ export class StepSubmitter {
     const { arraySize: _array, ...job } = this.jobFor(run, pipeline, def, exec);
     const submitted = await this.findOrSubmit({
       ...job,
-      jobName: jobNameFor(exec.jobName, `c${task.arrayIndex}`, `a${priorAttempts}`),
+      jobName: jobNameFor(exec.jobName, `c${task.arrayIndex}`, `a${priorAttempts}`, ...(attemptOf(run) > 1 ? [`r${attemptOf(run)}`] : [])),
       retryStrategy: { ...job.retryStrategy, attempts: remainingAttempts },
       // AWS_BATCH_* names are reserved to the compute environment; the worker reads this one first.
       environment: { ...job.environment, NIGHTSHIFT_ARRAY_INDEX: String(task.arrayIndex) },

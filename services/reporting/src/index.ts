@@ -4,7 +4,7 @@ export * from './publish-report.js';
 export type { ApiPage, RunDetailView, RunView, TaskView } from './api/platform-api.js';
 export { ApiProblemError } from './api/api-problem.js';
 export { buildOpenApiDocument, openApiPath } from './api/openapi.js';
-export { ROUTES, type ApiRoute } from './api/routes.js';
+export { ROUTES, type ApiRoute, type RouteName } from './api/routes.js';
 export * from './auth/api-keys.js';
 export { ROLES, type Role, type Principal } from './auth/principal.js';
 export * from './errors.js';

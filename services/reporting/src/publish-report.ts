@@ -44,6 +44,8 @@ export function reportIdFor(runId: string): string {
  * Run Succeeded -> read every task's output -> merge per step with its analytic's section ->
  * write the report -> index it -> Report Published. Idempotent per run: the report id and the
  * published event id derive from the run id, and the report object is simply rewritten on replay.
+ * Deduplicated per Run Succeeded event id, which carries the run's attempt once a retry reopened it
+ * (`run-succeeded-<runId>-a<n>`): a run succeeds at most once, after any number of failed attempts.
  */
 export class PublishReport {
   constructor(

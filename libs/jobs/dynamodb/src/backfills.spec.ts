@@ -1,9 +1,9 @@
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_TENANT, IDEMPOTENCY_KEY_RETENTION_SECONDS, PROCESSED_EVENT_RETENTION_SECONDS, type Report, type Run } from '@nightshift/jobs-domain';
+import { DEFAULT_TENANT, IDEMPOTENCY_KEY_RETENTION_SECONDS, PROCESSED_EVENT_RETENTION_SECONDS, type DatasetVersion, type Report, type Run } from '@nightshift/jobs-domain';
 import { beforeEach, describe, expect, it } from 'vitest';
 // Builders of the conformance suite, test-only and deliberately not in jobs-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { aReport, aRun, aRunWithSteps, at } from '../../domain/src/testing/job-store.contract.js';
+import { aDatasetInput, aReport, aRun, aRunWithSteps, at } from '../../domain/src/testing/job-store.contract.js';
 import { DynamoDbJobStore } from './dynamodb-job-store.js';
 import { TTL_ATTRIBUTE } from './keys.js';
 import { embeddedTables } from './testing/embedded-tables.js';
@@ -90,6 +90,78 @@ describe('DynamoDbJobStore migrations', () => {
     it('has nothing to do on an empty table, and says so once', async () => {
       expect(await store.backfillTenantIndexes()).toEqual({ skipped: false, written: 0 });
       expect(await store.backfillTenantIndexes()).toEqual({ skipped: true, written: 0 });
+    });
+  });
+
+  describe('backfillListingIndexes', () => {
+    /** A version as stored before the listing indexes: its claim and its item, no pointers. */
+    async function putOldVersion(version: DatasetVersion): Promise<void> {
+      const { dataset, businessDate, version: n, landedEventId } = version;
+      await put({ PK: `LANDED#${landedEventId}`, SK: 'LANDED', _entity: 'landedEvent', landedEventId, dataset, businessDate, version: n });
+      await put({ ...version, PK: `DATASET#${dataset}@${businessDate}`, SK: `V#${String(n).padStart(10, '0')}`, _entity: 'datasetVersion' });
+    }
+
+    /** The copy of an old run's pointer in its tenant's index, as backfillTenantIndexes wrote it before pointers carried attributes. */
+    const putOldTenantCopy = (run: Run) => put({ PK: `RUNS#TENANT#${run.tenant ?? DEFAULT_TENANT}`, SK: `${run.createdAt}#${run.runId}`, _entity: 'runPointer', runId: run.runId });
+
+    const version = (dataset: string, n: number, registeredAt: string, tenant?: string): DatasetVersion => ({
+      ...aDatasetInput({ dataset, landedEventId: `landed-${dataset}-${n}`, registeredAt, ...(tenant ? { tenant } : {}) }),
+      version: n,
+      datasetId: `${dataset}@2024-05-02#v${n}`,
+    });
+
+    it('lists old versions and finds old runs by their version, giving old pointers what listings filter on; a second run changes nothing', async () => {
+      const oldVersions = [version('executions', 1, at(1)), version('executions', 2, at(2), 'acme'), version('quotes', 1, at(3))];
+      for (const v of oldVersions) await putOldVersion(v);
+      const oldRuns = [
+        aRun({ runId: 'old-1', datasetId: oldVersions[0].datasetId, createdAt: at(10) }),
+        aRun({ runId: 'old-2', datasetId: oldVersions[1].datasetId, tenant: 'acme', pipeline: 'risk', createdAt: at(11) }),
+        aRun({ runId: 'old-3', datasetId: oldVersions[2].datasetId, correlationId: 'corr-3', createdAt: at(12) }),
+      ];
+      for (const run of oldRuns) await putOldRun(run);
+      // old-3's tenant copy was never written (the tenant backfill has not run): nothing to give attributes to.
+      for (const run of oldRuns.slice(0, 2)) await putOldTenantCopy(run);
+      // Stored since: already indexed, and not indexed twice.
+      const { run: current, steps } = aRunWithSteps('new', { alpha: 1 }, { datasetId: oldVersions[0].datasetId, createdAt: at(20) });
+      await store.createRun(current, steps);
+      const newVersion = await store.registerDatasetVersion(aDatasetInput({ dataset: 'quotes', landedEventId: 'landed-new', registeredAt: at(30) }));
+
+      expect((await store.listDatasetVersions()).items).toEqual([newVersion]);
+      // Other filters find old runs already, by reading them; a version's index does not hold them yet.
+      expect((await store.listRuns({ pipeline: 'risk' })).items).toEqual([oldRuns[1]]);
+      expect((await store.listRuns({ tenant: 'acme', pipeline: 'risk', businessDateFrom: '2024-05-02' })).items).toEqual([oldRuns[1]]);
+      expect((await store.listRuns({ correlationId: 'corr-3' })).items).toEqual([oldRuns[2]]);
+      expect((await store.listRuns({ pipeline: 'tca', limit: 1 })).items).toEqual([current]);
+      expect((await store.listRuns({ datasetId: oldVersions[0].datasetId })).items).toEqual([current]);
+
+      // Two pointers per old version; per old run its version's pointer, and the attributes on its RUNS pointer and on its tenant's copy if it has one.
+      expect(await store.backfillListingIndexes()).toEqual({ skipped: false, written: 3 * 2 + 3 + 3 + 2 });
+
+      expect((await store.listDatasetVersions()).items).toEqual([newVersion, ...[...oldVersions].reverse()]);
+      expect((await store.listDatasetVersions({ tenant: 'acme' })).items).toEqual([oldVersions[1]]);
+      expect((await store.listDatasetVersions({ tenant: DEFAULT_TENANT, dataset: 'quotes' })).items).toEqual([newVersion, oldVersions[2]]);
+      expect((await store.listRuns({ datasetId: oldVersions[0].datasetId })).items).toEqual([current, oldRuns[0]]);
+      expect((await store.listRuns({ datasetId: oldVersions[1].datasetId, tenant: 'acme' })).items).toEqual([oldRuns[1]]);
+      expect((await store.listRuns({ pipeline: 'risk' })).items).toEqual([oldRuns[1]]);
+      const pointers = (await wholeTable()).filter((i) => String(i.PK).startsWith('RUNS') && String(i.runId).startsWith('old-'));
+      expect(pointers).toHaveLength(3 + 2 + 3);
+      for (const pointer of pointers) expect(pointer).toMatchObject({ pipeline: expect.any(String), businessDate: '2024-05-02', tenant: expect.any(String) });
+
+      const after = await wholeTable();
+      expect(await store.backfillListingIndexes()).toEqual({ skipped: true, written: 0 });
+      expect(await store.backfillListingIndexes({ force: true })).toEqual({ skipped: false, written: 0 });
+      expect(await wholeTable()).toEqual(after);
+
+      // The tenant backfill that runs afterwards writes the copy old-3 lacks, with the attributes.
+      expect(await store.backfillTenantIndexes()).toEqual({ skipped: false, written: 1 });
+      const copy = (await wholeTable()).find((i) => i.PK === `RUNS#TENANT#${DEFAULT_TENANT}` && i.runId === 'old-3');
+      expect(copy).toMatchObject({ pipeline: 'tca', correlationId: 'corr-3', datasetId: oldVersions[2].datasetId, tenant: DEFAULT_TENANT });
+      expect((await store.listRuns({ tenant: DEFAULT_TENANT, correlationId: 'corr-3' })).items).toEqual([oldRuns[2]]);
+    });
+
+    it('has nothing to do on an empty table, and says so once', async () => {
+      expect(await store.backfillListingIndexes()).toEqual({ skipped: false, written: 0 });
+      expect(await store.backfillListingIndexes()).toEqual({ skipped: true, written: 0 });
     });
   });
 

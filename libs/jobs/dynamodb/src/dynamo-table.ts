@@ -40,6 +40,18 @@ export type UpdateOutcome = { applied: true; attributes: Item } | { applied: fal
 export interface QueryPage {
   items: Item[];
   lastKey?: Item;
+  /** Items the Query read before its filter (DynamoDB's ScannedCount); `items.length` without a filter. */
+  scanned: number;
+}
+
+/**
+ * A FilterExpression over its own placeholders: names `#f...` and values `:f...` (the key condition
+ * uses `:pk` / `:prefix` and projections `#a...`, so they never clash).
+ */
+export interface ItemFilter {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
 }
 
 export class DynamoTable {
@@ -83,6 +95,30 @@ export class DynamoTable {
     await this.send(() => this.client.send(new DeleteCommand({ TableName: this.tableName, Key: key })), op);
   }
 
+  /** Puts an item if `condition` holds for what is stored (an absent item has no attributes); false when it did not (nothing written). */
+  async putIf(item: Item, condition: ItemFilter, op: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: condition.expression, ...placeholders(condition) }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw translateSdkError(error, op);
+    }
+  }
+
+  /** Deletes an item if `condition` holds for it; false when it did not (nothing deleted). Deleting an absent item is true. */
+  async deleteIf(key: ItemKey, condition: ItemFilter, op: string): Promise<boolean> {
+    try {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: key, ConditionExpression: condition.expression, ...placeholders(condition) }));
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw translateSdkError(error, op);
+    }
+  }
+
   /** Consistent point read; `attributes` limits what is read (names are escaped here). */
   async get(key: ItemKey, op: string, attributes?: readonly string[]): Promise<Item | undefined> {
     const projection = attributes === undefined ? {} : projectionOf(attributes);
@@ -92,32 +128,38 @@ export class DynamoTable {
 
   /**
    * One consistent Query page over a partition, optionally restricted to a sort-key prefix.
-   * `limit` items at most; `lastKey` is set when DynamoDB stopped early (the limit, or its 1 MB page).
+   * `limit` items read at most; `lastKey` is set when DynamoDB stopped early (the limit, or its 1 MB
+   * page). With `filter`, only the items read that match it come back (DynamoDB applies the filter
+   * after the limit, so a page may hold fewer items than `limit`, even none, while `lastKey` is set).
    */
   async queryPage(
     pk: string,
-    options: { prefix?: string; newestFirst?: boolean; limit?: number; startKey?: Item; attributes?: readonly string[] },
+    options: { prefix?: string; newestFirst?: boolean; limit?: number; startKey?: Item; attributes?: readonly string[]; filter?: ItemFilter },
     op: string,
   ): Promise<QueryPage> {
-    const { prefix, newestFirst = false, limit, startKey, attributes } = options;
-    const projection = attributes === undefined ? {} : projectionOf(attributes);
+    const { prefix, newestFirst = false, limit, startKey, attributes, filter } = options;
+    const projection = attributes === undefined ? undefined : projectionOf(attributes);
+    const names = { ...projection?.ExpressionAttributeNames, ...filter?.names };
     const out = await this.send(
       () =>
         this.client.send(
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: prefix === undefined ? 'PK = :pk' : 'PK = :pk AND begins_with(SK, :prefix)',
-            ExpressionAttributeValues: prefix === undefined ? { ':pk': pk } : { ':pk': pk, ':prefix': prefix },
+            ExpressionAttributeValues: { ':pk': pk, ...(prefix === undefined ? {} : { ':prefix': prefix }), ...filter?.values },
+            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+            ...(projection ? { ProjectionExpression: projection.ProjectionExpression } : {}),
+            ...(filter ? { FilterExpression: filter.expression } : {}),
             ConsistentRead: true,
             ScanIndexForward: !newestFirst,
             Limit: limit,
             ExclusiveStartKey: startKey,
-            ...projection,
           }),
         ),
       op,
     );
-    return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
+    const items = out.Items ?? [];
+    return { items, lastKey: out.LastEvaluatedKey, scanned: out.ScannedCount ?? items.length };
   }
 
   /** Every item of a partition (or prefix), following DynamoDB's pages; `limit` stops early. */
@@ -179,7 +221,8 @@ export class DynamoTable {
         ),
       op,
     );
-    return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
+    const items = out.Items ?? [];
+    return { items, lastKey: out.LastEvaluatedKey, scanned: out.ScannedCount ?? items.length };
   }
 
   /** Deletes the items of `keys` with BatchWriteItem, 25 a request, re-sending what DynamoDB left unprocessed. Unconditional. */
@@ -205,6 +248,14 @@ export class DynamoTable {
     const current = await this.get(key, op, ['PK']);
     return current ? new StaleStateError(entity, label, expected, { cause }) : new NotFoundError(entity, label);
   }
+}
+
+/** A condition's placeholders as a request takes them (DynamoDB refuses empty maps). */
+function placeholders(condition: ItemFilter): { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } {
+  return {
+    ...(Object.keys(condition.names).length > 0 ? { ExpressionAttributeNames: condition.names } : {}),
+    ...(Object.keys(condition.values).length > 0 ? { ExpressionAttributeValues: condition.values } : {}),
+  };
 }
 
 /** A ProjectionExpression with every name escaped (`size`, `status` and many others are reserved words). */

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NotFoundError, RUN_STATUSES, StaleStateError, StoreUnavailableError, canTransitionRun } from '@nightshift/jobs-domain';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_TENANT, InvalidPageTokenError, LANDING_REJECTION_RETENTION_SECONDS, NotFoundError, RUN_STATUSES, StaleStateError, StoreUnavailableError, canTransitionRun } from '@nightshift/jobs-domain';
 import { beforeEach, describe, expect, it } from 'vitest';
 // The conformance suite is test-only and deliberately not in jobs-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -22,7 +22,9 @@ import {
 import { createTable } from './create-table.js';
 import { DynamoDbJobStore } from './dynamodb-job-store.js';
 import { InvalidJobStoreInputError, TableSchemaMismatchError } from './errors.js';
-import { TASK_CHUNK_SIZE } from './keys.js';
+import { MIN_POINTERS_PER_PAGE } from './index-listing.js';
+import { TASK_CHUNK_SIZE, TTL_ATTRIBUTE } from './keys.js';
+import { MAX_STORED_REASON_BYTES } from './landings.js';
 import { createAwsDocumentClient } from './aws-document-client.js';
 import { createDocumentClient } from './local-document-client.js';
 import { embeddedTables } from './testing/embedded-tables.js';
@@ -113,6 +115,7 @@ describe('DynamoDbJobStore', () => {
 
       expect(await store.listSteps('run-1')).toEqual([claimed, steps[1], steps[2]]);
       expect((await store.listRuns()).items).toEqual([run]);
+      expect((await store.listRuns({ datasetId: run.datasetId, tenant: DEFAULT_TENANT, pipeline: run.pipeline })).items).toEqual([run]);
       expect((await store.listOpenRuns()).items).toEqual([run]);
       expect(await store.createRun(run, steps)).toBe(false);
       expect(await store.listSteps('run-1')).toHaveLength(3);
@@ -151,6 +154,38 @@ describe('DynamoDbJobStore', () => {
       expect(a).toMatchObject({ version: 2, datasetId: 'executions@2024-05-02#v2', landedEventId: 'landed-a' });
       expect(aAgain).toEqual(a);
       expect(await store.latestDatasetVersion('executions', '2024-05-02')).toEqual(a);
+      expect(await store.getLanding('landed-a')).toMatchObject({ status: 'ACCEPTED', datasetId: a.datasetId });
+    });
+
+    it('answers nothing for a landing whose claim has no version yet', async () => {
+      const crashing = clientCrashingAfter(1); // the claim, not the version item
+      try {
+        await expect(new DynamoDbJobStore(crashing, { tableName }).registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-a' }))).rejects.toBeInstanceOf(SimulatedCrashError);
+      } finally {
+        crashing.destroy();
+      }
+      expect(await store.getLanding('landed-a')).toBeUndefined();
+      // Another landing takes the slot the claim named: still not this landing's version.
+      await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-b' }));
+      expect(await store.getLanding('landed-a')).toBeUndefined();
+    });
+
+    it('lists a version whose registration crashed before its index pointers once it is replayed, once', async () => {
+      const crashing = clientCrashingAfter(2); // the claim and the version item, not the pointers
+      try {
+        await expect(new DynamoDbJobStore(crashing, { tableName }).registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-a', tenant: 'acme' }))).rejects.toBeInstanceOf(
+          SimulatedCrashError,
+        );
+      } finally {
+        crashing.destroy();
+      }
+      expect(await store.listDatasetVersions()).toEqual({ items: [] });
+      const a = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-a', tenant: 'acme', registeredAt: at(5) }));
+      expect(a.registeredAt).toBe(at(0));
+      expect(await store.listDatasetVersions()).toEqual({ items: [a] });
+      expect(await store.listDatasetVersions({ tenant: 'acme' })).toEqual({ items: [a] });
+      await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-a', tenant: 'acme' }));
+      expect(await store.listDatasetVersions()).toEqual({ items: [a] });
     });
   });
 
@@ -253,8 +288,100 @@ describe('DynamoDbJobStore', () => {
     await expect(store.claimTask(aTask('run-1', 'fills', 0), aTask('run-1', 'fills', 1), 3)).rejects.toBeInstanceOf(InvalidJobStoreInputError);
     await expect(store.listRuns({ limit: 0 })).rejects.toBeInstanceOf(InvalidJobStoreInputError);
     await expect(store.listTasks('run-1', { nextToken: 'garbage!' })).rejects.toThrow(/nextToken "garbage!"/);
-    await expect(store.listOpenRuns({ nextToken: 'e30' })).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+    await expect(store.listOpenRuns({ nextToken: 'e30' })).rejects.toBeInstanceOf(InvalidPageTokenError);
     expect(await store.getTask('run-1', 'fills', 0)).toBeUndefined();
+  });
+
+  describe('filtered listings', () => {
+    /** A second client that counts the keys it asks BatchGetItem for and the Query requests it sends. */
+    function readCountingClient(): { client: DynamoDBDocumentClient; reads: { batchGetKeys: number; queries: number } } {
+      const counting = createDocumentClient({ endpoint: db.server.endpoint });
+      const reads = { batchGetKeys: 0, queries: 0 };
+      counting.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'BatchGetItemCommand') {
+            const input = args.input as { RequestItems?: Record<string, { Keys?: unknown[] }> };
+            for (const request of Object.values(input.RequestItems ?? {})) reads.batchGetKeys += request.Keys?.length ?? 0;
+          }
+          if (context.commandName === 'QueryCommand') reads.queries++;
+          return next(args);
+        },
+        { step: 'initialize', name: 'readCounter' },
+      );
+      return { client: counting, reads };
+    }
+
+    it('reads only the runs whose pointers match, and ends a page short, with a token, after its pointer budget', async () => {
+      const runs = Array.from({ length: MIN_POINTERS_PER_PAGE + 20 }, (_, i) =>
+        aRun({ runId: `r-${String(i).padStart(3, '0')}`, pipeline: i === 3 || i === 5 ? 'rare' : 'tca', correlationId: `corr-${i}`, createdAt: at(i), updatedAt: at(i) }),
+      );
+      await inParallel(runs, 8, (run) => store.createRun(run, []));
+      const { client: counting, reads } = readCountingClient();
+      try {
+        const counted = new DynamoDbJobStore(counting, { tableName });
+        const first = await counted.listRuns({ pipeline: 'rare', limit: 1 });
+        expect(first.items).toEqual([]);
+        expect(first.nextToken).toBeDefined();
+        expect(reads.batchGetKeys).toBe(0);
+
+        const second = await counted.listRuns({ pipeline: 'rare', limit: 1, nextToken: first.nextToken });
+        expect(second.items).toEqual([runs[5]]);
+        const last = await counted.listRuns({ pipeline: 'rare', limit: 1, nextToken: second.nextToken });
+        expect(last).toEqual({ items: [runs[3]] });
+        // r-003 is read twice: as the match after a full page (which says another page follows), and on its own page.
+        expect(reads.batchGetKeys).toBe(3);
+
+        // A correlation id names one run: its pointer is the only one read whole.
+        reads.batchGetKeys = 0;
+        const { items } = await counted.listRuns({ correlationId: 'corr-7', limit: 500 });
+        expect(items).toEqual([runs[7]]);
+        expect(reads.batchGetKeys).toBe(1);
+
+        // The runs of a version come from its own index: no other run's pointer is read.
+        await store.createRun(aRun({ runId: 'own', datasetId: 'quotes@2024-05-02#v1', createdAt: at(1_000) }), []);
+        reads.queries = 0;
+        reads.batchGetKeys = 0;
+        expect(await counted.listRuns({ datasetId: 'quotes@2024-05-02#v1' })).toEqual({ items: [await store.getRun('own')] });
+        expect(reads).toEqual({ queries: 1, batchGetKeys: 1 });
+      } finally {
+        counting.destroy();
+      }
+    });
+
+    it('refuses a transition that changes what the run pointers carry', async () => {
+      await store.createRun(aRun({ runId: 'run-1' }), []);
+      for (const next of [{ pipeline: 'other' }, { businessDate: '2024-05-03' }, { datasetId: 'x@2024-05-02#v2' }, { correlationId: 'c' }, { tenant: 'acme' }, { createdAt: at(5) }]) {
+        await expect(store.transitionRun('run-1', 'PENDING', { status: 'RUNNING', ...next })).rejects.toBeInstanceOf(InvalidJobStoreInputError);
+      }
+      expect(await store.getRun('run-1')).toEqual(aRun({ runId: 'run-1' }));
+    });
+  });
+
+  describe('landing records', () => {
+    const get = (key: { PK: string; SK: string }) => db.client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+
+    it('gives a rejected landing the TTL attribute, counted from its rejection, and an accepted one none', async () => {
+      await store.recordLandingRejected({ landedEventId: 'landed-1', reasons: [{ message: 'bad' }], rejectedAt: '2024-05-02T21:00:00.000Z' });
+      await store.recordLandingAccepted({ landedEventId: 'landed-2', datasetId: 'executions@2024-05-02#v1', at: at(1), alreadyRegistered: true });
+
+      const rejected = (await get({ PK: 'LANDED#landed-1', SK: 'OUTCOME' })).Item;
+      expect(rejected?.[TTL_ATTRIBUTE]).toBe(Date.parse('2024-05-02T21:00:00.000Z') / 1000 + LANDING_REJECTION_RETENTION_SECONDS);
+      expect(LANDING_REJECTION_RETENTION_SECONDS).toBe(30 * 24 * 3600);
+      expect((await get({ PK: 'LANDED#landed-2', SK: 'OUTCOME' })).Item).not.toHaveProperty(TTL_ATTRIBUTE);
+      expect(await store.getLanding('landed-1')).not.toHaveProperty(TTL_ATTRIBUTE);
+    });
+
+    it('keeps the first reasons that fit an item and counts the rest', async () => {
+      const reasons = Array.from({ length: 10_000 }, (_, i) => ({ file: 'landing/cash/returns.csv', line: i + 2, column: 'return', message: 'not a valid DOUBLE' }));
+      expect(await store.recordLandingRejected({ landedEventId: 'landed-1', tenant: 'acme', reasons, rejectedAt: at(1) })).toBe(true);
+
+      const stored = await store.getLanding('landed-1');
+      if (stored?.status !== 'REJECTED') return expect.unreachable('not rejected');
+      expect(stored.reasons.length).toBeGreaterThan(1_000);
+      expect(stored.reasons).toEqual(reasons.slice(0, stored.reasons.length));
+      expect(stored.omittedReasons).toBe(reasons.length - stored.reasons.length);
+      expect(Buffer.byteLength(JSON.stringify(stored.reasons))).toBeLessThanOrEqual(MAX_STORED_REASON_BYTES);
+    });
   });
 
   it('refuses a transition that carries outbox entries in next, or one entry twice', async () => {
@@ -265,12 +392,87 @@ describe('DynamoDbJobStore', () => {
     expect((await store.getRun('run-1'))?.status).toBe('PENDING');
   });
 
-  it('relies on run transitions only moving forward through RUN_STATUSES to order the outbox', () => {
+  it('relies on run transitions only moving forward through RUN_STATUSES to order the outbox, and on only a retry going back (to a new attempt)', () => {
     for (const from of RUN_STATUSES) {
       for (const to of RUN_STATUSES) {
         if (canTransitionRun(from, to)) expect(RUN_STATUSES.indexOf(to)).toBeGreaterThan(RUN_STATUSES.indexOf(from));
+        expect(canTransitionRun(from, to, 'retry')).toBe(from === 'FAILED' && to === 'RUNNING');
       }
     }
+  });
+
+  describe('the open-run index when a retry reopens a closed run', () => {
+    /** A run that failed and whose Run Failed entry is still to be settled. */
+    async function failedWithOutbox(runId: string): Promise<void> {
+      await store.createRun(aRun({ runId }), []);
+      await store.transitionRun(runId, 'PENDING', { status: 'FAILED', reason: 'x' }, [{ id: 'failed', kind: 'stop-jobs', reason: 'x' }]);
+    }
+    const retry = { retryEventId: 'retry-1', retriedAt: at(5), updatedAt: at(5) };
+
+    /** A client to the same server that runs `before` once, just before the first DeleteItem of an OPEN_RUNS pointer is sent. */
+    function clientRetryingBeforeUnlisting(before: () => Promise<unknown>): DynamoDBDocumentClient {
+      const client = createDocumentClient({ endpoint: db.server.endpoint });
+      let done = false;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Key?: { PK?: string } };
+          if (!done && context.commandName === 'DeleteItemCommand' && input.Key?.PK === 'OPEN_RUNS') {
+            done = true;
+            await before();
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'retryBeforeUnlisting' },
+      );
+      return client;
+    }
+
+    it('keeps the pointer of the next attempt when a listing that read the run closed deletes after the retry', async () => {
+      await failedWithOutbox('run-1');
+      // A settle that crashed after its write, before its delete: the run is closed, its pointer left.
+      const crashing = clientCrashingAfter(1);
+      try {
+        await expect(new DynamoDbJobStore(crashing, { tableName }).settleOutbox('run-1', ['failed'])).rejects.toBeInstanceOf(SimulatedCrashError);
+      } finally {
+        crashing.destroy();
+      }
+      const hooked = clientRetryingBeforeUnlisting(() => store.retryRun('run-1', 1, retry));
+      try {
+        expect((await new DynamoDbJobStore(hooked, { tableName }).listOpenRuns()).items).toEqual([]);
+      } finally {
+        hooked.destroy();
+      }
+      expect(await store.getRun('run-1')).toMatchObject({ status: 'RUNNING', attempt: 2 });
+      expect((await store.listOpenRuns()).items.map((r) => [r.runId, r.attempt])).toEqual([['run-1', 2]]);
+    });
+
+    it('keeps the pointer of the next attempt when the settle that closed the run deletes after the retry', async () => {
+      await failedWithOutbox('run-1');
+      const hooked = clientRetryingBeforeUnlisting(() => store.retryRun('run-1', 1, retry));
+      try {
+        expect(await new DynamoDbJobStore(hooked, { tableName }).settleOutbox('run-1', ['failed'])).toMatchObject({ status: 'FAILED' });
+      } finally {
+        hooked.destroy();
+      }
+      expect((await store.listOpenRuns()).items.map((r) => [r.runId, r.status, r.attempt])).toEqual([['run-1', 'RUNNING', 2]]);
+    });
+
+    it('lists a reopened run on the replay of a retry that crashed between its write and its pointer', async () => {
+      await failedWithOutbox('run-1');
+      await store.settleOutbox('run-1', ['failed']);
+      const crashing = clientCrashingAfter(1);
+      try {
+        await expect(new DynamoDbJobStore(crashing, { tableName }).retryRun('run-1', 1, retry)).rejects.toBeInstanceOf(SimulatedCrashError);
+      } finally {
+        crashing.destroy();
+      }
+      const reopened = await store.getRun('run-1');
+      expect(reopened).toMatchObject({ status: 'RUNNING', attempt: 2, retryEventId: 'retry-1' });
+      expect((await store.listOpenRuns()).items).toEqual([]);
+
+      expect(await store.retryRun('run-1', 1, { ...retry, updatedAt: at(9) })).toEqual(reopened);
+      expect((await store.listOpenRuns()).items).toEqual([reopened]);
+    });
   });
 
   it('lists reports newest first, overall and per run', async () => {

@@ -5,20 +5,31 @@ import {
   tenantOf,
   type Clock,
   type DatasetVersion,
+  type DatasetVersionQuery,
   type JobStore,
+  type LandingAcceptance,
+  type LandingOutcome,
+  type LandingRejection,
   type OutboxEntry,
   type Page,
   type Report,
   type Run,
+  type RunExpectation,
+  type RunQuery,
+  type RunRetry,
   type RunStatus,
   type StepExecution,
+  type StepRef,
   type Task,
+  type TaskSource,
   type TaskWrite,
   type TaskWriteResult,
 } from '@nightshift/jobs-domain';
 import { Backfills, type BackfillOutcome } from './backfills.js';
+import { BatchReads } from './batch-reads.js';
 import { DatasetVersionRecords } from './dataset-versions.js';
 import { DynamoTable } from './dynamo-table.js';
+import { LandingRecords } from './landings.js';
 import { cutPage, decodeToken, pageLimit, withToken } from './page-token.js';
 import {
   RUN_REPORT_PREFIX,
@@ -75,20 +86,24 @@ export class DynamoDbJobStore implements JobStore {
   private readonly table: DynamoTable;
   private readonly clock: Clock;
   private readonly datasets: DatasetVersionRecords;
+  private readonly landings: LandingRecords;
   private readonly runs: RunRecords;
   private readonly steps: StepRecords;
   private readonly tasks: TaskChunks;
   private readonly backfills: Backfills;
+  private readonly batchReads: BatchReads;
 
   /** @param client the process's one DocumentClient; the store never destroys it. */
   constructor(client: DynamoDBDocumentClient, config: DynamoDbJobStoreConfig) {
     this.table = new DynamoTable(client, config.tableName);
     this.clock = config.clock ?? systemClock;
     this.datasets = new DatasetVersionRecords(this.table, Math.max(1, config.maxVersionAllocationAttempts ?? 50));
+    this.landings = new LandingRecords(this.table, this.clock);
     this.steps = new StepRecords(this.table);
     this.runs = new RunRecords(this.table, this.steps, Math.max(1, config.writeConcurrency ?? 8));
     this.tasks = new TaskChunks(this.table, this.steps);
     this.backfills = new Backfills(this.table, this.clock);
+    this.batchReads = new BatchReads(this.table);
   }
 
   // ---------------------------------------------------------------- dataset versions (see DatasetVersionRecords)
@@ -105,6 +120,24 @@ export class DynamoDbJobStore implements JobStore {
     return this.datasets.latest(dataset, businessDate, options.tenant);
   }
 
+  listDatasetVersions(options: DatasetVersionQuery = {}): Promise<Page<DatasetVersion>> {
+    return this.datasets.list(options);
+  }
+
+  // ---------------------------------------------------------------- landings (see LandingRecords)
+
+  recordLandingRejected(rejection: LandingRejection): Promise<boolean> {
+    return this.landings.recordRejected(rejection);
+  }
+
+  recordLandingAccepted(acceptance: LandingAcceptance): Promise<boolean> {
+    return this.landings.recordAccepted(acceptance);
+  }
+
+  getLanding(landedEventId: string): Promise<LandingOutcome | undefined> {
+    return this.landings.get(landedEventId);
+  }
+
   // ---------------------------------------------------------------- runs (see RunRecords)
 
   createRun(run: Run, steps: StepExecution[]): Promise<boolean> {
@@ -115,7 +148,7 @@ export class DynamoDbJobStore implements JobStore {
     return this.runs.get(runId);
   }
 
-  listRuns(options: { tenant?: string; limit?: number; nextToken?: string } = {}): Promise<Page<Run>> {
+  listRuns(options: RunQuery = {}): Promise<Page<Run>> {
     return this.runs.list(options);
   }
 
@@ -123,8 +156,12 @@ export class DynamoDbJobStore implements JobStore {
     return this.runs.listOpen(options);
   }
 
-  transitionRun(runId: string, expected: RunStatus, next: Partial<Run> & { status: RunStatus }, outbox: OutboxEntry[] = []): Promise<Run> {
+  transitionRun(runId: string, expected: RunStatus | RunExpectation, next: Partial<Run> & { status: RunStatus }, outbox: OutboxEntry[] = []): Promise<Run> {
     return this.runs.transition(runId, expected, next, outbox);
+  }
+
+  retryRun(runId: string, expectedAttempt: number, next: RunRetry): Promise<Run> {
+    return this.runs.retry(runId, expectedAttempt, next);
   }
 
   settleOutbox(runId: string, entryIds: readonly string[]): Promise<Run> {
@@ -141,8 +178,17 @@ export class DynamoDbJobStore implements JobStore {
     return this.steps.list(runId);
   }
 
+  /** BatchGetItem of the steps' items (see BatchReads). */
+  getSteps(refs: readonly StepRef[]): Promise<StepExecution[]> {
+    return this.batchReads.steps(refs);
+  }
+
   updateStep(expectedVersion: number, next: StepExecution): Promise<StepExecution> {
     return this.steps.update(expectedVersion, next);
+  }
+
+  retryStep(expectedVersion: number, next: StepExecution): Promise<StepExecution> {
+    return this.tasks.retryStep(expectedVersion, next);
   }
 
   // ---------------------------------------------------------------- tasks (see TaskChunks)
@@ -155,12 +201,21 @@ export class DynamoDbJobStore implements JobStore {
     return this.tasks.list(runId, options);
   }
 
+  /** BatchGetItem of the steps' task chunks (see BatchReads). */
+  listTasksOfSteps(steps: readonly TaskSource[], options: { indexLimit?: number } = {}): Promise<Task[]> {
+    return this.batchReads.tasksOfSteps(steps, options);
+  }
+
   recordTask(write: TaskWrite): Promise<TaskWriteResult> {
     return this.tasks.record(write);
   }
 
   claimTask(expected: Task | undefined, next: Task, stepSize: number): Promise<TaskWriteResult> {
     return this.tasks.claim(expected, next, stepSize);
+  }
+
+  reopenTask(expected: Task, next: Task, stepSize: number): Promise<TaskWriteResult> {
+    return this.tasks.reopen(expected, next, stepSize);
   }
 
   foldStepCounts(runId: string, step: string): Promise<StepExecution> {
@@ -203,7 +258,7 @@ export class DynamoDbJobStore implements JobStore {
     const limit = pageLimit(options.limit, LIST_REPORTS_DEFAULT, LIST_REPORTS_MAX, op);
     const [pk, prefix] =
       runId !== undefined ? [runPartition(runId), RUN_REPORT_PREFIX] : tenant !== undefined ? [tenantReportsPartition(tenant), ''] : [REPORTS_PARTITION, ''];
-    const startKey = options.nextToken === undefined ? undefined : decodeToken(options.nextToken, op, pk, prefix);
+    const startKey = options.nextToken === undefined ? undefined : decodeToken(options.nextToken, op, pk, { prefix });
     const page = cutPage(await this.table.queryPage(pk, { ...(prefix ? { prefix } : {}), newestFirst: true, limit: limit + 1, startKey }, op), limit);
     return withToken(
       page.items.map((item) => stripInternal<Report>(item)).filter((r) => runId === undefined || tenant === undefined || tenantOf(r) === tenant),
@@ -253,5 +308,16 @@ export class DynamoDbJobStore implements JobStore {
    */
   backfillExpiry(options: { force?: boolean } = {}): Promise<BackfillOutcome> {
     return this.backfills.expiry(options);
+  }
+
+  /**
+   * Writes the listing index entries that what was stored before them lacks: the `DATASETS`
+   * pointers of dataset versions (for `listDatasetVersions`), the attributes run pointers carry for
+   * `listRuns` filters, and the `RUNS#DATASET#<id>` pointers (for `listRuns({ datasetId })`). Until
+   * it has run, old versions are not listed and old runs are missing from `datasetId` listings
+   * (other filters still find them, reading their runs). Recorded like `backfillTenantIndexes`.
+   */
+  backfillListingIndexes(options: { force?: boolean } = {}): Promise<BackfillOutcome> {
+    return this.backfills.listingIndexes(options);
   }
 }

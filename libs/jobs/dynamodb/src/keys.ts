@@ -13,6 +13,7 @@ const VERSION_DIGITS = 10;
 export const RUNS_PARTITION = 'RUNS';
 export const OPEN_RUNS_PARTITION = 'OPEN_RUNS';
 export const REPORTS_PARTITION = 'REPORTS';
+export const DATASETS_PARTITION = 'DATASETS';
 export const STEP_PREFIX = 'STEP#';
 export const TASK_CHUNK_PREFIX = 'TASKS#';
 export const RUN_REPORT_PREFIX = 'REPORT#';
@@ -44,9 +45,38 @@ export function datasetVersionKeyFromId(id: string): ItemKey | undefined {
   return { PK: `DATASET#${match[1]}`, SK: `${VERSION_PREFIX}${String(version).padStart(VERSION_DIGITS, '0')}` };
 }
 
+/**
+ * Pointer in the DATASETS index (`listDatasetVersions`), newest registration first; its copy in the
+ * version's tenant's index. `DATASETS` is no dataset partition: those start with `DATASET#`.
+ */
+export function datasetIndexKey(registeredAt: string, id: string): ItemKey {
+  return { PK: DATASETS_PARTITION, SK: `${registeredAt}#${id}` };
+}
+
+export function tenantDatasetsPartition(tenant: string): string {
+  return `${DATASETS_PARTITION}#TENANT#${tenant}`;
+}
+
+export function tenantDatasetIndexKey(tenant: string, registeredAt: string, id: string): ItemKey {
+  return { PK: tenantDatasetsPartition(tenant), SK: `${registeredAt}#${id}` };
+}
+
+/** The partition of a landed event: its claim (which version it takes) and, apart, its recorded outcome. */
+export function landedEventPartition(landedEventId: string): string {
+  return `LANDED#${landedEventId}`;
+}
+
 /** Which version a landed event was given; written before the version item (see registerDatasetVersion). */
 export function landedEventKey(landedEventId: string): ItemKey {
-  return { PK: `LANDED#${landedEventId}`, SK: 'LANDED' };
+  return { PK: landedEventPartition(landedEventId), SK: 'LANDED' };
+}
+
+/**
+ * What became of a landing that registered no version of its own (rejected, or already registered):
+ * beside the claim, never in its place, so a claim is only ever what registerDatasetVersion wrote.
+ */
+export function landingOutcomeKey(landedEventId: string): ItemKey {
+  return { PK: landedEventPartition(landedEventId), SK: 'OUTCOME' };
 }
 
 export function runPartition(runId: string): string {
@@ -64,7 +94,7 @@ export function runIndexKey(createdAt: string, runId: string): ItemKey {
 
 /**
  * One tenant's RUNS index (`tenantOf(run)`): the same pointers as RUNS, so a tenant's listing reads
- * only its own runs. No other partition starts with `RUNS#` (run partitions are `RUN#<id>`).
+ * only its own runs. Only run indexes start with `RUNS#` (run partitions are `RUN#<id>`).
  */
 export function tenantRunsPartition(tenant: string): string {
   return `${RUNS_PARTITION}#TENANT#${tenant}`;
@@ -72,6 +102,18 @@ export function tenantRunsPartition(tenant: string): string {
 
 export function tenantRunIndexKey(tenant: string, createdAt: string, runId: string): ItemKey {
   return { PK: tenantRunsPartition(tenant), SK: `${createdAt}#${runId}` };
+}
+
+/**
+ * The runs a dataset version triggered (`listRuns({ datasetId })`), same pointers again. Distinct
+ * from every tenant's index: those continue `RUNS#TENANT#`.
+ */
+export function datasetRunsPartition(id: string): string {
+  return `${RUNS_PARTITION}#DATASET#${id}`;
+}
+
+export function datasetRunIndexKey(id: string, createdAt: string, runId: string): ItemKey {
+  return { PK: datasetRunsPartition(id), SK: `${createdAt}#${runId}` };
 }
 
 /** Pointer in the fixed OPEN_RUNS partition, present while the run is not closed (see listOpenRuns). */
@@ -203,8 +245,8 @@ export function migrationKey(name: string): ItemKey {
 /**
  * The TTL attribute: epoch seconds after which the item may be deleted (DynamoDB's Time to Live
  * deletes it within days of that; the embedded server has no TTL, `TtlSweeper` does it there).
- * Only records that may go carry it: processed events and Idempotency-Key bindings. No domain
- * object has a field of this name, so none can acquire it by accident.
+ * Only records that may go carry it: processed events, Idempotency-Key bindings and rejected
+ * landings. No domain object has a field of this name, so none can acquire it by accident.
  */
 export const TTL_ATTRIBUTE = 'expiresAt';
 

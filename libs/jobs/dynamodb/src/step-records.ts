@@ -24,6 +24,7 @@ const OPTIONAL_STEP_FIELDS = {
   submittedAt: true,
   finishedAt: true,
   reason: true,
+  attempt: true,
 } satisfies Record<OptionalKeys<StepExecution>, true>;
 
 /** Fields `updateStep` does not take from `next`: the key, the fold-owned counts and the version it sets itself. */
@@ -53,7 +54,25 @@ export class StepRecords {
    * counts, REMOVEs the optional fields `next` lacks, sets `version` to `expectedVersion + 1`.
    */
   async update(expectedVersion: number, next: StepExecution): Promise<StepExecution> {
-    const op = 'updateStep';
+    return this.replace('updateStep', expectedVersion, next);
+  }
+
+  /**
+   * `update`, plus a recount for a retry (see TaskChunks.retryStep): the counts are set to
+   * `recount`'s, and the fold flags of the chunks it names are removed so those chunks are folded
+   * again when their tasks finish. In the same write, conditioned on the version as `update` is:
+   * a fold in between bumps it and refuses the recount made before it.
+   */
+  async reopen(expectedVersion: number, next: StepExecution, recount: { succeeded: number; failed: number; unfold: readonly number[] }): Promise<StepExecution> {
+    return this.replace('retryStep', expectedVersion, next, recount);
+  }
+
+  private async replace(
+    op: string,
+    expectedVersion: number,
+    next: StepExecution,
+    recount?: { succeeded: number; failed: number; unfold: readonly number[] },
+  ): Promise<StepExecution> {
     if (!Number.isInteger(expectedVersion)) throw new InvalidJobStoreInputError(`expected version of step ${next.runId}/${next.step} must be an integer, got ${expectedVersion}`);
     const key = stepKey(next.runId, next.step);
     const b = new UpdateBuilder();
@@ -63,6 +82,10 @@ export class StepRecords {
     }
     for (const field of Object.keys(OPTIONAL_STEP_FIELDS) as Array<keyof typeof OPTIONAL_STEP_FIELDS>) {
       if (next[field] === undefined) b.remove(field);
+    }
+    if (recount) {
+      b.set('succeeded', recount.succeeded).set('failed', recount.failed);
+      for (const chunk of recount.unfold) b.remove(foldedFlag(chunk));
     }
     b.set('version', expectedVersion + 1);
     const condition = `${b.name('version')} = ${b.value(expectedVersion)}`;
@@ -90,8 +113,14 @@ export class StepRecords {
 
   /** Which chunks have been folded, from the step's flags; undefined when the step does not exist. */
   async foldedChunks(runId: string, step: string, op: string): Promise<Set<number> | undefined> {
+    return (await this.withFolds(runId, step, op))?.folded;
+  }
+
+  /** The step and which of its chunks have been folded, from one read; undefined when the step does not exist. */
+  async withFolds(runId: string, step: string, op: string): Promise<{ step: StepExecution; folded: Set<number> } | undefined> {
     const item = await this.table.get(stepKey(runId, step), op);
     if (!item) return undefined;
-    return new Set(Object.keys(item).flatMap((name) => (name === foldedFlag(chunkOfFlag(name)) ? [chunkOfFlag(name)] : [])));
+    const folded = new Set(Object.keys(item).flatMap((name) => (name === foldedFlag(chunkOfFlag(name)) ? [chunkOfFlag(name)] : [])));
+    return { step: stripInternal<StepExecution>(item), folded };
   }
 }

@@ -2,6 +2,7 @@ import {
   IllegalTransitionError,
   NotFoundError,
   StaleStateError,
+  canTransitionStep,
   isTerminalTaskStatus,
   taskProgress,
   type Page,
@@ -100,6 +101,68 @@ export class TaskChunks {
     return result(true, next, step);
   }
 
+  /**
+   * Reopens a FAILED task for a retry: one UpdateItem on its chunk conditioned on the slot holding
+   * that task as read (finished, FAILED, same job and attempts), writing `next` (unfinished) and
+   * taking the task out of the chunk's failed count (`ko`). The chunk is then no longer complete,
+   * so `retryStep` unfolds it and the write that finishes its last task folds it again.
+   */
+  async reopen(expected: Task, next: Task, stepSize: number): Promise<TaskWriteResult> {
+    const op = 'reopenTask';
+    checkTask(next, stepSize, op);
+    if (expected.runId !== next.runId || expected.step !== next.step || expected.arrayIndex !== next.arrayIndex) {
+      throw new InvalidJobStoreInputError(`reopening of ${label(expected)} carries task ${label(next)}`);
+    }
+    if (expected.status !== 'FAILED' || isTerminalTaskStatus(next.status)) throw new IllegalTransitionError('task', expected.status, next.status);
+    const { chunk, slot } = taskSlot(next.arrayIndex);
+    const attrs = slotAttributes(slot);
+
+    const b = slotWrite(next, slot, chunkSize(stepSize, chunk)).add(CHUNK_FAILED, -1);
+    const [t, p, j] = [b.name(attrs.task), b.name(attrs.progress), b.name(attrs.jobId)];
+    const condition = [
+      `${p} = ${b.value(FINISHED_PROGRESS)}`,
+      `${t}.${b.name('status')} = ${b.value('FAILED')}`,
+      `size(${t}.${b.name('attempts')}) = ${b.value(expected.attempts.length)}`,
+      expected.jobId === undefined ? `attribute_not_exists(${j})` : `${j} = ${b.value(expected.jobId)}`,
+    ].join(' AND ');
+    const outcome = await this.table.update(b.build(taskChunkKey(next.runId, next.step, chunk), condition, 'UPDATED_NEW'), op);
+    if (!outcome.applied) {
+      const was = `FAILED after ${expected.attempts.length} attempt(s)${expected.jobId ? ` under job ${expected.jobId}` : ''}`;
+      throw new StaleStateError('task', label(next), was, { cause: outcome.cause });
+    }
+    return result(true, next, undefined);
+  }
+
+  /**
+   * Reopens a step for a retry, recounted from its chunks (see StepRecords.reopen): reads the step
+   * with its fold flags and the step's chunk counters; a folded chunk whose tasks are no longer all
+   * finished (one reopened) is unfolded, and the counts become those of the chunks that stay folded.
+   */
+  async retryStep(expectedVersion: number, next: StepExecution): Promise<StepExecution> {
+    const op = 'retryStep';
+    const name = `${next.runId}/${next.step}`;
+    const stored = await this.steps.withFolds(next.runId, next.step, op);
+    if (!stored) throw new NotFoundError('step', name);
+    if (stored.step.version !== expectedVersion) throw new StaleStateError('step', name, `at version ${expectedVersion}`);
+    if (!canTransitionStep(stored.step.status, next.status, 'retry')) throw new IllegalTransitionError(`step ${name}`, stored.step.status, next.status);
+    const chunks = await this.table.queryAll(
+      runPartition(next.runId),
+      { prefix: taskChunkPrefix(next.step), attributes: ['SK', CHUNK_SUCCEEDED, CHUNK_FAILED, CHUNK_SIZE_ATTRIBUTE] },
+      op,
+    );
+    const counters = new Map(chunks.map((c) => [chunkOfKey(String(c.SK)), c]));
+    const recount = { succeeded: 0, failed: 0, unfold: [] as number[] };
+    for (const n of stored.folded) {
+      const c = counters.get(n);
+      const [ok, ko, size] = [Number(c?.[CHUNK_SUCCEEDED] ?? 0), Number(c?.[CHUNK_FAILED] ?? 0), Number(c?.[CHUNK_SIZE_ATTRIBUTE] ?? Number.NaN)];
+      if (size > 0 && ok + ko >= size) {
+        recount.succeeded += ok;
+        recount.failed += ko;
+      } else recount.unfold.push(n);
+    }
+    return this.steps.reopen(expectedVersion, next, recount);
+  }
+
   async get(runId: string, step: string, arrayIndex: number): Promise<Task | undefined> {
     if (!Number.isInteger(arrayIndex) || arrayIndex < 0) throw new InvalidJobStoreInputError(`task index ${arrayIndex} of ${runId}/${step} is not a non-negative integer`);
     const { chunk, slot } = taskSlot(arrayIndex);
@@ -117,7 +180,7 @@ export class TaskChunks {
     const limit = pageLimit(options.limit, LIST_TASKS_DEFAULT, LIST_TASKS_MAX, op);
     const pk = runPartition(runId);
     const prefix = options.step === undefined ? TASK_CHUNK_PREFIX : taskChunkPrefix(options.step);
-    const cursor = options.nextToken === undefined ? undefined : decodeToken(options.nextToken, op, pk, prefix, TASK_CHUNK_SIZE);
+    const cursor = options.nextToken === undefined ? undefined : decodeToken(options.nextToken, op, pk, { prefix, slots: TASK_CHUNK_SIZE });
 
     const tasks: Task[] = [];
     let next: PageCursor | undefined;

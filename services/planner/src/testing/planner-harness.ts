@@ -47,6 +47,8 @@ export interface HostOptions {
   compute?: Partial<LocalComputeEnvironmentOptions>;
   /** Wraps the compute environment the engine sees (to inject failures of the AWS kind). */
   wrapCompute?: (compute: ComputeEnvironment) => ComputeEnvironment;
+  /** Wraps the job store the host's core sees (to make it miss what a test says it lost). */
+  wrapStore?: (store: JobStore) => JobStore;
   claimTimeoutMs?: number;
 }
 
@@ -108,7 +110,13 @@ export class PlannerHarness {
       },
     });
     const core = createPlannerCore(
-      { store: this.store, objects: this.objects, compute: options.wrapCompute ? options.wrapCompute(compute) : compute, publisher: this.publisher, clock: { now: () => new Date() } },
+      {
+        store: options.wrapStore ? options.wrapStore(this.store) : this.store,
+        objects: this.objects,
+        compute: options.wrapCompute ? options.wrapCompute(compute) : compute,
+        publisher: this.publisher,
+        clock: { now: () => new Date() },
+      },
       {
         pipelines: options.pipelines,
         worker: { command: options.workerCommand ?? ['true'], environment: { TEST_DIR: this.dir }, jobQueue: 'default', jobDefinition: 'nightshift-worker' },
@@ -195,9 +203,10 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 }
 
 /**
- * The test worker: notes how it was started, fails with the code in `fail-<index>` once if it
- * exists (removing it), exits with the code in `always-<index>` if that exists, then runs while
- * `hang-<index>` exists (`hang-<index>-alone` for a job resubmitted for one task) and exits 0 when it is gone.
+ * The test worker: notes how it was started, waits while `wait-<index>` exists, exits with the
+ * code in `always-<index>` if that exists, fails with the code in `fail-<index>` once if it exists
+ * (removing it), then runs while `hang-<index>` exists (`hang-<index>-alone` for a job resubmitted
+ * for one task) and exits 0 when it is gone.
  */
 export const WORKER_SCRIPT = `
 const fs = require('node:fs');
@@ -211,11 +220,16 @@ fs.appendFileSync(path.join(dir, 'starts.jsonl'), JSON.stringify({
   attempt: process.env.AWS_BATCH_JOB_ATTEMPT,
   pid: process.pid,
 }) + '\\n');
-const always = path.join(dir, 'always-' + index);
-if (fs.existsSync(always)) process.exit(Number(fs.readFileSync(always, 'utf8')));
-const failOnce = path.join(dir, 'fail-' + index);
-if (fs.existsSync(failOnce)) { const code = Number(fs.readFileSync(failOnce, 'utf8') || '3'); fs.rmSync(failOnce); process.exit(code); }
-const hang = path.join(dir, 'hang-' + index + (process.env.NIGHTSHIFT_ARRAY_INDEX === undefined ? '' : '-alone'));
-const tick = () => { if (!fs.existsSync(hang)) process.exit(0); setTimeout(tick, 20); };
-tick();
+const main = () => {
+  const always = path.join(dir, 'always-' + index);
+  if (fs.existsSync(always)) process.exit(Number(fs.readFileSync(always, 'utf8')));
+  const failOnce = path.join(dir, 'fail-' + index);
+  if (fs.existsSync(failOnce)) { const code = Number(fs.readFileSync(failOnce, 'utf8') || '3'); fs.rmSync(failOnce); process.exit(code); }
+  const hang = path.join(dir, 'hang-' + index + (process.env.NIGHTSHIFT_ARRAY_INDEX === undefined ? '' : '-alone'));
+  const tick = () => { if (!fs.existsSync(hang)) process.exit(0); setTimeout(tick, 20); };
+  tick();
+};
+const wait = path.join(dir, 'wait-' + index);
+const gate = () => (fs.existsSync(wait) ? setTimeout(gate, 20) : main());
+gate();
 `;

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { RequestMethod } from '@nestjs/common';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { ApiController } from '../api.controller.js';
 import { MetaController } from './meta.controller.js';
@@ -17,7 +17,7 @@ function servedRoutes(): string[] {
   for (const controller of [ApiController, MetaController]) {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '/').replace(/^\/?/, '/').replace(/\/$/, '');
     for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-      const handler = (controller.prototype as Record<string, unknown>)[name];
+      const handler = (controller.prototype as unknown as Record<string, unknown>)[name];
       if (typeof handler !== 'function' || name === 'constructor') continue;
       const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
       const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;

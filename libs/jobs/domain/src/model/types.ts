@@ -1,4 +1,4 @@
-import type { BatchJobStatus, RegisteredFile } from '@nightshift/contracts';
+import type { BatchJobStatus, DataProblem, RegisteredFile } from '@nightshift/contracts';
 
 /** Task states are AWS Batch's job states. */
 export type TaskStatus = BatchJobStatus;
@@ -87,8 +87,24 @@ export interface Run {
   finishedAt?: string;
   /** Why the run failed, for people. */
   reason?: string;
-  /** The run fails with a timeout reason when it is still open at this time (ISO-8601); from the pipeline's `timeoutSeconds`. */
+  /**
+   * The run fails with a timeout reason when it is still open at this time (ISO-8601); from the
+   * pipeline's `timeoutSeconds`, counted from the start of the current attempt.
+   */
   deadline?: string;
+  /**
+   * Which attempt of the run this is (`attemptOf`): absent (1) until a retry reopens the FAILED run
+   * as attempt 2, 3, ... A retry runs again only what did not succeed, and each attempt ends with
+   * its own Run Succeeded or Run Failed (event ids carry the attempt, see `runEffectId`).
+   */
+  attempt?: number;
+  /** When a retry started the current attempt (ISO-8601); absent on a first attempt. */
+  retriedAt?: string;
+  /**
+   * The Run Retry Requested event that started the current attempt: a redelivery of it finishes
+   * that attempt's retry instead of starting another.
+   */
+  retryEventId?: string;
   /**
    * Effects the run's last transition must cause, written with it (an outbox): events to publish
    * and jobs to stop. Drained by whoever made the transition, or by the reconciliation sweep after
@@ -100,8 +116,12 @@ export interface Run {
 /** One effect of a run transition, recorded with it and carried out at least once. */
 export type OutboxEntry =
   | { id: string; kind: 'event'; source: string; detailType: string; detail: unknown; resources?: string[] }
-  /** Stop every unfinished job of the run (its steps' jobs and any task resubmitted alone) with `reason`. */
-  | { id: string; kind: 'stop-jobs'; reason: string };
+  /**
+   * Stop every unfinished job of the run (its steps' jobs and any task resubmitted alone) with
+   * `reason`; of attempt `attempt` only (absent: 1): once a retry has started the next attempt, its
+   * jobs are that attempt's and are left alone.
+   */
+  | { id: string; kind: 'stop-jobs'; reason: string; attempt?: number };
 
 /** Step execution states: planned, being submitted (claimed), submitted (a job runs it), finished. */
 export const STEP_STATUSES = ['PENDING', 'SUBMITTING', 'SUBMITTED', 'SUCCEEDED', 'FAILED'] as const;
@@ -134,6 +154,11 @@ export interface StepExecution {
   failed: number;
   /** Why the step failed or could not be submitted. */
   reason?: string;
+  /**
+   * The run attempt a retry last reopened the step for (absent: never reopened). A redelivered
+   * retry finds the steps it already reopened by it, and resubmits their tasks once.
+   */
+  attempt?: number;
   /** Bumped by every write; writes are conditioned on it. */
   version: number;
   updatedAt: string;
@@ -157,6 +182,34 @@ export interface Report {
   /** Its run's tenant; a report without one belongs to {@link DEFAULT_TENANT}. */
   tenant?: string;
 }
+
+/**
+ * What became of a Dataset Landed event, for the team that sent it: ACCEPTED names the version the
+ * landing registered (or, `alreadyRegistered`, the earlier version of the same content it was
+ * answered with); REJECTED carries every problem found. `tenant` is the landing's (none: the
+ * default tenant's), for callers that show a tenant only its own landings. `at` is ISO-8601: when
+ * the version was registered (the answer given, for an already registered one) or the landing rejected.
+ */
+export type LandingOutcome =
+  | { landedEventId: string; tenant?: string; status: 'ACCEPTED'; datasetId: string; at: string; alreadyRegistered?: boolean }
+  | {
+      landedEventId: string;
+      tenant?: string;
+      status: 'REJECTED';
+      reasons: DataProblem[];
+      /** Reasons left out when there were too many to keep (a store keeps the first ones); absent when none were. */
+      omittedReasons?: number;
+      dataset?: string;
+      businessDate?: string;
+      at: string;
+    };
+
+/**
+ * How long a rejected landing's outcome is kept: 30 days, long enough for its sender to ask what was
+ * wrong and land again; after that it may be deleted (as `retention.ts`'s records). Accepted
+ * landings are kept as long as their version.
+ */
+export const LANDING_REJECTION_RETENTION_SECONDS = 30 * 24 * 60 * 60;
 
 /**
  * The tenant of what carries none: everything the embedded default lands without a tenant, and

@@ -169,9 +169,17 @@ export function planRun(req: PlanRequest): PlannedRun {
     tasksTotal: steps.reduce((n, s) => n + s.size, 0),
     createdAt: at,
     updatedAt: at,
-    ...(pipeline.timeoutSeconds !== undefined ? { deadline: new Date(now.getTime() + pipeline.timeoutSeconds * 1000).toISOString() } : {}),
+    ...deadlineOf(pipeline, now),
   };
   return { run, steps, plan };
+}
+
+/**
+ * The deadline of a run (or of a retry's attempt) started at `now`: the pipeline's `timeoutSeconds`
+ * later, as `{ deadline }`; `{}` for a pipeline without a timeout.
+ */
+export function deadlineOf(pipeline: Pick<PipelineDefinition, 'timeoutSeconds'>, now: Date): { deadline?: string } {
+  return pipeline.timeoutSeconds === undefined ? {} : { deadline: new Date(now.getTime() + pipeline.timeoutSeconds * 1000).toISOString() };
 }
 
 /** What the dataset lacks for the pipeline, one line per table: shared tables once, desk tables with their desks. */

@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { RUN_STATUSES, STEP_STATUSES, type RunStatus, type StepExecution, type StepStatus } from '../model/types.js';
 import { aStepExecution, aTask, anAttempt, minutesAfter } from '../testing/builders.js';
 import {
+  attemptOf,
   canTransitionRun,
   canTransitionStep,
   finishRun,
   isTerminalRunStatus,
   isTerminalStepStatus,
   judgeRun,
+  runEffectId,
   runProgress,
   taskFailureReason,
 } from './run-state-machine.js';
@@ -32,6 +34,37 @@ describe('canTransitionRun', () => {
 
   it('calls exactly SUCCEEDED and FAILED terminal', () => {
     expect(RUN_STATUSES.filter(isTerminalRunStatus)).toEqual(['SUCCEEDED', 'FAILED']);
+  });
+
+  // A retry reopens a FAILED run as its next attempt: FAILED -> RUNNING, and nothing else. A
+  // SUCCEEDED run is final whichever way it is asked to move.
+  for (const from of RUN_STATUSES) {
+    for (const to of RUN_STATUSES) {
+      const legal = from === 'FAILED' && to === 'RUNNING';
+      it(`${from} -> ${to} as a retry is ${legal ? 'legal' : 'refused'}`, () => {
+        expect(canTransitionRun(from, to, 'retry')).toBe(legal);
+      });
+    }
+  }
+
+  it('never moves a SUCCEEDED run, forward or as a retry', () => {
+    for (const kind of ['forward', 'retry'] as const) expect(RUN_STATUSES.filter((to) => canTransitionRun('SUCCEEDED', to, kind))).toEqual([]);
+  });
+});
+
+describe('attempts and effect ids', () => {
+  it('counts a run never retried as attempt 1', () => {
+    expect(attemptOf({})).toBe(1);
+    expect(attemptOf({ attempt: 3 })).toBe(3);
+  });
+
+  it("keeps the first attempt's ids as they were, and gives every later attempt ids of its own", () => {
+    expect(runEffectId('run-failed', { runId: 'run-1' })).toBe('run-failed-run-1');
+    expect(runEffectId('run-failed', { runId: 'run-1', attempt: 1 })).toBe('run-failed-run-1');
+    expect(runEffectId('run-failed', { runId: 'run-1', attempt: 2 })).toBe('run-failed-run-1-a2');
+    expect(runEffectId('run-succeeded', { runId: 'run-1', attempt: 2 })).toBe('run-succeeded-run-1-a2');
+    const ids = [1, 2, 3].flatMap((attempt) => ['run-failed', 'run-succeeded', 'stop-jobs'].map((kind) => runEffectId(kind, { runId: 'run-1', attempt })));
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });
 
@@ -63,6 +96,25 @@ describe('canTransitionStep', () => {
   it('never lets a step succeed without a job having run it', () => {
     expect(STEP_STATUSES.filter((from) => canTransitionStep(from, 'SUCCEEDED'))).toEqual(['SUBMITTED']);
   });
+
+  // As a retry of its run: a step whose tasks ran goes back to SUBMITTED (its unfinished tasks are
+  // resubmitted alone under it), one that never ran back to PENDING (submitted whole again). A
+  // PENDING step waits as it is, a SUCCEEDED one is not run again.
+  const retryTable: Record<StepStatus, Record<StepStatus, boolean>> = {
+    PENDING: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: false, FAILED: false },
+    SUBMITTING: { PENDING: true, SUBMITTING: false, SUBMITTED: true, SUCCEEDED: false, FAILED: false },
+    SUBMITTED: { PENDING: false, SUBMITTING: false, SUBMITTED: true, SUCCEEDED: false, FAILED: false },
+    SUCCEEDED: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: false, FAILED: false },
+    FAILED: { PENDING: true, SUBMITTING: false, SUBMITTED: true, SUCCEEDED: false, FAILED: false },
+  };
+
+  for (const from of STEP_STATUSES) {
+    for (const to of STEP_STATUSES) {
+      it(`${from} -> ${to} as a retry is ${retryTable[from][to] ? 'legal' : 'refused'}`, () => {
+        expect(canTransitionStep(from, to, 'retry')).toBe(retryTable[from][to]);
+      });
+    }
+  }
 });
 
 describe('judgeRun', () => {

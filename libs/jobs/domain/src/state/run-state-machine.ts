@@ -1,8 +1,27 @@
 import type { Run, RunStatus, StepExecution, StepStatus, Task } from '../model/types.js';
 import { IllegalTransitionError } from '../errors.js';
 
-/** Legal run transitions. */
-export function canTransitionRun(from: RunStatus, to: RunStatus): boolean {
+/**
+ * How a run or a step moves: `forward` through its lifecycle, or as a `retry`, when a FAILED run is
+ * reopened as its next attempt (and its unfinished steps with it). A retry is the only way back
+ * from FAILED; nothing leaves SUCCEEDED.
+ */
+export type TransitionKind = 'forward' | 'retry';
+
+/**
+ * Legal run transitions. Forward: PENDING -> RUNNING -> SUCCEEDED | FAILED, and PENDING -> FAILED;
+ * terminal runs do not move forward. As a retry: only FAILED -> RUNNING (the next attempt).
+ */
+export function canTransitionRun(from: RunStatus, to: RunStatus, kind: TransitionKind = 'forward'): boolean {
+  switch (kind) {
+    case 'forward':
+      return canMoveRunForward(from, to);
+    case 'retry':
+      return from === 'FAILED' && to === 'RUNNING';
+  }
+}
+
+function canMoveRunForward(from: RunStatus, to: RunStatus): boolean {
   switch (from) {
     case 'PENDING':
       return to === 'RUNNING' || to === 'FAILED';
@@ -12,6 +31,22 @@ export function canTransitionRun(from: RunStatus, to: RunStatus): boolean {
     case 'FAILED':
       return false;
   }
+}
+
+/** The attempt a run is at: `run.attempt`, or 1 for a run never retried. */
+export function attemptOf(run: Pick<Run, 'attempt'>): number {
+  return run.attempt ?? 1;
+}
+
+/**
+ * The deterministic id of an effect (an event, an outbox entry) of `kind` for the run's current
+ * attempt: `<kind>-<runId>` on the first attempt (the ids runs had before retries existed),
+ * `<kind>-<runId>-a<n>` on attempt n. So one attempt's Run Failed is published once however often
+ * it is written, and a later attempt's is a new event that consumers do not drop as a repeat.
+ */
+export function runEffectId(kind: string, run: Pick<Run, 'runId' | 'attempt'>): string {
+  const attempt = attemptOf(run);
+  return attempt === 1 ? `${kind}-${run.runId}` : `${kind}-${run.runId}-a${attempt}`;
 }
 
 export function isTerminalRunStatus(status: RunStatus): boolean {
@@ -65,11 +100,37 @@ export function finishRun(status: 'SUCCEEDED' | 'FAILED', now: Date, reason?: st
 }
 
 /**
- * Legal step execution moves: PENDING -> SUBMITTING (claimed) -> SUBMITTED (a job runs it) ->
- * SUCCEEDED | FAILED; a stale SUBMITTING claim may be taken over (SUBMITTING -> SUBMITTING); a
+ * Legal step execution moves. Forward: PENDING -> SUBMITTING (claimed) -> SUBMITTED (a job runs it)
+ * -> SUCCEEDED | FAILED; a stale SUBMITTING claim may be taken over (SUBMITTING -> SUBMITTING); a
  * step whose submission is refused, or whose run ends first, FAILS from any open state.
+ * As a retry of its run: a step whose tasks ran (FAILED, SUBMITTED, or SUBMITTING by a claimant
+ * that died after its job reported) -> SUBMITTED, its unfinished tasks resubmitted alone under it;
+ * a step that never ran (FAILED before a job took it, or SUBMITTING) -> PENDING, to be submitted
+ * whole again. PENDING steps wait as they are; SUCCEEDED ones are not run again.
  */
-export function canTransitionStep(from: StepStatus, to: StepStatus): boolean {
+export function canTransitionStep(from: StepStatus, to: StepStatus, kind: TransitionKind = 'forward'): boolean {
+  switch (kind) {
+    case 'forward':
+      return canMoveStepForward(from, to);
+    case 'retry':
+      return canReopenStep(from, to);
+  }
+}
+
+function canReopenStep(from: StepStatus, to: StepStatus): boolean {
+  switch (from) {
+    case 'FAILED':
+    case 'SUBMITTING':
+      return to === 'SUBMITTED' || to === 'PENDING';
+    case 'SUBMITTED':
+      return to === 'SUBMITTED';
+    case 'PENDING':
+    case 'SUCCEEDED':
+      return false;
+  }
+}
+
+function canMoveStepForward(from: StepStatus, to: StepStatus): boolean {
   switch (from) {
     case 'PENDING':
       return to === 'SUBMITTING' || to === 'FAILED';
@@ -87,7 +148,7 @@ export function isTerminalStepStatus(status: StepStatus): boolean {
   return status === 'SUCCEEDED' || status === 'FAILED';
 }
 
-/** Throws IllegalTransitionError unless `canTransitionStep(from, to)`: every step write goes through it. */
-export function assertStepTransition(step: Pick<StepExecution, 'runId' | 'step' | 'status'>, to: StepStatus): void {
-  if (!canTransitionStep(step.status, to)) throw new IllegalTransitionError(`step ${step.runId}/${step.step}`, step.status, to);
+/** Throws IllegalTransitionError unless `canTransitionStep(from, to, kind)`: every step write goes through it. */
+export function assertStepTransition(step: Pick<StepExecution, 'runId' | 'step' | 'status'>, to: StepStatus, kind: TransitionKind = 'forward'): void {
+  if (!canTransitionStep(step.status, to, kind)) throw new IllegalTransitionError(`step ${step.runId}/${step.step}`, step.status, to);
 }

@@ -130,6 +130,34 @@ export function resolveLostJob(task: Task, reason: string, now: Date): LostJobRe
 }
 
 /**
+ * A task of a FAILED run made ready for the run's retry: back at SUBMITTED (the caller claims it
+ * and resubmits it alone), its attempts so far kept, and `budget` attempts more: its `maxAttempts`
+ * is counted from the retry. An attempt under way when the run stopped counts as failed with
+ * `reason`, as `resolveLostJob` counts one; `reason` is the task's statusReason until its new job
+ * reports. Undefined for a SUCCEEDED task: it is not run again.
+ */
+export function retryTask(task: Task, budget: number, reason: string, now: Date): { task: Task; priorAttempts: number } | undefined {
+  if (task.status === 'SUCCEEDED') return undefined;
+  const at = now.toISOString();
+  const lost: TaskAttempt[] = isAttemptUnderway(task.status) ? [{ attempt: task.attempts.length + 1, stoppedAt: at, statusReason: reason }] : [];
+  const attempts = [...task.attempts, ...lost];
+  return {
+    task: {
+      ...task,
+      status: 'SUBMITTED',
+      jobId: undefined,
+      attempts,
+      maxAttempts: attempts.length + budget,
+      updatedAt: at,
+      stoppedAt: undefined,
+      exitCode: undefined,
+      statusReason: reason,
+    },
+    priorAttempts: attempts.length,
+  };
+}
+
+/**
  * How far a task has come, as one number that only grows as events move it forward: attempts
  * made, then the status's rank within the attempt. The store conditions task writes on it, so an
  * older or repeated event can never overwrite a newer state.

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IllegalTransitionError, JobsError, NotFoundError, StaleStateError } from '../errors.js';
-import { DEFAULT_TENANT, type DatasetVersion, type OutboxEntry, type Page, type Report, type Run, type StepExecution, type Task, type TaskAttempt } from '../model/types.js';
-import type { JobStore, TaskWriteResult } from '../ports/job-store.port.js';
+import { DEFAULT_TENANT, type DatasetVersion, type OutboxEntry, type Page, type Report, type Run, type RunStatus, type StepExecution, type Task, type TaskAttempt } from '../model/types.js';
+import type { JobStore, RunQuery, TaskWriteResult } from '../ports/job-store.port.js';
 
 /*
  * Conformance suite for the JobStore port. Every adapter's spec calls `describeJobStoreContract`
@@ -503,6 +503,153 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       });
     });
 
+    describe('retries', () => {
+      const openIds = async (): Promise<string[]> => (await allPages((nextToken) => store.listOpenRuns({ nextToken }))).items.map((r) => r.runId).sort();
+      const retry = (eventId: string, minutes = 5, overrides: Partial<Run> = {}) => ({ retryEventId: eventId, retriedAt: at(minutes), updatedAt: at(minutes), ...overrides });
+
+      /** A run that RAN and FAILED at `at(2)`, its Run Failed entry carried out: closed. */
+      async function aClosedFailedRun(runId: string, overrides: Partial<Run> = {}): Promise<Run> {
+        await store.createRun(aRun({ runId, deadline: at(60), ...overrides }), []);
+        await store.transitionRun(runId, 'PENDING', { status: 'RUNNING', startedAt: at(1), updatedAt: at(1) });
+        await store.transitionRun(runId, 'RUNNING', { status: 'FAILED', reason: 'task fills#p1 failed', finishedAt: at(2), updatedAt: at(2) }, [anEventEntry(`failed-${runId}`)]);
+        return store.settleOutbox(runId, [`failed-${runId}`]);
+      }
+
+      it('reopens a FAILED run as its next attempt: RUNNING, without its finish, with a fresh deadline, listed as open', async () => {
+        const failed = await aClosedFailedRun('run-1');
+        expect(await openIds()).toEqual([]);
+
+        const reopened = await store.retryRun('run-1', 1, retry('retry-1', 5, { deadline: at(65) }));
+
+        const { reason: _reason, finishedAt: _finishedAt, ...kept } = failed;
+        expect(reopened).toEqual({ ...kept, status: 'RUNNING', attempt: 2, retryEventId: 'retry-1', retriedAt: at(5), updatedAt: at(5), deadline: at(65) });
+        expect(await store.getRun('run-1')).toEqual(reopened);
+        expect(await openIds()).toEqual(['run-1']);
+        // Only retryRun goes back from FAILED; a transition names the attempt it was decided on.
+        await expect(store.transitionRun('run-1', 'FAILED', { status: 'RUNNING' })).rejects.toBeInstanceOf(IllegalTransitionError);
+        await expect(store.transitionRun('run-1', { status: 'RUNNING', attempt: 1 }, { status: 'FAILED', reason: 'late' }, [anEventEntry('late')])).rejects.toBeInstanceOf(
+          StaleStateError,
+        );
+        expect(await store.getRun('run-1')).toEqual(reopened);
+
+        const again = await store.transitionRun('run-1', { status: 'RUNNING', attempt: 2 }, { status: 'FAILED', reason: 'again', finishedAt: at(7) }, [anEventEntry('failed-a2')]);
+        expect(again).toMatchObject({ status: 'FAILED', attempt: 2, reason: 'again', outbox: [anEventEntry('failed-a2')] });
+        await store.settleOutbox('run-1', ['failed-a2']);
+        expect(await openIds()).toEqual([]);
+        expect(await store.retryRun('run-1', 2, retry('retry-2', 8))).toMatchObject({ status: 'RUNNING', attempt: 3, retryEventId: 'retry-2' });
+        expect((await store.getRun('run-1'))?.deadline).toBeUndefined();
+        expect(await openIds()).toEqual(['run-1']);
+      });
+
+      it('replays a retry by the same event, and refuses another event, a wrong attempt, an open run or an undrained outbox', async () => {
+        await aClosedFailedRun('run-1');
+        const reopened = await store.retryRun('run-1', 1, retry('retry-1'));
+
+        expect(await store.retryRun('run-1', 1, retry('retry-1', 9))).toEqual(reopened);
+        for (const [attempt, eventId] of [[1, 'retry-other'], [2, 'retry-1'], [2, 'retry-other']] as const) {
+          const refused = store.retryRun('run-1', attempt, retry(eventId));
+          await expect(refused).rejects.toBeInstanceOf(StaleStateError);
+          await expect(refused).rejects.toMatchObject({ retryable: false });
+        }
+        expect(await store.getRun('run-1')).toEqual(reopened);
+
+        await store.createRun(aRun({ runId: 'run-2' }), []);
+        await store.transitionRun('run-2', 'PENDING', { status: 'FAILED', reason: 'x' }, [anEventEntry('undrained')]);
+        await expect(store.retryRun('run-2', 1, retry('retry-2'))).rejects.toBeInstanceOf(StaleStateError);
+        await store.settleOutbox('run-2', ['undrained']);
+        expect(await store.retryRun('run-2', 1, retry('retry-2'))).toMatchObject({ status: 'RUNNING', attempt: 2 });
+
+        await store.createRun(aRun({ runId: 'run-3' }), []);
+        await store.transitionRun('run-3', 'PENDING', { status: 'RUNNING' });
+        await store.transitionRun('run-3', 'RUNNING', { status: 'SUCCEEDED' });
+        await expect(store.retryRun('run-3', 1, retry('retry-3'))).rejects.toBeInstanceOf(StaleStateError);
+        expect((await store.getRun('run-3'))?.status).toBe('SUCCEEDED');
+        await expect(store.retryRun('nope', 1, retry('retry-4'))).rejects.toSatisfy((e: unknown) => e instanceof StaleStateError || e instanceof NotFoundError);
+      });
+
+      it('lets exactly one of two retries by different events reopen the run', async () => {
+        await aClosedFailedRun('run-1');
+        const { won, lost } = await race([store.retryRun('run-1', 1, retry('retry-a')), store.retryRun('run-1', 1, retry('retry-b'))]);
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect(lost[0]).toBeInstanceOf(StaleStateError);
+        expect(await store.getRun('run-1')).toEqual(won[0]);
+        expect(won[0]).toMatchObject({ attempt: 2, status: 'RUNNING' });
+      });
+
+      it("keeps a reopened run listed whatever listings and settles decided on its closed attempt, however they interleave", async () => {
+        const ids = Array.from({ length: 12 }, (_, i) => `run-${String(i).padStart(2, '0')}`);
+        for (const runId of ids) await aClosedFailedRun(runId);
+        // Closed runs' pointers: some already cleaned up by a listing, the others still there.
+        for (const runId of ids.slice(0, 6)) await store.createRun(aRun({ runId }), []);
+        await Promise.all([
+          ...ids.map((runId) => store.retryRun(runId, 1, retry(`retry-${runId}`))),
+          ...ids.map((runId) => store.settleOutbox(runId, [`failed-${runId}`])),
+          store.listOpenRuns({ limit: 5 }),
+          store.listOpenRuns(),
+          store.listOpenRuns({ limit: 3 }),
+        ]);
+        expect(await openIds()).toEqual(ids);
+        for (const runId of ids) expect(await store.getRun(runId)).toMatchObject({ status: 'RUNNING', attempt: 2 });
+      });
+
+      it('reopens a FAILED task once, out of its step failed count; a succeeded task never', async () => {
+        const { run, steps } = aRunWithSteps('run-1', { fills: 3 });
+        await store.createRun(run, steps);
+        const submitted = await store.updateStep(0, { ...steps[0], status: 'SUBMITTED', jobId: 'job-fills' });
+        for (const i of [0, 1, 2]) await record(finished(aTask('run-1', 'fills', i), i === 1 ? 'FAILED' : 'SUCCEEDED'), 3);
+        const counted = (await store.getStep('run-1', 'fills'))!;
+        expect(counted).toMatchObject({ succeeded: 2, failed: 1 });
+        const failedStep = await store.updateStep(counted.version, { ...submitted, status: 'FAILED', reason: 'task fills#p1 failed' });
+
+        const failedTask = (await store.getTask('run-1', 'fills', 1))!;
+        const reopened: Task = { ...failedTask, status: 'SUBMITTED', jobId: 'resubmission:r2', maxAttempts: 4, statusReason: 'retried', stoppedAt: undefined, exitCode: undefined };
+        const { stoppedAt: _s, exitCode: _e, ...stored } = reopened;
+        expect(await store.reopenTask(failedTask, reopened, 3)).toMatchObject({ applied: true });
+        expect(await store.getTask('run-1', 'fills', 1)).toEqual(stored);
+        await expect(store.reopenTask(failedTask, reopened, 3)).rejects.toBeInstanceOf(StaleStateError);
+        const succeeded = (await store.getTask('run-1', 'fills', 0))!;
+        await expect(store.reopenTask(succeeded, { ...succeeded, status: 'SUBMITTED' }, 3)).rejects.toBeInstanceOf(IllegalTransitionError);
+        await expect(store.reopenTask(failedTask, finished(failedTask), 3)).rejects.toBeInstanceOf(IllegalTransitionError);
+
+        // The step reopened for attempt 2: the group with the reopened task leaves its counts.
+        await expect(store.retryStep(failedStep.version - 1, { ...failedStep, status: 'SUBMITTED', attempt: 2 })).rejects.toBeInstanceOf(StaleStateError);
+        await expect(store.retryStep(failedStep.version, { ...failedStep, status: 'SUCCEEDED' })).rejects.toBeInstanceOf(IllegalTransitionError);
+        const { reason: _r, ...rest } = failedStep;
+        const retried = await store.retryStep(failedStep.version, { ...rest, status: 'SUBMITTED', attempt: 2, updatedAt: at(5) });
+        expect(retried).toEqual({ ...rest, status: 'SUBMITTED', attempt: 2, updatedAt: at(5), succeeded: 0, failed: 0, version: failedStep.version + 1 });
+        expect(await store.getStep('run-1', 'fills')).toEqual(retried);
+
+        // Its new job reports: the task finishes, and the group is counted again, whole.
+        const done = { ...finished(stored), jobId: 'job-r2', attempts: [...failedTask.attempts, anAttempt(2)] };
+        const result = await record(done, 3, ['job-r2', 'resubmission:r2']);
+        expect(result).toMatchObject({ applied: true, step: { succeeded: 3, failed: 0, status: 'SUBMITTED', attempt: 2 } });
+        expect(await store.foldStepCounts('run-1', 'fills')).toMatchObject({ succeeded: 3, failed: 0 });
+      });
+
+      it('recounts only the groups of tasks a retry reopened, and refuses to reopen a step that succeeded', async () => {
+        const size = 30;
+        const { run, steps } = aRunWithSteps('run-1', { fills: size, report: 1 });
+        await store.createRun(run, steps);
+        await inParallel(Array.from({ length: size }, (_, i) => i), 8, (i) => record(finished(aTask('run-1', 'fills', i), i === 27 ? 'FAILED' : 'SUCCEEDED'), size));
+        const counted = (await store.getStep('run-1', 'fills'))!;
+        expect(counted).toMatchObject({ succeeded: 29, failed: 1 });
+        const step = await store.updateStep(counted.version, { ...counted, status: 'FAILED', jobId: 'job-fills' });
+        const failedTask = (await store.getTask('run-1', 'fills', 27))!;
+        await store.reopenTask(failedTask, { ...failedTask, status: 'SUBMITTED', jobId: 'resubmission:x' }, size);
+
+        const retried = await store.retryStep(step.version, { ...step, status: 'SUBMITTED', attempt: 2 });
+        // The first group of 25 stays counted; the second (25..29) waits for its reopened task.
+        expect(retried).toMatchObject({ succeeded: 25, failed: 0, attempt: 2 });
+        const again = await store.retryStep(retried.version, { ...retried, updatedAt: at(9) });
+        expect(again).toMatchObject({ succeeded: 25, failed: 0 });
+
+        const report = await store.updateStep(0, { ...(await store.getStep('run-1', 'report'))!, status: 'SUCCEEDED' });
+        await expect(store.retryStep(report.version, { ...report, status: 'SUBMITTED' })).rejects.toBeInstanceOf(IllegalTransitionError);
+        expect(await store.getStep('run-1', 'report')).toEqual(report);
+      });
+    });
+
     describe('steps', () => {
       it('replaces a step at the expected version, bumping the version whatever next says', async () => {
         const { run, steps } = aRunWithSteps('run-1', { fills: 3 });
@@ -786,6 +933,286 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       });
     });
 
+    describe('run listing filters', () => {
+      const STATUSES_BY_THIRD = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+
+      /**
+       * Twelve runs, newest first as read back: three pipelines, four dates, five correlation ids,
+       * two versions a date (three runs each), three tenants (the default one among them), and
+       * three runs in each status.
+       */
+      async function aFleet(): Promise<Run[]> {
+        const ids: string[] = [];
+        for (let i = 0; i < 12; i++) {
+          const businessDate = `2024-05-0${1 + (i % 4)}`;
+          const tenant = [undefined, 'acme', 'globex'][Math.floor(i / 2) % 3];
+          const run = aRun({
+            runId: `r-${String(i).padStart(2, '0')}`,
+            pipeline: ['tca', 'risk', 'pnl'][i % 3],
+            businessDate,
+            correlationId: `corr-${i % 5}`,
+            datasetId: `executions@${businessDate}#v${1 + (i % 2)}`,
+            createdAt: at(i),
+            updatedAt: at(i),
+            ...(tenant ? { tenant } : {}),
+          });
+          await store.createRun(run, []);
+          const status = STATUSES_BY_THIRD[Math.floor(i / 3)];
+          if (status === 'RUNNING' || status === 'SUCCEEDED') await store.transitionRun(run.runId, 'PENDING', { status: 'RUNNING', updatedAt: at(20) });
+          if (status === 'SUCCEEDED') await store.transitionRun(run.runId, 'RUNNING', { status: 'SUCCEEDED', updatedAt: at(21) });
+          if (status === 'FAILED') await store.transitionRun(run.runId, 'PENDING', { status: 'FAILED', reason: 'cancelled', updatedAt: at(21) });
+          ids.unshift(run.runId);
+        }
+        return Promise.all(ids.map(async (runId) => (await store.getRun(runId))!));
+      }
+
+      /** The listing of `query`, followed through its tokens at several page sizes, is exactly the fleet's runs that `keep` keeps. */
+      async function expectListed(fleet: readonly Run[], query: RunQuery, keep: (run: Run) => boolean): Promise<void> {
+        const expected = fleet.filter(keep);
+        for (const limit of [1, 2, 50]) {
+          const { items, sizes } = await allPages((nextToken) => store.listRuns({ ...query, limit, nextToken }));
+          expect(items, `${JSON.stringify(query)}, limit ${limit}`).toEqual(expected);
+          expect(sizes.every((n) => n <= limit)).toBe(true);
+        }
+      }
+
+      it('filters by each field alone', async () => {
+        const fleet = await aFleet();
+        expect(fleet.map((r) => r.status).filter((s) => s === 'RUNNING')).toHaveLength(3);
+
+        await expectListed(fleet, { status: 'RUNNING' }, (r) => r.status === 'RUNNING');
+        await expectListed(fleet, { status: ['SUCCEEDED', 'FAILED'] }, (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+        await expectListed(fleet, { status: ['PENDING'] }, (r) => r.status === 'PENDING');
+        await expectListed(fleet, { pipeline: 'risk' }, (r) => r.pipeline === 'risk');
+        await expectListed(fleet, { businessDateFrom: '2024-05-03' }, (r) => r.businessDate >= '2024-05-03');
+        await expectListed(fleet, { businessDateTo: '2024-05-02' }, (r) => r.businessDate <= '2024-05-02');
+        await expectListed(fleet, { businessDateFrom: '2024-05-02', businessDateTo: '2024-05-02' }, (r) => r.businessDate === '2024-05-02');
+        await expectListed(fleet, { correlationId: 'corr-2' }, (r) => r.correlationId === 'corr-2');
+        await expectListed(fleet, { datasetId: 'executions@2024-05-02#v2' }, (r) => r.datasetId === 'executions@2024-05-02#v2');
+        await expectListed(fleet, { tenant: 'acme' }, (r) => r.tenant === 'acme');
+        await expectListed(fleet, { tenant: DEFAULT_TENANT }, (r) => r.tenant === undefined);
+        await expectListed(fleet, { pipeline: 'nope' }, () => false);
+        await expectListed(fleet, { datasetId: 'executions@2024-06-01#v1' }, () => false);
+        await expectListed(fleet, {}, () => true);
+      });
+
+      it('combines filters: a run is listed when it matches every one', async () => {
+        const fleet = await aFleet();
+        const inDates = (from: string, to: string) => (r: Run) => r.businessDate >= from && r.businessDate <= to;
+
+        await expectListed(fleet, { tenant: 'acme', status: ['RUNNING', 'SUCCEEDED'] }, (r) => r.tenant === 'acme' && (r.status === 'RUNNING' || r.status === 'SUCCEEDED'));
+        await expectListed(fleet, { pipeline: 'tca', businessDateFrom: '2024-05-02', businessDateTo: '2024-05-04' }, (r) => r.pipeline === 'tca' && inDates('2024-05-02', '2024-05-04')(r));
+        await expectListed(fleet, { datasetId: 'executions@2024-05-01#v1', tenant: DEFAULT_TENANT }, (r) => r.datasetId === 'executions@2024-05-01#v1' && r.tenant === undefined);
+        await expectListed(fleet, { datasetId: 'executions@2024-05-01#v1', tenant: 'globex' }, (r) => r.datasetId === 'executions@2024-05-01#v1' && r.tenant === 'globex');
+        await expectListed(fleet, { datasetId: 'executions@2024-05-03#v1', status: 'SUCCEEDED', pipeline: 'pnl' }, (r) => r.datasetId === 'executions@2024-05-03#v1' && r.status === 'SUCCEEDED' && r.pipeline === 'pnl');
+        await expectListed(
+          fleet,
+          { tenant: 'globex', status: ['PENDING', 'RUNNING', 'FAILED'], pipeline: 'risk', correlationId: 'corr-4', businessDateFrom: '2024-05-01', businessDateTo: '2024-05-03' },
+          (r) => r.tenant === 'globex' && r.status !== 'SUCCEEDED' && r.pipeline === 'risk' && r.correlationId === 'corr-4' && inDates('2024-05-01', '2024-05-03')(r),
+        );
+        await expectListed(fleet, { businessDateFrom: '2024-05-03', businessDateTo: '2024-05-02' }, () => false);
+        await expectListed(fleet, { tenant: 'acme', pipeline: 'tca', status: 'FAILED' }, (r) => r.tenant === 'acme' && r.pipeline === 'tca' && r.status === 'FAILED');
+        // The fleet has runs for every combination above to find, but not for every one to miss.
+        expect(fleet.filter((r) => r.tenant === 'globex' && r.pipeline === 'risk' && r.correlationId === 'corr-4')).toHaveLength(1);
+      });
+
+      it('pages through a selective filter over many runs with no duplicates or gaps, newest first', async () => {
+        const runs = Array.from({ length: 230 }, (_, i) =>
+          aRun({ runId: `r-${String(i).padStart(3, '0')}`, pipeline: i % 45 === 7 ? 'rare' : 'tca', createdAt: at(i), updatedAt: at(i) }),
+        );
+        await inParallel(runs, 8, (run) => store.createRun(run, []));
+        const rare = runs.filter((r) => r.pipeline === 'rare').reverse();
+        expect(rare).toHaveLength(5);
+
+        for (const limit of [1, 2, 10]) {
+          const { items, sizes } = await allPages((nextToken) => store.listRuns({ pipeline: 'rare', limit, nextToken }));
+          expect(items).toEqual(rare);
+          expect(sizes.every((n) => n <= limit)).toBe(true);
+        }
+        await store.transitionRun('r-052', 'PENDING', { status: 'RUNNING', updatedAt: at(300) });
+        await store.transitionRun('r-200', 'PENDING', { status: 'RUNNING', updatedAt: at(300) });
+        for (const limit of [1, 5]) {
+          const running = await allPages((nextToken) => store.listRuns({ status: 'RUNNING', limit, nextToken }));
+          expect(running.items.map((r) => r.runId)).toEqual(['r-200', 'r-052']);
+          const rareRunning = await allPages((nextToken) => store.listRuns({ status: 'RUNNING', pipeline: 'rare', limit, nextToken }));
+          expect(rareRunning.items.map((r) => r.runId)).toEqual(['r-052']);
+        }
+        const all = await allPages((nextToken) => store.listRuns({ limit: 100, nextToken }));
+        expect(all.items.map((r) => r.runId)).toEqual(runs.map((r) => r.runId).reverse());
+      });
+
+      it('keeps runs created at the same instant in one order, at every page size and filter', async () => {
+        const ids = shuffled(['t-a', 't-b', 't-c', 't-d', 't-e', 't-f', 't-g']);
+        for (const runId of ids) await store.createRun(aRun({ runId, createdAt: at(1), updatedAt: at(1) }), []);
+        await store.createRun(aRun({ runId: 'later', createdAt: at(2), updatedAt: at(2) }), []);
+        await store.createRun(aRun({ runId: 'earlier', createdAt: at(0), updatedAt: at(0) }), []);
+
+        const whole = (await store.listRuns()).items.map((r) => r.runId);
+        expect(whole[0]).toBe('later');
+        expect(whole.at(-1)).toBe('earlier');
+        expect([...whole].sort()).toEqual([...ids, 'later', 'earlier'].sort());
+        for (const limit of [1, 2, 4]) {
+          expect((await allPages((nextToken) => store.listRuns({ limit, nextToken }))).items.map((r) => r.runId)).toEqual(whole);
+          expect((await allPages((nextToken) => store.listRuns({ pipeline: 'tca', status: 'PENDING', limit, nextToken }))).items.map((r) => r.runId)).toEqual(whole);
+          expect((await allPages((nextToken) => store.listRuns({ datasetId: 'executions@2024-05-02#v1', limit, nextToken }))).items.map((r) => r.runId)).toEqual(whole);
+        }
+      });
+
+      it("refuses a token of one tenant's listing of a version's runs in another's", async () => {
+        const datasetId = 'executions@2024-05-02#v1';
+        for (const [i, tenant] of ['acme', 'acme', 'globex', 'globex', undefined, undefined].entries()) {
+          await store.createRun(aRun({ runId: `r-${i}`, datasetId, createdAt: at(i), ...(tenant ? { tenant } : {}) }), []);
+        }
+        const acme = await store.listRuns({ datasetId, tenant: 'acme', limit: 1 });
+        expect(acme.items.map((r) => r.runId)).toEqual(['r-1']);
+        const acmeToken = acme.nextToken as string;
+        expect((await store.listRuns({ datasetId, tenant: 'acme', limit: 1, nextToken: acmeToken })).items.map((r) => r.runId)).toEqual(['r-0']);
+        const anyToken = (await store.listRuns({ datasetId, limit: 1 })).nextToken as string;
+
+        await expectTokenRefused(store.listRuns({ datasetId, tenant: 'globex', nextToken: acmeToken }), acmeToken);
+        await expectTokenRefused(store.listRuns({ datasetId, nextToken: acmeToken }), acmeToken);
+        await expectTokenRefused(store.listRuns({ datasetId, tenant: 'globex', nextToken: anyToken }), anyToken);
+        await expectTokenRefused(store.listRuns({ tenant: 'acme', nextToken: acmeToken }), acmeToken);
+        await expectTokenRefused(store.listRuns({ datasetId: 'executions@2024-05-02#v2', nextToken: anyToken }), anyToken);
+        for (const bad of GARBAGE_TOKENS) await expectTokenRefused(store.listRuns({ datasetId, nextToken: bad }), bad);
+      });
+
+      it('refuses invalid filters with a non-retryable error', async () => {
+        await store.createRun(aRun(), []);
+        const invalid: RunQuery[] = [
+          { status: 'DONE' as RunStatus },
+          { status: ['RUNNING', 'done' as RunStatus] },
+          { status: [] },
+          { businessDateFrom: '2024-5-1' },
+          { businessDateTo: '20240501' },
+        ];
+        for (const query of invalid) {
+          const error = await store.listRuns(query).then(
+            () => expect.unreachable(`${JSON.stringify(query)} was accepted`),
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(JobsError);
+          expect(error).toMatchObject({ retryable: false });
+        }
+      });
+    });
+
+    describe('dataset version listing', () => {
+      it('lists versions newest registration first, of one dataset when asked, in pages', async () => {
+        const registered: DatasetVersion[] = [];
+        for (let i = 0; i < 7; i++) {
+          const input = aDatasetInput({ landedEventId: `landed-${i}`, dataset: i % 3 === 0 ? 'quotes' : 'executions', businessDate: `2024-05-0${1 + (i % 2)}`, registeredAt: at(i) });
+          registered.push(await store.registerDatasetVersion(input));
+        }
+        // A replay lists nothing twice.
+        await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-3', dataset: 'quotes', businessDate: '2024-05-02', registeredAt: at(9) }));
+        const newestFirst = [...registered].reverse();
+
+        expect(await store.listDatasetVersions()).toEqual({ items: newestFirst });
+        for (const limit of [1, 3]) {
+          const { items, sizes } = await allPages((nextToken) => store.listDatasetVersions({ limit, nextToken }));
+          expect(items).toEqual(newestFirst);
+          expect(sizes.every((n) => n <= limit)).toBe(true);
+          const quotes = await allPages((nextToken) => store.listDatasetVersions({ dataset: 'quotes', limit, nextToken }));
+          expect(quotes.items).toEqual(newestFirst.filter((v) => v.dataset === 'quotes'));
+        }
+        expect((await allPages((nextToken) => store.listDatasetVersions({ dataset: 'nope', nextToken }))).items).toEqual([]);
+      });
+
+      it("lists one tenant's versions only, and refuses another tenant's token", async () => {
+        const acme1 = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-1', tenant: 'acme', registeredAt: at(1) }));
+        const globex1 = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-2', tenant: 'globex', registeredAt: at(2) }));
+        const acme2 = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-3', tenant: 'acme', dataset: 'quotes', registeredAt: at(3) }));
+        const untenanted = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-4', registeredAt: at(4) }));
+        const globex2 = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-5', tenant: 'globex', registeredAt: at(5) }));
+
+        expect((await allPages((nextToken) => store.listDatasetVersions({ tenant: 'acme', limit: 1, nextToken }))).items).toEqual([acme2, acme1]);
+        expect((await store.listDatasetVersions({ tenant: 'globex' })).items).toEqual([globex2, globex1]);
+        expect((await store.listDatasetVersions({ tenant: DEFAULT_TENANT })).items).toEqual([untenanted]);
+        expect((await store.listDatasetVersions({ tenant: 'acme', dataset: 'executions' })).items).toEqual([acme1]);
+        expect(await store.listDatasetVersions({ tenant: 'nobody' })).toEqual({ items: [] });
+        expect((await store.listDatasetVersions()).items).toHaveLength(5);
+
+        const acmeToken = (await store.listDatasetVersions({ tenant: 'acme', limit: 1 })).nextToken as string;
+        const allToken = (await store.listDatasetVersions({ limit: 1 })).nextToken as string;
+        const runsToken = await (async () => {
+          await store.createRun(aRun({ runId: 'r-1', createdAt: at(1) }), []);
+          await store.createRun(aRun({ runId: 'r-2', createdAt: at(2) }), []);
+          return (await store.listRuns({ limit: 1 })).nextToken as string;
+        })();
+        await expectTokenRefused(store.listDatasetVersions({ tenant: 'globex', nextToken: acmeToken }), acmeToken);
+        await expectTokenRefused(store.listDatasetVersions({ nextToken: acmeToken }), acmeToken);
+        await expectTokenRefused(store.listDatasetVersions({ tenant: 'acme', nextToken: allToken }), allToken);
+        await expectTokenRefused(store.listDatasetVersions({ nextToken: runsToken }), runsToken);
+        await expectTokenRefused(store.listRuns({ nextToken: allToken }), allToken);
+        for (const bad of GARBAGE_TOKENS) await expectTokenRefused(store.listDatasetVersions({ nextToken: bad }), bad);
+      });
+
+      it('lists nothing in an empty store, and refuses a bad limit', async () => {
+        expect(await store.listDatasetVersions()).toEqual({ items: [] });
+        await expect(store.listDatasetVersions({ limit: 0 })).rejects.toMatchObject({ retryable: false });
+      });
+    });
+
+    describe('landings', () => {
+      const reasons = [
+        { path: 'detail.files.0.key', file: 'landing/x.csv', message: 'file not found in the object store' },
+        { file: 'landing/y.csv', line: 3, column: 'date', message: 'not a valid DATE' },
+      ];
+
+      it('answers a rejected landing with its reasons and tenant, keeping the first record on a replay', async () => {
+        const rejection = { landedEventId: 'landed-1', tenant: 'acme', dataset: 'executions', businessDate: '2024-05-02', reasons, rejectedAt: at(1) };
+        expect(await store.recordLandingRejected(rejection)).toBe(true);
+        expect(await store.recordLandingRejected({ ...rejection, reasons: [{ message: 'something else' }], rejectedAt: at(2) })).toBe(false);
+
+        expect(await store.getLanding('landed-1')).toEqual({
+          landedEventId: 'landed-1',
+          tenant: 'acme',
+          status: 'REJECTED',
+          reasons,
+          dataset: 'executions',
+          businessDate: '2024-05-02',
+          at: at(1),
+        });
+        // What could not be read is absent.
+        await store.recordLandingRejected({ landedEventId: 'landed-2', reasons: [{ path: 'detail', message: 'Required' }], rejectedAt: at(3) });
+        expect(await store.getLanding('landed-2')).toEqual({ landedEventId: 'landed-2', status: 'REJECTED', reasons: [{ path: 'detail', message: 'Required' }], at: at(3) });
+        expect(await store.getLanding('nope')).toBeUndefined();
+      });
+
+      it('lets exactly one of concurrent records of one rejection report true', async () => {
+        const results = await Promise.all([1, 2, 3].map((i) => store.recordLandingRejected({ landedEventId: 'landed-1', reasons, rejectedAt: at(i) })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.getLanding('landed-1')).toMatchObject({ status: 'REJECTED', reasons });
+      });
+
+      it('answers a landing that registered a version with that version', async () => {
+        const acme = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-1', tenant: 'acme', registeredAt: at(4) }));
+        const untenanted = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-2', registeredAt: at(5) }));
+
+        expect(await store.getLanding('landed-1')).toEqual({ landedEventId: 'landed-1', tenant: 'acme', status: 'ACCEPTED', datasetId: acme.datasetId, at: at(4) });
+        expect(await store.getLanding('landed-2')).toEqual({ landedEventId: 'landed-2', status: 'ACCEPTED', datasetId: untenanted.datasetId, at: at(5) });
+      });
+
+      it('answers a landing answered as already registered with that version, keeping the first record', async () => {
+        const v1 = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-1', tenant: 'acme' }));
+        const acceptance = { landedEventId: 'landed-2', tenant: 'acme', datasetId: v1.datasetId, at: at(6), alreadyRegistered: true as const };
+        expect(await store.recordLandingAccepted(acceptance)).toBe(true);
+        expect(await store.recordLandingAccepted({ ...acceptance, datasetId: 'executions@2024-05-02#v9', at: at(7) })).toBe(false);
+
+        expect(await store.getLanding('landed-2')).toEqual({ landedEventId: 'landed-2', tenant: 'acme', status: 'ACCEPTED', datasetId: v1.datasetId, at: at(6), alreadyRegistered: true });
+        // Answering a landing registers nothing.
+        expect((await store.listDatasetVersions()).items).toEqual([v1]);
+        expect(await store.getLanding('landed-1')).toMatchObject({ status: 'ACCEPTED', datasetId: v1.datasetId });
+      });
+
+      it('answers with the version a landing registered over any other record of it', async () => {
+        await store.recordLandingRejected({ landedEventId: 'landed-1', reasons, rejectedAt: at(1) });
+        const v1 = await store.registerDatasetVersion(aDatasetInput({ landedEventId: 'landed-1', registeredAt: at(2) }));
+        expect(await store.getLanding('landed-1')).toEqual({ landedEventId: 'landed-1', status: 'ACCEPTED', datasetId: v1.datasetId, at: at(2) });
+      });
+    });
+
     describe('processed events', () => {
       it('records an event once per consumer', async () => {
         expect(await store.isProcessed('planner', 'evt-1')).toBe(false);
@@ -800,6 +1227,56 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       it('lets exactly one of concurrent markProcessed calls for one event report true', async () => {
         const results = await Promise.all([1, 2, 3, 4].map(() => store.markProcessed('planner', 'evt-1')));
         expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('batch reads of many runs', () => {
+      it('reads the named steps of several runs in the order named, once each, leaving out unknown ones', async () => {
+        const a = aRunWithSteps('run-a', { fills: 2, report: 1 });
+        const b = aRunWithSteps('run-b', { fills: 3 });
+        await store.createRun(a.run, a.steps);
+        await store.createRun(b.run, b.steps);
+        const fillsA = (await store.getStep('run-a', 'fills'))!;
+        const moved = await store.updateStep(fillsA.version, { ...fillsA, status: 'SUBMITTED', jobId: 'job-a', updatedAt: at(1) });
+
+        const refs = [
+          { runId: 'run-b', step: 'fills' },
+          { runId: 'run-a', step: 'fills' },
+          { runId: 'run-a', step: 'nope' },
+          { runId: 'run-c', step: 'fills' },
+          { runId: 'run-a', step: 'report' },
+          { runId: 'run-b', step: 'fills' },
+        ];
+        expect(await store.getSteps(refs)).toEqual([await store.getStep('run-b', 'fills'), moved, await store.getStep('run-a', 'report')]);
+        expect(await store.getSteps([])).toEqual([]);
+      });
+
+      it('reads the tasks of many steps by step then array index, of the first children when asked', async () => {
+        const a = aRunWithSteps('run-a', { fills: 60, report: 1 });
+        const b = aRunWithSteps('run-b', { fills: 2 });
+        await store.createRun(a.run, a.steps);
+        await store.createRun(b.run, b.steps);
+        const written = [aTask('run-a', 'fills', 59), aTask('run-a', 'fills', 0), aTask('run-a', 'fills', 26), aTask('run-b', 'fills', 1), finished(aTask('run-a', 'report', 0))];
+        for (const task of written) await record(task, task.step === 'fills' ? (task.runId === 'run-a' ? 60 : 2) : 1);
+        const [fillsA, reportA, fillsB] = [a.steps[0]!, a.steps[1]!, b.steps[0]!];
+
+        const all = await store.listTasksOfSteps([fillsB, fillsA, reportA, aPlannedStep('run-c', 'fills', 5), fillsB]);
+        expect(all.map((t) => `${t.runId}/${t.taskId}`)).toEqual(['run-b/fills#p1', 'run-a/fills#p0', 'run-a/fills#p26', 'run-a/fills#p59', 'run-a/report#p0']);
+        expect(all.find((t) => t.step === 'report')).toEqual(written[4]);
+
+        const first = await store.listTasksOfSteps([fillsA, fillsB, reportA], { indexLimit: 27 });
+        expect(first.map((t) => `${t.runId}/${t.taskId}`)).toEqual(['run-a/fills#p0', 'run-a/fills#p26', 'run-b/fills#p1', 'run-a/report#p0']);
+        expect((await store.listTasksOfSteps([fillsA], { indexLimit: 1 })).map((t) => t.arrayIndex)).toEqual([0]);
+        expect(await store.listTasksOfSteps([])).toEqual([]);
+        expect(await store.listTasksOfSteps([aPlannedStep('run-a', 'fills', 0)])).toEqual([]);
+      });
+
+      it('refuses a task read of a size or child limit that is no count, as not retryable', async () => {
+        const step = aPlannedStep('run-a', 'fills', 2);
+        for (const bad of [store.listTasksOfSteps([step], { indexLimit: 0 }), store.listTasksOfSteps([step], { indexLimit: 1.5 }), store.listTasksOfSteps([{ ...step, size: -1 }])]) {
+          await expect(bad).rejects.toBeInstanceOf(JobsError);
+          await expect(bad).rejects.toMatchObject({ retryable: false });
+        }
       });
     });
   });
