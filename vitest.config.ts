@@ -7,8 +7,10 @@ const conditions = ['@nightshift/source', 'node', 'import', 'default'];
 export default defineConfig({
   resolve: { conditions },
   // Only our own condition for externalized (node_modules) packages: adding 'import' there breaks CJS packages
-  // with separate import/require builds (dynalite's big.js).
-  ssr: { resolve: { conditions, externalConditions: ['@nightshift/source'] } },
+  // with separate import/require builds (dynalite's big.js). Vitest also starts its workers with
+  // `--conditions <each ssr condition>`, so 'import' here would make Node's own require() pick a package's
+  // ESM build (ws's wrapper.mjs under @fastify/websocket); Vite adds import/require per import itself.
+  ssr: { resolve: { conditions: conditions.filter((c) => c !== 'import'), externalConditions: ['@nightshift/source'] } },
   test: {
     include: ['libs/**/*.spec.ts', 'services/**/*.spec.ts', 'infra/**/*.spec.ts', 'test/**/*.spec.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', '**/cdk.out/**'],

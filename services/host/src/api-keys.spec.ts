@@ -12,11 +12,11 @@ describe('ensureApiKeys', () => {
   });
   afterEach(() => rm(home, { recursive: true, force: true }));
 
-  it('generates one admin key of the default tenant on first start, owner-only, and keeps it after', async () => {
+  it('generates one tenantless admin key (the machine\'s operator) on first start, owner-only, and keeps it after', async () => {
     const first = await ensureApiKeys(home);
     expect(first.created).toBe(true);
     const key = (await readFile(first.adminKeyFile, 'utf8')).trim();
-    expect(await loadApiKeysFile(first.keysFile)).toEqual([{ id: 'embedded-admin', keyHash: hashApiKey(key), role: 'admin', tenant: 'default' }]);
+    expect(await loadApiKeysFile(first.keysFile)).toEqual([{ id: 'embedded-admin', keyHash: hashApiKey(key), role: 'admin' }]);
     for (const f of [first.keysFile, first.adminKeyFile]) expect((await stat(f)).mode & 0o777).toBe(0o600);
     expect(await readFile(first.keysFile, 'utf8')).not.toContain(key);
 

@@ -6,7 +6,7 @@ import { apiKeysFileSchema, hashApiKey, loadApiKeysFile, newApiKey, type ApiKeys
 export interface EmbeddedApiKeys {
   /** `<home>/api-keys.json`: the keys as reporting loads them (hashes only); pass as reporting's `apiKeysFile`. */
   keysFile: string;
-  /** `<home>/api-key`: the admin key of the default tenant, for the local user's curl and SDK calls (mode 0600). */
+  /** `<home>/api-key`: the platform admin key (no tenant: the local user operates the whole machine), for curl, the CLI and SDK calls (mode 0600). */
   adminKeyFile: string;
   /** Whether this start generated them (print how to use them then). */
   created: boolean;
@@ -16,7 +16,8 @@ export interface EmbeddedApiKeys {
 export const EMBEDDED_ADMIN_KEY_ID = 'embedded-admin';
 
 /**
- * Generates the embedded default's API key on first start: one admin key of the default tenant,
+ * Generates the embedded default's API key on first start: one tenantless admin key (it reads every
+ * tenant, redrives dead letters; runs it requests are the default tenant's),
  * its hash in `<home>/api-keys.json` and the key itself in `<home>/api-key`, both 0600. Later starts
  * keep both as they are (keys an operator added included) after checking the keys file loads.
  */
@@ -30,7 +31,7 @@ export async function ensureApiKeys(home: string): Promise<EmbeddedApiKeys> {
     if ((e as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw e;
   }
   const key = newApiKey();
-  const file: ApiKeysFile = apiKeysFileSchema.parse({ keys: [{ id: EMBEDDED_ADMIN_KEY_ID, keyHash: hashApiKey(key), role: 'admin', tenant: 'default' }] });
+  const file: ApiKeysFile = apiKeysFileSchema.parse({ keys: [{ id: EMBEDDED_ADMIN_KEY_ID, keyHash: hashApiKey(key), role: 'admin' }] });
   // The key first, then the file that makes it valid: a crash in between leaves no file, so the next start begins again.
   await writePrivate(adminKeyFile, `${key}\n`);
   await writePrivate(keysFile, `${JSON.stringify(file, null, 2)}\n`);

@@ -133,9 +133,9 @@ export interface EmbeddedPlatform {
   eventsUrl: string;
   /** The gateway's access keys; `upstream` is the one to land data with. */
   credentials: EmbeddedCredentials;
-  /** The REST API's key files; {@link apiKey} is the admin key of tenant `default`. */
+  /** The REST API's key files; {@link apiKey} is the platform's tenantless admin key. */
   apiKeys: EmbeddedApiKeys;
-  /** `Authorization: Bearer <apiKey>` calls the REST API as admin of tenant `default`. */
+  /** `Authorization: Bearer <apiKey>` calls the REST API as the platform admin (every tenant). */
   apiKey: string;
   bus: LocalEventBus;
   store: JobStore;

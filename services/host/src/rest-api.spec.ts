@@ -53,7 +53,7 @@ const SAMPLES: Record<RouteName, (w: World) => Sample[]> = {
   docs: () => [{ path: '/docs' }],
   listRuns: () => [
     { path: '/runs' },
-    { path: `/runs?status=SUCCEEDED,FAILED&pipeline=tca&businessDateFrom=2026-11-01&businessDateTo=2026-11-30&limit=1` },
+    { path: `/runs?status=SUCCEEDED,FAILED&pipeline=nightly-tca&businessDateFrom=2026-11-01&businessDateTo=2026-11-30&limit=1` },
     { path: '/runs?status=DONE', status: 400 },
   ],
   requestRun: () => [
@@ -70,7 +70,7 @@ const SAMPLES: Record<RouteName, (w: World) => Sample[]> = {
   getDataset: (w) => [{ path: `/datasets/${encodeURIComponent(w.datasetId)}` }, { path: `/datasets/${encodeURIComponent('executions@2020-01-01#v1')}`, status: 404 }],
   getLanding: (w) => [{ path: `/landings/${w.landingId}` }, { path: '/landings/never-landed', status: 404 }],
   listPipelines: () => [{ path: '/pipelines' }, { path: '/pipelines?limit=2' }],
-  getPipeline: () => [{ path: '/pipelines/tca' }, { path: '/pipelines/nope', status: 404 }],
+  getPipeline: () => [{ path: '/pipelines/nightly-tca' }, { path: '/pipelines/nope', status: 404 }],
   listDeadLetters: () => [{ path: '/dlq' }, { path: '/dlq?queue=planner' }, { path: '/dlq?queue=nope', status: 404 }],
   redrive: () => [{ path: '/dlq/planner/redrive', body: {} }, { path: '/dlq/nope/redrive', body: {}, status: 404 }],
 };
@@ -116,7 +116,7 @@ beforeAll(async () => {
     (items) => items.length === platform.pipelinesFor('executions').length && items.every((r) => r.status === 'SUCCEEDED'),
     { what: 'the landed day\'s runs to succeed', timeoutMs: 180_000, intervalMs: 250 },
   );
-  const tca = runs.find((r) => r.pipeline === 'tca')!;
+  const tca = runs.find((r) => r.pipeline === 'nightly-tca')!;
   const reports = await waitFor(
     async () => ((await (await fetch(`${platform.apiUrl}/reports?runId=${tca.runId}`, { headers })).json()) as { items: Array<{ reportId: string }> }).items,
     (items) => items.length === 1,
@@ -124,7 +124,7 @@ beforeAll(async () => {
   );
   const run = (await (await fetch(`${platform.apiUrl}/runs/${tca.runId}`, { headers })).json()) as { datasetId: string; tasks: Array<{ taskId: string }> };
   // A run that fails at once: no dataset for that date.
-  const failed = (await (await fetch(`${platform.apiUrl}/runs`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'tca', businessDate: '2026-11-02' }) })).json()) as { runId: string };
+  const failed = (await (await fetch(`${platform.apiUrl}/runs`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'nightly-tca', businessDate: '2026-11-02' }) })).json()) as { runId: string };
   await waitFor(async () => (await fetch(`${platform.apiUrl}/runs/${failed.runId}`, { headers })).json() as Promise<{ status?: string }>, (r) => r.status === 'FAILED', { what: 'the request without a dataset to fail', timeoutMs: 60_000 });
   // A dead letter in the planner's DLQ, of the default tenant.
   await platform.bus.putDeadLetter(
