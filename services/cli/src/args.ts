@@ -9,9 +9,27 @@ export type FlagValues = Record<string, string | string[] | boolean | undefined>
  * ERR_PARSE_ARGS_* errors become a `CliUsageError` so they exit with code 2 like any bad input.
  */
 export function parseFlags(argv: string[], options: Options): FlagValues {
+  return parse(argv, options, false).values;
+}
+
+/**
+ * Like {@link parseFlags}, for commands that also take operands (`runs show <id>`, `land FILE...`):
+ * between `min` and `max` of them, else a `CliUsageError` naming what is missing or extra. Flags
+ * and operands may come in any order; `--` ends the flags.
+ */
+export function parseCommandLine(argv: string[], options: Options, operands: { min: number; max: number; names: string }): { values: FlagValues; positionals: string[] } {
+  const parsed = parse(argv, options, true);
+  if (parsed.values['help']) return parsed;
+  const n = parsed.positionals.length;
+  if (n < operands.min) throw new CliUsageError(`missing ${operands.names}`);
+  if (n > operands.max) throw new CliUsageError(`unexpected argument(s) ${parsed.positionals.slice(operands.max).map((p) => JSON.stringify(p)).join(' ')} (expected ${operands.names || 'none'})`);
+  return parsed;
+}
+
+function parse(argv: string[], options: Options, allowPositionals: boolean): { values: FlagValues; positionals: string[] } {
   try {
-    const { values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
-    return values as FlagValues;
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+    return { values: values as FlagValues, positionals };
   } catch (cause) {
     const code = (cause as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {

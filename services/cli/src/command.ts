@@ -1,5 +1,6 @@
 import { CliUsageError } from './errors.js';
 import { listFlag, type FlagValues } from './args.js';
+import type { CliEnvironment } from './config.js';
 
 /** One subcommand of `nightshift`. */
 export interface Command<T = unknown> {
@@ -12,12 +13,13 @@ export interface Command<T = unknown> {
    * Runs the subcommand; the returned value is printed to stdout as JSON. `null` means `--help` was
    * asked for, and `undefined` that the command printed its own output.
    */
-  run(argv: string[], io: CliIo): Promise<T | null | undefined>;
+  run(argv: string[], io: CliIo, env: CliEnvironment): Promise<T | null | undefined>;
 }
 
 /** Where a command writes: the process streams in production, buffers in tests. */
 export interface CliIo {
-  stdout: { write(chunk: string): unknown };
+  /** `isTTY` and `columns` as on `process.stdout`: a terminal gets redrawn progress (`runs watch`), anything else plain lines. */
+  stdout: { write(chunk: string): unknown; isTTY?: boolean; columns?: number };
   stderr: { write(chunk: string): unknown };
 }
 

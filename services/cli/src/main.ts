@@ -1,4 +1,5 @@
 import { runCli } from './cli.js';
+import { processEnvironment } from './config.js';
 
 // Launched by bin/nightshift.js. Setting exitCode (not process.exit) lets stdout drain first.
-process.exitCode = await runCli(process.argv.slice(2), process);
+process.exitCode = await runCli(process.argv.slice(2), process, processEnvironment());

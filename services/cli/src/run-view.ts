@@ -1,0 +1,172 @@
+import type { RunDetail, RunResource, TaskResource } from '@nightshift/api-contract';
+import { clip, formatDuration, formatTable, formatTime, plural, progressBar } from './format.js';
+
+/*
+ * How runs read for people: the `runs` commands' human output, as pure functions of what the REST
+ * API answered (the commands fetch, these render).
+ */
+
+type Attempt = TaskResource['attempts'][number];
+type Step = RunDetail['steps'][number];
+
+/** `GET /runs` as a table. */
+export function runTable(runs: readonly RunResource[]): string[] {
+  return formatTable(
+    ['RUN', 'PIPELINE', 'DATE', 'STATUS', 'TASKS', 'CREATED', 'DURATION', 'REASON'],
+    runs.map((r) => [r.runId, r.pipeline, r.businessDate, r.status, String(r.tasksTotal), formatTime(r.createdAt), formatDuration(r.durationMs), clip(r.reason ?? '', 60)]),
+  );
+}
+
+/** The last attempt of a task, if it made one. */
+export function lastAttempt(task: TaskResource): Attempt | undefined {
+  return task.attempts.at(-1);
+}
+
+/** Why a task (its last attempt) failed, in the platform's words. */
+export function failureOf(task: TaskResource): { exitCode?: number; reason: string } {
+  const attempt = lastAttempt(task);
+  const exitCode = attempt?.exitCode ?? task.exitCode;
+  const reason = attempt?.reason ?? attempt?.statusReason ?? task.statusReason ?? 'no reason recorded';
+  return { ...(exitCode !== undefined ? { exitCode } : {}), reason };
+}
+
+/** `exit 3: reason` or the reason alone. */
+function failureText(task: TaskResource): string {
+  const { exitCode, reason } = failureOf(task);
+  return exitCode !== undefined ? `exit code ${exitCode}: ${reason}` : reason;
+}
+
+/** The steps in plan order, each with its progress (steps the planner has not recorded yet have progress only). */
+export function stepsOf(run: RunDetail): Array<{ step: string; status: string; done: number; total: number; failed: number; job?: Step['job'] }> {
+  const recorded = new Map(run.steps.map((s) => [s.step, s]));
+  const names = [...run.steps.map((s) => s.step), ...Object.keys(run.progress.steps).filter((s) => !recorded.has(s))];
+  return names.map((step) => {
+    const p = run.progress.steps[step];
+    const s = recorded.get(step);
+    const job = s?.job;
+    return { step, status: p?.status ?? s?.status ?? 'PENDING', done: p?.done ?? s?.succeeded ?? 0, total: p?.total ?? s?.size ?? 0, failed: p?.failed ?? s?.failed ?? 0, ...(job ? { job } : {}) };
+  });
+}
+
+/** What a step's job is doing now: `2 RUNNING, 1 RUNNABLE`. */
+function jobSummary(job: Step['job']): string {
+  const summary = Object.entries(job?.statusSummary ?? {}).filter(([, n]) => n > 0);
+  return summary.length > 0 ? summary.map(([status, n]) => `${n} ${status}`).join(', ') : (job?.status ?? '');
+}
+
+/** `runs show`: the run, its steps with progress and what they wait for, and its failed tasks. */
+export function describeRun(run: RunDetail, failedTasks: readonly TaskResource[]): string[] {
+  const lines = [
+    `run       ${run.runId}`,
+    `pipeline  ${run.pipeline}   business date ${run.businessDate}   dataset ${run.datasetId}${run.tenant ? `   tenant ${run.tenant}` : ''}`,
+    `status    ${run.status}${run.attempt && run.attempt > 1 ? ` (attempt ${run.attempt})` : ''}   ${run.progress.done}/${run.progress.total} tasks done, ${run.progress.failed} failed`,
+    `times     created ${formatTime(run.createdAt)}   started ${formatTime(run.startedAt)}   finished ${formatTime(run.finishedAt)}${run.durationMs !== undefined ? `   (${formatDuration(run.durationMs)})` : ''}`,
+  ];
+  if (run.reason) lines.push(`reason    ${run.reason}`);
+  const steps = stepsOf(run);
+  if (steps.length > 0) {
+    lines.push('', ...formatTable(
+      ['STEP', 'STATUS', 'DONE', 'FAILED', 'JOB', 'WAITING'],
+      steps.map((s) => [s.step, s.status, `${s.done}/${s.total}`, String(s.failed), jobSummary(s.job), clip(s.job?.waitingReason ?? '', 100)]),
+    ));
+  }
+  if (failedTasks.length > 0) {
+    lines.push('', ...formatTable(
+      ['FAILED TASK', 'ATTEMPTS', 'LAST ATTEMPT'],
+      failedTasks.map((t) => [t.taskId, `${t.attempts.length}/${t.maxAttempts}`, clip(failureText(t), 120)]),
+    ));
+  }
+  return lines;
+}
+
+/** What `runs why` found: the machine form (`--json`) and the input of {@link explanationLines}. */
+export interface RunExplanation {
+  runId: string;
+  pipeline: string;
+  status: RunResource['status'];
+  reason?: string;
+  durationMs?: number;
+  /** The failed tasks (those of a FAILED run), at most the first few, with their last attempt. */
+  failedTasks: Array<{ taskId: string; attempts: number; maxAttempts: number; exitCode?: number; reason: string; logUrl?: string; logTail?: string[]; logUnavailable?: string }>;
+  /** How many tasks failed in all. */
+  failedTaskCount: number;
+  /** The unfinished steps (of a PENDING or RUNNING run) and what each waits for. */
+  waiting: Array<{ step: string; status: string; done: number; total: number; waitsFor: string }>;
+}
+
+/** Why an unfinished step is not done yet, from its status, its job now, and the steps it depends on. */
+export function waitsFor(step: ReturnType<typeof stepsOf>[number], dependsOn: readonly string[] | undefined): string {
+  switch (step.status) {
+    case 'PENDING':
+      return dependsOn && dependsOn.length > 0 ? `not submitted: waits for step(s) ${dependsOn.join(', ')} to succeed` : 'not submitted yet: the planner has not got to it';
+    case 'SUBMITTING':
+      return 'being submitted to the compute environment';
+    case 'SUBMITTED': {
+      const now = jobSummary(step.job);
+      if (step.job?.waitingReason) return `${now ? `${now}; ` : ''}waiting: ${step.job.waitingReason}`;
+      return now ? `running: ${now}` : 'submitted; the compute environment has not reported on it yet';
+    }
+    default:
+      return step.status;
+  }
+}
+
+/** `runs why` for people. */
+export function explanationLines(why: RunExplanation): string[] {
+  switch (why.status) {
+    case 'FAILED': {
+      const lines = [`run ${why.runId} (${why.pipeline}) FAILED${why.reason ? `: ${why.reason}` : ''}`];
+      if (why.failedTaskCount === 0) {
+        lines.push('no task failed: the run failed before or around its tasks (see the reason).');
+        return lines;
+      }
+      lines.push(`${plural(why.failedTaskCount, 'task')} failed${why.failedTaskCount > why.failedTasks.length ? ` (the first ${why.failedTasks.length} follow)` : ''}:`);
+      for (const t of why.failedTasks) {
+        lines.push(`  ${t.taskId}: attempt ${t.attempts} of ${t.maxAttempts}, ${t.exitCode !== undefined ? `exit code ${t.exitCode}, ` : ''}${t.reason}`);
+        if (t.logTail) {
+          lines.push(`    last ${plural(t.logTail.length, 'line')} of its log (nightshift runs logs ${why.runId} ${t.taskId} --attempt ${t.attempts}):`);
+          for (const l of t.logTail) lines.push(`    | ${l}`);
+        } else if (t.logUnavailable) lines.push(`    (no log: ${t.logUnavailable})`);
+      }
+      return lines;
+    }
+    case 'SUCCEEDED':
+      return [`run ${why.runId} (${why.pipeline}) SUCCEEDED${why.durationMs !== undefined ? ` in ${formatDuration(why.durationMs)}` : ''}: nothing to explain`];
+    case 'PENDING':
+    case 'RUNNING': {
+      const lines = [`run ${why.runId} (${why.pipeline}) is ${why.status}`];
+      if (why.waiting.length === 0) lines.push('  no step planned yet: the planner has not got to the run');
+      for (const w of why.waiting) lines.push(`  ${w.step} (${w.status}, ${w.done}/${w.total} done): ${w.waitsFor}`);
+      return lines;
+    }
+  }
+}
+
+/** The last `n` lines of a log (its trailing newline ignored). */
+export function tail(text: string, n: number): string[] {
+  const lines = text.replace(/\n$/, '').split('\n');
+  return n <= 0 ? [] : lines.slice(-n);
+}
+
+/** One line per change of a watched run, for a log file or a pipe. */
+export function watchLine(run: RunDetail, at: Date): string {
+  const steps = stepsOf(run).map((s) => `${s.step} ${s.status} ${s.done}/${s.total}${s.failed > 0 ? ` (${s.failed} failed)` : ''}${s.job?.waitingReason ? ` waiting: ${clip(s.job.waitingReason, 80)}` : ''}`);
+  return `${at.toISOString().slice(11, 19)}Z ${run.status} ${run.progress.done}/${run.progress.total} done, ${run.progress.failed} failed${steps.length > 0 ? ` | ${steps.join(' | ')}` : ''}`;
+}
+
+/** What a watched run shows on a terminal: a header and a progress bar per step (redrawn in place). */
+export function watchBlock(run: RunDetail, columns = 100): string[] {
+  const steps = stepsOf(run);
+  const width = Math.max(...steps.map((s) => s.step.length), 4);
+  const lines = [`run ${run.runId} ${run.status}  ${run.progress.done}/${run.progress.total} done, ${run.progress.failed} failed`];
+  for (const s of steps) {
+    lines.push(clip(`  ${s.step.padEnd(width)} ${progressBar(s.done, s.total)} ${`${s.done}/${s.total}`.padStart(11)}  ${s.failed} failed  ${s.status}`, columns - 1));
+    if (s.job?.waitingReason) lines.push(clip(`  ${''.padEnd(width)} waiting: ${s.job.waitingReason}`, columns - 1));
+  }
+  return lines;
+}
+
+/** Whether a run status is final. */
+export function isTerminal(status: RunResource['status']): boolean {
+  return status === 'SUCCEEDED' || status === 'FAILED';
+}
