@@ -16,6 +16,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY libs/api/package.json libs/api/
 COPY libs/analytics/package.json libs/analytics/
 COPY libs/aws-wire/package.json libs/aws-wire/
 COPY libs/compute/aws/package.json libs/compute/aws/

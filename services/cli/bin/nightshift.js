@@ -7,4 +7,6 @@ if (!existsSync(main)) {
   process.stderr.write('nightshift is not built yet: run `npm run build`\n');
   process.exit(2);
 }
+// The AWS SDK warns on every run that Node 20 support ends in 2027 (`land` uses it); the stack is pinned on purpose.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 await import(main.href);

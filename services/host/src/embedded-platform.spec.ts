@@ -256,12 +256,13 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     expect(await log.text()).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z bad input: unknown analytic "no-such-analytic"/m);
     const missing = await apiFetch(`${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks/${encodeURIComponent(task!.taskId)}/attempts/2/log`);
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as { message: string }).message).toBe('task boom#all of run ' + outcome.detail.data.runId + ' has no attempt 2 (it has 1)');
+    expect(((await missing.json()) as { detail: string }).detail).toBe('task boom#all of run ' + outcome.detail.data.runId + ' has no attempt 2 (it has 1)');
     const runPath = `${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks`;
-    const zero = await apiFetch(`${runPath}/${encodeURIComponent(task!.taskId)}/attempts/0/log`);
-    expect([zero.status, ((await zero.json()) as { message: string }).message]).toEqual([400, 'attempt must be a positive integer, got "0"']);
-    const noHash = await apiFetch(`${runPath}/boom/attempts/1/log`);
-    expect([noHash.status, ((await noHash.json()) as { message: string }).message]).toEqual([400, 'task id "boom" is not <step>#<partition> (URL-encode "#" as %23)']);
+    type Problem = { status: number; problems: Array<{ path: string; message: string }> };
+    const zero = (await (await apiFetch(`${runPath}/${encodeURIComponent(task!.taskId)}/attempts/0/log`)).json()) as Problem;
+    expect(zero).toMatchObject({ status: 400, problems: [{ path: 'params.n', message: expect.stringContaining('>=1') }] });
+    const noHash = (await (await apiFetch(`${runPath}/boom/attempts/1/log`)).json()) as Problem;
+    expect(noHash).toMatchObject({ status: 400, problems: [{ path: 'params.taskId', message: 'must be <step>#<partition> (URL-encode "#" as %23)' }] });
     expect((await apiFetch(`${runPath}/${encodeURIComponent('boom#nowhere')}/attempts/1/log`)).status).toBe(404);
   });
 

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import 'reflect-metadata';
 import { Logger, type INestApplication, type INestMicroservice, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { callerOf, loadOrCreateAccessKeys, mayPublishSource, type AccessGrant, type AwsCredentials } from '@nightshift/aws-wire';
 import { NightshiftSource, SERVICE_RULES, type RuleDefinition } from '@nightshift/contracts';
@@ -14,7 +13,7 @@ import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
 import { BUILT_IN_PIPELINES, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, TtlSweeper } from '@nightshift/jobs-dynamodb';
 import { PlannerModule, plannerConfigSchema, ReconciliationLoop } from '@nightshift/planner';
-import { ReportingModule, reportingConfigSchema, reportingHttpOptions } from '@nightshift/reporting';
+import { ReportingModule, reportingConfigSchema, reportingHttpAdapter } from '@nightshift/reporting';
 import type { ServiceRuntime } from '@nightshift/platform';
 import { DirectoryObjectStore, S3HttpEndpoint } from '@nightshift/storage-local';
 import { ensureApiKeys, type EmbeddedApiKeys } from './api-keys.js';
@@ -334,7 +333,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
 
       const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2, apiKeysFile: apiKeys.keysFile });
       const reportingService = ReportingModule.compose(reportingConfig, runtime, options.extraPipelines ? { extraPipelines: options.extraPipelines } : {});
-      const reporting: INestApplication = await NestFactory.create(reportingService.module, new FastifyAdapter(reportingHttpOptions(reportingConfig)), { logger });
+      const reporting: INestApplication = await NestFactory.create(reportingService.module, reportingHttpAdapter(reportingConfig), { logger });
       reporting.connectMicroservice({ strategy: reportingService.transport });
       await reporting.startAllMicroservices();
       await reporting.listen(reportingConfig.httpPort, reportingConfig.httpHost);

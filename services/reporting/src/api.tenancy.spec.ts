@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynam
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { ReportingModule } from './app.module.js';
 import { hashApiKey, newApiKey, type ApiKeysFile } from './auth/api-keys.js';
+import { reportingHttpAdapter } from './api/http-adapter.js';
 import { reportingConfigSchema, reportingHttpOptions } from './config.js';
 
 /*
@@ -206,7 +206,7 @@ beforeAll(async () => {
     jwtAudience: AUDIENCE,
   });
   const { module } = ReportingModule.compose(config, { mode: 'local', dynamo: client, bus, compute, logs: new DirectoryJobLogs(logDir) });
-  app = await NestFactory.create(module, new FastifyAdapter(reportingHttpOptions(config)), { logger: false });
+  app = await NestFactory.create(module, reportingHttpAdapter(config), { logger: false });
   await app.listen(0, '127.0.0.1');
   api = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   await seed(tableName, objectsDir, logDir);
@@ -450,6 +450,25 @@ describe('REST API request bounds', () => {
     const big = await call('POST', '/runs', keys.acme.operator, { pipeline: 'tca', businessDate: '2024-05-02', requestedBy: 'x'.repeat(5_000) });
     expect(big.status).toBe(413);
     expect((await call('GET', '/health')).status).toBe(200);
+  });
+
+  it('answers what the HTTP server refuses before the API sees it as problem details too: too large, empty, not JSON, another media type, a bad URL', async () => {
+    const send = async (body: string, contentType: string | undefined, path = '/runs') => {
+      const res = await fetch(`${api}${path}`, { method: 'POST', headers: { authorization: `Bearer ${keys.acme.operator}`, ...(contentType ? { 'content-type': contentType } : {}) }, body });
+      return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as { type?: string; status?: number; detail?: string; instance?: string } };
+    };
+    const answers = [
+      [await send(JSON.stringify({ requestedBy: 'x'.repeat(5_000) }), 'application/json'), 413],
+      [await send('', 'application/json'), 400],
+      [await send('{"pipeline": ', 'application/json'), 400],
+      [await send('<run/>', 'application/xml'), 415],
+      [await send('{}', 'application/json', '/runs/%zz/cancel'), 400],
+    ] as const;
+    for (const [answer, status] of answers) {
+      expect(answer.status).toBe(status);
+      expect(answer.type).toContain('application/problem+json');
+      expect(answer.body).toMatchObject({ status, type: expect.stringMatching(/^urn:nightshift:problem:/), detail: expect.any(String) });
+    }
   });
 
   it('defaults to headers and idle 10 s, request 30 s, body 1 MiB', () => {

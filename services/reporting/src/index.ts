@@ -8,3 +8,4 @@ export { ROUTES, type ApiRoute, type RouteName } from './api/routes.js';
 export * from './auth/api-keys.js';
 export { ROLES, type Role, type Principal } from './auth/principal.js';
 export * from './errors.js';
+export { reportingHttpAdapter } from './api/http-adapter.js';

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { runStandalone } from '@nightshift/platform';
 import { ReportingModule } from './app.module.js';
-import { loadReportingConfig, reportingHttpOptions } from './config.js';
+import { reportingHttpAdapter } from './api/http-adapter.js';
+import { loadReportingConfig } from './config.js';
 
 /** Reporting as its own process (ECS task behind the load balancer, or `npm run start:split`): REST API + its SQS queue. */
 await runStandalone('reporting', () => loadReportingConfig(), async (config, runtime) => {
   const { module, transport } = ReportingModule.compose(config, runtime);
-  const app = await NestFactory.create(module, new FastifyAdapter(reportingHttpOptions(config)));
+  const app = await NestFactory.create(module, reportingHttpAdapter(config));
   app.connectMicroservice({ strategy: transport });
   await app.startAllMicroservices();
   await app.listen(config.httpPort, config.httpHost);

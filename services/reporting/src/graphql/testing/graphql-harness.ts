@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DirectoryJobLogs, LocalComputeEnvironment } from '@nightshift/compute-local';
 import { SERVICE_RULES } from '@nightshift/contracts';
@@ -13,7 +12,8 @@ import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynam
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { ReportingModule } from '../../app.module.js';
 import { hashApiKey, newApiKey, type ApiKeysFile } from '../../auth/api-keys.js';
-import { reportingConfigSchema, reportingHttpOptions } from '../../config.js';
+import { reportingHttpAdapter } from '../../api/http-adapter.js';
+import { reportingConfigSchema } from '../../config.js';
 
 /*
  * Reporting's module over real HTTP for the GraphQL specs: the embedded DynamoDB, a directory
@@ -109,7 +109,7 @@ export async function startReporting(): Promise<ReportingUnderTest> {
 
     const config = reportingConfigSchema.parse({ tableName, objectStoreDir: objectsDir, httpPort: 0, apiKeysFile: keysFile });
     const { module } = ReportingModule.compose(config, { mode: 'local', dynamo: client, bus, compute, logs: new DirectoryJobLogs(logDir) });
-    app = await NestFactory.create(module, new FastifyAdapter(reportingHttpOptions(config)), { logger: false });
+    app = await NestFactory.create(module, reportingHttpAdapter(config), { logger: false });
     await app.listen(0, '127.0.0.1');
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
 
