@@ -247,8 +247,7 @@ export class PlatformApi {
   async getReport(caller: Principal, reportId: string): Promise<Report & { document: unknown }> {
     const report = await this.ports.store.getReport(reportId);
     if (!report || !mayRead(caller, report)) throw notFound(`report ${reportId} not found`);
-    const document = JSON.parse(Buffer.from(await this.ports.objects.get(report.key)).toString('utf8')) as unknown;
-    return { ...report, document };
+    return { ...report, document: await this.reportDocument(caller, report) };
   }
 
   // ---- datasets and landings --------------------------------------------------------------------
