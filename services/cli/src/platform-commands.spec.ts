@@ -61,6 +61,8 @@ let dir: string;
 let platform: EmbeddedPlatform;
 /** A key of another tenant (`other`), admin there. */
 let otherKey: string;
+/** A viewer's key of that tenant: reads only. */
+let otherViewerKey: string;
 /** A tenantless admin's key (a platform operator's): the only kind that may redrive dead letters. */
 let opsKey: string;
 
@@ -68,14 +70,16 @@ beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'nightshift-cli-platform-'));
   dir = await mkdtemp(join(tmpdir(), 'nightshift-cli-files-'));
   // The API keys file as the host writes it on first start (its admin key in <home>/api-key), plus
-  // a key of a second tenant, which the host keeps as an operator-added key.
+  // keys of a second tenant and a tenantless admin's, which the host keeps as operator-added keys.
   const adminKey = newApiKey();
   otherKey = newApiKey();
+  otherViewerKey = newApiKey();
   opsKey = newApiKey();
   const keys = apiKeysFileSchema.parse({
     keys: [
       { id: 'embedded-admin', keyHash: hashApiKey(adminKey), role: 'admin', tenant: 'default' },
       { id: 'other-admin', keyHash: hashApiKey(otherKey), role: 'admin', tenant: 'other' },
+      { id: 'other-viewer', keyHash: hashApiKey(otherViewerKey), role: 'viewer', tenant: 'other' },
       { id: 'ops', keyHash: hashApiKey(opsKey), role: 'admin' },
     ],
   });
@@ -299,6 +303,184 @@ describe('nightshift platform commands, against the embedded platform', () => {
     expect(oneLine(noKey)).toContain('no API token');
   });
 
+  describe("a second tenant's tokens: every platform command sees and acts on that tenant's things alone", () => {
+    /** The first tenant's (default's) version that the second tenant lands the same content as. */
+    const THEIR_VERSION = 'cli-ok@2026-01-05#v1';
+    /** Shaped like a version id, naming none: what "not found" looks like. */
+    const MISSING_VERSION = 'cli-ok@2026-01-05#v99';
+    /** One dead letter per tenant in the planner's queue: each tenant's event id. */
+    const DEAD = { default: 'cli-dead-planner-default', other: 'cli-dead-planner-other' } as const;
+    const FORBIDDEN_REDRIVE = "redriving a queue moves every tenant's messages: it needs a tenantless admin token; this one acts for tenant other (HTTP 403; token from --token)";
+    const OTHER_TENANT_ONLY = 'this token may act for tenant other only (HTTP 403; token from --token)';
+
+    /** The first tenant's failed run: it has a task with a log, so every runs subcommand has something to reveal. */
+    let theirRun: RunResource;
+    /** A run id shaped like theirs that names no run. */
+    let missingRunId: string;
+    /** Every run and dataset version of the first tenant, as its own admin lists them. */
+    let theirRunIds: string[];
+    let theirDatasetIds: string[];
+    /** The second tenant's version of cli-ok@2026-01-05 (landed below) and the run it started. */
+    let ourDatasetId: string;
+    let ourRunId: string;
+
+    const asOther = (args: string[]): Promise<Result> => nightshift([...args, '--token', otherKey]);
+    const asViewer = (args: string[]): Promise<Result> => nightshift([...args, '--token', otherViewerKey]);
+
+    beforeAll(async () => {
+      theirRun = await runOf('cli-broken', '2026-01-06');
+      missingRunId = theirRun.runId.replace(/-[^-]+$/, (tail) => `-${'0'.repeat(tail.length - 1)}`);
+      expect(missingRunId).not.toBe(theirRun.runId);
+      theirRunIds = runsPageSchema.parse(JSON.parse((await nightshift(['runs', 'list', '--all', '--json'])).stdout)).items.map((r) => r.runId);
+      theirDatasetIds = datasetsPageSchema.parse(JSON.parse((await nightshift(['datasets', '--all', '--json'])).stdout)).items.map((d) => d.datasetId);
+      expect(theirRunIds).toContain(theirRun.runId);
+      expect(theirDatasetIds).toContain(THEIR_VERSION);
+      for (const [tenant, eventId] of Object.entries(DEAD)) await platform.bus.putDeadLetter('planner', deadLetterOf(eventId, tenant), `poison of ${tenant}`);
+    });
+
+    it("land --tenant reports its own landing: accepted as a version of its own (not the first tenant's of the same content), or rejected", async () => {
+      const landed = await asOther(['land', '--dataset', 'cli-ok', '--date', '2026-01-05', '--tenant', 'other', '--timeout', '60', join(dir, 'prices.csv')]);
+      expect(landed.stderr).toBe('');
+      expect(landed.code).toBe(0);
+      const accepted = /^accepted: (cli-ok@2026-01-05#v\d+) \(1 file, 1 row\)$/m.exec(landed.stdout);
+      expect(accepted, landed.stdout).not.toBeNull();
+      ourDatasetId = accepted![1]!;
+      expect(theirDatasetIds).not.toContain(ourDatasetId);
+
+      const rejected = await asOther(['land', '--dataset', 'cli-ok', '--date', '2026-01-09', '--tenant', 'other', '--timeout', '60', `prices=${join(dir, 'bad.csv')}`]);
+      expect(rejected.code).toBe(1);
+      expect(rejected.stdout).toMatch(/^rejected: 1 reason\n {2}landing\/cli-ok\/prices\/business_date=2026-01-09\/\S+\/bad\.csv:3 column close: /m);
+      expect(oneLine(rejected)).toMatch(/^nightshift land: failed: landing \S+ was rejected \(1 reason\)$/);
+    });
+
+    it("runs list (table, --json, by dataset) lists the second tenant's runs and none of the first's, and the other way round; --tenant of the first is refused", async () => {
+      const listed = await until(
+        ['runs', 'list', '--all', '--json', '--token', otherKey],
+        (r) => r.code === 0 && runsPageSchema.parse(JSON.parse(r.stdout)).items.some((run) => run.datasetId === ourDatasetId),
+        `the second tenant's run over ${ourDatasetId}`,
+      );
+      const ours = runsPageSchema.parse(JSON.parse(listed.stdout)).items;
+      expect(ours.map((r) => [r.pipeline, r.tenant])).toEqual([['cli-ok', 'other']]);
+      ourRunId = ours[0]!.runId;
+      expect(theirRunIds).not.toContain(ourRunId);
+      // The first tenant still has its one cli-ok run of that day (runOf expects exactly one).
+      expect((await runOf('cli-ok', '2026-01-05')).runId).not.toBe(ourRunId);
+
+      for (const list of [asOther, asViewer]) {
+        const table = await list(['runs', 'list', '--all']);
+        expect(table.code).toBe(0);
+        expect(firstColumn(table.stdout)).toEqual([ourRunId]);
+      }
+      expect(runsPageSchema.parse(JSON.parse((await asOther(['runs', 'list', '--dataset', theirRun.datasetId ?? '', '--json'])).stdout)).items).toEqual([]);
+      const forThem = await asOther(['runs', 'list', '--tenant', 'default']);
+      expect(forThem.stdout).toBe('');
+      expect(forThem.code).toBe(2);
+      expect(oneLine(forThem)).toBe(`nightshift runs: bad input: ${OTHER_TENANT_ONLY}`);
+    });
+
+    /** Every runs subcommand that names a run; `write` ones need the operator role. */
+    const RUN_COMMANDS: ReadonlyArray<{ name: string; args: (runId: string) => string[]; write?: true }> = [
+      { name: 'show', args: (id) => ['runs', 'show', id] },
+      { name: 'show --json', args: (id) => ['runs', 'show', id, '--json'] },
+      { name: 'watch', args: (id) => ['runs', 'watch', id, '--interval', '0.2'] },
+      { name: 'watch --json', args: (id) => ['runs', 'watch', id, '--interval', '0.2', '--json'] },
+      { name: 'why', args: (id) => ['runs', 'why', id] },
+      { name: 'why --json', args: (id) => ['runs', 'why', id, '--json'] },
+      { name: 'logs (by step)', args: (id) => ['runs', 'logs', id, 'boom'] },
+      { name: 'logs --attempt', args: (id) => ['runs', 'logs', id, 'boom#all', '--attempt', '1'] },
+      { name: 'cancel', args: (id) => ['runs', 'cancel', id, '--reason', 'not yours'], write: true },
+      { name: 'retry', args: (id) => ['runs', 'retry', id, '--reason', 'not yours'], write: true },
+    ];
+
+    for (const { name, args, write } of RUN_COMMANDS) {
+      it(`runs ${name} of the first tenant's run: exit 2, not found as a run that does not exist, nothing on stdout`, async () => {
+        for (const key of write ? [otherKey] : [otherKey, otherViewerKey]) {
+          const theirs = await nightshift([...args(theirRun.runId), '--token', key]);
+          const missing = await nightshift([...args(missingRunId), '--token', key]);
+          expect(theirs.stdout).toBe('');
+          expect(theirs.code).toBe(2);
+          expect(oneLine(theirs)).toBe(`nightshift runs: bad input: run ${theirRun.runId} not found (HTTP 404)`);
+          expect(missing).toEqual({ code: 2, stdout: '', stderr: theirs.stderr.replaceAll(theirRun.runId, missingRunId) });
+        }
+      });
+    }
+
+    it("the first tenant's run is as it was: no cancel or retry of the second tenant's reached it", async () => {
+      const after = runDetailSchema.parse(JSON.parse((await nightshift(['runs', 'show', theirRun.runId, '--json'])).stdout));
+      expect([after.status, after.attempt, after.reason]).toEqual(['FAILED', theirRun.attempt, theirRun.reason]);
+    });
+
+    it("datasets lists the second tenant's version and none of the first's; the first's is not found as a missing one; --tenant of the first is refused", async () => {
+      for (const list of [asOther, asViewer]) {
+        const json = datasetsPageSchema.parse(JSON.parse((await list(['datasets', '--all', '--json'])).stdout)).items.map((d) => d.datasetId);
+        expect(json).toEqual([ourDatasetId]);
+        expect(firstColumn((await list(['datasets', '--all'])).stdout)).toEqual([ourDatasetId]);
+      }
+      for (const json of [[], ['--json']]) {
+        const theirs = await asOther(['datasets', THEIR_VERSION, ...json]);
+        const missing = await asOther(['datasets', MISSING_VERSION, ...json]);
+        expect(theirs.stdout).toBe('');
+        expect(theirs.code).toBe(2);
+        expect(oneLine(theirs)).toBe(`nightshift datasets: bad input: dataset version ${THEIR_VERSION} not found (HTTP 404)`);
+        expect(missing).toEqual({ code: 2, stdout: '', stderr: theirs.stderr.replaceAll(THEIR_VERSION, MISSING_VERSION) });
+      }
+      // Its own version lists its own run alone; the first tenant's version lists the first's.
+      expect(datasetDetailSchema.parse(JSON.parse((await asViewer(['datasets', ourDatasetId, '--json'])).stdout)).runs.map((r) => r.runId)).toEqual([ourRunId]);
+      expect(datasetDetailSchema.parse(JSON.parse((await nightshift(['datasets', THEIR_VERSION, '--json'])).stdout)).runs.map((r) => r.runId)).not.toContain(ourRunId);
+      const forThem = await asOther(['datasets', '--tenant', 'default']);
+      expect(forThem.stdout).toBe('');
+      expect(forThem.code).toBe(2);
+      expect(oneLine(forThem)).toBe(`nightshift datasets: bad input: ${OTHER_TENANT_ONLY}`);
+    });
+
+    it("pipelines: the platform's definitions, the same for the second tenant's viewer", async () => {
+      const list = await asViewer(['pipelines', '--json']);
+      expect(list.code).toBe(0);
+      expect(pipelinesPageSchema.parse(JSON.parse(list.stdout))).toEqual(pipelinesPageSchema.parse(JSON.parse((await nightshift(['pipelines', '--json'])).stdout)));
+      expect((await asViewer(['pipelines'])).stdout).toMatch(/^cli-broken\s+cli-broken\s+boom\s/m);
+      const one = await asViewer(['pipelines', 'cli-broken']);
+      expect(one.code).toBe(0);
+      expect(one.stdout).toMatch(/^boom\s+single\s/m);
+    });
+
+    it("dlq list shows each tenant's dead letters alone; redrive by the second tenant's admin is forbidden and moves nothing", async () => {
+      const ours = deadLettersPageSchema.parse(JSON.parse((await asOther(['dlq', 'list', '--all', '--json'])).stdout)).items;
+      expect(ours.map((d) => [d.queue, d.event?.id, d.event?.tenant])).toEqual([['planner', DEAD.other, 'other']]);
+      const table = await asOther(['dlq', 'list', 'planner']);
+      expect(table.code).toBe(0);
+      expect(firstColumns(table.stdout, 2)).toEqual([`planner ${DEAD.other}`]);
+      const theirs = deadLettersPageSchema.parse(JSON.parse((await nightshift(['dlq', 'list', 'planner', '--all', '--json'])).stdout)).items.map((d) => d.event?.id);
+      expect(theirs).toContain(DEAD.default);
+      expect(theirs).not.toContain(DEAD.other);
+
+      const refused = await asOther(['dlq', 'redrive', 'planner']);
+      expect(refused.stdout).toBe('');
+      expect(refused.code).toBe(2);
+      expect(oneLine(refused)).toBe(`nightshift dlq: bad input: ${FORBIDDEN_REDRIVE}`);
+      const after = deadLettersPageSchema.parse(JSON.parse((await nightshift(['dlq', 'list', 'planner', '--all', '--json', '--token', opsKey])).stdout)).items.map((d) => d.event?.id);
+      expect(after).toEqual(expect.arrayContaining([DEAD.default, DEAD.other]));
+    });
+
+    /** What a viewer may not do, and the role it needs: refused by role whatever the run or queue. */
+    const OPERATIONS: ReadonlyArray<{ name: string; args: (runId: string) => string[]; needs: 'operator' | 'admin' }> = [
+      { name: 'runs cancel', args: (id) => ['runs', 'cancel', id], needs: 'operator' },
+      { name: 'runs retry', args: (id) => ['runs', 'retry', id], needs: 'operator' },
+      { name: 'dlq list', args: () => ['dlq', 'list'], needs: 'operator' },
+      { name: 'dlq redrive', args: () => ['dlq', 'redrive', 'planner'], needs: 'admin' },
+    ];
+
+    for (const { name, args, needs } of OPERATIONS) {
+      it(`the second tenant's viewer: ${name} exits 2 with the forbidden detail`, async () => {
+        for (const runId of [ourRunId, theirRun.runId]) {
+          const r = await asViewer(args(runId));
+          expect(r.stdout).toBe('');
+          expect(r.code).toBe(2);
+          expect(oneLine(r)).toBe(`nightshift ${name.split(' ')[0]}: bad input: this needs the ${needs} role; the token has viewer (HTTP 403; token from --token)`);
+        }
+      });
+    }
+  });
+
   it('the built binary reads its environment: no platform at the API URL exits 1 with how to start it', async () => {
     const port = await closedPort();
     const bin = fileURLToPath(new URL('../bin/nightshift.js', import.meta.url));
@@ -312,6 +494,32 @@ describe('nightshift platform commands, against the embedded platform', () => {
     expect(oneLine(r)).toBe(`nightshift runs: failed: cannot reach http://127.0.0.1:${port} (ECONNREFUSED): is the platform running? (npm start)`);
   });
 });
+
+/** The first column of a table's rows (its header line left out). */
+function firstColumn(table: string): string[] {
+  return firstColumns(table, 1);
+}
+
+/** The first `n` columns of a table's rows, joined by a space. */
+function firstColumns(table: string, n: number): string[] {
+  return table.split('\n').slice(1).filter((l) => l !== '').map((l) => l.split(/\s+/).slice(0, n).join(' '));
+}
+
+/** A Run Requested event a consumer gave up on, of `tenant` (in the envelope's metadata, where the DLQ listing reads it). */
+function deadLetterOf(eventId: string, tenant: string) {
+  const time = new Date().toISOString();
+  return {
+    version: '0',
+    id: eventId,
+    'detail-type': 'Run Requested',
+    source: 'nightshift.api',
+    account: '000000000000',
+    time,
+    region: 'us-east-1',
+    resources: [],
+    detail: { metadata: { eventId, correlationId: eventId, occurredAt: time, tenant }, data: { pipeline: 'cli-ok', businessDate: '2026-01-05', requestedBy: tenant } },
+  };
+}
 
 /** A loopback port nothing listens on (one just released). */
 async function closedPort(): Promise<number> {
