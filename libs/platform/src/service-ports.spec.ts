@@ -6,13 +6,16 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { SERVICE_RULES, type EventBridgeEvent } from '@nightshift/contracts';
+import { SERVICE_RULES } from '@nightshift/contracts';
 import { CLAIM_CHECK_PREFIX } from '@nightshift/events-domain';
 import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint } from '@nightshift/events-local';
 import { createAwsDocumentClient } from '@nightshift/jobs-dynamodb';
 import { S3ObjectStore } from '@nightshift/storage-aws';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// events-domain's test fixtures are deliberately not in its public index.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { anEvent } from '../../events/domain/src/testing/fixtures.js';
 import type { AwsClients } from './aws-clients.js';
 import { bindServicePorts, serviceQueueNames, type ServicePortsConfig } from './service-ports.js';
 
@@ -105,7 +108,7 @@ describe('bindServicePorts: the dead-letter queues of the service queues, in eac
       const config: ServicePortsConfig = { ...base, mode: 'local', objectStoreDir: dir, queueName: 'reporting' };
       const { deadLetters } = bindServicePorts('reporting', config, { mode: 'local', dynamo, bus });
       expect(deadLetters.queues()).toEqual(services);
-      const event = anEvent('planner-poison');
+      const event = anEvent('planner-poison', { tenant: 'acme' });
       await bus.putDeadLetter('planner', event, 'ValidationError: no such dataset');
       expect((await deadLetters.list('planner')).items).toEqual([
         expect.objectContaining({ queue: 'planner', reason: 'ValidationError: no such dataset', event: expect.objectContaining({ id: event.id, tenant: 'acme' }) }),
@@ -126,7 +129,7 @@ describe('bindServicePorts: the dead-letter queues of the service queues, in eac
       const config: ServicePortsConfig = { ...base, mode: 'aws', bucket: 'nightshift', queueName: 'reporting' };
       const { deadLetters } = bindServicePorts('reporting', config, { mode: 'aws', aws });
       expect(deadLetters.queues()).toEqual(services);
-      const event = anEvent('ingestion-poison');
+      const event = anEvent('ingestion-poison', { tenant: 'acme' });
       await bus.putDeadLetter('ingestion', event, 'BadDataset: unknown table');
       expect((await deadLetters.list('ingestion')).items).toEqual([
         expect.objectContaining({ queue: 'ingestion', reason: 'BadDataset: unknown table', event: expect.objectContaining({ id: event.id, tenant: 'acme' }) }),
@@ -151,7 +154,7 @@ describe('bindServicePorts: the dead-letter queues of the service queues, in eac
       const config: ServicePortsConfig = { ...base, mode: 'aws', bucket: 'nightshift', queueName: 'ns-prod-planner' };
       const { deadLetters } = bindServicePorts('planner', config, { mode: 'aws', aws });
       expect(deadLetters.queues()).toEqual(services);
-      const event = anEvent('reporting-poison');
+      const event = anEvent('reporting-poison', { tenant: 'acme' });
       const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'ns-prod-reporting-dlq' }));
       await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event) }));
       expect((await deadLetters.list('reporting')).items.map((d) => [d.queue, d.event?.id])).toEqual([['reporting', event.id]]);
@@ -184,18 +187,4 @@ function awsClientsWith(sqs: SQSClient): AwsClients {
     dynamo: createAwsDocumentClient({ region, credentials }),
   };
   return { ...clients, destroy: () => Object.values(clients).forEach((c) => c.destroy()) };
-}
-
-function anEvent(label: string): EventBridgeEvent {
-  return {
-    version: '0',
-    id: globalThis.crypto.randomUUID(),
-    'detail-type': 'Probe',
-    source: 'nightshift.test',
-    account: '000000000000',
-    time: '2024-05-02T01:00:00Z',
-    region: 'local',
-    resources: [],
-    detail: { metadata: { eventId: `evt-${label}`, correlationId: `corr-${label}`, occurredAt: '2024-05-02T01:00:00.000Z', tenant: 'acme' }, data: {} },
-  };
 }

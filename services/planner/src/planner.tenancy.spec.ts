@@ -1,8 +1,8 @@
 import { DatasetRegistered, envelope, RunFailed, RunRequested, type EventBridgeEvent } from '@nightshift/contracts';
 import { DatasetOfAnotherTenantError, noopPipeline, runIdFor, type ComputeEnvironment, type DatasetVersion, type JobSubmission } from '@nightshift/jobs-domain';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { PlannerHandlers } from './planner.handlers.js';
-import { PlannerHarness, type Host } from './testing/planner-harness.js';
+import { plannerHarnessPerTest, type Host } from './testing/planner-harness.js';
 
 /*
  * Tenancy at planning time, through the planner's handlers on the real store and compute
@@ -10,11 +10,7 @@ import { PlannerHarness, type Host } from './testing/planner-harness.js';
  * Two tenants: acme owns the dataset, globex tries to use it.
  */
 
-const h = new PlannerHarness();
-beforeAll(() => h.startServer());
-afterAll(() => h.stopServer());
-beforeEach(() => h.reset());
-afterEach(() => h.cleanup());
+const h = plannerHarnessPerTest();
 
 const DATE = '2024-05-02';
 const pipeline = noopPipeline('tenant-noop', 2, { trigger: 'executions' });

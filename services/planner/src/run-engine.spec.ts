@@ -2,18 +2,13 @@ import { rm, writeFile } from 'node:fs/promises';
 import { envelope, RunFailed, RunSucceeded, type RunSucceededDetail } from '@nightshift/contracts';
 import { eventSize, MAX_EVENT_BYTES } from '@nightshift/events-domain';
 import { ComputeSubmissionError, definePipeline, finishRun, noopPipeline, type ComputeEnvironment, type PipelineDefinition, type Run } from '@nightshift/jobs-domain';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JOB_PARAM_ARRAY_INDEX, JOB_PARAM_PRIOR_ATTEMPTS } from './job-params.js';
 import { OutboxRelay } from './outbox-relay.js';
-import { eventually, PlannerHarness, WORKER_SCRIPT } from './testing/planner-harness.js';
+import { eventually, plannerHarnessPerTest, TEST_WORKER } from './testing/planner-harness.js';
 
-const h = new PlannerHarness();
-beforeAll(() => h.startServer());
-afterAll(() => h.stopServer());
-beforeEach(() => h.reset());
-afterEach(() => h.cleanup());
+const h = plannerHarnessPerTest();
 
-const TEST_WORKER = [process.execPath, '-e', WORKER_SCRIPT];
 
 function pipelineOf(options: { fanOut?: 'single' | 'partitions'; attempts?: number; analytic?: boolean; timeoutSeconds?: number; queue?: string; name?: string } = {}): PipelineDefinition {
   const step = options.analytic

@@ -32,10 +32,8 @@ import type { ObjectStore } from '@nightshift/storage-domain';
 import { jobRefOf, resubmissionClaim } from './job-params.js';
 import { OutboxRelay } from './outbox-relay.js';
 import type { PlanCache } from './plan-cache.js';
+import { writeLatest } from './race-retries.js';
 import type { StepSubmitter } from './step-submitter.js';
-
-/** How often a conditional write that lost a race is retried after re-reading. */
-const MAX_RACE_RETRIES = 8;
 
 /** The task states the engine records; the others (SUBMITTED, PENDING, RUNNABLE, STARTING) are merged into the next one. */
 const RECORDED = new Set(['RUNNING', 'SUCCEEDED', 'FAILED']);
@@ -241,24 +239,18 @@ export class RunEngine {
    * the attempt `run` was read at is failed: a decision taken on it does not end a retry.
    */
   async failRun(run: Run, reason: string, failedTask?: Task): Promise<boolean> {
-    let current: Run | undefined = run;
     const attempt = attemptOf(run);
-    for (let i = 0; i < MAX_RACE_RETRIES && current && !isTerminalRunStatus(current.status) && attemptOf(current) === attempt; i++) {
+    return writeLatest(run, () => this.store.getRun(run.runId), async (current) => {
+      if (isTerminalRunStatus(current.status) || attemptOf(current) !== attempt) return false;
       const finished = finishRun('FAILED', this.clock.now(), reason);
       const outbox: OutboxEntry[] = [
         this.runFailedEntry({ ...current, ...finished }, reason, failedTask),
         { id: runEffectId('stop-jobs', current), kind: 'stop-jobs', reason, attempt },
       ];
-      try {
-        const failed = await this.store.transitionRun(current.runId, { status: current.status, attempt }, finished, outbox);
-        await this.outbox.drain(failed);
-        return true;
-      } catch (e) {
-        if (!(e instanceof StaleStateError)) throw e;
-        current = await this.store.getRun(run.runId);
-      }
-    }
-    return false;
+      const failed = await this.store.transitionRun(current.runId, { status: current.status, attempt }, finished, outbox);
+      await this.outbox.drain(failed);
+      return true;
+    });
   }
 
   private async succeedRun(run: Run): Promise<void> {
@@ -328,19 +320,13 @@ export class RunEngine {
 
   /** Applies `change` to a step (re-reading after a lost race); `change` returns undefined to leave it. */
   private async updateStep(step: StepExecution, change: (s: StepExecution) => StepExecution | undefined): Promise<void> {
-    let current: StepExecution | undefined = step;
-    for (let i = 0; i < MAX_RACE_RETRIES && current; i++) {
+    await writeLatest(step, () => this.store.getStep(step.runId, step.step), async (current) => {
       const next = change(current);
-      if (!next) return;
+      if (!next) return false;
       assertStepTransition(current, next.status);
-      try {
-        await this.store.updateStep(current.version, next);
-        return;
-      } catch (e) {
-        if (!(e instanceof StaleStateError)) throw e;
-        current = await this.store.getStep(step.runId, step.step);
-      }
-    }
+      await this.store.updateStep(current.version, next);
+      return true;
+    });
   }
 
   private async transition(run: Run, next: Partial<Run> & { status: Run['status'] }, outbox?: OutboxEntry[]): Promise<Run | undefined> {

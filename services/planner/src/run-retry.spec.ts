@@ -1,22 +1,17 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { envelope, RunFailed, RunRetryRequested, RunSucceeded, type EventBridgeEvent } from '@nightshift/contracts';
 import { ComputeSubmissionError, definePipeline, planKeyFor, type ComputeEnvironment, type JobStore, type PipelineDefinition, type Run } from '@nightshift/jobs-domain';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PlannerHandlers } from './planner.handlers.js';
-import { eventually, PlannerHarness, WORKER_SCRIPT, type Host } from './testing/planner-harness.js';
+import { eventually, plannerHarnessPerTest, TEST_WORKER, type Host } from './testing/planner-harness.js';
 
 /*
  * Retrying a FAILED run (Run Retry Requested), on the real store (embedded DynamoDB), a real local
  * compute environment running real child processes, and a directory object store.
  */
 
-const h = new PlannerHarness();
-beforeAll(() => h.startServer());
-afterAll(() => h.stopServer());
-beforeEach(() => h.reset());
-afterEach(() => h.cleanup());
+const h = plannerHarnessPerTest();
 
-const TEST_WORKER = [process.execPath, '-e', WORKER_SCRIPT];
 const DESKS3 = ['apac-cash', 'emea-cash', 'us-program'];
 
 function crunchOf(options: { attempts: number; fanOut?: 'single' | 'partitions'; then?: 'rollup' }): PipelineDefinition {

@@ -18,11 +18,9 @@ import {
 } from '@nightshift/jobs-domain';
 import { resubmissionClaim, retryClaimToken, tasksOfStep } from './job-params.js';
 import type { PlanCache } from './plan-cache.js';
+import { MAX_RACE_RETRIES, writeLatest } from './race-retries.js';
 import type { RunEngine } from './run-engine.js';
 import type { StepSubmitter } from './step-submitter.js';
-
-/** How often a conditional write that lost a race is retried after re-reading. */
-const MAX_RACE_RETRIES = 8;
 
 /** A request to retry a run: the event that carries it (the key of its idempotency), who asked and why. */
 export interface RetryRequest {
@@ -157,18 +155,13 @@ export class RunRetry {
 
   /** Reopens a step for `attempt` as `change` says, recounted by the store; leaves one already reopened for it, or one that succeeded meanwhile. */
   private async reopenStep(exec: StepExecution, attempt: number, change: (s: StepExecution) => StepExecution): Promise<void> {
-    let current: StepExecution | undefined = exec;
-    for (let i = 0; i < MAX_RACE_RETRIES && current && current.attempt !== attempt && current.status !== 'SUCCEEDED'; i++) {
+    await writeLatest(exec, () => this.store.getStep(exec.runId, exec.step), async (current) => {
+      if (current.attempt === attempt || current.status === 'SUCCEEDED') return false;
       const next = change(current);
       assertStepTransition(current, next.status, 'retry');
-      try {
-        await this.store.retryStep(current.version, next);
-        return;
-      } catch (e) {
-        if (!(e instanceof StaleStateError)) throw e;
-        current = await this.store.getStep(exec.runId, exec.step);
-      }
-    }
+      await this.store.retryStep(current.version, next);
+      return true;
+    });
   }
 
   /** Step 2: the run RUNNING again as the next attempt, by this request; undefined when another request reopened it first. */

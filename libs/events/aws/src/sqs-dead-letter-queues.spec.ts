@@ -1,52 +1,32 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateQueueCommand, GetQueueAttributesCommand, QueueDoesNotExist, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs, type FauxqsServer } from 'fauxqs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EventBridgeEvent } from '@nightshift/contracts';
+import { CreateQueueCommand, QueueDoesNotExist, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startFauxqs } from 'fauxqs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UnknownDeadLetterQueueError } from '@nightshift/events-domain';
-import { DEAD_LETTERED_AT_ATTRIBUTE as ENDPOINT_DEAD_LETTERED_AT_ATTRIBUTE, LocalEventBus, SqsHttpEndpoint } from '@nightshift/events-local';
-// The contract suite is test-only and deliberately not in events-domain's public index.
+import { DEAD_LETTERED_AT_ATTRIBUTE as ENDPOINT_DEAD_LETTERED_AT_ATTRIBUTE } from '@nightshift/events-local';
+// The contract suite and its fixtures are test-only and deliberately not in events-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { describeDeadLetterQueuesContract } from '../../domain/src/testing/dead-letter-queues.contract.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { anEvent } from '../../domain/src/testing/fixtures.js';
 import { SqsQueueNotFoundError, SqsUnavailableError } from './errors.js';
 import { SqsDeadLetterQueues } from './sqs-dead-letter-queues.js';
 import { DEAD_LETTER_REASON_ATTRIBUTE, DEAD_LETTERED_AT_ATTRIBUTE, SqsMessageConsumer } from './sqs-message-consumer.js';
-import { LOCAL_CREDENTIALS, publishToQueue } from './testing/sqs-contract-subject.js';
+import { createQueueWithDeadLetterQueue, embeddedSqs, fauxqsPerSuite, LOCAL_CREDENTIALS, publishToQueue, type EmbeddedSqs } from './testing/sqs-contract-subject.js';
 
 const QUEUE = 'contract';
 
-/** The embedded bus behind its SQS endpoint (queues `contract` and `other`), and an unmodified SDK client pointed at it. */
-async function embeddedSqs() {
-  const dir = await mkdtemp(join(tmpdir(), 'nightshift-sqs-dlq-'));
-  const bus = await LocalEventBus.open({ dir, rules: { [QUEUE]: [], other: [] }, visibilityTimeoutMs: 1_000, maxReceiveCount: 2 });
-  const endpoint = new SqsHttpEndpoint({ bus });
-  const url = await endpoint.listen();
-  const sqs = new SQSClient({ endpoint: url, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
-  return {
-    bus,
-    sqs,
-    url,
-    queueUrl: `${url}/000000000000/${QUEUE}`,
-    close: async () => {
-      sqs.destroy();
-      await endpoint.close();
-      await bus.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+/** The embedded bus behind its SQS endpoint with queues `contract` and `other`. */
+const embedded = () => embeddedSqs({ queues: [QUEUE, 'other'], visibilityTimeoutMs: 1_000 });
 
 describeDeadLetterQueuesContract('SqsDeadLetterQueues -> SqsHttpEndpoint (embedded bus)', async () => {
-  const env = await embeddedSqs();
+  const env = await embedded();
   return {
     // The defaults (a 1 s long poll ends each scan), as in AWS.
     deadLetters: new SqsDeadLetterQueues(env.sqs, { queues: [QUEUE, 'other'] }),
     queue: QUEUE,
     consumer: await new SqsMessageConsumer(env.sqs, { queue: QUEUE }).ready(),
     maxReceiveCount: env.bus.maxReceiveCount,
-    publish: (events) => publishToQueue(env.sqs, env.queueUrl, events),
+    publish: (events) => publishToQueue(env.sqs, env.queueUrl(QUEUE), events),
     close: env.close,
   };
 });
@@ -57,45 +37,30 @@ describeDeadLetterQueuesContract('SqsDeadLetterQueues -> SqsHttpEndpoint (embedd
  * name (`contract` -> `ns-<n>-contract`), as infra's prefixed names are.
  */
 describe('on fauxqs', () => {
-  let server: FauxqsServer;
+  const fauxqs = fauxqsPerSuite();
   let queues = 0;
 
-  beforeAll(async () => {
-    server = await startFauxqs({ port: 0, logger: false });
-  });
-
-  afterAll(async () => {
-    await server.stop();
-  });
-
   describeDeadLetterQueuesContract('SqsDeadLetterQueues -> fauxqs', async () => {
-    const sqs = new SQSClient({ endpoint: server.address, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+    const sqs = fauxqs.client();
     const name = `ns-${process.pid}-${++queues}-${QUEUE}`;
-    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
-    const queue = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: name,
-        Attributes: { VisibilityTimeout: '2', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 2 }) },
-      }),
-    );
+    const { queueUrl } = await createQueueWithDeadLetterQueue(sqs, name, 2);
     return {
       // fauxqs answers a short poll exactly: no long poll needed to end a scan.
       deadLetters: new SqsDeadLetterQueues(sqs, { queues: { [QUEUE]: name, other: `ns-${process.pid}-other` }, waitTimeSeconds: 0 }),
       queue: QUEUE,
       consumer: await new SqsMessageConsumer(sqs, { queue: name }).ready(),
       maxReceiveCount: 2,
-      publish: (events) => publishToQueue(sqs, queue.QueueUrl!, events),
+      publish: (events) => publishToQueue(sqs, queueUrl, events),
       close: async () => sqs.destroy(),
     };
   });
 });
 
 describe('SqsDeadLetterQueues', () => {
-  let env: Awaited<ReturnType<typeof embeddedSqs>>;
+  let env: EmbeddedSqs;
 
   beforeEach(async () => {
-    env = await embeddedSqs();
+    env = await embedded();
   });
 
   afterEach(async () => {
@@ -107,7 +72,7 @@ describe('SqsDeadLetterQueues', () => {
   });
 
   it('lists a DLQ of more messages than one receive returns, and leaves every one visible', async () => {
-    const events = Array.from({ length: 25 }, (_, i) => anEvent(i));
+    const events = Array.from({ length: 25 }, (_, i) => anEvent(String(i)));
     for (const e of events) await env.bus.putDeadLetter(QUEUE, e, 'boom');
     const port = new SqsDeadLetterQueues(env.sqs, { queues: [QUEUE], waitTimeSeconds: 0 });
     const seen: string[] = [];
@@ -123,7 +88,7 @@ describe('SqsDeadLetterQueues', () => {
   });
 
   it('lists at most scanLimit messages of a DLQ', async () => {
-    for (let i = 0; i < 12; i++) await env.bus.putDeadLetter(QUEUE, anEvent(i), 'boom');
+    for (let i = 0; i < 12; i++) await env.bus.putDeadLetter(QUEUE, anEvent(String(i)), 'boom');
     const port = new SqsDeadLetterQueues(env.sqs, { queues: [QUEUE], waitTimeSeconds: 0, scanLimit: 5 });
     const page = await port.list(QUEUE, { limit: 100 });
     expect(page.items).toHaveLength(5);
@@ -174,7 +139,7 @@ describe('SqsDeadLetterQueues', () => {
   });
 
   it('maps an unreachable endpoint to a retryable SqsUnavailableError, and looks the URLs up again next time', async () => {
-    const offline = await embeddedSqs();
+    const offline = await embedded();
     await offline.close();
     const sqs = new SQSClient({ endpoint: offline.url, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
     try {
@@ -195,17 +160,3 @@ describe('SqsDeadLetterQueues', () => {
     expect(() => new SqsDeadLetterQueues(env.sqs, { queues: [QUEUE], waitTimeSeconds: 21 })).toThrow(RangeError);
   });
 });
-
-function anEvent(i: number): EventBridgeEvent {
-  return {
-    version: '0',
-    id: globalThis.crypto.randomUUID(),
-    'detail-type': 'Probe',
-    source: 'nightshift.test',
-    account: '000000000000',
-    time: '2024-05-02T01:00:00Z',
-    region: 'local',
-    resources: [],
-    detail: { metadata: { eventId: `evt-${i}`, correlationId: `corr-${i}`, occurredAt: '2024-05-02T01:00:00.000Z' }, data: { i } },
-  };
-}

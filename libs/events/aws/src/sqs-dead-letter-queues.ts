@@ -2,14 +2,11 @@ import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  QueueDoesNotExist,
   ReceiveMessageCommand,
   SendMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { classifyAwsError } from '@nightshift/aws-wire';
 import {
   assertDeadLetterQueue,
   deadLetterEventOf,
@@ -25,7 +22,7 @@ import {
   type DeadLetterRedriveResult,
   type DeadLetterView,
 } from '@nightshift/events-domain';
-import { SqsQueueNotFoundError, SqsUnavailableError } from './errors.js';
+import { queueUrlOf, sqsCall } from './sqs-calls.js';
 import { DEAD_LETTER_REASON_ATTRIBUTE, DEAD_LETTERED_AT_ATTRIBUTE } from './sqs-message-consumer.js';
 
 /** Options of {@link SqsDeadLetterQueues}. */
@@ -85,8 +82,8 @@ const SQS_BATCH = 10;
  *   asynchronously (a task to poll), and the embedded endpoint does not serve it.
  * - depth: `ApproximateNumberOfMessages` + `ApproximateNumberOfMessagesNotVisible` of the DLQ.
  *
- * `QueueDoesNotExist` (a queue or DLQ missing from the deployment) is an {@link SqsQueueNotFoundError};
- * throttling, 5xx and network failures an {@link SqsUnavailableError} (retryable); anything else
+ * `QueueDoesNotExist` (a queue or DLQ missing from the deployment) is an `SqsQueueNotFoundError`;
+ * throttling, 5xx and network failures an `SqsUnavailableError` (retryable); anything else
  * (AccessDenied: the role lacks a grant) is rethrown as the SDK raised it.
  */
 export class SqsDeadLetterQueues implements DeadLetterQueues {
@@ -167,18 +164,14 @@ export class SqsDeadLetterQueues implements DeadLetterQueues {
   async depth(queue: string): Promise<number> {
     this.assertKnown(queue);
     const { deadLetterQueueUrl } = await this.urlsOf(queue);
-    let attributes: Record<string, string> | undefined;
-    try {
-      const out = await this.sqs.send(
+    const { Attributes: attributes } = await sqsCall('GetQueueAttributes', this.deadLetterQueueName(queue), () =>
+      this.sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: deadLetterQueueUrl,
           AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
         }),
-      );
-      attributes = out.Attributes;
-    } catch (e) {
-      throw this.failure('GetQueueAttributes', e, this.deadLetterQueueName(queue));
-    }
+      ),
+    );
     return Number(attributes?.ApproximateNumberOfMessages ?? 0) + Number(attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
   }
 
@@ -222,17 +215,15 @@ export class SqsDeadLetterQueues implements DeadLetterQueues {
   private async release(queue: string, url: string, handles: readonly string[]): Promise<void> {
     for (let i = 0; i < handles.length; i += SQS_BATCH) {
       const entries = handles.slice(i, i + SQS_BATCH).map((ReceiptHandle, j) => ({ Id: `m${i + j}`, ReceiptHandle, VisibilityTimeout: 0 }));
-      try {
-        await this.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: url, Entries: entries }));
-      } catch (e) {
-        throw this.failure('ChangeMessageVisibilityBatch', e, this.deadLetterQueueName(queue));
-      }
+      await sqsCall('ChangeMessageVisibilityBatch', this.deadLetterQueueName(queue), () =>
+        this.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: url, Entries: entries })),
+      );
     }
   }
 
   private async receive(queue: string, url: string, max: number): Promise<Message[]> {
-    try {
-      const out = await this.sqs.send(
+    const out = await sqsCall('ReceiveMessage', this.deadLetterQueueName(queue), () =>
+      this.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: url,
           MaxNumberOfMessages: max,
@@ -241,34 +232,24 @@ export class SqsDeadLetterQueues implements DeadLetterQueues {
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),
-      );
-      return (out.Messages ?? []).filter((m) => m.ReceiptHandle !== undefined);
-    } catch (e) {
-      throw this.failure('ReceiveMessage', e, this.deadLetterQueueName(queue));
-    }
+      ),
+    );
+    return (out.Messages ?? []).filter((m) => m.ReceiptHandle !== undefined);
   }
 
   private async send(queue: string, url: string, body: string): Promise<void> {
-    try {
-      await this.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
-    } catch (e) {
-      throw this.failure('SendMessage', e, this.names.get(queue)!);
-    }
+    await sqsCall('SendMessage', this.names.get(queue)!, () => this.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body })));
   }
 
   private async delete(queue: string, url: string, receiptHandle: string): Promise<void> {
-    try {
-      await this.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receiptHandle }));
-    } catch (e) {
-      throw this.failure('DeleteMessage', e, this.deadLetterQueueName(queue));
-    }
+    await sqsCall('DeleteMessage', this.deadLetterQueueName(queue), () => this.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receiptHandle })));
   }
 
   private urlsOf(queue: string): Promise<QueueUrls> {
     let urls = this.urls.get(queue);
     if (urls === undefined) {
       const name = this.names.get(queue)!;
-      urls = Promise.all([this.urlOf(name), this.urlOf(`${name}-dlq`)]).then(
+      urls = Promise.all([queueUrlOf(this.sqs, name), queueUrlOf(this.sqs, `${name}-dlq`)]).then(
         ([queueUrl, deadLetterQueueUrl]) => ({ queueUrl, deadLetterQueueUrl }),
         (e: unknown) => {
           // A failed lookup is not kept: the next call tries again.
@@ -281,29 +262,12 @@ export class SqsDeadLetterQueues implements DeadLetterQueues {
     return urls;
   }
 
-  private async urlOf(name: string): Promise<string> {
-    try {
-      const out = await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-      if (out.QueueUrl === undefined) throw new TypeError(`GetQueueUrl of ${name} answered no QueueUrl`);
-      return out.QueueUrl;
-    } catch (e) {
-      throw this.failure('GetQueueUrl', e, name);
-    }
-  }
-
   private deadLetterQueueName(queue: string): string {
     return `${this.names.get(queue)!}-dlq`;
   }
 
   private assertKnown(queue: string): void {
     assertDeadLetterQueue(queue, this.queues());
-  }
-
-  /** Maps the SDK errors this adapter knows; anything else is rethrown unchanged. */
-  private failure(operation: string, e: unknown, sqsQueue: string): unknown {
-    if (e instanceof QueueDoesNotExist) return new SqsQueueNotFoundError(sqsQueue, { cause: e });
-    if (classifyAwsError(e) === 'transient') return new SqsUnavailableError(operation, sqsQueue, { cause: e });
-    return e;
   }
 }
 

@@ -1,11 +1,10 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs, type FauxqsServer } from 'fauxqs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // The contract suite is test-only and deliberately not in events-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { describeMessageConsumerContract } from '../../domain/src/testing/message-consumer.contract.js';
 import { DEAD_LETTER_REASON_ATTRIBUTE, SqsMessageConsumer } from './sqs-message-consumer.js';
-import { LOCAL_CREDENTIALS, peekDeadLetters, publishToQueue } from './testing/sqs-contract-subject.js';
+import { createQueueWithDeadLetterQueue, fauxqsPerSuite, peekDeadLetters, publishToQueue } from './testing/sqs-contract-subject.js';
 
 /**
  * The same contract against fauxqs 1.9.2, an independent SQS emulator started in this process: a
@@ -18,42 +17,19 @@ import { LOCAL_CREDENTIALS, peekDeadLetters, publishToQueue } from './testing/sq
  * timeout and comes back with receive count 2 (the embedded endpoint ends the poll with the connection).
  */
 const MAX_RECEIVE_COUNT = 2;
-let server: FauxqsServer;
+const fauxqs = fauxqsPerSuite();
 let queues = 0;
-
-beforeAll(async () => {
-  server = await startFauxqs({ port: 0, logger: false });
-});
-
-afterAll(async () => {
-  await server.stop();
-});
 
 /** A fresh queue `<name>` with `<name>-dlq` and a redrive policy, created through the SDK. */
 async function freshQueue(sqs: SQSClient): Promise<{ name: string; queueUrl: string; deadLetterQueueUrl: string }> {
   const name = `contract-${process.pid}-${++queues}`;
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: name,
-      Attributes: {
-        VisibilityTimeout: '2',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
-      },
-    }),
-  );
-  return { name, queueUrl: queue.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
-}
-
-function client(): SQSClient {
-  return new SQSClient({ endpoint: server.address, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+  return { name, ...(await createQueueWithDeadLetterQueue(sqs, name, MAX_RECEIVE_COUNT)) };
 }
 
 describeMessageConsumerContract(
   'SqsMessageConsumer -> fauxqs 1.9.2',
   async () => {
-    const sqs = client();
+    const sqs = fauxqs.client();
     const q = await freshQueue(sqs);
     // Queue URLs and the visibility timeout come from GetQueueUrl / GetQueueAttributes.
     const consumer = await new SqsMessageConsumer(sqs, { queue: q.name }).ready();
@@ -72,7 +48,7 @@ describe('SqsMessageConsumer on fauxqs', () => {
   let sqs: SQSClient;
 
   beforeEach(() => {
-    sqs = client();
+    sqs = fauxqs.client();
   });
 
   afterEach(() => {

@@ -1,56 +1,35 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { QueueDoesNotExist, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_REASON_ATTRIBUTE as ENDPOINT_REASON_ATTRIBUTE, LocalEventBus, SqsHttpEndpoint } from '@nightshift/events-local';
+import { DEAD_LETTER_REASON_ATTRIBUTE as ENDPOINT_REASON_ATTRIBUTE } from '@nightshift/events-local';
 // The contract suite is test-only and deliberately not in events-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { describeMessageConsumerContract } from '../../domain/src/testing/message-consumer.contract.js';
 import { SqsConsumerNotReadyError, SqsQueueNotFoundError, SqsUnavailableError } from './errors.js';
 import { DEAD_LETTER_REASON_ATTRIBUTE, SqsMessageConsumer } from './sqs-message-consumer.js';
-import { LOCAL_CREDENTIALS, peekDeadLetters, publishToQueue } from './testing/sqs-contract-subject.js';
+import { embeddedSqs, LOCAL_CREDENTIALS, peekDeadLetters, publishToQueue, type EmbeddedSqs } from './testing/sqs-contract-subject.js';
 
 const QUEUE = 'contract';
 
-/** The embedded bus behind its SQS endpoint, and an unmodified SDK client pointed at it. */
-async function embeddedSqs(options: { visibilityTimeoutMs?: number } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'nightshift-sqs-'));
-  const bus = await LocalEventBus.open({ dir, rules: { [QUEUE]: [] }, visibilityTimeoutMs: options.visibilityTimeoutMs ?? 2_000, maxReceiveCount: 2 });
-  const endpoint = new SqsHttpEndpoint({ bus });
-  const url = await endpoint.listen();
-  const sqs = new SQSClient({ endpoint: url, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
-  return {
-    bus,
-    sqs,
-    queueUrl: `${url}/000000000000/${QUEUE}`,
-    deadLetterQueueUrl: `${url}/000000000000/${QUEUE}-dlq`,
-    close: async () => {
-      sqs.destroy();
-      await endpoint.close();
-      await bus.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+/** The embedded bus behind its SQS endpoint with the one queue `contract`. */
+const embedded = () => embeddedSqs({ queues: [QUEUE], visibilityTimeoutMs: 2_000 });
 
 describeMessageConsumerContract('SqsMessageConsumer -> SqsHttpEndpoint (embedded bus)', async () => {
-  const env = await embeddedSqs();
+  const env = await embedded();
   const consumer = await new SqsMessageConsumer(env.sqs, { queue: QUEUE }).ready();
   return {
     consumer,
     maxReceiveCount: env.bus.maxReceiveCount,
-    publish: (events) => publishToQueue(env.sqs, env.queueUrl, events),
-    deadLetters: () => peekDeadLetters(env.sqs, env.deadLetterQueueUrl),
+    publish: (events) => publishToQueue(env.sqs, env.queueUrl(QUEUE), events),
+    deadLetters: () => peekDeadLetters(env.sqs, env.queueUrl(`${QUEUE}-dlq`)),
     close: env.close,
   };
 });
 
 describe('SqsMessageConsumer', () => {
-  let env: Awaited<ReturnType<typeof embeddedSqs>>;
+  let env: EmbeddedSqs;
 
   beforeEach(async () => {
-    env = await embeddedSqs();
+    env = await embedded();
   });
 
   afterEach(async () => {
@@ -78,11 +57,11 @@ describe('SqsMessageConsumer', () => {
   });
 
   it('maps an unreachable endpoint to a retryable SqsUnavailableError', async () => {
-    const offline = await embeddedSqs();
+    const offline = await embedded();
     await offline.close();
-    const sqs = new SQSClient({ endpoint: offline.queueUrl.replace(/\/000000000000.*$/, ''), region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const sqs = new SQSClient({ endpoint: offline.url, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
     try {
-      const consumer = new SqsMessageConsumer(sqs, { queue: QUEUE, queueUrl: offline.queueUrl, deadLetterQueueUrl: offline.deadLetterQueueUrl, visibilityTimeoutMs: 1_000 });
+      const consumer = new SqsMessageConsumer(sqs, { queue: QUEUE, queueUrl: offline.queueUrl(QUEUE), deadLetterQueueUrl: offline.queueUrl(`${QUEUE}-dlq`), visibilityTimeoutMs: 1_000 });
       const error = await consumer.receive(1).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SqsUnavailableError);
       expect((error as SqsUnavailableError).retryable).toBe(true);

@@ -2,19 +2,17 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
-  GetQueueUrlCommand,
   MessageNotInflight,
-  QueueDoesNotExist,
   ReceiptHandleIsInvalid,
   ReceiveMessageCommand,
   SendMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { classifyAwsError } from '@nightshift/aws-wire';
 import { eventBridgeEnvelopeSchema, type EventBridgeEvent } from '@nightshift/contracts';
 import type { ConsumerReceiveOptions, MessageConsumer, QueueMessage } from '@nightshift/events-domain';
-import { SqsConsumerNotReadyError, SqsQueueNotFoundError, SqsUnavailableError } from './errors.js';
+import { SqsConsumerNotReadyError, SqsUnavailableError } from './errors.js';
+import { queueUrlOf, sqsCall, sqsFailure } from './sqs-calls.js';
 
 /** Message attribute that carries the reason of a dead letter (the embedded bus's SQS endpoint reads it too). */
 export const DEAD_LETTER_REASON_ATTRIBUTE = 'nightshift-dead-letter-reason';
@@ -77,7 +75,7 @@ interface KeptBody {
  * A stale handle resolves `false` where SQS says so (`ReceiptHandleIsInvalid`, `MessageNotInflight`,
  * or `InvalidParameterValue`, which real SQS answers for an expired handle: every other parameter is
  * checked here first). DeleteMessage with an old handle succeeds on SQS without deleting anything:
- * `ack` then resolves `true`. `QueueDoesNotExist` is an {@link SqsQueueNotFoundError} (not
+ * `ack` then resolves `true`. `QueueDoesNotExist` is an `SqsQueueNotFoundError` (not
  * retryable); throttling, 5xx and network failures an {@link SqsUnavailableError} (retryable);
  * anything else is rethrown as the SDK raised it.
  */
@@ -130,7 +128,7 @@ export class SqsMessageConsumer implements MessageConsumer {
       received = out.Messages ?? [];
     } catch (e) {
       if (signal?.aborted) return [];
-      throw this.failure('ReceiveMessage', e);
+      throw sqsFailure('ReceiveMessage', e, this.queue);
     }
     const messages: QueueMessage[] = [];
     for (const m of received) {
@@ -203,8 +201,8 @@ export class SqsMessageConsumer implements MessageConsumer {
 
   private async sendToDeadLetterQueue(body: string, reason: string): Promise<void> {
     const { deadLetterQueueUrl } = await this.queueInfo();
-    try {
-      await this.sqs.send(
+    await sqsCall('SendMessage', `${this.queue}-dlq`, () =>
+      this.sqs.send(
         new SendMessageCommand({
           QueueUrl: deadLetterQueueUrl,
           MessageBody: body,
@@ -213,10 +211,8 @@ export class SqsMessageConsumer implements MessageConsumer {
             [DEAD_LETTERED_AT_ATTRIBUTE]: { DataType: 'String', StringValue: new Date().toISOString() },
           },
         }),
-      );
-    } catch (e) {
-      throw this.failure('SendMessage', e, `${this.queue}-dlq`);
-    }
+      ),
+    );
   }
 
   /** A call on one receipt handle: `true` if SQS accepted it, `false` if SQS says the handle is stale. */
@@ -228,7 +224,7 @@ export class SqsMessageConsumer implements MessageConsumer {
       if (e instanceof ReceiptHandleIsInvalid || e instanceof MessageNotInflight || (e as { name?: unknown }).name === 'InvalidParameterValue') {
         return false;
       }
-      throw this.failure(operation, e);
+      throw sqsFailure(operation, e, this.queue);
     }
   }
 
@@ -248,41 +244,21 @@ export class SqsMessageConsumer implements MessageConsumer {
   private async lookUp(): Promise<QueueInfo> {
     const dlq = `${this.queue}-dlq`;
     const [queueUrl, deadLetterQueueUrl] = await Promise.all([
-      this.options.queueUrl ?? this.urlOf(this.queue),
-      this.options.deadLetterQueueUrl ?? this.urlOf(dlq),
+      this.options.queueUrl ?? queueUrlOf(this.sqs, this.queue),
+      this.options.deadLetterQueueUrl ?? queueUrlOf(this.sqs, dlq),
     ]);
     let visibilityTimeoutMs = this.options.visibilityTimeoutMs;
     if (visibilityTimeoutMs === undefined) {
-      let seconds: string | undefined;
-      try {
-        const out = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }));
-        seconds = out.Attributes?.VisibilityTimeout;
-      } catch (e) {
-        throw this.failure('GetQueueAttributes', e);
-      }
+      const out = await sqsCall('GetQueueAttributes', this.queue, () =>
+        this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] })),
+      );
+      const seconds = out.Attributes?.VisibilityTimeout;
       visibilityTimeoutMs = Number(seconds) * 1000;
       if (!Number.isFinite(visibilityTimeoutMs)) {
         throw new TypeError(`queue ${this.queue} has no numeric VisibilityTimeout attribute (got ${String(seconds)})`);
       }
     }
     return { queueUrl, deadLetterQueueUrl, visibilityTimeoutMs };
-  }
-
-  private async urlOf(name: string): Promise<string> {
-    try {
-      const out = await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-      if (out.QueueUrl === undefined) throw new TypeError(`GetQueueUrl of ${name} answered no QueueUrl`);
-      return out.QueueUrl;
-    } catch (e) {
-      throw this.failure('GetQueueUrl', e, name);
-    }
-  }
-
-  /** Maps the SDK errors this adapter knows; anything else is rethrown unchanged. */
-  private failure(operation: string, e: unknown, queue = this.queue): unknown {
-    if (e instanceof QueueDoesNotExist) return new SqsQueueNotFoundError(queue, { cause: e });
-    if (classifyAwsError(e) === 'transient') return new SqsUnavailableError(operation, queue, { cause: e });
-    return e;
   }
 
   /** Drops bodies kept past SQS's 12-hour cap on a message's time in flight: their handles are dead. */

@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventBridgeEvent } from '@nightshift/contracts';
 import { InvalidDeadLetterCursorError, UnknownDeadLetterQueueError } from '@nightshift/events-domain';
-// The contract suite is test-only and deliberately not in events-domain's public index.
+// The contract suite and its fixtures are test-only and deliberately not in events-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { describeDeadLetterQueuesContract } from '../../domain/src/testing/dead-letter-queues.contract.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { anEvent } from '../../domain/src/testing/fixtures.js';
 import { LocalDeadLetterQueues } from './local-dead-letter-queues.js';
 import { LocalEventBus } from './local-event-bus.js';
 import { tempDir } from './testing/fixtures.js';
@@ -52,7 +54,7 @@ describe('LocalDeadLetterQueues', () => {
   async function deadLetters(count: number, tenant?: string): Promise<EventBridgeEvent[]> {
     const events: EventBridgeEvent[] = [];
     for (let i = 0; i < count; i++) {
-      const event = anEvent(`${tenant ?? 'none'}-${i}`, tenant);
+      const event = anEvent(`${tenant ?? 'none'}-${i}`, { tenant });
       await bus.putDeadLetter(QUEUE, event, `reason ${i}`);
       events.push(event);
       await new Promise((resolve) => setTimeout(resolve, 2));
@@ -124,17 +126,3 @@ describe('LocalDeadLetterQueues', () => {
     await expect(port.list('other', { cursor: nextCursor! })).rejects.toThrow(InvalidDeadLetterCursorError);
   });
 });
-
-function anEvent(label: string, tenant?: string): EventBridgeEvent {
-  return {
-    version: '0',
-    id: globalThis.crypto.randomUUID(),
-    'detail-type': 'Probe',
-    source: 'nightshift.test',
-    account: '000000000000',
-    time: '2024-05-02T01:00:00Z',
-    region: 'local',
-    resources: [],
-    detail: { metadata: { eventId: `evt-${label}`, correlationId: `corr-${label}`, occurredAt: '2024-05-02T01:00:00.000Z', ...(tenant ? { tenant } : {}) }, data: {} },
-  };
-}

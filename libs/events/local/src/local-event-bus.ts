@@ -31,17 +31,6 @@ import { entryToEvent, storableEventProblem, validatePutEventsRequest, type Enve
 import { Quarantine, type QuarantinedFile } from './quarantine.js';
 import { ServiceQueue, type ReceiptLogLocation } from './service-queue.js';
 
-export type {
-  DeadLetter,
-  DeadLetterBrowseOptions,
-  DeadLetterBrowsePage,
-  QueueBacklog,
-  QueueStats,
-  ReceivedDeadLetter,
-  ReceivedMessage,
-  ReceiveOptions,
-} from './messages.js';
-
 /** Options of {@link LocalEventBus.open}. */
 export interface LocalEventBusOptions {
   /** Directory that holds the queues; created if missing. One process owns it at a time. */

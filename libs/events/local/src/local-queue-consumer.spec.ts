@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConsumerClosedError } from '@nightshift/events-domain';
-// The contract suite is test-only and deliberately not in events-domain's public index.
+// The contract suite and its fixtures are test-only and deliberately not in events-domain's public index.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { anEvent, describeMessageConsumerContract } from '../../domain/src/testing/message-consumer.contract.js';
+import { anEvent } from '../../domain/src/testing/fixtures.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { describeMessageConsumerContract } from '../../domain/src/testing/message-consumer.contract.js';
 import { LocalEventBus } from './local-event-bus.js';
 import { tempDir } from './testing/fixtures.js';
 

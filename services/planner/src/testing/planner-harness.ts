@@ -9,6 +9,7 @@ import type { EventPublisher, OutgoingEvent } from '@nightshift/events-domain';
 import type { ComputeEnvironment, DatasetVersion, JobStore, PipelineDefinition, Run, Task } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { createPlannerCore, type PlannerCore } from '../planner-core.js';
 
 /*
@@ -186,6 +187,16 @@ export class PlannerHarness {
   }
 }
 
+/** A harness for the spec file: the embedded DynamoDB runs for the whole file; table, directory and hosts are fresh for each test. */
+export function plannerHarnessPerTest(): PlannerHarness {
+  const h = new PlannerHarness();
+  beforeAll(() => h.startServer());
+  afterAll(() => h.stopServer());
+  beforeEach(() => h.reset());
+  afterEach(() => h.cleanup());
+  return h;
+}
+
 /** Polls `probe` until it returns a value, failing with `what` after `timeoutMs` (generous: tests run on busy machines). */
 export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -233,3 +244,6 @@ const wait = path.join(dir, 'wait-' + index);
 const gate = () => (fs.existsSync(wait) ? setTimeout(gate, 20) : main());
 gate();
 `;
+
+/** The test worker as a step's command. */
+export const TEST_WORKER = [process.execPath, '-e', WORKER_SCRIPT];

@@ -61,6 +61,27 @@ export interface ApiRoute {
 
 const id = (description: string) => z.object({ id: z.string().min(1).max(1024).describe(description) });
 
+/**
+ * A command on one run that the planner carries out (`POST /runs/:id/<action>`): for operators,
+ * 202 with the run's `Location`, 404 for a run the caller cannot see, 409 when the run is not in a
+ * state for it. `accepted` describes the 202.
+ */
+function runAction<A extends string, B extends z.ZodType>(action: A, route: { summary: string; description?: string; body: B; accepted: string }) {
+  return {
+    operationId: `${action}Run`,
+    method: 'POST',
+    path: `/runs/:id/${action}`,
+    summary: route.summary,
+    ...(route.description !== undefined ? { description: route.description } : {}),
+    tag: 'runs',
+    role: 'operator',
+    params: id('The run id'),
+    body: route.body,
+    success: { status: 202, description: route.accepted, schema: runActionAcceptedSchema, location: true },
+    errors: [404, 409],
+  } as const satisfies ApiRoute;
+}
+
 export const ROUTES = {
   health: {
     operationId: 'health',
@@ -127,31 +148,17 @@ export const ROUTES = {
     success: { status: 200, description: 'The run', schema: runDetailSchema },
     errors: [404],
   },
-  cancelRun: {
-    operationId: 'cancelRun',
-    method: 'POST',
-    path: '/runs/:id/cancel',
+  cancelRun: runAction('cancel', {
     summary: 'Stop a run: the planner fails it with the reason and terminates its jobs',
-    tag: 'runs',
-    role: 'operator',
-    params: id('The run id'),
     body: cancelRunBodySchema,
-    success: { status: 202, description: 'Accepted: the run will fail with the reason', schema: runActionAcceptedSchema, location: true },
-    errors: [404, 409],
-  },
-  retryRun: {
-    operationId: 'retryRun',
-    method: 'POST',
-    path: '/runs/:id/retry',
+    accepted: 'Accepted: the run will fail with the reason',
+  }),
+  retryRun: runAction('retry', {
     summary: "Run a failed run's failed tasks again, as the run's next attempt",
     description: 'Only the tasks that failed (or never finished) run again; succeeded tasks keep their results. 409 unless the run is FAILED.',
-    tag: 'runs',
-    role: 'operator',
-    params: id('The run id'),
     body: retryRunBodySchema,
-    success: { status: 202, description: 'Accepted: the run will be RUNNING as its next attempt', schema: runActionAcceptedSchema, location: true },
-    errors: [404, 409],
-  },
+    accepted: 'Accepted: the run will be RUNNING as its next attempt',
+  }),
   attemptLog: {
     operationId: 'getAttemptLog',
     method: 'GET',

@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
 import type { EventBridgeEvent } from '@nightshift/contracts';
 import { InvalidDeadLetterCursorError, UnknownDeadLetterQueueError } from '../errors.js';
 import type { DeadLetterQueues, DeadLetterView } from '../ports/dead-letter-queues.port.js';
-import type { MessageConsumer, QueueMessage } from '../ports/message-consumer.port.js';
+import type { MessageConsumer } from '../ports/message-consumer.port.js';
+import { anEvent, contractCases, DEADLINE_MS, receiveSome } from './fixtures.js';
 
 /** One service queue with an empty DLQ, fresh for each case, its consumer and its dead-letter queues. */
 export interface DeadLetterQueuesContractSubject {
@@ -38,9 +39,6 @@ export interface DeadLetterQueuesContractOptions {
   reasonOfPolicyMoves?: boolean;
 }
 
-/** Generous: the suite must pass on a busy 2-core machine. */
-const DEADLINE_MS = 30_000;
-
 /**
  * The {@link DeadLetterQueues} contract, with real dead letters: events published to the queue,
  * received and dead-lettered through its {@link MessageConsumer} (or exhausted by redelivery), then
@@ -66,21 +64,7 @@ export function describeDeadLetterQueuesContract(
       await subject.close();
     });
 
-    const test = (c: DeadLetterQueuesContractCase, title: string, fn: () => Promise<void>) => {
-      const reason = options.skip?.[c];
-      if (reason !== undefined) it.skip(`${c}: ${title} (skipped: ${reason})`, fn);
-      else it(`${c}: ${title}`, fn);
-    };
-
-    /** Receives until `count` messages came or the deadline passed. */
-    async function receiveSome(count: number, deadlineMs = DEADLINE_MS): Promise<QueueMessage[]> {
-      const until = Date.now() + deadlineMs;
-      const out: QueueMessage[] = [];
-      while (out.length < count && Date.now() < until) {
-        out.push(...(await subject.consumer.receive(Math.min(10, count - out.length), { waitTimeMs: Math.min(5_000, Math.max(1, until - Date.now())) })));
-      }
-      return out;
-    }
+    const test = contractCases(options.skip);
 
     /** Publishes each event and dead-letters it through the consumer with `reason`, one after the other (so in this order). */
     async function deadLetter(events: readonly EventBridgeEvent[], reason: (e: EventBridgeEvent) => string): Promise<void> {
@@ -88,7 +72,7 @@ export function describeDeadLetterQueuesContract(
         // Dead-lettering times are kept in milliseconds: apart, so that the order to expect is this one.
         await new Promise((resolve) => setTimeout(resolve, 3));
         await subject.publish([event]);
-        const [m] = await receiveSome(1);
+        const [m] = await receiveSome(subject.consumer, 1);
         expect(m?.event.id).toBe(event.id);
         expect(await subject.consumer.deadLetter(m!.receiptHandle, reason(event))).toBe(true);
       }
@@ -216,7 +200,7 @@ export function describeDeadLetterQueuesContract(
       const event = anEvent('exhausted', { tenant: 'acme' });
       await subject.publish([event]);
       for (let i = 1; i <= subject.maxReceiveCount; i++) {
-        const [m] = await receiveSome(1);
+        const [m] = await receiveSome(subject.consumer, 1);
         expect(m?.receiveCount).toBe(i);
         expect(await subject.consumer.release(m!.receiptHandle, 0, `attempt ${i} failed`)).toBe(true);
       }
@@ -232,7 +216,7 @@ export function describeDeadLetterQueuesContract(
         expect(d?.receiveCount).toBe(subject.maxReceiveCount);
       }
       expect(await dlq.redrive(queue)).toEqual({ moved: 1 });
-      const [again] = await receiveSome(1);
+      const [again] = await receiveSome(subject.consumer, 1);
       expect(again).toMatchObject({ receiveCount: 1, event: { id: event.id } });
     });
 
@@ -244,7 +228,7 @@ export function describeDeadLetterQueuesContract(
       expect(await dlq.redrive(queue)).toEqual({ moved: 3 });
       expect(await dlq.depth(queue)).toBe(0);
       expect((await dlq.list(queue)).items).toEqual([]);
-      const again = await receiveSome(3);
+      const again = await receiveSome(subject.consumer, 3);
       expect(again.map((m) => m.event.id).sort()).toEqual(events.map((e) => e.id).sort());
       for (const m of again) {
         expect(m.receiveCount).toBe(1);
@@ -260,12 +244,12 @@ export function describeDeadLetterQueuesContract(
       expect(await dlq.redrive(queue, { max: 2 })).toEqual({ moved: 2 });
       expect(await dlq.depth(queue)).toBe(1);
       const left = (await dlq.list(queue)).items.map((d) => d.event?.id);
-      const again = await receiveSome(2);
+      const again = await receiveSome(subject.consumer, 2);
       for (const m of again) expect(await subject.consumer.ack(m.receiptHandle)).toBe(true);
       expect([...left, ...again.map((m) => m.event.id)].sort()).toEqual(events.map((e) => e.id).sort());
       await expectNothingFor(1_000);
       expect(await dlq.redrive(queue, { max: 5 })).toEqual({ moved: 1 });
-      expect((await receiveSome(1)).map((m) => m.event.id)).toEqual(left);
+      expect((await receiveSome(subject.consumer, 1)).map((m) => m.event.id)).toEqual(left);
     });
 
     test('concurrent redrives', 'two redrives at once move each message once', async () => {
@@ -273,7 +257,7 @@ export function describeDeadLetterQueuesContract(
       await deadLetter(events, () => 'boom');
       const results = await Promise.all([dlq.redrive(queue), dlq.redrive(queue)]);
       expect(results[0]!.moved + results[1]!.moved).toBe(4);
-      const again = await receiveSome(4);
+      const again = await receiveSome(subject.consumer, 4);
       expect(again.map((m) => m.event.id).sort()).toEqual(events.map((e) => e.id).sort());
       for (const m of again) expect(await subject.consumer.ack(m.receiptHandle)).toBe(true);
       await expectNothingFor(1_500);
@@ -294,30 +278,4 @@ async function eventually(check: () => Promise<void>, deadlineMs = DEADLINE_MS):
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-let sequence = 0;
-
-/** An EventBridge event with nightshift's envelope; `label` in its detail and correlation id. */
-function anEvent(label: string, options: { tenant?: string } = {}): EventBridgeEvent {
-  sequence++;
-  return {
-    version: '0',
-    id: globalThis.crypto.randomUUID(),
-    'detail-type': 'Contract Probe',
-    source: 'nightshift.contract',
-    account: '000000000000',
-    time: `2024-05-02T01:00:${String(sequence % 60).padStart(2, '0')}Z`,
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      metadata: {
-        eventId: `evt-${label}-${sequence}`,
-        correlationId: `corr-${label}`,
-        occurredAt: '2024-05-02T01:00:00.000Z',
-        ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
-      },
-      data: { label },
-    },
-  };
 }

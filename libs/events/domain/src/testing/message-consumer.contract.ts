@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
 import type { EventBridgeEvent } from '@nightshift/contracts';
 import type { MessageConsumer, QueueMessage } from '../ports/message-consumer.port.js';
+import { anEvent, contractCases, DEADLINE_MS, receiveSome } from './fixtures.js';
 
 /** A dead letter as the contract checks it. */
 export interface ContractDeadLetter {
@@ -42,9 +43,6 @@ export interface MessageConsumerContractOptions {
   skip?: Partial<Record<MessageConsumerContractCase, string>>;
 }
 
-/** Generous: the suite must pass on a busy 2-core machine. */
-const DEADLINE_MS = 30_000;
-
 /**
  * The {@link MessageConsumer} contract: the same cases for every adapter (the embedded bus, SQS, an
  * SQS emulator). Timing is observed with long polls and deadlines, never fixed sleeps; each case
@@ -68,24 +66,10 @@ export function describeMessageConsumerContract(
       await subject.close();
     });
 
-    const test = (c: MessageConsumerContractCase, title: string, fn: () => Promise<void>) => {
-      const reason = options.skip?.[c];
-      if (reason !== undefined) it.skip(`${c}: ${title} (skipped: ${reason})`, fn);
-      else it(`${c}: ${title}`, fn);
-    };
-
-    /** Receives until `count` messages came or the deadline passed; long polls in between. */
-    async function receiveSome(count = 1, deadlineMs = DEADLINE_MS): Promise<QueueMessage[]> {
-      const until = Date.now() + deadlineMs;
-      const out: QueueMessage[] = [];
-      while (out.length < count && Date.now() < until) {
-        out.push(...(await consumer.receive(Math.min(10, count - out.length), { waitTimeMs: Math.min(5_000, Math.max(1, until - Date.now())) })));
-      }
-      return out;
-    }
+    const test = contractCases(options.skip);
 
     async function receiveOne(deadlineMs = DEADLINE_MS): Promise<QueueMessage> {
-      const [m] = await receiveSome(1, deadlineMs);
+      const [m] = await receiveSome(consumer, 1, deadlineMs);
       if (!m) throw new Error(`no message within ${deadlineMs} ms`);
       return m;
     }
@@ -112,7 +96,7 @@ export function describeMessageConsumerContract(
     test('receive', 'returns what was published, with receiveCount 1', async () => {
       const events = [anEvent('a'), anEvent('b')];
       await subject.publish(events);
-      const received = await receiveSome(2);
+      const received = await receiveSome(consumer, 2);
       expect(received.map((m) => m.event).sort(byId)).toEqual([...events].sort(byId));
       for (const m of received) {
         expect(m.receiveCount).toBe(1);
@@ -257,27 +241,6 @@ export function describeMessageConsumerContract(
       expect(m.receiveCount).toBe(1);
     });
   });
-}
-
-let sequence = 0;
-
-/** An EventBridge event as a rule delivers it; `label` ends up in its detail. */
-export function anEvent(label: string): EventBridgeEvent {
-  sequence++;
-  return {
-    version: '0',
-    id: globalThis.crypto.randomUUID(),
-    'detail-type': 'Contract Probe',
-    source: 'nightshift.contract',
-    account: '000000000000',
-    time: '2024-05-02T01:00:00Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      metadata: { eventId: `evt-${label}-${sequence}`, correlationId: `corr-${label}`, occurredAt: '2024-05-02T01:00:00.000Z' },
-      data: { label },
-    },
-  };
 }
 
 function byId(a: EventBridgeEvent, b: EventBridgeEvent): number {
