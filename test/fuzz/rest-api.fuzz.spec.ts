@@ -49,16 +49,20 @@ function send(method: string, target: string, headers: Record<string, string>, b
   });
 }
 
-/** No 5xx; a refusal is RFC 9457 problem details: JSON with the status, a type and a detail. */
+/**
+ * No 5xx; a refusal is RFC 9457 problem details: JSON with the status, a type and a detail. GraphQL
+ * answers its own envelope (`{ data, errors }`) with the same problem in each error's `extensions.problem`.
+ */
 function expectAnswer(a: Answer, method: string, what: string): void {
   expect(a.status, `${what} answered ${a.status}: ${a.body.slice(0, 400)}`).toBeLessThan(500);
   if (a.status < 400 || method === 'HEAD') return;
-  let parsed: { type?: unknown; detail?: unknown; status?: unknown };
+  let parsed: { type?: unknown; detail?: unknown; status?: unknown; errors?: Array<{ extensions?: { problem?: unknown } }> };
   try {
     parsed = JSON.parse(a.body) as typeof parsed;
   } catch {
     throw new Error(`${what}: ${a.status} with a body that is not JSON: ${a.body.slice(0, 200)}`);
   }
+  if (Array.isArray(parsed.errors) && /^\S+ \/graphql/.test(what)) parsed = (parsed.errors[0]?.extensions?.problem ?? {}) as typeof parsed;
   expect(parsed.status, `${what}: status in ${a.body}`).toBe(a.status);
   expect(typeof parsed.type === 'string' && parsed.type.startsWith('urn:nightshift:problem:'), `${what}: a problem type in ${a.body}`).toBe(true);
   expect(typeof parsed.detail === 'string' && parsed.detail.length > 0, `${what}: a detail in ${a.body}`).toBe(true);
