@@ -40,9 +40,13 @@ export async function ensureApiKeys(home: string): Promise<EmbeddedApiKeys> {
 
 /** How to call the REST API with the embedded key, for the host to print. */
 export async function describeApiKeys(keys: EmbeddedApiKeys, apiUrl: string): Promise<string> {
+  // Homes made before the key became tenantless keep an admin key of tenant "default": say which this one is.
+  const record = (await loadApiKeysFile(keys.keysFile).catch(() => [])).find((k) => k.id === EMBEDDED_ADMIN_KEY_ID);
+  const scope = record?.tenant === undefined ? 'platform admin: every tenant' : `admin of tenant "${record.tenant}"`;
   const lines = [
-    `REST API key (admin, tenant "default") in ${keys.adminKeyFile}${keys.created ? ' (new)' : ''}:`,
+    `API key (${scope}) in ${keys.adminKeyFile}${keys.created ? ' (new)' : ''}:`,
     `  curl -H "Authorization: Bearer $(cat ${keys.adminKeyFile})" ${apiUrl}/runs`,
+    `  npx nightshift runs list      (the CLI reads it from there)`,
   ];
   if ((await readFile(keys.adminKeyFile, 'utf8').catch(() => '')).trim() === '') lines.push(`  (${keys.adminKeyFile} is missing: add keys to ${keys.keysFile})`);
   return lines.join('\n');
