@@ -106,3 +106,25 @@ export class InvalidPageTokenError extends JobsError {
     super(`nextToken "${token.length > 80 ? `${token.slice(0, 80)}...` : token}" was not issued by this listing (${why})`);
   }
 }
+
+/**
+ * A schedule expression (`cron(...)`, `rate(...)`, `at(...)`) or its time zone is not one
+ * EventBridge Scheduler would accept. `field` names the part that is wrong (`minutes`, `hours`,
+ * `day-of-month`, `month`, `day-of-week`, `year`, `rate`, `at`, `timezone` or `expression` for the
+ * overall shape) and `token` the offending text where there is one. The caller's input is wrong,
+ * so trying again cannot help.
+ */
+export class InvalidScheduleExpressionError extends JobsError {
+  readonly retryable = false;
+  constructor(
+    readonly expression: string,
+    readonly field: string,
+    readonly token: string | undefined,
+    readonly problem: string,
+  ) {
+    super(
+      `schedule expression ${JSON.stringify(expression)} is invalid: ${field}` +
+        `${token === undefined ? '' : ` token ${JSON.stringify(token)}`}: ${problem}`,
+    );
+  }
+}

@@ -12,3 +12,5 @@ export type * from './ports/compute.port.js';
 export type * from './ports/clock.port.js';
 export type * from './ports/job-logs.port.js';
 export type * from './ports/idempotency-keys.port.js';
+export * from './schedule/schedule-expression.js';
+export type { CronFields, DayRule, DayOfMonthSpecial, DayOfWeekSpecial } from './schedule/cron-fields.js';
