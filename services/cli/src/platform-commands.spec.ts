@@ -113,7 +113,7 @@ async function until(args: string[], done: (r: Result) => boolean, what: string,
     const r = await nightshift(args);
     if (done(r)) return r;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(r)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

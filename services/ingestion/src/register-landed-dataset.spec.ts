@@ -1,14 +1,16 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { validateTableFile } from '@nightshift/analytics';
 import { DatasetRegistered, DatasetRejected, type DataProblem, type EventBridgeEvent } from '@nightshift/contracts';
 import type { EventPublisher, OutgoingEvent } from '@nightshift/events-domain';
-import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
+import { DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the store lib's test fixture (one embedded server per spec file)
+import { embeddedTables } from '../../../libs/jobs/dynamodb/src/testing/embedded-tables.js';
 import type { ObjectInfo } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RegisterLandedDataset } from './register-landed-dataset.js';
 
 /** Keeps what was published, as the bus would deliver it. */
@@ -24,18 +26,7 @@ class PublishedEvents implements EventPublisher {
 
 const SECRET_LINE = 'root:x:0:0:root:/root:/bin/bash';
 
-let server: EmbeddedDynamoDb;
-let client: DynamoDBDocumentClient;
-let tables = 0;
-
-beforeAll(async () => {
-  server = await startEmbeddedDynamoDb();
-  client = createDocumentClient({ endpoint: server.endpoint });
-});
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-});
+const dynamo = embeddedTables('ingest');
 
 describe('RegisterLandedDataset', () => {
   let root: string;
@@ -65,9 +56,8 @@ describe('RegisterLandedDataset', () => {
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'ns-ingest-'));
     outside = await mkdtemp(join(tmpdir(), 'ns-ingest-outside-'));
-    tableName = `ingest-${process.pid}-${++tables}`;
-    await createTable(client, tableName);
-    store = new DynamoDbJobStore(client, { tableName });
+    tableName = await dynamo.freshTable();
+    store = new DynamoDbJobStore(dynamo.client, { tableName });
     objects = new DirectoryObjectStore(root);
     published = new PublishedEvents();
     ingest = new RegisterLandedDataset(store, objects, published, validateTableFile, { now: () => new Date('2026-11-21T06:00:00Z') });
@@ -156,7 +146,7 @@ describe('RegisterLandedDataset', () => {
       const items: Array<Record<string, unknown>> = [];
       let startKey: Record<string, unknown> | undefined;
       do {
-        const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+        const page = await dynamo.client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
         items.push(...(page.Items ?? []));
         startKey = page.LastEvaluatedKey;
       } while (startKey);

@@ -93,9 +93,12 @@ export function describeDeadLetterQueuesContract(
     }
 
     /** Observes the queue for `ms`: nothing may be delivered meanwhile. */
-    async function expectNothingFor(ms: number): Promise<void> {
-      const until = Date.now() + ms;
-      while (Date.now() < until) expect(await subject.consumer.receive(10, { waitTimeMs: Math.max(1, until - Date.now()) })).toEqual([]);
+    /**
+     * Nothing more to deliver in the source queue, now: list and redrive send (or not) before they
+     * return, so a message they put back would already be visible; no window to wait out.
+     */
+    async function expectSourceQueueEmpty(): Promise<void> {
+      expect(await subject.consumer.receive(10, { waitTimeMs: 0 })).toEqual([]);
     }
 
     test('queues', 'names the service queues, not their DLQs', async () => {
@@ -144,7 +147,7 @@ export function describeDeadLetterQueuesContract(
       // Not consumed: the same listing again, the same depth, and nothing goes back to the queue.
       expect((await dlq.list(queue)).items).toEqual(items);
       expect(await dlq.depth(queue)).toBe(2);
-      await expectNothingFor(1_000);
+      await expectSourceQueueEmpty();
     });
 
     test('tenant', 'filters on the tenant of the event metadata before paging', async () => {
@@ -234,7 +237,7 @@ export function describeDeadLetterQueuesContract(
         expect(m.receiveCount).toBe(1);
         expect(await subject.consumer.ack(m.receiptHandle)).toBe(true);
       }
-      await expectNothingFor(1_500);
+      await expectSourceQueueEmpty();
       expect(await dlq.redrive(queue)).toEqual({ moved: 0 });
     });
 
@@ -247,7 +250,7 @@ export function describeDeadLetterQueuesContract(
       const again = await receiveSome(subject.consumer, 2);
       for (const m of again) expect(await subject.consumer.ack(m.receiptHandle)).toBe(true);
       expect([...left, ...again.map((m) => m.event.id)].sort()).toEqual(events.map((e) => e.id).sort());
-      await expectNothingFor(1_000);
+      await expectSourceQueueEmpty();
       expect(await dlq.redrive(queue, { max: 5 })).toEqual({ moved: 1 });
       expect((await receiveSome(subject.consumer, 1)).map((m) => m.event.id)).toEqual(left);
     });
@@ -260,7 +263,7 @@ export function describeDeadLetterQueuesContract(
       const again = await receiveSome(subject.consumer, 4);
       expect(again.map((m) => m.event.id).sort()).toEqual(events.map((e) => e.id).sort());
       for (const m of again) expect(await subject.consumer.ack(m.receiptHandle)).toBe(true);
-      await expectNothingFor(1_500);
+      await expectSourceQueueEmpty();
       expect(await dlq.depth(queue)).toBe(0);
     });
   });
@@ -276,6 +279,6 @@ async function eventually(check: () => Promise<void>, deadlineMs = DEADLINE_MS):
     } catch (e) {
       if (Date.now() > until) throw e;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
