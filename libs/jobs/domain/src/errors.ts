@@ -128,3 +128,34 @@ export class InvalidScheduleExpressionError extends JobsError {
     );
   }
 }
+
+/**
+ * A business calendar id that is not one of the known calendars (`CALENDAR_IDS`). The caller asked
+ * for a calendar that does not exist, so trying again cannot help.
+ */
+export class UnknownCalendarError extends JobsError {
+  readonly retryable = false;
+  constructor(
+    readonly calendar: string,
+    readonly known: readonly string[],
+  ) {
+    super(`unknown business calendar ${JSON.stringify(calendar)} (known: ${known.join(', ')})`);
+  }
+}
+
+/**
+ * A date (or year) outside the years a business calendar covers: its holidays there are not known,
+ * so no answer would be right. `from` and `to` are the covered years, inclusive. Trying again
+ * cannot help until the calendar's data is extended.
+ */
+export class CalendarRangeError extends JobsError {
+  readonly retryable = false;
+  constructor(
+    readonly calendar: string,
+    readonly date: string,
+    readonly from: number,
+    readonly to: number,
+  ) {
+    super(`${date} is outside the years ${from}-${to} covered by business calendar ${calendar}`);
+  }
+}

@@ -14,3 +14,4 @@ export type * from './ports/job-logs.port.js';
 export type * from './ports/idempotency-keys.port.js';
 export * from './schedule/schedule-expression.js';
 export type { CronFields, DayRule, DayOfMonthSpecial, DayOfWeekSpecial } from './schedule/cron-fields.js';
+export * from './calendar/business-calendar.js';

@@ -185,9 +185,9 @@ describe('analytic or command', () => {
 
   it('refuses a step with both, or neither, naming the step', () => {
     const both = rejection(aPipelineInput({ steps: [aStep(), aStep({ name: 'noop', fanOut: 'single', command: ['true'] })] }));
-    expect(both.problems).toEqual(['steps.1.analytic: give exactly one of analytic or command']);
+    expect(both.problems).toEqual(['steps.1.analytic: give exactly one of analytic, command, wait or approval']);
     const neither = rejection(aPipelineInput({ steps: [aStep({ analytic: undefined })] }));
-    expect(neither.problems).toEqual(['steps.0.analytic: give exactly one of analytic or command']);
+    expect(neither.problems).toEqual(['steps.0.analytic: give exactly one of analytic, command, wait or approval']);
   });
 
   it('refuses an empty command or an empty argument, naming the field', () => {

@@ -1,6 +1,7 @@
 import { datasetTableSchema, pipelineNameSchema } from '@nightshift/contracts';
 import { z } from 'zod';
-import { InvalidPipelineError } from '../errors.js';
+import { InvalidPipelineError, InvalidScheduleExpressionError } from '../errors.js';
+import { parseScheduleExpression } from '../schedule/schedule-expression.js';
 
 /** Pipeline and step names share the contracts' rule: they are parts of run ids, task ids and object keys. */
 const name = pipelineNameSchema;
@@ -54,9 +55,86 @@ export const evaluateOnExitSchema = z
  */
 export const WORKER_EXIT_RULES = [{ onExitCode: '2', action: 'EXIT' }] as const;
 
+/**
+ * How a step waits for another (AWS Batch's dependency types): `ALL`, after every task of it
+ * succeeded (the engine's own bookkeeping, so a step may wait for any number of steps); `N_TO_N`,
+ * child i after child i of a step of the same size (AWS Batch's array dependency: the two steps run
+ * side by side, each child as soon as its twin succeeded).
+ */
+export const DEPENDENCY_TYPES = ['ALL', 'N_TO_N'] as const;
+export type DependencyType = (typeof DEPENDENCY_TYPES)[number];
+
+/** AWS Batch takes at most 20 job dependencies per job: the bound on a step's N_TO_N dependencies. */
+export const MAX_N_TO_N_DEPENDENCIES = 20;
+
+const dependencySchema = z.union([
+  z.string().min(1),
+  z.object({ step: z.string().min(1), type: z.enum(DEPENDENCY_TYPES).default('ALL') }).strict(),
+]);
+
+/**
+ * A Choice: the step runs only when a value in an earlier step's output satisfies one comparison
+ * (Step Functions' Choice rules, one per step); otherwise it is SKIPPED, and so is every step that
+ * depends on it. `path` is a dotted path in the output document (`headline.orders`, `rows.0.desk`;
+ * a leading `$.` is allowed).
+ */
+export const stepConditionSchema = z
+  .object({
+    /** The step whose output is read: it must be one this step (transitively) depends on. */
+    step: z.string().min(1),
+    /** Which of its partitions' outputs (its only one when absent; required for a step of several). */
+    partition: z.string().min(1).optional(),
+    path: z.string().regex(/^(\$\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted path such as headline.orders'),
+    equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    notEquals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    greaterThan: z.number().optional(),
+    greaterThanOrEquals: z.number().optional(),
+    lessThan: z.number().optional(),
+    lessThanOrEquals: z.number().optional(),
+    /** true: the value is present (not null); false: it is absent. */
+    exists: z.boolean().optional(),
+  })
+  .strict()
+  .refine((c) => CONDITION_OPERATORS.filter((op) => c[op] !== undefined).length === 1, {
+    message: `needs exactly one of ${['equals', 'notEquals', 'greaterThan', 'greaterThanOrEquals', 'lessThan', 'lessThanOrEquals', 'exists'].join(', ')}`,
+  });
+export type StepCondition = z.infer<typeof stepConditionSchema>;
+/** The comparison operators of a condition. */
+export const CONDITION_OPERATORS = ['equals', 'notEquals', 'greaterThan', 'greaterThanOrEquals', 'lessThan', 'lessThanOrEquals', 'exists'] as const;
+
+/** A Wait: the step holds the run until a number of seconds after it became ready, or until a time of day. */
+export const waitSchema = z.union([
+  z.object({ seconds: z.number().int().min(1).max(7 * 24 * 3600) }).strict(),
+  z
+    .object({
+      /** `HH:MM` (24 h) wall-clock time: the first such time at or after the step became ready. */
+      until: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)'),
+      /** IANA zone of `until`; UTC when absent. */
+      timezone: z.string().min(1).default('UTC'),
+    })
+    .strict(),
+]);
+export type WaitDefinition = z.infer<typeof waitSchema>;
+
+/**
+ * An approval: the step holds the run until someone approves (the run goes on) or rejects it (the
+ * run fails) through the API; with no answer within `timeoutSeconds`, the run fails with that reason.
+ */
+export const approvalSchema = z
+  .object({
+    timeoutSeconds: z.number().int().min(1).max(30 * 24 * 3600),
+    /** What the approver is asked, for people. */
+    description: z.string().max(1_000).optional(),
+  })
+  .strict();
+export type ApprovalDefinition = z.infer<typeof approvalSchema>;
+
+/** What a step does: one of nightshift's analytics, a program, a wait, or a human approval. */
+export type StepKind = 'analytic' | 'command' | 'wait' | 'approval';
+
 /** One step of a pipeline: a batch job definition plus how it fans out and what it waits for. */
 export const stepDefinitionSchema = z
-  .object({
+  .strictObject({
     name,
     /** The analytic nightshift's worker runs (`nightshift-worker run-task`); or give `command`. */
     analytic: z.string().min(1).optional(),
@@ -66,6 +144,20 @@ export const stepDefinitionSchema = z
      * no-op job that measures the control plane alone.
      */
     command: z.array(z.string().min(1)).min(1).optional(),
+    /** The container image a `command` step runs in AWS Batch (its job definition's); the worker's image when absent. Unused locally. */
+    image: z.string().min(1).max(255).optional(),
+    /** Hold the run for a time (a Wait state); no job runs. */
+    wait: waitSchema.optional(),
+    /** Hold the run for a person's decision through the API (approve or reject), with a timeout; no job runs. */
+    approval: approvalSchema.optional(),
+    /** Run only when this holds on an earlier step's output (a Choice); SKIPPED otherwise. */
+    when: stepConditionSchema.optional(),
+    /**
+     * A step that runs when this one fails (Step Functions' Catch: cleanup, notification). The run
+     * still fails, with this step's reason, once the handler has finished. A handler runs only on
+     * failure: it is SKIPPED when nothing it handles failed, and takes no dependsOn or when of its own.
+     */
+    onFailure: z.string().min(1).optional(),
     /** Extra environment for the step's jobs. */
     environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).default({}),
     /**
@@ -73,20 +165,26 @@ export const stepDefinitionSchema = z
      * partitions; `parameters`: one array child per parameter set of `parameters` (a sweep);
      * `count`: `count` identical children (partitions `n00000`, `n00001`, …).
      */
-    fanOut: z.enum(['partitions', 'single', 'parameters', 'count']),
+    fanOut: z.enum(['partitions', 'single', 'parameters', 'count']).default('single'),
     /** The sweep grid of a `parameters` step (required for it, refused for the other kinds). */
     parameters: parameterGridSchema.optional(),
     /** Children of a `count` step, 1..10,000 (AWS Batch's array limit). */
     count: z.number().int().min(1).max(10_000).optional(),
-    dependsOn: z.array(z.string()).default([]),
-    vcpus: z.number().positive().max(256),
-    memoryMiB: z.number().int().positive().max(1_048_576),
+    /**
+     * Steps this one waits for: a name (`ALL`: after that step succeeded) or `{ step, type }` with
+     * type `ALL` or `N_TO_N`. Parsed into `dependsOn` (every name) and `nToN` (the N_TO_N ones).
+     */
+    dependsOn: z.array(dependencySchema).default([]),
+    /** The parsed form's N_TO_N names (`{ step, type: 'N_TO_N' }` in dependsOn is the written form), so a parsed step parses again. */
+    nToN: z.array(z.string().min(1)).optional(),
+    vcpus: z.number().positive().max(256).default(1),
+    memoryMiB: z.number().int().positive().max(1_048_576).default(512),
     /** Total attempts per task, as AWS Batch's retryStrategy.attempts (1..10). */
-    attempts: z.number().int().min(1).max(10),
+    attempts: z.number().int().min(1).max(10).default(1),
     /** Rules that decide, per failed attempt, RETRY or EXIT (AWS Batch's evaluateOnExit; the worker's own come first). */
     evaluateOnExit: z.array(evaluateOnExitSchema).max(4, 'at most 4 rules: AWS allows 5 and the worker\'s exit-code-2 rule takes one').default([]),
     /** Per-attempt timeout; AWS Batch's minimum is 60 s, the local environment accepts less for tests. */
-    timeoutSeconds: z.number().int().positive().max(14 * 24 * 3600),
+    timeoutSeconds: z.number().int().positive().max(14 * 24 * 3600).default(3600),
     /** Job queue (AWS Batch's name rule); `default` is the planner's configured queue. */
     queue: jobQueueNameSchema.default('default'),
     /** Fair-share identifier for queues with a fair-share policy; default the run's tenant, else the pipeline's name. */
@@ -94,15 +192,86 @@ export const stepDefinitionSchema = z
     /** Priority among the jobs of one share (0..9999, higher first). */
     schedulingPriority: z.number().int().min(0).max(9999).optional(),
   })
-  .refine((s) => (s.analytic === undefined) !== (s.command === undefined), { message: 'give exactly one of analytic or command', path: ['analytic'] });
+  .refine((s) => [s.analytic, s.command, s.wait, s.approval].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of analytic, command, wait or approval',
+    path: ['analytic'],
+  })
+  .transform(({ dependsOn, nToN = [], ...step }) => {
+    const deps = dependsOn.map((d) => (typeof d === 'string' ? { step: d, type: 'ALL' as const } : d));
+    const nToNSteps = [...new Set([...nToN, ...deps.filter((d) => d.type === 'N_TO_N').map((d) => d.step)])];
+    return { ...step, dependsOn: [...new Set(deps.map((d) => d.step))], nToN: nToNSteps };
+  });
 export type StepDefinition = z.infer<typeof stepDefinitionSchema>;
 
+/** What a step does (exactly one of its analytic, command, wait and approval is set). */
+export function stepKind(step: Pick<StepDefinition, 'analytic' | 'command' | 'wait' | 'approval'>): StepKind {
+  if (step.analytic !== undefined) return 'analytic';
+  if (step.command !== undefined) return 'command';
+  if (step.wait !== undefined) return 'wait';
+  return 'approval';
+}
+
+/** A step that submits jobs to the compute environment (an analytic or a command), as opposed to a wait or an approval. */
+export function runsJobs(step: Pick<StepDefinition, 'analytic' | 'command' | 'wait' | 'approval'>): boolean {
+  const kind = stepKind(step);
+  return kind === 'analytic' || kind === 'command';
+}
+
+/** What a schedule does about fire times missed while nothing was running to fire them. */
+export const CATCH_UP_POLICIES = ['none', 'latest', 'all'] as const;
+export type CatchUpPolicy = (typeof CATCH_UP_POLICIES)[number];
+
+/**
+ * A schedule that starts runs of the pipeline: an EventBridge Scheduler expression in a time zone.
+ * Each fire time asks for one run (idempotent by schedule and fire time). The run covers the
+ * business date the fire's local date gives: the previous business day of the pipeline's calendar
+ * (`businessDate: previous`, the nightly default) or that date itself (`same`).
+ */
+export const scheduleDefinitionSchema = z
+  .object({
+    /** Unique in the pipeline; with the pipeline's name, the schedule's name in EventBridge Scheduler. */
+    name,
+    /** `cron(...)` (AWS's six fields), `rate(...)` or `at(...)`. */
+    expression: z.string().min(1),
+    /** IANA time zone of the expression's wall-clock fields (Scheduler's ScheduleExpressionTimezone). */
+    timezone: z.string().min(1).default('UTC'),
+    /** Scheduler's flexible time window: the run may start up to this many minutes after the fire time. */
+    flexibleTimeWindowMinutes: z.number().int().min(1).max(1440).optional(),
+    /** Fire only on business days of the pipeline's calendar: a fire on another day is skipped, with the reason recorded. */
+    businessDaysOnly: z.boolean().default(false),
+    /** The business date a fire's run covers: the business day before the fire's local date, or that date. */
+    businessDate: z.enum(['previous', 'same']).default('previous'),
+    /**
+     * Fire times missed while the platform was down (embedded scheduler): `none` drops them,
+     * `latest` runs the most recent one, `all` runs each; only those within `windowMinutes` of now.
+     */
+    catchUp: z
+      .object({ policy: z.enum(CATCH_UP_POLICIES).default('latest'), windowMinutes: z.number().int().min(1).max(31 * 1440).default(1440) })
+      .strict()
+      .default({ policy: 'latest', windowMinutes: 1440 }),
+    /** A disabled schedule does not fire (Scheduler's state DISABLED). */
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+export type ScheduleDefinition = z.infer<typeof scheduleDefinitionSchema>;
+
+/** The calendars a pipeline's business days may follow (see `businessCalendar`). */
+export const PIPELINE_CALENDARS = ['WEEKDAYS', 'XNYS', 'XLON'] as const;
+
 /** A pipeline: a DAG of steps, triggered by datasets being registered. */
-export const pipelineDefinitionSchema = z.object({
+export const pipelineDefinitionSchema = z.strictObject({
   name,
   description: z.string(),
-  /** Registered datasets (by name) that start a run of this pipeline. */
-  trigger: z.object({ datasets: z.array(z.string().min(1)) }),
+  /**
+   * What starts a run: a registered dataset of one of `datasets` (by name), or a run of one of
+   * `pipelines` succeeding (chaining: the second stage runs over the same dataset version, and its
+   * steps' manifests list the first stage's outputs).
+   */
+  trigger: z.object({ datasets: z.array(z.string().min(1)).default([]), pipelines: z.array(z.string().min(1)).default([]) }).strict(),
+  /** Whose business days the pipeline follows: its default business date, and schedules with businessDaysOnly. */
+  calendar: z.enum(PIPELINE_CALENDARS).default('WEEKDAYS'),
+  /** Schedules that start runs (EventBridge Scheduler's expressions and semantics). */
+  schedules: z.array(scheduleDefinitionSchema).default([]),
   /** Tables every partition needs; a dataset lacking one is not runnable by this pipeline. The contracts' list, so a new table cannot be forgotten here. */
   requiredTables: z.array(datasetTableSchema).default([]),
   steps: z.array(stepDefinitionSchema).min(1),
@@ -143,8 +312,109 @@ export function definePipeline(input: unknown): PipelineDefinition {
     const cycle = findCycle(pipeline.steps);
     if (cycle) problems.push(`steps: dependency cycle ${cycle.join(' -> ')}`);
   }
+  if (problems.length === 0) problems.push(...orchestrationProblems(pipeline), ...triggerProblems(pipeline), ...scheduleProblems(pipeline));
   if (problems.length > 0) throw new InvalidPipelineError(pipeline.name, problems);
   return pipeline;
+}
+
+/** What a run's trigger and chaining need: something to start it, never itself. */
+function triggerProblems(pipeline: PipelineDefinition): string[] {
+  const problems: string[] = [];
+  if (pipeline.trigger.datasets.length === 0 && pipeline.trigger.pipelines.length === 0) problems.push('trigger: needs datasets or pipelines (what starts a run)');
+  pipeline.trigger.pipelines.forEach((p, i) => {
+    if (p === pipeline.name) problems.push(`trigger.pipelines.${i}: a pipeline cannot trigger itself`);
+  });
+  if (pipeline.schedules.length > 0 && pipeline.trigger.datasets.length === 0) {
+    problems.push('schedules: a scheduled run runs over the latest dataset of trigger.datasets for its business date: give trigger.datasets');
+  }
+  return problems;
+}
+
+/** Schedule names are unique, and every expression parses in its time zone. */
+function scheduleProblems(pipeline: PipelineDefinition): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  pipeline.schedules.forEach((schedule, i) => {
+    if (seen.has(schedule.name)) problems.push(`schedules.${i}.name: duplicate schedule name "${schedule.name}"`);
+    seen.add(schedule.name);
+    try {
+      parseScheduleExpression(schedule.expression, { timezone: schedule.timezone });
+    } catch (e) {
+      if (!(e instanceof InvalidScheduleExpressionError)) throw e;
+      problems.push(`schedules.${i}.${e.field === 'timezone' ? 'timezone' : 'expression'}: ${e.message}`);
+    }
+  });
+  return problems;
+}
+
+/** The rules of N_TO_N dependencies, conditions, failure handlers, waits and approvals. */
+function orchestrationProblems(pipeline: PipelineDefinition): string[] {
+  const problems: string[] = [];
+  const byName = new Map(pipeline.steps.map((s) => [s.name, s]));
+  const handlers = new Set(pipeline.steps.flatMap((s) => (s.onFailure ? [s.onFailure] : [])));
+  pipeline.steps.forEach((step, i) => {
+    const at = `steps.${i}`;
+    const jobs = runsJobs(step);
+    if (!jobs && step.fanOut !== 'single') problems.push(`${at}.fanOut: a ${stepKind(step)} step is single`);
+    if (step.image !== undefined && step.command === undefined) problems.push(`${at}.image: only a command step runs in an image of its own`);
+    if (step.nToN.length > MAX_N_TO_N_DEPENDENCIES) problems.push(`${at}.dependsOn: ${step.nToN.length} N_TO_N dependencies, at most ${MAX_N_TO_N_DEPENDENCIES} (AWS Batch's limit per job)`);
+    for (const dep of step.nToN) {
+      const other = byName.get(dep);
+      if (!other || !step.dependsOn.includes(dep)) {
+        problems.push(`${at}.nToN: "${dep}" is not one of the step's dependencies`);
+        continue;
+      }
+      if (!jobs || !runsJobs(other)) problems.push(`${at}.dependsOn: N_TO_N on "${dep}" needs two steps that run jobs`);
+      else if (!sameFanOut(step, other)) problems.push(`${at}.dependsOn: N_TO_N on "${dep}" needs the same fan-out (child i after child i), not ${step.fanOut} after ${other.fanOut}`);
+    }
+    if (step.when) {
+      const source = byName.get(step.when.step);
+      if (!source) problems.push(`${at}.when.step: unknown step "${step.when.step}"`);
+      else if (!ancestorsOf(pipeline, step.name).has(source.name)) problems.push(`${at}.when.step: "${source.name}" must be a step this one depends on (directly or not), so its output exists`);
+      else if (!runsJobs(source)) problems.push(`${at}.when.step: "${source.name}" is a ${stepKind(source)} step and has no output`);
+      else if (source.fanOut !== 'single' && step.when.partition === undefined) problems.push(`${at}.when.partition: "${source.name}" has several partitions: name the one whose output is read`);
+    }
+    if (step.onFailure !== undefined) {
+      const handler = byName.get(step.onFailure);
+      if (!handler) problems.push(`${at}.onFailure: unknown step "${step.onFailure}"`);
+      else if (handler.name === step.name) problems.push(`${at}.onFailure: a step cannot handle its own failure`);
+    }
+    if (handlers.has(step.name)) {
+      if (step.dependsOn.length > 0) problems.push(`${at}.dependsOn: "${step.name}" is an onFailure step: it runs when a step it handles fails, and depends on nothing else`);
+      if (step.when) problems.push(`${at}.when: "${step.name}" is an onFailure step and takes no condition`);
+    }
+    for (const dep of step.dependsOn) {
+      if (handlers.has(dep)) problems.push(`${at}.dependsOn: "${dep}" is an onFailure step (it runs only on failure): nothing may depend on it`);
+    }
+  });
+  return problems;
+}
+
+/** N_TO_N pairs children by index: both steps must fan out alike (and as wide). */
+function sameFanOut(a: StepDefinition, b: StepDefinition): boolean {
+  if (a.fanOut !== b.fanOut) return false;
+  if (a.fanOut === 'count') return a.count === b.count;
+  if (a.fanOut === 'parameters') return parameterSets(a).length === parameterSets(b).length;
+  return true;
+}
+
+/** Every step `name` depends on, directly or through others. */
+export function ancestorsOf(pipeline: Pick<PipelineDefinition, 'steps'>, name: string): Set<string> {
+  const byName = new Map(pipeline.steps.map((s) => [s.name, s]));
+  const seen = new Set<string>();
+  const stack = [...(byName.get(name)?.dependsOn ?? [])];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    stack.push(...(byName.get(next)?.dependsOn ?? []));
+  }
+  return seen;
+}
+
+/** The steps that handle another's failure (named by some step's onFailure). */
+export function failureHandlers(pipeline: Pick<PipelineDefinition, 'steps'>): Set<string> {
+  return new Set(pipeline.steps.flatMap((s) => (s.onFailure ? [s.onFailure] : [])));
 }
 
 /** The grid must come with, and only with, the `parameters` fan-out, and fit in one array job. */
