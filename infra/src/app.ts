@@ -1,4 +1,5 @@
 import type { App, Environment } from 'aws-cdk-lib';
+import type { PipelineDefinition } from '@nightshift/jobs-domain';
 import type { InfraConfig } from './config.js';
 import { ComputeStack } from './stacks/compute-stack.js';
 import { MessagingStack } from './stacks/messaging-stack.js';
@@ -15,18 +16,24 @@ export interface NightshiftStacks {
   observability: ObservabilityStack;
 }
 
+/** What a deployment adds to its configuration. */
+export interface NightshiftStacksOptions {
+  /** The pipelines deployed, whose schedules become EventBridge Scheduler schedules; the built-in ones by default. */
+  pipelines?: readonly PipelineDefinition[];
+}
+
 /**
  * Adds nightshift's stacks to `app`: State (the table and buckets, retained, termination-protected),
  * Messaging (bus, queues, rules, topic, schedules), Compute (VPC, Batch), Services (ECS Fargate,
  * the API's load balancer) and Observability (alarms, dashboard). A redeploy of the last four
  * never replaces the first.
  */
-export function addNightshiftStacks(app: App, config: InfraConfig): NightshiftStacks {
+export function addNightshiftStacks(app: App, config: InfraConfig, options: NightshiftStacksOptions = {}): NightshiftStacks {
   const env: Environment | undefined = config.env.account || config.env.region ? { account: config.env.account, region: config.env.region } : undefined;
   const base = { config, ...(env ? { env } : {}) };
   const name = (part: string): string => `${pascal(config.prefix)}${part}`;
   const state = new StateStack(app, name('State'), { ...base, terminationProtection: true });
-  const messaging = new MessagingStack(app, name('Messaging'), base);
+  const messaging = new MessagingStack(app, name('Messaging'), { ...base, ...(options.pipelines ? { pipelines: options.pipelines } : {}) });
   const compute = new ComputeStack(app, name('Compute'), { ...base, state });
   const services = new ServicesStack(app, name('Services'), { ...base, state, messaging, compute });
   const observability = new ObservabilityStack(app, name('Observability'), { ...base, messaging, compute, services });

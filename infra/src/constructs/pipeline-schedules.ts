@@ -1,10 +1,11 @@
-import { RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { NightshiftSource, RunRequested, type RunRequestedDetail } from '@nightshift/contracts';
+import { parseScheduleExpression, stableHash, InvalidScheduleExpressionError, type PipelineDefinition, type ScheduleDefinition } from '@nightshift/jobs-domain';
 import { InfraConfigError } from '../config.js';
 
 /** Props of {@link PipelineSchedules}. */
@@ -15,33 +16,46 @@ export interface PipelineSchedulesProps {
   readonly groupName: string;
 }
 
-/**
- * What a schedule asks for besides the pipeline: the rest of `Run Requested`'s data. `requestedBy`
- * is the schedule's ARN, filled in by Scheduler at each invocation.
- */
-export type ScheduledRunRequest = Omit<RunRequestedDetail['data'], 'pipeline' | 'requestedBy'>;
-
-/** One schedule of {@link PipelineSchedules.addSchedule}. */
+/** One schedule of {@link PipelineSchedules.addSchedule}: a pipeline's schedule, as the pipeline declares it. */
 export interface PipelineScheduleOptions {
-  /** Schedule name, unique in the group (1-64 letters, digits, `.`, `_`, `-`). */
-  readonly name: string;
-  /** An EventBridge Scheduler expression: `cron(…)` (6 fields) or `rate(…)`. */
-  readonly expression: string;
-  /** IANA time zone the cron expression is evaluated in, e.g. `Europe/London` (daylight saving followed). */
-  readonly timezone: string;
-  /** The pipeline to run. */
+  /** The pipeline the schedule starts runs of (its name). */
   readonly pipeline: string;
-  /** The rest of the request; checked against the `Run Requested` contract at synth. */
-  readonly detail: ScheduledRunRequest;
+  /** The schedule (`scheduleDefinitionSchema`): expression, time zone, flexible window, enabled. */
+  readonly schedule: ScheduleDefinition;
 }
 
-const EXPRESSION = /^(cron|rate)\(.+\)$/;
+/** EventBridge Scheduler's longest schedule name. */
+const MAX_SCHEDULE_NAME = 64;
+
+/**
+ * The Scheduler name of a pipeline's schedule: `<pipeline>.<schedule>` (names have no `.`, so two
+ * pairs never meet), or, beyond Scheduler's 64 characters, its first 56 and a hash of the whole.
+ */
+export function scheduleNameOf(pipeline: string, schedule: string): string {
+  const name = `${pipeline}.${schedule}`;
+  return name.length <= MAX_SCHEDULE_NAME ? name : `${name.slice(0, MAX_SCHEDULE_NAME - 8)}-${stableHash(name)}`;
+}
+
+/**
+ * The Run Requested detail a fire puts on the bus, for a fire time and schedule ARN. With
+ * Scheduler's context attributes (`<aws.scheduler.scheduled-time>`, `<aws.scheduler.schedule-arn>`)
+ * it is the schedule's Input; with real values, what the planner receives. No business date:
+ * Scheduler cannot compute one, the planner derives it from the fire time and the pipeline's calendar.
+ * The event id derives from the schedule and the fire time, as the embedded scheduler's does.
+ */
+export function scheduledRunRequestDetail(pipeline: string, schedule: string, scheduledTime: string, scheduleArn: string): RunRequestedDetail {
+  const eventId = `schedule-${pipeline}-${schedule}-${scheduledTime}`;
+  return {
+    metadata: { eventId, correlationId: eventId, occurredAt: scheduledTime },
+    data: { pipeline, requestedBy: scheduleArn, schedule: { name: schedule, scheduledTime } },
+  };
+}
 
 /**
  * EventBridge Scheduler schedules that put `Run Requested` (source `nightshift.scheduler`, which the
  * planner's rule accepts) on the bus: one schedule group, one execution role allowed nothing but
- * `events:PutEvents` on that bus. Pipelines declare no schedules yet; when they do, the messaging
- * stack calls {@link addSchedule} for each.
+ * `events:PutEvents` on that bus, and one schedule per schedule the deployed pipelines declare
+ * ({@link addPipelineSchedules}), with the same expression, time zone, flexible window and state.
  */
 export class PipelineSchedules extends Construct {
   /** The group every schedule is created in; deleting the stack deletes it and its schedules. */
@@ -64,48 +78,51 @@ export class PipelineSchedules extends Construct {
     });
   }
 
+  /** One schedule per schedule of each pipeline (in order); pipelines without schedules add none. */
+  addPipelineSchedules(pipelines: readonly PipelineDefinition[]): scheduler.Schedule[] {
+    return pipelines.flatMap((p) => p.schedules.map((schedule) => this.addSchedule({ pipeline: p.name, schedule })));
+  }
+
   /**
-   * Adds a schedule requesting a run of `pipeline`. Throws InfraConfigError when the expression is
-   * neither `cron(…)` nor `rate(…)` or the request would not be a valid `Run Requested`.
+   * Adds the Scheduler schedule of one pipeline schedule. Throws InfraConfigError when the
+   * expression or time zone does not parse, or the fire's Run Requested would not be valid.
    */
   addSchedule(options: PipelineScheduleOptions): scheduler.Schedule {
-    const { name, expression, timezone, pipeline } = options;
-    if (!EXPRESSION.test(expression)) {
-      throw new InfraConfigError(`schedule ${name}: expression must be cron(…) or rate(…), got ${JSON.stringify(expression)}`);
+    const { pipeline, schedule } = options;
+    const name = scheduleNameOf(pipeline, schedule.name);
+    try {
+      parseScheduleExpression(schedule.expression, { timezone: schedule.timezone });
+    } catch (e) {
+      if (e instanceof InvalidScheduleExpressionError) throw new InfraConfigError(`schedule ${name}: ${e.message}`, { cause: e });
+      throw e;
     }
-    const data = RunRequested.detail.shape.data.safeParse({ ...options.detail, pipeline, requestedBy: scheduler.ContextAttribute.scheduleArn });
-    if (!data.success) {
-      const problems = data.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    // Checked with the values Scheduler substitutes, in the form it writes them.
+    const sample = RunRequested.detail.safeParse(scheduledRunRequestDetail(pipeline, schedule.name, '2026-01-02T06:30:00Z', `arn:aws:scheduler:eu-west-1:111111111111:schedule/g/${name}`));
+    if (!sample.success) {
+      const problems = sample.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
       throw new InfraConfigError(`schedule ${name}: not a valid Run Requested: ${problems}`);
     }
-    const schedule = new scheduler.Schedule(this, name, {
+    const created = new scheduler.Schedule(this, `${pipeline}:${schedule.name}`, {
       scheduleName: name,
       scheduleGroup: this.group,
-      description: `Requests a run of ${pipeline}`,
-      schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(timezone)),
-      // Runs are planned for a business date: they fire at the time the pipeline's owners chose.
-      timeWindow: scheduler.TimeWindow.off(),
+      description: `Requests a run of ${pipeline} (its schedule ${schedule.name})`,
+      schedule: scheduler.ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timezone)),
+      timeWindow: schedule.flexibleTimeWindowMinutes === undefined ? scheduler.TimeWindow.off() : scheduler.TimeWindow.flexible(Duration.minutes(schedule.flexibleTimeWindowMinutes)),
+      enabled: schedule.enabled,
       target: new targets.EventBridgePutEvents(
         {
           eventBus: this.bus,
           source: NightshiftSource.scheduler,
           detailType: RunRequested.detailType,
-          detail: scheduler.ScheduleTargetInput.fromObject({
-            // The envelope every nightshift event carries, from Scheduler's context attributes: a
-            // scheduled run starts its own flow, so its invocation id is both event and correlation id.
-            metadata: {
-              eventId: scheduler.ContextAttribute.executionId,
-              correlationId: scheduler.ContextAttribute.executionId,
-              occurredAt: scheduler.ContextAttribute.scheduledTime,
-            },
-            data: data.data,
-          }),
+          detail: scheduler.ScheduleTargetInput.fromObject(
+            scheduledRunRequestDetail(pipeline, schedule.name, scheduler.ContextAttribute.scheduledTime, scheduler.ContextAttribute.scheduleArn),
+          ),
         },
         { role: this.role },
       ),
     });
     // The schedule names its group by name, which CloudFormation does not read as a dependency.
-    schedule.node.addDependency(this.group);
-    return schedule;
+    created.node.addDependency(this.group);
+    return created;
   }
 }

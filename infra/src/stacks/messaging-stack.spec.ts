@@ -4,6 +4,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchJobStateChange, RunFailed, SERVICE_RULES, type RuleDefinition, type ServiceName } from '@nightshift/contracts';
+import { BUILT_IN_PIPELINES, definePipeline, noopPipeline } from '@nightshift/jobs-domain';
 import { parseInfraConfig } from '../config.js';
 import { MessagingStack } from './messaging-stack.js';
 
@@ -172,6 +173,30 @@ describe('MessagingStack', () => {
   it('creates the schedule group, and no schedule while pipelines declare none', () => {
     template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'ns-test' });
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+  });
+});
+
+describe('MessagingStack with pipelines that declare schedules', () => {
+  it('creates one EventBridge Scheduler schedule per schedule, in the group, on the bus', () => {
+    const scheduled = definePipeline({
+      ...noopPipeline('eod-risk', 1, { trigger: 'positions' }),
+      calendar: 'XNYS',
+      schedules: [
+        { name: 'close', expression: 'cron(30 17 ? * MON-FRI *)', timezone: 'America/New_York', businessDaysOnly: true, businessDate: 'same' },
+        { name: 'catch-all', expression: 'cron(0 6 * * ? *)' },
+      ],
+    });
+    const stack = new MessagingStack(new App(), 'Messaging', { config, env, pipelines: [...BUILT_IN_PIPELINES, scheduled] });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'eod-risk.close',
+      GroupName: 'ns-test',
+      ScheduleExpression: 'cron(30 17 ? * MON-FRI *)',
+      ScheduleExpressionTimezone: 'America/New_York',
+      Target: Match.objectLike({ Arn: stack.resolve(stack.bus.eventBusArn), EventBridgeParameters: { Source: 'nightshift.scheduler', DetailType: 'Run Requested' } }),
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'eod-risk.catch-all', ScheduleExpressionTimezone: 'UTC' });
   });
 });
 

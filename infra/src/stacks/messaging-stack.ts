@@ -8,6 +8,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BatchJobStateChange, RunFailed, SERVICE_RULES, type RuleDefinition, type ServiceName } from '@nightshift/contracts';
+import { BUILT_IN_PIPELINES, type PipelineDefinition } from '@nightshift/jobs-domain';
 import type { InfraConfig } from '../config.js';
 import { PipelineSchedules } from '../constructs/pipeline-schedules.js';
 import { JOB_QUEUE_TIERS, jobQueueName } from '../names.js';
@@ -16,6 +17,12 @@ import { JOB_QUEUE_TIERS, jobQueueName } from '../names.js';
 export interface MessagingStackProps extends StackProps {
   /** The deployment's configuration: `prefix` names the bus, queues and group; `retention`, `alarms`. */
   config: InfraConfig;
+  /**
+   * The pipelines the deployment runs, whose schedules become EventBridge Scheduler schedules
+   * (one each). Default: the built-in ones (which declare none); a deployment with pipeline files
+   * passes the same pipelines the services load.
+   */
+  pipelines?: readonly PipelineDefinition[];
 }
 
 /** As the embedded bus: a message received this often without being deleted goes to the DLQ. */
@@ -50,7 +57,7 @@ export class MessagingStack extends Stack {
    * (its policy cannot grant them); this account's CloudWatch alarms may publish to it.
    */
   readonly topic: sns.Topic;
-  /** Scheduled `Run Requested` events; none until pipelines declare schedules. */
+  /** Scheduled `Run Requested` events: one EventBridge Scheduler schedule per schedule of `props.pipelines`. */
   readonly schedules: PipelineSchedules;
   /**
    * Rules the observability stack alarms on (AWS/Events MatchedEvents): Run Failed on the bus;
@@ -131,7 +138,7 @@ export class MessagingStack extends Stack {
     });
 
     this.schedules = new PipelineSchedules(this, 'Schedules', { bus: this.bus, groupName: prefix });
-    // No pipeline declares a schedule yet (their triggers are datasets); each one will be an addSchedule(...) here.
+    this.schedules.addPipelineSchedules(props.pipelines ?? BUILT_IN_PIPELINES);
   }
 
   private serviceQueue(prefix: string, service: ServiceName): { queue: sqs.Queue; deadLetters: sqs.Queue } {

@@ -1,4 +1,4 @@
-import { businessDateSchema, pipelineNameSchema, RunRequested } from '@nightshift/contracts';
+import { businessDateSchema, pipelineNameSchema, runRequestFieldsSchema } from '@nightshift/contracts';
 import { RUN_STATUSES } from '@nightshift/jobs-domain';
 import { z } from 'zod';
 
@@ -57,9 +57,18 @@ export const deadLetterListQuerySchema = z
 export const tenantQuerySchema = z.object({ tenant }).strict();
 export const emptyQuerySchema = z.object({}).strict();
 
-/** `POST /runs`: Run Requested's data, `requestedBy` defaulting to the caller. */
-export const runRequestBodySchema = RunRequested.detail.shape.data
-  .extend({ requestedBy: RunRequested.detail.shape.data.shape.requestedBy.optional() })
+/**
+ * `POST /runs`: Run Requested's data, `requestedBy` defaulting to the caller and `businessDate` to
+ * the pipeline calendar's business day before today (UTC). A schedule's fire is not asked for here.
+ */
+export const runRequestBodySchema = runRequestFieldsSchema
+  .omit({ schedule: true })
+  .extend({
+    businessDate: businessDateSchema
+      .optional()
+      .describe("The business date to run (YYYY-MM-DD). Default: the last business day of the pipeline's calendar before today (UTC), as a nightly run covers."),
+    requestedBy: runRequestFieldsSchema.shape.requestedBy.optional(),
+  })
   .strict()
   .meta({ id: 'RunRequest' });
 export type RunRequestBody = z.infer<typeof runRequestBodySchema>;
@@ -73,6 +82,16 @@ export const retryRunBodySchema = z
   .object({ reason: z.string().min(1).max(1024).optional(), requestedBy: z.string().min(1).max(256).optional() })
   .strict()
   .meta({ id: 'RetryRunRequest' });
+
+export const approvalDecisionBodySchema = z
+  .object({ comment: z.string().min(1).max(1024).optional().describe('Why, for the run\'s record.') })
+  .strict()
+  .meta({ id: 'ApprovalDecisionRequest' });
+
+export const stepParamsSchema = z.object({
+  id: z.string().min(1).max(1024).describe('The run id'),
+  step: z.string().min(1).max(63).describe('The approval step'),
+});
 
 export const redriveBodySchema = z
   .object({ max: z.number().int().min(1).max(100_000).optional().describe('Move at most this many messages (all when absent).') })

@@ -1,5 +1,5 @@
 import { batchJobStatusSchema, businessDateSchema, dataProblemSchema, pipelineNameSchema, registeredFileSchema } from '@nightshift/contracts';
-import { RUN_STATUSES, STEP_STATUSES } from '@nightshift/jobs-domain';
+import { CATCH_UP_POLICIES, PIPELINE_CALENDARS, RUN_STATUSES, STEP_STATUSES } from '@nightshift/jobs-domain';
 import { z } from 'zod';
 
 /*
@@ -78,7 +78,12 @@ export const stepSchema = z
     finishedAt: timestamp.optional(),
     succeeded: z.number().int(),
     failed: z.number().int(),
-    reason: z.string().optional(),
+    reason: z.string().optional().describe('Why the step failed, or was skipped.'),
+    waitUntil: timestamp.optional().describe('A WAITING step: when its wait ends, or when its approval times out.'),
+    decision: z
+      .object({ decision: z.enum(['APPROVED', 'REJECTED']), by: z.string(), at: timestamp, comment: z.string().optional() })
+      .optional()
+      .describe("An approval step's answer, once given."),
     updatedAt: timestamp,
     job: stepJobSchema.optional().describe("The step's job as the compute environment sees it now (while SUBMITTED)."),
   })
@@ -210,15 +215,45 @@ export const pipelineStepSchema = z
   .loose()
   .meta({ id: 'PipelineStep' });
 
+export const scheduleFireSchema = z
+  .object({
+    scheduledTime: timestamp.describe('The fire time (ISO-8601 UTC).'),
+    outcome: z.enum(['RUN_REQUESTED', 'SKIPPED']),
+    runId: z.string().optional().describe('The run the fire asked for (RUN_REQUESTED); it may have failed at once, with `reason`.'),
+    businessDate: businessDateSchema.optional().describe("The business date the fire's run covers."),
+    reason: z.string().optional().describe('Why no run (SKIPPED, e.g. "2026-12-25 is a holiday of XNYS (Christmas Day)"), or why the run failed at once.'),
+    at: timestamp.describe('When the planner handled the fire.'),
+  })
+  .meta({ id: 'ScheduleFire', description: 'What became of one fire of a schedule.' });
+
+export const pipelineScheduleSchema = z
+  .object({
+    name: z.string(),
+    expression: z.string().describe('EventBridge Scheduler expression: cron(...), rate(...) or at(...).'),
+    timezone: z.string().describe('IANA time zone of the expression.'),
+    flexibleTimeWindowMinutes: z.number().int().optional(),
+    businessDaysOnly: z.boolean().describe("Fires on days that are not business days of the pipeline's calendar are skipped (and recorded)."),
+    businessDate: z.enum(['previous', 'same']).describe("The business date a fire's run covers: the business day before the fire's local date, or that date."),
+    catchUp: z.object({ policy: z.enum(CATCH_UP_POLICIES), windowMinutes: z.number().int() }).describe('What the embedded scheduler does about fires missed while the platform was down.'),
+    enabled: z.boolean(),
+    nextFireTimes: z.array(timestamp).describe("The schedule's next 3 fire times (none when disabled); a fire on a non-business day of a businessDaysOnly schedule will be skipped."),
+    recentFires: z.array(scheduleFireSchema).describe('Its last 10 fires, newest first, with what each did.'),
+  })
+  .meta({ id: 'PipelineSchedule' });
+
 export const pipelineSchema = z
   .object({
     name: pipelineNameSchema,
     description: z.string(),
-    trigger: z.object({ datasets: z.array(z.string()) }),
+    trigger: z.object({
+      datasets: z.array(z.string()),
+      pipelines: z.array(z.string()).optional().describe('Pipelines whose succeeded runs start a run of this one, over the same dataset version.'),
+    }),
     requiredTables: z.array(z.string()),
     steps: z.array(pipelineStepSchema),
     timeoutSeconds: z.number().int().optional(),
-    schedules: z.array(z.unknown()).describe('Schedules that start runs of the pipeline (none yet: runs start from landings and requests).'),
+    calendar: z.enum(PIPELINE_CALENDARS).describe("Whose business days the pipeline follows: its default business date, and schedules' businessDaysOnly."),
+    schedules: z.array(pipelineScheduleSchema).describe('Schedules that start runs of the pipeline (EventBridge Scheduler in AWS, the embedded scheduler locally).'),
   })
   .meta({ id: 'Pipeline' });
 

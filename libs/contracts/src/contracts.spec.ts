@@ -10,6 +10,7 @@ import {
   issuesToProblems,
   objectKeyProblem,
   partitionNameProblem,
+  RunRequested,
   RunRetryRequested,
   SERVICE_RULES,
   traceparentOf,
@@ -83,6 +84,8 @@ describe('event contracts', () => {
   it('catalogs every event once, with its producer and consumers', () => {
     expect(Object.keys(EVENT_CATALOG).sort()).toEqual(
       [
+        'Backfill Cancel Requested',
+        'Backfill Requested',
         'Batch Job State Change',
         'Dataset Landed',
         'Dataset Registered',
@@ -96,6 +99,17 @@ describe('event contracts', () => {
       ].sort(),
     );
     for (const [type, c] of Object.entries(EVENT_CATALOG)) expect(c.detailType).toBe(type);
+  });
+
+  it('takes Run Requested with a business date, or as a schedule\'s fire without one, and names businessDate when it has neither', () => {
+    const meta = { eventId: 'r1', correlationId: 'r1', occurredAt: new Date('2026-12-24T07:00:00Z') };
+    expect(RunRequested.detail.parse(envelope({ pipeline: 'nightly-tca', businessDate: '2026-12-23', requestedBy: 'ops' }, meta)).data.businessDate).toBe('2026-12-23');
+    const fire = { pipeline: 'nightly-tca', requestedBy: 'arn:aws:scheduler:eu-west-1:111111111111:schedule/ns/nightly-tca-nightly', schedule: { name: 'nightly', scheduledTime: '2026-12-24T07:00:00Z' } };
+    expect(RunRequested.detail.parse(envelope(fire, meta)).data).toEqual(fire);
+    const neither = RunRequested.detail.safeParse(envelope({ pipeline: 'nightly-tca', requestedBy: 'ops' }, meta));
+    expect(issuesToProblems(neither.error!.issues)).toEqual([{ path: 'detail.data.businessDate', message: expect.stringContaining('businessDate is required') }]);
+    const badFire = RunRequested.detail.safeParse(envelope({ ...fire, schedule: { name: 'nightly', scheduledTime: 'Thursday' } }, meta));
+    expect(issuesToProblems(badFire.error!.issues).map((p) => p.path)).toEqual(['detail.data.schedule.scheduledTime']);
   });
 
   it('takes Run Retry Requested from the API, enveloped, with an optional reason, for the planner alone', () => {

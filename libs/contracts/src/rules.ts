@@ -1,3 +1,5 @@
+import { BackfillCancelRequested } from './events/backfill-cancel-requested.js';
+import { BackfillRequested } from './events/backfill-requested.js';
 import { BatchJobStateChange } from './events/batch-job-state-change.js';
 import { DatasetLanded } from './events/dataset-landed.js';
 import { DatasetRegistered } from './events/dataset-registered.js';
@@ -7,6 +9,7 @@ import { RunFailed } from './events/run-failed.js';
 import { RunRequested } from './events/run-requested.js';
 import { RunRetryRequested } from './events/run-retry-requested.js';
 import { RunSucceeded } from './events/run-succeeded.js';
+import { StepApprovalDecided } from './events/step-approval-decided.js';
 import { NightshiftSource } from './envelope.js';
 
 /**
@@ -51,6 +54,26 @@ export const SERVICE_RULES: Readonly<Record<ServiceName, readonly RuleDefinition
       name: 'planner-run-retry-requested',
       description: 'Requests to run a failed run again (its failed tasks only, as its next attempt).',
       eventPattern: { source: [NightshiftSource.api], 'detail-type': [RunRetryRequested.detailType] },
+    },
+    {
+      name: 'planner-step-approval-decided',
+      description: "People's answers to approval steps (approve or reject).",
+      eventPattern: { source: [NightshiftSource.api], 'detail-type': [StepApprovalDecided.detailType] },
+    },
+    {
+      name: 'planner-backfill-requested',
+      description: 'Backfills recorded through the API: the planner starts their first runs.',
+      eventPattern: { source: [NightshiftSource.api], 'detail-type': [BackfillRequested.detailType] },
+    },
+    {
+      name: 'planner-backfill-cancel-requested',
+      description: 'Requests to stop a backfill: its waiting dates are cancelled, its open runs stopped.',
+      eventPattern: { source: [NightshiftSource.api], 'detail-type': [BackfillCancelRequested.detailType] },
+    },
+    {
+      name: 'planner-run-finished',
+      description: "The planner's own finished runs: a success starts the pipelines chained after it; a backfill's run frees its place.",
+      eventPattern: { source: [RunSucceeded.source], 'detail-type': [RunSucceeded.detailType, RunFailed.detailType] },
     },
     {
       name: 'planner-batch-job-state-change',

@@ -49,3 +49,12 @@ describe('deployment configuration: buckets', () => {
     expect(load({ NIGHTSHIFT_OBJECT_STORE_DIR: '/tmp/o', NIGHTSHIFT_LANDING_BUCKET: 'ns-landing' })).toMatchObject({ mode: 'local', objectStoreDir: '/tmp/o' });
   });
 });
+
+describe('deployment configuration: pipelines directory', () => {
+  it('reads NIGHTSHIFT_PIPELINES_DIR, unset when absent or empty', () => {
+    const local = { NIGHTSHIFT_OBJECT_STORE_DIR: '/tmp/o' };
+    expect(load({ ...local, NIGHTSHIFT_PIPELINES_DIR: '/etc/nightshift/pipelines' }).pipelinesDir).toBe('/etc/nightshift/pipelines');
+    expect(load({ ...local, NIGHTSHIFT_PIPELINES_DIR: '' }).pipelinesDir).toBeUndefined();
+    expect(DEPLOYMENT_ENV_NAMES['pipelinesDir']).toBe('NIGHTSHIFT_PIPELINES_DIR');
+  });
+});

@@ -35,6 +35,13 @@ export const deploymentFields = {
   otlpEndpoint: z.string().url().optional(),
   /** Without an OTLP endpoint, spans go to this file (JSON lines). */
   traceFile: z.string().min(1).optional(),
+  /**
+   * A directory of pipelines users define, one per `*.yaml`, `*.yml` or `*.json` file (see
+   * `loadPipelineFiles`), run beside the built-in ones. Read once at boot: a missing directory or a
+   * bad file stops the start, naming each problem's file, path and line. Every deployable that
+   * knows pipelines (planner, reporting) must be given the same directory.
+   */
+  pipelinesDir: z.string().min(1).optional(),
 };
 
 /** The fields {@link deploymentFields} gives a parsed config. */
@@ -49,6 +56,7 @@ export interface DeploymentConfig {
   eventBusName: string;
   otlpEndpoint?: string;
   traceFile?: string;
+  pipelinesDir?: string;
 }
 
 /** What each mode requires: a directory in local mode, a bucket in aws mode. */
@@ -74,6 +82,7 @@ export function deploymentEnv(env: NodeJS.ProcessEnv = process.env): Record<keyo
     eventBusName: env['NIGHTSHIFT_EVENT_BUS'] || undefined,
     otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
     traceFile: env['NIGHTSHIFT_TRACE_FILE'] || undefined,
+    pipelinesDir: env['NIGHTSHIFT_PIPELINES_DIR'] || undefined,
   };
 }
 
@@ -89,6 +98,7 @@ export const DEPLOYMENT_ENV_NAMES: Readonly<Record<string, string>> = {
   eventBusName: 'NIGHTSHIFT_EVENT_BUS',
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
   traceFile: 'NIGHTSHIFT_TRACE_FILE',
+  pipelinesDir: 'NIGHTSHIFT_PIPELINES_DIR',
 };
 
 /** A deployable's configuration is invalid: names each variable and what is wrong. Not retryable. */

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { startTracing } from '@nightshift/observability';
 import { createAwsClients } from './aws-clients.js';
 import { ConfigError, type DeploymentConfig } from './config.js';
+import { InvalidPipelineFilesError } from './errors.js';
 import type { AwsRuntime } from './runtime.js';
 
 /** Stops what {@link runStandalone}'s `start` started: drains the queue consumer, closes servers. */
@@ -9,10 +10,11 @@ export type StopService = () => Promise<void>;
 
 /**
  * The `main` of a service deployed as its own process (an ECS task, or one of the processes of
- * `npm run start:split`): parses the config (a bad one exits 2 naming the variables), starts
- * tracing first, creates the process's AWS SDK clients, starts the service, and on SIGTERM or
- * SIGINT stops receiving, lets the handlers under way finish (ECS gives 30 s before SIGKILL), then
- * exits 0. Messages not acked by then come back after their visibility timeout.
+ * `npm run start:split`): parses the config (a bad one exits 2 naming the variables; so do bad
+ * pipeline files, naming each problem), starts tracing first, creates the process's AWS SDK
+ * clients, starts the service, and on SIGTERM or SIGINT stops receiving, lets the handlers under
+ * way finish (ECS gives 30 s before SIGKILL), then exits 0. Messages not acked by then come back
+ * after their visibility timeout.
  */
 export async function runStandalone<C extends DeploymentConfig>(
   service: string,
@@ -45,7 +47,11 @@ export async function runStandalone<C extends DeploymentConfig>(
   } catch (e) {
     aws.destroy();
     await tracing.shutdown();
-    throw e;
+    // Pipeline files are configuration too: their problems are what to fix, not a stack trace.
+    if (!(e instanceof InvalidPipelineFilesError)) throw e;
+    process.stderr.write(`${service}: ${e.message}\n`);
+    process.exitCode = 2;
+    return;
   }
   log.log(`${service} started (aws mode, pid ${process.pid})`);
   let stopping = false;

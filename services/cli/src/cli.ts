@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { DataFileAccessError, InputDataError, InvalidAnalyticsOptionsError } from '@nightshift/analytics';
+import { backfillCommand } from './backfill-command.js';
 import { benchCommand } from './bench-command.js';
 import { datasetsCommand, dlqCommand, pipelinesCommand } from './catalog-commands.js';
 import { chaosCommand } from './chaos-command.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   benchCommand,
   chaosCommand,
   runsCommand,
+  backfillCommand,
   landCommand,
   pipelinesCommand,
   datasetsCommand,
@@ -38,7 +40,7 @@ function topUsage(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `nightshift <command> --help` for its options. The analytics commands print JSON; the platform commands',
-    '(runs, land, pipelines, datasets, dlq) print tables, or the REST API\'s JSON with --json. Errors are one line on stderr.',
+    '(runs, backfill, land, pipelines, datasets, dlq) print tables, or the REST API\'s JSON with --json. Errors are one line on stderr.',
     'Exit codes: 0 done, 2 bad input or usage, 1 other failure. `nightshift --version` prints the version.',
     '',
   ].join('\n');

@@ -163,3 +163,17 @@ export class WaitTimeoutError extends Error {
     this.name = 'WaitTimeoutError';
   }
 }
+
+/** `backfill start --wait` saw the backfill end other than SUCCEEDED (a date failed or had no dataset, or it was cancelled): exit 1. */
+export class BackfillFailedError extends Error {
+  readonly retryable = false;
+
+  constructor(
+    readonly backfillId: string,
+    readonly status: string,
+    readonly summary: string | undefined,
+  ) {
+    super(`backfill ${backfillId} ${status}${summary ? `: ${summary}` : ''}`);
+    this.name = 'BackfillFailedError';
+  }
+}

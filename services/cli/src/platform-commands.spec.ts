@@ -37,14 +37,14 @@ const BROKEN = definePipeline({
   name: 'cli-broken',
   description: 'test: a task that fails with exit code 3',
   trigger: { datasets: ['cli-broken'] },
-  steps: [{ name: 'boom', command: ['sh', '-c', 'echo "reading quotes"; echo "disk on fire" >&2; exit 3'], fanOut: 'single', vcpus: 0.25, memoryMiB: 64, attempts: 1, timeoutSeconds: 60 }],
+  steps: [{ name: 'boom', command: ['sh', '-c', 'echo "reading quotes"; echo "disk on fire" >&2; exit 3'], bare: true, fanOut: 'single', vcpus: 0.25, memoryMiB: 64, attempts: 1, timeoutSeconds: 60 }],
 });
 /** Two children of 3 vCPUs on a 4-vCPU platform: one runs, the other waits (and says why) until cancelled. */
 const HANGING = definePipeline({
   name: 'cli-hanging',
   description: 'test: children that run until stopped',
   trigger: { datasets: ['cli-hanging'] },
-  steps: [{ name: 'sleep', command: ['sleep', '120'], fanOut: 'count', count: 2, vcpus: 3, memoryMiB: 64, attempts: 1, timeoutSeconds: 300 }],
+  steps: [{ name: 'sleep', command: ['sleep', '120'], bare: true, fanOut: 'count', count: 2, vcpus: 3, memoryMiB: 64, attempts: 1, timeoutSeconds: 300 }],
 });
 
 const PRICES = 'date,symbol,open,high,low,close,volume\n2026-01-05,XYZ,10,11,9,10.5,1000\n';

@@ -1,10 +1,21 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HostUsageError, loadHostConfig, previousBusinessDay } from './config.js';
+import { defaultBusinessDate, HostUsageError, loadHostConfig, previousBusinessDay } from './config.js';
 
 describe('host configuration', () => {
   it('defaults the business day to the previous weekday', () => {
     expect(previousBusinessDay(new Date('2026-11-23T09:00:00Z'))).toBe('2026-11-20'); // Monday -> Friday
     expect(previousBusinessDay(new Date('2026-11-25T09:00:00Z'))).toBe('2026-11-24');
+  });
+
+  it("gives a pipeline's default business day in its own calendar: exchange holidays are skipped", () => {
+    // Friday 2026-11-27: the day after Thanksgiving, when NYSE was closed on the Thursday.
+    expect(previousBusinessDay(new Date('2026-11-27T09:00:00Z'))).toBe('2026-11-26');
+    expect(previousBusinessDay(new Date('2026-11-27T09:00:00Z'), 'XNYS')).toBe('2026-11-25');
+    expect(defaultBusinessDate({ calendar: 'XNYS' }, new Date('2026-12-28T06:00:00Z'))).toBe('2026-12-24');
+    expect(defaultBusinessDate({ calendar: 'XLON' }, new Date('2026-12-29T06:00:00Z'))).toBe('2026-12-24');
   });
 
   it('reads flags and environment', () => {
@@ -24,5 +35,18 @@ describe('host configuration', () => {
 
   it('rejects a bad port from the environment, naming the field', () => {
     expect(() => loadHostConfig([], { NIGHTSHIFT_API_PORT: 'http' })).toThrow(/apiPort/);
+  });
+
+  it('reads the pipelines directory from NIGHTSHIFT_PIPELINES_DIR, else <home>/pipelines when it exists', () => {
+    const home = mkdtempSync(join(tmpdir(), 'ns-host-config-'));
+    try {
+      expect(loadHostConfig([], { NIGHTSHIFT_HOME: home }).pipelinesDir).toBeUndefined();
+      mkdirSync(join(home, 'pipelines'));
+      expect(loadHostConfig([], { NIGHTSHIFT_HOME: home }).pipelinesDir).toBe(join(home, 'pipelines'));
+      // Set explicitly it is taken as given (resolved), whether it exists or not: the start says if not.
+      expect(loadHostConfig([], { NIGHTSHIFT_HOME: home, NIGHTSHIFT_PIPELINES_DIR: 'site/pipelines' }).pipelinesDir).toBe(resolve('site/pipelines'));
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

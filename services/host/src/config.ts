@@ -1,13 +1,21 @@
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { previousBusinessDayBefore, type CalendarId, type PipelineDefinition } from '@nightshift/jobs-domain';
 
-/** Previous weekday (UTC): the business day a nightly run covers by default. */
-export function previousBusinessDay(now: Date): string {
-  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  do d.setUTCDate(d.getUTCDate() - 1);
-  while (d.getUTCDay() === 0 || d.getUTCDay() === 6);
-  return d.toISOString().slice(0, 10);
+/**
+ * The business day before `now`'s date (UTC) in `calendar`: the business day a nightly run covers
+ * by default. The host's `--date` default keeps the weekday calendar (the sample day is no
+ * exchange's); a pipeline's default is its own calendar's (`XNYS`, `XLON`: holidays skipped).
+ */
+export function previousBusinessDay(now: Date, calendar: CalendarId = 'WEEKDAYS'): string {
+  return previousBusinessDayBefore(calendar, now);
+}
+
+/** The default business date of a run of `pipeline` requested at `now`: its calendar's business day before today (UTC). */
+export function defaultBusinessDate(pipeline: Pick<PipelineDefinition, 'calendar'>, now: Date): string {
+  return previousBusinessDay(now, pipeline.calendar);
 }
 
 /** The embedded host's configuration: environment plus command-line flags, parsed once at boot. */
@@ -29,6 +37,12 @@ export const hostConfigSchema = z.object({
   businessDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
   seed: z.coerce.number().int(),
   desks: z.array(z.string().min(1)).min(1),
+  /**
+   * Pipelines users define, one per `*.yaml`, `*.yml` or `*.json` file, run beside the built-in ones
+   * (`NIGHTSHIFT_PIPELINES_DIR`; by default `<home>/pipelines` when that directory exists). Read
+   * once at start: a bad file refuses the start, naming each problem's file, path and line.
+   */
+  pipelinesDir: z.string().min(1).optional(),
 });
 export type HostConfig = z.infer<typeof hostConfigSchema>;
 
@@ -40,7 +54,9 @@ export class HostUsageError extends Error {
 const USAGE = `usage: npm start -- [--once] [--no-sample] [--split] [--date YYYY-MM-DD] [--seed N] [--desks a,b,c]
        --split (npm run start:split): the services as three aws-mode processes on the platform's AWS APIs
 environment: NIGHTSHIFT_HOME (default ./.nightshift), NIGHTSHIFT_API_PORT (3000), NIGHTSHIFT_EVENTS_PORT (4010: the AWS APIs),
-             NIGHTSHIFT_VCPUS (all cores), NIGHTSHIFT_MEMORY_MIB (4096), OTEL_EXPORTER_OTLP_ENDPOINT`;
+             NIGHTSHIFT_VCPUS (all cores), NIGHTSHIFT_MEMORY_MIB (4096), OTEL_EXPORTER_OTLP_ENDPOINT,
+             NIGHTSHIFT_PIPELINES_DIR (pipelines of your own, one per *.yaml, *.yml or *.json file; default
+             <home>/pipelines when it exists)`;
 
 export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date()): HostConfig {
   const flags: Record<string, string | boolean> = {};
@@ -54,8 +70,10 @@ export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.
     } else if (a === '--help' || a === '-h') throw new HostUsageError(USAGE);
     else throw new HostUsageError(`unknown argument ${a}\n${USAGE}`);
   }
+  const home = resolve(env['NIGHTSHIFT_HOME'] ?? '.nightshift');
+  const defaultPipelinesDir = join(home, 'pipelines');
   const result = hostConfigSchema.safeParse({
-    home: resolve(env['NIGHTSHIFT_HOME'] ?? '.nightshift'),
+    home,
     apiPort: env['NIGHTSHIFT_API_PORT'] ?? 3000,
     eventsPort: env['NIGHTSHIFT_EVENTS_PORT'] ?? 4010,
     vcpus: env['NIGHTSHIFT_VCPUS'] ?? availableParallelism(),
@@ -67,6 +85,12 @@ export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.
     businessDate: flags['date'] ?? previousBusinessDay(now),
     seed: flags['seed'] ?? 42,
     desks: typeof flags['desks'] === 'string' ? flags['desks'].split(',').map((s) => s.trim()) : ['equities-cash', 'equities-pt', 'etf', 'futures'],
+    // Set explicitly, it must exist (the start says so otherwise); the default only when it does.
+    pipelinesDir: env['NIGHTSHIFT_PIPELINES_DIR']
+      ? resolve(env['NIGHTSHIFT_PIPELINES_DIR'])
+      : statSync(defaultPipelinesDir, { throwIfNoEntry: false })?.isDirectory()
+        ? defaultPipelinesDir
+        : undefined,
   });
   if (!result.success) {
     throw new HostUsageError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n') + `\n${USAGE}`);

@@ -48,7 +48,7 @@ const HANGING = definePipeline({
   name: 'hanging',
   description: 'test: children that run until stopped',
   trigger: { datasets: ['hanging-executions'] },
-  steps: [{ name: 'sleep', command: ['sleep', '120'], fanOut: 'count', count: 3, vcpus: 1, memoryMiB: 256, attempts: 3, timeoutSeconds: 300 }],
+  steps: [{ name: 'sleep', command: ['sleep', '120'], bare: true, fanOut: 'count', count: 3, vcpus: 1, memoryMiB: 256, attempts: 3, timeoutSeconds: 300 }],
 });
 
 /** The control plane alone at size: children that run `true`, through the whole platform to a report. */

@@ -10,11 +10,11 @@ import { NightshiftSource, SERVICE_RULES, type RuleDefinition } from '@nightshif
 import { BatchHttpEndpoint, DirectoryJobLogs, LocalComputeEnvironment, LogsHttpEndpoint, reapOrphans } from '@nightshift/compute-local';
 import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint, type PutEventsHttpEndpointOptions } from '@nightshift/events-local';
 import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
-import { BUILT_IN_PIPELINES, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
-import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, TtlSweeper } from '@nightshift/jobs-dynamodb';
+import { BUILT_IN_PIPELINES, type Clock, type JobStore, type PipelineDefinition, type ScheduleState } from '@nightshift/jobs-domain';
+import { createDocumentClient, createTable, DynamoDbJobStore, DynamoDbScheduleState, startEmbeddedDynamoDb, TtlSweeper } from '@nightshift/jobs-dynamodb';
 import { PlannerModule, plannerConfigSchema, ReconciliationLoop } from '@nightshift/planner';
 import { ReportingModule, reportingConfigSchema, reportingHttpAdapter } from '@nightshift/reporting';
-import type { ServiceRuntime } from '@nightshift/platform';
+import { loadPipelineFiles, type ServiceRuntime } from '@nightshift/platform';
 import { DirectoryObjectStore, S3HttpEndpoint } from '@nightshift/storage-local';
 import { ensureApiKeys, type EmbeddedApiKeys } from './api-keys.js';
 import { AWS_API_NAMES, AwsGateway } from './aws-gateway.js';
@@ -40,14 +40,25 @@ export interface EmbeddedPlatformOptions {
   otlpEndpoint?: string;
   /** Extra queues on the bus (e.g. the console that shows outcomes), with their rules. */
   extraQueues?: Record<string, readonly RuleDefinition[]>;
-  /** Pipelines beyond the built-in ones. */
+  /** Pipelines beyond the built-in ones, defined in code (one-process topology only: the split services do not get them). */
   extraPipelines?: readonly PipelineDefinition[];
+  /**
+   * A directory of pipelines users define (one per `*.yaml`, `*.yml` or `*.json` file; see
+   * `loadPipelineFiles`): read once, before anything starts, so a bad file refuses the start with an
+   * `InvalidPipelineFilesError` naming every problem. The split services are given it
+   * (`NIGHTSHIFT_PIPELINES_DIR`) and read the same files.
+   */
+  pipelinesDir?: string;
   /** Bus redelivery settings (tests shorten them). */
   visibilityTimeoutMs?: number;
   /** How often the planner's reconciliation sweep runs (default 30 s; tests shorten it). */
   reconcileIntervalMs?: number;
   /** How long a submission claim may stay unfinished before the sweep takes it over (default 60 s). */
   claimTimeoutMs?: number;
+  /** How often the embedded scheduler looks for due fires of the pipelines' schedules (default 1 s). */
+  schedulerIntervalMs?: number;
+  /** The embedded scheduler's clock, one-process topology (tests move time with it); the system's when absent. */
+  schedulerClock?: Clock;
   /** Nest's logger; `false` silences the framework's own lines. */
   logger?: LoggerService | false;
 }
@@ -84,7 +95,8 @@ export const EMBEDDED_ACCESS_GRANTS: Readonly<Record<SplitService | 'worker' | '
   },
   planner: {
     apis: AWS_API_NAMES,
-    sources: [NightshiftSource.planner],
+    // The planner fires the pipelines' schedules itself on the embedded platform (its schedule loop).
+    sources: [NightshiftSource.planner, NightshiftSource.scheduler],
     objects: [
       { actions: ['s3:GetObject', 's3:PutObject'], keys: ['runs/*/plan.json'] },
       { actions: ['s3:PutObject'], keys: ['runs/*/manifest.json', 'runs/*/outputs.json'] },
@@ -138,6 +150,8 @@ export interface EmbeddedPlatform {
   apiKey: string;
   bus: LocalEventBus;
   store: JobStore;
+  /** The schedules' cursors and fire records (what the scheduler and the planner wrote). */
+  schedules: ScheduleState;
   /** The local compute environment (tests look at what it runs). */
   compute: LocalComputeEnvironment;
   objects: DirectoryObjectStore;
@@ -174,6 +188,11 @@ export const EMBEDDED_JOB_QUEUES = [
  * home resumes where it stopped.
  */
 export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): Promise<EmbeddedPlatform> {
+  // First of all: a bad pipeline file refuses the start, and nothing else happens (no directory, no port).
+  const filePipelines =
+    options.pipelinesDir === undefined ? [] : loadPipelineFiles(options.pipelinesDir, { builtIn: [...BUILT_IN_PIPELINES, ...(options.extraPipelines ?? [])], required: true });
+  // What the in-process planner and reporting run beside the built-in ones.
+  const extraPipelines = [...filePipelines, ...(options.extraPipelines ?? [])];
   const dirs = {
     dynamo: join(options.home, 'dynamodb'),
     bus: join(options.home, 'bus'),
@@ -292,7 +311,11 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
         fairShareQueues: EMBEDDED_JOB_QUEUES.map((q) => q.name),
         logDir: join(options.home, 'services'),
         ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}),
-        environment: options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile },
+        environment: {
+          ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile }),
+          // Each service reads the files itself, as a deployed one does; they were checked above.
+          ...(options.pipelinesDir !== undefined ? { NIGHTSHIFT_PIPELINES_DIR: options.pipelinesDir } : {}),
+        },
       });
       stops.push(() => services!.stop());
       await services.start();
@@ -317,9 +340,10 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
           fairShareQueues: EMBEDDED_JOB_QUEUES.map((q) => q.name),
           ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}),
           ...(options.claimTimeoutMs !== undefined ? { claimTimeoutMs: options.claimTimeoutMs } : {}),
+          ...(options.schedulerIntervalMs !== undefined ? { schedulerIntervalMs: options.schedulerIntervalMs } : {}),
         }),
         runtime,
-        options.extraPipelines ? { extraPipelines: options.extraPipelines } : {},
+        { extraPipelines, ...(options.schedulerClock ? { schedulerClock: options.schedulerClock } : {}) },
       );
       const planner: INestMicroservice = await NestFactory.createMicroservice(plannerService.module, { strategy: plannerService.transport, logger });
       stops.push(() => planner.close());
@@ -332,7 +356,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       loop.start();
 
       const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2, apiKeysFile: apiKeys.keysFile });
-      const reportingService = ReportingModule.compose(reportingConfig, runtime, options.extraPipelines ? { extraPipelines: options.extraPipelines } : {});
+      const reportingService = ReportingModule.compose(reportingConfig, runtime, { extraPipelines });
       const reporting: INestApplication = await NestFactory.create(reportingService.module, reportingHttpAdapter(reportingConfig), { logger });
       reporting.connectMicroservice({ strategy: reportingService.transport });
       await reporting.startAllMicroservices();
@@ -341,7 +365,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       return (await reporting.getUrl()).replace('[::1]', '127.0.0.1');
     }
 
-    const pipelines = [...BUILT_IN_PIPELINES, ...(split ? [] : (options.extraPipelines ?? []))];
+    const pipelines = [...BUILT_IN_PIPELINES, ...(split ? filePipelines : extraPipelines)];
     return {
       apiUrl,
       eventsUrl: gatewayUrl,
@@ -351,6 +375,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       bus,
       compute,
       store: new DynamoDbJobStore(client, { tableName: TABLE_NAME }),
+      schedules: new DynamoDbScheduleState(client, { tableName: TABLE_NAME }),
       objects: new DirectoryObjectStore(dirs.objects),
       traceFile,
       ...(services ? { services } : {}),

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DatasetLanded } from '@nightshift/contracts';
 import { startTracing, withSpan } from '@nightshift/observability';
+import { InvalidPipelineFilesError } from '@nightshift/platform';
 import { describeApiKeys } from './api-keys.js';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, purgeConsoleQueue } from './console.js';
 import { HostUsageError, loadHostConfig } from './config.js';
-import { startEmbeddedPlatform } from './embedded-platform.js';
+import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -30,7 +31,16 @@ async function main(): Promise<number> {
   }
   const tracing = startTracing({ serviceName: 'nightshift', otlpEndpoint: config.otlpEndpoint, traceFile: join(config.home, 'traces', 'traces.jsonl') });
   print(`nightshift (embedded${config.split ? ', split' : ''}) home=${config.home} compute=${config.vcpus} vCPU/${config.memoryMiB} MiB`);
-  const platform = await startEmbeddedPlatform({ ...config, topology: config.split ? 'split' : 'one-process', extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES } });
+  let platform: EmbeddedPlatform;
+  try {
+    platform = await startEmbeddedPlatform({ ...config, topology: config.split ? 'split' : 'one-process', extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES } });
+  } catch (e) {
+    // Bad pipeline files are the user's to fix: each problem with its file and line, no stack trace.
+    if (!(e instanceof InvalidPipelineFilesError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    await tracing.shutdown();
+    return 2;
+  }
   // What an earlier host left in the console's queue was for its terminal, not this one.
   await purgeConsoleQueue(platform.bus);
   const abort = new AbortController();

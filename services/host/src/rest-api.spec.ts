@@ -6,6 +6,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetLanded, envelope } from '@nightshift/contracts';
+import { definePipeline } from '@nightshift/jobs-domain';
 import { openApiPath, ROUTES, type ApiRoute, type RouteName } from '@nightshift/reporting';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
@@ -20,6 +21,14 @@ import { waitFor } from './testing/wait.js';
 
 const DATE = '2026-11-16';
 const DESKS = ['cash'];
+/** A pipeline whose one task runs until stopped: its backfill stays RUNNING until the cancel sample stops it. */
+const HOLD = definePipeline({
+  name: 'conformance-hold',
+  description: 'test: a task that runs until stopped',
+  trigger: { datasets: ['conformance-hold'] },
+  steps: [{ name: 'hold', command: ['sleep', '600'], bare: true, fanOut: 'single', vcpus: 0.25, memoryMiB: 64, attempts: 1, timeoutSeconds: 900 }],
+});
+const HOLD_DATE = '2026-11-18';
 
 let home: string;
 let platform: EmbeddedPlatform;
@@ -35,6 +44,10 @@ interface World {
   datasetId: string;
   landingId: string;
   taskId: string;
+  /** A backfill whose run is under way (RUNNING until cancelled). */
+  backfillId: string;
+  /** A backfill that finished (every date without a dataset: FAILED). */
+  finishedBackfillId: string;
 }
 let world: World;
 
@@ -63,6 +76,9 @@ const SAMPLES: Record<RouteName, (w: World) => Sample[]> = {
   getRun: (w) => [{ path: `/runs/${w.runId}?tasksLimit=1` }, { path: '/runs/nope', status: 404 }],
   cancelRun: (w) => [{ path: `/runs/${w.runId}/cancel`, body: {}, status: 409 }, { path: '/runs/nope/cancel', body: {}, status: 404 }],
   retryRun: (w) => [{ path: `/runs/${w.failedRunId}/retry`, body: { reason: 'conformance' } }, { path: `/runs/${w.runId}/retry`, body: {}, status: 409 }],
+  // A waiting approval's 202 and 409 are exercised by orchestration.spec.ts (this day has no approval step).
+  approveStep: (w) => [{ path: `/runs/${w.runId}/steps/tca/approve`, body: {}, status: 404 }, { path: '/runs/nope/steps/sign-off/approve', body: { comment: 'ok' }, status: 404 }],
+  rejectStep: (w) => [{ path: `/runs/${w.runId}/steps/tca/reject`, body: { comment: 'no' }, status: 404 }],
   attemptLog: (w) => [{ path: `/runs/${w.runId}/tasks/${encodeURIComponent(w.taskId)}/attempts/1/log` }, { path: `/runs/${w.runId}/tasks/${encodeURIComponent(w.taskId)}/attempts/9/log`, status: 404 }],
   listReports: (w) => [{ path: '/reports' }, { path: `/reports?runId=${w.runId}` }],
   getReport: (w) => [{ path: `/reports/${w.reportId}` }, { path: '/reports/nope', status: 404 }],
@@ -73,6 +89,20 @@ const SAMPLES: Record<RouteName, (w: World) => Sample[]> = {
   getPipeline: () => [{ path: '/pipelines/nightly-tca' }, { path: '/pipelines/nope', status: 404 }],
   listDeadLetters: () => [{ path: '/dlq' }, { path: '/dlq?queue=planner' }, { path: '/dlq?queue=nope', status: 404 }],
   redrive: () => [{ path: '/dlq/planner/redrive', body: {} }, { path: '/dlq/nope/redrive', body: {}, status: 404 }],
+  listBackfills: () => [{ path: '/backfills' }, { path: '/backfills?status=RUNNING,FAILED&pipeline=conformance-hold&limit=1' }, { path: '/backfills?status=DONE', status: 400 }],
+  requestBackfill: () => [
+    { path: '/backfills', body: { pipeline: 'desk-risk', from: '2026-10-05', to: '2026-10-09', concurrency: 2 }, headers: { 'idempotency-key': 'conformance-backfill-1' } },
+    { path: '/backfills', body: { pipeline: 'desk-risk', from: '2026-10-05', to: '2026-10-16' }, headers: { 'idempotency-key': 'conformance-backfill-1' }, status: 422 },
+    { path: '/backfills', body: { pipeline: 'nope', from: '2026-10-05', to: '2026-10-09' }, status: 404 },
+    { path: '/backfills', body: { pipeline: HOLD.name, from: HOLD_DATE, to: HOLD_DATE }, status: 409 },
+    { path: '/backfills', body: { pipeline: 'desk-risk', from: '2026-10-09', to: '2026-10-05' }, status: 400 },
+  ],
+  getBackfill: (w) => [{ path: `/backfills/${w.backfillId}` }, { path: `/backfills/${w.finishedBackfillId}` }, { path: '/backfills/nope', status: 404 }],
+  cancelBackfill: (w) => [
+    { path: `/backfills/${w.backfillId}/cancel`, body: { reason: 'conformance' } },
+    { path: `/backfills/${w.finishedBackfillId}/cancel`, body: {}, status: 409 },
+    { path: '/backfills/nope/cancel', body: {}, status: 404 },
+  ],
 };
 
 async function call(route: ApiRoute, sample: Sample): Promise<{ status: number; contentType: string; text: string; location: string | null }> {
@@ -100,7 +130,7 @@ function validatorOf(route: ApiRoute, status: number, mediaType: string): Valida
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'nightshift-rest-'));
-  platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 2, memoryMiB: 4096 });
+  platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 2, memoryMiB: 4096, extraPipelines: [HOLD] });
   events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
   document = (await (await fetch(`${platform.apiUrl}/openapi.json`)).json()) as typeof document;
   ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -132,7 +162,39 @@ beforeAll(async () => {
     { version: '0', id: 'dead-1', 'detail-type': 'Run Requested', source: 'nightshift.api', account: '000000000000', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: envelope({ pipeline: 'tca', businessDate: DATE, requestedBy: 'test' }, { eventId: 'dead-1', correlationId: 'dead-1', occurredAt: new Date(), tenant: 'default' }) },
     'conformance: a handler error',
   );
-  world = { runId: tca.runId, failedRunId: failed.runId, reportId: reports[0]!.reportId, datasetId: run.datasetId, landingId, taskId: run.tasks[0]!.taskId };
+  // A backfill whose run holds (its dataset registered directly: no landing, so no other run of it), and one that finishes at once (no datasets).
+  await platform.store.registerDatasetVersion({
+    dataset: HOLD.name,
+    businessDate: HOLD_DATE,
+    files: [{ table: 'prices', key: 'landing/conformance-hold/prices.csv', rows: 1, checksum: 'a'.repeat(64), bytes: 10 }],
+    rowCount: 1,
+    partitions: [],
+    manifestKey: 'datasets/conformance-hold/manifest.json',
+    landedEventId: 'conformance-hold-landing',
+    registeredAt: new Date().toISOString(),
+  });
+  const backfill = async (body: unknown) =>
+    (await (await fetch(`${platform.apiUrl}/backfills`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { backfillId: string };
+  const holding = await backfill({ pipeline: HOLD.name, from: HOLD_DATE, to: HOLD_DATE });
+  const empty = await backfill({ pipeline: 'nightly-tca', from: '2026-09-07', to: '2026-09-11' });
+  await waitFor(async () => (await fetch(`${platform.apiUrl}/backfills/${empty.backfillId}`, { headers })).json() as Promise<{ status?: string }>, (b) => b.status === 'FAILED', {
+    what: 'the backfill without datasets to finish',
+    timeoutMs: 60_000,
+  });
+  await waitFor(async () => (await fetch(`${platform.apiUrl}/backfills/${holding.backfillId}`, { headers })).json() as Promise<{ counts?: { RUNNING: number } }>, (b) => b.counts?.RUNNING === 1, {
+    what: 'the holding backfill to start its run',
+    timeoutMs: 60_000,
+  });
+  world = {
+    runId: tca.runId,
+    failedRunId: failed.runId,
+    reportId: reports[0]!.reportId,
+    datasetId: run.datasetId,
+    landingId,
+    taskId: run.tasks[0]!.taskId,
+    backfillId: holding.backfillId,
+    finishedBackfillId: empty.backfillId,
+  };
 }, 300_000);
 
 afterAll(async () => {

@@ -142,6 +142,8 @@ export class ServiceProcesses {
         NIGHTSHIFT_WORKER_COMMAND: JSON.stringify(o.workerCommand),
         NIGHTSHIFT_JOB_QUEUE: o.jobQueue,
         NIGHTSHIFT_FAIR_SHARE_QUEUES: o.fairShareQueues.join(','),
+        // No EventBridge Scheduler here: the planner fires the schedules (aws mode's default is off).
+        NIGHTSHIFT_SCHEDULER: 'embedded',
         ...(o.reconcileIntervalMs !== undefined ? { NIGHTSHIFT_RECONCILE_INTERVAL_MS: String(o.reconcileIntervalMs) } : {}),
       };
     }

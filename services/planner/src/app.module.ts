@@ -2,10 +2,12 @@ import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { BatchComputeEnvironment } from '@nightshift/compute-aws';
 import type { EventPublisher } from '@nightshift/events-domain';
 import type { QueueServer } from '@nightshift/events-nest';
-import { BUILT_IN_PIPELINES, type Clock, type ComputeEnvironment, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
-import { DynamoDbJobStore, type BackfillOutcome } from '@nightshift/jobs-dynamodb';
-import { bindServicePorts, type ServiceRuntime } from '@nightshift/platform';
+import type { BackfillStore, Clock, ComputeEnvironment, JobStore, PipelineDefinition, ScheduleState } from '@nightshift/jobs-domain';
+import { DynamoDbBackfillStore, DynamoDbJobStore, DynamoDbScheduleState, type BackfillOutcome } from '@nightshift/jobs-dynamodb';
+import { bindServicePorts, deployedPipelines, type ServiceRuntime } from '@nightshift/platform';
 import type { ObjectStore } from '@nightshift/storage-domain';
+import { BackfillHandlers } from './backfill.handlers.js';
+import { BackfillRunner } from './backfills.js';
 import type { PlannerConfig } from './config.js';
 import { createPlannerCore, type PlannerCore } from './planner-core.js';
 import { PlannerHandlers } from './planner.handlers.js';
@@ -13,12 +15,17 @@ import { ReconciliationLoop } from './reconciliation-loop.js';
 import { Reconciler } from './reconciler.js';
 import { RunEngine } from './run-engine.js';
 import { RunRetry } from './run-retry.js';
-import { CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, PIPELINES, PLANNER_CORE, RECONCILE_INTERVAL_MS, STORE_MIGRATIONS } from './tokens.js';
+import { ScheduleLoop, type ScheduleLoopOptions } from './schedule-loop.js';
+import { ScheduledRuns } from './scheduled-runs.js';
+import { Scheduler } from './scheduler.js';
+import { BACKFILL_STORE, CLOCK, COMPUTE, EVENT_PUBLISHER, JOB_STORE, OBJECT_STORE, PIPELINES, PLANNER_CORE, RECONCILE_INTERVAL_MS, SCHEDULE_LOOP_OPTIONS, SCHEDULE_STATE, STORE_MIGRATIONS } from './tokens.js';
 
 /** What the planner adds to its runtime. */
 export interface PlannerExtras {
-  /** Pipelines beyond the built-in ones (tests, site-specific pipelines). */
+  /** Pipelines beyond the built-in ones and `config.pipelinesDir`'s (tests; the embedded host's, which reads the files itself). */
   extraPipelines?: readonly PipelineDefinition[];
+  /** The embedded scheduler's clock (tests move time); the system's when absent. */
+  schedulerClock?: Clock;
 }
 
 /** The planner composed: its Nest module and the transport that feeds it its queue. */
@@ -31,6 +38,8 @@ export interface ComposedPlanner {
 @Module({})
 export class PlannerModule {
   static compose(config: PlannerConfig, runtime: ServiceRuntime, extras: PlannerExtras = {}): ComposedPlanner {
+    // Built-in, then config.pipelinesDir's files, then extras: read first, so a bad file stops the start before anything is bound.
+    const pipelines = deployedPipelines(config, extras.extraPipelines);
     const ports = bindServicePorts('planner', config, runtime);
     let compute: ComputeEnvironment;
     if (runtime.mode === 'aws') compute = new BatchComputeEnvironment(runtime.aws.batch);
@@ -39,7 +48,7 @@ export class PlannerModule {
     const store = new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName });
     const module: DynamicModule = {
       module: PlannerModule,
-      controllers: [PlannerHandlers],
+      controllers: [PlannerHandlers, BackfillHandlers],
       providers: [
         { provide: JOB_STORE, useValue: store satisfies JobStore },
         // A table written by an earlier version gets what it lacks (per-tenant index entries, the TTL
@@ -49,7 +58,7 @@ export class PlannerModule {
         { provide: EVENT_PUBLISHER, useValue: ports.publisher },
         { provide: COMPUTE, useValue: compute },
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
-        { provide: PIPELINES, useValue: [...BUILT_IN_PIPELINES, ...(extras.extraPipelines ?? [])] },
+        { provide: PIPELINES, useValue: pipelines },
         { provide: RECONCILE_INTERVAL_MS, useValue: config.reconcileIntervalMs },
         {
           provide: PLANNER_CORE,
@@ -75,6 +84,32 @@ export class PlannerModule {
         { provide: Reconciler, inject: [PLANNER_CORE], useFactory: (core: PlannerCore) => core.reconciler },
         { provide: RunRetry, inject: [PLANNER_CORE], useFactory: (core: PlannerCore) => core.retry },
         ReconciliationLoop,
+        // Backfills: their records, and the runner that advances them (events, and the reconciliation loop's sweep).
+        { provide: BACKFILL_STORE, useValue: new DynamoDbBackfillStore(ports.dynamo, { tableName: config.tableName }) satisfies BackfillStore },
+        {
+          provide: BackfillRunner,
+          inject: [BACKFILL_STORE, JOB_STORE, RunEngine, CLOCK],
+          useFactory: (backfills: BackfillStore, store: JobStore, engine: RunEngine, clock: Clock) => new BackfillRunner(backfills, store, engine, clock),
+        },
+        // Schedules: the planner derives a fire's business date (both modes); it fires them itself only with `scheduler: embedded`.
+        { provide: SCHEDULE_STATE, useValue: new DynamoDbScheduleState(ports.dynamo, { tableName: config.tableName }) satisfies ScheduleState },
+        {
+          provide: ScheduledRuns,
+          inject: [RunEngine, JOB_STORE, SCHEDULE_STATE, CLOCK],
+          useFactory: (engine: RunEngine, store: JobStore, schedules: ScheduleState, clock: Clock) => new ScheduledRuns(engine, store, schedules, clock),
+        },
+        ...(config.scheduler === 'embedded'
+          ? [
+              {
+                provide: Scheduler,
+                inject: [SCHEDULE_STATE, EVENT_PUBLISHER, CLOCK, PIPELINES],
+                useFactory: (schedules: ScheduleState, publisher: EventPublisher, clock: Clock, pipelines: PipelineDefinition[]) =>
+                  new Scheduler({ schedules, publisher, clock: extras.schedulerClock ?? clock }, pipelines),
+              },
+              { provide: SCHEDULE_LOOP_OPTIONS, useValue: { intervalMs: config.schedulerIntervalMs } satisfies ScheduleLoopOptions },
+              ScheduleLoop,
+            ]
+          : []),
       ],
     };
     return { module, transport: ports.transport };

@@ -21,7 +21,17 @@ export const plannerConfigSchema = z.object({
   claimTimeoutMs: z.number().int().min(0).default(60_000),
   /** Tries (first included) and first backoff of a submission that failed transiently, before the event goes back to the bus. */
   submitRetry: z.object({ attempts: z.number().int().min(1).max(10).default(4), baseDelayMs: z.number().int().min(0).default(200) }).default({ attempts: 4, baseDelayMs: 200 }),
-}).superRefine(checkDeployment);
+  /**
+   * Who fires the pipelines' schedules. `embedded`: this planner's schedule loop (the embedded
+   * platform, where nothing else would); `off`: EventBridge Scheduler does (infra creates one
+   * schedule per pipeline schedule). Default: `embedded` in local mode, `off` in aws mode.
+   */
+  scheduler: z.enum(['embedded', 'off']).optional(),
+  /** How often the embedded scheduler looks for due fires. */
+  schedulerIntervalMs: z.number().int().min(10).default(1_000),
+})
+  .superRefine(checkDeployment)
+  .transform((config) => ({ ...config, scheduler: config.scheduler ?? (config.mode === 'local' ? ('embedded' as const) : ('off' as const)) }));
 export type PlannerConfig = z.infer<typeof plannerConfigSchema>;
 
 const ENV_NAMES = {
@@ -35,6 +45,8 @@ const ENV_NAMES = {
   concurrency: 'NIGHTSHIFT_CONCURRENCY',
   reconcileIntervalMs: 'NIGHTSHIFT_RECONCILE_INTERVAL_MS',
   claimTimeoutMs: 'NIGHTSHIFT_CLAIM_TIMEOUT_MS',
+  scheduler: 'NIGHTSHIFT_SCHEDULER',
+  schedulerIntervalMs: 'NIGHTSHIFT_SCHEDULER_INTERVAL_MS',
 };
 
 /**
@@ -66,6 +78,8 @@ export function loadPlannerConfig(env: NodeJS.ProcessEnv = process.env): Planner
       concurrency: num('NIGHTSHIFT_CONCURRENCY'),
       reconcileIntervalMs: num('NIGHTSHIFT_RECONCILE_INTERVAL_MS'),
       claimTimeoutMs: num('NIGHTSHIFT_CLAIM_TIMEOUT_MS'),
+      scheduler: env['NIGHTSHIFT_SCHEDULER'] || undefined,
+      schedulerIntervalMs: num('NIGHTSHIFT_SCHEDULER_INTERVAL_MS'),
     },
     ENV_NAMES,
     'planner',

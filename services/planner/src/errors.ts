@@ -13,3 +13,19 @@ export class PipelinesNotStartedError extends Error {
     this.retryable = failures.some((f) => (f.error as { retryable?: unknown } | null)?.retryable !== false);
   }
 }
+
+/**
+ * Advancing a backfill kept losing the race for its record to other advances (each write is
+ * conditioned on the record's version). Retryable: a redelivery reads the record again, and the
+ * winners have moved the backfill on meanwhile.
+ */
+export class BackfillContentionError extends Error {
+  readonly retryable = true;
+  constructor(
+    readonly backfillId: string,
+    readonly attempts: number,
+  ) {
+    super(`backfill ${backfillId}: ${attempts} writes in a row lost to concurrent advances`);
+    this.name = 'BackfillContentionError';
+  }
+}

@@ -9,3 +9,6 @@ export * from './outbox-relay.js';
 export * from './plan-cache.js';
 export * from './job-params.js';
 export * from './planner-core.js';
+export * from './scheduled-runs.js';
+export * from './scheduler.js';
+export * from './schedule-loop.js';

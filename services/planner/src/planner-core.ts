@@ -7,6 +7,7 @@ import { Reconciler, type ReconcilerOptions } from './reconciler.js';
 import { RunEngine } from './run-engine.js';
 import { RunRetry } from './run-retry.js';
 import { StepSubmitter, type SubmitRetry, type WorkerLaunch } from './step-submitter.js';
+import { WakeTimers } from './wake-timers.js';
 
 /** The ports the planner's core runs on. */
 export interface PlannerPorts {
@@ -30,6 +31,8 @@ export interface PlannerCore {
   reconciler: Reconciler;
   /** Retries FAILED runs (Run Retry Requested). */
   retry: RunRetry;
+  /** The engine's wake-ups (waits, approval timeouts): stopped with the planner. */
+  wakes: WakeTimers;
 }
 
 /**
@@ -40,8 +43,9 @@ export function createPlannerCore(ports: PlannerPorts, options: PlannerCoreOptio
   const plans = new PlanCache(ports.objects);
   const submitter = new StepSubmitter(ports.store, ports.objects, ports.compute, plans, options.worker, ports.clock, options.submitRetry);
   const outbox = new OutboxRelay(ports.store, ports.compute, ports.publisher);
-  const engine = new RunEngine(ports.store, ports.objects, plans, submitter, outbox, options.pipelines, ports.clock);
+  const wakes = new WakeTimers();
+  const engine = new RunEngine(ports.store, ports.objects, plans, submitter, outbox, options.pipelines, ports.clock, wakes);
   const reconciler = new Reconciler(ports.store, ports.compute, engine, submitter, plans, ports.clock, { claimTimeoutMs: options.claimTimeoutMs });
   const retry = new RunRetry(ports.store, engine, submitter, plans, ports.clock);
-  return { engine, reconciler, retry };
+  return { engine, reconciler, retry, wakes };
 }

@@ -1,4 +1,4 @@
-import { Controller, Inject, Logger, UseFilters } from '@nestjs/common';
+import { Controller, Inject, Logger, Optional, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import {
   BatchJobStateChange,
@@ -7,9 +7,11 @@ import {
   parseDetail,
   RunCancelRequested,
   RunRequested,
+  RunFailed,
   RunRetryRequested,
+  RunSucceeded,
+  StepApprovalDecided,
   traceparentOf,
-  type RunRequestedDetail,
   type EventBridgeEvent,
 } from '@nightshift/contracts';
 import {
@@ -23,9 +25,12 @@ import {
 } from '@nightshift/jobs-domain';
 import { PreserveHandlerErrorFilter } from '@nightshift/events-nest';
 import { withSpan } from '@nightshift/observability';
+import { BackfillRunner, describeAdvance } from './backfills.js';
 import { PipelinesNotStartedError } from './errors.js';
 import { RunEngine } from './run-engine.js';
+import { RunChaining } from './run-chaining.js';
 import { RunRetry } from './run-retry.js';
+import { ScheduledRuns, type DatedRunRequest, type RunRequestMeta } from './scheduled-runs.js';
 import { JOB_STORE } from './tokens.js';
 
 /** The planner's name in processed-event records (`JobStore.markProcessed`). */
@@ -37,12 +42,19 @@ const CONSUMER = 'planner';
 @Controller()
 export class PlannerHandlers {
   private readonly log = new Logger('planner');
+  private readonly chaining: RunChaining;
 
   constructor(
     @Inject(RunEngine) private readonly engine: RunEngine,
     @Inject(JOB_STORE) private readonly store: JobStore,
     @Inject(RunRetry) private readonly retrier: RunRetry,
-  ) {}
+    // Optional for harnesses that send no schedule fires; the composition always binds it.
+    @Optional() @Inject(ScheduledRuns) private readonly scheduled?: ScheduledRuns,
+    // Optional for harnesses without backfills; the composition always binds it.
+    @Optional() @Inject(BackfillRunner) private readonly backfills?: BackfillRunner,
+  ) {
+    this.chaining = new RunChaining(store, (pipeline) => engine.pipelinesAfter(pipeline), (pipeline, dataset, meta) => this.start(pipeline, dataset, meta));
+  }
 
   @EventPattern(DatasetRegistered.detailType)
   async onDatasetRegistered(@Payload() event: EventBridgeEvent): Promise<void> {
@@ -65,18 +77,29 @@ export class PlannerHandlers {
   async onRunRequested(@Payload() event: EventBridgeEvent): Promise<void> {
     const detail = parseDetail(RunRequested, event);
     await this.span('planner: Run Requested', event, async (traceparent) => {
-      const { pipeline: name, businessDate } = detail.data;
       const meta = { triggerEventId: detail.metadata.eventId, correlationId: detail.metadata.correlationId, traceparent, tenant: detail.metadata.tenant };
-      const resolved = await this.resolveRequest(detail.data, tenantOf(detail.metadata));
-      if ('reason' in resolved) {
-        // The run id the requester was given derives from the requested date, so the failure is recorded under it.
-        await this.engine.failUnplannable({ pipeline: name, businessDate, ...meta, ...resolved });
-        this.log.warn(`run request ${event.id} failed: ${resolved.reason}`);
+      const { businessDate } = detail.data;
+      // A schedule's fire carries no business date: ScheduledRuns derives it (or skips the fire), then asks as any request does.
+      if (detail.data.schedule) {
+        if (!this.scheduled) throw new ContractViolationError(event['detail-type'], event.id, 'this planner does not take schedule fires');
+        await this.scheduled.onFire(detail.data, meta, (request, runMeta) => this.requestRun(event.id, request, runMeta));
         return;
       }
-      const { pipeline, dataset } = resolved;
-      await this.start(pipeline, dataset, meta);
+      if (businessDate === undefined) throw new ContractViolationError(event['detail-type'], event.id, 'a request without schedule needs businessDate');
+      await this.requestRun(event.id, { ...detail.data, businessDate }, meta);
     });
+  }
+
+  /** A dated run request: its run started, or recorded as failed with why (under the run id the requester derives). */
+  private async requestRun(eventId: string, request: DatedRunRequest, meta: RunRequestMeta): Promise<void> {
+    const resolved = await this.resolveRequest(request, tenantOf(meta));
+    if ('reason' in resolved) {
+      // The run id the requester was given derives from the requested date, so the failure is recorded under it.
+      await this.engine.failUnplannable({ pipeline: request.pipeline, businessDate: request.businessDate, ...meta, ...resolved });
+      this.log.warn(`run request ${eventId} failed: ${resolved.reason}`);
+      return;
+    }
+    await this.start(resolved.pipeline, resolved.dataset, meta);
   }
 
   /**
@@ -86,7 +109,7 @@ export class PlannerHandlers {
    * on the failed run), so a tenant can neither run over nor learn of another's data.
    */
   private async resolveRequest(
-    request: RunRequestedDetail['data'],
+    request: DatedRunRequest,
     tenant: string,
   ): Promise<{ pipeline: PipelineDefinition; dataset: DatasetVersion } | { reason: string; datasetId?: string }> {
     const { businessDate, datasetId } = request;
@@ -159,6 +182,48 @@ export class PlannerHandlers {
           break;
       }
       await this.store.markProcessed(CONSUMER, eventId);
+    });
+  }
+
+  /**
+   * The planner's own finished runs (rule planner-run-finished): a success starts the pipelines
+   * chained after its pipeline. Extend here for other reactions to a finished run: Nest takes one
+   * handler per detail-type.
+   */
+  @EventPattern(RunSucceeded.detailType)
+  async onRunSucceeded(@Payload() event: EventBridgeEvent): Promise<void> {
+    const detail = parseDetail(RunSucceeded, event);
+    await this.span('planner: Run Succeeded', event, async (traceparent) => {
+      const started = await this.chaining.onRunSucceeded(detail, traceparent);
+      if (started.length > 0) this.log.log(`run ${detail.data.runId} (${detail.data.pipeline}) succeeded: started ${started.join(', ')} after it`);
+      await this.onBackfillRunFinished(detail.data, traceparent);
+    });
+  }
+
+  /** The planner's own failed runs (rule planner-run-finished): a backfill's frees its place. Any other is acknowledged at once. */
+  @EventPattern(RunFailed.detailType)
+  async onRunFailed(@Payload() event: EventBridgeEvent): Promise<void> {
+    const detail = parseDetail(RunFailed, event);
+    if (detail.data.backfillId === undefined) return;
+    await this.span('planner: Run Failed', event, (traceparent) => this.onBackfillRunFinished(detail.data, traceparent));
+  }
+
+  /** A run of a backfill ended: the backfill settles its date and starts the next. Runs of no backfill cost nothing. */
+  private async onBackfillRunFinished(data: { runId: string; backfillId?: string | undefined }, traceparent: string): Promise<void> {
+    if (data.backfillId === undefined || !this.backfills) return;
+    const outcome = await this.backfills.advance(data.backfillId, traceparent);
+    this.log.log(`run ${data.runId} of backfill ${data.backfillId} ended: ${describeAdvance(outcome)}`);
+  }
+
+  /** Records a person's answer to an approval step; the first answer to a waiting step wins, any later one is ignored. */
+  @EventPattern(StepApprovalDecided.detailType)
+  async onStepApprovalDecided(@Payload() event: EventBridgeEvent): Promise<void> {
+    const detail = parseDetail(StepApprovalDecided, event);
+    await this.span('planner: Step Approval Decided', event, async () => {
+      const { runId, step, decision, decidedBy, comment } = detail.data;
+      const outcome = await this.engine.decideApproval(runId, step, { decision, by: decidedBy, at: detail.metadata.occurredAt, ...(comment ? { comment } : {}) });
+      if (outcome.kind === 'decided') this.log.log(`run ${runId}: step ${step} ${decision.toLowerCase()} by ${decidedBy}`);
+      else this.log.log(`answer to step ${step} of run ${runId} ignored: ${outcome.reason}`);
     });
   }
 

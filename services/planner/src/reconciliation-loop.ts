@@ -1,6 +1,8 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
+import { BackfillRunner } from './backfills.js';
+import type { PlannerCore } from './planner-core.js';
 import { Reconciler } from './reconciler.js';
-import { RECONCILE_INTERVAL_MS } from './tokens.js';
+import { PLANNER_CORE, RECONCILE_INTERVAL_MS } from './tokens.js';
 
 /**
  * Runs the reconciliation sweep every `reconcileIntervalMs`, one sweep at a time. Started by
@@ -17,6 +19,9 @@ export class ReconciliationLoop implements OnApplicationShutdown {
   constructor(
     @Inject(Reconciler) private readonly reconciler: Reconciler,
     @Inject(RECONCILE_INTERVAL_MS) private readonly intervalMs: number,
+    @Inject(PLANNER_CORE) private readonly core: PlannerCore,
+    // Open backfills are advanced after the runs are repaired, so they see what the sweep repaired.
+    @Optional() @Inject(BackfillRunner) private readonly backfills?: BackfillRunner,
   ) {}
 
   start(): void {
@@ -33,6 +38,10 @@ export class ReconciliationLoop implements OnApplicationShutdown {
         if (o.lost + o.repaired + o.resumed > 0) this.log.log(`swept ${o.runs} open run(s): ${o.lost} lost task(s) resolved, ${o.repaired} missed state(s) applied, ${o.resumed} submission(s) resumed`);
       })
       .catch((e: unknown) => this.log.error(`sweep failed: ${e instanceof Error ? e.message : String(e)}`))
+      .then(async () => {
+        await this.backfills?.sweep();
+      })
+      .catch((e: unknown) => this.log.error(`backfill sweep failed: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => {
         this.running = undefined;
       });
@@ -42,6 +51,8 @@ export class ReconciliationLoop implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    // The engine's wake-ups go with the sweep that backs them up.
+    this.core.wakes.stop();
     await this.running;
   }
 }

@@ -13,7 +13,7 @@ const h = plannerHarnessPerTest();
 function pipelineOf(options: { fanOut?: 'single' | 'partitions'; attempts?: number; analytic?: boolean; timeoutSeconds?: number; queue?: string; name?: string } = {}): PipelineDefinition {
   const step = options.analytic
     ? { analytic: 'crunch' }
-    : { command: TEST_WORKER, environment: { TEST_DIR: h.dir } };
+    : { command: TEST_WORKER, bare: true, environment: { TEST_DIR: h.dir } };
   return definePipeline({
     name: options.name ?? 'engine-test',
     description: 'a worker that can be made to fail or hang',

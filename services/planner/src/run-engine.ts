@@ -3,6 +3,8 @@ import {
   applyJobObservation,
   assertStepTransition,
   attemptOf,
+  evaluateCondition,
+  failureHandlers,
   finishRun,
   isTerminalRunStatus,
   judgeRun,
@@ -11,11 +13,15 @@ import {
   planKeyFor,
   plannedTask,
   planRun,
-  readySteps,
+  nextSteps,
   runEffectId,
+  stepKind,
   runIdFor,
   StaleStateError,
   taskFailureReason,
+  waitEnds,
+  type ApprovalDecision,
+  type JobDependency,
   type Clock,
   type JobObservation,
   type JobStore,
@@ -34,6 +40,7 @@ import { OutboxRelay } from './outbox-relay.js';
 import type { PlanCache } from './plan-cache.js';
 import { writeLatest } from './race-retries.js';
 import type { StepSubmitter } from './step-submitter.js';
+import type { WakeTimers } from './wake-timers.js';
 
 /** The task states the engine records; the others (SUBMITTED, PENDING, RUNNABLE, STARTING) are merged into the next one. */
 const RECORDED = new Set(['RUNNING', 'SUCCEEDED', 'FAILED']);
@@ -58,11 +65,17 @@ export class RunEngine {
     private readonly outbox: OutboxRelay,
     private readonly pipelines: readonly PipelineDefinition[],
     private readonly clock: Clock,
+    private readonly wakes: WakeTimers,
   ) {}
 
   /** Pipelines a registered dataset triggers. */
   pipelinesFor(dataset: string): PipelineDefinition[] {
     return this.pipelines.filter((p) => p.trigger.datasets.includes(dataset));
+  }
+
+  /** Pipelines chained after this one: a success of its run starts theirs (`trigger.pipelines`). */
+  pipelinesAfter(pipeline: string): PipelineDefinition[] {
+    return this.pipelines.filter((p) => p.trigger.pipelines.includes(pipeline));
   }
 
   pipeline(name: string): PipelineDefinition | undefined {
@@ -96,6 +109,7 @@ export class RunEngine {
       correlationId: args.correlationId,
       ...(args.traceparent ? { traceparent: args.traceparent } : {}),
       ...(args.tenant ? { tenant: args.tenant } : {}),
+      ...(args.backfillId ? { backfillId: args.backfillId } : {}),
       tasksTotal: 0,
       createdAt: at,
       updatedAt: at,
@@ -175,21 +189,130 @@ export class RunEngine {
     }
     const pipeline = this.pipeline(run.pipeline);
     if (!pipeline) throw new StaleStateError('run', runId, `a run of a known pipeline (${run.pipeline} is not configured)`);
-    const verdict = judgeRun(steps);
+    // Waits that ended and approvals that timed out move first: they decide what follows.
+    if (await this.endDueWaits(pipeline, steps)) return this.advanceAgain(runId);
+    const verdict = judgeRun(steps, pipeline);
     if (verdict.status === 'FAILED') {
       await this.failRun(run, verdict.reason);
       return undefined;
     }
     if (verdict.status === 'SUCCEEDED') {
-      await this.succeedRun(run);
+      await this.succeedRun(run, pipeline, steps);
       return undefined;
     }
+    const next = nextSteps(pipeline, steps);
+    let changed = false;
+    for (const { step, reason } of next.skip) changed = (await this.skipStep(steps, step.name, reason)) || changed;
     let current = run;
-    for (const def of readySteps(pipeline, steps)) {
+    for (const def of next.ready) {
       const exec = steps.find((s) => s.step === def.name);
-      if (exec) current = (await this.submit(current, pipeline, def, exec)) ?? current;
+      if (!exec) continue;
+      const kind = stepKind(def);
+      if (kind === 'wait' || kind === 'approval') {
+        changed = (await this.beginWait(current, def, exec)) || changed;
+        continue;
+      }
+      if (def.when) {
+        const outcome = await this.checkCondition(current, def);
+        if (typeof outcome === 'string') {
+          await this.failRun(current, outcome);
+          return undefined;
+        }
+        if (!outcome.holds) {
+          changed = (await this.skipStep(steps, def.name, `skipped: condition ${outcome.explanation}`)) || changed;
+          continue;
+        }
+      }
+      const submitted = await this.submit(current, pipeline, def, exec);
+      current = submitted ?? current;
+      // Its N_TO_N dependents may go now, beside it: their children wait for its children in the compute environment.
+      if (submitted && pipeline.steps.some((s) => s.nToN.includes(def.name))) changed = true;
     }
-    return current;
+    // A skip, a wait that ended or a step its N_TO_N dependents wait for may have freed (or skipped) further steps, or finished the run.
+    return changed ? this.advanceAgain(runId) : current;
+  }
+
+  private async advanceAgain(runId: string): Promise<Run | undefined> {
+    await this.advance(runId);
+    return this.store.getRun(runId);
+  }
+
+  /** Marks a PENDING step SKIPPED with the reason; false when it was no longer PENDING. */
+  private async skipStep(steps: readonly StepExecution[], name: string, reason: string): Promise<boolean> {
+    const exec = steps.find((s) => s.step === name);
+    if (!exec) return false;
+    return this.updateStep(exec, (s) => (s.status === 'PENDING' ? { ...s, status: 'SKIPPED', reason, finishedAt: this.now(), updatedAt: this.now() } : undefined));
+  }
+
+  /** Starts a wait or asks for an approval: the step WAITING until its end (or timeout), with a wake-up then. */
+  private async beginWait(run: Run, def: StepDefinition, exec: StepExecution): Promise<boolean> {
+    const now = this.clock.now();
+    const until = def.wait ? waitEnds(def.wait, now) : new Date(now.getTime() + (def.approval?.timeoutSeconds ?? 0) * 1000);
+    const begun = await this.updateStep(exec, (s) => (s.status === 'PENDING' ? { ...s, status: 'WAITING', waitUntil: until.toISOString(), updatedAt: this.now() } : undefined));
+    if (run.status === 'PENDING') await this.transition(run, { status: 'RUNNING', startedAt: now.toISOString(), updatedAt: now.toISOString() });
+    this.wakes.at(run.runId, until, () => this.advance(run.runId));
+    return begun && until.getTime() <= now.getTime();
+  }
+
+  /**
+   * Ends every WAITING step whose time has come: a wait SUCCEEDS; an approval nobody answered
+   * FAILS with the timeout as its reason. True when it moved one.
+   */
+  private async endDueWaits(pipeline: PipelineDefinition, steps: readonly StepExecution[]): Promise<boolean> {
+    const now = this.clock.now().getTime();
+    let moved = false;
+    for (const exec of steps) {
+      if (exec.status !== 'WAITING' || exec.waitUntil === undefined || Date.parse(exec.waitUntil) > now) continue;
+      const def = pipeline.steps.find((d) => d.name === exec.step);
+      const timedOut = def?.approval
+        ? `approval of step ${exec.step} timed out: no decision within ${def.approval.timeoutSeconds} s (by ${exec.waitUntil})`
+        : undefined;
+      moved =
+        (await this.updateStep(exec, (s) =>
+          s.status !== 'WAITING'
+            ? undefined
+            : timedOut
+              ? { ...s, status: 'FAILED', reason: timedOut, finishedAt: this.now(), updatedAt: this.now() }
+              : { ...s, status: 'SUCCEEDED', finishedAt: this.now(), updatedAt: this.now() },
+        )) || moved;
+    }
+    return moved;
+  }
+
+  /**
+   * Records a person's answer to a WAITING approval step (approved: it succeeds and the run goes on;
+   * rejected: it fails, and so does the run), then advances the run. Says what it found when the
+   * step is not waiting for one (already answered, timed out, or not an approval).
+   */
+  async decideApproval(runId: string, step: string, decision: ApprovalDecision): Promise<{ kind: 'decided' } | { kind: 'ignored'; reason: string }> {
+    const run = await this.store.getRun(runId);
+    const def = run ? this.pipeline(run.pipeline)?.steps.find((s) => s.name === step) : undefined;
+    if (!run || !def?.approval) return { kind: 'ignored', reason: `run ${runId} has no approval step ${step}` };
+    const exec = await this.store.getStep(runId, step);
+    if (!exec || exec.status !== 'WAITING' || isTerminalRunStatus(run.status)) return { kind: 'ignored', reason: `step ${step} of run ${runId} is ${exec?.status ?? 'unknown'} (run ${run.status}), not waiting for a decision` };
+    const rejected = decision.decision === 'REJECTED';
+    const reason = `approval of step ${step} rejected by ${decision.by}${decision.comment ? `: ${decision.comment}` : ''}`;
+    const decided = await this.updateStep(exec, (s) =>
+      s.status !== 'WAITING' ? undefined : { ...s, status: rejected ? 'FAILED' : 'SUCCEEDED', decision, ...(rejected ? { reason } : {}), finishedAt: this.now(), updatedAt: this.now() },
+    );
+    if (!decided) return { kind: 'ignored', reason: `step ${step} of run ${runId} was answered or timed out meanwhile` };
+    await this.advance(runId);
+    return { kind: 'decided' };
+  }
+
+  /**
+   * A step's condition against its source step's output: the outcome, or why it cannot be read (a
+   * partition the source does not have), which fails the run.
+   */
+  private async checkCondition(run: Run, def: StepDefinition): Promise<ReturnType<typeof evaluateCondition> | string> {
+    const when = def.when!;
+    const partitions = await this.plans.partitions(run.runId, when.step);
+    const partition = when.partition ?? partitions[0];
+    if (partition === undefined || !partitions.includes(partition)) {
+      return `step ${def.name}'s condition reads partition ${partition ?? '(none)'} of step ${when.step}, which has ${partitions.join(', ') || 'no partitions'}`;
+    }
+    const doc = JSON.parse(Buffer.from(await this.objects.get(outputKeyFor(run.runId, when.step, partition))).toString('utf8')) as { result?: unknown };
+    return evaluateCondition(when, doc.result);
   }
 
   /** Claims a PENDING step and submits its job; a refused submission fails the run with the reason. */
@@ -206,7 +329,7 @@ export class RunEngine {
     ]);
     if (!claimed) return undefined;
     const current = started ?? (await this.store.getRun(run.runId)) ?? run;
-    const outcome = await this.submitter.submitClaimed(current, pipeline, def, claimed, { fresh });
+    const outcome = await this.submitter.submitClaimed(current, pipeline, def, claimed, { fresh, dependsOn: await this.jobDependencies(run.runId, def) });
     if (outcome.kind === 'refused') {
       await this.failRun(current, outcome.reason);
       return undefined;
@@ -217,13 +340,35 @@ export class RunEngine {
     return after;
   }
 
-  /** Fails a run because one of its tasks failed for good (after its attempts, or on an EXIT rule). */
+  /**
+   * The compute-level dependencies of a step's job: each N_TO_N dependency still running pairs its
+   * children with this step's (an ordinary dependency for single steps); one that already
+   * succeeded needs none. ALL dependencies are the engine's: the step was not ready before them.
+   */
+  private async jobDependencies(runId: string, def: StepDefinition): Promise<JobDependency[]> {
+    const dependencies: JobDependency[] = [];
+    for (const name of def.nToN) {
+      const dep = await this.store.getStep(runId, name);
+      if (dep?.status === 'SUBMITTED' && dep.jobId !== undefined) dependencies.push(dep.size > 1 ? { jobId: dep.jobId, type: 'N_TO_N' } : { jobId: dep.jobId });
+    }
+    return dependencies;
+  }
+
+  /**
+   * Fails a task's step because the task failed for good (after its attempts, or on an EXIT rule),
+   * and with it the run, at once; unless the step has an onFailure handler (or is one): the run
+   * then moves on to run the handler, and fails once it finished (`judgeRun`).
+   */
   async failRunForTask(task: Task): Promise<void> {
     const reason = taskFailureReason(task);
     const step = await this.store.getStep(task.runId, task.step);
     if (step) await this.updateStep(step, (s) => (s.status === 'SUBMITTED' || s.status === 'SUBMITTING' ? { ...s, status: 'FAILED', reason, finishedAt: this.now(), updatedAt: this.now() } : undefined));
     const run = await this.store.getRun(task.runId);
-    if (run) await this.failRun(run, reason, task);
+    if (!run) return;
+    const pipeline = this.pipeline(run.pipeline);
+    const handled = pipeline !== undefined && (pipeline.steps.find((s) => s.name === task.step)?.onFailure !== undefined || failureHandlers(pipeline).has(task.step));
+    if (handled) await this.advance(run.runId);
+    else await this.failRun(run, reason, task);
   }
 
   /** Fails a run on request (`POST /runs/:id/cancel`); false when it had already finished. */
@@ -253,11 +398,19 @@ export class RunEngine {
     });
   }
 
-  private async succeedRun(run: Run): Promise<void> {
+  /**
+   * Publishes a run's success: its outputs listing (the steps that ran and write outputs; a skipped
+   * step wrote none), then Run Succeeded. A failure handler nothing called is marked SKIPPED first.
+   */
+  private async succeedRun(run: Run, pipeline: PipelineDefinition, steps: readonly StepExecution[]): Promise<void> {
+    for (const handler of failureHandlers(pipeline)) await this.skipStep(steps, handler, 'skipped: no step it handles failed');
+    const ran = new Set(steps.filter((s) => s.status === 'SUCCEEDED').map((s) => s.step));
     const plan = await this.plans.get(run.runId);
     const listing: RunOutputsListing = {
       runId: run.runId,
-      outputs: plan.steps.flatMap((s) => (s.writesOutput ? s.partitions.map((partition) => ({ step: s.step, partition, key: outputKeyFor(run.runId, s.step, partition) })) : [])),
+      outputs: plan.steps.flatMap((s) =>
+        s.writesOutput && ran.has(s.step) ? s.partitions.map((partition) => ({ step: s.step, partition, key: outputKeyFor(run.runId, s.step, partition) })) : [],
+      ),
     };
     const outputsKey = outputsKeyFor(run.runId);
     await this.objects.put(outputsKey, JSON.stringify(listing), 'application/json');
@@ -268,9 +421,10 @@ export class RunEngine {
       businessDate: run.businessDate,
       datasetId: run.datasetId,
       outputs: { key: outputsKey, count: listing.outputs.length },
-      steps: plan.steps.map((s) => ({ step: s.step, tasks: s.partitions.length })),
+      steps: plan.steps.map((s) => ({ step: s.step, tasks: ran.has(s.step) ? s.partitions.length : 0 })),
       startedAt: run.startedAt ?? run.createdAt,
       finishedAt: finished.finishedAt ?? this.now(),
+      ...(run.backfillId ? { backfillId: run.backfillId } : {}),
     };
     const event = OutboxRelay.event(runEffectId('run-succeeded', run), {
       source: RunSucceeded.source,
@@ -306,6 +460,7 @@ export class RunEngine {
               }
             : {}),
           finishedAt: run.finishedAt ?? this.now(),
+          ...(run.backfillId ? { backfillId: run.backfillId } : {}),
         },
         this.meta(run, 'run-failed'),
       ),
@@ -318,9 +473,9 @@ export class RunEngine {
     await this.outbox.drain({ ...run, outbox: [entry] });
   }
 
-  /** Applies `change` to a step (re-reading after a lost race); `change` returns undefined to leave it. */
-  private async updateStep(step: StepExecution, change: (s: StepExecution) => StepExecution | undefined): Promise<void> {
-    await writeLatest(step, () => this.store.getStep(step.runId, step.step), async (current) => {
+  /** Applies `change` to a step (re-reading after a lost race); `change` returns undefined to leave it. True when it wrote. */
+  private async updateStep(step: StepExecution, change: (s: StepExecution) => StepExecution | undefined): Promise<boolean> {
+    return writeLatest(step, () => this.store.getStep(step.runId, step.step), async (current) => {
       const next = change(current);
       if (!next) return false;
       assertStepTransition(current, next.status);

@@ -15,7 +15,7 @@ const h = plannerHarnessPerTest();
 const DESKS3 = ['apac-cash', 'emea-cash', 'us-program'];
 
 function crunchOf(options: { attempts: number; fanOut?: 'single' | 'partitions'; then?: 'rollup' }): PipelineDefinition {
-  const step = { command: TEST_WORKER, environment: { TEST_DIR: h.dir }, vcpus: 0.25, memoryMiB: 64, timeoutSeconds: 60 };
+  const step = { command: TEST_WORKER, bare: true, environment: { TEST_DIR: h.dir }, vcpus: 0.25, memoryMiB: 64, timeoutSeconds: 60 };
   return definePipeline({
     name: 'retry-test',
     description: 'a worker that can be made to fail, wait or hang',

@@ -112,7 +112,8 @@ export class RunRetry {
   private async prepare(run: Run, attempt: number, reason: string): Promise<void> {
     const pipeline = this.engine.pipeline(run.pipeline)!;
     for (const exec of await this.store.listSteps(run.runId)) {
-      if (exec.status === 'SUCCEEDED' || exec.status === 'PENDING' || exec.attempt === attempt) continue;
+      // A skipped step stays skipped: its condition was decided on outputs a retry does not change.
+      if (exec.status === 'SUCCEEDED' || exec.status === 'PENDING' || exec.status === 'SKIPPED' || exec.attempt === attempt) continue;
       const def = pipeline.steps.find((s) => s.name === exec.step)!;
       const tasks = await tasksOfStep(this.store, run.runId, exec.step);
       if (exec.jobId === undefined && tasks.size === 0) {

@@ -7,7 +7,9 @@ import {
   StaleStateError,
   stepManifest,
   WORKER_EXIT_RULES,
+  writesOutput,
   type Clock,
+  type JobDependency,
   type ComputeEnvironment,
   type DatasetVersion,
   type JobStore,
@@ -95,9 +97,15 @@ export class StepSubmitter {
   }
 
   /** Submits a claimed step's job (or adopts the one a crashed claimant submitted) and records its id. */
-  async submitClaimed(run: Run, pipeline: PipelineDefinition, def: StepDefinition, claimed: StepExecution, options: { fresh: boolean }): Promise<SubmitOutcome> {
+  async submitClaimed(
+    run: Run,
+    pipeline: PipelineDefinition,
+    def: StepDefinition,
+    claimed: StepExecution,
+    options: { fresh: boolean; dependsOn?: readonly JobDependency[] },
+  ): Promise<SubmitOutcome> {
     await this.writeManifest(run, def, claimed);
-    const job = this.jobFor(run, pipeline, def, claimed);
+    const job = { ...this.jobFor(run, pipeline, def, claimed), ...(options.dependsOn && options.dependsOn.length > 0 ? { dependsOn: options.dependsOn } : {}) };
     let submitted: Pick<SubmittedJob, 'jobId'>;
     try {
       submitted = await this.findOrSubmit(job, !options.fresh);
@@ -140,8 +148,9 @@ export class StepSubmitter {
    */
   async resubmitTask(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution, task: Task, token: string, priorAttempts: number, remainingAttempts: number): Promise<void> {
     await this.writeManifest(run, def, exec);
-    // A job of its own: never an array, whatever the step's size.
-    const { arraySize: _array, ...job } = this.jobFor(run, pipeline, def, exec);
+    // A job of its own: never an array, whatever the step's size, and waiting for nothing (the twin
+    // an N_TO_N child waited for has finished: its task was submitted and ran).
+    const { arraySize: _array, dependsOn: _deps, ...job } = this.jobFor(run, pipeline, def, exec);
     const submitted = await this.findOrSubmit({
       ...job,
       jobName: jobNameFor(exec.jobName, `c${task.arrayIndex}`, `a${priorAttempts}`, ...(attemptOf(run) > 1 ? [`r${attemptOf(run)}`] : [])),
@@ -162,23 +171,30 @@ export class StepSubmitter {
     }
   }
 
-  /** The job a step runs as (an array job of `size` children when size > 1). */
+  /**
+   * The job a step runs as (an array job of `size` children when size > 1). An analytic runs the
+   * worker's `run-task`; a command runs under the worker's `run-command` (its entry and inputs
+   * staged, its output published), or alone when bare; only the worker's own exit codes carry the
+   * worker's EXIT rule (a user's command decides what its codes mean).
+   */
   jobFor(run: Run, pipeline: PipelineDefinition, def: StepDefinition, exec: StepExecution): JobSubmission {
-    const worker = def.analytic !== undefined;
+    const analytic = def.analytic !== undefined;
+    const underWorker = writesOutput(def);
     const jobQueue = def.queue === 'default' ? this.worker.jobQueue : def.queue;
     const share = def.shareIdentifier ?? (this.worker.fairShareQueues?.includes(jobQueue) ? shareOf(run.tenant ?? pipeline.name) : undefined);
+    const command = analytic ? [...this.worker.command, 'run-task'] : underWorker ? [...this.worker.command, 'run-command', '--', ...(def.command ?? [])] : [...(def.command ?? [])];
     return {
       jobName: exec.jobName,
       jobQueue,
-      jobDefinition: worker ? this.worker.jobDefinition : `nightshift-${def.name}`.slice(0, 128),
-      command: worker ? [...this.worker.command, 'run-task'] : [...(def.command ?? [])],
+      jobDefinition: analytic ? this.worker.jobDefinition : `nightshift-${pipeline.name}-${def.name}`.slice(0, 128),
+      command,
       vcpus: def.vcpus,
       memoryMiB: def.memoryMiB,
       timeoutSeconds: def.timeoutSeconds,
-      retryStrategy: { attempts: def.attempts, evaluateOnExit: [...(worker ? WORKER_EXIT_RULES : []), ...def.evaluateOnExit] },
+      retryStrategy: { attempts: def.attempts, evaluateOnExit: [...(analytic ? WORKER_EXIT_RULES : []), ...def.evaluateOnExit] },
       ...(exec.size > 1 ? { arraySize: exec.size } : {}),
       environment: {
-        ...(worker ? this.worker.environment : {}),
+        ...(underWorker ? this.worker.environment : {}),
         ...def.environment,
         NIGHTSHIFT_MANIFEST_KEY: exec.manifestKey,
         ...(run.traceparent ? { TRACEPARENT: run.traceparent } : {}),

@@ -72,6 +72,26 @@ export class ApiController {
     return accepted;
   }
 
+  @Post('runs/:id/steps/:step/approve')
+  @HttpCode(202)
+  @RequireRole('operator')
+  async approveStep(@Caller() caller: Principal, @Param() params: unknown, @Body() body: unknown, @Res({ passthrough: true }) reply: LocationReply) {
+    const input = parseInput(ROUTES.approveStep, { params, body });
+    const accepted = await this.api.decideApproval(caller, input.params.id, input.params.step, 'APPROVED', input.body);
+    reply.header('Location', accepted.location);
+    return accepted;
+  }
+
+  @Post('runs/:id/steps/:step/reject')
+  @HttpCode(202)
+  @RequireRole('operator')
+  async rejectStep(@Caller() caller: Principal, @Param() params: unknown, @Body() body: unknown, @Res({ passthrough: true }) reply: LocationReply) {
+    const input = parseInput(ROUTES.rejectStep, { params, body });
+    const accepted = await this.api.decideApproval(caller, input.params.id, input.params.step, 'REJECTED', input.body);
+    reply.header('Location', accepted.location);
+    return accepted;
+  }
+
   @Get('runs/:id/tasks/:taskId/attempts/:n/log')
   @Header('content-type', 'text/plain; charset=utf-8')
   attemptLog(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
@@ -127,5 +147,44 @@ export class ApiController {
   @Get('landings/:eventId')
   getLanding(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
     return this.api.getLanding(caller, parseInput(ROUTES.getLanding, { params, query }).params.eventId);
+  }
+
+  @Get('backfills')
+  listBackfills(@Caller() caller: Principal, @Query() query: unknown) {
+    return this.api.backfills.list(caller, parseInput(ROUTES.listBackfills, { query }).query);
+  }
+
+  @Post('backfills')
+  @HttpCode(202)
+  @RequireRole('operator')
+  async requestBackfill(
+    @Caller() caller: Principal,
+    @Body() body: unknown,
+    @Query() query: unknown,
+    @Res({ passthrough: true }) reply: LocationReply,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ) {
+    const input = parseInput(ROUTES.requestBackfill, { body, query, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+    const accepted = await this.api.backfills.start(caller, input.body, {
+      ...(input.idempotencyKey !== undefined ? { idempotencyKey: input.idempotencyKey } : {}),
+      ...(input.query.tenant ? { tenant: input.query.tenant } : {}),
+    });
+    reply.header('Location', accepted.location);
+    return accepted;
+  }
+
+  @Get('backfills/:id')
+  getBackfill(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
+    return this.api.backfills.get(caller, parseInput(ROUTES.getBackfill, { params, query }).params.id);
+  }
+
+  @Post('backfills/:id/cancel')
+  @HttpCode(202)
+  @RequireRole('operator')
+  async cancelBackfill(@Caller() caller: Principal, @Param() params: unknown, @Body() body: unknown, @Res({ passthrough: true }) reply: LocationReply) {
+    const input = parseInput(ROUTES.cancelBackfill, { params, body });
+    const accepted = await this.api.backfills.cancel(caller, input.params.id, input.body);
+    reply.header('Location', accepted.location);
+    return accepted;
   }
 }

@@ -534,3 +534,100 @@ describe('reporting config', () => {
     expect(reportingConfigSchema.safeParse({ mode: 'aws', tableName: 'nightshift', bucket: 'nightshift-data', jwksUrl: 'https://idp.example.test/jwks' }).success).toBe(true);
   });
 });
+
+describe('backfills: each tenant its own', () => {
+  const RANGE = { pipeline: 'nightly-tca', from: '2024-05-06', to: '2024-05-10' };
+  const ids = {} as Record<Tenant, string>;
+
+  /** The Backfill Requested / Cancel Requested events on the planner's queue (the API publishes before it answers). */
+  async function published(): Promise<Array<{ detailType: string; eventId: string; tenant?: string; data: { backfillId: string } }>> {
+    const seen: Array<{ detailType: string; eventId: string; tenant?: string; data: { backfillId: string } }> = [];
+    for (;;) {
+      const messages = await bus.receive('planner', 10, { waitTimeMs: 0 });
+      if (messages.length === 0) return seen;
+      for (const m of messages) {
+        const detail = m.event.detail as { metadata: { eventId: string; tenant?: string }; data: { backfillId: string } };
+        seen.push({ detailType: m.event['detail-type'], eventId: detail.metadata.eventId, ...(detail.metadata.tenant ? { tenant: detail.metadata.tenant } : {}), data: detail.data });
+        await bus.ack('planner', m.receiptHandle);
+      }
+    }
+  }
+
+  it("records each tenant's backfill for it alone: the same range of another tenant does not overlap, its own does (409 naming it)", async () => {
+    await published();
+    for (const tenant of TENANTS) {
+      const res = await call('POST', '/backfills', keys[tenant].operator, RANGE);
+      expect(res.status, res.text).toBe(202);
+      const body = JSON.parse(res.text) as { backfillId: string; tenant: string; status: string; total: number; location: string };
+      expect(body).toMatchObject({ tenant, status: 'RUNNING', total: 5 });
+      expect(res.headers.get('location')).toBe(body.location);
+      ids[tenant] = body.backfillId;
+    }
+    const events = await published();
+    expect(events.map((e) => [e.detailType, e.tenant, e.data.backfillId])).toEqual(TENANTS.map((t) => ['Backfill Requested', t, ids[t]]));
+
+    const overlap = await call('POST', '/backfills', keys.acme.operator, { ...RANGE, from: '2024-05-08', to: '2024-05-15' });
+    expect(overlap.status).toBe(409);
+    expect(JSON.parse(overlap.text)).toMatchObject({ type: 'urn:nightshift:problem:conflict', detail: expect.stringContaining(ids.acme) });
+    expect(overlap.text).not.toContain(ids.globex);
+    // A tenant-bound operator cannot ask for another tenant; a viewer cannot ask at all.
+    expect((await call('POST', '/backfills?tenant=globex', keys.acme.operator, { ...RANGE, from: '2024-06-03', to: '2024-06-07' })).status).toBe(403);
+    expect((await call('POST', '/backfills', keys.acme.viewer, { ...RANGE, from: '2024-06-03', to: '2024-06-07' })).status).toBe(403);
+    expect((await call('POST', '/backfills', keys.acme.operator, { ...RANGE, tenant: 'globex' })).status).toBe(400);
+    expect(await published()).toEqual([]);
+  });
+
+  it("lists and shows a tenant's backfills only; another tenant's is not found as a missing one, and cannot be cancelled", async () => {
+    let crossReads = 0;
+    for (const tenant of TENANTS) {
+      const theirs = ids[other(tenant)];
+      const list = await call('GET', '/backfills', keys[tenant].viewer);
+      expect(list.status).toBe(200);
+      expect(JSON.parse(list.text).items.map((b: { backfillId: string }) => b.backfillId)).toEqual([ids[tenant]]);
+      const own = await call('GET', `/backfills/${ids[tenant]}`, keys[tenant].viewer);
+      expect(own.status).toBe(200);
+      expect(JSON.parse(own.text).dates.map((d: { date: string }) => d.date)).toEqual(['2024-05-06', '2024-05-07', '2024-05-08', '2024-05-09', '2024-05-10']);
+
+      const foreign = await call('GET', `/backfills/${theirs}`, keys[tenant].viewer);
+      const missing = await call('GET', '/backfills/backfill-that-never-was', keys[tenant].viewer);
+      expect(foreign.status).toBe(404);
+      expect(foreign.text.replaceAll(theirs, 'backfill-that-never-was')).toBe(missing.text);
+      expect((await call('POST', `/backfills/${theirs}/cancel`, keys[tenant].operator, {})).status).toBe(404);
+      expect((await call('GET', `/backfills?tenant=${other(tenant)}`, keys[tenant].viewer)).status).toBe(403);
+      for (const res of [list, own]) if (res.text.includes(theirs)) crossReads++;
+    }
+    expect(crossReads).toBe(0);
+    expect(await published()).toEqual([]);
+    // A tenantless admin reads every tenant's, or one's with ?tenant=.
+    const all = JSON.parse((await call('GET', '/backfills', keys.admin)).text).items.map((b: { backfillId: string }) => b.backfillId);
+    expect(all.sort()).toEqual([ids.acme, ids.globex].sort());
+    expect(JSON.parse((await call('GET', '/backfills?tenant=globex', keys.admin)).text).items.map((b: { backfillId: string }) => b.backfillId)).toEqual([ids.globex]);
+    expect((await call('GET', `/backfills/${ids.globex}`, keys.admin)).status).toBe(200);
+  });
+
+  it('cancels its own: 202 and Backfill Cancel Requested for the planner with its tenant; a viewer may not', async () => {
+    expect((await call('POST', `/backfills/${ids.acme}/cancel`, keys.acme.viewer, {})).status).toBe(403);
+    const res = await call('POST', `/backfills/${ids.acme}/cancel`, keys.acme.operator, { reason: 'wrong range' });
+    expect(res.status).toBe(202);
+    expect(JSON.parse(res.text)).toEqual({ backfillId: ids.acme, location: `/backfills/${ids.acme}` });
+    const events = await published();
+    expect(events).toEqual([{ detailType: 'Backfill Cancel Requested', eventId: `backfill-cancel-${ids.acme}`, tenant: 'acme', data: { backfillId: ids.acme, reason: 'wrong range', requestedBy: 'api-key:acme-operator' } }]);
+  });
+
+  it('answers the same backfill to the same Idempotency-Key and body, per tenant, and 422 to the key with another body', async () => {
+    const key = { 'idempotency-key': 'backfill-june' };
+    const body = { pipeline: 'desk-risk', from: '2024-06-03', to: '2024-06-07', concurrency: 2 };
+    const first = await call('POST', '/backfills', keys.globex.operator, body, key);
+    const again = await call('POST', '/backfills', keys.globex.operator, { to: '2024-06-07', concurrency: 2, from: '2024-06-03', pipeline: 'desk-risk' }, key);
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(JSON.parse(again.text).backfillId).toBe(JSON.parse(first.text).backfillId);
+    const reused = await call('POST', '/backfills', keys.globex.operator, { ...body, concurrency: 3 }, key);
+    expect(reused.status).toBe(422);
+    // Another tenant's use of the key is its own.
+    const acme = await call('POST', '/backfills', keys.acme.operator, body, key);
+    expect(acme.status).toBe(202);
+    expect(JSON.parse(acme.text).backfillId).not.toBe(JSON.parse(first.text).backfillId);
+    const events = await published();
+    expect(new Set(events.map((e) => e.eventId))).toEqual(new Set([`backfill-requested-${JSON.parse(first.text).backfillId}`, `backfill-requested-${JSON.parse(acme.text).backfillId}`]));
+  });
+});

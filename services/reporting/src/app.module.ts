@@ -3,10 +3,10 @@ import { APP_FILTER } from '@nestjs/core';
 import { BatchComputeEnvironment } from '@nightshift/compute-aws';
 import type { DeadLetterQueues, EventPublisher } from '@nightshift/events-domain';
 import type { QueueServer } from '@nightshift/events-nest';
-import { BUILT_IN_PIPELINES, type Clock, type ComputeEnvironment, type IdempotencyKeys, type JobLogs, type JobStore, type PipelineDefinition } from '@nightshift/jobs-domain';
-import { DynamoDbIdempotencyKeys, DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
+import type { BackfillStore, Clock, ComputeEnvironment, IdempotencyKeys, JobLogs, JobStore, PipelineDefinition, ScheduleState } from '@nightshift/jobs-domain';
+import { DynamoDbBackfillStore, DynamoDbIdempotencyKeys, DynamoDbJobStore, DynamoDbScheduleState } from '@nightshift/jobs-dynamodb';
 import { CloudWatchJobLogs } from '@nightshift/logs-aws';
-import { bindServicePorts, type ServiceRuntime } from '@nightshift/platform';
+import { bindServicePorts, deployedPipelines, type ServiceRuntime } from '@nightshift/platform';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { ApiController } from './api.controller.js';
 import { MetaController } from './api/meta.controller.js';
@@ -18,11 +18,11 @@ import { graphqlApi } from './graphql/graphql-api.js';
 import { PublishReport, type ReportSection } from './publish-report.js';
 import { ReportingHandlers } from './reporting.handlers.js';
 import { BACKTEST_SECTION, EXECUTION_SECTION, PERFORMANCE_SECTION, RISK_SECTION, TCA_SECTION } from './sections.js';
-import { AUTHENTICATOR, CLOCK, DEAD_LETTERS, IDEMPOTENCY_KEYS, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, PIPELINES, REPORT_SECTIONS } from './tokens.js';
+import { BACKFILL_STORE, AUTHENTICATOR, CLOCK, DEAD_LETTERS, IDEMPOTENCY_KEYS, COMPUTE, EVENT_PUBLISHER, JOB_LOGS, JOB_STORE, OBJECT_STORE, PIPELINES, REPORT_SECTIONS, SCHEDULE_STATE } from './tokens.js';
 
 /** What reporting adds to its runtime. */
 export interface ReportingExtras {
-  /** Pipelines beyond the built-in ones (tests, site-specific pipelines) that the API describes: the planner's own. */
+  /** Pipelines beyond the built-in ones and `config.pipelinesDir`'s (tests; the embedded host's) that the API describes: the planner's own. */
   extraPipelines?: readonly PipelineDefinition[];
 }
 
@@ -36,6 +36,8 @@ export interface ComposedReporting {
 @Module({})
 export class ReportingModule {
   static compose(config: ReportingConfig, runtime: ServiceRuntime, extras: ReportingExtras = {}): ComposedReporting {
+    // Built-in, then config.pipelinesDir's files, then extras: read first, so a bad file stops the start before anything is bound.
+    const pipelines = deployedPipelines(config, extras.extraPipelines);
     const ports = bindServicePorts('reporting', config, runtime);
     let compute: ComputeEnvironment;
     let logs: JobLogs;
@@ -57,18 +59,20 @@ export class ReportingModule {
       providers: [
         { provide: JOB_STORE, useValue: new DynamoDbJobStore(ports.dynamo, { tableName: config.tableName }) satisfies JobStore },
         { provide: IDEMPOTENCY_KEYS, useValue: new DynamoDbIdempotencyKeys(ports.dynamo, { tableName: config.tableName }) satisfies IdempotencyKeys },
+        { provide: SCHEDULE_STATE, useValue: new DynamoDbScheduleState(ports.dynamo, { tableName: config.tableName }) satisfies ScheduleState },
+        { provide: BACKFILL_STORE, useValue: new DynamoDbBackfillStore(ports.dynamo, { tableName: config.tableName }) satisfies BackfillStore },
         { provide: OBJECT_STORE, useValue: ports.objects },
         { provide: EVENT_PUBLISHER, useValue: ports.publisher },
         { provide: CLOCK, useValue: { now: () => new Date() } satisfies Clock },
         { provide: COMPUTE, useValue: compute },
         { provide: JOB_LOGS, useValue: logs },
         { provide: DEAD_LETTERS, useValue: ports.deadLetters },
-        { provide: PIPELINES, useValue: [...BUILT_IN_PIPELINES, ...(extras.extraPipelines ?? [])] satisfies PipelineDefinition[] },
+        { provide: PIPELINES, useValue: pipelines satisfies PipelineDefinition[] },
         // Every HTTP error as RFC 9457 problem details (queue handlers keep their own filter).
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {
           provide: PlatformApi,
-          inject: [JOB_STORE, OBJECT_STORE, EVENT_PUBLISHER, CLOCK, COMPUTE, JOB_LOGS, IDEMPOTENCY_KEYS, PIPELINES, DEAD_LETTERS],
+          inject: [JOB_STORE, OBJECT_STORE, EVENT_PUBLISHER, CLOCK, COMPUTE, JOB_LOGS, IDEMPOTENCY_KEYS, PIPELINES, DEAD_LETTERS, SCHEDULE_STATE, BACKFILL_STORE],
           useFactory: (
             store: JobStore,
             objects: ObjectStore,
@@ -79,7 +83,9 @@ export class ReportingModule {
             idempotencyKeys: IdempotencyKeys,
             pipelines: PipelineDefinition[],
             deadLetters: DeadLetterQueues,
-          ) => new PlatformApi({ store, objects, publisher, clock, compute, logs, idempotencyKeys, pipelines, deadLetters }),
+            schedules: ScheduleState,
+            backfills: BackfillStore,
+          ) => new PlatformApi({ store, objects, publisher, clock, compute, logs, idempotencyKeys, pipelines, deadLetters, schedules, backfills }),
         },
         // Reads the API keys file at boot: a missing or invalid file stops the start, naming it.
         { provide: AUTHENTICATOR, useFactory: () => BearerAuthenticator.create(config) },

@@ -14,3 +14,7 @@ export const IDEMPOTENCY_KEYS = Symbol('IdempotencyKeys');
 export const PIPELINES = Symbol('Pipelines');
 /** The services' dead-letter queues, for the API's `/dlq` routes. */
 export const DEAD_LETTERS = Symbol('DeadLetterQueues');
+/** The schedules' cursors and fire records, for the pipelines' schedules the API describes. */
+export const SCHEDULE_STATE = Symbol('ScheduleState');
+/** The backfills' records, for the API's `/backfills` routes. */
+export const BACKFILL_STORE = Symbol('BackfillStore');

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeMetrics, generateBusinessDay, generateReturnSeries, type PerformanceMetrics, type TableName } from '@nightshift/analytics';
 import type { ManifestEntry, StepManifest } from '@nightshift/jobs-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
-import { loadWorkerConfig, WorkerUsageError } from './config.js';
+import { loadWorkerConfig } from './config.js';
+import { WorkerUsageError } from './errors.js';
 import { runTask } from './run-task.js';
 
 /*

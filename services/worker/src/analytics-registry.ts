@@ -1,6 +1,6 @@
 import { computeMetrics, runBacktest, runExecutionReport, runRisk, runTca } from '@nightshift/analytics';
 import type { ManifestEntry } from '@nightshift/jobs-domain';
-import { WorkerUsageError } from './config.js';
+import { WorkerUsageError } from './errors.js';
 
 /** Runs one analytic over one partition's inputs; `uri` turns an object key into a path DuckDB reads. */
 export type Analytic = (entry: ManifestEntry, uri: (key: string) => string) => Promise<unknown>;

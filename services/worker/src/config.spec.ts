@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadWorkerConfig, WorkerUsageError } from './config.js';
+import { loadWorkerConfig } from './config.js';
+import { WorkerUsageError } from './errors.js';
 
 describe('worker configuration', () => {
   it('takes the array index from AWS Batch, or from a single-job resubmission', () => {

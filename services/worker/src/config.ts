@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WorkerUsageError } from './errors.js';
 
 /** An S3 bucket name, as far as the config checks it (S3 refuses the rest at the first request). */
 const bucketName = z.string().min(3).max(63);
@@ -67,11 +68,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   return result.data;
 }
 
-/** The worker was started wrongly (environment, manifest, unknown analytic): retrying cannot help. */
-export class WorkerUsageError extends Error {
-  readonly retryable = false;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WorkerUsageError';
-  }
+/**
+ * The environment a user's command starts from (`run-command`): the worker's own, whole, since the
+ * step's variables, AWS_BATCH_*, credentials and the proxy settings are the command's as much as the
+ * worker's. Passed on, not configuration, so nothing in it is validated; read here because this is
+ * where the worker's environment is read.
+ */
+export function commandBaseEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }

@@ -5,30 +5,43 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { s3ObjectStoreForBuckets } from '@nightshift/storage-aws';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
-import { loadWorkerConfig, WorkerUsageError } from './config.js';
+import { commandBaseEnvironment, loadWorkerConfig } from './config.js';
+import { CommandFailedError, WorkerError } from './errors.js';
+import { logLine } from './log.js';
+import { runCommand } from './run-command.js';
 import { runTask } from './run-task.js';
 
-/** One log line, stamped with the time as CloudWatch Logs would stamp it: `<ISO-8601> <text>`. */
-function log(stream: NodeJS.WriteStream, text: string): void {
-  const at = new Date().toISOString();
-  stream.write(text.split('\n').map((line) => `${at} ${line}`).join('\n') + '\n');
+const USAGE = [
+  "usage: nightshift-worker run-task                             run the step's analytic over this child's partition",
+  "       nightshift-worker run-command -- <program> [args...]   run a program (no shell) over this child's partition",
+  'both configured by NIGHTSHIFT_* and AWS_BATCH_* environment variables (see services/worker/README.md)',
+].join('\n');
+
+type Invocation = { command: 'run-task' } | { command: 'run-command'; argv: string[] };
+
+function parseArguments(args: readonly string[]): Invocation | undefined {
+  const [command, separator, ...argv] = args;
+  if (command === 'run-task') return { command };
+  if (command === 'run-command' && separator === '--' && argv.length > 0 && argv[0] !== '') return { command, argv };
+  return undefined;
 }
 
 /**
  * The batch job entrypoint. Exit codes: 0 done; 2 bad input or usage (retrying will not help);
+ * a user command's own code when it failed (128 + n for signal n), 127/126 when it could not start;
  * 1 anything else (worth retrying). The reason goes to stderr, which becomes the job's log stream.
  */
-async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
-  if (command !== 'run-task') {
-    log(process.stderr, 'usage: nightshift-worker run-task   (configured by NIGHTSHIFT_* and AWS_BATCH_* environment variables)');
+async function main(args: string[]): Promise<number> {
+  const invocation = parseArguments(args);
+  if (!invocation) {
+    logLine(process.stderr, USAGE);
     return 2;
   }
   let config;
   try {
     config = loadWorkerConfig();
   } catch (e) {
-    log(process.stderr, (e as Error).message);
+    logLine(process.stderr, (e as Error).message);
     return 2;
   }
   const tracing = startTracing({ serviceName: 'nightshift-worker', otlpEndpoint: config.otlpEndpoint, traceFile: config.traceFile });
@@ -38,15 +51,26 @@ async function main(argv: string[]): Promise<number> {
   const objects: ObjectStore = s3
     ? s3ObjectStoreForBuckets(s3, { bucket: config.bucket!, landingBucket: config.landingBucket, claimCheckBucket: config.claimCheckBucket })
     : new DirectoryObjectStore(config.objectStoreDir!);
+  // The compute environment stops a job with SIGTERM (to the worker alone in a container, where the worker is
+  // PID 1): a command is told too, and the worker ends with the command's code once it has exited.
+  const stop = new AbortController();
+  const onSigterm = (): void => stop.abort();
+  if (invocation.command === 'run-command') process.on('SIGTERM', onSigterm);
   try {
-    const { outputKey } = await runTask(config, objects);
-    log(process.stdout, `wrote ${outputKey}`);
+    const { outputKey } =
+      invocation.command === 'run-task'
+        ? await runTask(config, objects)
+        : await runCommand(config, objects, { argv: invocation.argv, env: commandBaseEnvironment(), stdout: process.stdout, stderr: process.stderr, stop: stop.signal });
+    logLine(process.stdout, `wrote ${outputKey}`);
     return 0;
   } catch (e) {
-    const usage = e instanceof WorkerUsageError || e instanceof InputDataError;
-    log(process.stderr, `${usage ? 'bad input' : 'failed'}: ${(e as Error).message}`);
-    return usage ? 2 : 1;
+    // How the command ended is in the log already, written as it happened.
+    if (e instanceof CommandFailedError) return e.exitCode;
+    const exitCode = e instanceof WorkerError ? e.exitCode : e instanceof InputDataError ? 2 : 1;
+    logLine(process.stderr, `${exitCode === 2 ? 'bad input' : 'failed'}: ${(e as Error).message}`);
+    return exitCode;
   } finally {
+    process.off('SIGTERM', onSigterm);
     s3?.destroy();
     await tracing.shutdown();
   }

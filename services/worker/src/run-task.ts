@@ -1,14 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ManifestEntry, StepManifest } from '@nightshift/jobs-domain';
 import { withSpan } from '@nightshift/observability';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { ANALYTICS } from './analytics-registry.js';
-import { WorkerUsageError, type WorkerConfig } from './config.js';
-
-/** Inputs downloaded at once: enough to overlap latency, few enough not to compete for the host's disk and sockets. */
-const STAGING_CONCURRENCY = 4;
+import type { WorkerConfig } from './config.js';
+import { WorkerUsageError } from './errors.js';
+import { inputKeys, readTaskEntry, stageInputs } from './task-entry.js';
 
 /**
  * One array child's work: read the step manifest, take the entry at this child's index, run the
@@ -18,14 +16,11 @@ const STAGING_CONCURRENCY = 4;
  * nothing, its files are read in place.
  */
 export async function runTask(config: WorkerConfig, objects: ObjectStore): Promise<{ outputKey: string }> {
-  const manifest = JSON.parse(Buffer.from(await objects.get(config.manifestKey)).toString('utf8')) as StepManifest;
-  const entry = manifest.entries.find((e) => e.arrayIndex === config.arrayIndex);
-  if (!entry) throw new WorkerUsageError(`manifest ${config.manifestKey} has no entry for array index ${config.arrayIndex}`);
-  // A manifest from before shared inputs were marked cannot tell a benchmark from a portfolio: say so rather than guess.
-  if (typeof entry.inputs !== 'object' || typeof (entry as Partial<typeof entry>).sharedInputs !== 'object') {
-    throw new WorkerUsageError(`manifest ${config.manifestKey} entry ${config.arrayIndex} lacks inputs or sharedInputs (written by an older planner?): request the run again`);
+  const { manifest, entry } = await readTaskEntry(config, objects);
+  if (manifest.analytic === 'command') {
+    throw new WorkerUsageError(`step ${manifest.step} runs a command: start the worker with run-command -- <program> [args...]`);
   }
-  if (entry.outputKey === undefined) throw new WorkerUsageError(`manifest ${config.manifestKey} entry ${config.arrayIndex} has no output key: its step runs a command, not an analytic`);
+  if (entry.outputKey === undefined) throw new WorkerUsageError(`manifest ${config.manifestKey} entry ${config.arrayIndex} has no output key (written by an older planner?): request the run again`);
   const outputKey = entry.outputKey;
   const analytic = ANALYTICS[manifest.analytic];
   if (!analytic) throw new WorkerUsageError(`unknown analytic "${manifest.analytic}" (known: ${Object.keys(ANALYTICS).join(', ')})`);
@@ -39,7 +34,7 @@ export async function runTask(config: WorkerConfig, objects: ObjectStore): Promi
       const scratch = await mkdtemp(join(tmpdir(), 'nightshift-task-'));
       let result: unknown;
       try {
-        const paths = await stageInputs(objects, entry, scratch);
+        const paths = await stageInputs(objects, inputKeys(entry), scratch);
         result = await analytic(entry, (key) => {
           const path = paths.get(key);
           if (path === undefined) throw new WorkerUsageError(`analytic "${manifest.analytic}" asked for ${key}, which is not an input of partition ${entry.partition}`);
@@ -52,19 +47,4 @@ export async function runTask(config: WorkerConfig, objects: ObjectStore): Promi
       return { outputKey };
     },
   );
-}
-
-/** Every input of the partition (its own and shared files) as a local path, by key; a few downloads at a time. */
-async function stageInputs(objects: ObjectStore, entry: ManifestEntry, scratch: string): Promise<Map<string, string>> {
-  const keys = [...new Set([...Object.values(entry.inputs), ...Object.values(entry.sharedInputs)].flatMap((k) => k ?? []))];
-  const paths = new Map<string, string>();
-  let next = 0;
-  const stager = async (): Promise<void> => {
-    while (next < keys.length) {
-      const key = keys[next++]!;
-      paths.set(key, await objects.localFile(key, scratch));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(STAGING_CONCURRENCY, keys.length) }, stager));
-  return paths;
 }

@@ -24,6 +24,8 @@ export const RunFailed = {
         })
         .optional(),
       finishedAt: z.string(),
+      /** The backfill the run is part of, if any: the planner moves that backfill on (rule planner-run-finished). */
+      backfillId: z.string().min(1).optional(),
     }),
   ),
 } as const;

@@ -32,6 +32,8 @@ export const RunSucceeded = {
       steps: z.array(z.object({ step: z.string(), tasks: z.number().int().nonnegative() })),
       startedAt: z.string(),
       finishedAt: z.string(),
+      /** The backfill the run is part of, if any: the planner moves that backfill on (rule planner-run-finished). */
+      backfillId: z.string().min(1).optional(),
     }),
   ),
 } as const;

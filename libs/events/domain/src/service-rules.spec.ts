@@ -27,6 +27,17 @@ describe("the services' rule patterns (declared once in contracts)", () => {
     expect(subscribers({ ...base, source: 'nightshift.planner', 'detail-type': 'Run Failed', detail: {} })).toEqual(['reporting']);
   });
 
+  it('route backfill requests and cancels from the API to the planner, and no one else\'s', () => {
+    for (const type of ['Backfill Requested', 'Backfill Cancel Requested']) {
+      expect(subscribers({ ...base, source: 'nightshift.api', 'detail-type': type, detail: {} })).toEqual(['planner']);
+      expect(subscribers({ ...base, source: 'com.acme.oms', 'detail-type': type, detail: {} })).toEqual([]);
+    }
+    // A backfill's finished runs reach the planner (it moves the backfill on) as well as reporting.
+    for (const type of ['Run Succeeded', 'Run Failed']) {
+      expect(subscribers({ ...base, source: 'nightshift.planner', 'detail-type': type, detail: { data: { backfillId: 'bf-1' } } })).toEqual(['planner', 'reporting']);
+    }
+  });
+
   it("take AWS Batch events only for nightshift's own jobs", () => {
     const detail = batchEvent['detail'] as Record<string, unknown>;
     expect(subscribers(batchEvent)).toEqual([]);

@@ -44,11 +44,28 @@ export class IllegalTransitionError extends JobsError {
   }
 }
 
+/**
+ * One problem of a pipeline definition: where it is in the definition as written (zod's path:
+ * keys and array indexes, `[]` for the whole definition) and what is wrong there. The path is the
+ * written document's, so a loader can point at the line of a file.
+ */
+export interface PipelineIssue {
+  path: Array<string | number>;
+  message: string;
+}
+
 /** A pipeline definition is invalid (cycle, unknown dependency, bad resources). */
 export class InvalidPipelineError extends JobsError {
   readonly retryable = false;
-  constructor(readonly pipeline: string, readonly problems: string[]) {
+  /** Each issue as `"<dotted.path>: <message>"` (`<root>` for the whole definition). */
+  readonly problems: string[];
+  constructor(
+    readonly pipeline: string,
+    readonly issues: PipelineIssue[],
+  ) {
+    const problems = issues.map((i) => `${i.path.join('.') || '<root>'}: ${i.message}`);
     super(`pipeline ${pipeline} is invalid: ${problems.join('; ')}`);
+    this.problems = problems;
   }
 }
 
@@ -157,5 +174,36 @@ export class CalendarRangeError extends JobsError {
     readonly to: number,
   ) {
     super(`${date} is outside the years ${from}-${to} covered by business calendar ${calendar}`);
+  }
+}
+
+/**
+ * A backfill's range cannot be run: `from` after `to`, longer than `MAX_BACKFILL_YEARS`, outside the
+ * years its pipeline's calendar covers, or holding no business day. `field` names the end that is
+ * wrong (`from` or `to`). The caller's input is wrong, so trying again cannot help.
+ */
+export class BackfillRangeError extends JobsError {
+  readonly retryable = false;
+  constructor(
+    readonly field: 'from' | 'to',
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`backfill ${field}: ${problem}`, options);
+  }
+}
+
+/**
+ * An open backfill of the same tenant and pipeline already covers some of the requested dates: no
+ * date of a pipeline runs in two backfills at once. `existing` names it and its range; once it has
+ * finished (or is cancelled and settled) the range is free again.
+ */
+export class BackfillOverlapError extends JobsError {
+  readonly retryable = false;
+  constructor(
+    readonly backfillId: string,
+    readonly existing: { backfillId: string; from: string; to: string },
+  ) {
+    super(`backfill ${existing.backfillId} of the same pipeline (${existing.from} to ${existing.to}) is still open and overlaps the requested range`);
   }
 }

@@ -63,3 +63,18 @@ export class EmbeddedDynamoDbStartError extends JobsError {
     super(message, options);
   }
 }
+
+/**
+ * Creating a backfill kept losing the race for its tenant's and pipeline's lane (the item that
+ * keeps open backfills from overlapping) to concurrent creates. Retrying later succeeds.
+ */
+export class BackfillLaneContentionError extends JobsError {
+  readonly retryable = true;
+  constructor(
+    readonly tenant: string,
+    readonly pipeline: string,
+    readonly attempts: number,
+  ) {
+    super(`could not claim the backfill lane of ${tenant}/${pipeline} after ${attempts} attempts`);
+  }
+}

@@ -243,10 +243,66 @@ export function migrationKey(name: string): ItemKey {
 }
 
 /**
+ * One schedule's partition: its cursor and one item per fire. Pipeline and schedule names are
+ * lowercase letters, digits and `-` (the contracts' name rule), so `#` separates them unambiguously.
+ */
+export function schedulePartition(pipeline: string, schedule: string): string {
+  return `SCHEDULE#${pipeline}#${schedule}`;
+}
+
+export function scheduleCursorKey(pipeline: string, schedule: string): ItemKey {
+  return { PK: schedulePartition(pipeline, schedule), SK: 'CURSOR' };
+}
+
+/** Sort-key prefix of a schedule's fire records; ISO-8601 UTC fire times sort lexically, so SK order is fire order. */
+export const SCHEDULE_FIRE_PREFIX = 'FIRE#';
+
+export function scheduleFireKey(pipeline: string, schedule: string, scheduledTime: string): ItemKey {
+  return { PK: schedulePartition(pipeline, schedule), SK: `${SCHEDULE_FIRE_PREFIX}${scheduledTime}` };
+}
+
+/** A backfill's record: the backfill with every date (see `dynamodb-backfill-store.ts`). */
+export function backfillKey(backfillId: string): ItemKey {
+  return { PK: `BACKFILL#${backfillId}`, SK: 'BACKFILL' };
+}
+
+/** Every backfill's pointer, newest first (a tenantless admin's listing). Not `BACKFILL#`: the record partitions. */
+export const BACKFILLS_PARTITION = 'BACKFILLS';
+
+export function backfillIndexKey(createdAt: string, backfillId: string): ItemKey {
+  return { PK: BACKFILLS_PARTITION, SK: `${createdAt}#${backfillId}` };
+}
+
+/** One tenant's copy of the BACKFILLS index; the tenant URI-encoded, as in Idempotency-Key partitions. */
+export function tenantBackfillsPartition(tenant: string): string {
+  return `${BACKFILLS_PARTITION}#TENANT#${encodeURIComponent(tenant)}`;
+}
+
+export function tenantBackfillIndexKey(tenant: string, createdAt: string, backfillId: string): ItemKey {
+  return { PK: tenantBackfillsPartition(tenant), SK: `${createdAt}#${backfillId}` };
+}
+
+/** Pointer in the fixed OPEN_BACKFILLS partition, present while the backfill is not finished (the sweep's list). */
+export const OPEN_BACKFILLS_PARTITION = 'OPEN_BACKFILLS';
+
+export function openBackfillKey(backfillId: string): ItemKey {
+  return { PK: OPEN_BACKFILLS_PARTITION, SK: backfillId };
+}
+
+/**
+ * The open backfills of one tenant and pipeline with their ranges (the "lane"): the one item a new
+ * backfill's overlap check reads and writes, conditioned on its version, so that two overlapping
+ * backfills cannot both be created. Pipeline names cannot contain `#`; the tenant is URI-encoded.
+ */
+export function backfillLaneKey(tenant: string, pipeline: string): ItemKey {
+  return { PK: `BACKFILL_LANE#${encodeURIComponent(tenant)}#${pipeline}`, SK: 'LANE' };
+}
+
+/**
  * The TTL attribute: epoch seconds after which the item may be deleted (DynamoDB's Time to Live
  * deletes it within days of that; the embedded server has no TTL, `TtlSweeper` does it there).
- * Only records that may go carry it: processed events, Idempotency-Key bindings and rejected
- * landings. No domain object has a field of this name, so none can acquire it by accident.
+ * Only records that may go carry it: processed events, Idempotency-Key bindings, rejected
+ * landings and schedule fire records. No domain object has a field of this name, so none can acquire it by accident.
  */
 export const TTL_ATTRIBUTE = 'expiresAt';
 

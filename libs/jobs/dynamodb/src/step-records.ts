@@ -25,6 +25,8 @@ const OPTIONAL_STEP_FIELDS = {
   finishedAt: true,
   reason: true,
   attempt: true,
+  waitUntil: true,
+  decision: true,
 } satisfies Record<OptionalKeys<StepExecution>, true>;
 
 /** Fields `updateStep` does not take from `next`: the key, the fold-owned counts and the version it sets itself. */

@@ -109,6 +109,7 @@ export function buildOpenApiDocument(version: string, routes: readonly ApiRoute[
     servers: [{ url: '/' }],
     tags: [
       { name: 'runs', description: 'Pipeline runs: request, read, cancel, retry, logs' },
+      { name: 'backfills', description: 'One run of a pipeline per business date of a range, a few at a time' },
       { name: 'reports', description: 'Published reports' },
       { name: 'datasets', description: 'Registered dataset versions and landing outcomes' },
       { name: 'pipelines', description: 'Pipeline definitions' },

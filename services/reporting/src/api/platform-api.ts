@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { RunListQuery, RunRequestBody } from '@nightshift/api-contract';
-import { envelope, RunCancelRequested, RunRequested, RunRetryRequested } from '@nightshift/contracts';
+import { envelope, RunCancelRequested, RunRequested, RunRetryRequested, StepApprovalDecided } from '@nightshift/contracts';
 import { InvalidDeadLetterCursorError, UnknownDeadLetterQueueError, type DeadLetterQueues, type DeadLetterView, type EventPublisher } from '@nightshift/events-domain';
 import {
   isTerminalRunStatus,
   planKeyFor,
+  previousBusinessDayBefore,
   runIdFor,
   runProgress,
   tenantOf,
@@ -20,6 +21,8 @@ import {
   type Report,
   type Run,
   type RunPlan,
+  type ScheduleState,
+  type BackfillStore,
   type StepExecution,
   type Task,
 } from '@nightshift/jobs-domain';
@@ -28,6 +31,8 @@ import type { ObjectStore } from '@nightshift/storage-domain';
 import { tenantScope, type Principal } from '../auth/principal.js';
 import { canonicalHash } from '../canonical-hash.js';
 import { ApiProblemError, badRequest, conflict, forbidden, notFound } from './api-problem.js';
+import { BackfillApi } from './backfill-api.js';
+import { scheduleViews, type ScheduleView } from './schedule-views.js';
 
 /** One page of a listing as the API gives it. */
 export interface ApiPage<T> {
@@ -64,8 +69,12 @@ export interface PlatformApiPorts {
   compute: ComputeEnvironment;
   logs: JobLogs;
   idempotencyKeys: IdempotencyKeys;
+  /** The schedules' cursors and fire records, for the pipelines' schedules. */
+  schedules: ScheduleState;
   pipelines: readonly PipelineDefinition[];
   deadLetters: DeadLetterQueues;
+  /** The backfills' records (`POST /backfills` and its siblings). */
+  backfills: BackfillStore;
 }
 
 /**
@@ -75,7 +84,12 @@ export interface PlatformApiPorts {
  * answer alike. Reads go to the job store and the object store; commands are events for the planner.
  */
 export class PlatformApi {
-  constructor(private readonly ports: PlatformApiPorts) {}
+  /** Backfills: the same callers, tenancy and problems, in a class of their own. */
+  readonly backfills: BackfillApi;
+
+  constructor(private readonly ports: PlatformApiPorts) {
+    this.backfills = new BackfillApi(ports);
+  }
 
   // ---- runs -------------------------------------------------------------------------------------
 
@@ -143,7 +157,7 @@ export class PlatformApi {
    */
   async requestRun(caller: Principal, body: RunRequestBody, options: { idempotencyKey?: string; tenant?: string } = {}) {
     const tenant = tenantScope(caller, options.tenant) ?? DEFAULT_TENANT;
-    const data = { ...body, requestedBy: body.requestedBy ?? caller.subject };
+    const data = { ...body, businessDate: body.businessDate ?? this.defaultBusinessDate(body.pipeline), requestedBy: body.requestedBy ?? caller.subject };
     const { idempotencyKey } = options;
     // The run id derives from the request id, so a retry with the same key finds the first run.
     // Keys are per tenant: one tenant's key never names another tenant's run.
@@ -167,6 +181,16 @@ export class PlatformApi {
     });
     const runId = runIdFor(data.pipeline, data.businessDate, requestId);
     return { requestId, runId, pipeline: data.pipeline, businessDate: data.businessDate, location: runLocation(runId) };
+  }
+
+  /**
+   * The business date of a request that gives none: the last business day of the pipeline's calendar
+   * before today (UTC), as a nightly run covers; of the weekday calendar for a pipeline not defined
+   * here (the planner records that run as failed, naming the pipeline).
+   */
+  private defaultBusinessDate(pipeline: string): string {
+    const calendar = this.ports.pipelines.find((p) => p.name === pipeline)?.calendar ?? 'WEEKDAYS';
+    return previousBusinessDayBefore(calendar, this.ports.clock.now());
   }
 
   /**
@@ -204,6 +228,37 @@ export class PlatformApi {
         detailType: RunRetryRequested.detailType,
         resources: [runId],
         detail: envelope(data, { eventId: `run-retry-${runId}-after-attempt-${attempt}`, correlationId: run.correlationId, occurredAt: this.ports.clock.now(), tenant: run.tenant }),
+      },
+    ]);
+    return { runId, location: runLocation(runId) };
+  }
+
+  /**
+   * Passes a person's answer to a run's approval step to the planner. 404 for an unknown run or a
+   * step that is not an approval of its pipeline; 409 unless the step is WAITING. The event id names
+   * the answer and the run's attempt: asking twice is one answer; approve and reject both sent
+   * while the step waits are decided by the planner, first come first served.
+   */
+  async decideApproval(caller: Principal, runId: string, step: string, decision: 'APPROVED' | 'REJECTED', body: { comment?: string } = {}) {
+    const run = await this.run(caller, runId);
+    const def = this.ports.pipelines.find((p) => p.name === run.pipeline)?.steps.find((s) => s.name === step);
+    if (!def?.approval) throw notFound(`run ${runId} has no approval step ${step}`);
+    const exec = await this.ports.store.getStep(runId, step);
+    if (exec?.status !== 'WAITING' || isTerminalRunStatus(run.status)) {
+      throw conflict(`step ${step} of run ${runId} is ${exec?.status ?? 'not planned'} (run ${run.status}): only a WAITING approval can be answered`);
+    }
+    const data = { runId, step, decision, decidedBy: caller.subject, ...(body.comment !== undefined ? { comment: body.comment } : {}) };
+    await this.ports.publisher.publish([
+      {
+        source: StepApprovalDecided.source,
+        detailType: StepApprovalDecided.detailType,
+        resources: [runId],
+        detail: envelope(data, {
+          eventId: `step-approval-${runId}-${step}-${decision.toLowerCase()}-a${run.attempt ?? 1}`,
+          correlationId: run.correlationId,
+          occurredAt: this.ports.clock.now(),
+          tenant: run.tenant,
+        }),
       },
     ]);
     return { runId, location: runLocation(runId) };
@@ -292,21 +347,33 @@ export class PlatformApi {
 
   // ---- pipelines --------------------------------------------------------------------------------
 
-  /** Pipeline definitions by name (the same for every tenant: pipelines are the platform's). */
-  listPipelines(_caller: Principal, query: { limit?: number; cursor?: string } = {}): ApiPage<ReturnType<typeof pipelineView>> {
+  /**
+   * Pipeline definitions by name (the same for every tenant: pipelines are the platform's), each
+   * schedule with its next fire times and its last fires (two store reads per schedule).
+   */
+  async listPipelines(_caller: Principal, query: { limit?: number; cursor?: string } = {}): Promise<ApiPage<PipelineView>> {
     const sorted = [...this.ports.pipelines].sort((a, b) => a.name.localeCompare(b.name));
     const after = query.cursor === undefined ? undefined : decodeNameCursor(query.cursor);
     const rest = after === undefined ? sorted : sorted.filter((p) => p.name > after);
     const limit = query.limit ?? 100;
-    const items = rest.slice(0, limit).map(pipelineView);
+    const items = await Promise.all(rest.slice(0, limit).map((p) => this.pipelineWithSchedules(p)));
     const last = items.at(-1);
     return { items, ...(rest.length > limit && last ? { nextCursor: encodeNameCursor(last.name) } : {}) };
   }
 
-  getPipeline(_caller: Principal, name: string): ReturnType<typeof pipelineView> {
+  async getPipeline(_caller: Principal, name: string): Promise<PipelineView> {
     const pipeline = this.ports.pipelines.find((p) => p.name === name);
     if (!pipeline) throw notFound(`pipeline ${name} not found (known: ${this.ports.pipelines.map((p) => p.name).join(', ')})`);
-    return pipelineView(pipeline);
+    return this.pipelineWithSchedules(pipeline);
+  }
+
+  /** A pipeline's definition by name, without its schedules' state: for lookups of its steps (vCPUs, analytics). */
+  pipelineDefinition(name: string): PipelineDefinition | undefined {
+    return this.ports.pipelines.find((p) => p.name === name);
+  }
+
+  private async pipelineWithSchedules(pipeline: PipelineDefinition): Promise<PipelineView> {
+    return { ...pipelineView(pipeline), schedules: await scheduleViews(pipeline, this.ports.schedules, this.ports.clock.now()) };
   }
 
   // ---- dead letters -----------------------------------------------------------------------------
@@ -459,9 +526,12 @@ function pipelineView(p: PipelineDefinition) {
       queue: s.queue,
     })),
     ...(p.timeoutSeconds !== undefined ? { timeoutSeconds: p.timeoutSeconds } : {}),
-    schedules: [] as unknown[],
+    calendar: p.calendar,
   };
 }
+
+/** A pipeline as the API describes it: its definition, and its schedules with their state. */
+export type PipelineView = ReturnType<typeof pipelineView> & { schedules: ScheduleView[] };
 
 function encodeNameCursor(name: string): string {
   return Buffer.from(JSON.stringify({ after: name }), 'utf8').toString('base64url');

@@ -1,4 +1,12 @@
 import {
+  approvalDecisionBodySchema,
+  backfillAcceptedSchema,
+  backfillActionAcceptedSchema,
+  backfillListQuerySchema,
+  backfillRequestBodySchema,
+  backfillSchema,
+  backfillsPageSchema,
+  cancelBackfillBodySchema,
   cancelRunBodySchema,
   datasetDetailQuerySchema,
   datasetDetailSchema,
@@ -25,6 +33,7 @@ import {
   runListQuerySchema,
   runRequestBodySchema,
   runsPageSchema,
+  stepParamsSchema,
   tenantQuerySchema,
 } from '@nightshift/api-contract';
 import { issuesToProblems } from '@nightshift/contracts';
@@ -46,7 +55,7 @@ export interface ApiRoute {
   path: string;
   summary: string;
   description?: string;
-  tag: 'runs' | 'reports' | 'datasets' | 'pipelines' | 'operations' | 'meta';
+  tag: 'runs' | 'backfills' | 'reports' | 'datasets' | 'pipelines' | 'operations' | 'meta';
   /** `public`: no token needed. */
   role: Role | 'public';
   params?: z.ZodObject;
@@ -78,6 +87,27 @@ function runAction<A extends string, B extends z.ZodType>(action: A, route: { su
     params: id('The run id'),
     body: route.body,
     success: { status: 202, description: route.accepted, schema: runActionAcceptedSchema, location: true },
+    errors: [404, 409],
+  } as const satisfies ApiRoute;
+}
+
+/**
+ * A person's answer to a run's approval step (`POST /runs/:id/steps/:step/<action>`): for operators,
+ * 202 with the run's `Location`; 404 for a run the caller cannot see or a step that is not an
+ * approval; 409 when the step is not WAITING (answered already, timed out, not reached yet).
+ */
+function approvalAction<A extends 'approve' | 'reject'>(action: A, summary: string) {
+  return {
+    operationId: `${action}Step`,
+    method: 'POST',
+    path: `/runs/:id/steps/:step/${action}`,
+    summary,
+    description: 'The first answer to a waiting step wins; the planner ignores any later one. With no answer before the step\'s timeout, the run fails with the timeout as its reason.',
+    tag: 'runs',
+    role: 'operator',
+    params: stepParamsSchema,
+    body: approvalDecisionBodySchema,
+    success: { status: 202, description: 'Accepted: the planner records the answer', schema: runActionAcceptedSchema, location: true },
     errors: [404, 409],
   } as const satisfies ApiRoute;
 }
@@ -159,6 +189,8 @@ export const ROUTES = {
     body: retryRunBodySchema,
     accepted: 'Accepted: the run will be RUNNING as its next attempt',
   }),
+  approveStep: approvalAction('approve', 'Approve a waiting approval step: the run goes on'),
+  rejectStep: approvalAction('reject', 'Reject a waiting approval step: the step fails, and so does the run'),
   attemptLog: {
     operationId: 'getAttemptLog',
     method: 'GET',
@@ -278,6 +310,57 @@ export const ROUTES = {
     body: redriveBodySchema,
     success: { status: 200, description: 'How many messages were moved', schema: redriveResultSchema },
     errors: [404],
+  },
+  listBackfills: {
+    operationId: 'listBackfills',
+    method: 'GET',
+    path: '/backfills',
+    summary: 'Backfills, newest first, without their dates',
+    description: 'A page may hold fewer than `limit` backfills and still have a `nextCursor` (the filters are applied while reading); follow it until it is absent.',
+    tag: 'backfills',
+    role: 'viewer',
+    query: backfillListQuerySchema,
+    success: { status: 200, description: 'One page of backfills', schema: backfillsPageSchema },
+  },
+  requestBackfill: {
+    operationId: 'requestBackfill',
+    method: 'POST',
+    path: '/backfills',
+    summary: "Run a pipeline once per business date of its calendar in a range, at most `concurrency` at a time",
+    description:
+      "Records the backfill (the business days of the pipeline's calendar from `from` to `to`), publishes Backfill Requested and answers 202 with it. The planner runs its dates in order over the tenant's latest dataset version of each; a date without one is reported MISSING_DATASET. 409 while an open backfill of the same pipeline overlaps the range. With an `Idempotency-Key`, a retry with the same body answers the same backfill; the key with another body is 422.",
+    tag: 'backfills',
+    role: 'operator',
+    query: tenantQuerySchema,
+    body: backfillRequestBodySchema,
+    idempotencyKey: true,
+    success: { status: 202, description: 'Accepted: the backfill, at `Location`', schema: backfillAcceptedSchema, location: true },
+    errors: [404, 409, 422],
+  },
+  getBackfill: {
+    operationId: 'getBackfill',
+    method: 'GET',
+    path: '/backfills/:id',
+    summary: 'A backfill: its progress (dates per status), every date with its run and reason, and once finished a summary',
+    tag: 'backfills',
+    role: 'viewer',
+    params: id('The backfill id'),
+    query: emptyQuerySchema,
+    success: { status: 200, description: 'The backfill', schema: backfillSchema },
+    errors: [404],
+  },
+  cancelBackfill: {
+    operationId: 'cancelBackfill',
+    method: 'POST',
+    path: '/backfills/:id/cancel',
+    summary: 'Stop a backfill: its waiting dates are cancelled and its open runs stopped',
+    description: '409 once the backfill has finished or was cancelled.',
+    tag: 'backfills',
+    role: 'operator',
+    params: id('The backfill id'),
+    body: cancelBackfillBodySchema,
+    success: { status: 202, description: 'Accepted: the backfill will be CANCELLED', schema: backfillActionAcceptedSchema, location: true },
+    errors: [404, 409],
   },
 } as const satisfies Record<string, ApiRoute>;
 

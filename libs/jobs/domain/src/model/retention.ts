@@ -22,6 +22,12 @@ export const PROCESSED_EVENT_RETENTION_SECONDS = 15 * DAY_SECONDS;
  */
 export const IDEMPOTENCY_KEY_RETENTION_SECONDS = DAY_SECONDS;
 
+/**
+ * Retention of a schedule's fire record (`ScheduleState.recordFire`): 90 days, a quarter of fires to
+ * answer "did last month's month-end run start, and why not" with; cursors are kept for good.
+ */
+export const SCHEDULE_FIRE_RETENTION_SECONDS = 90 * DAY_SECONDS;
+
 /** When a record written at `now` and kept `retentionSeconds` may be deleted: epoch seconds, rounded up. */
 export function expiresAtEpochSeconds(now: Date, retentionSeconds: number): number {
   return Math.ceil(now.getTime() / 1000) + retentionSeconds;

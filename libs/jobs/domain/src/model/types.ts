@@ -98,6 +98,11 @@ export interface Run {
    * its own Run Succeeded or Run Failed (event ids carry the attempt, see `runEffectId`).
    */
   attempt?: number;
+  /**
+   * A chained run (its pipeline's `trigger.pipelines`): the run of the first stage whose success
+   * started it; its steps' manifests list that run's outputs.
+   */
+  upstream?: { pipeline: string; runId: string };
   /** When a retry started the current attempt (ISO-8601); absent on a first attempt. */
   retriedAt?: string;
   /**
@@ -105,6 +110,11 @@ export interface Run {
    * that attempt's retry instead of starting another.
    */
   retryEventId?: string;
+  /**
+   * The backfill the run is part of (`Backfill.backfillId`), carried into its Run Succeeded / Run
+   * Failed so the planner learns that the backfill can move on; absent on every other run.
+   */
+  backfillId?: string;
   /**
    * Effects the run's last transition must cause, written with it (an outbox): events to publish
    * and jobs to stop. Drained by whoever made the transition, or by the reconciliation sweep after
@@ -123,8 +133,12 @@ export type OutboxEntry =
    */
   | { id: string; kind: 'stop-jobs'; reason: string; attempt?: number };
 
-/** Step execution states: planned, being submitted (claimed), submitted (a job runs it), finished. */
-export const STEP_STATUSES = ['PENDING', 'SUBMITTING', 'SUBMITTED', 'SUCCEEDED', 'FAILED'] as const;
+/**
+ * Step execution states: planned, being submitted (claimed), submitted (a job runs it), finished;
+ * WAITING for a wait or an approval step holding the run (no job); SKIPPED for a step whose
+ * condition did not hold (or that depends on a skipped one), and a failure handler nothing needed.
+ */
+export const STEP_STATUSES = ['PENDING', 'SUBMITTING', 'SUBMITTED', 'WAITING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
 /**
@@ -152,8 +166,15 @@ export interface StepExecution {
   /** Tasks that finished, each counted exactly once; the store may fold them in groups (see the port). */
   succeeded: number;
   failed: number;
-  /** Why the step failed or could not be submitted. */
+  /** Why the step failed or could not be submitted, or why it was skipped. */
   reason?: string;
+  /**
+   * A WAITING step: when its wait ends, or when its approval times out (ISO-8601). The planner
+   * wakes it then (and the reconciliation sweep does, whatever happened to that process).
+   */
+  waitUntil?: string;
+  /** An approval step's answer, once given through the API. */
+  decision?: ApprovalDecision;
   /**
    * The run attempt a retry last reopened the step for (absent: never reopened). A redelivered
    * retry finds the steps it already reopened by it, and resubmits their tasks once.
@@ -162,6 +183,15 @@ export interface StepExecution {
   /** Bumped by every write; writes are conditioned on it. */
   version: number;
   updatedAt: string;
+}
+
+/** A person's answer to an approval step. */
+export interface ApprovalDecision {
+  decision: 'APPROVED' | 'REJECTED';
+  /** Who answered (the API caller's subject). */
+  by: string;
+  at: string;
+  comment?: string;
 }
 
 /** One page of a listing: pass `nextToken` back to get the next; absent on the last page. */

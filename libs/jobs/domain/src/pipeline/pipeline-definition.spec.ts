@@ -35,19 +35,26 @@ describe('definePipeline', () => {
   it('rejects duplicate step names', () => {
     const error = rejection(aPipelineInput({ steps: [aStep({ name: 'tca' }), aStep({ name: 'rollup', fanOut: 'single' }), aStep({ name: 'tca' })] }));
     expect(error.pipeline).toBe('nightly-tca');
-    expect(error.problems).toEqual(['steps: duplicate step name "tca"']);
+    expect(error.problems).toEqual(['steps.2.name: duplicate step name "tca"']);
+    expect(error.issues).toEqual([{ path: ['steps', 2, 'name'], message: 'duplicate step name "tca"' }]);
     expect(error.retryable).toBe(false);
-    expect(error.message).toBe('pipeline nightly-tca is invalid: steps: duplicate step name "tca"');
+    expect(error.message).toBe('pipeline nightly-tca is invalid: steps.2.name: duplicate step name "tca"');
   });
 
   it('rejects a dependency on an unknown step, naming the step and the dependency', () => {
     const error = rejection(aPipelineInput({ steps: [aStep(), aStep({ name: 'rollup', fanOut: 'single', dependsOn: ['tca', 'tcaa'] })] }));
-    expect(error.problems).toEqual(['steps.rollup.dependsOn: unknown step "tcaa"']);
+    expect(error.problems).toEqual(['steps.1.dependsOn.1: unknown step "tcaa"']);
+    expect(error.issues).toEqual([{ path: ['steps', 1, 'dependsOn', 1], message: 'unknown step "tcaa"' }]);
+  });
+
+  it('points at the dependency as written, before duplicates are merged', () => {
+    const error = rejection(aPipelineInput({ steps: [aStep(), aStep({ name: 'rollup', fanOut: 'single', dependsOn: ['tca', 'tca', { step: 'tcaa' }] })] }));
+    expect(error.problems).toEqual(['steps.1.dependsOn.2: unknown step "tcaa"']);
   });
 
   it('rejects a step that depends on itself', () => {
     const error = rejection(aPipelineInput({ steps: [aStep({ dependsOn: ['tca'] })] }));
-    expect(error.problems).toEqual(['steps.tca.dependsOn: a step cannot depend on itself']);
+    expect(error.problems).toEqual(['steps.0.dependsOn.0: a step cannot depend on itself']);
   });
 
   it('reports a dependency cycle with its path', () => {
@@ -78,9 +85,24 @@ describe('definePipeline', () => {
       aPipelineInput({ steps: [aStep({ name: 'a', dependsOn: ['a'] }), aStep({ name: 'a' }), aStep({ name: 'b', dependsOn: ['ghost'] })] }),
     );
     expect(error.problems).toEqual([
-      'steps: duplicate step name "a"',
-      'steps.a.dependsOn: a step cannot depend on itself',
-      'steps.b.dependsOn: unknown step "ghost"',
+      'steps.1.name: duplicate step name "a"',
+      'steps.0.dependsOn.0: a step cannot depend on itself',
+      'steps.2.dependsOn.0: unknown step "ghost"',
+    ]);
+  });
+
+  it('checks the trigger and the schedules even when the steps are wrong', () => {
+    const error = rejection(
+      aPipelineInput({ trigger: { datasets: [] }, schedules: [{ name: 'nightly', expression: 'cron(0 25 * * ? *)' }], steps: [aStep({ dependsOn: ['ghost'] })] }),
+    );
+    expect(error.issues.map((i) => i.path.join('.'))).toEqual(['steps.0.dependsOn.0', 'trigger', 'schedules', 'schedules.0.expression']);
+  });
+
+  it('reports each unknown key at the key, so a typo can be found where it is written', () => {
+    const error = rejection(aPipelineInput({ steps: [aStep({ dependson: ['tca'], retries: 2 } as Partial<ReturnType<typeof aStep>>)] }));
+    expect(error.issues).toEqual([
+      { path: ['steps', 0, 'dependson'], message: 'unknown key "dependson"' },
+      { path: ['steps', 0, 'retries'], message: 'unknown key "retries"' },
     ]);
   });
 
@@ -272,7 +294,7 @@ describe('evaluateOnExit', () => {
   });
 
   it('refuses a field AWS Batch does not know', () => {
-    expect(paths(rejection(withRules([{ onExitCode: '1', onCode: '2', action: 'EXIT' }])))).toEqual(['steps.0.evaluateOnExit.0']);
+    expect(rejection(withRules([{ onExitCode: '1', onCode: '2', action: 'EXIT' }])).problems).toEqual(['steps.0.evaluateOnExit.0.onCode: unknown key "onCode"']);
   });
 
   it("allows at most 4 rules per step: AWS allows 5 and the worker's exit-code-2 rule takes one", () => {

@@ -1,6 +1,6 @@
 import { datasetTableSchema, pipelineNameSchema } from '@nightshift/contracts';
 import { z } from 'zod';
-import { InvalidPipelineError, InvalidScheduleExpressionError } from '../errors.js';
+import { InvalidPipelineError, InvalidScheduleExpressionError, type PipelineIssue } from '../errors.js';
 import { parseScheduleExpression } from '../schedule/schedule-expression.js';
 
 /** Pipeline and step names share the contracts' rule: they are parts of run ids, task ids and object keys. */
@@ -144,6 +144,13 @@ export const stepDefinitionSchema = z
      * no-op job that measures the control plane alone.
      */
     command: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * A command run bare: the program alone, without the worker around it (no staged inputs, no
+     * entry file, no output document), as the control-plane benchmark's no-op `true` is. A command
+     * step otherwise runs under the worker (`run-command`), which stages its manifest entry and inputs
+     * and publishes what it writes (see services/worker).
+     */
+    bare: z.boolean().optional(),
     /** The container image a `command` step runs in AWS Batch (its job definition's); the worker's image when absent. Unused locally. */
     image: z.string().min(1).max(255).optional(),
     /** Hold the run for a time (a Wait state); no job runs. */
@@ -209,6 +216,11 @@ export function stepKind(step: Pick<StepDefinition, 'analytic' | 'command' | 'wa
   if (step.command !== undefined) return 'command';
   if (step.wait !== undefined) return 'wait';
   return 'approval';
+}
+
+/** A step whose every task writes an output document (at `outputKey`): analytics, and commands run under the worker. */
+export function writesOutput(step: Pick<StepDefinition, 'analytic' | 'command' | 'bare'>): boolean {
+  return step.analytic !== undefined || (step.command !== undefined && step.bare !== true);
 }
 
 /** A step that submits jobs to the compute environment (an analytic or a command), as opposed to a wait or an approval. */
@@ -291,100 +303,126 @@ export function definePipeline(input: unknown): PipelineDefinition {
   if (!parsed.success) {
     throw new InvalidPipelineError(
       pipelineName,
-      parsed.error.issues.map((i) => `${i.path.join('.') || '<root>'}: ${i.message}`),
+      parsed.error.issues.flatMap((i) => {
+        const path = i.path.map((k) => (typeof k === 'number' ? k : String(k)));
+        // One issue per unknown key, at the key: a typo (`dependson`) is then found where it is written.
+        if (i.code === 'unrecognized_keys') return i.keys.map((key) => issue([...path, key], `unknown key "${key}"`));
+        return [issue(path, i.message)];
+      }),
     );
   }
   const pipeline = parsed.data;
-  const problems: string[] = [];
+  const problems: PipelineIssue[] = [];
   const names = new Set<string>();
-  for (const step of pipeline.steps) {
-    if (names.has(step.name)) problems.push(`steps: duplicate step name "${step.name}"`);
+  pipeline.steps.forEach((step, i) => {
+    if (names.has(step.name)) problems.push(issue(['steps', i, 'name'], `duplicate step name "${step.name}"`));
     names.add(step.name);
-  }
-  pipeline.steps.forEach((step, i) => problems.push(...parameterProblems(step, `steps.${i}.parameters`)));
-  for (const step of pipeline.steps) {
+  });
+  pipeline.steps.forEach((step, i) => problems.push(...parameterProblems(step, ['steps', i])));
+  pipeline.steps.forEach((step, i) => {
     for (const dep of step.dependsOn) {
-      if (!names.has(dep)) problems.push(`steps.${step.name}.dependsOn: unknown step "${dep}"`);
-      if (dep === step.name) problems.push(`steps.${step.name}.dependsOn: a step cannot depend on itself`);
+      const at = ['steps', i, 'dependsOn', ...writtenDependencyIndex(input, i, dep)];
+      if (!names.has(dep)) problems.push(issue(at, `unknown step "${dep}"`));
+      if (dep === step.name) problems.push(issue(at, 'a step cannot depend on itself'));
     }
-  }
+  });
   if (problems.length === 0) {
     const cycle = findCycle(pipeline.steps);
-    if (cycle) problems.push(`steps: dependency cycle ${cycle.join(' -> ')}`);
+    if (cycle) problems.push(issue(['steps'], `dependency cycle ${cycle.join(' -> ')}`));
   }
-  if (problems.length === 0) problems.push(...orchestrationProblems(pipeline), ...triggerProblems(pipeline), ...scheduleProblems(pipeline));
+  // Orchestration rules need a sound DAG; the trigger and the schedules do not, so they are always checked.
+  if (problems.length === 0) problems.push(...orchestrationProblems(pipeline));
+  problems.push(...triggerProblems(pipeline), ...scheduleProblems(pipeline));
   if (problems.length > 0) throw new InvalidPipelineError(pipeline.name, problems);
   return pipeline;
 }
 
+function issue(path: Array<string | number>, message: string): PipelineIssue {
+  return { path, message };
+}
+
+/**
+ * Where a dependency is written in step `i`'s dependsOn (a name or `{ step }`): the parsed list is
+ * deduplicated, so its index may not be the written one. `[]` when it cannot be found (a parsed
+ * definition's `nToN` only).
+ */
+function writtenDependencyIndex(input: unknown, i: number, dep: string): number[] {
+  const steps = (input as { steps?: unknown } | null)?.steps;
+  const written = Array.isArray(steps) ? (steps[i] as { dependsOn?: unknown } | undefined)?.dependsOn : undefined;
+  if (!Array.isArray(written)) return [];
+  const j = written.findIndex((d: unknown) => d === dep || (typeof d === 'object' && d !== null && (d as { step?: unknown }).step === dep));
+  return j < 0 ? [] : [j];
+}
+
 /** What a run's trigger and chaining need: something to start it, never itself. */
-function triggerProblems(pipeline: PipelineDefinition): string[] {
-  const problems: string[] = [];
-  if (pipeline.trigger.datasets.length === 0 && pipeline.trigger.pipelines.length === 0) problems.push('trigger: needs datasets or pipelines (what starts a run)');
+function triggerProblems(pipeline: PipelineDefinition): PipelineIssue[] {
+  const problems: PipelineIssue[] = [];
+  if (pipeline.trigger.datasets.length === 0 && pipeline.trigger.pipelines.length === 0) problems.push(issue(['trigger'], 'needs datasets or pipelines (what starts a run)'));
   pipeline.trigger.pipelines.forEach((p, i) => {
-    if (p === pipeline.name) problems.push(`trigger.pipelines.${i}: a pipeline cannot trigger itself`);
+    if (p === pipeline.name) problems.push(issue(['trigger', 'pipelines', i], 'a pipeline cannot trigger itself'));
   });
   if (pipeline.schedules.length > 0 && pipeline.trigger.datasets.length === 0) {
-    problems.push('schedules: a scheduled run runs over the latest dataset of trigger.datasets for its business date: give trigger.datasets');
+    problems.push(issue(['schedules'], 'a scheduled run runs over the latest dataset of trigger.datasets for its business date: give trigger.datasets'));
   }
   return problems;
 }
 
 /** Schedule names are unique, and every expression parses in its time zone. */
-function scheduleProblems(pipeline: PipelineDefinition): string[] {
-  const problems: string[] = [];
+function scheduleProblems(pipeline: PipelineDefinition): PipelineIssue[] {
+  const problems: PipelineIssue[] = [];
   const seen = new Set<string>();
   pipeline.schedules.forEach((schedule, i) => {
-    if (seen.has(schedule.name)) problems.push(`schedules.${i}.name: duplicate schedule name "${schedule.name}"`);
+    if (seen.has(schedule.name)) problems.push(issue(['schedules', i, 'name'], `duplicate schedule name "${schedule.name}"`));
     seen.add(schedule.name);
     try {
       parseScheduleExpression(schedule.expression, { timezone: schedule.timezone });
     } catch (e) {
       if (!(e instanceof InvalidScheduleExpressionError)) throw e;
-      problems.push(`schedules.${i}.${e.field === 'timezone' ? 'timezone' : 'expression'}: ${e.message}`);
+      problems.push(issue(['schedules', i, e.field === 'timezone' ? 'timezone' : 'expression'], e.message));
     }
   });
   return problems;
 }
 
 /** The rules of N_TO_N dependencies, conditions, failure handlers, waits and approvals. */
-function orchestrationProblems(pipeline: PipelineDefinition): string[] {
-  const problems: string[] = [];
+function orchestrationProblems(pipeline: PipelineDefinition): PipelineIssue[] {
+  const problems: PipelineIssue[] = [];
   const byName = new Map(pipeline.steps.map((s) => [s.name, s]));
   const handlers = new Set(pipeline.steps.flatMap((s) => (s.onFailure ? [s.onFailure] : [])));
   pipeline.steps.forEach((step, i) => {
-    const at = `steps.${i}`;
+    const at = (...path: Array<string | number>) => ['steps', i, ...path];
     const jobs = runsJobs(step);
-    if (!jobs && step.fanOut !== 'single') problems.push(`${at}.fanOut: a ${stepKind(step)} step is single`);
-    if (step.image !== undefined && step.command === undefined) problems.push(`${at}.image: only a command step runs in an image of its own`);
-    if (step.nToN.length > MAX_N_TO_N_DEPENDENCIES) problems.push(`${at}.dependsOn: ${step.nToN.length} N_TO_N dependencies, at most ${MAX_N_TO_N_DEPENDENCIES} (AWS Batch's limit per job)`);
+    if (!jobs && step.fanOut !== 'single') problems.push(issue(at('fanOut'), `a ${stepKind(step)} step is single`));
+    if (step.image !== undefined && step.command === undefined) problems.push(issue(at('image'), 'only a command step runs in an image of its own'));
+    if (step.bare !== undefined && step.command === undefined) problems.push(issue(at('bare'), 'only a command step runs bare'));
+    if (step.nToN.length > MAX_N_TO_N_DEPENDENCIES) problems.push(issue(at('dependsOn'), `${step.nToN.length} N_TO_N dependencies, at most ${MAX_N_TO_N_DEPENDENCIES} (AWS Batch's limit per job)`));
     for (const dep of step.nToN) {
       const other = byName.get(dep);
       if (!other || !step.dependsOn.includes(dep)) {
-        problems.push(`${at}.nToN: "${dep}" is not one of the step's dependencies`);
+        problems.push(issue(at('nToN'), `"${dep}" is not one of the step's dependencies`));
         continue;
       }
-      if (!jobs || !runsJobs(other)) problems.push(`${at}.dependsOn: N_TO_N on "${dep}" needs two steps that run jobs`);
-      else if (!sameFanOut(step, other)) problems.push(`${at}.dependsOn: N_TO_N on "${dep}" needs the same fan-out (child i after child i), not ${step.fanOut} after ${other.fanOut}`);
+      if (!jobs || !runsJobs(other)) problems.push(issue(at('dependsOn'), `N_TO_N on "${dep}" needs two steps that run jobs`));
+      else if (!sameFanOut(step, other)) problems.push(issue(at('dependsOn'), `N_TO_N on "${dep}" needs the same fan-out (child i after child i), not ${step.fanOut} after ${other.fanOut}`));
     }
     if (step.when) {
       const source = byName.get(step.when.step);
-      if (!source) problems.push(`${at}.when.step: unknown step "${step.when.step}"`);
-      else if (!ancestorsOf(pipeline, step.name).has(source.name)) problems.push(`${at}.when.step: "${source.name}" must be a step this one depends on (directly or not), so its output exists`);
-      else if (!runsJobs(source)) problems.push(`${at}.when.step: "${source.name}" is a ${stepKind(source)} step and has no output`);
-      else if (source.fanOut !== 'single' && step.when.partition === undefined) problems.push(`${at}.when.partition: "${source.name}" has several partitions: name the one whose output is read`);
+      if (!source) problems.push(issue(at('when', 'step'), `unknown step "${step.when.step}"`));
+      else if (!ancestorsOf(pipeline, step.name).has(source.name)) problems.push(issue(at('when', 'step'), `"${source.name}" must be a step this one depends on (directly or not), so its output exists`));
+      else if (!writesOutput(source)) problems.push(issue(at('when', 'step'), `"${source.name}" writes no output (a ${source.bare === true ? 'bare command' : `${stepKind(source)} step`})`));
+      else if (source.fanOut !== 'single' && step.when.partition === undefined) problems.push(issue(at('when', 'partition'), `"${source.name}" has several partitions: name the one whose output is read`));
     }
     if (step.onFailure !== undefined) {
       const handler = byName.get(step.onFailure);
-      if (!handler) problems.push(`${at}.onFailure: unknown step "${step.onFailure}"`);
-      else if (handler.name === step.name) problems.push(`${at}.onFailure: a step cannot handle its own failure`);
+      if (!handler) problems.push(issue(at('onFailure'), `unknown step "${step.onFailure}"`));
+      else if (handler.name === step.name) problems.push(issue(at('onFailure'), 'a step cannot handle its own failure'));
     }
     if (handlers.has(step.name)) {
-      if (step.dependsOn.length > 0) problems.push(`${at}.dependsOn: "${step.name}" is an onFailure step: it runs when a step it handles fails, and depends on nothing else`);
-      if (step.when) problems.push(`${at}.when: "${step.name}" is an onFailure step and takes no condition`);
+      if (step.dependsOn.length > 0) problems.push(issue(at('dependsOn'), `"${step.name}" is an onFailure step: it runs when a step it handles fails, and depends on nothing else`));
+      if (step.when) problems.push(issue(at('when'), `"${step.name}" is an onFailure step and takes no condition`));
     }
     for (const dep of step.dependsOn) {
-      if (handlers.has(dep)) problems.push(`${at}.dependsOn: "${dep}" is an onFailure step (it runs only on failure): nothing may depend on it`);
+      if (handlers.has(dep)) problems.push(issue(at('dependsOn'), `"${dep}" is an onFailure step (it runs only on failure): nothing may depend on it`));
     }
   });
   return problems;
@@ -418,22 +456,22 @@ export function failureHandlers(pipeline: Pick<PipelineDefinition, 'steps'>): Se
 }
 
 /** The grid must come with, and only with, the `parameters` fan-out, and fit in one array job. */
-function parameterProblems(step: StepDefinition, path: string): string[] {
-  const countPath = path.replace(/parameters$/, 'count');
+function parameterProblems(step: StepDefinition, stepPath: Array<string | number>): PipelineIssue[] {
+  const countPath = [...stepPath, 'count'];
   const countProblems =
     step.fanOut === 'count' && step.count === undefined
-      ? [`${countPath}: required for fanOut "count"`]
+      ? [issue(countPath, 'required for fanOut "count"')]
       : step.fanOut !== 'count' && step.count !== undefined
-        ? [`${countPath}: only a step with fanOut "count" takes a count`]
+        ? [issue(countPath, 'only a step with fanOut "count" takes a count')]
         : [];
-  return [...countProblems, ...gridProblems(step, path)];
+  return [...countProblems, ...gridProblems(step, [...stepPath, 'parameters'])];
 }
 
-function gridProblems(step: StepDefinition, path: string): string[] {
-  if (step.fanOut !== 'parameters') return step.parameters ? [`${path}: only a step with fanOut "parameters" takes a parameter grid`] : [];
-  if (!step.parameters) return [`${path}: required for fanOut "parameters"`];
+function gridProblems(step: StepDefinition, path: Array<string | number>): PipelineIssue[] {
+  if (step.fanOut !== 'parameters') return step.parameters ? [issue(path, 'only a step with fanOut "parameters" takes a parameter grid')] : [];
+  if (!step.parameters) return [issue(path, 'required for fanOut "parameters"')];
   const combinations = Object.values(step.parameters).reduce((n, values) => n * values.length, 1);
-  return combinations > MAX_PARAMETER_SETS ? [`${path}: ${combinations} parameter sets, at most ${MAX_PARAMETER_SETS} (one array job)`] : [];
+  return combinations > MAX_PARAMETER_SETS ? [issue(path, `${combinations} parameter sets, at most ${MAX_PARAMETER_SETS} (one array job)`)] : [];
 }
 
 /**
@@ -487,7 +525,7 @@ export function topologicalSteps(pipeline: PipelineDefinition): StepDefinition[]
       }
     }
     // A definition that skipped definePipeline (e.g. parsed with the bare schema) may not be a DAG.
-    if (out.length === before) throw new InvalidPipelineError(pipeline.name, ['steps: cannot be ordered (dependency cycle, unknown or duplicate step)']);
+    if (out.length === before) throw new InvalidPipelineError(pipeline.name, [issue(['steps'], 'cannot be ordered (dependency cycle, unknown or duplicate step)')]);
   }
   return out;
 }

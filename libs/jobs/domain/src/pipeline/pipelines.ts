@@ -141,6 +141,7 @@ export function noopPipeline(
       {
         name: NOOP_STEP,
         command: [...(options.command ?? NOOP_COMMAND)],
+        bare: true,
         fanOut: 'count',
         count: children,
         vcpus: options.vcpus ?? 0.25,

@@ -163,7 +163,7 @@ describe('planRun', () => {
   });
 
   describe('fanOut "count"', () => {
-    const countStep = (count: number) => aPipeline({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], fanOut: 'count', count })] });
+    const countStep = (count: number) => aPipeline({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], bare: true, fanOut: 'count', count })] });
 
     it('plans `count` identical children named n00000, n00001, …', () => {
       const { run, steps, plan } = planRun(request({ pipeline: countStep(4) }));
@@ -187,7 +187,7 @@ describe('planRun', () => {
 
   it('marks a step that runs a command as writing no output', () => {
     const pipeline = aPipeline({
-      steps: [aStep({ name: 'tca' }), aStep({ name: 'notify', analytic: undefined, command: ['notify', '--all'], fanOut: 'single', dependsOn: ['tca'] })],
+      steps: [aStep({ name: 'tca' }), aStep({ name: 'notify', analytic: undefined, command: ['notify', '--all'], bare: true, fanOut: 'single', dependsOn: ['tca'] })],
     });
     expect(planRun(request({ pipeline })).plan.steps.map((s) => [s.step, s.writesOutput])).toEqual([
       ['tca', true],
@@ -292,7 +292,7 @@ describe('plannedTask', () => {
   });
 
   it('gives a task of a command step no output key', () => {
-    const [step] = aPipeline({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], fanOut: 'count', count: 2 })] }).steps;
+    const [step] = aPipeline({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], bare: true, fanOut: 'count', count: 2 })] }).steps;
     const task = plannedTask('run-1', step, countPartitionName(1), 1, T0);
     expect(task).toMatchObject({ taskId: 'noop#n00001', partition: 'n00001', arrayIndex: 1, status: 'PENDING' });
     expect(task).not.toHaveProperty('outputKey');
@@ -525,7 +525,7 @@ describe('stepManifest', () => {
   });
 
   it('gives the entries of a command step no output key, and still their inputs', () => {
-    const pipeline = aPipeline({ steps: [aStep({ name: 'export', analytic: undefined, command: ['export-desk'] })] });
+    const pipeline = aPipeline({ steps: [aStep({ name: 'export', analytic: undefined, command: ['export-desk'], bare: true })] });
     const planned = planRun(request({ pipeline, dataset }));
     const manifest = stepManifest(planned.run, pipeline.steps[0], dataset, partitionsInPlan(planned, 'export'));
     expect(manifest.analytic).toBe('command');
@@ -537,7 +537,7 @@ describe('stepManifest', () => {
   });
 
   it('gives the entries of a 10,000-child command step no output key', () => {
-    const pipeline = aPipeline({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], fanOut: 'count', count: 10_000 })] });
+    const pipeline = aPipeline({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], bare: true, fanOut: 'count', count: 10_000 })] });
     const planned = planRun(request({ pipeline, dataset }));
     const { entries } = stepManifest(planned.run, pipeline.steps[0], dataset, partitionsInPlan(planned, 'noop'));
     expect(entries).toHaveLength(10_000);

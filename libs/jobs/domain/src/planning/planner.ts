@@ -1,7 +1,7 @@
 import { partitionNameProblem, type DatasetTable } from '@nightshift/contracts';
 import { DatasetLacksTablesError, DatasetOfAnotherTenantError } from '../errors.js';
 import { tenantOf, type DatasetVersion, type Run, type StepExecution, type Task } from '../model/types.js';
-import { parameterSets, type ParameterSet, type PipelineDefinition, type StepDefinition } from '../pipeline/pipeline-definition.js';
+import { failureHandlers, parameterSets, writesOutput, type ParameterSet, type PipelineDefinition, type StepDefinition } from '../pipeline/pipeline-definition.js';
 
 /** The partition name of a step that does not fan out. */
 export const WHOLE_DATASET_PARTITION = 'all';
@@ -16,6 +16,10 @@ export interface PlanRequest {
   traceparent?: string;
   /** Whose run it is: the dataset's tenant (`tenantOf`), else planning refuses the run (DatasetOfAnotherTenantError). */
   tenant?: string;
+  /** A chained run: the first stage's run whose success starts this one. */
+  upstream?: { pipeline: string; runId: string };
+  /** The backfill the run is part of: recorded on the run (`Run.backfillId`). */
+  backfillId?: string;
   now: Date;
 }
 
@@ -67,7 +71,7 @@ export function plannedTask(runId: string, step: StepDefinition, partition: stri
     status: 'PENDING',
     maxAttempts: step.attempts,
     attempts: [],
-    ...(step.analytic !== undefined ? { outputKey: outputKeyFor(runId, step.name, partition) } : {}),
+    ...(writesOutput(step) ? { outputKey: outputKeyFor(runId, step.name, partition) } : {}),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };
@@ -143,7 +147,7 @@ export function planRun(req: PlanRequest): PlannedRun {
   const plan: RunPlan = {
     runId,
     pipeline: pipeline.name,
-    steps: pipeline.steps.map((step) => ({ step: step.name, partitions: partitionsOf(step, dataset), writesOutput: step.analytic !== undefined })),
+    steps: pipeline.steps.map((step) => ({ step: step.name, partitions: partitionsOf(step, dataset), writesOutput: writesOutput(step) })),
   };
   const steps: StepExecution[] = plan.steps.map(({ step, partitions }) => ({
     runId,
@@ -166,6 +170,8 @@ export function planRun(req: PlanRequest): PlannedRun {
     correlationId: req.correlationId,
     ...(req.traceparent ? { traceparent: req.traceparent } : {}),
     ...(req.tenant ? { tenant: req.tenant } : {}),
+    ...(req.upstream ? { upstream: req.upstream } : {}),
+    ...(req.backfillId ? { backfillId: req.backfillId } : {}),
     tasksTotal: steps.reduce((n, s) => n + s.size, 0),
     createdAt: at,
     updatedAt: at,
@@ -217,12 +223,49 @@ function missingTables(pipeline: PipelineDefinition, dataset: DatasetVersion): s
   return problems;
 }
 
-/** Steps that can be submitted now: PENDING, with every dependency SUCCEEDED. */
-export function readySteps(pipeline: PipelineDefinition, steps: readonly StepExecution[]): StepDefinition[] {
+/** What may happen next to a run's PENDING steps (see `nextSteps`). */
+export interface NextSteps {
+  /** Steps free to start now: jobs to submit, waits to begin, approvals to ask for, conditions to check. */
+  ready: StepDefinition[];
+  /** Steps that will never run, with why: a step they depend on was skipped. */
+  skip: Array<{ step: StepDefinition; reason: string }>;
+}
+
+/**
+ * The PENDING steps that may start, and those that can no longer run. A step is ready when each
+ * `ALL` dependency SUCCEEDED, each `N_TO_N` one has its job (SUBMITTED: its children and this
+ * step's pair up in the compute environment) or SUCCEEDED, and the step its condition reads has
+ * SUCCEEDED; a step with a SKIPPED dependency is skipped too. Once a step has FAILED, only the
+ * failure handlers of failed steps are ready: nothing else starts in a run that is failing.
+ */
+export function nextSteps(pipeline: PipelineDefinition, steps: readonly StepExecution[]): NextSteps {
   const byName = new Map(steps.map((s) => [s.step, s]));
-  return pipeline.steps.filter(
-    (step) => byName.get(step.name)?.status === 'PENDING' && step.dependsOn.every((dep) => byName.get(dep)?.status === 'SUCCEEDED'),
-  );
+  const handlers = failureHandlers(pipeline);
+  const pending = pipeline.steps.filter((step) => byName.get(step.name)?.status === 'PENDING');
+  if (steps.some((s) => s.status === 'FAILED')) {
+    const called = new Set(pipeline.steps.flatMap((s) => (s.onFailure !== undefined && byName.get(s.name)?.status === 'FAILED' ? [s.onFailure] : [])));
+    return { ready: pending.filter((step) => called.has(step.name)), skip: [] };
+  }
+  const next: NextSteps = { ready: [], skip: [] };
+  for (const step of pending) {
+    if (handlers.has(step.name)) continue;
+    const skipped = step.dependsOn.find((dep) => byName.get(dep)?.status === 'SKIPPED');
+    if (skipped !== undefined) {
+      next.skip.push({ step, reason: `skipped: step ${skipped} was skipped` });
+      continue;
+    }
+    const met = step.dependsOn.every((dep) => {
+      const status = byName.get(dep)?.status;
+      return status === 'SUCCEEDED' || (step.nToN.includes(dep) && status === 'SUBMITTED' && byName.get(dep)?.jobId !== undefined);
+    });
+    if (met && (step.when === undefined || byName.get(step.when.step)?.status === 'SUCCEEDED')) next.ready.push(step);
+  }
+  return next;
+}
+
+/** The steps `nextSteps` finds ready. */
+export function readySteps(pipeline: PipelineDefinition, steps: readonly StepExecution[]): StepDefinition[] {
+  return nextSteps(pipeline, steps).ready;
 }
 
 /** One array child's instructions: which partition, which input objects, where to write. */
@@ -250,6 +293,11 @@ export interface StepManifest {
   datasetId: string;
   businessDate: string;
   entries: ManifestEntry[];
+  /**
+   * A chained run's first stage (its pipeline's `trigger.pipelines`): the run whose success started
+   * this one and where its outputs listing (`RunOutputsListing`) is; every child may read them.
+   */
+  upstream?: { pipeline: string; runId: string; outputsKey: string };
 }
 
 /** Builds the manifest of a step from its partitions (in array-index order) and the dataset's files. */
@@ -273,6 +321,7 @@ export function stepManifest(run: Run, step: StepDefinition, dataset: DatasetVer
     analytic: step.analytic ?? 'command',
     datasetId: dataset.datasetId,
     businessDate: dataset.businessDate,
+    ...(run.upstream ? { upstream: { ...run.upstream, outputsKey: outputsKeyFor(run.upstream.runId) } } : {}),
     entries: partitions.map((partition, arrayIndex) => {
       const { inputs, sharedInputs } = common ?? filesByTable([...(deskFiles.get(partition) ?? []), ...sharedFiles].sort((a, b) => order.get(a)! - order.get(b)!));
       const parameters = sets.get(partition);
@@ -282,7 +331,7 @@ export function stepManifest(run: Run, step: StepDefinition, dataset: DatasetVer
         partition,
         inputs,
         sharedInputs,
-        ...(step.analytic !== undefined ? { outputKey: outputKeyFor(run.runId, step.name, partition) } : {}),
+        ...(writesOutput(step) ? { outputKey: outputKeyFor(run.runId, step.name, partition) } : {}),
         ...(parameters ? { parameters } : {}),
       };
     }),

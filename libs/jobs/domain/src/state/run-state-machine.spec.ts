@@ -71,13 +71,18 @@ describe('attempts and effect ids', () => {
 describe('canTransitionStep', () => {
   // PENDING -> SUBMITTING (claimed) -> SUBMITTED (a job runs it) -> SUCCEEDED | FAILED. A stale
   // claim is taken over (SUBMITTING -> SUBMITTING); a refused submission, or a run that ends
-  // first, fails the step from any open state. Terminal steps never move again.
+  // first, fails the step from any open state. A wait or approval: PENDING -> WAITING ->
+  // SUCCEEDED | FAILED (rejected, timed out); a condition that does not hold: PENDING -> SKIPPED.
+  // Terminal steps never move again.
+  const row = (legal: StepStatus[]): Record<StepStatus, boolean> => Object.fromEntries(STEP_STATUSES.map((s) => [s, legal.includes(s)])) as Record<StepStatus, boolean>;
   const table: Record<StepStatus, Record<StepStatus, boolean>> = {
-    PENDING: { PENDING: false, SUBMITTING: true, SUBMITTED: false, SUCCEEDED: false, FAILED: true },
-    SUBMITTING: { PENDING: false, SUBMITTING: true, SUBMITTED: true, SUCCEEDED: false, FAILED: true },
-    SUBMITTED: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: true, FAILED: true },
-    SUCCEEDED: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: false, FAILED: false },
-    FAILED: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: false, FAILED: false },
+    PENDING: row(['SUBMITTING', 'WAITING', 'FAILED', 'SKIPPED']),
+    SUBMITTING: row(['SUBMITTING', 'SUBMITTED', 'FAILED']),
+    SUBMITTED: row(['SUCCEEDED', 'FAILED']),
+    WAITING: row(['SUCCEEDED', 'FAILED']),
+    SUCCEEDED: row([]),
+    FAILED: row([]),
+    SKIPPED: row([]),
   };
 
   for (const from of STEP_STATUSES) {
@@ -88,24 +93,27 @@ describe('canTransitionStep', () => {
     }
   }
 
-  it('calls exactly SUCCEEDED and FAILED terminal, and lets every open state fail', () => {
-    expect(STEP_STATUSES.filter(isTerminalStepStatus)).toEqual(['SUCCEEDED', 'FAILED']);
+  it('calls exactly SUCCEEDED, FAILED and SKIPPED terminal, and lets every open state fail', () => {
+    expect(STEP_STATUSES.filter(isTerminalStepStatus)).toEqual(['SUCCEEDED', 'FAILED', 'SKIPPED']);
     for (const from of STEP_STATUSES.filter((s) => !isTerminalStepStatus(s))) expect(canTransitionStep(from, 'FAILED')).toBe(true);
   });
 
-  it('never lets a step succeed without a job having run it', () => {
-    expect(STEP_STATUSES.filter((from) => canTransitionStep(from, 'SUCCEEDED'))).toEqual(['SUBMITTED']);
+  it('never lets a step succeed without a job having run it, or its wait or approval having ended', () => {
+    expect(STEP_STATUSES.filter((from) => canTransitionStep(from, 'SUCCEEDED'))).toEqual(['SUBMITTED', 'WAITING']);
   });
 
   // As a retry of its run: a step whose tasks ran goes back to SUBMITTED (its unfinished tasks are
   // resubmitted alone under it), one that never ran back to PENDING (submitted whole again). A
   // PENDING step waits as it is, a SUCCEEDED one is not run again.
   const retryTable: Record<StepStatus, Record<StepStatus, boolean>> = {
-    PENDING: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: false, FAILED: false },
-    SUBMITTING: { PENDING: true, SUBMITTING: false, SUBMITTED: true, SUCCEEDED: false, FAILED: false },
-    SUBMITTED: { PENDING: false, SUBMITTING: false, SUBMITTED: true, SUCCEEDED: false, FAILED: false },
-    SUCCEEDED: { PENDING: false, SUBMITTING: false, SUBMITTED: false, SUCCEEDED: false, FAILED: false },
-    FAILED: { PENDING: true, SUBMITTING: false, SUBMITTED: true, SUCCEEDED: false, FAILED: false },
+    PENDING: row([]),
+    SUBMITTING: row(['PENDING', 'SUBMITTED']),
+    SUBMITTED: row(['SUBMITTED']),
+    // A wait or approval its run ended under is asked (waited) again.
+    WAITING: row(['PENDING']),
+    SUCCEEDED: row([]),
+    FAILED: row(['PENDING', 'SUBMITTED']),
+    SKIPPED: row([]),
   };
 
   for (const from of STEP_STATUSES) {

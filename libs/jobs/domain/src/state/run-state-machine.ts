@@ -1,4 +1,5 @@
 import type { Run, RunStatus, StepExecution, StepStatus, Task } from '../model/types.js';
+import { failureHandlers, type PipelineDefinition } from '../pipeline/pipeline-definition.js';
 import { IllegalTransitionError } from '../errors.js';
 
 /**
@@ -56,10 +57,30 @@ export function isTerminalRunStatus(status: RunStatus): boolean {
 /** The outcome a run's steps imply: a failed step fails it, all steps succeeded succeed it. */
 export type RunVerdict = { status: 'RUNNING' } | { status: 'SUCCEEDED' } | { status: 'FAILED'; step: StepExecution; reason: string };
 
-export function judgeRun(steps: readonly StepExecution[]): RunVerdict {
-  const failed = steps.find((s) => s.status === 'FAILED');
-  if (failed) return { status: 'FAILED', step: failed, reason: failed.reason ?? `step ${failed.step} failed` };
-  if (steps.length > 0 && steps.every((s) => s.status === 'SUCCEEDED')) return { status: 'SUCCEEDED' };
+/**
+ * The run's verdict from its steps. A failed step fails the run at once, unless it names an
+ * onFailure handler that has not finished: the run then stays open until the handler ran, and
+ * fails with the first failed step's reason (a handler's own failure is added to it). A run
+ * succeeds when every step SUCCEEDED or was SKIPPED; a handler no failure called does not count.
+ * Without `pipeline` (no handlers known), every step counts.
+ */
+export function judgeRun(steps: readonly StepExecution[], pipeline?: Pick<PipelineDefinition, 'steps'>): RunVerdict {
+  const handlers = pipeline ? failureHandlers(pipeline) : new Set<string>();
+  const byName = new Map(steps.map((s) => [s.step, s]));
+  const failed = steps.filter((s) => s.status === 'FAILED');
+  if (failed.length > 0) {
+    const pendingHandler = failed.some((f) => {
+      const handler = pipeline?.steps.find((d) => d.name === f.step)?.onFailure;
+      const exec = handler === undefined ? undefined : byName.get(handler);
+      return exec !== undefined && !isTerminalStepStatus(exec.status);
+    });
+    if (pendingHandler) return { status: 'RUNNING' };
+    const first = failed.find((f) => !handlers.has(f.step)) ?? failed[0]!;
+    const also = failed.filter((f) => f !== first && handlers.has(f.step)).map((f) => `; onFailure step ${f.step} failed too: ${f.reason ?? 'failed'}`);
+    return { status: 'FAILED', step: first, reason: `${first.reason ?? `step ${first.step} failed`}${also.join('')}` };
+  }
+  const settled = (s: StepExecution) => s.status === 'SUCCEEDED' || s.status === 'SKIPPED' || (handlers.has(s.step) && s.status === 'PENDING');
+  if (steps.length > 0 && steps.every(settled)) return { status: 'SUCCEEDED' };
   return { status: 'RUNNING' };
 }
 
@@ -124,8 +145,12 @@ function canReopenStep(from: StepStatus, to: StepStatus): boolean {
       return to === 'SUBMITTED' || to === 'PENDING';
     case 'SUBMITTED':
       return to === 'SUBMITTED';
+    case 'WAITING':
+      // A wait or approval its run ended under: a retry waits (asks) again.
+      return to === 'PENDING';
     case 'PENDING':
     case 'SUCCEEDED':
+    case 'SKIPPED':
       return false;
   }
 }
@@ -133,19 +158,21 @@ function canReopenStep(from: StepStatus, to: StepStatus): boolean {
 function canMoveStepForward(from: StepStatus, to: StepStatus): boolean {
   switch (from) {
     case 'PENDING':
-      return to === 'SUBMITTING' || to === 'FAILED';
+      return to === 'SUBMITTING' || to === 'FAILED' || to === 'WAITING' || to === 'SKIPPED';
     case 'SUBMITTING':
       return to === 'SUBMITTING' || to === 'SUBMITTED' || to === 'FAILED';
     case 'SUBMITTED':
+    case 'WAITING':
       return to === 'SUCCEEDED' || to === 'FAILED';
     case 'SUCCEEDED':
     case 'FAILED':
+    case 'SKIPPED':
       return false;
   }
 }
 
 export function isTerminalStepStatus(status: StepStatus): boolean {
-  return status === 'SUCCEEDED' || status === 'FAILED';
+  return status === 'SUCCEEDED' || status === 'FAILED' || status === 'SKIPPED';
 }
 
 /** Throws IllegalTransitionError unless `canTransitionStep(from, to, kind)`: every step write goes through it. */

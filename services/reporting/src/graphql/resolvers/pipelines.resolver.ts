@@ -13,12 +13,12 @@ export class PipelinesResolver {
   constructor(@Inject(PlatformApi) private readonly api: PlatformApi) {}
 
   @Query(() => [PipelineType], { nullable: true, description: 'Every pipeline definition, by name (the platform\'s: the same for every tenant).' })
-  pipelines(@Caller() caller: Principal): PipelineType[] {
-    return this.api.listPipelines(caller, { limit: 500 }).items;
+  async pipelines(@Caller() caller: Principal): Promise<PipelineType[]> {
+    return (await this.api.listPipelines(caller, { limit: 500 })).items;
   }
 
   @Query(() => PipelineType, { nullable: true, description: 'One pipeline definition (NOT_FOUND naming the known ones).' })
-  pipeline(@Caller() caller: Principal, @Args('name') name: string): PipelineType {
+  pipeline(@Caller() caller: Principal, @Args('name') name: string): Promise<PipelineType> {
     return this.api.getPipeline(caller, name);
   }
 }

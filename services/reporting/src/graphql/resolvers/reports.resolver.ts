@@ -64,9 +64,9 @@ export class ReportsResolver {
 
   @ResolveField(() => [ReportSection], { description: "One typed section per step (by its analytic): TCA, execution report, risk, performance, backtest; others untyped." })
   @Extensions(OBJECT_READ)
-  async sections(@Caller() caller: Principal, @Parent() report: ReportValue, @Context() context: GraphQLContext): Promise<SectionValue[]> {
+  async sections(@Parent() report: ReportValue, @Context() context: GraphQLContext): Promise<SectionValue[]> {
     const document = 'document' in report ? report.document : await RequestLoaders.of(context, this.api).document(report);
-    const pipeline = this.api.listPipelines(caller, { limit: 500 }).items.find((p) => p.name === report.pipeline);
+    const pipeline = this.api.pipelineDefinition(report.pipeline);
     return reportSections(document, (step) => pipeline?.steps.find((s) => s.name === step)?.analytic);
   }
 }

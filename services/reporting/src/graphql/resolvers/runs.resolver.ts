@@ -92,9 +92,9 @@ export class RunsResolver {
 }
 
 /** vCPU-seconds of a run (see `vcpuSeconds`), through the request's loaders. */
-export async function runVcpuSeconds(api: PlatformApi, caller: Principal, loaders: RequestLoaders, run: Run): Promise<number> {
+export async function runVcpuSeconds(api: PlatformApi, _caller: Principal, loaders: RequestLoaders, run: Run): Promise<number> {
   const steps = await loaders.steps(run);
   const tasks = (await Promise.all(steps.map((s) => loaders.tasks(s)))).flat();
-  const pipeline = api.listPipelines(caller, { limit: 500 }).items.find((p) => p.name === run.pipeline);
+  const pipeline = api.pipelineDefinition(run.pipeline);
   return vcpuSeconds(tasks, (step) => pipeline?.steps.find((s) => s.name === step)?.vcpus);
 }

@@ -1,8 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Args, Context, Extensions, Float, Int, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { PlatformApi, type StepJobView } from '../../api/platform-api.js';
-import type { Principal } from '../../auth/principal.js';
-import { Caller, type GraphQLContext } from '../auth.js';
+import type { GraphQLContext } from '../auth.js';
 import { checkFirst } from '../connection.js';
 import { COST } from '../limits.js';
 import { RequestLoaders } from '../loaders.js';
@@ -36,8 +35,8 @@ export class StepFieldsResolver {
   }
 
   @ResolveField(() => Float, { nullable: true, description: "vCPUs each of the step's tasks is given (its pipeline's definition; null for a pipeline not defined here)." })
-  vcpus(@Caller() caller: Principal, @Parent() step: StepNode): number | undefined {
-    return this.api.listPipelines(caller, { limit: 500 }).items.find((p) => p.name === step.run.pipeline)?.steps.find((s) => s.name === step.step)?.vcpus;
+  vcpus(@Parent() step: StepNode): number | undefined {
+    return this.api.pipelineDefinition(step.run.pipeline)?.steps.find((s) => s.name === step.step)?.vcpus;
   }
 }
 

@@ -11,7 +11,10 @@ export const XLON_HOLIDAYS: HolidayTable = {
   timezone: 'Europe/London',
   years: { from: 2018, to: 2030 },
   sources: [
-    { title: 'London Stock Exchange: Business days (trading calendar)', url: 'https://www.londonstockexchange.com/equities-trading/business-days' },
+    {
+      title: 'London Stock Exchange: Business days (trading calendar)',
+      url: 'https://www.londonstockexchange.com/equities-trading/business-days',
+    },
     { title: 'GOV.UK: UK bank holidays (England and Wales)', url: 'https://www.gov.uk/bank-holidays' },
   ],
   notes:
@@ -27,7 +30,7 @@ export const XLON_HOLIDAYS: HolidayTable = {
     'September 2022 (State Funeral of Queen Elizabeth II); Monday 8 May 2023 (Coronation of King Charles III). ' +
     '2018-2026 are as published on GOV.UK and by the exchange; entries marked derived (2027-2030) are computed from ' +
     'the standing rules and may change if a bank holiday is moved or added by royal proclamation. Early closes ' +
-    '(12:30 London time on Christmas Eve and New Year\'s Eve, or the last business day before them) are not closures ' +
+    "(12:30 London time on Christmas Eve and New Year's Eve, or the last business day before them) are not closures " +
     'and are left out.',
   holidays: [
     // 2018

@@ -13,7 +13,10 @@ export const XNYS_HOLIDAYS: HolidayTable = {
   sources: [
     { title: 'NYSE: Holidays & Trading Hours', url: 'https://www.nyse.com/markets/hours-calendars' },
     { title: 'NYSE Rules, Rule 7.2 (Holidays)', url: 'https://nyseguide.srorules.com/rules' },
-    { title: 'Juneteenth National Independence Day Act (S.475, 117th Congress)', url: 'https://www.congress.gov/bill/117th-congress/senate-bill/475' },
+    {
+      title: 'Juneteenth National Independence Day Act (S.475, 117th Congress)',
+      url: 'https://www.congress.gov/bill/117th-congress/senate-bill/475',
+    },
   ],
   notes:
     'Full-day closures of the NYSE equity markets on weekdays (weekends are not listed). Regular holidays: ' +
