@@ -96,6 +96,7 @@ describe('event contracts', () => {
         'Run Requested',
         'Run Retry Requested',
         'Run Succeeded',
+        'Step Approval Decided',
       ].sort(),
     );
     for (const [type, c] of Object.entries(EVENT_CATALOG)) expect(c.detailType).toBe(type);

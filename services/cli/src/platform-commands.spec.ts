@@ -47,6 +47,17 @@ const HANGING = definePipeline({
   steps: [{ name: 'sleep', command: ['sleep', '120'], bare: true, fanOut: 'count', count: 2, vcpus: 3, memoryMiB: 64, attempts: 1, timeoutSeconds: 300 }],
 });
 
+/** A run that waits for a person's sign-off (for an hour) before its one job. */
+const GATE = definePipeline({
+  name: 'cli-gate',
+  description: 'test: a sign-off before the job',
+  trigger: { datasets: ['cli-gate'] },
+  steps: [
+    { name: 'sign-off', approval: { timeoutSeconds: 3_600 } },
+    { name: 'publish', command: ['true'], bare: true, dependsOn: ['sign-off'], vcpus: 0.25, memoryMiB: 64 },
+  ],
+});
+
 const PRICES = 'date,symbol,open,high,low,close,volume\n2026-01-05,XYZ,10,11,9,10.5,1000\n';
 const BAD_PRICES = 'date,symbol,open,high,low,close,volume\n2026-01-05,XYZ,10,11,9,10.5,1000\n2026-01-05,ABC,10,11,9,lots,1000\n';
 
@@ -85,7 +96,7 @@ beforeAll(async () => {
   });
   await writeFile(join(home, 'api-key'), `${adminKey}\n`, { mode: 0o600 });
   await writeFile(join(home, 'api-keys.json'), JSON.stringify(keys), { mode: 0o600 });
-  platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 4, memoryMiB: 4096, extraPipelines: [OK, BROKEN, HANGING], visibilityTimeoutMs: 10_000 });
+  platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 4, memoryMiB: 4096, extraPipelines: [OK, BROKEN, HANGING, GATE], visibilityTimeoutMs: 10_000 });
   expect(platform.apiKey).toBe(adminKey);
   await writeFile(join(dir, 'prices.csv'), PRICES);
   await writeFile(join(dir, 'bad.csv'), BAD_PRICES);
@@ -270,6 +281,24 @@ describe('nightshift platform commands, against the embedded platform', () => {
     expect(oneLine(again)).toMatch(new RegExp(`^nightshift runs: bad input: run ${run.runId} already finished: FAILED \\(HTTP 409\\)$`));
   });
 
+  it('approve answers a waiting sign-off and the run goes on; answering again is refused (exit 2); reject of a step that is no approval is not found', async () => {
+    await landPrices('cli-gate', '2026-01-12');
+    const run = await runOf('cli-gate', '2026-01-12');
+    await until(['runs', 'show', run.runId, '--json'], (r) => r.code === 0 && runDetailSchema.parse(JSON.parse(r.stdout)).steps.some((s) => s.step === 'sign-off' && s.status === 'WAITING'), 'the sign-off to wait');
+    const approved = await nightshift(['runs', 'approve', run.runId, 'sign-off', '--comment', 'checked']);
+    expect(approved.stderr).toBe('');
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(`approval of step sign-off of run ${run.runId} accepted: the run goes on`);
+    const watch = await nightshift(['runs', 'watch', run.runId, '--interval', '0.2']);
+    expect(watch.code).toBe(0);
+    const again = await nightshift(['runs', 'approve', run.runId, 'sign-off']);
+    expect(again.code).toBe(2);
+    expect(oneLine(again)).toMatch(/^nightshift runs: bad input: step sign-off of run .* is SUCCEEDED \(run SUCCEEDED\): only a WAITING approval can be answered \(HTTP 409\)$/);
+    const notApproval = await nightshift(['runs', 'reject', run.runId, 'publish', '--json']);
+    expect(notApproval.code).toBe(2);
+    expect(oneLine(notApproval)).toContain(`run ${run.runId} has no approval step publish (HTTP 404)`);
+  });
+
   it("dlq list shows the tenant's dead-lettered event; redrive needs a tenantless admin", async () => {
     // An event of ours that breaks its contract: reporting dead-letters it at once.
     const detail = { metadata: { eventId: 'cli-dead', tenant: 'default' }, data: {} };
@@ -390,6 +419,7 @@ describe('nightshift platform commands, against the embedded platform', () => {
       { name: 'logs --attempt', args: (id) => ['runs', 'logs', id, 'boom#all', '--attempt', '1'] },
       { name: 'cancel', args: (id) => ['runs', 'cancel', id, '--reason', 'not yours'], write: true },
       { name: 'retry', args: (id) => ['runs', 'retry', id, '--reason', 'not yours'], write: true },
+      { name: 'approve', args: (id) => ['runs', 'approve', id, 'boom', '--comment', 'not yours'], write: true },
     ];
 
     for (const { name, args, write } of RUN_COMMANDS) {

@@ -17,6 +17,7 @@ nightshift runs why <run-id> [--tasks 5] [--lines 20]
 nightshift runs logs <run-id> <task> [--attempt N]
 nightshift runs cancel <run-id> [--reason TEXT]
 nightshift runs retry <run-id> [--reason TEXT]
+nightshift runs approve|reject <run-id> <step> [--comment TEXT]
 
   list    runs, newest first, filtered as GET /runs filters (statuses ${runStatusSchema.options.join(', ')});
           one page of --limit (default 50), --all follows every page
@@ -29,6 +30,8 @@ nightshift runs retry <run-id> [--reason TEXT]
           the last attempt unless --attempt
   cancel  ask the planner to stop the run (202: it will be FAILED with the reason)
   retry   run a FAILED run's failed tasks again as its next attempt
+  approve answer a run's WAITING approval step: the run goes on
+  reject  answer it no: the step fails, and so does the run
 
 ${PLATFORM_FLAGS_USAGE}
 
@@ -53,12 +56,14 @@ const SUBCOMMANDS: Record<string, { flags: Record<string, { type: 'string' | 'bo
   logs: { flags: { attempt: { type: 'string' } }, operands: { min: 2, max: 2, names: '<run-id> <task>' }, run: logs },
   cancel: { flags: { reason: { type: 'string' } }, operands: { min: 1, max: 1, names: '<run-id>' }, run: (ctx, [id], v) => runAction(ctx, 'cancel', id!, v) },
   retry: { flags: { reason: { type: 'string' } }, operands: { min: 1, max: 1, names: '<run-id>' }, run: (ctx, [id], v) => runAction(ctx, 'retry', id!, v) },
+  approve: { flags: { comment: { type: 'string' } }, operands: { min: 2, max: 2, names: '<run-id> <step>' }, run: (ctx, [id, step], v) => answerApproval(ctx, 'approve', id!, step!, v) },
+  reject: { flags: { comment: { type: 'string' } }, operands: { min: 2, max: 2, names: '<run-id> <step>' }, run: (ctx, [id, step], v) => answerApproval(ctx, 'reject', id!, step!, v) },
 };
 
 /** `nightshift runs ...`: the platform's runs through its REST API. */
 export const runsCommand: Command = {
   name: 'runs',
-  summary: 'list, show, watch, explain, cancel and retry runs on the platform; print task logs',
+  summary: 'list, show, watch, explain, cancel, retry runs and answer their approvals on the platform; print task logs',
   usage: USAGE,
   async run(argv: string[], io: CliIo, env: CliEnvironment) {
     const [name, ...rest] = argv;
@@ -138,5 +143,17 @@ async function runAction(ctx: PlatformContext, action: 'cancel' | 'retry', runId
   }
   const effect = action === 'cancel' ? 'the planner will stop it (FAILED with the reason)' : 'its failed tasks will run again as its next attempt';
   ctx.print(`${action} of run ${data.runId} accepted: ${effect}`);
+  ctx.print(`follow it: nightshift runs watch ${data.runId}   (${ctx.api.apiUrl}${data.location})`);
+}
+
+async function answerApproval(ctx: PlatformContext, action: 'approve' | 'reject', runId: string, step: string, values: FlagValues): Promise<void> {
+  const comment = optional(values, 'comment');
+  const path = `/runs/${segment(runId)}/steps/${segment(step)}/${action}`;
+  const { data, json } = await ctx.api.post(path, comment !== undefined ? { comment } : {}, runActionAcceptedSchema, `${action} acceptance`);
+  if (ctx.json) {
+    ctx.print(JSON.stringify(json, null, 2));
+    return;
+  }
+  ctx.print(`${action === 'approve' ? 'approval' : 'rejection'} of step ${step} of run ${data.runId} accepted: ${action === 'approve' ? 'the run goes on' : 'the step fails, and so does the run'}`);
   ctx.print(`follow it: nightshift runs watch ${data.runId}   (${ctx.api.apiUrl}${data.location})`);
 }

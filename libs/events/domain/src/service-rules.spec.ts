@@ -23,8 +23,11 @@ describe("the services' rule patterns (declared once in contracts)", () => {
     expect(subscribers({ ...base, source: 'nightshift.ingestion', 'detail-type': 'Dataset Landed', detail: {} })).toEqual([]);
     expect(subscribers({ ...base, source: 'nightshift.ingestion', 'detail-type': 'Dataset Registered', detail: {} })).toEqual(['planner']);
     expect(subscribers({ ...base, source: 'nightshift.api', 'detail-type': 'Run Requested', detail: {} })).toEqual(['planner']);
-    expect(subscribers({ ...base, source: 'nightshift.planner', 'detail-type': 'Run Succeeded', detail: {} })).toEqual(['reporting']);
-    expect(subscribers({ ...base, source: 'nightshift.planner', 'detail-type': 'Run Failed', detail: {} })).toEqual(['reporting']);
+    // Finished runs: reporting (reports), and the planner (chained pipelines, backfills).
+    expect(subscribers({ ...base, source: 'nightshift.planner', 'detail-type': 'Run Succeeded', detail: {} })).toEqual(['planner', 'reporting']);
+    expect(subscribers({ ...base, source: 'nightshift.planner', 'detail-type': 'Run Failed', detail: {} })).toEqual(['planner', 'reporting']);
+    expect(subscribers({ ...base, source: 'nightshift.api', 'detail-type': 'Step Approval Decided', detail: {} })).toEqual(['planner']);
+    expect(subscribers({ ...base, source: 'com.acme.oms', 'detail-type': 'Step Approval Decided', detail: {} })).toEqual([]);
   });
 
   it('route backfill requests and cancels from the API to the planner, and no one else\'s', () => {

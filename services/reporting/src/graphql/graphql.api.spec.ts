@@ -390,6 +390,14 @@ describe('GraphQL mutations of two tenants', () => {
     expect(published.map((p) => [p.tenant, p.data['runId']])).toEqual([['acme', failedRun('acme')]]);
   });
 
+  it("answers approvals: a step that is no approval is NOT_FOUND, another tenant's run NOT_FOUND, a viewer FORBIDDEN; nothing is published", async () => {
+    const decide = 'mutation ($id: ID!, $step: String!) { decideApproval(id: $id, step: $step, approve: true, comment: "ok") { runId } }';
+    expectProblem((await r.gql(decide, { token: r.keys.acme.operator, variables: { id: failedRun('acme'), step: 'no-such-step' } })).errors, 'NOT_FOUND', 404);
+    expectProblem((await r.gql(decide, { token: r.keys.acme.operator, variables: { id: failedRun('globex'), step: 'no-such-step' } })).errors, 'NOT_FOUND', 404);
+    expectProblem((await r.gql(decide, { token: r.keys.acme.viewer, variables: { id: failedRun('acme'), step: 'no-such-step' } })).errors, 'FORBIDDEN', 403);
+    expect(await drainPlanner()).toEqual([]);
+  });
+
   it('redrives a dead-letter queue for a tenantless admin only', async () => {
     const redrive = 'mutation ($queue: String!) { redrive(queue: $queue) { queue moved } }';
     expectProblem((await r.gql(redrive, { token: r.keys.acme.operator, variables: { queue: 'planner' } })).errors, 'FORBIDDEN', 403);

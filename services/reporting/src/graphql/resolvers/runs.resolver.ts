@@ -1,6 +1,6 @@
 import { Inject, UseFilters, UseGuards } from '@nestjs/common';
 import { Args, Context, Extensions, Float, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { cancelRunBodySchema, idempotencyKeySchema, retryRunBodySchema, runListQuerySchema, runRequestBodySchema } from '@nightshift/api-contract';
+import { approvalDecisionBodySchema, cancelRunBodySchema, idempotencyKeySchema, retryRunBodySchema, runListQuerySchema, runRequestBodySchema } from '@nightshift/api-contract';
 import { runProgress, tenantOf, type Run } from '@nightshift/jobs-domain';
 import { PlatformApi, runView } from '../../api/platform-api.js';
 import type { Principal } from '../../auth/principal.js';
@@ -63,6 +63,18 @@ export class RunsResolver {
   @GraphQLRole('operator')
   retryFailedTasks(@Caller() caller: Principal, @Args('id', { type: () => ID }) id: string, @Args('reason', { type: () => String, nullable: true }) reason: string | null): Promise<RunActionAccepted> {
     return this.api.retryRun(caller, id, parseArgs(retryRunBodySchema, defined({ reason }), 'reason'));
+  }
+
+  @Mutation(() => RunActionAccepted, { nullable: true, description: "Answer a run's WAITING approval step: approved, the run goes on; rejected, the step fails and so does the run (REST `POST /runs/:id/steps/:step/approve|reject`; operator; NOT_FOUND for a step that is no approval, CONFLICT unless WAITING)." })
+  @GraphQLRole('operator')
+  decideApproval(
+    @Caller() caller: Principal,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('step', { type: () => String }) step: string,
+    @Args('approve', { type: () => Boolean, description: 'true approves, false rejects.' }) approve: boolean,
+    @Args('comment', { type: () => String, nullable: true }) comment: string | null,
+  ): Promise<RunActionAccepted> {
+    return this.api.decideApproval(caller, id, step, approve ? 'APPROVED' : 'REJECTED', parseArgs(approvalDecisionBodySchema, defined({ comment }), 'comment'));
   }
 
   @ResolveField(() => String, { description: 'Whose run it is.' })

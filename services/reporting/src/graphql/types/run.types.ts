@@ -163,6 +163,21 @@ export class Task {
   statusReason?: string;
 }
 
+@ObjectType('ApprovalDecision', { description: "A person's answer to an approval step." })
+export class ApprovalDecisionType {
+  @Field({ description: 'APPROVED or REJECTED.' })
+  decision!: string;
+
+  @Field({ description: 'Who answered.' })
+  by!: string;
+
+  @Field({ description: 'When (ISO-8601).' })
+  at!: string;
+
+  @Field(() => String, { nullable: true })
+  comment?: string;
+}
+
 @ObjectType({ description: 'One step of a run as it executes.' })
 export class Step {
   @Field()
@@ -195,8 +210,14 @@ export class Step {
   @Field(() => String, { nullable: true })
   finishedAt?: string;
 
-  @Field(() => String, { nullable: true, description: 'Why the step failed or could not be submitted.' })
+  @Field(() => String, { nullable: true, description: 'Why the step failed or could not be submitted, or why it was skipped.' })
   reason?: string;
+
+  @Field(() => String, { nullable: true, description: 'A WAITING step: when its wait ends, or when its approval times out (ISO-8601).' })
+  waitUntil?: string;
+
+  @Field(() => ApprovalDecisionType, { nullable: true, description: "An approval step's answer, once given." })
+  decision?: ApprovalDecisionType;
 
   @Field()
   updatedAt!: string;
