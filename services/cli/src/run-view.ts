@@ -37,14 +37,22 @@ function failureText(task: TaskResource): string {
 }
 
 /** The steps in plan order, each with its progress (steps the planner has not recorded yet have progress only). */
-export function stepsOf(run: RunDetail): Array<{ step: string; status: string; done: number; total: number; failed: number; job?: Step['job'] }> {
+export function stepsOf(run: RunDetail): Array<{ step: string; status: string; done: number; total: number; failed: number; job?: Step['job']; waitUntil?: string }> {
   const recorded = new Map(run.steps.map((s) => [s.step, s]));
   const names = [...run.steps.map((s) => s.step), ...Object.keys(run.progress.steps).filter((s) => !recorded.has(s))];
   return names.map((step) => {
     const p = run.progress.steps[step];
     const s = recorded.get(step);
     const job = s?.job;
-    return { step, status: p?.status ?? s?.status ?? 'PENDING', done: p?.done ?? s?.succeeded ?? 0, total: p?.total ?? s?.size ?? 0, failed: p?.failed ?? s?.failed ?? 0, ...(job ? { job } : {}) };
+    return {
+      step,
+      status: p?.status ?? s?.status ?? 'PENDING',
+      done: p?.done ?? s?.succeeded ?? 0,
+      total: p?.total ?? s?.size ?? 0,
+      failed: p?.failed ?? s?.failed ?? 0,
+      ...(job ? { job } : {}),
+      ...(s?.waitUntil ? { waitUntil: s.waitUntil } : {}),
+    };
   });
 }
 
@@ -101,6 +109,9 @@ export function waitsFor(step: ReturnType<typeof stepsOf>[number], dependsOn: re
       return dependsOn && dependsOn.length > 0 ? `not submitted: waits for step(s) ${dependsOn.join(', ')} to succeed` : 'not submitted yet: the planner has not got to it';
     case 'SUBMITTING':
       return 'being submitted to the compute environment';
+    case 'WAITING':
+      // A wait and an approval look alike here; the approval's answer is the run's operators' to give.
+      return `waiting until ${step.waitUntil ?? 'its time'}: a wait, or an approval to answer with nightshift runs approve|reject <run-id> ${step.step} (it times out then)`;
     case 'SUBMITTED': {
       const now = jobSummary(step.job);
       if (step.job?.waitingReason) return `${now ? `${now}; ` : ''}waiting: ${step.job.waitingReason}`;
