@@ -83,6 +83,15 @@ COPY --from=build /out ./
 RUN install -d -o node -g node /app/.tmp
 USER node
 
+# pipelines: the pipeline files of the deployment, at /app/pipelines, for the two services that read
+# them (planner and reporting, started with NIGHTSHIFT_PIPELINES_DIR=/app/pipelines). The CDK app
+# passes the directory its synth read (config.pipelinesDir, relative to the repository root); the
+# default pattern copies the root `pipelines/` directory if there is one and nothing otherwise
+# (BuildKit copies nothing for a pattern that matches nothing). Root-owned, like the code.
+FROM runtime AS pipelines
+ARG NIGHTSHIFT_PIPELINES_SOURCE=pipeline[s]
+COPY ${NIGHTSHIFT_PIPELINES_SOURCE} pipelines/
+
 # The queue consumers have no HEALTHCHECK: there is nothing real to probe without service code (no
 # port, no heartbeat file), and a check that only proves the process exists tells ECS nothing it
 # does not know: a task whose essential container exits is replaced. A consumer that stops
@@ -91,11 +100,11 @@ USER node
 FROM runtime AS ingestion
 CMD ["node", "services/ingestion/dist/main.js"]
 
-FROM runtime AS planner
+FROM pipelines AS planner
 CMD ["node", "services/planner/dist/main.js"]
 
 # reporting serves the REST API; /health answers 200 once the app listens.
-FROM runtime AS reporting
+FROM pipelines AS reporting
 ENV NIGHTSHIFT_HTTP_HOST=0.0.0.0 \
     NIGHTSHIFT_HTTP_PORT=3000
 EXPOSE 3000

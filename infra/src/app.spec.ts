@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BUILT_IN_PIPELINES, definePipeline } from '@nightshift/jobs-domain';
 import { addNightshiftStacks, type NightshiftStacks } from './app.js';
 import { loadInfraConfigFile, parseInfraConfig } from './config.js';
 
@@ -96,6 +98,23 @@ describe('the nightshift app (default configuration, AwsSolutions checks)', () =
     const stateful = Object.values(template.Resources).filter((r) => statefulTypes.includes(r.Type));
     expect(stateful.length).toBeGreaterThanOrEqual(4);
     for (const r of stateful) expect(r.DeletionPolicy, r.Type).toBe('Retain');
+  });
+});
+
+describe('the nightshift app with pipelines of its own', () => {
+  it('gives the same pipelines to Messaging (schedules) and Compute (command steps\' job definitions)', () => {
+    const pipeline = definePipeline({
+      name: 'fills-archive',
+      description: 'Archives the fills.',
+      trigger: { datasets: ['executions'] },
+      schedules: [{ name: 'nightly', expression: 'cron(0 23 ? * MON-FRI *)' }],
+      steps: [{ name: 'archive', command: ['archive-fills'] }],
+    });
+    const cdkApp = new App({ outdir: join(outdir, 'pipelines') });
+    const stacks = addNightshiftStacks(cdkApp, parseInfraConfig({}), { pipelines: [...BUILT_IN_PIPELINES, pipeline] });
+    expect([...stacks.compute.commandJobDefinitions.definitions.keys()]).toEqual(['nightshift-fills-archive-archive']);
+    const schedules = stacks.messaging.schedules.node.findAll().filter((c): c is CfnSchedule => c instanceof CfnSchedule);
+    expect(schedules.map((c) => c.name)).toEqual(['fills-archive.nightly']);
   });
 });
 

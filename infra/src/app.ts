@@ -18,7 +18,11 @@ export interface NightshiftStacks {
 
 /** What a deployment adds to its configuration. */
 export interface NightshiftStacksOptions {
-  /** The pipelines deployed, whose schedules become EventBridge Scheduler schedules; the built-in ones by default. */
+  /**
+   * The pipelines deployed: their schedules become EventBridge Scheduler schedules, their command
+   * steps AWS Batch job definitions. The built-in ones by default; `deployedPipelines(config)` adds
+   * those of `config.pipelinesDir`, which the planner's and reporting's images carry.
+   */
   pipelines?: readonly PipelineDefinition[];
 }
 
@@ -33,8 +37,9 @@ export function addNightshiftStacks(app: App, config: InfraConfig, options: Nigh
   const base = { config, ...(env ? { env } : {}) };
   const name = (part: string): string => `${pascal(config.prefix)}${part}`;
   const state = new StateStack(app, name('State'), { ...base, terminationProtection: true });
-  const messaging = new MessagingStack(app, name('Messaging'), { ...base, ...(options.pipelines ? { pipelines: options.pipelines } : {}) });
-  const compute = new ComputeStack(app, name('Compute'), { ...base, state });
+  const pipelines = options.pipelines ? { pipelines: options.pipelines } : {};
+  const messaging = new MessagingStack(app, name('Messaging'), { ...base, ...pipelines });
+  const compute = new ComputeStack(app, name('Compute'), { ...base, state, ...pipelines });
   const services = new ServicesStack(app, name('Services'), { ...base, state, messaging, compute });
   const observability = new ObservabilityStack(app, name('Observability'), { ...base, messaging, compute, services });
   return { state, messaging, compute, services, observability };

@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InfraConfigError, loadInfraConfigFile, parseInfraConfig } from './config.js';
+import { InfraConfigError, loadInfraConfig, loadInfraConfigFile, parseInfraConfig } from './config.js';
 
 const EXAMPLE = fileURLToPath(new URL('../config/example.json', import.meta.url));
 
@@ -91,5 +91,31 @@ describe('loadInfraConfigFile', () => {
     expect(broken.cause).toBeInstanceOf(SyntaxError);
     const missing = join(dir, 'missing.json');
     expect(configError(() => loadInfraConfigFile(missing)).message).toContain(`cannot read the deployment configuration ${missing}: ENOENT`);
+  });
+});
+
+describe('loadInfraConfig', () => {
+  const contextOf = (values: Record<string, unknown>) => (key: string) => values[key];
+
+  it('reads the file the context names, else the defaults; no pipelines directory unless one is given', () => {
+    expect(loadInfraConfig({ context: contextOf({ config: EXAMPLE }), env: {} })).toEqual(loadInfraConfigFile(EXAMPLE));
+    const defaults = loadInfraConfig({ context: contextOf({}), env: {} });
+    expect(defaults).toEqual(parseInfraConfig({}));
+    expect(defaults.pipelinesDir).toBeUndefined();
+  });
+
+  it('takes pipelinesDir from the context, else NIGHTSHIFT_PIPELINES_DIR, resolved from where cdk runs', () => {
+    const env = { NIGHTSHIFT_PIPELINES_DIR: '/srv/pipelines' };
+    expect(loadInfraConfig({ context: contextOf({ pipelinesDir: '../pipelines' }), env }).pipelinesDir).toBe(resolve('../pipelines'));
+    expect(loadInfraConfig({ context: contextOf({}), env }).pipelinesDir).toBe('/srv/pipelines');
+    expect(loadInfraConfig({ context: contextOf({}), env: { NIGHTSHIFT_PIPELINES_DIR: '' } }).pipelinesDir).toBeUndefined();
+    expect(loadInfraConfig({ context: contextOf({ config: EXAMPLE, pipelinesDir: 'p' }), env: {} })).toEqual({ ...loadInfraConfigFile(EXAMPLE), pipelinesDir: resolve('p') });
+  });
+
+  it('refuses a context value that is not a path, and pipelinesDir in the file (it is not a field of it)', () => {
+    expect(configError(() => loadInfraConfig({ context: contextOf({ pipelinesDir: 42 }), env: {} })).message).toBe(
+      'the CDK context value pipelinesDir must be a path, got 42',
+    );
+    expect(configError(() => parseInfraConfig({ pipelinesDir: 'p' })).message).toContain('(root): Unrecognized key: "pipelinesDir"');
   });
 });

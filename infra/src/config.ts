@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -98,7 +99,18 @@ export const infraConfigSchema = z
   })
   .strict();
 
-export type InfraConfig = z.infer<typeof infraConfigSchema>;
+export type InfraConfig = z.infer<typeof infraConfigSchema> & {
+  /**
+   * The directory of the pipelines users define, one per `*.yaml`, `*.yml` or `*.json` file (as the
+   * services read them): their schedules become EventBridge Scheduler schedules, their command steps
+   * Batch job definitions, and the planner and reporting images carry a copy of the directory, so it
+   * must be inside the repository (the images' build context). Absolute, once loaded. Absent: the
+   * built-in pipelines only. Not a field of the file: the CDK context `pipelinesDir`
+   * (`-c pipelinesDir=../pipelines`, relative to infra/) or `NIGHTSHIFT_PIPELINES_DIR` sets it
+   * ({@link loadInfraConfig}).
+   */
+  pipelinesDir?: string;
+};
 
 /** The configuration file or context is not valid; the message names the path of each problem. */
 export class InfraConfigError extends Error {
@@ -127,4 +139,33 @@ export function loadInfraConfigFile(path: string): InfraConfig {
     throw new InfraConfigError(`cannot read the deployment configuration ${path}: ${(cause as Error).message}`, { cause });
   }
   return parseInfraConfig(raw, path);
+}
+
+/** Where a synth's configuration comes from besides the file: the CDK app's context and the process's environment. */
+export interface InfraConfigSources {
+  /**
+   * A CDK context value (`app.node.tryGetContext`): `config` names the configuration file,
+   * `pipelinesDir` the pipelines' directory; both relative to where cdk runs (infra/).
+   */
+  context: (key: string) => unknown;
+  /** `NIGHTSHIFT_PIPELINES_DIR`, read when the context has no `pipelinesDir`. Default: the process's. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The deployment's configuration as the CDK app is given it: the file named by the context `config`
+ * (without one, the defaults), and `pipelinesDir` from the context, else `NIGHTSHIFT_PIPELINES_DIR`,
+ * resolved to an absolute path.
+ */
+export function loadInfraConfig({ context, env = process.env }: InfraConfigSources): InfraConfig {
+  const file = contextString(context, 'config');
+  const config = file ? loadInfraConfigFile(file) : parseInfraConfig({}, 'the default configuration');
+  const pipelinesDir = contextString(context, 'pipelinesDir') || env['NIGHTSHIFT_PIPELINES_DIR'] || undefined;
+  return pipelinesDir === undefined ? config : { ...config, pipelinesDir: resolve(pipelinesDir) };
+}
+
+function contextString(context: InfraConfigSources['context'], key: string): string | undefined {
+  const value = context(key);
+  if (value === undefined || typeof value === 'string') return value;
+  throw new InfraConfigError(`the CDK context value ${key} must be a path, got ${JSON.stringify(value)}`);
 }

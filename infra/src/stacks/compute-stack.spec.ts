@@ -1,12 +1,13 @@
+import { join } from 'node:path';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WORKER_EXIT_RULES } from '@nightshift/jobs-domain';
-import { parseInfraConfig, type InfraConfig } from '../config.js';
+import { commandJobDefinitionName, definePipeline, WORKER_EXIT_RULES, type PipelineDefinition } from '@nightshift/jobs-domain';
+import { InfraConfigError, parseInfraConfig, type InfraConfig } from '../config.js';
 import { JOB_QUEUE_PRIORITY, JOB_QUEUE_TIERS, jobQueueName, workerJobDefinitionName } from '../names.js';
-import { bucketOfKey, ComputeStack, flattenCfnReference, objectStoreEnvironment, VPC_CIDR } from './compute-stack.js';
+import { bucketOfKey, ComputeStack, flattenCfnReference, objectStoreEnvironment, pipelinesSourceInContext, REPOSITORY_ROOT, VPC_CIDR } from './compute-stack.js';
 import { StateStack } from './state-stack.js';
 
 // Not the defaults, so that each value is seen to come from the configuration.
@@ -19,11 +20,11 @@ const config = parseInfraConfig({
 });
 
 /** One app per configuration: synth stages the repository root once per image, so it is shared by the tests. */
-function synth(c: InfraConfig): { state: StateStack; compute: ComputeStack; template: Template } {
+function synth(c: InfraConfig, pipelines?: readonly PipelineDefinition[]): { state: StateStack; compute: ComputeStack; template: Template } {
   // The built-in CloudFormation schema check costs seconds per synth; the full app's spec (services) runs it.
   const app = new App({ builtinCloudFormationValidation: false });
   const state = new StateStack(app, 'State', { config: c });
-  const compute = new ComputeStack(app, 'Compute', { config: c, state });
+  const compute = new ComputeStack(app, 'Compute', { config: c, state, ...(pipelines ? { pipelines } : {}) });
   return { state, compute, template: Template.fromStack(compute) };
 }
 
@@ -220,6 +221,76 @@ describe('ComputeStack', () => {
     });
   });
 
+  describe("the command steps' job definitions (a pipeline with a command in an image of its own, and one in the worker's)", () => {
+    type JobDefinition = { JobDefinitionName?: string; ContainerProperties: Record<string, unknown> } & Record<string, unknown>;
+    const definitions = (): JobDefinition[] =>
+      (Object.values(variant().template.findResources('AWS::Batch::JobDefinition')) as Resource[]).map((r) => r.Properties as JobDefinition);
+    const named = (name: string): JobDefinition => {
+      const found = definitions().filter((d) => d.JobDefinitionName === name);
+      expect(found, name).toHaveLength(1);
+      return found[0]!;
+    };
+    const worker = (): JobDefinition => named(workerJobDefinitionName(variant().config));
+    const exportStep = (): JobDefinition => named(commandJobDefinitionName('fills-export', 'export'));
+    const notifyStep = (): JobDefinition => named(commandJobDefinitionName('fills-export', 'notify'));
+
+    it("is one per command step (none for the analytic), named as the planner submits it, besides the worker's", () => {
+      expect(definitions().map((d) => d.JobDefinitionName).sort()).toEqual(
+        ['nightshift-fills-export-export', 'nightshift-fills-export-notify', workerJobDefinitionName(variant().config)].sort(),
+      );
+      expect([...variant().compute.commandJobDefinitions.definitions.keys()]).toEqual(['nightshift-fills-export-export', 'nightshift-fills-export-notify']);
+    });
+
+    it("runs a step in its own image (an ECR one, pulled by the worker's execution role), else in the worker's", () => {
+      expect(flattenCfnReference(exportStep().ContainerProperties['Image'])).toBe('123456789012.dkr.ecr.eu-west-1.<AWS::URLSuffix>/desk-tools:1.4.2');
+      expect(notifyStep().ContainerProperties['Image']).toEqual(worker().ContainerProperties['Image']);
+      const executionRole = (worker().ContainerProperties['ExecutionRoleArn'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      expect(policyStatementsOf(variant().template, executionRole)).toContainEqual({
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+        resource: 'arn:<AWS::Partition>:ecr:eu-west-1:123456789012:repository/desk-tools',
+      });
+    });
+
+    it("takes the step's vCPUs, memory, attempts, retry rules (its own, then a reclaimed host) and timeout", () => {
+      expect(exportStep()).toMatchObject({
+        RetryStrategy: { Attempts: 3, EvaluateOnExit: [{ Action: 'EXIT', OnExitCode: '3' }, { Action: 'RETRY', OnStatusReason: 'Host EC2*' }] },
+        Timeout: { AttemptDurationSeconds: 900 },
+      });
+      expect(exportStep().ContainerProperties['ResourceRequirements']).toEqual(expect.arrayContaining([{ Type: 'VCPU', Value: '2' }, { Type: 'MEMORY', Value: '3072' }]));
+      // The step's defaults: 1 vCPU, 512 MiB, one attempt, an hour.
+      expect(notifyStep()).toMatchObject({ RetryStrategy: { Attempts: 1, EvaluateOnExit: [{ Action: 'RETRY', OnStatusReason: 'Host EC2*' }] }, Timeout: { AttemptDurationSeconds: 3600 } });
+      expect(notifyStep().ContainerProperties['ResourceRequirements']).toEqual(expect.arrayContaining([{ Type: 'VCPU', Value: '1' }, { Type: 'MEMORY', Value: '512' }]));
+    });
+
+    it("runs as the worker does: its job role, execution role, environment, init process and logs (reporting serves them from there)", () => {
+      for (const step of [exportStep(), notifyStep()]) {
+        for (const key of ['JobRoleArn', 'ExecutionRoleArn', 'Environment', 'LogConfiguration', 'LinuxParameters']) {
+          expect(step.ContainerProperties[key], key).toEqual(worker().ContainerProperties[key]);
+        }
+        expect(step).toMatchObject({ Type: 'container', PlatformCapabilities: ['EC2'], PropagateTags: true });
+      }
+      expect(worker().ContainerProperties['LinuxParameters']).toEqual({ InitProcessEnabled: true });
+    });
+  });
+
+  describe("the images' pipeline files", () => {
+    it('name a directory inside the repository (the build context) relative to it, as the Dockerfile copies it', () => {
+      expect(pipelinesSourceInContext(join(REPOSITORY_ROOT, 'deploy', 'pipelines'))).toBe('deploy/pipelines');
+      expect(pipelinesSourceInContext(join(REPOSITORY_ROOT, '..pipelines'))).toBe('..pipelines');
+    });
+
+    it('refuse a directory outside the repository, or the repository itself: the image could not copy it', () => {
+      for (const dir of [join(REPOSITORY_ROOT, '..', 'pipelines'), '/etc/nightshift/pipelines', REPOSITORY_ROOT]) {
+        expect(() => pipelinesSourceInContext(dir), dir).toThrow(InfraConfigError);
+      }
+      expect(() => pipelinesSourceInContext('/etc/nightshift/pipelines')).toThrow(/is not a directory inside the repository/);
+    });
+
+    it("refuse a directory the repository's .dockerignore leaves out of the build context", () => {
+      expect(() => pipelinesSourceInContext(join(REPOSITORY_ROOT, 'tmp', 'pipelines'))).toThrow(/left out of the images' build context by .*\.dockerignore$/);
+    });
+  });
+
   describe('the object store routing', () => {
     it('puts landing/ keys in the landing bucket, claim-checks/ keys in the claim-check bucket, every other key in results', () => {
       const { landing, results, claimChecks } = state.buckets;
@@ -279,10 +350,39 @@ describe('ComputeStack', () => {
   });
 });
 
-let lean: ReturnType<typeof synth> | undefined;
-/** The configuration without Spot, NAT gateways or endpoints, synthesized once, when first needed. */
-function variant(): ReturnType<typeof synth> {
-  lean ??= synth(parseInfraConfig({ prefix: 'ns-lean', network: { natGateways: 0, vpcEndpoints: false }, compute: { spot: false, minVcpus: 2, onDemandMaxVcpus: 16 } }));
+/**
+ * A pipeline of three steps: an analytic (the worker's definition), a command in an image of its own
+ * (an ECR one, with resources, attempts and a retry rule) and a bare one in the worker's image.
+ */
+const FILLS_EXPORT = definePipeline({
+  name: 'fills-export',
+  description: 'Exports the fills after their TCA, then says so.',
+  trigger: { datasets: ['executions'] },
+  steps: [
+    { name: 'tca', analytic: 'tca', fanOut: 'partitions' },
+    {
+      name: 'export',
+      command: ['desk-export', '--all'],
+      image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/desk-tools:1.4.2',
+      vcpus: 2,
+      memoryMiB: 3072,
+      attempts: 3,
+      timeoutSeconds: 900,
+      evaluateOnExit: [{ onExitCode: '3', action: 'EXIT' }],
+      dependsOn: ['tca'],
+    },
+    { name: 'notify', command: ['true'], bare: true, dependsOn: ['export'] },
+  ],
+});
+
+let lean: (ReturnType<typeof synth> & { config: InfraConfig }) | undefined;
+/**
+ * The configuration without Spot, NAT gateways or endpoints, deploying {@link FILLS_EXPORT} beside
+ * the built-in pipelines (so that one more synth covers both), synthesized once, when first needed.
+ */
+function variant(): ReturnType<typeof synth> & { config: InfraConfig } {
+  const c = parseInfraConfig({ prefix: 'ns-lean', network: { natGateways: 0, vpcEndpoints: false }, compute: { spot: false, minVcpus: 2, onDemandMaxVcpus: 16 } });
+  lean ??= { ...synth(c, [FILLS_EXPORT]), config: c };
   return lean;
 }
 

@@ -1,16 +1,19 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Size, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Duration, IgnoreStrategy, Size, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { DockerImageAsset, type DockerImageAssetProps, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct, IConstruct } from 'constructs';
-import { WORKER_EXIT_RULES } from '@nightshift/jobs-domain';
+import { BUILT_IN_PIPELINES, WORKER_EXIT_RULES, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { S3_BUCKET_PREFIXES } from '@nightshift/storage-aws';
 import { InfraConfigError, type InfraConfig } from '../config.js';
+import { CommandJobDefinitions } from '../constructs/command-job-definitions.js';
 import { JOB_QUEUE_PRIORITY, JOB_QUEUE_TIERS, jobQueueName, workerJobDefinitionName, type JobQueueTier } from '../names.js';
 import type { StateStack } from './state-stack.js';
 
@@ -20,6 +23,12 @@ export interface ComputeStackProps extends StackProps {
   config: InfraConfig;
   /** Where the worker's object store lives ({@link objectStoreEnvironment}). */
   state: StateStack;
+  /**
+   * The pipelines the deployment runs: each `command` step gets a job definition of its own
+   * ({@link CommandJobDefinitions}). Default: the built-in ones (which have none); a deployment with
+   * pipeline files passes the same pipelines the messaging stack schedules.
+   */
+  pipelines?: readonly PipelineDefinition[];
 }
 
 /**
@@ -34,8 +43,73 @@ export const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.ur
  * stages the context; Docker runs at `cdk deploy`. x86_64, as the default instance types
  * (c7i/m7i/r7i) and the Fargate task definitions are.
  */
-export function deployableImage(target: 'ingestion' | 'planner' | 'reporting' | 'worker'): ecs.ContainerImage {
-  return ecs.ContainerImage.fromAsset(REPOSITORY_ROOT, { target, platform: Platform.LINUX_AMD64 });
+export function deployableImage(target: Deployable, options: DeployableImageOptions = {}): ecs.ContainerImage {
+  return ecs.ContainerImage.fromAsset(REPOSITORY_ROOT, deployableImageProps(target, options));
+}
+
+/**
+ * The same image as one asset, for a stack that runs it in several containers: the context is
+ * fingerprinted and the image built once, where each {@link deployableImage} is an asset of its own.
+ */
+export function deployableImageAsset(scope: Construct, id: string, target: Deployable, options: DeployableImageOptions = {}): DockerImageAsset {
+  return new DockerImageAsset(scope, id, { directory: REPOSITORY_ROOT, ...deployableImageProps(target, options) });
+}
+
+/** The root Dockerfile's build targets. */
+export type Deployable = 'ingestion' | 'planner' | 'reporting' | 'worker';
+
+/** What an image is built with beyond its target. */
+export interface DeployableImageOptions {
+  /**
+   * The pipeline files to copy into the image at {@link IMAGE_PIPELINES_DIR} (the `config.pipelinesDir`
+   * the synth read): a directory inside the repository, since the repository is the build context.
+   */
+  pipelinesDir?: string;
+}
+
+/**
+ * Where the planner and reporting images hold the deployment's pipeline files (the Dockerfile's
+ * `pipelines` stage copies them there); their `NIGHTSHIFT_PIPELINES_DIR` when `config.pipelinesDir` is set.
+ */
+export const IMAGE_PIPELINES_DIR = '/app/pipelines';
+
+function deployableImageProps(target: Deployable, { pipelinesDir }: DeployableImageOptions): Omit<DockerImageAssetProps, 'directory'> {
+  return {
+    target,
+    platform: Platform.LINUX_AMD64,
+    ...(pipelinesDir === undefined ? {} : { buildArgs: { NIGHTSHIFT_PIPELINES_SOURCE: pipelinesSourceInContext(pipelinesDir) } }),
+  };
+}
+
+/**
+ * `dir` as the Dockerfile's COPY names it: relative to the repository root (the build context),
+ * with "/" separators. A directory outside the repository (or the root itself), or one the
+ * repository's .dockerignore leaves out of the context, cannot be copied into an image built from
+ * it, and is refused.
+ */
+export function pipelinesSourceInContext(dir: string): string {
+  const absolute = resolve(dir);
+  const inContext = relative(REPOSITORY_ROOT, absolute);
+  if (inContext === '' || inContext === '..' || inContext.startsWith(`..${sep}`) || isAbsolute(inContext)) {
+    throw new InfraConfigError(
+      `pipelinesDir ${absolute} is not a directory inside the repository (${REPOSITORY_ROOT}): the images are built ` +
+        'from the repository and carry a copy of the pipeline files, so the files must be in it',
+    );
+  }
+  if (IgnoreStrategy.docker(REPOSITORY_ROOT, dockerIgnorePatterns()).ignores(absolute)) {
+    throw new InfraConfigError(`pipelinesDir ${absolute} is left out of the images' build context by ${join(REPOSITORY_ROOT, '.dockerignore')}`);
+  }
+  return inContext.split(sep).join('/');
+}
+
+/** The repository's .dockerignore patterns (none without one), as CDK reads them when it stages the context. */
+function dockerIgnorePatterns(): string[] {
+  const file = join(REPOSITORY_ROOT, '.dockerignore');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
 /**
@@ -116,8 +190,8 @@ export function logRetention(days: number): logs.RetentionDays {
 
 /**
  * Where the heavy work runs: the VPC (shared with the services stack), AWS Batch's compute
- * environments, the three job queues the planner submits to, and the worker's job definition.
- * Holds no data; redeploying it never touches the state stack.
+ * environments, the three job queues the planner submits to, the worker's job definition and one
+ * per command step of the deployed pipelines. Holds no data; redeploying it never touches the state stack.
  */
 export class ComputeStack extends Stack {
   /** Private subnets for Batch hosts and Fargate tasks, with flow logs and (per config) VPC endpoints. */
@@ -126,6 +200,8 @@ export class ComputeStack extends Stack {
   readonly jobQueues: Readonly<Record<JobQueueTier, batch.JobQueue>>;
   /** The worker: `workerJobDefinitionName(config)`, the Dockerfile's `worker` target. */
   readonly jobDefinition: batch.EcsJobDefinition;
+  /** One job definition per `command` step of `props.pipelines`, by name (`commandJobDefinitionName`). */
+  readonly commandJobDefinitions: CommandJobDefinitions;
   /** The worker's job logs (`NIGHTSHIFT_JOB_LOG_GROUP` of reporting, which serves them). */
   readonly workerLogGroup: logs.LogGroup;
   /** The Spot compute environment (absent when `config.compute.spot` is off) and the on-demand one. */
@@ -144,7 +220,17 @@ export class ComputeStack extends Stack {
       logGroupName: `/aws/batch/${config.prefix}-worker`,
       retention: logRetention(config.retention.logDays),
     });
-    this.jobDefinition = this.worker(config, props.state);
+    const workerImage = ecs.ContainerImage.fromDockerImageAsset(deployableImageAsset(this, 'WorkerImage', 'worker'));
+    this.jobDefinition = this.worker(config, props.state, workerImage);
+    const { container } = this.jobDefinition;
+    this.commandJobDefinitions = new CommandJobDefinitions(this, 'CommandSteps', {
+      pipelines: props.pipelines ?? BUILT_IN_PIPELINES,
+      workerImage,
+      jobRole: container.jobRole!,
+      executionRole: container.executionRole,
+      logGroup: this.workerLogGroup,
+      environment: container.environment ?? {},
+    });
   }
 
   private network(config: InfraConfig): ec2.Vpc {
@@ -279,7 +365,7 @@ export class ComputeStack extends Stack {
     return Object.fromEntries(entries) as Record<JobQueueTier, batch.JobQueue>;
   }
 
-  private worker(config: InfraConfig, state: StateStack): batch.EcsJobDefinition {
+  private worker(config: InfraConfig, state: StateStack, image: ecs.ContainerImage): batch.EcsJobDefinition {
     const jobRole = new iam.Role(this, 'WorkerJobRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'nightshift worker: reads its manifest and landed files, writes its result; nothing else',
@@ -289,7 +375,7 @@ export class ComputeStack extends Stack {
 
     const { vcpus, memoryMiB, attempts, timeoutSeconds } = config.worker;
     const container = new batch.EcsEc2ContainerDefinition(this, 'WorkerContainer', {
-      image: deployableImage('worker'),
+      image,
       cpu: vcpus,
       memory: Size.mebibytes(memoryMiB),
       jobRole,
@@ -362,7 +448,9 @@ export function objectKeyAcknowledgements(access: readonly ObjectAccess[]): Wild
 export function acknowledgeWildcardResources(scope: IConstruct, acknowledgements: readonly WildcardResourceAcknowledgement[]): void {
   scope.node.addValidation({
     validate: () => {
-      for (const policy of scope.node.findAll().filter((c): c is iam.CfnPolicy => c instanceof iam.CfnPolicy)) {
+      // Managed policies too: CDK moves what outgrows a role's inline policy into `OverflowPolicy<n>` managed policies.
+      const policies = scope.node.findAll().filter((c): c is iam.CfnPolicy | iam.CfnManagedPolicy => c instanceof iam.CfnPolicy || c instanceof iam.CfnManagedPolicy);
+      for (const policy of policies) {
         const document = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: PolicyStatementJson[] };
         const actionsByResource = new Map<string, Set<string>>();
         for (const statement of document.Statement ?? []) {

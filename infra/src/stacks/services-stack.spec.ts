@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,10 +8,11 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceName } from '@nightshift/contracts';
+import { BUILT_IN_PIPELINES, definePipeline, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { addNightshiftStacks } from '../app.js';
 import { parseInfraConfig, type InfraConfig } from '../config.js';
 import { JOB_QUEUE_TIERS, jobQueueName, workerJobDefinitionName } from '../names.js';
-import { ComputeStack, flattenCfnReference } from './compute-stack.js';
+import { ComputeStack, flattenCfnReference, IMAGE_PIPELINES_DIR, REPOSITORY_ROOT } from './compute-stack.js';
 import { MessagingStack } from './messaging-stack.js';
 import { ADOT_COLLECTOR_IMAGE, API_PORT, BATCH_READ_ACTIONS, OTLP_ENDPOINT, SERVICE_NAMES, ServicesStack, XRAY_ACTIONS } from './services-stack.js';
 import { StateStack } from './state-stack.js';
@@ -25,19 +28,21 @@ const config = parseInfraConfig({
 });
 
 interface Synthesized {
+  app: App;
   stacks: { state: StateStack; messaging: MessagingStack; compute: ComputeStack; services: ServicesStack };
   template: Template;
 }
 
 /** One app per configuration: synth stages the repository root once per image, so it is shared by the tests. */
-function synth(c: InfraConfig): Synthesized {
+function synth(c: InfraConfig, pipelines?: readonly PipelineDefinition[]): Synthesized {
   // The built-in CloudFormation schema check costs seconds per synth: only the production-shaped test below runs it.
   const app = new App({ builtinCloudFormationValidation: false });
   const state = new StateStack(app, 'State', { config: c });
-  const messaging = new MessagingStack(app, 'Messaging', { config: c });
-  const compute = new ComputeStack(app, 'Compute', { config: c, state });
+  const deployed = pipelines ? { pipelines } : {};
+  const messaging = new MessagingStack(app, 'Messaging', { config: c, ...deployed });
+  const compute = new ComputeStack(app, 'Compute', { config: c, state, ...deployed });
   const services = new ServicesStack(app, 'Services', { config: c, state, messaging, compute });
-  return { stacks: { state, messaging, compute, services }, template: Template.fromStack(services) };
+  return { app, stacks: { state, messaging, compute, services }, template: Template.fromStack(services) };
 }
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -426,6 +431,79 @@ describe('ServicesStack', () => {
       it('has no unacknowledged cdk-nag finding either', () => {
         expect(nagFindings(http.stacks.services)).toEqual([]);
       });
+    });
+  });
+
+  describe('with pipeline files (config.pipelinesDir) holding command steps, more than an inline policy holds', () => {
+    // Any directory inside the repository: this stack only names it (the CDK app reads it, deployedPipelines).
+    const pipelinesDir = join(REPOSITORY_ROOT, 'docs', 'examples', 'pipelines');
+    const ARCHIVE = definePipeline({
+      name: 'fills-archive',
+      description: 'Archives the fills.',
+      trigger: { datasets: ['executions'] },
+      steps: [{ name: 'archive', command: ['archive-fills'], image: 'public.ecr.aws/docker/library/alpine:3.20' }],
+    });
+    /** Enough command steps that the planner's grants outgrow its role's inline policy (CDK's limit: 10,000 characters). */
+    const WIDE = definePipeline({
+      name: 'desk-exports-of-every-kind',
+      description: 'One export per desk report.',
+      trigger: { datasets: ['executions'] },
+      steps: Array.from({ length: 40 }, (_, i) => ({ name: `export-desk-report-number-${i}`, command: ['desk-export', String(i)] })),
+    });
+    const definitionNames = () => ['nightshift-fills-archive-archive', ...WIDE.steps.map((st) => `nightshift-desk-exports-of-every-kind-${st.name}`)];
+    let files: Synthesized;
+    beforeAll(() => {
+      // A config is parsed without it: loadInfraConfig adds it from the context or environment.
+      files = synth({ ...parseInfraConfig({ prefix: 'ns-test', api: { allowedCidr: '10.30.0.0/16' } }), pipelinesDir }, [...BUILT_IN_PIPELINES, ARCHIVE, WIDE]);
+    });
+    /** The planner task role's policies, inline and the managed ones CDK moves the overflow to. */
+    const plannerPolicies = (): Resource[] => {
+      const { services } = files.stacks;
+      const role = services.getLogicalId(services.services.planner.taskDefinition.taskRole.node.defaultChild as Parameters<Stack['getLogicalId']>[0]);
+      return ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']
+        .flatMap((type) => Object.values(files.template.findResources(type)) as Resource[])
+        .filter((p) => JSON.stringify(p.Properties['Roles']).includes(`"${role}"`));
+    };
+    const environment = (service: ServiceName): Record<string, unknown> => {
+      const [definition] = Object.values(files.template.findResources('AWS::ECS::TaskDefinition', { Properties: { Family: `ns-test-${service}` } })) as Resource[];
+      const app = (definition.Properties['ContainerDefinitions'] as Record<string, unknown>[]).find((c) => c['Name'] === service)!;
+      return Object.fromEntries((app['Environment'] as { Name: string; Value: unknown }[]).map((e) => [e.Name, flattenCfnReference(e.Value)]));
+    };
+
+    it('points the planner and reporting, and only them, at the copy of the files their images carry', () => {
+      expect(environment('planner')['NIGHTSHIFT_PIPELINES_DIR']).toBe(IMAGE_PIPELINES_DIR);
+      expect(environment('reporting')['NIGHTSHIFT_PIPELINES_DIR']).toBe(IMAGE_PIPELINES_DIR);
+      expect(environment('ingestion')['NIGHTSHIFT_PIPELINES_DIR']).toBeUndefined();
+      expect(IMAGE_PIPELINES_DIR).toBe('/app/pipelines');
+      // Without config.pipelinesDir none does (the images carry the root pipelines/ directory, if any, unread).
+      for (const name of SERVICE_NAMES) expect(environmentOf(name)['NIGHTSHIFT_PIPELINES_DIR'], name).toBeUndefined();
+    });
+
+    it('builds their images with the directory, relative to the repository root, as the Dockerfile copies it', () => {
+      const assembly = files.app.synth();
+      const manifest = assembly.artifacts.find((a): a is cxapi.AssetManifestArtifact => a instanceof cxapi.AssetManifestArtifact && a.id === `${files.stacks.services.artifactId}.assets`)!;
+      const images = Object.values((JSON.parse(readFileSync(manifest.file, 'utf8')) as { dockerImages: Record<string, { source: { dockerBuildTarget: string; dockerBuildArgs?: Record<string, string> } }> }).dockerImages);
+      const argsOf = (target: string) => images.filter((i) => i.source.dockerBuildTarget === target).map((i) => i.source.dockerBuildArgs);
+      expect(argsOf('planner')).toEqual([{ NIGHTSHIFT_PIPELINES_SOURCE: 'docs/examples/pipelines' }]);
+      expect(argsOf('reporting')).toEqual([{ NIGHTSHIFT_PIPELINES_SOURCE: 'docs/examples/pipelines' }]);
+      expect(argsOf('ingestion')).toEqual([undefined]);
+    });
+
+    it("lets the planner submit each command step's job definition, by name (every revision), and nothing else new", () => {
+      const submitted = plannerPolicies()
+        .flatMap((p) => (p.Properties['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
+        .filter((st) => [st.Action].flat().includes('batch:SubmitJob'))
+        .flatMap((st) => [st.Resource].flat().map((r) => flattenCfnReference(r).replace('arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:', 'batch:')));
+      expect(submitted.filter((r) => r.includes('job-definition')).sort()).toEqual(
+        ['ns-test-worker', ...definitionNames()].flatMap((name) => [`batch:job-definition/${name}`, `batch:job-definition/${name}:*`]).sort(),
+      );
+      expect([...files.stacks.compute.commandJobDefinitions.definitions.keys()].sort()).toEqual(definitionNames().sort());
+    });
+
+    it("has no unacknowledged cdk-nag finding, in the overflow managed policies too (each definition's revisions acknowledged)", () => {
+      expect(plannerPolicies().filter((p) => p.Type === 'AWS::IAM::ManagedPolicy').length).toBeGreaterThan(0);
+      expect(nagFindings(files.stacks.services)).toEqual([]);
+      expect(acknowledgementsOf(files.stacks.services).map((a) => a.id)).toContain('AwsSolutions-IAM5[Resource::batch:job-definition/nightshift-fills-archive-archive:*]');
     });
   });
 

@@ -15,6 +15,7 @@ import {
   acknowledgeWildcardResources,
   deployableImage,
   ECR_AUTHORIZATION_ACKNOWLEDGEMENT,
+  IMAGE_PIPELINES_DIR,
   grantObjectAccess,
   logRetention,
   objectKeyAcknowledgements,
@@ -40,6 +41,11 @@ export interface ServicesStackProps extends StackProps {
 
 /** The services, in the order of the event flow. */
 export const SERVICE_NAMES: readonly ServiceName[] = ['ingestion', 'planner', 'reporting'];
+
+/** The services that load the deployed pipelines (`deployedPipelines`): the planner runs them, reporting describes them. */
+export function readsPipelines(name: ServiceName): boolean {
+  return name === 'planner' || name === 'reporting';
+}
 
 /** Reporting's REST API port (the image's `NIGHTSHIFT_HTTP_PORT`). */
 export const API_PORT = 3000;
@@ -184,7 +190,8 @@ export class ServicesStack extends Stack {
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'adot' }),
     });
     const app = taskDefinition.addContainer(name, {
-      image: deployableImage(name),
+      // The planner and reporting read the deployment's pipeline files, which their images carry.
+      image: deployableImage(name, readsPipelines(name) ? { pipelinesDir: config.pipelinesDir } : {}),
       environment: this.environmentOf(name, props),
       essential: true,
       // docs/deploy.md: an init process forwards SIGTERM, and 30 s lets the handlers under way finish.
@@ -244,6 +251,8 @@ export class ServicesStack extends Stack {
       NIGHTSHIFT_EVENT_BUS: messaging.bus.eventBusName,
       NIGHTSHIFT_QUEUE: messaging.queues[name].queue.queueName,
       OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_ENDPOINT,
+      // Where the image holds the pipeline files the synth read (config.pipelinesDir), for the services that read them.
+      ...(readsPipelines(name) && config.pipelinesDir !== undefined ? { NIGHTSHIFT_PIPELINES_DIR: IMAGE_PIPELINES_DIR } : {}),
     };
     switch (name) {
       case 'ingestion':
@@ -301,13 +310,16 @@ export class ServicesStack extends Stack {
       },
     ];
     if (name === 'planner') {
-      const jobDefinition = this.formatArn({ service: 'batch', resource: 'job-definition', resourceName: workerJobDefinitionName(config) });
+      // The worker's (analytic steps) and each command step's (commandJobDefinitionName), by name.
+      const jobDefinitions = [workerJobDefinitionName(config), ...compute.commandJobDefinitions.definitions.keys()].map((definition) =>
+        this.formatArn({ service: 'batch', resource: 'job-definition', resourceName: definition }),
+      );
       // SubmitJob names the job definition without a revision (the latest): both ARN forms, so that a
       // new revision registered by a deploy of the compute stack is allowed before this stack's update.
       iam.Grant.addToPrincipal({
         grantee: role,
         actions: ['batch:SubmitJob'],
-        resourceArns: [...JOB_QUEUE_TIERS.map((tier) => compute.jobQueues[tier].jobQueueArn), jobDefinition, `${jobDefinition}:*`],
+        resourceArns: [...JOB_QUEUE_TIERS.map((tier) => compute.jobQueues[tier].jobQueueArn), ...jobDefinitions.flatMap((arn) => [arn, `${arn}:*`])],
       });
       // Job ARNs carry no queue: a job is known only after SubmitJob. TagResource is SubmitJob's `tags`.
       const jobs = this.formatArn({ service: 'batch', resource: 'job', resourceName: '*' });
@@ -319,6 +331,11 @@ export class ServicesStack extends Stack {
           actions: ['batch:SubmitJob'],
           reason: "Every revision of the worker's job definition: the planner submits it by name, that is its latest revision.",
         },
+        ...[...compute.commandJobDefinitions.definitions.keys()].map((definition) => ({
+          matches: (r: string) => r.endsWith(`:job-definition/${definition}:*`),
+          actions: ['batch:SubmitJob'],
+          reason: `Every revision of the job definition of a command step (${definition}): the planner submits it by name, that is its latest revision.`,
+        })),
         {
           matches: (r) => r.endsWith(':job/*'),
           actions: jobActions,

@@ -218,6 +218,23 @@ describe('Dockerfile', () => {
     expect(execForm(inherited(worker, 'CMD').at(-1)!.args)).toEqual(['node', 'services/worker/dist/main.js', 'run-task']);
   });
 
+  it('copies the pipeline files into the planner and reporting only, at /app/pipelines, from a build argument', () => {
+    // /app/pipelines is infra's IMAGE_PIPELINES_DIR, their NIGHTSHIFT_PIPELINES_DIR; the CDK app passes
+    // the directory its synth read as NIGHTSHIFT_PIPELINES_SOURCE.
+    const pipelineCopies = (stage: Stage) =>
+      inherited(stage, 'COPY').map((i) => parseCopy(i.args)).filter((c) => c.from === undefined && c.dest.replace(/\/$/, '') === 'pipelines');
+    for (const target of leaves) {
+      if (target.name !== 'planner' && target.name !== 'reporting') {
+        expect(pipelineCopies(target), target.name).toEqual([]);
+        continue;
+      }
+      expect(pipelineCopies(target).map((c) => c.sources), target.name).toEqual([['${NIGHTSHIFT_PIPELINES_SOURCE}']]);
+      expect(inherited(target, 'WORKDIR').at(-1)?.args).toBe('/app');
+      // By default a pattern: BuildKit copies the root pipelines/ directory, or nothing when there is none.
+      expect(inherited(target, 'ARG').map((i) => i.args)).toContain('NIGHTSHIFT_PIPELINES_SOURCE=pipeline[s]');
+    }
+  });
+
   it("health-checks reporting's /health on the port it listens on, in the container on every interface", () => {
     const reporting = stageNamed('reporting');
     const env = inherited(reporting, 'ENV').map((i) => i.args).join(' ');

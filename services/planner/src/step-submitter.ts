@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   assertStepTransition,
   attemptOf,
+  commandJobDefinitionName,
   ComputeSubmissionError,
   jobNameFor,
   StaleStateError,
@@ -186,7 +187,7 @@ export class StepSubmitter {
     return {
       jobName: exec.jobName,
       jobQueue,
-      jobDefinition: analytic ? this.worker.jobDefinition : `nightshift-${pipeline.name}-${def.name}`.slice(0, 128),
+      jobDefinition: analytic ? this.worker.jobDefinition : commandJobDefinitionName(pipeline.name, def.name),
       command,
       vcpus: def.vcpus,
       memoryMiB: def.memoryMiB,

@@ -74,14 +74,14 @@ describe('LocalEventBus routing', () => {
       aDatasetRegistered(), // planner
       aBatchJobStateChange(true), // planner (has nightshift.runId)
       aBatchJobStateChange(false), // nobody
-      aRunSucceeded(), // reporting
+      aRunSucceeded(), // reporting, and the planner (chained pipelines, backfills)
     ]);
     expect(result.FailedEntryCount).toBe(0);
     const ids = result.Entries.map((e) => ('EventId' in e ? e.EventId : ''));
 
     const drain = async (queue: string) => (await bus.receive(queue, 10)).map((m) => m.event.id).sort();
     expect(await drain('ingestion')).toEqual([ids[0]]);
-    expect(await drain('planner')).toEqual([ids[2], ids[3]].sort());
+    expect(await drain('planner')).toEqual([ids[2], ids[3], ids[5]].sort());
     expect(await drain('reporting')).toEqual([ids[5]]);
   });
 

@@ -6,6 +6,7 @@ export * from './state/task-state-machine.js';
 export * from './state/run-state-machine.js';
 export * from './pipeline/pipeline-definition.js';
 export * from './pipeline/pipelines.js';
+export * from './pipeline/pipeline-files.js';
 export * from './pipeline/step-condition.js';
 export * from './planning/planner.js';
 export type * from './ports/job-store.port.js';

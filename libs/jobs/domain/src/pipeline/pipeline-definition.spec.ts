@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidPipelineError } from '../errors.js';
 import { aPipeline, aPipelineInput, aStep } from '../testing/builders.js';
 import {
+  commandJobDefinitionName,
   definePipeline,
   evaluateOnExitSchema,
   jobQueueNameSchema,
@@ -407,5 +408,14 @@ describe('topologicalSteps', () => {
     expect(() => topologicalSteps(cyclic)).toThrow(InvalidPipelineError);
     const unknownDep = pipelineDefinitionSchema.parse(aPipelineInput({ steps: [aStep({ name: 'a', dependsOn: ['ghost'] })] }));
     expect(() => topologicalSteps(unknownDep)).toThrow(InvalidPipelineError);
+  });
+});
+
+describe('commandJobDefinitionName', () => {
+  it("is nightshift-<pipeline>-<step>, cut to AWS Batch's 128 characters", () => {
+    expect(commandJobDefinitionName('fills-export', 'seal')).toBe('nightshift-fills-export-seal');
+    const long = commandJobDefinitionName(`p${'x'.repeat(62)}`, `s${'y'.repeat(62)}`);
+    expect(long).toHaveLength(128);
+    expect(long.startsWith(`nightshift-p${'x'.repeat(62)}-s`)).toBe(true);
   });
 });

@@ -223,6 +223,19 @@ export function writesOutput(step: Pick<StepDefinition, 'analytic' | 'command' |
   return step.analytic !== undefined || (step.command !== undefined && step.bare !== true);
 }
 
+/** AWS Batch's longest job definition name. */
+export const MAX_JOB_DEFINITION_NAME_LENGTH = 128;
+
+/**
+ * The AWS Batch job definition a `command` step's jobs are submitted to: `nightshift-<pipeline>-<step>`,
+ * cut to Batch's 128 characters. The one name both sides use: the CDK app creates a definition of
+ * that name per command step of the deployed pipelines (in the step's `image`), the planner submits
+ * the step's jobs to it. Not per deployment: two deployments in one account share these names.
+ */
+export function commandJobDefinitionName(pipeline: string, step: string): string {
+  return `nightshift-${pipeline}-${step}`.slice(0, MAX_JOB_DEFINITION_NAME_LENGTH);
+}
+
 /** A step that submits jobs to the compute environment (an analytic or a command), as opposed to a wait or an approval. */
 export function runsJobs(step: Pick<StepDefinition, 'analytic' | 'command' | 'wait' | 'approval'>): boolean {
   const kind = stepKind(step);
