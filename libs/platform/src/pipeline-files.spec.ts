@@ -7,9 +7,10 @@ import { InvalidPipelineFilesError, type PipelineFileProblem } from './errors.js
 import { deployedPipelines, loadPipelineFiles } from './pipeline-files.js';
 
 /*
- * loadPipelineFiles against real files in a temporary directory: which files it reads, and that
- * their problems name them by path. Line numbers in the expectations are those of the fixtures
- * below: keep the fixtures' layout when editing them.
+ * loadPipelineFiles against real files in a temporary directory: what the loader adds to
+ * parsePipelineFiles (jobs-domain, pipeline-files.spec.ts, which covers what a file may say and how
+ * each refusal reads): which files it reads and in which order, a missing directory, and that
+ * problems name each file by its path in the directory.
  */
 
 let dir: string;
@@ -23,6 +24,10 @@ afterEach(async () => {
 const write = (name: string, text: string) => writeFile(join(dir, name), text);
 const load = () => loadPipelineFiles(dir, { builtIn: BUILT_IN_PIPELINES, required: true });
 
+/** A pipeline file of one step, valid but for `dependsOn` (line 8, column 17) if given. */
+const pipelineFile = (name: string, dependsOn: string[] = []) =>
+  `name: ${name}\ndescription: test\ntrigger:\n  datasets: [executions]\nsteps:\n  - name: a\n    command: ["true"]\n    dependsOn: [${dependsOn.join(', ')}]\n`;
+
 /** Runs the loader expecting a refusal, and returns the error to inspect. */
 function refusal(): InvalidPipelineFilesError {
   try {
@@ -34,61 +39,17 @@ function refusal(): InvalidPipelineFilesError {
   return expect.unreachable('loadPipelineFiles accepted invalid files');
 }
 
-/** A valid pipeline: line 16 is the rollup's dependency, line 7 the schedule's expression. */
-const TCA_EXTRA = `name: tca-extra
-description: Extra roll-ups of the nightly TCA.
-trigger:
-  datasets: [executions]
-schedules:
-  - name: nightly
-    expression: cron(30 22 ? * MON-FRI *)
-    timezone: America/New_York
-steps:
-  - name: tca
-    analytic: tca
-    fanOut: partitions
-  - name: rollup
-    command: ["true"]
-    dependsOn:
-      - tca
-`;
-
-const FOLLOW_UP = {
-  name: 'tca-follow-up',
-  description: 'Runs after each nightly TCA.',
-  trigger: { pipelines: ['nightly-tca'] },
-  steps: [{ name: 'notify', command: ['true'] }],
-};
-
-describe('loadPipelineFiles: valid files', () => {
-  it('loads a YAML and a JSON file, in name order, with the defaults applied', async () => {
-    await write('b-follow-up.json', JSON.stringify(FOLLOW_UP, null, 2));
-    await write('a-tca-extra.yaml', TCA_EXTRA);
-    const pipelines = load();
-    expect(pipelines.map((p) => p.name)).toEqual(['tca-extra', 'tca-follow-up']);
-    expect(pipelines[0]!.schedules[0]).toMatchObject({
-      expression: 'cron(30 22 ? * MON-FRI *)',
-      timezone: 'America/New_York',
-      businessDate: 'previous',
-    });
-    expect(pipelines[0]!.steps[1]).toMatchObject({
-      name: 'rollup',
-      command: ['true'],
-      dependsOn: ['tca'],
-      attempts: 1,
-      queue: 'default',
-    });
-    expect(pipelines[1]!.trigger).toEqual({ datasets: [], pipelines: ['nightly-tca'] });
-  });
-
-  it('reads .yml too, and ignores other files and subdirectories', async () => {
-    await write('tca-extra.yml', TCA_EXTRA);
+describe('loadPipelineFiles: which files', () => {
+  it('reads .yaml, .yml and .json files in name order; ignores other files and subdirectories', async () => {
+    await write('c.json', JSON.stringify({ name: 'from-json', description: 'test', trigger: { datasets: ['executions'] }, steps: [{ name: 'a', command: ['true'] }] }));
+    await write('a.yml', pipelineFile('from-yml'));
+    await write('b.yaml', pipelineFile('from-yaml'));
     await write('README.md', '# not a pipeline');
     await write('notes.txt', 'name: nope');
     await mkdir(join(dir, 'more.yaml'));
     await mkdir(join(dir, 'nested'));
     await writeFile(join(dir, 'nested', 'x.yaml'), 'not: [valid');
-    expect(load().map((p) => p.name)).toEqual(['tca-extra']);
+    expect(load().map((p) => p.name)).toEqual(['from-yml', 'from-yaml', 'from-json']);
   });
 
   it('loads nothing from an empty directory', () => {
@@ -109,46 +70,33 @@ describe('loadPipelineFiles: valid files', () => {
     }
     expect(loadPipelineFiles(missing, { builtIn: BUILT_IN_PIPELINES, required: false })).toEqual([]);
   });
-
-  it('lets a file chain after another file', async () => {
-    await write('a.yaml', TCA_EXTRA);
-    await write('b.json', JSON.stringify({ ...FOLLOW_UP, trigger: { pipelines: ['tca-extra'] } }));
-    expect(load().map((p) => p.trigger.pipelines)).toEqual([[], ['tca-extra']]);
-  });
 });
 
 describe('loadPipelineFiles: refusals name the file by its path in the directory', () => {
-  // What each refusal says is parsePipelineFiles' (jobs-domain, pipeline-files.spec.ts): here, that
-  // the files read reach it with their paths, and every file's problems come at once, in name order.
-  it('an unknown dependency, at its file, path and line', async () => {
-    await write('tca-extra.yaml', TCA_EXTRA.replace('      - tca\n', '      - tcaa\n'));
+  it('a problem, at its file, path and line, under the directory', async () => {
+    await write('bad-dep.yaml', pipelineFile('bad-dep', ['b']));
     const error = refusal();
-    const file = join(dir, 'tca-extra.yaml');
-    expect(error.problems).toEqual([
-      { file, path: 'steps.1.dependsOn.0', line: 16, column: 9, message: 'unknown step "tcaa"' },
-    ]);
-    expect(error.message).toBe(
-      `invalid pipeline files in ${dir} (1 problem):\n  ${file}: steps.1.dependsOn.0 (line 16, col 9): unknown step "tcaa"`,
-    );
-    expect(error.retryable).toBe(false);
+    const file = join(dir, 'bad-dep.yaml');
+    expect(error.problems).toEqual([{ file, path: 'steps.0.dependsOn.0', line: 8, column: 17, message: 'unknown step "b"' }]);
+    expect(error.message).toBe(`invalid pipeline files in ${dir} (1 problem):\n  ${file}: steps.0.dependsOn.0 (line 8, col 17): unknown step "b"`);
   });
 
   it('a trigger naming no pipeline of the directory', async () => {
-    await write('b.json', JSON.stringify({ ...FOLLOW_UP, trigger: { pipelines: ['ghost'] } }));
+    await write('b.json', JSON.stringify({ name: 'follow-up', description: 'test', trigger: { pipelines: ['ghost'] }, steps: [{ name: 'a', command: ['true'] }] }));
     expect(refusal().problems.map((p) => p.message)).toEqual([
       `unknown pipeline "ghost" (neither built in nor defined in a file of ${dir})`,
     ]);
   });
 
   it('every problem of every file at once, in name order; a dangling link is no file', async () => {
-    await write('a.yaml', TCA_EXTRA.replace('cron(30 22', 'cron(30 25'));
+    await write('a.yaml', pipelineFile('a', ['b']));
     await symlink(join(dir, 'gone.txt'), join(dir, 'b-dangling.yaml'));
     await write('c.yaml', 'name: [unclosed\n');
-    await write('d.yaml', TCA_EXTRA.replace('name: tca-extra', 'name: desk-risk'));
+    await write('d.yaml', pipelineFile('nightly-tca'));
     const error = refusal();
     const where = (p: PipelineFileProblem) => `${p.file.slice(dir.length + 1)} ${p.path}`;
     // The dangling link is skipped, as a subdirectory is: only files (or links to files) are read.
-    expect(error.problems.map(where)).toEqual(['a.yaml schedules.0.expression', 'c.yaml ', 'd.yaml name']);
+    expect(error.problems.map(where)).toEqual(['a.yaml steps.0.dependsOn.0', 'c.yaml ', 'd.yaml name']);
     const lines = error.message.split('\n');
     expect(lines[0]).toBe(`invalid pipeline files in ${dir} (3 problems):`);
     expect(lines[2]).toMatch(/^ {2}\S+c\.yaml \(line \d+, col \d+\): YAML syntax error: /);
@@ -157,7 +105,7 @@ describe('loadPipelineFiles: refusals name the file by its path in the directory
 
 describe('deployedPipelines', () => {
   it("is the built-in pipelines, then the configured directory's, then those given in code", async () => {
-    await write('tca-extra.yaml', TCA_EXTRA);
+    await write('tca-extra.yaml', pipelineFile('tca-extra'));
     const extra = { ...NIGHTLY_TCA, name: 'in-code' };
     expect(deployedPipelines({}, [extra]).map((p) => p.name)).toEqual([
       ...BUILT_IN_PIPELINES.map((p) => p.name),
@@ -171,7 +119,7 @@ describe('deployedPipelines', () => {
   });
 
   it('refuses a file that takes the name of a pipeline given in code', async () => {
-    await write('tca-extra.yaml', TCA_EXTRA);
+    await write('tca-extra.yaml', pipelineFile('tca-extra'));
     expect(() => deployedPipelines({ pipelinesDir: dir }, [{ ...NIGHTLY_TCA, name: 'tca-extra' }])).toThrow(
       InvalidPipelineFilesError,
     );

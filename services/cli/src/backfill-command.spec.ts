@@ -8,7 +8,7 @@ import { backfillAcceptedSchema, backfillSchema, backfillsPageSchema } from '@ni
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '@nightshift/host';
 import { definePipeline, noopPipeline } from '@nightshift/jobs-domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import { oneLine, platformCli, PRICES } from './testing/platform-cli.js';
 
 /*
  * `nightshift backfill` against the real embedded platform: its REST API, its planner running the
@@ -26,12 +26,6 @@ const HOLD = definePipeline({
   steps: [{ name: 'hold', command: ['sleep', '600'], fanOut: 'single', vcpus: 0.25, memoryMiB: 64, attempts: 1, timeoutSeconds: 900 }],
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let home: string;
 let dir: string;
 let platform: EmbeddedPlatform;
@@ -40,7 +34,7 @@ beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'nightshift-cli-backfill-'));
   dir = await mkdtemp(join(tmpdir(), 'nightshift-cli-backfill-files-'));
   platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 4, memoryMiB: 4096, extraPipelines: [OK, HOLD] });
-  await writeFile(join(dir, 'prices.csv'), 'date,symbol,open,high,low,close,volume\n2026-01-05,XYZ,10,11,9,10.5,1000\n');
+  await writeFile(join(dir, 'prices.csv'), PRICES);
 });
 
 afterAll(async () => {
@@ -49,40 +43,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function nightshift(args: string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const io = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
-  const code = await runCli(args, io, { NIGHTSHIFT_API_URL: platform.apiUrl, NIGHTSHIFT_HOME: home, AWS_ENDPOINT_URL: platform.eventsUrl });
-  return { code, stdout, stderr };
-}
-
-/** Runs the command until `done` holds for its result (no fixed sleeps). */
-async function until(args: string[], done: (r: Result) => boolean, what: string, timeoutMs = 60_000): Promise<Result> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await nightshift(args);
-    if (done(r)) return r;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(r)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function oneLine(r: Result): string {
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines, r.stderr).toHaveLength(1);
-  return lines[0]!;
-}
-
-async function land(dataset: string, date: string): Promise<void> {
-  const landed = await nightshift(['land', '--dataset', dataset, '--date', date, '--timeout', '60', join(dir, 'prices.csv')]);
-  expect(landed.stderr).toBe('');
-  expect(landed.code).toBe(0);
-}
+const { nightshift, until, landPrices } = platformCli(() => ({ platform, home, dir }));
 
 describe('nightshift backfill, against the embedded platform', () => {
   it('start --wait follows the backfill to its end: the date without a dataset is named, and it exits 1', async () => {
-    for (const date of ['2026-01-05', '2026-01-07']) await land('cli-backfill-data', date);
+    for (const date of ['2026-01-05', '2026-01-07']) await landPrices('cli-backfill-data', date);
     const r = await nightshift(['backfill', 'start', OK.name, '--from', '2026-01-05', '--to', '2026-01-07', '--concurrency', '2', '--wait', '--interval', '0.1']);
     expect(r.code, r.stderr).toBe(1);
     const lines = r.stdout.trimEnd().split('\n');
@@ -93,13 +58,13 @@ describe('nightshift backfill, against the embedded platform', () => {
   });
 
   it('start prints where it is; show prints every date with its run; list finds it; --json parses with the contract', async () => {
-    await land('cli-backfill-data', '2026-01-12');
+    await landPrices('cli-backfill-data', '2026-01-12');
     const started = await nightshift(['backfill', 'start', OK.name, '--from', '2026-01-12', '--to', '2026-01-12', '--json']);
     expect(started.code, started.stderr).toBe(0);
     const { backfillId, location } = backfillAcceptedSchema.parse(JSON.parse(started.stdout));
     expect(location).toBe(`/backfills/${backfillId}`);
 
-    const json = await until(['backfill', 'show', backfillId, '--json'], (r) => r.code === 0 && backfillSchema.parse(JSON.parse(r.stdout)).status === 'SUCCEEDED', 'the backfill to succeed');
+    const json = await until(['backfill', 'show', backfillId, '--json'], (r) => r.code === 0 && backfillSchema.parse(JSON.parse(r.stdout)).status === 'SUCCEEDED', 'the backfill to succeed', 60_000);
     const backfill = backfillSchema.parse(JSON.parse(json.stdout));
     expect(backfill.dates).toEqual([{ date: '2026-01-12', status: 'SUCCEEDED', runId: expect.stringMatching(/^run-20260112-cli-backfill-/) }]);
     const shown = await nightshift(['backfill', 'show', backfillId]);
@@ -141,7 +106,7 @@ describe('nightshift backfill, against the embedded platform', () => {
     const cancelled = await nightshift(['backfill', 'cancel', backfillId, '--reason', 'not today']);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(cancelled.stdout).toContain(`cancel of backfill ${backfillId} accepted`);
-    const settled = await until(['backfill', 'show', backfillId, '--json'], (r) => r.code === 0 && backfillSchema.parse(JSON.parse(r.stdout)).finishedAt !== undefined, 'the cancelled backfill to settle');
+    const settled = await until(['backfill', 'show', backfillId, '--json'], (r) => r.code === 0 && backfillSchema.parse(JSON.parse(r.stdout)).finishedAt !== undefined, 'the cancelled backfill to settle', 60_000);
     expect(backfillSchema.parse(JSON.parse(settled.stdout))).toMatchObject({ status: 'CANCELLED', counts: { CANCELLED: 5 } });
     const again = await nightshift(['backfill', 'cancel', backfillId]);
     expect(again.code).toBe(2);

@@ -8,13 +8,12 @@ import {
   type BackfillResource,
   type BackfillSummaryResource,
 } from '@nightshift/api-contract';
-import { intFlag, numberFlag, optional, parseCommandLine, required, type FlagValues } from './args.js';
-import { choiceList, type CliIo, type Command } from './command.js';
-import type { CliEnvironment } from './config.js';
+import { intFlag, numberFlag, optional, required, type FlagValues } from './args.js';
+import { choiceList, type Command } from './command.js';
 import { BackfillFailedError, CliUsageError } from './errors.js';
 import { clip, formatDuration, formatTable, formatTime, plural, progressBar } from './format.js';
 import { PAGING, pages, printListing } from './listing.js';
-import { PLATFORM_FLAGS, PLATFORM_FLAGS_USAGE, platformContext, queryString, segment, type PlatformContext } from './platform-options.js';
+import { PLATFORM_FLAGS_USAGE, queryString, runPlatformSubcommand, segment, type PlatformContext, type PlatformSubcommand } from './platform-options.js';
 
 const USAGE = `nightshift backfill start <pipeline> --from D --to D [--concurrency 1] [--tenant T]
                          [--idempotency-key K] [--wait] [--interval 2]
@@ -37,9 +36,7 @@ Exit codes: 0 done; 2 bad input (an unknown pipeline or backfill, a range that c
 overlapping backfill, a refused token); 1 other failures (the platform unreachable, a waited-for
 backfill that did not succeed).`;
 
-type Sub = (ctx: PlatformContext, args: string[], values: FlagValues) => Promise<void>;
-
-const SUBCOMMANDS: Record<string, { flags: Record<string, { type: 'string' | 'boolean' }>; operands: { min: number; max: number; names: string }; run: Sub }> = {
+const SUBCOMMANDS: Record<string, PlatformSubcommand> = {
   start: {
     flags: { from: { type: 'string' }, to: { type: 'string' }, concurrency: { type: 'string' }, tenant: { type: 'string' }, 'idempotency-key': { type: 'string' }, wait: { type: 'boolean' }, interval: { type: 'string' } },
     operands: { min: 1, max: 1, names: '<pipeline>' },
@@ -55,19 +52,7 @@ export const backfillCommand: Command = {
   name: 'backfill',
   summary: 'run a pipeline over a range of business dates, a few at a time; show, list and cancel backfills',
   usage: USAGE,
-  async run(argv: string[], io: CliIo, env: CliEnvironment) {
-    const [name, ...rest] = argv;
-    if (name === undefined || name === '--help' || name === '-h') {
-      if (name === undefined) throw new CliUsageError(`missing subcommand (${Object.keys(SUBCOMMANDS).join(', ')}; see nightshift backfill --help)`);
-      return null;
-    }
-    const sub = SUBCOMMANDS[name];
-    if (!sub) throw new CliUsageError(`unknown subcommand "${name}" (expected ${Object.keys(SUBCOMMANDS).join(', ')})`);
-    const { values, positionals } = parseCommandLine(rest, { ...PLATFORM_FLAGS, ...sub.flags }, sub.operands);
-    if (values['help']) return null;
-    await sub.run(platformContext(values, env, io), positionals, values);
-    return undefined;
-  },
+  run: runPlatformSubcommand('backfill', SUBCOMMANDS),
 };
 
 async function start(ctx: PlatformContext, [pipeline]: string[], values: FlagValues): Promise<void> {

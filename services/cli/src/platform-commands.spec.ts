@@ -21,7 +21,7 @@ import { startEmbeddedPlatform, type EmbeddedPlatform } from '@nightshift/host';
 import { definePipeline, noopPipeline } from '@nightshift/jobs-domain';
 import { apiKeysFileSchema, hashApiKey, newApiKey } from '@nightshift/reporting';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import { oneLine, platformCli, PRICES, type CliResult } from './testing/platform-cli.js';
 
 /*
  * The platform commands (runs, land, pipelines, datasets, dlq) against the real embedded platform:
@@ -58,14 +58,8 @@ const GATE = definePipeline({
   ],
 });
 
-const PRICES = 'date,symbol,open,high,low,close,volume\n2026-01-05,XYZ,10,11,9,10.5,1000\n';
-const BAD_PRICES = 'date,symbol,open,high,low,close,volume\n2026-01-05,XYZ,10,11,9,10.5,1000\n2026-01-05,ABC,10,11,9,lots,1000\n';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+/** PRICES with a row whose close is not a number: a landing the ingestion rejects. */
+const BAD_PRICES = `${PRICES}2026-01-05,ABC,10,11,9,lots,1000\n`;
 
 let home: string;
 let dir: string;
@@ -108,25 +102,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs `nightshift args` in this process with the environment a user of this platform would have (no AWS keys: the CLI reads them from the home). */
-async function nightshift(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const io = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
-  const code = await runCli(args, io, { NIGHTSHIFT_API_URL: platform.apiUrl, NIGHTSHIFT_HOME: home, AWS_ENDPOINT_URL: platform.eventsUrl, ...env });
-  return { code, stdout, stderr };
-}
-
-/** Runs the command until `done` holds for its result (no fixed sleeps); fails naming `what` after `timeoutMs`. */
-async function until(args: string[], done: (r: Result) => boolean, what: string, timeoutMs = 30_000): Promise<Result> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await nightshift(args);
-    if (done(r)) return r;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(r)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const { nightshift, until, landPrices } = platformCli(() => ({ platform, home, dir }));
 
 /** The one run of a pipeline over a business date, once the planner has made it. */
 async function runOf(pipeline: string, date: string): Promise<RunResource> {
@@ -134,21 +110,6 @@ async function runOf(pipeline: string, date: string): Promise<RunResource> {
   const { items } = runsPageSchema.parse(JSON.parse(r.stdout));
   expect(items).toHaveLength(1);
   return items[0]!;
-}
-
-/** Lands prices.csv as `dataset` of `date` and expects it accepted. */
-async function landPrices(dataset: string, date: string): Promise<void> {
-  const landed = await nightshift(['land', '--dataset', dataset, '--date', date, '--timeout', '60', join(dir, 'prices.csv')]);
-  expect(landed.stderr).toBe('');
-  expect(landed.code).toBe(0);
-  expect(landed.stdout).toContain(`accepted: ${dataset}@${date}#v1 (1 file, 1 row)\n`);
-}
-
-/** The error output is one line; returns it. */
-function oneLine(r: Result): string {
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines, r.stderr).toHaveLength(1);
-  return lines[0]!;
 }
 
 describe('nightshift platform commands, against the embedded platform', () => {
@@ -353,8 +314,8 @@ describe('nightshift platform commands, against the embedded platform', () => {
     let ourDatasetId: string;
     let ourRunId: string;
 
-    const asOther = (args: string[]): Promise<Result> => nightshift([...args, '--token', otherKey]);
-    const asViewer = (args: string[]): Promise<Result> => nightshift([...args, '--token', otherViewerKey]);
+    const asOther = (args: string[]): Promise<CliResult> => nightshift([...args, '--token', otherKey]);
+    const asViewer = (args: string[]): Promise<CliResult> => nightshift([...args, '--token', otherViewerKey]);
 
     beforeAll(async () => {
       theirRun = await runOf('cli-broken', '2026-01-06');
@@ -514,7 +475,7 @@ describe('nightshift platform commands, against the embedded platform', () => {
   it('the built binary reads its environment: no platform at the API URL exits 1 with how to start it', async () => {
     const port = await closedPort();
     const bin = fileURLToPath(new URL('../bin/nightshift.js', import.meta.url));
-    const r = await new Promise<Result>((resolve, reject) => {
+    const r = await new Promise<CliResult>((resolve, reject) => {
       execFile(process.execPath, [bin, 'runs', 'list'], { env: { ...process.env, NIGHTSHIFT_API_URL: `http://127.0.0.1:${port}`, NIGHTSHIFT_API_TOKEN: 'nsk_x' } }, (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') reject(error);
         else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });

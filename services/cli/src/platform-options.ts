@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PlatformApiClient } from './api-client.js';
-import { optional, type FlagValues } from './args.js';
-import type { CliIo } from './command.js';
+import { optional, parseCommandLine, type FlagValues } from './args.js';
+import type { CliIo, Command } from './command.js';
 import type { CliEnvironment } from './config.js';
 import { CliUsageError } from './errors.js';
 
@@ -63,6 +63,34 @@ export function platformContext(values: FlagValues, env: CliEnvironment, io: Cli
     env,
     io,
     print: (line) => io.stdout.write(`${line}\n`),
+  };
+}
+
+/** One subcommand of a platform command (`runs show`): its flags beside the platform's, its operands, and what it does. */
+export interface PlatformSubcommand {
+  flags: Record<string, { type: 'string' | 'boolean' }>;
+  operands: { min: number; max: number; names: string };
+  run: (ctx: PlatformContext, operands: string[], values: FlagValues) => Promise<void>;
+}
+
+/**
+ * The `run` of a platform command made of subcommands (`nightshift <command> <subcommand> ...`):
+ * finds the subcommand (a usage error when it is missing or unknown), parses its flags (the
+ * platform's too) and operands, and runs it. `--help`, before the subcommand or after, asks for help.
+ */
+export function runPlatformSubcommand(command: string, subcommands: Record<string, PlatformSubcommand>): Command['run'] {
+  return async (argv, io, env) => {
+    const [name, ...rest] = argv;
+    if (name === undefined || name === '--help' || name === '-h') {
+      if (name === undefined) throw new CliUsageError(`missing subcommand (${Object.keys(subcommands).join(', ')}; see nightshift ${command} --help)`);
+      return null;
+    }
+    const sub = Object.hasOwn(subcommands, name) ? subcommands[name] : undefined;
+    if (!sub) throw new CliUsageError(`unknown subcommand "${name}" (expected ${Object.keys(subcommands).join(', ')})`);
+    const { values, positionals } = parseCommandLine(rest, { ...PLATFORM_FLAGS, ...sub.flags }, sub.operands);
+    if (values['help']) return null;
+    await sub.run(platformContext(values, env, io), positionals, values);
+    return undefined;
   };
 }
 

@@ -1,10 +1,9 @@
 import { runActionAcceptedSchema, runsPageSchema, runStatusSchema } from '@nightshift/api-contract';
-import { intFlag, numberFlag, optional, parseCommandLine, type FlagValues } from './args.js';
-import { choiceList, type CliIo, type Command } from './command.js';
-import type { CliEnvironment } from './config.js';
+import { intFlag, numberFlag, optional, type FlagValues } from './args.js';
+import { choiceList, type Command } from './command.js';
 import { CliUsageError } from './errors.js';
 import { PAGING, pages, printListing } from './listing.js';
-import { PLATFORM_FLAGS, PLATFORM_FLAGS_USAGE, platformContext, queryString, segment, type PlatformContext } from './platform-options.js';
+import { PLATFORM_FLAGS_USAGE, queryString, runPlatformSubcommand, segment, type PlatformContext, type PlatformSubcommand } from './platform-options.js';
 import { explainRun, findTask, getRunWithTasks, logPath } from './run-reads.js';
 import { describeRun, explanationLines, runTable } from './run-view.js';
 import { watchRun } from './run-watch.js';
@@ -38,10 +37,8 @@ ${PLATFORM_FLAGS_USAGE}
 Exit codes: 0 done; 2 bad input (unknown run or task, a run in the wrong state, a refused token);
 1 other failures (the platform unreachable, a watched run FAILED).`;
 
-type Sub = (ctx: PlatformContext, args: string[], values: FlagValues) => Promise<void>;
-
 /** Each subcommand: its own flags, its operands, and what it does. */
-const SUBCOMMANDS: Record<string, { flags: Record<string, { type: 'string' | 'boolean' }>; operands: { min: number; max: number; names: string }; run: Sub }> = {
+const SUBCOMMANDS: Record<string, PlatformSubcommand> = {
   list: {
     flags: {
       status: { type: 'string' }, pipeline: { type: 'string' }, date: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
@@ -65,19 +62,7 @@ export const runsCommand: Command = {
   name: 'runs',
   summary: 'list, show, watch, explain, cancel, retry runs and answer their approvals on the platform; print task logs',
   usage: USAGE,
-  async run(argv: string[], io: CliIo, env: CliEnvironment) {
-    const [name, ...rest] = argv;
-    if (name === undefined || name === '--help' || name === '-h') {
-      if (name === undefined) throw new CliUsageError(`missing subcommand (${Object.keys(SUBCOMMANDS).join(', ')}; see nightshift runs --help)`);
-      return null;
-    }
-    const sub = SUBCOMMANDS[name];
-    if (!sub) throw new CliUsageError(`unknown subcommand "${name}" (expected ${Object.keys(SUBCOMMANDS).join(', ')})`);
-    const { values, positionals } = parseCommandLine(rest, { ...PLATFORM_FLAGS, ...sub.flags }, sub.operands);
-    if (values['help']) return null;
-    await sub.run(platformContext(values, env, io), positionals, values);
-    return undefined;
-  },
+  run: runPlatformSubcommand('runs', SUBCOMMANDS),
 };
 
 async function listRuns(ctx: PlatformContext, _args: string[], flags: FlagValues): Promise<void> {

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LocalComputeEnvironment } from '@nightshift/compute-local';
 import {
   backfillDates,
@@ -15,9 +14,11 @@ import {
   type JobStore,
   type Run,
 } from '@nightshift/jobs-domain';
-import { createDocumentClient, createTable, DynamoDbBackfillStore, DynamoDbJobStore, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
+import { DynamoDbBackfillStore, DynamoDbJobStore } from '@nightshift/jobs-dynamodb';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the store lib's test fixture (one embedded server per spec file)
+import { embeddedTables } from '../../../libs/jobs/dynamodb/src/testing/embedded-tables.js';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackfillRunner } from './backfills.js';
 import { createPlannerCore, type PlannerCore } from './planner-core.js';
 import type { RunEngine } from './run-engine.js';
@@ -34,9 +35,9 @@ const NOOP = noopPipeline('bf', 1, { trigger: 'bf-data' });
 /** Thrown in place of what a process that died there never did. */
 class SimulatedCrashError extends Error {}
 
-let dynamo: EmbeddedDynamoDb;
-let client: DynamoDBDocumentClient;
-let tables = 0;
+const dynamo = embeddedTables('backfills');
+/** Numbers the tests: each one's backfill is `bf-<n>`, unique in this file. */
+let testNo = 0;
 let dir: string;
 let store: JobStore;
 let backfills: BackfillStore;
@@ -44,22 +45,12 @@ let compute: LocalComputeEnvironment;
 let core: PlannerCore;
 let runner: BackfillRunner;
 
-beforeAll(async () => {
-  dynamo = await startEmbeddedDynamoDb();
-  client = createDocumentClient({ endpoint: dynamo.endpoint });
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await dynamo?.close();
-});
-
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nightshift-backfills-'));
-  const tableName = `backfills-${process.pid}-${++tables}`;
-  await createTable(client, tableName);
-  store = new DynamoDbJobStore(client, { tableName });
-  backfills = new DynamoDbBackfillStore(client, { tableName });
+  testNo++;
+  const tableName = await dynamo.freshTable();
+  store = new DynamoDbJobStore(dynamo.client, { tableName });
+  backfills = new DynamoDbBackfillStore(dynamo.client, { tableName });
   compute = new LocalComputeEnvironment({
     vcpus: 2,
     memoryMiB: 2048,
@@ -93,7 +84,7 @@ async function aBackfill(from: string, to: string, concurrency: number, landed: 
   for (const date of dates.filter(landed)) {
     await store.registerDatasetVersion({ dataset: 'bf-data', businessDate: date, files: [], rowCount: 0, partitions: [], manifestKey: `m/${date}.json`, landedEventId: `landed-${date}`, registeredAt: new Date().toISOString() });
   }
-  const backfill = newBackfill({ backfillId: `bf-${tables}`, tenant: 'default', pipeline: NOOP.name, from, to, concurrency, requestedBy: 'test', dates, now: new Date() });
+  const backfill = newBackfill({ backfillId: `bf-${testNo}`, tenant: 'default', pipeline: NOOP.name, from, to, concurrency, requestedBy: 'test', dates, now: new Date() });
   await backfills.create(backfill);
   return backfill;
 }

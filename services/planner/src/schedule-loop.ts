@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { PeriodicTask } from './periodic-task.js';
 import { Scheduler, type ScheduleTickOutcome } from './scheduler.js';
 import { SCHEDULE_LOOP_OPTIONS } from './tokens.js';
 
@@ -16,29 +17,34 @@ export interface ScheduleLoopOptions {
 @Injectable()
 export class ScheduleLoop implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('scheduler');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<ScheduleTickOutcome[]> | undefined;
-  private stopped = false;
+  private readonly ticks: PeriodicTask<ScheduleTickOutcome[]>;
 
   constructor(
     @Inject(Scheduler) private readonly scheduler: Scheduler,
-    @Inject(SCHEDULE_LOOP_OPTIONS) private readonly options: ScheduleLoopOptions,
-  ) {}
+    @Inject(SCHEDULE_LOOP_OPTIONS) options: ScheduleLoopOptions,
+  ) {
+    this.ticks = new PeriodicTask(() => this.tick(), options.intervalMs);
+  }
 
   onApplicationBootstrap(): void {
     this.start();
   }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => void this.tickOnce(), this.options.intervalMs);
-    this.timer.unref();
-    void this.tickOnce();
+    this.ticks.start({ runNow: true });
   }
 
   /** One tick now (or joins the one under way); what each schedule published and dropped. Never rejects. */
   tickOnce(): Promise<ScheduleTickOutcome[]> {
-    this.running ??= this.scheduler
+    return this.ticks.runOnce();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.ticks.stop();
+  }
+
+  private tick(): Promise<ScheduleTickOutcome[]> {
+    return this.scheduler
       .tick()
       .then((outcomes) => {
         for (const o of outcomes) if (o.published.length > 0) this.log.log(`schedule ${o.schedule} of ${o.pipeline}: fired ${o.published.join(', ')}`);
@@ -47,17 +53,6 @@ export class ScheduleLoop implements OnApplicationBootstrap, OnApplicationShutdo
       .catch((e: unknown) => {
         this.log.error(`tick failed: ${e instanceof Error ? e.message : String(e)}`);
         return [];
-      })
-      .finally(() => {
-        this.running = undefined;
       });
-    return this.running;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
   }
 }

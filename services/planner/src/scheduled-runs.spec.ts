@@ -1,8 +1,9 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelope, NightshiftSource, RunRequested, type EventBridgeEvent } from '@nightshift/contracts';
 import { definePipeline, noopPipeline, runIdFor, scheduledTriggerId, type ScheduleState } from '@nightshift/jobs-domain';
-import { createDocumentClient, createTable, DynamoDbScheduleState, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbScheduleState } from '@nightshift/jobs-dynamodb';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the store lib's test fixture (one embedded server per spec file)
+import { embeddedTables } from '../../../libs/jobs/dynamodb/src/testing/embedded-tables.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { PlannerHandlers } from './planner.handlers.js';
 import { ScheduledRuns } from './scheduled-runs.js';
 import { plannerHarnessPerTest } from './testing/planner-harness.js';
@@ -22,25 +23,13 @@ const pipeline = definePipeline({
   schedules: [{ name: 'nightly', expression: 'cron(0 7 ? * * *)', businessDaysOnly: true }],
 });
 
-let server: EmbeddedDynamoDb;
-let client: DynamoDBDocumentClient;
-let tables = 0;
+const dynamo = embeddedTables('scheduled-runs');
 let state: ScheduleState;
 let handlers: PlannerHandlers;
 let events = 0;
 
-beforeAll(async () => {
-  server = await startEmbeddedDynamoDb();
-  client = createDocumentClient({ endpoint: server.endpoint });
-});
-afterAll(async () => {
-  client?.destroy();
-  await server?.close();
-});
 beforeEach(async () => {
-  const tableName = `scheduled-runs-${process.pid}-${++tables}`;
-  await createTable(client, tableName);
-  state = new DynamoDbScheduleState(client, { tableName });
+  state = new DynamoDbScheduleState(dynamo.client, { tableName: await dynamo.freshTable() });
   const host = h.startHost({ pipelines: [pipeline] });
   handlers = new PlannerHandlers(host.engine, h.store, host.retry, new ScheduledRuns(host.engine, h.store, state, { now: () => new Date() }));
 });

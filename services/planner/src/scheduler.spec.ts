@@ -1,9 +1,10 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RunRequested } from '@nightshift/contracts';
 import type { EventPublisher, OutgoingEvent } from '@nightshift/events-domain';
 import { noopPipeline, scheduleDefinitionSchema, type Clock, type PipelineDefinition, type ScheduleDefinition, type ScheduleState } from '@nightshift/jobs-domain';
-import { createDocumentClient, createTable, DynamoDbScheduleState, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbScheduleState } from '@nightshift/jobs-dynamodb';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the store lib's test fixture (one embedded server per spec file)
+import { embeddedTables } from '../../../libs/jobs/dynamodb/src/testing/embedded-tables.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MAX_FIRES_PER_TICK, PENDING_TAKEOVER_MS, planTick, Scheduler, scheduledRunRequest } from './scheduler.js';
 
 const T0 = '2026-11-23T06:30:00.000Z';
@@ -115,25 +116,13 @@ class FakeClock implements Clock {
 }
 
 describe('Scheduler on the embedded DynamoDB', () => {
-  let server: EmbeddedDynamoDb;
-  let client: DynamoDBDocumentClient;
-  let tables = 0;
+  const dynamo = embeddedTables('scheduler');
   let state: ScheduleState;
   let pipeline: PipelineDefinition;
   let clock: FakeClock;
 
-  beforeAll(async () => {
-    server = await startEmbeddedDynamoDb();
-    client = createDocumentClient({ endpoint: server.endpoint });
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await server?.close();
-  });
   beforeEach(async () => {
-    const tableName = `scheduler-${process.pid}-${++tables}`;
-    await createTable(client, tableName);
-    state = new DynamoDbScheduleState(client, { tableName });
+    state = new DynamoDbScheduleState(dynamo.client, { tableName: await dynamo.freshTable() });
     pipeline = { ...noopPipeline('hourly-noop', 1), schedules: [schedule()] };
     clock = new FakeClock(at(T0));
   });

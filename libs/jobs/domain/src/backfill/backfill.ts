@@ -106,17 +106,9 @@ export function backfillDates(calendar: string, from: string, to: string): strin
 }
 
 /** A new backfill over `dates` (from `backfillDates`), every date PENDING. */
-export function newBackfill(input: {
-  backfillId: string;
-  tenant?: string;
-  pipeline: string;
-  from: string;
-  to: string;
-  concurrency: number;
-  requestedBy: string;
-  dates: readonly string[];
-  now: Date;
-}): Backfill {
+export function newBackfill(
+  input: Pick<Backfill, 'backfillId' | 'tenant' | 'pipeline' | 'from' | 'to' | 'concurrency' | 'requestedBy'> & { dates: readonly string[]; now: Date },
+): Backfill {
   const { backfillId, tenant, pipeline, from, to, concurrency, requestedBy, dates, now } = input;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_BACKFILL_CONCURRENCY) {
     throw new RangeError(`backfill concurrency must be an integer from 1 to ${MAX_BACKFILL_CONCURRENCY}, got ${concurrency}`);
