@@ -379,7 +379,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       objects: new DirectoryObjectStore(dirs.objects),
       traceFile,
       ...(services ? { services } : {}),
-      pipelinesFor: (dataset) => pipelines.filter((p) => p.trigger.datasets.includes(dataset)).map((p) => p.name),
+      pipelinesFor: (dataset) => pipelines.filter((p) => p.trigger.onLanding && p.trigger.datasets.includes(dataset)).map((p) => p.name),
       stop,
     };
   } catch (e) {

@@ -110,6 +110,14 @@ const WAIT: PipelineDefinition = definePipeline({
   ],
 });
 
+/** Reads orch-wait datasets too, but runs only when asked (schedules, backfills, requests), not at each landing. */
+const ON_REQUEST: PipelineDefinition = definePipeline({
+  name: 'on-request',
+  description: 'test: a pipeline whose dataset does not start it',
+  trigger: { datasets: ['orch-wait'], onLanding: false },
+  steps: [{ name: 'only', command: ['true'], vcpus: 0.5, memoryMiB: 128 }],
+});
+
 interface StepView {
   step: string;
   status: string;
@@ -141,7 +149,7 @@ beforeAll(async () => {
     eventsPort: 0,
     vcpus: 2,
     memoryMiB: 4096,
-    extraPipelines: [SHELL, STAGE_TWO, CHOICE, SHORT_GATE, LONG_GATE, CATCH, WAIT],
+    extraPipelines: [SHELL, STAGE_TWO, CHOICE, SHORT_GATE, LONG_GATE, CATCH, WAIT, ON_REQUEST],
   });
   registerApi(platform);
   events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
@@ -294,8 +302,10 @@ describe('pipelines users define, on the embedded platform', () => {
     expect(Date.parse(cleanup.startedAt!)).toBeGreaterThanOrEqual(Date.parse(run.tasks.find((t) => t.step === 'work')!.stoppedAt!));
   }, 180_000);
 
-  it('holds the run for a wait, then goes on', async () => {
+  it('holds the run for a wait, then goes on; a pipeline over the same dataset with onLanding false does not start', async () => {
+    expect(platform.pipelinesFor('orch-wait')).toEqual(['waiter']);
     const run = await finished(await landAndFindRun('orch-wait', 'waiter'));
+    expect((await platform.store.listRuns({ limit: 100 })).items.filter((r) => r.pipeline === 'on-request')).toEqual([]);
     expect(run.status, await explain(run)).toBe('SUCCEEDED');
     const pause = step(run, 'pause');
     expect(pause.status).toBe('SUCCEEDED');

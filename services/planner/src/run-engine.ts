@@ -70,7 +70,7 @@ export class RunEngine {
 
   /** Pipelines a registered dataset triggers. */
   pipelinesFor(dataset: string): PipelineDefinition[] {
-    return this.pipelines.filter((p) => p.trigger.datasets.includes(dataset));
+    return this.pipelines.filter((p) => p.trigger.onLanding && p.trigger.datasets.includes(dataset));
   }
 
   /** Pipelines chained after this one: a success of its run starts theirs (`trigger.pipelines`). */

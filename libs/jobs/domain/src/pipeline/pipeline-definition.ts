@@ -2,6 +2,7 @@ import { datasetTableSchema, pipelineNameSchema } from '@nightshift/contracts';
 import { z } from 'zod';
 import { InvalidPipelineError, InvalidScheduleExpressionError, type PipelineIssue } from '../errors.js';
 import { parseScheduleExpression } from '../schedule/schedule-expression.js';
+import { isKnownTimeZone } from '../schedule/time-zone.js';
 
 /** Pipeline and step names share the contracts' rule: they are parts of run ids, task ids and object keys. */
 const name = pipelineNameSchema;
@@ -110,7 +111,11 @@ export const waitSchema = z.union([
       /** `HH:MM` (24 h) wall-clock time: the first such time at or after the step became ready. */
       until: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)'),
       /** IANA zone of `until`; UTC when absent. */
-      timezone: z.string().min(1).default('UTC'),
+      timezone: z
+        .string()
+        .min(1)
+        .refine((zone) => isKnownTimeZone(zone), { message: 'is not a known IANA time zone' })
+        .default('UTC'),
     })
     .strict(),
 ]);
@@ -292,7 +297,18 @@ export const pipelineDefinitionSchema = z.strictObject({
    * `pipelines` succeeding (chaining: the second stage runs over the same dataset version, and its
    * steps' manifests list the first stage's outputs).
    */
-  trigger: z.object({ datasets: z.array(z.string().min(1)).default([]), pipelines: z.array(z.string().min(1)).default([]) }).strict(),
+  trigger: z
+    .object({
+      datasets: z.array(z.string().min(1)).default([]),
+      pipelines: z.array(z.string().min(1)).default([]),
+      /**
+       * Whether a registered version of one of `datasets` starts a run by itself (default). false:
+       * the datasets are the pipeline's input only, and its runs start from its schedules, backfills
+       * and requests (a pipeline that runs at 06:00 over whatever landed, not at each landing).
+       */
+      onLanding: z.boolean().default(true),
+    })
+    .strict(),
   /** Whose business days the pipeline follows: its default business date, and schedules with businessDaysOnly. */
   calendar: z.enum(PIPELINE_CALENDARS).default('WEEKDAYS'),
   /** Schedules that start runs (EventBridge Scheduler's expressions and semantics). */
@@ -408,6 +424,15 @@ function orchestrationProblems(pipeline: PipelineDefinition): PipelineIssue[] {
     if (!jobs && step.fanOut !== 'single') problems.push(issue(at('fanOut'), `a ${stepKind(step)} step is single`));
     if (step.image !== undefined && step.command === undefined) problems.push(issue(at('image'), 'only a command step runs in an image of its own'));
     if (step.bare !== undefined && step.command === undefined) problems.push(issue(at('bare'), 'only a command step runs bare'));
+    if (!jobs) {
+      // Fields of a job mean nothing to a wait or an approval: refused rather than silently ignored.
+      for (const field of ['analytic', 'environment', 'parameters', 'count', 'evaluateOnExit', 'shareIdentifier', 'schedulingPriority'] as const) {
+        const value = step[field];
+        if (value !== undefined && !(Array.isArray(value) && value.length === 0) && !(typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)) {
+          problems.push(issue(at(field), `a ${stepKind(step)} step runs no job: it takes no ${field}`));
+        }
+      }
+    }
     if (step.nToN.length > MAX_N_TO_N_DEPENDENCIES) problems.push(issue(at('dependsOn'), `${step.nToN.length} N_TO_N dependencies, at most ${MAX_N_TO_N_DEPENDENCIES} (AWS Batch's limit per job)`));
     for (const dep of step.nToN) {
       const other = byName.get(dep);

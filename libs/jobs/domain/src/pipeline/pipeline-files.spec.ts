@@ -65,7 +65,7 @@ describe('parsePipelineFiles: valid files', () => {
       attempts: 1,
       queue: 'default',
     });
-    expect(pipelines[1]!.trigger).toEqual({ datasets: [], pipelines: ['nightly-tca'] });
+    expect(pipelines[1]!.trigger).toEqual({ datasets: [], onLanding: true, pipelines: ['nightly-tca'] });
   });
 
   it('parses no files into no pipelines', () => {

@@ -158,6 +158,15 @@ describe('definePipeline: orchestration rules', () => {
     ]);
   });
 
+  it('refuses a wait in an unknown time zone, and job fields on a wait or an approval', () => {
+    expect(problems([{ name: 'w', wait: { until: '06:00', timezone: 'Europe/Londres' } }])).toEqual(['steps.0.wait.timezone: is not a known IANA time zone']);
+    expect(problems([{ name: 'a', approval: { timeoutSeconds: 60 }, environment: { X: '1' }, evaluateOnExit: [{ onExitCode: '3', action: 'EXIT' }] }])).toEqual([
+      'steps.0.environment: a approval step runs no job: it takes no environment',
+      'steps.0.evaluateOnExit: a approval step runs no job: it takes no evaluateOnExit',
+    ]);
+    expect(problems([{ name: 'w', wait: { seconds: 5 }, fanOut: 'partitions' }])).toEqual(['steps.0.fanOut: a wait step is single']);
+  });
+
   it('refuses a condition on a step that is not upstream, and handlers with dependencies or dependents', () => {
     expect(problems([{ name: 'a', ...job }, { name: 'b', ...job, when: { step: 'a', path: 'x', exists: true } }])).toEqual([
       expect.stringMatching(/^steps\.1\.when\.step: "a" must be a step this one depends on/),

@@ -1,7 +1,7 @@
 import { partitionNameProblem, type DatasetTable } from '@nightshift/contracts';
 import { DatasetLacksTablesError, DatasetOfAnotherTenantError } from '../errors.js';
 import { tenantOf, type DatasetVersion, type Run, type StepExecution, type Task } from '../model/types.js';
-import { failureHandlers, parameterSets, writesOutput, type ParameterSet, type PipelineDefinition, type StepDefinition } from '../pipeline/pipeline-definition.js';
+import { failureHandlers, parameterSets, runsJobs, writesOutput, type ParameterSet, type PipelineDefinition, type StepDefinition } from '../pipeline/pipeline-definition.js';
 
 /** The partition name of a step that does not fan out. */
 export const WHOLE_DATASET_PARTITION = 'all';
@@ -147,7 +147,8 @@ export function planRun(req: PlanRequest): PlannedRun {
   const plan: RunPlan = {
     runId,
     pipeline: pipeline.name,
-    steps: pipeline.steps.map((step) => ({ step: step.name, partitions: partitionsOf(step, dataset), writesOutput: writesOutput(step) })),
+    // A wait or an approval runs no task: it has no partitions, and counts for nothing in the run's tasks.
+    steps: pipeline.steps.map((step) => ({ step: step.name, partitions: runsJobs(step) ? partitionsOf(step, dataset) : [], writesOutput: writesOutput(step) })),
   };
   const steps: StepExecution[] = plan.steps.map(({ step, partitions }) => ({
     runId,
