@@ -262,7 +262,12 @@ export class RunEngine {
     const now = this.clock.now().getTime();
     let moved = false;
     for (const exec of steps) {
-      if (exec.status !== 'WAITING' || exec.waitUntil === undefined || Date.parse(exec.waitUntil) > now) continue;
+      if (exec.status !== 'WAITING' || exec.waitUntil === undefined) continue;
+      if (Date.parse(exec.waitUntil) > now) {
+        // A wait this process did not start (another planner's, or one from before a restart) wakes it too.
+        this.wakes.at(exec.runId, new Date(exec.waitUntil), () => this.advance(exec.runId));
+        continue;
+      }
       const def = pipeline.steps.find((d) => d.name === exec.step);
       const timedOut = def?.approval
         ? `approval of step ${exec.step} timed out: no decision within ${def.approval.timeoutSeconds} s (by ${exec.waitUntil})`
