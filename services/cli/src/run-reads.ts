@@ -2,7 +2,7 @@ import { pipelineSchema, runDetailSchema, type RunDetail, type TaskResource } fr
 import type { ApiAnswer, PlatformApiClient } from './api-client.js';
 import { CliUsageError, ApiProblemError } from './errors.js';
 import { queryString, segment } from './platform-options.js';
-import { failureOf, stepsOf, tail, waitsFor, type RunExplanation } from './run-view.js';
+import { failureOf, stepsOf, tail, waitsFor, type PipelineStepInfo, type PipelineSteps, type RunExplanation } from './run-view.js';
 
 /*
  * The reads behind `runs show|watch|logs|why`: a run with one page of tasks or all of them, a
@@ -74,9 +74,9 @@ export async function explainRun(api: PlatformApiClient, runId: string, options:
     const ordered = [...named, ...failed.filter((t) => !named.includes(t))].slice(0, options.tasks);
     why.failedTasks = await Promise.all(ordered.map((t) => failedTask(api, runId, t, options.lines)));
   } else if (run.status === 'PENDING' || run.status === 'RUNNING') {
-    const steps = stepsOf(run).filter((s) => s.status !== 'SUCCEEDED' && s.status !== 'FAILED');
-    const dependsOn = steps.some((s) => s.status === 'PENDING') ? await stepDependencies(api, run.pipeline) : undefined;
-    why.waiting = steps.map((s) => ({ step: s.step, status: s.status, done: s.done, total: s.total, waitsFor: waitsFor(s, dependsOn?.get(s.step)) }));
+    const pipeline = await pipelineSteps(api, run.pipeline);
+    const steps = stepsOf(run, pipeline).filter((s) => s.status !== 'SUCCEEDED' && s.status !== 'FAILED' && s.status !== 'SKIPPED');
+    why.waiting = steps.map((s) => ({ step: s.step, status: s.status, done: s.done, total: s.total, waitsFor: waitsFor(s, pipeline?.get(s.step)) }));
   }
   return why;
 }
@@ -95,13 +95,24 @@ async function failedTask(api: PlatformApiClient, runId: string, task: TaskResou
   }
 }
 
-/** Each step's dependencies, from the pipeline's definition; undefined when the pipeline is no longer defined. */
-async function stepDependencies(api: PlatformApiClient, pipeline: string): Promise<Map<string, string[]> | undefined> {
+/**
+ * The pipeline's steps in its order, with their dependencies and what they do, from its definition
+ * (`GET /pipelines/:name`); undefined when the pipeline is no longer defined.
+ */
+export async function pipelineSteps(api: PlatformApiClient, pipeline: string): Promise<PipelineSteps | undefined> {
   try {
     const { data } = await api.get(`/pipelines/${segment(pipeline)}`, pipelineSchema, 'pipeline');
-    return new Map(data.steps.map((s) => [s.name, s.dependsOn]));
+    return new Map(data.steps.map((s) => [s.name, { dependsOn: s.dependsOn, ...kindOf(s) }]));
   } catch (e) {
     if (e instanceof ApiProblemError && e.status === 404) return undefined;
     throw e;
   }
+}
+
+/** What a pipeline's step does, as far as its description says. */
+function kindOf(step: Record<string, unknown>): Pick<PipelineStepInfo, 'kind'> {
+  if (step['approval'] !== undefined) return { kind: 'approval' };
+  if (step['wait'] !== undefined) return { kind: 'wait' };
+  if (step['analytic'] !== undefined || step['command'] !== undefined) return { kind: 'job' };
+  return {};
 }

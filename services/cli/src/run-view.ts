@@ -36,10 +36,37 @@ function failureText(task: TaskResource): string {
   return exitCode !== undefined ? `exit code ${exitCode}: ${reason}` : reason;
 }
 
-/** The steps in plan order, each with its progress (steps the planner has not recorded yet have progress only). */
-export function stepsOf(run: RunDetail): Array<{ step: string; status: string; done: number; total: number; failed: number; job?: Step['job']; waitUntil?: string }> {
+/** What the CLI knows of a pipeline's step from `GET /pipelines/:name`: its dependencies and what it does. */
+export interface PipelineStepInfo {
+  dependsOn: readonly string[];
+  /** `approval` or `wait` when the pipeline says so; `job` for an analytic or a command; absent when the pipeline does not say. */
+  kind?: 'approval' | 'wait' | 'job';
+}
+
+/** The pipeline's steps in its order, by name (a Map keeps the order). */
+export type PipelineSteps = ReadonlyMap<string, PipelineStepInfo>;
+
+/** A step of a run as the views show it. */
+export interface StepView {
+  step: string;
+  status: string;
+  done: number;
+  total: number;
+  failed: number;
+  job?: Step['job'];
+  waitUntil?: string;
+  reason?: string;
+  decision?: Step['decision'];
+}
+
+/**
+ * The run's steps, each with its progress (steps the planner has not recorded yet have progress
+ * only): in the pipeline's order when it is given, else the API's (the recorded ones first).
+ */
+export function stepsOf(run: RunDetail, pipeline?: PipelineSteps): StepView[] {
   const recorded = new Map(run.steps.map((s) => [s.step, s]));
-  const names = [...run.steps.map((s) => s.step), ...Object.keys(run.progress.steps).filter((s) => !recorded.has(s))];
+  const listed = [...run.steps.map((s) => s.step), ...Object.keys(run.progress.steps).filter((s) => !recorded.has(s))];
+  const names = pipeline ? [...[...pipeline.keys()].filter((s) => listed.includes(s)), ...listed.filter((s) => !pipeline.has(s))] : listed;
   return names.map((step) => {
     const p = run.progress.steps[step];
     const s = recorded.get(step);
@@ -52,8 +79,28 @@ export function stepsOf(run: RunDetail): Array<{ step: string; status: string; d
       failed: p?.failed ?? s?.failed ?? 0,
       ...(job ? { job } : {}),
       ...(s?.waitUntil ? { waitUntil: s.waitUntil } : {}),
+      ...(s?.reason ? { reason: s.reason } : {}),
+      ...(s?.decision ? { decision: s.decision } : {}),
     };
   });
+}
+
+/** An approval's answer: `APPROVED by ops@example.com: numbers checked`. */
+export function decisionText(decision: NonNullable<Step['decision']>): string {
+  return `${decision.decision} by ${decision.by}${decision.comment ? `: ${decision.comment}` : ''}`;
+}
+
+/** What `runs show` notes of a step: what its job waits for, why it was skipped or failed, when its wait ends, its approval's answer. */
+export function stepNote(step: StepView, kind?: PipelineStepInfo['kind']): string {
+  if (step.job?.waitingReason) return step.job.waitingReason;
+  if (step.decision) return decisionText(step.decision);
+  if (step.status === 'WAITING') {
+    const until = formatTime(step.waitUntil);
+    if (kind === 'approval') return `approval: times out ${until}`;
+    return kind === 'wait' ? `until ${until}` : `until ${until} (a wait, or an approval's timeout)`;
+  }
+  if ((step.status === 'SKIPPED' || step.status === 'FAILED') && step.reason) return `${step.status === 'SKIPPED' ? 'skipped' : 'failed'}: ${step.reason}`;
+  return '';
 }
 
 /** What a step's job is doing now: `2 RUNNING, 1 RUNNABLE`. */
@@ -63,7 +110,7 @@ function jobSummary(job: Step['job']): string {
 }
 
 /** `runs show`: the run, its steps with progress and what they wait for, and its failed tasks. */
-export function describeRun(run: RunDetail, failedTasks: readonly TaskResource[]): string[] {
+export function describeRun(run: RunDetail, failedTasks: readonly TaskResource[], pipeline?: PipelineSteps): string[] {
   const lines = [
     `run       ${run.runId}`,
     `pipeline  ${run.pipeline}   business date ${run.businessDate}   dataset ${run.datasetId}${run.tenant ? `   tenant ${run.tenant}` : ''}`,
@@ -71,11 +118,11 @@ export function describeRun(run: RunDetail, failedTasks: readonly TaskResource[]
     `times     created ${formatTime(run.createdAt)}   started ${formatTime(run.startedAt)}   finished ${formatTime(run.finishedAt)}${run.durationMs !== undefined ? `   (${formatDuration(run.durationMs)})` : ''}`,
   ];
   if (run.reason) lines.push(`reason    ${run.reason}`);
-  const steps = stepsOf(run);
+  const steps = stepsOf(run, pipeline);
   if (steps.length > 0) {
     lines.push('', ...formatTable(
-      ['STEP', 'STATUS', 'DONE', 'FAILED', 'JOB', 'WAITING'],
-      steps.map((s) => [s.step, s.status, `${s.done}/${s.total}`, String(s.failed), jobSummary(s.job), clip(s.job?.waitingReason ?? '', 100)]),
+      ['STEP', 'STATUS', 'DONE', 'FAILED', 'JOB', 'NOTE'],
+      steps.map((s) => [s.step, s.status, `${s.done}/${s.total}`, String(s.failed), jobSummary(s.job), clip(stepNote(s, pipeline?.get(s.step)?.kind), 100)]),
     ));
   }
   if (failedTasks.length > 0) {
@@ -102,16 +149,20 @@ export interface RunExplanation {
   waiting: Array<{ step: string; status: string; done: number; total: number; waitsFor: string }>;
 }
 
-/** Why an unfinished step is not done yet, from its status, its job now, and the steps it depends on. */
-export function waitsFor(step: ReturnType<typeof stepsOf>[number], dependsOn: readonly string[] | undefined): string {
+/** Why an unfinished step is not done yet, from its status, its job now, and what the pipeline says of it (its dependencies, whether it is an approval or a wait). */
+export function waitsFor(step: StepView, info: PipelineStepInfo | undefined): string {
   switch (step.status) {
     case 'PENDING':
-      return dependsOn && dependsOn.length > 0 ? `not submitted: waits for step(s) ${dependsOn.join(', ')} to succeed` : 'not submitted yet: the planner has not got to it';
+      return info && info.dependsOn.length > 0 ? `not submitted: waits for step(s) ${info.dependsOn.join(', ')} to succeed` : 'not submitted yet: the planner has not got to it';
     case 'SUBMITTING':
       return 'being submitted to the compute environment';
-    case 'WAITING':
-      // A wait and an approval look alike here; the approval's answer is the run's operators' to give.
-      return `waiting until ${step.waitUntil ?? 'its time'}: a wait, or an approval to answer with nightshift runs approve|reject <run-id> ${step.step} (it times out then)`;
+    case 'WAITING': {
+      const until = step.waitUntil ?? 'its time';
+      if (info?.kind === 'approval') return `approval: answer with nightshift runs approve|reject <run-id> ${step.step} before ${until}`;
+      if (info?.kind === 'wait') return `waiting until ${until}`;
+      // The pipeline does not say which (it is no longer defined, or the API does not tell).
+      return `waiting until ${until}: a wait, or an approval to answer with nightshift runs approve|reject <run-id> ${step.step} (it times out then)`;
+    }
     case 'SUBMITTED': {
       const now = jobSummary(step.job);
       if (step.job?.waitingReason) return `${now ? `${now}; ` : ''}waiting: ${step.job.waitingReason}`;

@@ -4,7 +4,7 @@ import { choiceList, type Command } from './command.js';
 import { CliUsageError } from './errors.js';
 import { PAGING, pages, printListing } from './listing.js';
 import { PLATFORM_FLAGS_USAGE, queryString, runPlatformSubcommand, segment, type PlatformContext, type PlatformSubcommand } from './platform-options.js';
-import { explainRun, findTask, getRunWithTasks, logPath } from './run-reads.js';
+import { explainRun, findTask, getRunWithTasks, logPath, pipelineSteps } from './run-reads.js';
 import { describeRun, explanationLines, runTable } from './run-view.js';
 import { watchRun } from './run-watch.js';
 
@@ -90,7 +90,7 @@ async function showRun(ctx: PlatformContext, [runId]: string[]): Promise<void> {
     ctx.print(JSON.stringify(json, null, 2));
     return;
   }
-  for (const line of describeRun(run, tasks.filter((t) => t.status === 'FAILED'))) ctx.print(line);
+  for (const line of describeRun(run, tasks.filter((t) => t.status === 'FAILED'), await pipelineSteps(ctx.api, run.pipeline))) ctx.print(line);
 }
 
 async function watch(ctx: PlatformContext, [runId]: string[], values: FlagValues): Promise<void> {
