@@ -47,7 +47,7 @@ function aRunAwaiting(): RunDetail {
       step('sign-off', 'WAITING', 0, { waitUntil: '2026-11-22T06:00:00.000Z' }),
       step('load', 'SUCCEEDED', 1),
       step('settle', 'WAITING', 0, { waitUntil: '2026-11-21T07:00:00.000Z' }),
-      step('when-clean', 'SKIPPED', 0, { reason: 'condition not met: load.rows > 0' }),
+      step('when-clean', 'SKIPPED', 0, { reason: 'skipped: condition not met: load.rows > 0' }),
     ],
     tasks: [],
   });

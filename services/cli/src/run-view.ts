@@ -99,7 +99,11 @@ export function stepNote(step: StepView, kind?: PipelineStepInfo['kind']): strin
     if (kind === 'approval') return `approval: times out ${until}`;
     return kind === 'wait' ? `until ${until}` : `until ${until} (a wait, or an approval's timeout)`;
   }
-  if ((step.status === 'SKIPPED' || step.status === 'FAILED') && step.reason) return `${step.status === 'SKIPPED' ? 'skipped' : 'failed'}: ${step.reason}`;
+  if ((step.status === 'SKIPPED' || step.status === 'FAILED') && step.reason) {
+    // The engine's skip reasons already say "skipped: ...".
+    const prefix = step.status === 'SKIPPED' ? 'skipped: ' : 'failed: ';
+    return step.reason.startsWith(prefix) ? step.reason : `${prefix}${step.reason}`;
+  }
   return '';
 }
 

@@ -289,6 +289,13 @@ describe('pipelines users define, on the embedded platform', () => {
     expect(refused.status).toBe('FAILED');
     expect(refused.reason).toMatch(/^approval of step sign-off rejected by .+: the fills look wrong$/);
     expect(step(refused, 'publish').status).toBe('PENDING');
+
+    // A retry asks again: the step waits anew, without the earlier answer.
+    const retry = await apiFetch(`${platform.apiUrl}/runs/${rejected}/retry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'fills fixed' }) });
+    expect(retry.status).toBe(202);
+    const asked = await waitFor(() => runView(rejected), (v) => v.status === 'RUNNING' && step(v, 'sign-off').status === 'WAITING', { what: 'the retried sign-off to wait again', timeoutMs: 60_000 });
+    expect(step(asked, 'sign-off').decision).toBeUndefined();
+    expect(Date.parse(step(asked, 'sign-off').waitUntil!)).toBeGreaterThan(Date.parse(step(refused, 'sign-off').finishedAt!));
   }, 240_000);
 
   it('runs the onFailure step after a step fails, then fails the run with the failed step\'s reason', async () => {

@@ -119,7 +119,8 @@ export class RunRetry {
       if (exec.jobId === undefined && tasks.size === 0) {
         // It never ran: submitted whole again, under a name no earlier claimant can have used.
         await this.reopenStep(exec, attempt, (s) => {
-          const { jobId: _j, claimToken: _c, claimedAt: _a, submittedAt: _s, finishedAt: _f, reason: _r, ...rest } = s;
+          // An approval asked again starts without the earlier attempt's answer and deadline.
+          const { jobId: _j, claimToken: _c, claimedAt: _a, submittedAt: _s, finishedAt: _f, reason: _r, waitUntil: _w, decision: _d, ...rest } = s;
           return { ...rest, status: 'PENDING', jobName: jobNameFor(run.runId, s.step, `r${attempt}`), attempt, updatedAt: this.now() };
         });
         continue;
