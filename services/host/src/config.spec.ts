@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultBusinessDate, HostUsageError, loadHostConfig, previousBusinessDay } from './config.js';
+import { defaultBusinessDate, HostHelpRequested, HostUsageError, loadHostConfig, previousBusinessDay } from './config.js';
 
 describe('host configuration', () => {
   it('defaults the business day to the previous weekday', () => {
@@ -27,14 +27,25 @@ describe('host configuration', () => {
   it.each([
     [['--frobnicate'], 'unknown argument --frobnicate'],
     [['--date'], '--date needs a value'],
-    [['--date', '20261119'], 'businessDate: must be YYYY-MM-DD'],
+    [['--date', '20261119'], '--date: must be YYYY-MM-DD'],
+    [['--date', '2026-13-01'], '--date: is not a calendar date'],
+    [['--date', '2026-02-30'], '--date: is not a calendar date'],
+    [['--date', '2026-11-28'], '--date: 2026-11-28 is a Saturday: the sample day is a weekday (or pass --no-sample)'],
   ])('rejects %j naming what is wrong', (argv, message) => {
     expect(() => loadHostConfig(argv, {})).toThrow(HostUsageError);
     expect(() => loadHostConfig(argv, {})).toThrow(message);
   });
 
-  it('rejects a bad port from the environment, naming the field', () => {
-    expect(() => loadHostConfig([], { NIGHTSHIFT_API_PORT: 'http' })).toThrow(/apiPort/);
+  it('rejects a bad port from the environment, naming the variable', () => {
+    expect(() => loadHostConfig([], { NIGHTSHIFT_API_PORT: 'http' })).toThrow(/^NIGHTSHIFT_API_PORT: /);
+  });
+
+  it('takes a weekend date without the sample day, and answers --help with the usage, not an error', () => {
+    expect(loadHostConfig(['--no-sample', '--date', '2026-11-28'], {}).businessDate).toBe('2026-11-28');
+    for (const flag of ['--help', '-h']) {
+      expect(() => loadHostConfig([flag], {})).toThrow(HostHelpRequested);
+      expect(() => loadHostConfig([flag], {})).toThrow(/^usage: npm start -- /);
+    }
   });
 
   it('reads the pipelines directory from NIGHTSHIFT_PIPELINES_DIR, else <home>/pipelines when it exists', () => {

@@ -34,7 +34,10 @@ export const hostConfigSchema = z.object({
   noSample: z.boolean(),
   /** Run ingestion, planner and reporting as three `aws`-mode processes against the platform's AWS APIs. */
   split: z.boolean(),
-  businessDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
+  businessDate: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+    .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a calendar date'),
   seed: z.coerce.number().int(),
   desks: z.array(z.string().min(1)).min(1),
   /**
@@ -43,6 +46,12 @@ export const hostConfigSchema = z.object({
    * once at start: a bad file refuses the start, naming each problem's file, path and line.
    */
   pipelinesDir: z.string().min(1).optional(),
+}).superRefine((c, ctx) => {
+  // The sample day is generated for a business day: refused here, before anything starts, not by the generator after.
+  const day = new Date(`${c.businessDate}T00:00:00Z`).getUTCDay();
+  if (!c.noSample && (day === 0 || day === 6)) {
+    ctx.addIssue({ code: 'custom', path: ['businessDate'], message: `${c.businessDate} is a ${day === 0 ? 'Sunday' : 'Saturday'}: the sample day is a weekday (or pass --no-sample)` });
+  }
 });
 export type HostConfig = z.infer<typeof hostConfigSchema>;
 
@@ -50,6 +59,28 @@ export type HostConfig = z.infer<typeof hostConfigSchema>;
 export class HostUsageError extends Error {
   readonly retryable = false;
 }
+
+/** `--help`: not an error; main prints `usage` on stdout and exits 0. */
+export class HostHelpRequested extends Error {
+  constructor(readonly usage: string) {
+    super(usage);
+    this.name = 'HostHelpRequested';
+  }
+}
+
+/** How a field of the configuration is named to the person who set it. */
+const FIELD_NAMES: Readonly<Record<string, string>> = {
+  businessDate: '--date',
+  seed: '--seed',
+  desks: '--desks',
+  home: 'NIGHTSHIFT_HOME',
+  apiPort: 'NIGHTSHIFT_API_PORT',
+  eventsPort: 'NIGHTSHIFT_EVENTS_PORT',
+  vcpus: 'NIGHTSHIFT_VCPUS',
+  memoryMiB: 'NIGHTSHIFT_MEMORY_MIB',
+  otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  pipelinesDir: 'NIGHTSHIFT_PIPELINES_DIR',
+};
 
 const USAGE = `usage: npm start -- [--once] [--no-sample] [--split] [--date YYYY-MM-DD] [--seed N] [--desks a,b,c]
        --split (npm run start:split): the services as three aws-mode processes on the platform's AWS APIs
@@ -67,7 +98,7 @@ export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.
       const v = argv[++i];
       if (v === undefined) throw new HostUsageError(`${a} needs a value\n${USAGE}`);
       flags[a.slice(2)] = v;
-    } else if (a === '--help' || a === '-h') throw new HostUsageError(USAGE);
+    } else if (a === '--help' || a === '-h') throw new HostHelpRequested(USAGE);
     else throw new HostUsageError(`unknown argument ${a}\n${USAGE}`);
   }
   const home = resolve(env['NIGHTSHIFT_HOME'] ?? '.nightshift');
@@ -93,7 +124,7 @@ export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.
         : undefined,
   });
   if (!result.success) {
-    throw new HostUsageError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n') + `\n${USAGE}`);
+    throw new HostUsageError(result.error.issues.map((i) => `${FIELD_NAMES[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('\n') + `\n${USAGE}`);
   }
   return result.data;
 }

@@ -6,7 +6,7 @@ import { startTracing, withSpan } from '@nightshift/observability';
 import { InvalidPipelineFilesError } from '@nightshift/platform';
 import { describeApiKeys } from './api-keys.js';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, purgeConsoleQueue } from './console.js';
-import { HostUsageError, loadHostConfig } from './config.js';
+import { HostHelpRequested, HostUsageError, loadHostConfig } from './config.js';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
 
@@ -23,6 +23,10 @@ async function main(): Promise<number> {
   try {
     config = loadHostConfig(process.argv.slice(2));
   } catch (e) {
+    if (e instanceof HostHelpRequested) {
+      print(e.usage);
+      return 0;
+    }
     if (e instanceof HostUsageError) {
       process.stderr.write(`${e.message}\n`);
       return 2;
