@@ -72,6 +72,17 @@ const CHOICE: PipelineDefinition = definePipeline({
   ],
 });
 
+/** A condition on a desk the day's dataset does not have: the run fails, saying so. */
+const CHOICE_NO_DESK: PipelineDefinition = definePipeline({
+  name: 'choice-no-desk',
+  description: 'test: a condition on a partition that is not there',
+  trigger: { datasets: ['orch-choice-no-desk'] },
+  steps: [
+    { name: 'measure', command: ['true'], fanOut: 'partitions', vcpus: 0.5, memoryMiB: 128 },
+    { name: 'publish', command: ['true'], dependsOn: ['measure'], when: { step: 'measure', partition: 'futures', path: 'orders', exists: true }, vcpus: 0.5, memoryMiB: 128 },
+  ],
+});
+
 /** A publication behind a person's sign-off, with `timeoutSeconds` to give it. */
 function gate(name: string, dataset: string, timeoutSeconds: number): PipelineDefinition {
   return definePipeline({
@@ -149,7 +160,7 @@ beforeAll(async () => {
     eventsPort: 0,
     vcpus: 2,
     memoryMiB: 4096,
-    extraPipelines: [SHELL, STAGE_TWO, CHOICE, SHORT_GATE, LONG_GATE, CATCH, WAIT, ON_REQUEST],
+    extraPipelines: [SHELL, STAGE_TWO, CHOICE, CHOICE_NO_DESK, SHORT_GATE, LONG_GATE, CATCH, WAIT, ON_REQUEST],
   });
   registerApi(platform);
   events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
@@ -254,6 +265,13 @@ describe('pipelines users define, on the embedded platform', () => {
     // Neither skipped step ever had a job.
     expect(step(run, 'publish').jobId).toBeUndefined();
     expect(run.tasks.filter((t) => t.step === 'publish' || t.step === 'notify')).toEqual([]);
+  }, 180_000);
+
+  it('fails the run, naming the partitions there are, when a condition reads a partition the step does not have', async () => {
+    const run = await finished(await landAndFindRun('orch-choice-no-desk', 'choice-no-desk'));
+    expect(run.status).toBe('FAILED');
+    expect(run.reason).toBe("step publish's condition reads partition futures of step measure, which has cash, program");
+    expect(step(run, 'publish').status).toBe('PENDING');
   }, 180_000);
 
   it('fails the run with the timeout as its reason when an approval never comes', async () => {

@@ -201,15 +201,7 @@ export class PlatformApi {
     const run = await this.run(caller, runId);
     if (isTerminalRunStatus(run.status)) throw conflict(`run ${runId} already finished: ${run.status}`);
     const data = { runId, reason: body.reason ?? 'cancelled through the API', requestedBy: body.requestedBy ?? caller.subject };
-    await this.ports.publisher.publish([
-      {
-        source: RunCancelRequested.source,
-        detailType: RunCancelRequested.detailType,
-        resources: [runId],
-        detail: envelope(data, { eventId: `run-cancel-${runId}`, correlationId: run.correlationId, occurredAt: this.ports.clock.now(), tenant: run.tenant }),
-      },
-    ]);
-    return { runId, location: runLocation(runId) };
+    return this.commandRun(run, RunCancelRequested, data, `run-cancel-${runId}`);
   }
 
   /**
@@ -222,15 +214,7 @@ export class PlatformApi {
     if (run.status !== 'FAILED') throw conflict(`run ${runId} is ${run.status}: only a FAILED run can be retried`);
     const attempt = run.attempt ?? 1;
     const data = { runId, requestedBy: body.requestedBy ?? caller.subject, ...(body.reason !== undefined ? { reason: body.reason } : {}) };
-    await this.ports.publisher.publish([
-      {
-        source: RunRetryRequested.source,
-        detailType: RunRetryRequested.detailType,
-        resources: [runId],
-        detail: envelope(data, { eventId: `run-retry-${runId}-after-attempt-${attempt}`, correlationId: run.correlationId, occurredAt: this.ports.clock.now(), tenant: run.tenant }),
-      },
-    ]);
-    return { runId, location: runLocation(runId) };
+    return this.commandRun(run, RunRetryRequested, data, `run-retry-${runId}-after-attempt-${attempt}`);
   }
 
   /**
@@ -248,20 +232,24 @@ export class PlatformApi {
       throw conflict(`step ${step} of run ${runId} is ${exec?.status ?? 'not planned'} (run ${run.status}): only a WAITING approval can be answered`);
     }
     const data = { runId, step, decision, decidedBy: caller.subject, ...(body.comment !== undefined ? { comment: body.comment } : {}) };
+    return this.commandRun(run, StepApprovalDecided, data, `step-approval-${runId}-${step}-${decision.toLowerCase()}-a${run.attempt ?? 1}`);
+  }
+
+  /**
+   * Publishes a command about one run for the planner (cancel, retry, an approval's answer), in the
+   * run's flow and tenant, under `eventId` (which makes asking twice one request), and answers where
+   * to follow its effect.
+   */
+  private async commandRun<T>(run: Run, contract: { source: string; detailType: string }, data: T, eventId: string): Promise<{ runId: string; location: string }> {
     await this.ports.publisher.publish([
       {
-        source: StepApprovalDecided.source,
-        detailType: StepApprovalDecided.detailType,
-        resources: [runId],
-        detail: envelope(data, {
-          eventId: `step-approval-${runId}-${step}-${decision.toLowerCase()}-a${run.attempt ?? 1}`,
-          correlationId: run.correlationId,
-          occurredAt: this.ports.clock.now(),
-          tenant: run.tenant,
-        }),
+        source: contract.source,
+        detailType: contract.detailType,
+        resources: [run.runId],
+        detail: envelope(data, { eventId, correlationId: run.correlationId, occurredAt: this.ports.clock.now(), tenant: run.tenant }),
       },
     ]);
-    return { runId, location: runLocation(runId) };
+    return { runId: run.runId, location: runLocation(run.runId) };
   }
 
   /** What attempt `attempt` (1-based) of task `<step>#<partition>` wrote, as text. */
