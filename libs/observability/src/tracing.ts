@@ -2,6 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   context,
+  createContextKey,
   propagation,
   SpanKind,
   SpanStatusCode,
@@ -98,7 +99,7 @@ const KINDS = {
 export async function withSpan<T>(name: string, options: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
   const parent: Context = options.traceparent ? contextFromTraceparent(options.traceparent) : context.active();
   const span = trace.getTracer(TRACER).startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes: options.attributes }, parent);
-  return context.with(trace.setSpan(parent, span), async () => {
+  return context.with(withWork(trace.setSpan(parent, span), options.attributes), async () => {
     try {
       const result = await fn(handle(span));
       span.setStatus({ code: SpanStatusCode.OK });
@@ -135,6 +136,46 @@ export function currentTraceparent(): string | undefined {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier['traceparent'];
+}
+
+/** Fields that tie a log line to its trace and its work: the active span's ids, and the run and task the active span concerns. */
+export interface LogContext {
+  trace_id?: string;
+  span_id?: string;
+  run_id?: string;
+  task_id?: string;
+}
+
+/**
+ * The active span's trace and span ids, and the run and task ids it concerns (a span started with
+ * `nightshift.run_id` / `nightshift.task_id` attributes carries them to every span and log line
+ * inside it). Empty outside any span.
+ */
+export function logContext(): LogContext {
+  const active = context.active();
+  const span = trace.getSpan(active);
+  const ids = span?.spanContext();
+  const work = active.getValue(WORK_KEY) as { run_id?: string; task_id?: string } | undefined;
+  return {
+    ...(ids && trace.isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : {}),
+    ...(work?.run_id ? { run_id: work.run_id } : {}),
+    ...(work?.task_id ? { task_id: work.task_id } : {}),
+  };
+}
+
+const WORK_KEY = createContextKey('nightshift.work');
+
+/** The context inside a span: the run and task ids of its attributes added to those it inherits. */
+function withWork(parent: Context, attributes: Attributes | undefined): Context {
+  const runId = attributes?.['nightshift.run_id'];
+  const taskId = attributes?.['nightshift.task_id'];
+  if (runId === undefined && taskId === undefined) return parent;
+  const inherited = (parent.getValue(WORK_KEY) as { run_id?: string; task_id?: string } | undefined) ?? {};
+  return parent.setValue(WORK_KEY, {
+    ...inherited,
+    ...(runId !== undefined ? { run_id: String(runId) } : {}),
+    ...(taskId !== undefined ? { task_id: String(taskId) } : {}),
+  });
 }
 
 function contextFromTraceparent(traceparent: string): Context {
