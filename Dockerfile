@@ -29,6 +29,9 @@ COPY libs/events/nest/package.json libs/events/nest/
 COPY libs/jobs/domain/package.json libs/jobs/domain/
 COPY libs/jobs/dynamodb/package.json libs/jobs/dynamodb/
 COPY libs/logs/aws/package.json libs/logs/aws/
+COPY libs/notifications/aws/package.json libs/notifications/aws/
+COPY libs/notifications/domain/package.json libs/notifications/domain/
+COPY libs/notifications/webhook/package.json libs/notifications/webhook/
 COPY libs/observability/package.json libs/observability/
 COPY libs/platform/package.json libs/platform/
 COPY libs/storage/aws/package.json libs/storage/aws/
@@ -53,7 +56,9 @@ FROM deps AS build
 COPY tsconfig.base.json tsconfig.build.json ./
 COPY libs/ libs/
 COPY services/ services/
-RUN npx tsc -b tsconfig.build.json
+COPY scripts/build-ui.mjs scripts/
+# The dashboard's bundle (services/reporting/dist/ui, served at /ui) is built with esbuild, a dev dependency.
+RUN npx tsc -b tsconfig.build.json && node scripts/build-ui.mjs
 # What runs: each workspace's package.json (Node resolves @nightshift/* through its exports map)
 # and its dist/, without sources, specs or build info.
 RUN mkdir -p /out \

@@ -14,6 +14,19 @@ export interface Db {
   one<T extends Row = Row>(sql: string): Promise<T>;
 }
 
+/**
+ * Wraps every statement an analytic runs: the worker traces each as a span (analytics imports no
+ * tracing). `run` must be called once and its outcome returned.
+ */
+export type DuckDbQueryInstrumentation = <T>(query: { sql: string }, run: () => Promise<T>) => Promise<T>;
+
+let instrumentation: DuckDbQueryInstrumentation = (_query, run) => run();
+
+/** Sets how statements are wrapped, for the whole process (the worker's tracing, at start). */
+export function instrumentDuckDbQueries(wrap: DuckDbQueryInstrumentation): void {
+  instrumentation = wrap;
+}
+
 export interface DuckDbOptions {
   /** Worker threads for this instance; defaults to DuckDB's choice (all cores). */
   threads?: number;
@@ -44,13 +57,14 @@ export async function withDuckDb<T>(fn: (db: Db) => Promise<T>, options: DuckDbO
 }
 
 function wrap(connection: DuckDBConnection): Db {
-  const all = async <T extends Row>(sql: string): Promise<T[]> => {
-    const reader = await connection.runAndReadAll(sql);
-    return reader.getRowObjectsJS().map((row) => normalise(row) as T);
-  };
+  const all = <T extends Row>(sql: string): Promise<T[]> =>
+    instrumentation({ sql }, async () => {
+      const reader = await connection.runAndReadAll(sql);
+      return reader.getRowObjectsJS().map((row) => normalise(row) as T);
+    });
   return {
     async exec(sql) {
-      await connection.run(sql);
+      await instrumentation({ sql }, () => connection.run(sql));
     },
     all,
     async one<T extends Row>(sql: string) {

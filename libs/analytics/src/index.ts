@@ -18,3 +18,4 @@ export {
   type RiskInput, type RiskPartial, type RiskReport, type RiskFigures, type RiskLevel, type DeskScenarios,
 } from './risk.js';
 export { runBacktest, parameterGrid, rankBacktests, type BacktestInput, type BacktestParams, type BacktestResult, type RankedBacktest } from './backtest.js';
+export { instrumentDuckDbQueries, type DuckDbQueryInstrumentation } from './duckdb.js';

@@ -32,6 +32,11 @@ export const runSchema = z
     status: runStatusSchema,
     correlationId: z.string(),
     traceparent: z.string().optional(),
+    traceId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .optional()
+      .describe("The run's trace (OTLP trace id, derived from the run id): every span of its work, whichever service wrote it; the run's own span is its root. Always sent; optional for older servers."),
     tenant: z.string().optional(),
     tasksTotal: z.number().int().nonnegative(),
     createdAt: timestamp,

@@ -5,6 +5,7 @@ import { BatchJobStateChange } from './events/batch-job-state-change.js';
 import { DatasetLanded } from './events/dataset-landed.js';
 import { DatasetRegistered } from './events/dataset-registered.js';
 import { DatasetRejected } from './events/dataset-rejected.js';
+import { MessageDeadLettered } from './events/message-dead-lettered.js';
 import { ReportPublished } from './events/report-published.js';
 import { RunCancelRequested } from './events/run-cancel-requested.js';
 import { RunFailed } from './events/run-failed.js';
@@ -25,7 +26,7 @@ export interface EventContract {
 export const EVENT_CATALOG = {
   [DatasetLanded.detailType]: { ...DatasetLanded, producer: 'upstream systems', consumers: ['ingestion'], enveloped: false },
   [DatasetRegistered.detailType]: { ...DatasetRegistered, producer: 'ingestion', consumers: ['planner'], enveloped: true },
-  [DatasetRejected.detailType]: { ...DatasetRejected, producer: 'ingestion', consumers: ['anyone (notifications)'], enveloped: true },
+  [DatasetRejected.detailType]: { ...DatasetRejected, producer: 'ingestion', consumers: ['reporting (notifications)'], enveloped: true },
   [RunRequested.detailType]: { ...RunRequested, producer: 'api, scheduler', consumers: ['planner'], enveloped: true },
   [RunCancelRequested.detailType]: { ...RunCancelRequested, producer: 'api', consumers: ['planner'], enveloped: true },
   [RunRetryRequested.detailType]: { ...RunRetryRequested, producer: 'api', consumers: ['planner'], enveloped: true },
@@ -36,6 +37,7 @@ export const EVENT_CATALOG = {
   [RunFailed.detailType]: { ...RunFailed, producer: 'planner', consumers: ['reporting', 'planner'], enveloped: true },
   [ReportPublished.detailType]: { ...ReportPublished, producer: 'reporting', consumers: ['anyone'], enveloped: true },
   [BatchJobStateChange.detailType]: { ...BatchJobStateChange, producer: 'AWS Batch / local compute', consumers: ['planner'], enveloped: false },
+  [MessageDeadLettered.detailType]: { ...MessageDeadLettered, producer: 'the embedded event bus', consumers: ['reporting (notifications)'], enveloped: true },
 } as const satisfies Record<string, EventContract & { producer: string; consumers: readonly string[]; enveloped: boolean }>;
 
 export type CatalogDetailType = keyof typeof EVENT_CATALOG;

@@ -90,6 +90,7 @@ describe('event contracts', () => {
         'Dataset Landed',
         'Dataset Registered',
         'Dataset Rejected',
+        'Message Dead-Lettered',
         'Report Published',
         'Run Cancel Requested',
         'Run Failed',

@@ -67,6 +67,8 @@ export const NightshiftSource = {
   reporting: 'nightshift.reporting',
   scheduler: 'nightshift.scheduler',
   api: 'nightshift.api',
+  /** The embedded event bus itself (Message Dead-Lettered). */
+  bus: 'nightshift.bus',
 } as const;
 export type NightshiftSource = (typeof NightshiftSource)[keyof typeof NightshiftSource];
 

@@ -13,6 +13,7 @@ export * from './events/run-succeeded.js';
 export * from './events/run-failed.js';
 export * from './events/report-published.js';
 export * from './events/batch-job-state-change.js';
+export * from './events/message-dead-lettered.js';
 export * from './catalog.js';
 export * from './rules.js';
 export * from './trace-context.js';

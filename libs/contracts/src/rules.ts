@@ -3,6 +3,8 @@ import { BackfillRequested } from './events/backfill-requested.js';
 import { BatchJobStateChange } from './events/batch-job-state-change.js';
 import { DatasetLanded } from './events/dataset-landed.js';
 import { DatasetRegistered } from './events/dataset-registered.js';
+import { DatasetRejected } from './events/dataset-rejected.js';
+import { MessageDeadLettered } from './events/message-dead-lettered.js';
 import { ReportPublished } from './events/report-published.js';
 import { RunCancelRequested } from './events/run-cancel-requested.js';
 import { RunFailed } from './events/run-failed.js';
@@ -96,6 +98,14 @@ export const SERVICE_RULES: Readonly<Record<ServiceName, readonly RuleDefinition
       name: 'reporting-report-published',
       description: 'Published reports, to keep the report index (and notify).',
       eventPattern: { source: [ReportPublished.source], 'detail-type': [ReportPublished.detailType] },
+    },
+    {
+      name: 'reporting-notifications',
+      description: 'Rejected landings and dead-lettered messages, for the webhook/SNS notifications (finished runs come by reporting-run-finished).',
+      eventPattern: {
+        source: [DatasetRejected.source, MessageDeadLettered.source],
+        'detail-type': [DatasetRejected.detailType, MessageDeadLettered.detailType],
+      },
     },
   ],
 };

@@ -1,1 +1,4 @@
 export * from './tracing.js';
+export * from './trace-file.js';
+export * from './metrics.js';
+export * from './logger.js';

@@ -2,6 +2,7 @@ import { BatchClient } from '@aws-sdk/client-batch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createAwsDocumentClient } from '@nightshift/jobs-dynamodb';
@@ -18,6 +19,8 @@ export interface AwsClients {
   s3: S3Client;
   batch: BatchClient;
   logs: CloudWatchLogsClient;
+  /** Notifications to SNS topics (reporting); connects only if one is configured. */
+  sns: SNSClient;
   dynamo: DynamoDBDocumentClient;
   /** Closes every client's connections. */
   destroy(): void;
@@ -38,6 +41,7 @@ export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
     s3: new S3Client({ forcePathStyle: options.s3ForcePathStyle ?? false }),
     batch: new BatchClient({}),
     logs: new CloudWatchLogsClient({}),
+    sns: new SNSClient({}),
     dynamo,
   };
   return {

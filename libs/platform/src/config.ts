@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_LEVELS, type LogLevel } from '@nightshift/observability';
 
 /** An S3 bucket name, as far as the config checks it (S3 refuses the rest at the first request). */
 const bucketName = z.string().min(3).max(63);
@@ -42,6 +43,8 @@ export const deploymentFields = {
    * knows pipelines (planner, reporting) must be given the same directory.
    */
   pipelinesDir: z.string().min(1).optional(),
+  /** The least severe log line written (JSON lines on stdout): `info` by default, `debug` adds the framework's boot lines. */
+  logLevel: z.enum(LOG_LEVELS).default('info'),
 };
 
 /** The fields {@link deploymentFields} gives a parsed config. */
@@ -57,6 +60,8 @@ export interface DeploymentConfig {
   otlpEndpoint?: string;
   traceFile?: string;
   pipelinesDir?: string;
+  /** Default info (a config built in code may leave it out). */
+  logLevel?: LogLevel;
 }
 
 /** What each mode requires: a directory in local mode, a bucket in aws mode. */
@@ -83,6 +88,7 @@ export function deploymentEnv(env: NodeJS.ProcessEnv = process.env): Record<keyo
     otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
     traceFile: env['NIGHTSHIFT_TRACE_FILE'] || undefined,
     pipelinesDir: env['NIGHTSHIFT_PIPELINES_DIR'] || undefined,
+    logLevel: env['NIGHTSHIFT_LOG_LEVEL'] || undefined,
   };
 }
 
@@ -99,6 +105,7 @@ export const DEPLOYMENT_ENV_NAMES: Readonly<Record<string, string>> = {
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
   traceFile: 'NIGHTSHIFT_TRACE_FILE',
   pipelinesDir: 'NIGHTSHIFT_PIPELINES_DIR',
+  logLevel: 'NIGHTSHIFT_LOG_LEVEL',
 };
 
 /** A deployable's configuration is invalid: names each variable and what is wrong. Not retryable. */

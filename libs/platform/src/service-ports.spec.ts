@@ -6,6 +6,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SERVICE_RULES } from '@nightshift/contracts';
 import { CLAIM_CHECK_PREFIX } from '@nightshift/events-domain';
 import { LocalEventBus, PutEventsHttpEndpoint, SqsHttpEndpoint } from '@nightshift/events-local';
@@ -41,6 +42,7 @@ describe('bindServicePorts in aws mode: the object store on its buckets', () => 
       sqs: new SQSClient({ region, credentials }),
       batch: new BatchClient({ region, credentials }),
       logs: new CloudWatchLogsClient({ region, credentials }),
+      sns: new SNSClient({ region, credentials }),
       dynamo: createAwsDocumentClient({ region, credentials }),
     };
     aws = { ...clients, destroy: () => Object.values(clients).forEach((c) => c.destroy()) };
@@ -184,6 +186,7 @@ function awsClientsWith(sqs: SQSClient): AwsClients {
     sqs,
     batch: new BatchClient({ region, credentials }),
     logs: new CloudWatchLogsClient({ region, credentials }),
+    sns: new SNSClient({ region, credentials }),
     dynamo: createAwsDocumentClient({ region, credentials }),
   };
   return { ...clients, destroy: () => Object.values(clients).forEach((c) => c.destroy()) };

@@ -7,6 +7,7 @@ import { s3ObjectStoreForBuckets } from '@nightshift/storage-aws';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import type { DeploymentConfig } from './config.js';
+import { MeteredPutEventsTarget } from './metered-put-events-target.js';
 import { assertRuntimeMatches, type ServiceRuntime } from './runtime.js';
 
 /** The services that own a queue on the bus. */
@@ -69,7 +70,7 @@ export function bindServicePorts(service: string, config: ServicePortsConfig, ru
     objects,
     consumer,
     deadLetters,
-    publisher: new PutEventsPublisher(bound.events, { claimChecks: objects, ...(bound.eventBusName !== undefined ? { eventBusName: bound.eventBusName } : {}) }),
+    publisher: new PutEventsPublisher(new MeteredPutEventsTarget(bound.events), { claimChecks: objects, ...(bound.eventBusName !== undefined ? { eventBusName: bound.eventBusName } : {}) }),
     transport: new QueueServer({ consumer, claimChecks: objects, concurrency: config.concurrency }),
   };
 }

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { startTracing } from '@nightshift/observability';
+import { createLogger, nestLogger, startMetrics, startTracing } from '@nightshift/observability';
 import { createAwsClients } from './aws-clients.js';
 import { ConfigError, type DeploymentConfig } from './config.js';
 import { InvalidPipelineFilesError } from './errors.js';
@@ -11,7 +11,9 @@ export type StopService = () => Promise<void>;
 /**
  * The `main` of a service deployed as its own process (an ECS task, or one of the processes of
  * `npm run start:split`): parses the config (a bad one exits 2 naming the variables; so do bad
- * pipeline files, naming each problem), starts tracing first, creates the process's AWS SDK
+ * pipeline files, naming each problem), starts tracing first, logs JSON lines to stdout (Nest's
+ * and the service's, service `nightshift-<service>`, at NIGHTSHIFT_LOG_LEVEL: what CloudWatch Logs
+ * or `<home>/services/<service>.log` keeps), creates the process's AWS SDK
  * clients, starts the service, and on SIGTERM or SIGINT stops receiving, lets the handlers under
  * way finish (ECS gives 30 s before SIGKILL), then exits 0. Messages not acked by then come back
  * after their visibility timeout.
@@ -21,7 +23,6 @@ export async function runStandalone<C extends DeploymentConfig>(
   loadConfig: () => C,
   start: (config: C, runtime: AwsRuntime) => Promise<StopService>,
 ): Promise<void> {
-  const log = new Logger(service);
   let config: C;
   try {
     config = loadConfig();
@@ -40,12 +41,18 @@ export async function runStandalone<C extends DeploymentConfig>(
     return;
   }
   const tracing = startTracing({ serviceName: `nightshift-${service}`, otlpEndpoint: config.otlpEndpoint, traceFile: config.traceFile });
+  // Pushed by OTLP when an endpoint is set; reporting also serves them at GET /metrics.
+  const metrics = startMetrics({ serviceName: `nightshift-${service}`, ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}) });
+  // Before any Nest app exists: Nest keeps one logger per process, and every app created after uses it.
+  Logger.overrideLogger(nestLogger(createLogger({ service: `nightshift-${service}`, level: config.logLevel })));
+  const log = new Logger(service);
   const aws = createAwsClients({ s3ForcePathStyle: config.s3ForcePathStyle });
   let stop: StopService;
   try {
     stop = await start(config, { mode: 'aws', aws });
   } catch (e) {
     aws.destroy();
+    await metrics.shutdown();
     await tracing.shutdown();
     // Pipeline files are configuration too: their problems are what to fix, not a stack trace.
     if (!(e instanceof InvalidPipelineFilesError)) throw e;
@@ -62,6 +69,7 @@ export async function runStandalone<C extends DeploymentConfig>(
     void stop()
       .catch((e: unknown) => log.error(`stop failed: ${String(e)}`))
       .then(() => aws.destroy())
+      .then(() => metrics.shutdown())
       .then(() => tracing.shutdown())
       .finally(() => process.exit(0));
   };

@@ -10,6 +10,7 @@ import { ApiProblemError, CliUsageError, LandingRefusedError } from './errors.js
 import { generateCommand } from './generate-command.js';
 import { landCommand } from './land-command.js';
 import { metricsCommand } from './metrics-command.js';
+import { notificationsCommand } from './notifications-command.js';
 import { runsCommand } from './runs-command.js';
 import { tcaCommand } from './tca-command.js';
 
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   pipelinesCommand,
   datasetsCommand,
   dlqCommand,
+  notificationsCommand,
 ];
 
 function topUsage(): string {
@@ -40,7 +42,7 @@ function topUsage(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `nightshift <command> --help` for its options. The analytics commands print JSON; the platform commands',
-    '(runs, backfill, land, pipelines, datasets, dlq) print tables, or the REST API\'s JSON with --json. Errors are one line on stderr.',
+    '(runs, backfill, land, pipelines, datasets, dlq, notifications) print tables, or the REST API\'s JSON with --json. Errors are one line on stderr.',
     'Exit codes: 0 done, 2 bad input or usage, 1 other failure. `nightshift --version` prints the version.',
     '',
   ].join('\n');

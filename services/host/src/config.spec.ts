@@ -19,9 +19,15 @@ describe('host configuration', () => {
   });
 
   it('reads flags and environment', () => {
-    const c = loadHostConfig(['--once', '--date', '2026-11-19', '--desks', 'a, b', '--seed', '9'], { NIGHTSHIFT_HOME: '/tmp/h', NIGHTSHIFT_VCPUS: '3' });
-    expect(c).toMatchObject({ home: '/tmp/h', once: true, split: false, businessDate: '2026-11-19', desks: ['a', 'b'], seed: 9, vcpus: 3, apiPort: 3000, eventsPort: 4010 });
+    const c = loadHostConfig(['--once', '--date', '2026-11-19', '--desks', 'a, b', '--seed', '9'], { NIGHTSHIFT_HOME: '/tmp/h', NIGHTSHIFT_VCPUS: '3', NIGHTSHIFT_API_PORT: '3001' });
+    expect(c).toMatchObject({ home: '/tmp/h', once: true, split: false, businessDate: '2026-11-19', desks: ['a', 'b'], seed: 9, vcpus: 3, apiPort: 3001, eventsPort: 0 });
     expect(loadHostConfig(['--split'], {}).split).toBe(true);
+  });
+
+  it('serves on 3000 and 4010 by default, but takes any free ports with --once unless they were set', () => {
+    expect(loadHostConfig([], {})).toMatchObject({ apiPort: 3000, eventsPort: 4010 });
+    expect(loadHostConfig(['--once'], {})).toMatchObject({ apiPort: 0, eventsPort: 0 });
+    expect(loadHostConfig(['--once'], { NIGHTSHIFT_API_PORT: '3100', NIGHTSHIFT_EVENTS_PORT: '4110' })).toMatchObject({ apiPort: 3100, eventsPort: 4110 });
   });
 
   it.each([

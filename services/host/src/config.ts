@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { LOG_LEVELS } from '@nightshift/observability';
 import { previousBusinessDayBefore, type CalendarId, type PipelineDefinition } from '@nightshift/jobs-domain';
 
 /**
@@ -22,13 +23,15 @@ export function defaultBusinessDate(pipeline: Pick<PipelineDefinition, 'calendar
 export const hostConfigSchema = z.object({
   /** Everything the embedded mode keeps on disk: DynamoDB data, bus queues, objects, traces, logs. */
   home: z.string().min(1),
+  /** The REST API's port (`NIGHTSHIFT_API_PORT`; 3000, but any free one with --once: nothing is served after it exits). */
   apiPort: z.coerce.number().int().min(0).max(65535),
+  /** The AWS APIs gateway's port (`NIGHTSHIFT_EVENTS_PORT`; 4010, any free one with --once). */
   eventsPort: z.coerce.number().int().min(0).max(65535),
   /** The local compute environment's budget. */
   vcpus: z.coerce.number().positive(),
   memoryMiB: z.coerce.number().int().positive(),
   otlpEndpoint: z.string().url().optional(),
-  /** Exit after the first report (or failure) instead of serving until Ctrl-C. */
+  /** Exit once the sample day's runs have ended (reports or failures) instead of serving until Ctrl-C. */
   once: z.boolean(),
   /** Skip creating and landing the sample business day. */
   noSample: z.boolean(),
@@ -46,6 +49,14 @@ export const hostConfigSchema = z.object({
    * once at start: a bad file refuses the start, naming each problem's file, path and line.
    */
   pipelinesDir: z.string().min(1).optional(),
+  /**
+   * Notification subscriptions: webhooks signed with HMAC-SHA256 (`NIGHTSHIFT_WEBHOOKS_FILE`; by
+   * default `<home>/webhooks.yaml` when that file exists; docs/notifications.md). A bad file refuses
+   * the start, naming its entry and field.
+   */
+  webhooksFile: z.string().min(1).optional(),
+  /** The least severe line the platform logs (`<home>/logs/nightshift.jsonl`, and stderr on a terminal); the workers' too. */
+  logLevel: z.enum(LOG_LEVELS),
 }).superRefine((c, ctx) => {
   // The sample day is generated for a business day: refused here, before anything starts, not by the generator after.
   const day = new Date(`${c.businessDate}T00:00:00Z`).getUTCDay();
@@ -68,8 +79,8 @@ export class HostHelpRequested extends Error {
   }
 }
 
-/** How a field of the configuration is named to the person who set it. */
-const FIELD_NAMES: Readonly<Record<string, string>> = {
+/** How a field of the configuration is named to the person who sets it. */
+export const FIELD_NAMES: Readonly<Record<string, string>> = {
   businessDate: '--date',
   seed: '--seed',
   desks: '--desks',
@@ -80,14 +91,19 @@ const FIELD_NAMES: Readonly<Record<string, string>> = {
   memoryMiB: 'NIGHTSHIFT_MEMORY_MIB',
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
   pipelinesDir: 'NIGHTSHIFT_PIPELINES_DIR',
+  webhooksFile: 'NIGHTSHIFT_WEBHOOKS_FILE',
+  logLevel: 'NIGHTSHIFT_LOG_LEVEL',
 };
 
 const USAGE = `usage: npm start -- [--once] [--no-sample] [--split] [--date YYYY-MM-DD] [--seed N] [--desks a,b,c]
        --split (npm run start:split): the services as three aws-mode processes on the platform's AWS APIs
-environment: NIGHTSHIFT_HOME (default ./.nightshift), NIGHTSHIFT_API_PORT (3000), NIGHTSHIFT_EVENTS_PORT (4010: the AWS APIs),
+       --once: run the sample day, print the reports' files and a summary line, exit (1 if a run failed or the day was rejected)
+environment: NIGHTSHIFT_HOME (default ./.nightshift), NIGHTSHIFT_API_PORT (3000), NIGHTSHIFT_EVENTS_PORT (4010: the AWS APIs;
+             with --once both default to any free port),
              NIGHTSHIFT_VCPUS (all cores), NIGHTSHIFT_MEMORY_MIB (4096), OTEL_EXPORTER_OTLP_ENDPOINT,
              NIGHTSHIFT_PIPELINES_DIR (pipelines of your own, one per *.yaml, *.yml or *.json file; default
-             <home>/pipelines when it exists)`;
+             <home>/pipelines when it exists), NIGHTSHIFT_WEBHOOKS_FILE (webhooks to notify; default
+             <home>/webhooks.yaml when it exists), NIGHTSHIFT_LOG_LEVEL (info; trace|debug|info|warn|error|fatal|silent)`;
 
 export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date()): HostConfig {
   const flags: Record<string, string | boolean> = {};
@@ -103,10 +119,12 @@ export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.
   }
   const home = resolve(env['NIGHTSHIFT_HOME'] ?? '.nightshift');
   const defaultPipelinesDir = join(home, 'pipelines');
+  const defaultWebhooksFile = join(home, 'webhooks.yaml');
   const result = hostConfigSchema.safeParse({
     home,
-    apiPort: env['NIGHTSHIFT_API_PORT'] ?? 3000,
-    eventsPort: env['NIGHTSHIFT_EVENTS_PORT'] ?? 4010,
+    // --once serves nobody after it exits: any free ports, unless asked for, so it runs beside a serving host.
+    apiPort: env['NIGHTSHIFT_API_PORT'] || (flags['once'] === true ? 0 : 3000),
+    eventsPort: env['NIGHTSHIFT_EVENTS_PORT'] || (flags['once'] === true ? 0 : 4010),
     vcpus: env['NIGHTSHIFT_VCPUS'] ?? availableParallelism(),
     memoryMiB: env['NIGHTSHIFT_MEMORY_MIB'] ?? 4096,
     otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
@@ -122,6 +140,12 @@ export function loadHostConfig(argv: string[], env: NodeJS.ProcessEnv = process.
       : statSync(defaultPipelinesDir, { throwIfNoEntry: false })?.isDirectory()
         ? defaultPipelinesDir
         : undefined,
+    webhooksFile: env['NIGHTSHIFT_WEBHOOKS_FILE']
+      ? resolve(env['NIGHTSHIFT_WEBHOOKS_FILE'])
+      : statSync(defaultWebhooksFile, { throwIfNoEntry: false })?.isFile()
+        ? defaultWebhooksFile
+        : undefined,
+    logLevel: env['NIGHTSHIFT_LOG_LEVEL'] || 'info',
   });
   if (!result.success) {
     throw new HostUsageError(result.error.issues.map((i) => `${FIELD_NAMES[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('\n') + `\n${USAGE}`);

@@ -12,6 +12,7 @@ import {
 } from '@nightshift/contracts';
 import type { LocalEventBus } from '@nightshift/events-local';
 import { runProgress, type JobStore, type Run } from '@nightshift/jobs-domain';
+import { formatHeadlineFigure } from '@nightshift/reporting';
 
 /** The console's own queue on the bus: the outcomes a person starting nightshift wants to see. */
 export const CONSOLE_QUEUE = 'console';
@@ -154,3 +155,33 @@ function asOutcome(event: EventBridgeEvent, correlationId: string): FlowOutcome 
   }
   return undefined;
 }
+
+/**
+ * What the terminal shows of a published report: its headline figures with their units, the file
+ * the document was written to, and (while the API serves) where to read it.
+ */
+export function reportLines(detail: ReportPublishedDetail, where: { file: string; apiUrl?: string }): string[] {
+  const d = detail.data;
+  return [
+    `Report Published ${d.reportId} (${d.pipeline}, ${d.businessDate})`,
+    ...Object.entries(d.headline).map(([name, value]) => `  ${name.padEnd(30)} ${formatHeadlineFigure(name, value)}`),
+    `  file:   ${where.file}`,
+    ...(where.apiUrl ? [`  report: ${where.apiUrl}/reports/${d.reportId}`, `  run:    ${where.apiUrl}/runs/${d.runId}`] : []),
+  ];
+}
+
+/**
+ * The one closing line of a start: `done: 3 runs (3 succeeded, 0 failed), 3 reports, 0 rejected in
+ * 41.2 s`. Every run of a followed flow ends in a report or a failure; `flow` is undefined when no
+ * day was landed (--no-sample).
+ */
+export function flowSummary(flow: Pick<FlowResult, 'outcomes'> | undefined, elapsedMs: number): string {
+  const outcomes = flow?.outcomes ?? [];
+  const reports = outcomes.filter((o) => o.kind === 'report').length;
+  const failed = outcomes.filter((o) => o.kind === 'failed').length;
+  const rejected = outcomes.filter((o) => o.kind === 'rejected').length;
+  const runs = reports + failed;
+  return `done: ${plural(runs, 'run')} (${reports} succeeded, ${failed} failed), ${plural(reports, 'report')}, ${rejected} rejected in ${(elapsedMs / 1000).toFixed(1)} s`;
+}
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -8,7 +8,7 @@ import {
 } from '@nightshift/analytics';
 import { DatasetLanded, RunFailed, SERVICE_RULES, type DatasetLandedDetail, type EventBridgeEvent } from '@nightshift/contracts';
 import { definePipeline, noopPipeline, type Task } from '@nightshift/jobs-domain';
-import { startTracing, withSpan, type SpanRecord, type Tracing } from '@nightshift/observability';
+import { readTraceFile, runSpanId, runTraceId, startTracing, withSpan, type Tracing } from '@nightshift/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, type FlowOutcome } from './console.js';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
@@ -215,25 +215,40 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     expect(risk.total.levels[1]!.historical_var).toBeCloseTo(directRisk.total.levels[1]!.historical_var!, 6);
     expect(risk.total.levels[1]!.historical_es!).toBeGreaterThanOrEqual(risk.total.levels[1]!.historical_var!);
 
-    // One trace from the upstream event to the published report, through the worker processes.
+    // The landing's trace runs from the upstream event to the planner, which links it to each run's
+    // own trace: the run's span, its workers' spans (from the worker processes) and its report.
     // Spans reach the file after the work they time (batched, and from every worker process), so poll for them.
-    const ANALYTICS = ['tca', 'execution-report', 'risk'];
-    const SERVICE_SPANS = ['test upstream', 'ingestion: Dataset Landed', 'planner: Dataset Registered', 'reporting: Run Succeeded'];
-    const workersOf = (names: string[], analytic: string) => names.filter((n) => n.startsWith(`worker: ${analytic} `));
-    const names = await waitFor(
+    const ANALYTICS: Record<string, string> = { 'nightly-tca': 'tca', 'execution-report': 'execution-report', 'desk-risk': 'risk' };
+    const LANDING_SPANS = ['test upstream', 'ingestion: Dataset Landed', 'planner: Dataset Registered'];
+    const runs = outcomes.flatMap((o) => (o.kind === 'report' ? [{ runId: o.detail.data.runId, analytic: ANALYTICS[o.detail.data.pipeline]! }] : []));
+    const spans = await waitFor(
       async () => {
         await tracing.forceFlush();
-        const spans = (await readFile(platform.traceFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as SpanRecord);
-        return spans.filter((s) => s.traceId === traceId).map((s) => s.name).sort();
+        return readTraceFile(platform.traceFile);
       },
-      (seen) => SERVICE_SPANS.every((n) => seen.includes(n)) && ANALYTICS.every((a) => workersOf(seen, a).length >= DESKS.length),
-      { what: `trace ${traceId} in ${platform.traceFile} to hold ${SERVICE_SPANS.join(', ')} and ${DESKS.length} worker spans of each of ${ANALYTICS.join(', ')}` },
+      (all) =>
+        LANDING_SPANS.every((n) => all.some((s) => s.traceId === traceId && s.name === n)) &&
+        runs.every(({ runId, analytic }) => {
+          const inRun = all.filter((s) => s.traceId === runTraceId(runId));
+          return inRun.some((s) => s.spanId === runSpanId(runId)) && inRun.some((s) => s.name === 'reporting: Run Succeeded') && inRun.filter((s) => s.name.startsWith(`worker: ${analytic} `)).length >= DESKS.length;
+        }),
+      { what: `trace ${traceId} in ${platform.traceFile} to hold ${LANDING_SPANS.join(', ')}, and each run's trace its span, its report's and ${DESKS.length} worker spans` },
     );
-    expect(names).toContain('test upstream');
-    expect(names).toContain('ingestion: Dataset Landed');
-    expect(names).toContain('planner: Dataset Registered');
-    expect(names).toContain('reporting: Run Succeeded');
-    for (const analytic of ANALYTICS) expect(workersOf(names, analytic)).toHaveLength(DESKS.length);
+    const registered = spans.find((s) => s.traceId === traceId && s.name === 'planner: Dataset Registered')!;
+    expect(registered.service).toBe('nightshift-planner');
+    expect(spans.find((s) => s.traceId === traceId && s.name === 'ingestion: Dataset Landed')!.service).toBe('nightshift-ingestion');
+    for (const { runId, analytic } of runs) {
+      const inRun = spans.filter((s) => s.traceId === runTraceId(runId));
+      const run = inRun.find((s) => s.spanId === runSpanId(runId))!;
+      expect(run).toMatchObject({ status: 'OK', service: 'nightshift-planner', attributes: expect.objectContaining({ 'nightshift.run_id': runId }) });
+      // Linked both ways: the landing's planner span to the run, the run to the span that started it.
+      expect(registered.links).toContainEqual(expect.objectContaining({ traceId: run.traceId, spanId: run.spanId }));
+      expect(run.links.some((l) => l.traceId === traceId)).toBe(true);
+      const workers = inRun.filter((s) => s.name.startsWith(`worker: ${analytic} `));
+      expect(workers.map((w) => w.service)).toEqual(DESKS.map(() => `nightshift-worker-${analytic}`));
+      expect(workers.map((w) => w.parentSpanId)).toEqual(DESKS.map(() => run.spanId));
+      expect(inRun.find((s) => s.name === 'reporting: Run Succeeded')!.service).toBe('nightshift-reporting');
+    }
   });
 
   it('does not retry a worker that exits 2 (bad input): the run fails after one attempt, and the attempt\'s log says why', async () => {
@@ -253,7 +268,8 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     const log = await apiFetch(`${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks/${encodeURIComponent(task!.taskId)}/attempts/1/log`);
     expect(log.status).toBe(200);
     expect(log.headers.get('content-type')).toContain('text/plain');
-    expect(await log.text()).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z bad input: unknown analytic "no-such-analytic"/m);
+    // Each line stamped as the compute environment read it; the worker's own lines are JSON.
+    expect(await log.text()).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \{"level":"error",.*"msg":"bad input: unknown analytic \\"no-such-analytic\\"/m);
     const missing = await apiFetch(`${platform.apiUrl}/runs/${outcome.detail.data.runId}/tasks/${encodeURIComponent(task!.taskId)}/attempts/2/log`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { detail: string }).detail).toBe('task boom#all of run ' + outcome.detail.data.runId + ' has no attempt 2 (it has 1)');

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import 'reflect-metadata';
-import { Logger, type INestApplication, type INestMicroservice, type LoggerService } from '@nestjs/common';
+import { Logger, type INestApplication, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { callerOf, loadOrCreateAccessKeys, mayPublishSource, type AccessGrant, type AwsCredentials } from '@nightshift/aws-wire';
@@ -13,7 +13,9 @@ import { IngestionModule, ingestionConfigSchema } from '@nightshift/ingestion';
 import { BUILT_IN_PIPELINES, type Clock, type JobStore, type PipelineDefinition, type ScheduleState } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, DynamoDbScheduleState, startEmbeddedDynamoDb, TtlSweeper } from '@nightshift/jobs-dynamodb';
 import { PlannerModule, plannerConfigSchema, ReconciliationLoop } from '@nightshift/planner';
-import { ReportingModule, reportingConfigSchema, reportingHttpAdapter } from '@nightshift/reporting';
+import { loadNotificationSubscriptions, ReportingModule, reportingConfigSchema, reportingHttpAdapter, type ReportingConfig } from '@nightshift/reporting';
+import { platformMetrics, startMetrics } from '@nightshift/observability';
+import { createLogger, nestLogger, type LogLevel, type LogSink } from '@nightshift/observability';
 import { loadPipelineFiles, type ServiceRuntime } from '@nightshift/platform';
 import { DirectoryObjectStore, S3HttpEndpoint } from '@nightshift/storage-local';
 import { ensureApiKeys, type EmbeddedApiKeys } from './api-keys.js';
@@ -49,6 +51,14 @@ export interface EmbeddedPlatformOptions {
    * (`NIGHTSHIFT_PIPELINES_DIR`) and read the same files.
    */
   pipelinesDir?: string;
+  /**
+   * The notification subscriptions file (webhooks; see docs/notifications.md): read before anything
+   * starts, so a bad file refuses the start with an `InvalidSubscriptionsError` naming its entry and
+   * field. Reporting (in-process or split) delivers to its subscriptions.
+   */
+  webhooksFile?: string;
+  /** Notification delivery settings of reporting (tests shorten the backoff). */
+  notificationSettings?: Partial<Pick<ReportingConfig, 'notificationMaxAttempts' | 'notificationBackoffMs' | 'notificationMaxBackoffMs' | 'notificationTimeoutMs' | 'notificationPollMs'>>;
   /** Bus redelivery settings (tests shorten them). */
   visibilityTimeoutMs?: number;
   /** How often the planner's reconciliation sweep runs (default 30 s; tests shorten it). */
@@ -59,8 +69,15 @@ export interface EmbeddedPlatformOptions {
   schedulerIntervalMs?: number;
   /** The embedded scheduler's clock, one-process topology (tests move time with it); the system's when absent. */
   schedulerClock?: Clock;
-  /** Nest's logger; `false` silences the framework's own lines. */
-  logger?: LoggerService | false;
+  /**
+   * The platform's log lines: the host's own (context `host`) and the in-process services' (service
+   * `nightshift-ingestion|planner|reporting`; Nest's boot lines at debug), as JSON lines appended to
+   * `<home>/logs/nightshift.jsonl` ({@link EmbeddedPlatform.logFile}), at `level` (default info).
+   * `console` also gets them readable (pino-pretty): the host passes stderr when it is a terminal.
+   * The split services log JSON to their own stdout (`<home>/services/<service>.log`), at the same level.
+   * `false`: no log lines at all.
+   */
+  logger?: false | { level?: LogLevel; console?: LogSink };
 }
 
 /** The access keys of the AWS APIs gateway, from `<home>/credentials.json`. */
@@ -156,12 +173,29 @@ export interface EmbeddedPlatform {
   compute: LocalComputeEnvironment;
   objects: DirectoryObjectStore;
   traceFile: string;
+  /** The platform's JSON log lines (see {@link EmbeddedPlatformOptions.logger}); absent with `logger: false`. */
+  logFile?: string;
   /** The service processes (split topology only). */
   services?: ServiceProcesses;
   /** Names of the pipelines a registered dataset of this name starts, one run each. */
   pipelinesFor(dataset: string): string[];
   stop(): Promise<void>;
 }
+
+/**
+ * The `service` of the in-process services' log lines by their Nest Logger's context, the names
+ * their spans report too; other contexts (the host's `host`, Nest's own) are `nightshift`'s.
+ */
+const SERVICE_OF_CONTEXT: Readonly<Record<string, string>> = {
+  ingestion: 'nightshift-ingestion',
+  planner: 'nightshift-planner',
+  scheduler: 'nightshift-planner',
+  reconciler: 'nightshift-planner',
+  reporting: 'nightshift-reporting',
+};
+
+/** The Nest loggers of the platforms running in this process, the latest started last: Nest has one per process. */
+const NEST_LOGGERS: Array<ReturnType<typeof nestLogger> | false> = [];
 
 export const TABLE_NAME = 'nightshift';
 /** The one bucket the embedded S3 API serves: the object store directory. */
@@ -193,6 +227,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     options.pipelinesDir === undefined ? [] : loadPipelineFiles(options.pipelinesDir, { builtIn: [...BUILT_IN_PIPELINES, ...(options.extraPipelines ?? [])], required: true });
   // What the in-process planner and reporting run beside the built-in ones.
   const extraPipelines = [...filePipelines, ...(options.extraPipelines ?? [])];
+  if (options.webhooksFile !== undefined) loadNotificationSubscriptions({ webhooksFile: options.webhooksFile });
   const dirs = {
     dynamo: join(options.home, 'dynamodb'),
     bus: join(options.home, 'bus'),
@@ -203,10 +238,33 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
   };
   for (const d of Object.values(dirs)) await mkdir(d, { recursive: true });
   const traceFile = join(dirs.traces, 'traces.jsonl');
+  const logFile = options.logger === false ? undefined : join(dirs.logs, 'nightshift.jsonl');
+  const logLevel = options.logger === false ? 'silent' : (options.logger?.level ?? 'info');
+  const platformLog =
+    options.logger === false
+      ? undefined
+      : createLogger({ service: 'nightshift', level: logLevel, destination: [{ to: logFile! }, ...(options.logger?.console ? [{ to: options.logger.console, pretty: true }] : [])] });
+  // Nest keeps one logger per process, which every app uses (the last one given wins): the three
+  // in-process services share this one, and tell their lines apart by their Logger's context.
+  const logger = platformLog ? nestLogger(platformLog, { services: SERVICE_OF_CONTEXT }) : false;
+  NEST_LOGGERS.push(logger);
+  // A job's own lines are the job's log, not the platform's: silencing the platform keeps them.
+  const workerLogLevel = logLevel === 'silent' ? 'info' : logLevel;
+  Logger.overrideLogger(logger);
   const stops: Array<() => Promise<unknown>> = [];
+  stops.push(async () => {
+    // Nest's lines go back to the platform started before this one that still runs (tests start several).
+    NEST_LOGGERS.splice(NEST_LOGGERS.indexOf(logger), 1);
+    Logger.overrideLogger(NEST_LOGGERS.at(-1) ?? false);
+    platformLog?.close();
+  });
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e: unknown) => Logger.error(`shutdown step failed: ${String(e)}`, 'host'));
   };
+  // One meter provider for the process, shared by the in-process services (reporting serves it at
+  // /metrics); pushed by OTLP too when an endpoint is set. Shut down last, after the last recording.
+  const metrics = startMetrics({ serviceName: 'nightshift', ...(options.otlpEndpoint ? { otlpEndpoint: options.otlpEndpoint } : {}) });
+  stops.push(() => metrics.shutdown());
 
   try {
     const credentialsFile = join(options.home, 'credentials.json');
@@ -239,8 +297,18 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       dir: dirs.bus,
       rules: { ...SERVICE_RULES, ...(options.extraQueues ?? {}) },
       visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
+      // Each message that lands in a DLQ is announced (Message Dead-Lettered): reporting notifies it.
+      announceDeadLetters: true,
     });
     stops.push(() => bus.close());
+    // Queue depth, in-flight, oldest message age and DLQ depth of every queue on the bus, read at each scrape or OTLP export.
+    const stopQueueGauges = platformMetrics().observeQueues(() =>
+      bus.queueNames.map((queue) => {
+        const stats = bus.stats(queue);
+        return { queue, depth: stats.visible, inFlight: stats.inFlight, oldestAgeS: bus.oldestMessageAgeMs(queue) / 1000, dlqDepth: stats.deadLetters };
+      }),
+    );
+    stops.push(async () => stopQueueGauges());
 
     // Workers of a previous host that was killed are still running: stop them before their tasks are resubmitted.
     const reaped = await reapOrphans(dirs.compute);
@@ -282,6 +350,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
             environment: {
               ...embeddedAwsEnvironment(gatewayUrl, BUCKET, credentials.worker),
               ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile }),
+              NIGHTSHIFT_LOG_LEVEL: workerLogLevel,
             },
           },
         },
@@ -293,8 +362,8 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
     const workerEnvironment: Record<string, string> = {
       NIGHTSHIFT_OBJECT_STORE_DIR: dirs.objects,
       ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile }),
+      NIGHTSHIFT_LOG_LEVEL: workerLogLevel,
     };
-    const logger = options.logger ?? false;
 
     let apiUrl: string;
     let services: ServiceProcesses | undefined;
@@ -313,8 +382,10 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
         ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}),
         environment: {
           ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile }),
+          NIGHTSHIFT_LOG_LEVEL: workerLogLevel,
           // Each service reads the files itself, as a deployed one does; they were checked above.
           ...(options.pipelinesDir !== undefined ? { NIGHTSHIFT_PIPELINES_DIR: options.pipelinesDir } : {}),
+          ...(options.webhooksFile !== undefined ? { NIGHTSHIFT_WEBHOOKS_FILE: options.webhooksFile } : {}),
         },
       });
       stops.push(() => services!.stop());
@@ -355,7 +426,14 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       await planner.listen();
       loop.start();
 
-      const reportingConfig = reportingConfigSchema.parse({ ...common, httpPort: options.apiPort, concurrency: 2, apiKeysFile: apiKeys.keysFile });
+      const reportingConfig = reportingConfigSchema.parse({
+        ...common,
+        httpPort: options.apiPort,
+        concurrency: 2,
+        apiKeysFile: apiKeys.keysFile,
+        ...(options.webhooksFile !== undefined ? { webhooksFile: options.webhooksFile } : {}),
+        ...options.notificationSettings,
+      });
       const reportingService = ReportingModule.compose(reportingConfig, runtime, { extraPipelines });
       const reporting: INestApplication = await NestFactory.create(reportingService.module, reportingHttpAdapter(reportingConfig), { logger });
       reporting.connectMicroservice({ strategy: reportingService.transport });
@@ -378,6 +456,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       schedules: new DynamoDbScheduleState(client, { tableName: TABLE_NAME }),
       objects: new DirectoryObjectStore(dirs.objects),
       traceFile,
+      ...(logFile !== undefined ? { logFile } : {}),
       ...(services ? { services } : {}),
       pipelinesFor: (dataset) => pipelines.filter((p) => p.trigger.onLanding && p.trigger.datasets.includes(dataset)).map((p) => p.name),
       stop,

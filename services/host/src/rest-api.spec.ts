@@ -103,6 +103,11 @@ const SAMPLES: Record<RouteName, (w: World) => Sample[]> = {
     { path: `/backfills/${w.finishedBackfillId}/cancel`, body: {}, status: 409 },
     { path: '/backfills/nope/cancel', body: {}, status: 404 },
   ],
+  // No webhooks file here: no subscriptions, no deliveries (notifications.spec.ts has both).
+  listNotificationSubscriptions: () => [{ path: '/notifications/subscriptions' }],
+  listNotificationDeliveries: () => [{ path: '/notifications/deliveries' }, { path: '/notifications/deliveries?status=DEAD&limit=5' }, { path: '/notifications/deliveries?status=LOST', status: 400 }],
+  getNotificationDelivery: () => [{ path: `/notifications/deliveries/dlv_${'0'.repeat(32)}`, status: 404 }, { path: '/notifications/deliveries/nope', status: 400 }],
+  redeliverNotification: () => [{ path: `/notifications/deliveries/dlv_${'0'.repeat(32)}/redeliver`, body: {}, status: 404 }],
 };
 
 async function call(route: ApiRoute, sample: Sample): Promise<{ status: number; contentType: string; text: string; location: string | null }> {

@@ -139,7 +139,7 @@ describe('split topology: ingestion, planner and reporting as three aws-mode pro
     const run = (await (await apiFetch(`${split.apiUrl}/runs/${runIds[0]}`)).json()) as { tasks: Array<{ taskId: string }> };
     const log = await apiFetch(`${split.apiUrl}/runs/${runIds[0]}/tasks/${encodeURIComponent(run.tasks[0]!.taskId)}/attempts/1/log`);
     expect(log.status).toBe(200);
-    expect(await log.text()).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z wrote runs\//m);
+    expect(await log.text()).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z \{"level":"info",.*"msg":"wrote runs\//m);
     const aws = { endpoint: split.eventsUrl, region: 'us-east-1', credentials: split.credentials.services.reporting };
     const dynamo = new DynamoDBClient(aws);
     const s3 = new S3Client({ ...aws, forcePathStyle: true });

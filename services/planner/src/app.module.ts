@@ -10,6 +10,7 @@ import { BackfillHandlers } from './backfill.handlers.js';
 import { BackfillRunner } from './backfills.js';
 import type { PlannerConfig } from './config.js';
 import { createPlannerCore, type PlannerCore } from './planner-core.js';
+import { withRunMetrics } from './planner-metrics.js';
 import { PlannerHandlers } from './planner.handlers.js';
 import { ReconciliationLoop } from './reconciliation-loop.js';
 import { Reconciler } from './reconciler.js';
@@ -50,7 +51,8 @@ export class PlannerModule {
       module: PlannerModule,
       controllers: [PlannerHandlers, BackfillHandlers],
       providers: [
-        { provide: JOB_STORE, useValue: store satisfies JobStore },
+        // Runs are counted (started, succeeded, failed) by the store writes that move them: see withRunMetrics.
+        { provide: JOB_STORE, useValue: withRunMetrics(store) satisfies JobStore },
         // A table written by an earlier version gets what it lacks (per-tenant index entries, the TTL
         // of idempotency records) once, before the planner starts: later starts read one marker item.
         { provide: STORE_MIGRATIONS, useFactory: () => migrateStore(store) },

@@ -45,7 +45,7 @@ export class BackfillHandlers {
   }
 
   private span(name: string, event: EventBridgeEvent, fn: (traceparent: string) => Promise<void>): Promise<void> {
-    return withSpan(name, { traceparent: traceparentOf(event), kind: 'consumer', attributes: { 'messaging.message.id': event.id, 'nightshift.service': 'planner' } }, (span) =>
+    return withSpan(name, { traceparent: traceparentOf(event), service: 'nightshift-planner', kind: 'consumer', attributes: { 'messaging.message.id': event.id, 'nightshift.service': 'planner' } }, (span) =>
       fn(span.traceparent()),
     );
   }

@@ -17,6 +17,7 @@ import {
 import {
   DatasetLacksTablesError,
   DatasetOfAnotherTenantError,
+  runIdFor,
   tenantOf,
   type DatasetVersion,
   type JobStore,
@@ -24,8 +25,9 @@ import {
   type PlanRequest,
 } from '@nightshift/jobs-domain';
 import { PreserveHandlerErrorFilter } from '@nightshift/events-nest';
-import { withSpan } from '@nightshift/observability';
+import { linkActiveSpan, runTraceparent, withSpan, type SpanHandle } from '@nightshift/observability';
 import { BackfillRunner, describeAdvance } from './backfills.js';
+import { JOB_PARAM_RUN_ID } from './job-params.js';
 import { PipelinesNotStartedError } from './errors.js';
 import { RunEngine } from './run-engine.js';
 import { RunChaining } from './run-chaining.js';
@@ -35,6 +37,8 @@ import { JOB_STORE } from './tokens.js';
 
 /** The planner's name in processed-event records (`JobStore.markProcessed`). */
 const CONSUMER = 'planner';
+/** The planner's `service.name` in traces. */
+const SERVICE = 'nightshift-planner';
 
 /** Transport seam of the planner: parse with the contract, one use case per event. */
 // Errors reach the transport as thrown, so one marked `retryable: false` is dead-lettered at once.
@@ -95,7 +99,9 @@ export class PlannerHandlers {
     const resolved = await this.resolveRequest(request, tenantOf(meta));
     if ('reason' in resolved) {
       // The run id the requester was given derives from the requested date, so the failure is recorded under it.
-      await this.engine.failUnplannable({ pipeline: request.pipeline, businessDate: request.businessDate, ...meta, ...resolved });
+      await this.inRunTrace(runIdFor(request.pipeline, request.businessDate, meta.triggerEventId), request.pipeline, () =>
+        this.engine.failUnplannable({ pipeline: request.pipeline, businessDate: request.businessDate, ...meta, ...resolved }),
+      );
       this.log.warn(`run request ${eventId} failed: ${resolved.reason}`);
       return;
     }
@@ -133,9 +139,32 @@ export class PlannerHandlers {
    * what it needs or is another tenant's (planning refuses that too, whatever the caller checked).
    */
   private async start(pipeline: PipelineDefinition, dataset: DatasetVersion, meta: Omit<PlanRequest, 'pipeline' | 'dataset' | 'now'>): Promise<void> {
+    await this.inRunTrace(runIdFor(pipeline.name, dataset.businessDate, meta.triggerEventId), pipeline.name, () => this.startInRunTrace(pipeline, dataset, meta));
+  }
+
+  /**
+   * Runs the start of a run in the run's own trace (its first steps' submissions are the run's
+   * work, under its span), linked from the span that asked for it; the run's span links back.
+   */
+  private inRunTrace(runId: string, pipeline: string, fn: () => Promise<void>): Promise<void> {
+    linkActiveSpan(runTraceparent(runId));
+    return withSpan(`planner: start run ${pipeline}`, { traceparent: runTraceparent(runId), service: SERVICE, attributes: { 'nightshift.run_id': runId, 'nightshift.pipeline': pipeline } }, () => fn());
+  }
+
+  private async startInRunTrace(pipeline: PipelineDefinition, dataset: DatasetVersion, meta: Omit<PlanRequest, 'pipeline' | 'dataset' | 'now'>): Promise<void> {
     try {
       const run = await this.engine.startRun({ pipeline, dataset, ...meta });
-      this.log.log(`run ${run.runId} (${pipeline.name}) ${run.status}: ${run.tasksTotal} task(s)`);
+      const trigger = run.upstream ? `run ${run.upstream.runId} (${run.upstream.pipeline}) succeeded` : run.backfillId ? `backfill ${run.backfillId}` : `event ${meta.triggerEventId}`;
+      this.log.log({
+        msg: `run ${run.runId} (${pipeline.name}, ${run.businessDate}) ${run.status}: ${run.tasksTotal} task(s), triggered by ${trigger}`,
+        run_id: run.runId,
+        pipeline: pipeline.name,
+        business_date: run.businessDate,
+        dataset_id: run.datasetId,
+        trigger,
+        correlation_id: run.correlationId,
+        status: run.status,
+      });
     } catch (e) {
       if (!(e instanceof DatasetLacksTablesError) && !(e instanceof DatasetOfAnotherTenantError)) throw e;
       const datasetId = e instanceof DatasetLacksTablesError ? { datasetId: dataset.datasetId } : {};
@@ -151,7 +180,7 @@ export class PlannerHandlers {
       const { runId, reason, requestedBy } = detail.data;
       const cancelled = await this.engine.cancelRun(runId, `${reason} (by ${requestedBy})`);
       this.log.log(cancelled ? `run ${runId} cancelled by ${requestedBy}` : `cancel of run ${runId} ignored: no such open run`);
-    });
+    }, { 'nightshift.run_id': detail.data.runId });
   }
 
   /**
@@ -182,7 +211,7 @@ export class PlannerHandlers {
           break;
       }
       await this.store.markProcessed(CONSUMER, eventId);
-    });
+    }, { 'nightshift.run_id': detail.data.runId });
   }
 
   /**
@@ -197,7 +226,7 @@ export class PlannerHandlers {
       const started = await this.chaining.onRunSucceeded(detail, traceparent);
       if (started.length > 0) this.log.log(`run ${detail.data.runId} (${detail.data.pipeline}) succeeded: started ${started.join(', ')} after it`);
       await this.onBackfillRunFinished(detail.data, traceparent);
-    });
+    }, { 'nightshift.run_id': detail.data.runId });
   }
 
   /** The planner's own failed runs (rule planner-run-finished): a backfill's frees its place. Any other is acknowledged at once. */
@@ -205,7 +234,7 @@ export class PlannerHandlers {
   async onRunFailed(@Payload() event: EventBridgeEvent): Promise<void> {
     const detail = parseDetail(RunFailed, event);
     if (detail.data.backfillId === undefined) return;
-    await this.span('planner: Run Failed', event, (traceparent) => this.onBackfillRunFinished(detail.data, traceparent));
+    await this.span('planner: Run Failed', event, (traceparent) => this.onBackfillRunFinished(detail.data, traceparent), { 'nightshift.run_id': detail.data.runId });
   }
 
   /** A run of a backfill ended: the backfill settles its date and starts the next. Runs of no backfill cost nothing. */
@@ -224,20 +253,34 @@ export class PlannerHandlers {
       const outcome = await this.engine.decideApproval(runId, step, { decision, by: decidedBy, at: detail.metadata.occurredAt, ...(comment ? { comment } : {}) });
       if (outcome.kind === 'decided') this.log.log(`run ${runId}: step ${step} ${decision.toLowerCase()} by ${decidedBy}`);
       else this.log.log(`answer to step ${step} of run ${runId} ignored: ${outcome.reason}`);
-    });
+    }, { 'nightshift.run_id': detail.data.runId });
   }
 
   @EventPattern(BatchJobStateChange.detailType)
   async onJobStateChange(@Payload() event: EventBridgeEvent): Promise<void> {
     const detail = parseDetail(BatchJobStateChange, event);
-    await this.span(`planner: job ${detail.status}`, event, async () => {
+    // The job was submitted with its run attempt's span as TRACEPARENT: the handling is the run's work, under it.
+    const runId = detail.parameters[JOB_PARAM_RUN_ID];
+    const attributes = { ...(runId ? { 'nightshift.run_id': runId } : {}), 'aws.batch.job_id': detail.jobId, 'aws.batch.job.status': detail.status };
+    await this.span(`planner: job ${detail.status}`, event, async (_traceparent, span) => {
+      // The handling succeeds, but the job failed: the span says so, with AWS Batch's reason.
+      if (detail.status === 'FAILED') span.fail(detail.statusReason ?? `job ${detail.jobId} failed`);
       await this.engine.onJobStateChange(detail);
-    });
+    }, attributes);
   }
 
-  private span(name: string, event: EventBridgeEvent, fn: (traceparent: string) => Promise<void>): Promise<void> {
-    return withSpan(name, { traceparent: traceparentOf(event), kind: 'consumer', attributes: { 'messaging.message.id': event.id, 'nightshift.service': 'planner' } }, (span) =>
-      fn(span.traceparent()),
+  /**
+   * The span of one event's handling, child of the span the event carries. The terminal events of a
+   * run carry the run's span, which has ended by then: their handling follows it (a linked root of
+   * the run's trace).
+   */
+  private span(name: string, event: EventBridgeEvent, fn: (traceparent: string, span: SpanHandle) => Promise<void>, attributes: Record<string, string> = {}): Promise<void> {
+    const traceparent = traceparentOf(event);
+    const after = event['detail-type'] === RunSucceeded.detailType || event['detail-type'] === RunFailed.detailType;
+    return withSpan(
+      name,
+      { ...(after ? { follows: traceparent } : { traceparent }), service: SERVICE, kind: 'consumer', attributes: { 'messaging.message.id': event.id, 'nightshift.service': 'planner', ...attributes } },
+      (span) => fn(span.traceparent(), span),
     );
   }
 }

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { envelope, RunFailed, RunSucceeded, type BatchJobStateChangeDetail, type RunOutputsListing } from '@nightshift/contracts';
 import {
   applyJobObservation,
@@ -17,6 +18,7 @@ import {
   runEffectId,
   stepKind,
   runIdFor,
+  taskIdFor,
   StaleStateError,
   taskFailureReason,
   waitEnds,
@@ -34,9 +36,11 @@ import {
   type Task,
   type TaskAttempt,
 } from '@nightshift/jobs-domain';
+import { recordRunSpan, runTraceparent, setActiveSpanAttributes } from '@nightshift/observability';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { jobRefOf, resubmissionClaim } from './job-params.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { recordTaskFinished } from './planner-metrics.js';
 import type { PlanCache } from './plan-cache.js';
 import { writeLatest } from './race-retries.js';
 import type { StepSubmitter } from './step-submitter.js';
@@ -44,6 +48,9 @@ import type { WakeTimers } from './wake-timers.js';
 
 /** The task states the engine records; the others (SUBMITTED, PENDING, RUNNABLE, STARTING) are merged into the next one. */
 const RECORDED = new Set(['RUNNING', 'SUCCEEDED', 'FAILED']);
+
+/** A run's span is the planner's, whoever ends it (a handler, or the reconciliation sweep). */
+const RUN_SPAN = { service: 'nightshift-planner' };
 
 /** What became of one state-change event. */
 export type JobEventOutcome = 'applied' | 'stale' | 'ignored';
@@ -57,6 +64,8 @@ export type JobEventOutcome = 'applied' | 'stale' | 'ignored';
  * once per transition, whatever is redelivered afterwards.
  */
 export class RunEngine {
+  private readonly log = new Logger('planner');
+
   constructor(
     private readonly store: JobStore,
     private readonly objects: ObjectStore,
@@ -119,7 +128,10 @@ export class RunEngine {
     const run: Run = { ...base, outbox: [this.runFailedEntry(base, args.reason)] };
     // A redelivered trigger finds the run: its outbox (drained or not) already says it, and a run an
     // earlier delivery planned and started is never failed here.
-    await this.store.createRun(run, []);
+    if (await this.store.createRun(run, [])) {
+      recordRunSpan(run, RUN_SPAN);
+      this.logRunFailed(run, args.reason);
+    }
     const stored = await this.store.getRun(run.runId);
     if (stored) await this.outbox.drain(stored);
   }
@@ -143,6 +155,7 @@ export class RunEngine {
     const partitions = await this.plans.partitions(ref.runId, ref.step);
     const partition = partitions[ref.arrayIndex];
     if (partition === undefined) return 'ignored';
+    setActiveSpanAttributes({ 'nightshift.task_id': taskIdFor(ref.step, partition), 'nightshift.step': ref.step });
     // A lone (resubmitted) job continues the task's attempts: they are read from its record.
     const alone = ref.token !== undefined || ref.priorAttempts > 0;
     const base = (alone ? await this.store.getTask(ref.runId, ref.step, ref.arrayIndex) : undefined) ?? plannedTask(ref.runId, def, partition, ref.arrayIndex, this.clock.now());
@@ -153,6 +166,8 @@ export class RunEngine {
       stepSize: partitions.length,
       currentJobIds: [detail.jobId, ...(ref.token ? [resubmissionClaim(ref.token)] : [])],
     });
+    if (result.applied) recordTaskFinished(ref.pipeline, ref.step, detail);
+    if (result.applied) this.logAttempts(ref.runId, taskIdFor(ref.step, partition), detail, ref.priorAttempts);
     if (result.task.status === 'FAILED') await this.failRunForTask(result.task);
     if (result.step) await this.onStepCounts(result.step);
     return result.applied ? 'applied' : 'stale';
@@ -398,6 +413,8 @@ export class RunEngine {
         { id: runEffectId('stop-jobs', current), kind: 'stop-jobs', reason, attempt },
       ];
       const failed = await this.store.transitionRun(current.runId, { status: current.status, attempt }, finished, outbox);
+      recordRunSpan(failed, RUN_SPAN);
+      this.logRunFailed(failed, reason, failedTask);
       await this.outbox.drain(failed);
       return true;
     });
@@ -438,7 +455,53 @@ export class RunEngine {
       detail: envelope(data, this.meta(run, 'run-succeeded')),
     });
     const done = await this.transition(run, finished, [event]);
+    if (done) recordRunSpan(done, RUN_SPAN);
+    if (done) {
+      this.log.log({
+        msg: `run ${run.runId} (${run.pipeline}, ${run.businessDate}) succeeded: ${listing.outputs.length} output(s)`,
+        run_id: run.runId,
+        pipeline: run.pipeline,
+        business_date: run.businessDate,
+        duration_ms: Date.parse(data.finishedAt) - Date.parse(data.startedAt),
+      });
+    }
     if (done) await this.outbox.drain(done);
+  }
+
+  /** One line per run that failed, with why (and the task that failed it), at error: a failed run is what an SRE is paged for. */
+  private logRunFailed(run: Run, reason: string, failed?: Task): void {
+    this.log.error({
+      msg: `run ${run.runId} (${run.pipeline}, ${run.businessDate}) failed: ${reason}`,
+      run_id: run.runId,
+      pipeline: run.pipeline,
+      business_date: run.businessDate,
+      reason,
+      ...(failed ? { task_id: failed.taskId, attempts: failed.attempts.length, ...(failed.exitCode !== undefined ? { exit_code: failed.exitCode } : {}) } : {}),
+    });
+  }
+
+  /**
+   * A task's attempts that failed, as its job reports them: a job RUNNING again after a failed
+   * attempt (AWS Batch retrying it) is a warning; a job FAILED for good, with its last attempt, an error.
+   */
+  private logAttempts(runId: string, taskId: string, detail: BatchJobStateChangeDetail, priorAttempts: number): void {
+    const last = detail.attempts.at(-1);
+    if (!last || (detail.status !== 'FAILED' && detail.status !== 'RUNNING')) return;
+    // A resubmitted task's job continues its attempts: the task's attempt number counts the earlier jobs'.
+    const attempt = priorAttempts + detail.attempts.length;
+    const fields = {
+      run_id: runId,
+      task_id: taskId,
+      job_id: detail.jobId,
+      attempt,
+      status_reason: last.statusReason ?? detail.statusReason,
+      ...(last.container?.exitCode !== undefined ? { exit_code: last.container.exitCode } : {}),
+      ...(last.container?.reason !== undefined ? { container_reason: last.container.reason } : {}),
+      ...(last.container?.logStreamName !== undefined ? { log_stream: last.container.logStreamName } : {}),
+    };
+    const why = `${last.statusReason ?? detail.statusReason ?? 'no reason given'}${last.container?.exitCode !== undefined ? `, exit code ${last.container.exitCode}` : ''}`;
+    if (detail.status === 'FAILED') this.log.error({ msg: `task ${taskId} of run ${runId} failed at attempt ${attempt}: ${why}`, ...fields });
+    else this.log.warn({ msg: `task ${taskId} of run ${runId}: attempt ${attempt} failed (${why}); AWS Batch retries it`, ...fields });
   }
 
   private runFailedEntry(run: Run, reason: string, failed?: Task): OutboxEntry {
@@ -498,8 +561,9 @@ export class RunEngine {
     }
   }
 
+  /** A terminal event's metadata: it carries the run attempt's span, which its consumers' work follows. */
   private meta(run: Run, kind: string) {
-    return { eventId: runEffectId(kind, run), correlationId: run.correlationId, occurredAt: this.clock.now(), traceparent: run.traceparent, tenant: run.tenant };
+    return { eventId: runEffectId(kind, run), correlationId: run.correlationId, occurredAt: this.clock.now(), traceparent: runTraceparent(run.runId, attemptOf(run)), tenant: run.tenant };
   }
 
   private now(): string {

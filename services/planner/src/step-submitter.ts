@@ -22,6 +22,7 @@ import {
   type SubmittedJob,
   type Task,
 } from '@nightshift/jobs-domain';
+import { runTraceparent } from '@nightshift/observability';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import {
   JOB_PARAM_ARRAY_INDEX,
@@ -198,7 +199,8 @@ export class StepSubmitter {
         ...(underWorker ? this.worker.environment : {}),
         ...def.environment,
         NIGHTSHIFT_MANIFEST_KEY: exec.manifestKey,
-        ...(run.traceparent ? { TRACEPARENT: run.traceparent } : {}),
+        // The run attempt's span: the worker's task span and the planner's handling of the job's events go under it.
+        TRACEPARENT: runTraceparent(run.runId, attemptOf(run)),
       },
       parameters: { [JOB_PARAM_RUN_ID]: run.runId, [JOB_PARAM_STEP]: def.name, [JOB_PARAM_PIPELINE]: pipeline.name },
       ...(share !== undefined ? { shareIdentifier: share } : {}),

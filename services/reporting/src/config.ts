@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { toProblem } from './api/api-problem.js';
 import { checkDeployment, DEPLOYMENT_ENV_NAMES, deploymentEnv, deploymentFields, parseConfig } from '@nightshift/platform';
 import { apiKeyRecordSchema } from './auth/api-keys.js';
+import { DEFAULT_RETRY_POLICY, loadSubscriptionsFile, type RetryPolicy, type Subscription } from '@nightshift/notifications-domain';
+
+// What a bad subscriptions file throws, for the hosts that report it.
+export { InvalidSubscriptionsError } from '@nightshift/notifications-domain';
 
 /** Reporting's configuration, parsed once at boot. */
 export const reportingConfigSchema = z
@@ -35,6 +39,24 @@ export const reportingConfigSchema = z
     jwtIssuer: z.string().min(1).optional(),
     /** The `aud` a JWT must have (checked when set). */
     jwtAudience: z.string().min(1).optional(),
+    /**
+     * The notification subscriptions file (YAML or JSON: webhooks and SNS topics, see
+     * docs/notifications.md), read at boot: a missing or bad file stops the start, naming the file,
+     * entry and field. The embedded host's default is `<home>/webhooks.yaml` when it exists.
+     */
+    webhooksFile: z.string().min(1).optional(),
+    /** An SNS topic every notification is also published to (aws mode): a subscription named `sns`, events `*`. */
+    notificationsTopicArn: z.string().min(1).optional(),
+    /** Attempts of one notification delivery, the first included, before it is DEAD. */
+    notificationMaxAttempts: z.number().int().min(1).max(50).default(DEFAULT_RETRY_POLICY.maxAttempts),
+    /** Backoff before a delivery's 2nd attempt, doubled for each one after (with jitter). */
+    notificationBackoffMs: z.number().int().min(1).max(3_600_000).default(DEFAULT_RETRY_POLICY.baseDelayMs),
+    /** Longest backoff between two attempts (a receiver's Retry-After is honoured up to it). */
+    notificationMaxBackoffMs: z.number().int().min(1).max(86_400_000).default(DEFAULT_RETRY_POLICY.maxDelayMs),
+    /** One delivery attempt's time limit. */
+    notificationTimeoutMs: z.number().int().min(100).max(300_000).default(DEFAULT_RETRY_POLICY.attemptTimeoutMs),
+    /** How often the store is asked for due deliveries (besides the in-process wake-ups). */
+    notificationPollMs: z.number().int().min(10).max(600_000).default(5_000),
   })
   .superRefine(checkDeployment)
   .superRefine((config, ctx) => {
@@ -75,6 +97,13 @@ export function loadReportingConfig(env: NodeJS.ProcessEnv = process.env): Repor
       jwksUrl: env['NIGHTSHIFT_JWKS_URL'] || undefined,
       jwtIssuer: env['NIGHTSHIFT_JWT_ISSUER'] || undefined,
       jwtAudience: env['NIGHTSHIFT_JWT_AUDIENCE'] || undefined,
+      webhooksFile: env['NIGHTSHIFT_WEBHOOKS_FILE'] || undefined,
+      notificationsTopicArn: env['NIGHTSHIFT_NOTIFICATIONS_TOPIC_ARN'] || undefined,
+      notificationMaxAttempts: num('NIGHTSHIFT_NOTIFICATION_MAX_ATTEMPTS'),
+      notificationBackoffMs: num('NIGHTSHIFT_NOTIFICATION_BACKOFF_MS'),
+      notificationMaxBackoffMs: num('NIGHTSHIFT_NOTIFICATION_MAX_BACKOFF_MS'),
+      notificationTimeoutMs: num('NIGHTSHIFT_NOTIFICATION_TIMEOUT_MS'),
+      notificationPollMs: num('NIGHTSHIFT_NOTIFICATION_POLL_MS'),
     },
     {
       ...DEPLOYMENT_ENV_NAMES,
@@ -91,9 +120,32 @@ export function loadReportingConfig(env: NodeJS.ProcessEnv = process.env): Repor
       jwksUrl: 'NIGHTSHIFT_JWKS_URL',
       jwtIssuer: 'NIGHTSHIFT_JWT_ISSUER',
       jwtAudience: 'NIGHTSHIFT_JWT_AUDIENCE',
+      webhooksFile: 'NIGHTSHIFT_WEBHOOKS_FILE',
+      notificationsTopicArn: 'NIGHTSHIFT_NOTIFICATIONS_TOPIC_ARN',
+      notificationMaxAttempts: 'NIGHTSHIFT_NOTIFICATION_MAX_ATTEMPTS',
+      notificationBackoffMs: 'NIGHTSHIFT_NOTIFICATION_BACKOFF_MS',
+      notificationMaxBackoffMs: 'NIGHTSHIFT_NOTIFICATION_MAX_BACKOFF_MS',
+      notificationTimeoutMs: 'NIGHTSHIFT_NOTIFICATION_TIMEOUT_MS',
+      notificationPollMs: 'NIGHTSHIFT_NOTIFICATION_POLL_MS',
     },
     'reporting',
   );
+}
+
+/**
+ * The notification subscriptions of `config`: its `webhooksFile`'s (secrets given by `secretEnv`
+ * are read from `env`), plus one named `sns` for `notificationsTopicArn`. Throws
+ * `InvalidSubscriptionsError` naming the file, entry and field of each problem.
+ */
+export function loadNotificationSubscriptions(config: Pick<ReportingConfig, 'webhooksFile' | 'notificationsTopicArn'>, env: NodeJS.ProcessEnv = process.env): Subscription[] {
+  const subscriptions = config.webhooksFile === undefined ? [] : loadSubscriptionsFile(config.webhooksFile, { env });
+  if (config.notificationsTopicArn !== undefined) subscriptions.push({ name: 'sns', events: '*', target: { kind: 'sns', topicArn: config.notificationsTopicArn } });
+  return subscriptions;
+}
+
+/** The delivery retry policy of `config`. */
+export function notificationRetryPolicy(config: ReportingConfig): RetryPolicy {
+  return { maxAttempts: config.notificationMaxAttempts, baseDelayMs: config.notificationBackoffMs, maxDelayMs: config.notificationMaxBackoffMs, attemptTimeoutMs: config.notificationTimeoutMs };
 }
 
 /** The FastifyAdapter options of reporting's REST API (`new FastifyAdapter(reportingHttpOptions(config))`). */

@@ -1,6 +1,7 @@
 export * from './app.module.js';
 export * from './config.js';
 export * from './publish-report.js';
+export { formatHeadlineFigure, headlineUnit, HEADLINE_UNITS, type HeadlineUnit } from './headline-units.js';
 export type { ApiPage, RunDetailView, RunView, TaskView } from './api/platform-api.js';
 export { ApiProblemError } from './api/api-problem.js';
 export { buildOpenApiDocument, openApiPath } from './api/openapi.js';

@@ -18,3 +18,5 @@ export const DEAD_LETTERS = Symbol('DeadLetterQueues');
 export const SCHEDULE_STATE = Symbol('ScheduleState');
 /** The backfills' records, for the API's `/backfills` routes. */
 export const BACKFILL_STORE = Symbol('BackfillStore');
+/** The notification dispatcher (webhooks, SNS): records deliveries, attempts them, lists them. */
+export const NOTIFICATIONS = Symbol('NotificationDispatcher');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeMetrics, generateBusinessDay, generateReturnSeries, type PerformanceMetrics, type TableName } from '@nightshift/analytics';
 import type { ManifestEntry, StepManifest } from '@nightshift/jobs-domain';
+import { createLogger } from '@nightshift/observability';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { loadWorkerConfig } from './config.js';
 import { WorkerUsageError } from './errors.js';
@@ -13,6 +14,9 @@ import { runTask } from './run-task.js';
  * The worker as a batch child runs it: a step manifest and the landed files in a real object store
  * directory, `runTask` for one array index, the result read back from the entry's output key.
  */
+
+/** The worker's own lines are not what these tests are about. */
+const quiet = createLogger({ service: 'nightshift-worker', level: 'silent' });
 
 let root: string;
 let store: DirectoryObjectStore;
@@ -59,6 +63,7 @@ const run = (arrayIndex: number): Promise<{ outputKey: string }> =>
   runTask(
     loadWorkerConfig({ NIGHTSHIFT_MANIFEST_KEY: MANIFEST, NIGHTSHIFT_OBJECT_STORE_DIR: join(root, 'objects'), NIGHTSHIFT_ARRAY_INDEX: String(arrayIndex) }),
     store,
+    quiet,
   );
 
 const output = async (key: string): Promise<{ partition: string; result: { groups: Array<{ sums: { fills: number } }> } }> =>
@@ -109,7 +114,7 @@ describe('worker performance analytic', () => {
 
   const perf = async (arrayIndex: number): Promise<{ portfolio: string; metrics: PerformanceMetrics }> => {
     const config = loadWorkerConfig({ NIGHTSHIFT_MANIFEST_KEY: PERF, NIGHTSHIFT_OBJECT_STORE_DIR: join(root, 'objects'), NIGHTSHIFT_ARRAY_INDEX: String(arrayIndex) });
-    const { outputKey } = await runTask(config, store);
+    const { outputKey } = await runTask(config, store, quiet);
     return (JSON.parse(Buffer.from(await store.get(outputKey)).toString('utf8')) as { result: { portfolio: string; metrics: PerformanceMetrics } }).result;
   };
 

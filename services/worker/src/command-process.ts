@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { CommandFailedError, CommandNotStartedError } from './errors.js';
-import { forwardLines, logLine, type LogStream } from './log.js';
+import type { Logger } from '@nightshift/observability';
+import { forwardLines, type LogStream } from './log.js';
 
 /**
  * How long the output of a command that has exited may stay open. A program that leaves a process
@@ -15,9 +16,11 @@ export interface ProcessOptions {
   cwd: string;
   /** Its whole environment (the lookup of a program without a `/` uses its PATH). */
   env: Readonly<Record<string, string>>;
-  /** Where its stdout and stderr lines go, stamped. */
+  /** Where its stdout and stderr lines go, as written. */
   stdout: LogStream;
   stderr: LogStream;
+  /** The worker's own lines about it. */
+  log: Logger;
   /** Aborted when the job is being stopped: the process gets SIGTERM. */
   stop?: AbortSignal;
 }
@@ -42,14 +45,14 @@ export async function runProcess(argv: readonly string[], options: ProcessOption
       'SIGTERM',
       'the job was stopped (SIGTERM) before the command started',
     );
-    logLine(options.stderr, stopped.message);
+    options.log.warn(stopped.message);
     throw stopped;
   }
   const child = spawn(program, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   // Every listener is attached before anything is awaited: 'error' and 'spawn' come on the next tick.
   const forwarded = Promise.all([
-    forwardLines(child.stdout, options.stdout),
-    forwardLines(child.stderr, options.stderr),
+    forwardLines(child.stdout, options.stdout, options.log),
+    forwardLines(child.stderr, options.stderr, options.log),
   ]);
   const exited = new Promise<ProcessExit>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -62,17 +65,16 @@ export async function runProcess(argv: readonly string[], options: ProcessOption
   });
   if (failedToStart) throw notStarted(program, failedToStart);
   // Past the start, 'error' only reports a signal that could not be sent: worth a line, not the task.
-  child.on('error', (e) => logLine(options.stderr, `could not signal the command: ${e.message}`));
+  child.on('error', (e) => options.log.warn(`could not signal the command: ${e.message}`));
   const forward = (): void => {
-    logLine(options.stderr, 'the job is being stopped: sending SIGTERM to the command');
+    options.log.warn('the job is being stopped: sending SIGTERM to the command');
     child.kill('SIGTERM');
   };
   options.stop?.addEventListener('abort', forward, { once: true });
   try {
     const exit = await exited;
     await drain(forwarded, () => {
-      logLine(
-        options.stderr,
+      options.log.warn(
         `the command's output is still open ${OUTPUT_DRAIN_MS} ms after it exited (a process left in the background?): no longer reading it`,
       );
       child.stdout.destroy();

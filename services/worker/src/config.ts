@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_LEVELS } from '@nightshift/observability';
 import { WorkerUsageError } from './errors.js';
 
 /** An S3 bucket name, as far as the config checks it (S3 refuses the rest at the first request). */
@@ -26,6 +27,8 @@ export const workerConfigSchema = z
     traceparent: z.string().optional(),
     otlpEndpoint: z.string().url().optional(),
     traceFile: z.string().optional(),
+    /** The least severe line the worker writes to the job's log (NIGHTSHIFT_LOG_LEVEL). */
+    logLevel: z.enum(LOG_LEVELS).default('info'),
   })
   .superRefine((c, ctx) => {
     if (c.mode === 'local' && c.objectStoreDir === undefined) ctx.addIssue({ code: 'custom', path: ['objectStoreDir'], message: 'required in local mode' });
@@ -49,6 +52,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     traceparent: env['TRACEPARENT'] || undefined,
     otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
     traceFile: env['NIGHTSHIFT_TRACE_FILE'] || undefined,
+    logLevel: env['NIGHTSHIFT_LOG_LEVEL'] || undefined,
   });
   if (!result.success) {
     const names: Record<string, string> = {
@@ -61,6 +65,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       arrayIndex: 'AWS_BATCH_JOB_ARRAY_INDEX',
       attempt: 'AWS_BATCH_JOB_ATTEMPT',
       otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+      logLevel: 'NIGHTSHIFT_LOG_LEVEL',
     };
     const problems = result.error.issues.map((i) => `${names[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
     throw new WorkerUsageError(`invalid worker environment: ${problems.join('; ')}`);

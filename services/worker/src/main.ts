@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-import { InputDataError } from '@nightshift/analytics';
-import { startTracing } from '@nightshift/observability';
+import { instrumentDuckDbQueries } from '@nightshift/analytics';
+import { startTracing, withSpan } from '@nightshift/observability';
 import { S3Client } from '@aws-sdk/client-s3';
 import { s3ObjectStoreForBuckets } from '@nightshift/storage-aws';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
 import { commandBaseEnvironment, loadWorkerConfig } from './config.js';
-import { CommandFailedError, WorkerError } from './errors.js';
-import { logLine } from './log.js';
+import { exitCodeOf, logFailure, workerLogger } from './log.js';
 import { runCommand } from './run-command.js';
 import { runTask } from './run-task.js';
 
@@ -29,22 +28,31 @@ function parseArguments(args: readonly string[]): Invocation | undefined {
 /**
  * The batch job entrypoint. Exit codes: 0 done; 2 bad input or usage (retrying will not help);
  * a user command's own code when it failed (128 + n for signal n), 127/126 when it could not start;
- * 1 anything else (worth retrying). The reason goes to stderr, which becomes the job's log stream.
+ * 1 anything else (worth retrying). The reason goes to stderr, which becomes the job's log stream,
+ * as JSON lines (`workerLogger`), written inside the task's span where it has one: with its run and task.
  */
 async function main(args: string[]): Promise<number> {
   const invocation = parseArguments(args);
   if (!invocation) {
-    logLine(process.stderr, USAGE);
+    workerLogger(process.stdout, process.stderr).error(USAGE);
     return 2;
   }
   let config;
   try {
     config = loadWorkerConfig();
   } catch (e) {
-    logLine(process.stderr, (e as Error).message);
+    workerLogger(process.stdout, process.stderr).error((e as Error).message);
     return 2;
   }
+  // The job and attempt on every line: what the planner's lines about the task name too.
+  const log = workerLogger(process.stdout, process.stderr, config.logLevel).child({ job_id: config.jobId, attempt: config.attempt });
   const tracing = startTracing({ serviceName: 'nightshift-worker', otlpEndpoint: config.otlpEndpoint, traceFile: config.traceFile });
+  // Each DuckDB statement of the task is a span under the task's (its service: the task's analytic).
+  instrumentDuckDbQueries((query, run) => {
+    const operation = /^\s*(\w+)/.exec(query.sql)?.[1]?.toUpperCase() ?? 'QUERY';
+    const attributes = { 'db.system': 'duckdb', 'db.system.name': 'duckdb', 'db.operation.name': operation, 'db.query.text': query.sql.slice(0, 2_000) };
+    return withSpan(`duckdb ${operation}`, { requireParent: true, attributes }, run);
+  });
   // The object store by mode: S3 (its endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, as the SDK reads them),
   // with landing and claim-check keys in their own buckets when set, or the directory.
   const s3 = config.mode === 'aws' ? new S3Client({ forcePathStyle: config.s3ForcePathStyle }) : undefined;
@@ -59,16 +67,13 @@ async function main(args: string[]): Promise<number> {
   try {
     const { outputKey } =
       invocation.command === 'run-task'
-        ? await runTask(config, objects)
-        : await runCommand(config, objects, { argv: invocation.argv, env: commandBaseEnvironment(), stdout: process.stdout, stderr: process.stderr, stop: stop.signal });
-    logLine(process.stdout, `wrote ${outputKey}`);
+        ? await runTask(config, objects, log)
+        : await runCommand(config, objects, { argv: invocation.argv, env: commandBaseEnvironment(), stdout: process.stdout, stderr: process.stderr, log, stop: stop.signal });
     return 0;
   } catch (e) {
-    // How the command ended is in the log already, written as it happened.
-    if (e instanceof CommandFailedError) return e.exitCode;
-    const exitCode = e instanceof WorkerError ? e.exitCode : e instanceof InputDataError ? 2 : 1;
-    logLine(process.stderr, `${exitCode === 2 ? 'bad input' : 'failed'}: ${(e as Error).message}`);
-    return exitCode;
+    // Logged already when it failed inside the task's span (and a command's end, as it happened).
+    logFailure(log, e);
+    return exitCodeOf(e);
   } finally {
     process.off('SIGTERM', onSigterm);
     s3?.destroy();

@@ -1,18 +1,18 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ManifestEntry, StepManifest } from '@nightshift/jobs-domain';
-import type { SpanRecord } from '@nightshift/observability';
+import { readTraceFile, runSpanId, runTraceId } from '@nightshift/observability';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '@nightshift/storage-aws';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { DirectoryObjectStore, S3HttpEndpoint } from '@nightshift/storage-local';
 import { loadWorkerConfig } from './config.js';
 import { CommandFailedError, CommandNotStartedError, CommandResultError, WorkerUsageError } from './errors.js';
-import type { LogStream } from './log.js';
+import { workerLogger, type LogStream } from './log.js';
 import { runCommand, type CommandOutput } from './run-command.js';
 
 /*
@@ -27,7 +27,6 @@ const FILLS_CSV = 'fill_id,qty\nf1,100\nf2,250\n';
 const MANIFEST = 'runs/r1/custom/manifest.json';
 const OUTPUT = 'runs/r1/custom/partition=EQ1/result.json';
 const INHERITED_TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-const STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
 
 const anEntry = (overrides: Partial<ManifestEntry> = {}): ManifestEntry => ({
   arrayIndex: 0,
@@ -49,19 +48,34 @@ const aManifest = (overrides: Partial<StepManifest> = {}): StepManifest => ({
   ...overrides,
 });
 
-/** A log stream that keeps its lines, stamped as written (`raw`) and without the stamp (`lines`), and can wait for one. */
+/** The message of one of the worker's own JSON lines, or undefined for a line of the command's. */
+function ownMessage(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  const parsed = JSON.parse(line) as { service?: string; msg?: string };
+  return parsed.service === 'nightshift-worker' ? parsed.msg : undefined;
+}
+
+/**
+ * A log stream that keeps its lines as written (`raw`): the worker's own JSON lines and the
+ * command's; `lines` has each JSON line's message instead, and it can wait for a line.
+ */
 class CollectedLog implements LogStream {
   readonly raw: string[] = [];
   private readonly waiting: Array<{ text: string; resolve: () => void }> = [];
 
   get lines(): string[] {
-    return this.raw.map((line) => line.replace(STAMP, ''));
+    return this.raw.map((line) => ownMessage(line) ?? line);
+  }
+
+  /** The worker's own lines, parsed. */
+  get own(): Array<Record<string, unknown>> {
+    return this.raw.filter((line) => ownMessage(line) !== undefined).map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
   write(chunk: string): boolean {
     for (const line of chunk.split('\n').slice(0, -1)) {
       this.raw.push(line);
-      for (const w of this.waiting.filter((w) => w.text === line.replace(STAMP, ''))) w.resolve();
+      for (const w of this.waiting.filter((w) => w.text === (ownMessage(line) ?? line))) w.resolve();
     }
     return true;
   }
@@ -108,6 +122,8 @@ async function run(
     NIGHTSHIFT_MANIFEST_KEY: MANIFEST,
     NIGHTSHIFT_OBJECT_STORE_DIR: join(root, 'unused'),
     NIGHTSHIFT_ARRAY_INDEX: '0',
+    // The job's TRACEPARENT, which the worker's environment below has too.
+    TRACEPARENT: INHERITED_TRACEPARENT,
   });
   const ran: Ran = { stdout: options.stdout ?? new CollectedLog(), stderr: new CollectedLog() };
   const env = {
@@ -121,7 +137,7 @@ async function run(
   };
   try {
     ran.output = (
-      await runCommand(config, objects, { argv, env, stdout: ran.stdout, stderr: ran.stderr, stop: options.stop })
+      await runCommand(config, objects, { argv, env, stdout: ran.stdout, stderr: ran.stderr, log: workerLogger(ran.stdout, ran.stderr), stop: options.stop })
     ).output;
   } catch (e) {
     ran.error = e;
@@ -295,13 +311,18 @@ describe('run-command', () => {
     expect(await store.head(OUTPUT)).toBeUndefined();
   });
 
-  it("forwards the command's stdout and stderr lines to the worker's, stamped, a last line without newline too", async () => {
+  it("forwards the command's stdout and stderr lines to the worker's as written, a last line without newline too", async () => {
     const { stdout, stderr } = await run(['sh', '-c', 'echo one; echo two >&2; echo; printf three']);
-    const commandLines = (log: CollectedLog): string[] =>
-      log.lines.filter((l) => !l.startsWith('running ') && !l.startsWith('command exited'));
-    expect(commandLines(stdout)).toEqual(['one', '', 'three']);
-    expect(commandLines(stderr)).toEqual(['two']);
-    for (const line of [...stdout.raw, ...stderr.raw]) expect(line).toMatch(STAMP);
+    // As written: the job's log stamps each line with the time it reads it (the compute environment, or CloudWatch Logs').
+    expect(stdout.raw.filter((l) => ownMessage(l) === undefined)).toEqual(['one', '', 'three']);
+    expect(stderr.raw.filter((l) => ownMessage(l) === undefined)).toEqual(['two']);
+    // The worker's own lines are JSON, at info on stdout, with the job and the command.
+    expect(stdout.own).toEqual([
+      expect.objectContaining({ level: 'info', service: 'nightshift-worker', argv: ['sh', '-c', 'echo one; echo two >&2; echo; printf three'], msg: expect.stringMatching(/^running \[/) }),
+      expect.objectContaining({ level: 'info', exit_code: 0, msg: 'command exited with code 0' }),
+      expect.objectContaining({ level: 'info', output_key: OUTPUT, msg: `wrote ${OUTPUT}` }),
+    ]);
+    expect(stderr.own).toEqual([]);
   });
 
   it('sends SIGTERM to the command when the job is stopped, and fails with the code it then exits with', async () => {
@@ -399,7 +420,7 @@ describe('run-command over S3 (the embedded S3 endpoint)', () => {
     const { error, stdout } = await run(['sh', '-c', script], { manifest, objects: s3 });
     expect(error).toBeUndefined();
     // Nothing of the download is left beside what the command is promised.
-    expect(stdout.lines.filter((l) => !/^(running|command exited)/.test(l))).toEqual([
+    expect(stdout.lines.filter((l) => !/^(running|command exited|wrote) /.test(l))).toEqual([
       'entry.json',
       'inputs',
       'output',
@@ -464,23 +485,34 @@ describe('the worker entrypoint, run-command', () => {
       'echo hello from the command; printf \'{"traceparent":"%s"}\' "$TRACEPARENT" > "$NIGHTSHIFT_OUTPUT_DIR/result.json"',
     ]).exited;
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toMatch(/^\S+Z hello from the command$/m);
-    expect(stdout).toMatch(new RegExp(`^\\S+Z wrote ${OUTPUT.replace(/[.=]/g, '\\$&')}$`, 'm'));
+    expect(stdout).toMatch(/^hello from the command$/m);
     const output = (await published()) as CommandOutput;
     expect(output).toMatchObject({ result: { traceparent: expect.any(String) }, command: { exitCode: 0 } });
     // The command's TRACEPARENT is the worker's span, as the worker wrote it to its trace file.
     const [, traceId, spanId] = (output.result as { traceparent: string }).traceparent.split('-');
-    const spans = (await readFile(join(root, 'traces.jsonl'), 'utf8'))
-      .trimEnd()
+    const spans = await readTraceFile(join(root, 'traces.jsonl'));
+    // Without a TRACEPARENT from the job, the span is still its run's: under the run span derived from the run id.
+    expect(spans.find((s) => s.spanId === spanId)).toMatchObject({
+      traceId: runTraceId('r1'),
+      parentSpanId: runSpanId('r1'),
+      name: 'worker: command EQ1',
+      service: 'nightshift-worker-command',
+      attributes: expect.objectContaining({ 'nightshift.run_id': 'r1', 'nightshift.task_id': 'custom#EQ1' }),
+    });
+    expect(traceId).toBe(runTraceId('r1'));
+    // The worker's own lines are JSON, in the task's span: its trace, run and task, the job's attempt.
+    const wrote = stdout
       .split('\n')
-      .map((l) => JSON.parse(l) as SpanRecord);
-    expect(spans.find((s) => s.spanId === spanId)).toMatchObject({ traceId, name: 'worker: command EQ1' });
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l['msg'] === `wrote ${OUTPUT}`);
+    expect(wrote).toMatchObject({ level: 'info', service: 'nightshift-worker', trace_id: traceId, span_id: spanId, run_id: 'r1', task_id: 'custom#EQ1', attempt: 1 });
   });
 
   it("exits with the command's code", async () => {
     const { code, stderr } = await startWorker(['run-command', '--', 'sh', '-c', 'exit 4']).exited;
     expect(code).toBe(4);
-    expect(stderr).toMatch(/^\S+Z command exited with code 4$/m);
+    expect(stderr).toMatch(/^\{"level":"error",.*"exit_code":4,.*"msg":"command exited with code 4"\}$/m);
     expect(await store.head(OUTPUT)).toBeUndefined();
   });
 
@@ -490,7 +522,7 @@ describe('the worker entrypoint, run-command', () => {
       '--',
       ...node(`process.on('SIGTERM', () => process.exit(7)); console.log('ready'); ${UNTIL_STOPPED}`),
     ]);
-    await worker.printed(/ ready$/m);
+    await worker.printed(/^ready$/m);
     worker.kill('SIGTERM');
     const { code, stderr } = await worker.exited;
     expect(code).toBe(7);

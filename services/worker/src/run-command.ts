@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ManifestEntry, StepManifest } from '@nightshift/jobs-domain';
-import { withSpan } from '@nightshift/observability';
+import { taskIdFor, type ManifestEntry, type StepManifest } from '@nightshift/jobs-domain';
+import { runTraceparent, withSpan, type Logger } from '@nightshift/observability';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { runProcess } from './command-process.js';
 import { prepareWorkspace, readCommandResult, type CommandWorkspace } from './command-workspace.js';
 import type { WorkerConfig } from './config.js';
 import { CommandFailedError, WorkerUsageError } from './errors.js';
-import { logLine, type LogStream } from './log.js';
+import { loggingFailures, type LogStream } from './log.js';
 import { readTaskEntry } from './task-entry.js';
 
 /** The manifest's `analytic` of a step that runs a user's command. */
@@ -23,9 +23,11 @@ export interface CommandOptions {
   argv: readonly string[];
   /** The environment the command starts from (the worker's own, `commandBaseEnvironment()`); nightshift's variables go over it. */
   env: Readonly<Record<string, string>>;
-  /** Where the worker's log lines and the command's stdout and stderr lines go (the job's log). */
+  /** Where the command's stdout and stderr lines go (the job's log). */
   stdout: LogStream;
   stderr: LogStream;
+  /** The worker's own lines (`workerLogger`: JSON, to the job's log too). */
+  log: Logger;
   /** Aborted when the job is being stopped (SIGTERM to the worker): the command gets SIGTERM. */
   stop?: AbortSignal;
 }
@@ -75,6 +77,7 @@ export async function runCommand(
   }
   const attributes = {
     'nightshift.run_id': manifest.runId,
+    'nightshift.task_id': taskIdFor(manifest.step, entry.partition),
     'nightshift.step': manifest.step,
     'nightshift.partition': entry.partition,
     'nightshift.command': argv[0]!,
@@ -83,28 +86,31 @@ export async function runCommand(
   };
   return withSpan(
     `worker: command ${entry.partition}`,
-    { traceparent: config.traceparent, attributes },
-    async (span) => {
+    { traceparent: config.traceparent ?? runTraceparent(manifest.runId), service: `nightshift-worker-${COMMAND_ANALYTIC}`, attributes },
+    (span) => loggingFailures(options.log, async () => {
+      const { log } = options;
       const root = await mkdtemp(join(tmpdir(), 'nightshift-command-'));
       let result: unknown;
       try {
         const workspace = await prepareWorkspace(objects, manifest, entry, root);
-        logLine(options.stdout, `running ${JSON.stringify(argv)} for ${manifest.step} ${entry.partition}`);
+        log.info({ argv }, `running ${JSON.stringify(argv)} for ${manifest.step} ${entry.partition}`);
         const env = commandEnvironment(options.env, manifest, entry, workspace, span.traceparent());
         const { exitCode, signal } = await runProcess(argv, {
           cwd: root,
           env,
           stdout: options.stdout,
           stderr: options.stderr,
+          log,
           stop: options.stop,
         });
         span.setAttributes({ 'process.exit.code': exitCode });
         const failed = exitCode !== 0 ? new CommandFailedError(exitCode, signal) : undefined;
-        logLine(failed ? options.stderr : options.stdout, failed?.message ?? 'command exited with code 0');
+        if (failed) log.error({ exit_code: exitCode, ...(signal ? { signal } : {}) }, failed.message);
+        else log.info({ exit_code: 0 }, 'command exited with code 0');
         if (failed) throw failed;
         result = await readCommandResult(workspace);
       } finally {
-        await removeScratch(root, options.stderr);
+        await removeScratch(root, log);
       }
       const output: CommandOutput = {
         analytic: COMMAND_ANALYTIC,
@@ -114,8 +120,9 @@ export async function runCommand(
         command: { argv, exitCode: 0 },
       };
       await objects.put(outputKey, JSON.stringify(output), 'application/json');
+      log.info({ output_key: outputKey }, `wrote ${outputKey}`);
       return { outputKey, output };
-    },
+    }),
   );
 }
 
@@ -154,10 +161,10 @@ function commandEnvironment(
  * write permission) is logged, not thrown: it must not replace the outcome of the command, which
  * has run, and a retry makes a directory of its own.
  */
-async function removeScratch(root: string, stderr: LogStream): Promise<void> {
+async function removeScratch(root: string, log: Logger): Promise<void> {
   try {
     await rm(root, { recursive: true, force: true });
   } catch (e) {
-    logLine(stderr, `warning: could not remove the scratch directory ${root}: ${(e as Error).message}`);
+    log.warn(`could not remove the scratch directory ${root}: ${(e as Error).message}`);
   }
 }

@@ -1,11 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withSpan } from '@nightshift/observability';
+import { taskIdFor } from '@nightshift/jobs-domain';
+import { runTraceparent, withSpan, type Logger } from '@nightshift/observability';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { ANALYTICS } from './analytics-registry.js';
 import type { WorkerConfig } from './config.js';
 import { WorkerUsageError } from './errors.js';
+import { loggingFailures } from './log.js';
 import { inputKeys, readTaskEntry, stageInputs } from './task-entry.js';
 
 /**
@@ -15,7 +17,7 @@ import { inputKeys, readTaskEntry, stageInputs } from './task-entry.js';
  * scratch directory of this task, removed afterwards whatever happens; the directory store stages
  * nothing, its files are read in place.
  */
-export async function runTask(config: WorkerConfig, objects: ObjectStore): Promise<{ outputKey: string }> {
+export async function runTask(config: WorkerConfig, objects: ObjectStore, log: Logger): Promise<{ outputKey: string }> {
   const { manifest, entry } = await readTaskEntry(config, objects);
   if (manifest.analytic === 'command') {
     throw new WorkerUsageError(`step ${manifest.step} runs a command: start the worker with run-command -- <program> [args...]`);
@@ -27,10 +29,20 @@ export async function runTask(config: WorkerConfig, objects: ObjectStore): Promi
   return withSpan(
     `worker: ${manifest.analytic} ${entry.partition}`,
     {
-      traceparent: config.traceparent,
-      attributes: { 'nightshift.run_id': manifest.runId, 'nightshift.step': manifest.step, 'nightshift.partition': entry.partition, 'aws.batch.job_id': config.jobId, 'aws.batch.attempt': config.attempt },
+      // The job's TRACEPARENT is its run attempt's span (derived from the run id when a job has none).
+      traceparent: config.traceparent ?? runTraceparent(manifest.runId),
+      service: `nightshift-worker-${manifest.analytic}`,
+      attributes: {
+        'nightshift.run_id': manifest.runId,
+        'nightshift.task_id': taskIdFor(manifest.step, entry.partition),
+        'nightshift.step': manifest.step,
+        'nightshift.partition': entry.partition,
+        'aws.batch.job_id': config.jobId,
+        'aws.batch.attempt': config.attempt,
+      },
     },
-    async () => {
+    () => loggingFailures(log, async () => {
+      log.info({ analytic: manifest.analytic }, `running ${manifest.analytic} for ${manifest.step} ${entry.partition}`);
       const scratch = await mkdtemp(join(tmpdir(), 'nightshift-task-'));
       let result: unknown;
       try {
@@ -44,7 +56,8 @@ export async function runTask(config: WorkerConfig, objects: ObjectStore): Promi
         await rm(scratch, { recursive: true, force: true });
       }
       await objects.put(outputKey, JSON.stringify({ analytic: manifest.analytic, step: manifest.step, partition: entry.partition, result }), 'application/json');
+      log.info({ output_key: outputKey }, `wrote ${outputKey}`);
       return { outputKey };
-    },
+    }),
   );
 }

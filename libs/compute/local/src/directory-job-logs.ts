@@ -7,7 +7,8 @@ const DEFAULT_MAX_BYTES = 1024 * 1024;
 
 /**
  * `JobLogs` over the local compute environment's `logDir`: each attempt's output is the file
- * `<logDir>/<logStreamName>` (`<jobDefinition>/default/<taskId>`), written by the child itself.
+ * `<logDir>/<logStreamName>` (`<jobDefinition>/<jobName>/<jobId>/attempt-<n>`), one line per event,
+ * each stamped `<ISO-8601> ` with the time the compute environment read it from the child.
  *
  * A stream name is checked before it touches the file system (`logStreamNameProblem`: only segments
  * of letters, digits, `_` and `-` joined by `/`), so no name reaches outside `logDir`.

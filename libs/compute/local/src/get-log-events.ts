@@ -7,7 +7,7 @@
 // GetLogEvents' own limits: up to 10,000 events, and as many as fit in a 1 MB response.
 const MAX_LIMIT = 10_000;
 const MAX_PAGE_BYTES = 1024 * 1024;
-// `<ISO-8601> text`, as nightshift's worker stamps each line.
+// `<ISO-8601> text`, as the local compute environment stamps each line of a child's output.
 const STAMPED = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}))(?:\s|$)/;
 const LOG_GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 const LOG_GROUP_ARN = /^arn:[^:]+:logs:[^:]*:[^:]*:log-group:([^:]+)(?::\*)?$/;

@@ -179,6 +179,7 @@ export class JobLifecycle {
         environment: spec.environment,
         jobQueueName: spec.jobQueueName,
         jobDefinitionName: spec.jobDefinitionName,
+        jobName: spec.jobName,
         ...(spec.timeoutSeconds !== undefined && { timeoutSeconds: spec.timeoutSeconds }),
       },
       this.listener,

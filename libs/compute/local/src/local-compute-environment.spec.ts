@@ -203,11 +203,19 @@ describe('LocalComputeEnvironment: running jobs', () => {
     expect(await env.describeJobs([submitted.jobId])).toEqual([done]);
 
     const stream = attempt.container!.logStreamName!;
-    expect(stream).toMatch(/^nightshift-worker\/default\/[0-9a-f]{32}$/);
+    // Named for what it is: job definition, job name, job id, attempt.
+    expect(stream).toBe(`nightshift-worker/tca-fills/${submitted.jobId}/attempt-1`);
     expect(done.container.logStreamName).toBe(stream);
+    // Each line the child wrote, to stdout or stderr, is an event stamped with the time it was read.
     const log = await new DirectoryJobLogs(logDir).read(stream);
-    expect(log?.text).toContain('to stdout');
-    expect(log?.text).toContain('to stderr');
+    const lines = log!.text.trimEnd().split('\n');
+    expect(lines.map((l) => l.slice(25)).sort()).toEqual(['to stderr', 'to stdout']);
+    for (const line of lines) {
+      const at = Date.parse(line.slice(0, 24));
+      expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
+      expect(at).toBeGreaterThanOrEqual(attempt.startedAt! - 1000);
+      expect(at).toBeLessThanOrEqual(attempt.stoppedAt!);
+    }
   });
 
   it('gives the child the job environment and the AWS_BATCH_* variables on top of the host environment', async () => {

@@ -57,10 +57,11 @@ export interface LocalComputeEnvironmentOptions {
   /** Working directory of the children; default the host's. */
   cwd?: string;
   /**
-   * Directory for the children's output. Each attempt's stdout and stderr go to
-   * `<logDir>/<logStreamName>`, where `logStreamName` is `<jobDefinitionName>/default/<taskId>` as in
-   * CloudWatch Logs and is reported in the event (read it with `DirectoryJobLogs`). Unset: children
-   * write to the host's stdout/stderr.
+   * Directory for the children's output. Each attempt's stdout and stderr lines go, each stamped
+   * with the time it was read (`<ISO-8601> <line>`, CloudWatch Logs' timestamp and message), to
+   * `<logDir>/<logStreamName>`, where `logStreamName` is `<jobDefinitionName>/<jobName>/<jobId>/attempt-<n>`
+   * (`attemptLogStreamName`) and is reported in the event (read it with `DirectoryJobLogs`, or
+   * GetLogEvents on `LogsHttpEndpoint`). Unset: children write to the host's stdout/stderr.
    */
   logDir?: string;
   /** Time between SIGTERM and SIGKILL when an attempt is stopped; default 10 000 ms (ECS's stopTimeout is 30 s). */

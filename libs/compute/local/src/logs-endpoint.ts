@@ -27,7 +27,7 @@ const MAX_BODY_BYTES = 64 * 1024;
  * `JobLogs` adapter) reads the local compute environment's logs as it reads AWS's.
  *
  * Each line of a stream's file is one event, in file order (the order it was written). A line that
- * starts with an ISO-8601 time (the worker's `<ISO> text`) has that time as its timestamp, any other
+ * starts with an ISO-8601 time (`<ISO> text`, as the compute environment stamps each line it reads) has that time as its timestamp, any other
  * the file's mtime; the message is the whole line (semantics in get-log-events.ts). `limit` (1..10,000, default as many as fit in
  * 1 MB), `startFromHead`, `startTime`/`endTime` and the tokens behave as AWS documents them: pages
  * are in time order, `nextForwardToken`/`nextBackwardToken` are opaque, and at either end of the

@@ -16,6 +16,7 @@ export interface LaunchSpec {
   environment: Readonly<Record<string, string>>;
   jobQueueName: string;
   jobDefinitionName: string;
+  jobName: string;
   /** Absent: no timeout. */
   timeoutSeconds?: number;
 }
@@ -51,7 +52,7 @@ export interface ProcessLauncherOptions {
 /**
  * Starts attempts as child processes, like the ECS agent starts containers: one process group per
  * attempt (stopped as a whole), the job's environment plus AWS_BATCH_*, output to the attempt's log
- * stream, a per-attempt timeout, SIGTERM then SIGKILL to stop.
+ * stream (each line stamped, by the spawner), a per-attempt timeout, SIGTERM then SIGKILL to stop.
  *
  * Spawning is synchronous work in Node (fork + exec: a few ms each in a host of a few hundred MiB),
  * so it is done by a small process of its own (`ProcessSpawner`), and kept off the scheduling
@@ -85,8 +86,7 @@ export class ProcessLauncher {
       spec,
       listener,
       `arn:aws:ecs:${scope.region}:${scope.account}:task/${computeEnvironmentName}/${taskId}`,
-      // As AWS Batch names it in CloudWatch Logs: <jobDefinitionName>/default/<ECS task id>.
-      logDir === undefined ? undefined : `${spec.jobDefinitionName}/default/${taskId}`,
+      logDir === undefined ? undefined : attemptLogStreamName(spec),
       this,
     );
     this.pending.push(attempt);
@@ -148,6 +148,16 @@ export class ProcessLauncher {
     this.head = 0;
     this.draining = false;
   }
+}
+
+/**
+ * The log stream of an attempt: `<jobDefinitionName>/<jobName>/<jobId>/attempt-<n>` (an array
+ * child's `<parent id>:<index>` as `<parent id>-<index>`), so that its file under `logDir` says
+ * whose it is: the planner's job names carry the run and step. AWS Batch names its streams
+ * `<jobDefinitionName>/default/<ECS task id>`; any name is one to a reader (`container.logStreamName`).
+ */
+export function attemptLogStreamName(spec: Pick<LaunchSpec, 'jobDefinitionName' | 'jobName' | 'jobId' | 'attempt'>): string {
+  return `${spec.jobDefinitionName}/${spec.jobName}/${spec.jobId.replace(':', '-')}/attempt-${spec.attempt}`;
 }
 
 /** One attempt's process. It holds the unit's reservation from STARTING until `ended`. */

@@ -6,7 +6,7 @@ export interface SpawnerInit {
   env: Record<string, string>;
 }
 
-/** Start a program: its own process group, output appended to `logPath` (or the spawner's own stdout/stderr). */
+/** Start a program: its own process group, output appended to `logPath` a stamped line at a time (or to the spawner's own stdout/stderr). */
 export interface SpawnRequest {
   op: 'spawn';
   id: number;

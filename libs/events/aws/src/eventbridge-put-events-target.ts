@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { PutEventsRequestEntry, PutEventsResult, PutEventsResultEntry, PutEventsTarget } from '@nightshift/events-domain';
+import { withSpan } from '@nightshift/observability';
 import { EventBridgeRequestError } from './errors.js';
 
 /**
@@ -13,7 +14,18 @@ import { EventBridgeRequestError } from './errors.js';
 export class EventBridgePutEventsTarget implements PutEventsTarget {
   constructor(private readonly client: EventBridgeClient) {}
 
-  async putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
+  /** One producer span per request, inside the caller's trace (none for a call outside any). */
+  putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
+    const detailTypes = [...new Set(entries.map((e) => e.DetailType ?? ''))];
+    const attributes = { 'messaging.system': 'aws_eventbridge', 'messaging.operation.name': 'PutEvents', 'messaging.operation.type': 'send', 'messaging.batch.message_count': entries.length, 'nightshift.detail_types': detailTypes };
+    return withSpan(`PutEvents ${detailTypes.join(', ')}`, { kind: 'producer', requireParent: true, attributes }, async (span) => {
+      const result = await this.send(entries);
+      if (result.FailedEntryCount > 0) span.fail(`${result.FailedEntryCount} of ${entries.length} entries refused`);
+      return result;
+    });
+  }
+
+  private async send(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
     let out;
     try {
       out = await this.client.send(new PutEventsCommand({ Entries: entries.map((e) => ({ ...e })) }));

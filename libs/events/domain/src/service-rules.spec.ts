@@ -28,6 +28,10 @@ describe("the services' rule patterns (declared once in contracts)", () => {
     expect(subscribers({ ...base, source: 'nightshift.planner', 'detail-type': 'Run Failed', detail: {} })).toEqual(['planner', 'reporting']);
     expect(subscribers({ ...base, source: 'nightshift.api', 'detail-type': 'Step Approval Decided', detail: {} })).toEqual(['planner']);
     expect(subscribers({ ...base, source: 'com.acme.oms', 'detail-type': 'Step Approval Decided', detail: {} })).toEqual([]);
+    // Notifications: rejected landings and the bus's dead-letter announcements reach reporting only.
+    expect(subscribers({ ...base, source: 'nightshift.ingestion', 'detail-type': 'Dataset Rejected', detail: {} })).toEqual(['reporting']);
+    expect(subscribers({ ...base, source: 'nightshift.bus', 'detail-type': 'Message Dead-Lettered', detail: {} })).toEqual(['reporting']);
+    expect(subscribers({ ...base, source: 'com.acme.oms', 'detail-type': 'Message Dead-Lettered', detail: {} })).toEqual([]);
   });
 
   it('route backfill requests and cancels from the API to the planner, and no one else\'s', () => {

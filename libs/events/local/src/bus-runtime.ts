@@ -1,3 +1,4 @@
+import type { MessageRecord } from './message-file.js';
 import type { Quarantine } from './quarantine.js';
 
 /**
@@ -7,6 +8,8 @@ import type { Quarantine } from './quarantine.js';
 export class BusRuntime {
   private isClosed = false;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Told of every message that entered a DLQ while the bus runs (LocalEventBus announces it, when asked to). */
+  deadLettered: ((sourceQueue: string, record: MessageRecord) => void) | undefined;
 
   constructor(
     readonly tmpDir: string,

@@ -34,7 +34,12 @@ interface DeadDelivery {
  * source queue, as in SQS.
  */
 export class DeadLetterQueue extends MessageDirectory<DeadEntry> {
-  constructor(sourceQueue: string, dir: string, runtime: BusRuntime, retentionMs: number) {
+  constructor(
+    readonly sourceQueue: string,
+    dir: string,
+    runtime: BusRuntime,
+    retentionMs: number,
+  ) {
     super(`${sourceQueue}-dlq`, dir, runtime, retentionMs);
   }
 
@@ -69,6 +74,7 @@ export class DeadLetterQueue extends MessageDirectory<DeadEntry> {
   /** Adds a dead letter that {@link write} wrote. */
   admit(file: string, record: MessageRecord, size: number): void {
     this.add(this.entryOf(file, record, size, this.runtime.nowMs()));
+    this.runtime.deadLettered?.(this.sourceQueue, record);
   }
 
   /** Puts `event` in as a new dead letter with `reason` (SQS SendMessage to the DLQ); resolves with its message id once durable. */

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { NIGHTSHIFT_BUS, type EventBridgeEvent, type RuleDefinition } from '@nightshift/contracts';
+import { envelope, MessageDeadLettered, NIGHTSHIFT_BUS, type EventBridgeEvent, traceparentSchema, type EventMetadata, type RuleDefinition } from '@nightshift/contracts';
 import {
   compileEventPattern,
   InvalidEventPatternError,
@@ -12,6 +13,7 @@ import {
   type MessageConsumer,
   type ServiceBus,
 } from '@nightshift/events-domain';
+import { withSpan } from '@nightshift/observability';
 import { BusRuntime } from './bus-runtime.js';
 import { acquireDirLock, DirSync, fsyncDir, releaseDirLock, removeStaleTempFiles } from './durable-files.js';
 import { BusClosedError, InvalidEventError, InvalidQueueNameError, InvalidRuleError, messageOf, UnknownQueueError } from './errors.js';
@@ -28,6 +30,7 @@ import type {
   ReceiveOptions,
 } from './messages.js';
 import { entryToEvent, storableEventProblem, validatePutEventsRequest, type EnvelopeContext } from './put-events.js';
+import type { MessageRecord } from './message-file.js';
 import { Quarantine, type QuarantinedFile } from './quarantine.js';
 import { ServiceQueue, type ReceiptLogLocation } from './service-queue.js';
 
@@ -71,6 +74,13 @@ export interface LocalEventBusOptions {
    * sweep that failed. Default: `process.emitWarning` (printed on stderr).
    */
   warn?: (message: string) => void;
+  /**
+   * Publish a `Message Dead-Lettered` event (source `nightshift.bus`) on this bus whenever a message
+   * enters a DLQ while it runs, so notifications can tell someone. Never for a Message Dead-Lettered
+   * event itself (no loop). Best effort: a crash between the move and the announcement loses the
+   * announcement, never the dead letter. Default false.
+   */
+  announceDeadLetters?: boolean;
 }
 
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,76}$/;
@@ -200,7 +210,9 @@ export class LocalEventBus implements ServiceBus {
           'They are not delivered: inspect, repair and move back, or delete them.',
       );
     }
-    return new LocalEventBus(dir, queues, envelope, visibilityTimeoutMs, maxReceiveCount, runtime);
+    const bus = new LocalEventBus(dir, queues, envelope, visibilityTimeoutMs, maxReceiveCount, runtime);
+    if (options.announceDeadLetters) runtime.deadLettered = (queue, record) => bus.announceDeadLetter(queue, record);
+    return bus;
   }
 
   /** The message files this bus could not load and moved to `<dir>/quarantine/` (at a start, or when a delivery met one), with their reasons. */
@@ -236,7 +248,18 @@ export class LocalEventBus implements ServiceBus {
    * error (`InvalidArgument`, `MalformedDetail`, or `InternalFailure` if a write failed); one bad
    * entry does not stop the others.
    */
-  async putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
+  putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
+    // One producer span per request, inside the caller's trace (none for the PutEvents endpoint's upstream calls).
+    const detailTypes = [...new Set(entries.map((e) => e.DetailType ?? ''))];
+    const attributes = { 'messaging.system': 'aws_eventbridge', 'messaging.operation.name': 'PutEvents', 'messaging.operation.type': 'send', 'messaging.batch.message_count': entries.length, 'nightshift.detail_types': detailTypes };
+    return withSpan(`PutEvents ${detailTypes.join(', ')}`, { kind: 'producer', requireParent: true, attributes }, async (span) => {
+      const result = await this.putEntries(entries);
+      if (result.FailedEntryCount > 0) span.fail(`${result.FailedEntryCount} of ${entries.length} entries refused`);
+      return result;
+    });
+  }
+
+  private async putEntries(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
     this.assertOpen();
     validatePutEventsRequest(entries);
     const results = await Promise.all(
@@ -392,6 +415,15 @@ export class LocalEventBus implements ServiceBus {
     return this.queue(queue).stats();
   }
 
+  /**
+   * Age in ms of the oldest message in `queue` (in flight or not; its DLQ aside), 0 when it is
+   * empty: SQS's ApproximateAgeOfOldestMessage, for the queue gauges. Scans the in-memory index.
+   */
+  oldestMessageAgeMs(queue: string): number {
+    const oldest = this.queue(queue).oldestEnqueuedAtMs();
+    return oldest === undefined ? 0 : Math.max(0, this.runtime.nowMs() - oldest);
+  }
+
   /** What `queue` and its DLQ hold, counts and bytes on disk, from the in-memory index (for capacity checks and benchmarks). */
   backlog(queue: string): QueueBacklog {
     return this.queue(queue).backlog();
@@ -477,6 +509,44 @@ export class LocalEventBus implements ServiceBus {
     await releaseDirLock(this.dir);
   }
 
+  /** Publishes Message Dead-Lettered for a message that just entered `<queue>-dlq` (see `announceDeadLetters`). */
+  private announceDeadLetter(queue: string, record: MessageRecord): void {
+    const dead = record.event;
+    if (dead.source === MessageDeadLettered.source && dead['detail-type'] === MessageDeadLettered.detailType) return;
+    if (this.runtime.closed) return;
+    const meta = metadataOf(dead.detail);
+    const detail = envelope(
+      {
+        queue,
+        deadLetterQueue: `${queue}-dlq`,
+        messageId: record.messageId,
+        eventId: dead.id,
+        eventDetailType: dead['detail-type'],
+        eventSource: dead.source,
+        reason: record.deadLetterReason ?? record.lastError ?? 'dead-lettered',
+        receiveCount: record.receiveCount,
+        deadLetteredAt: record.deadLetteredAt ?? new Date(this.runtime.nowMs()).toISOString(),
+      },
+      {
+        eventId: randomUUID(),
+        correlationId: meta.correlationId ?? dead.id,
+        occurredAt: new Date(this.runtime.nowMs()),
+        ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
+        ...(meta.tenant ? { tenant: meta.tenant } : {}),
+      },
+    );
+    const entry = { Source: MessageDeadLettered.source, DetailType: MessageDeadLettered.detailType, Detail: JSON.stringify(detail), EventBusName: this.envelope.busName };
+    const announced = this.putEvents([entry]).then(
+      (result) => {
+        if (result.FailedEntryCount > 0) this.runtime.warn(`event bus ${this.dir}: could not announce the dead letter ${record.messageId} of ${queue}: ${JSON.stringify(result.Entries[0])}`);
+      },
+      (e: unknown) => {
+        if (!(e instanceof BusClosedError)) this.runtime.warn(`event bus ${this.dir}: could not announce the dead letter ${record.messageId} of ${queue}: ${messageOf(e)}`);
+      },
+    );
+    void this.runtime.track(announced);
+  }
+
   /** The periodic retention sweep: a failure is reported and retried at the next one, never thrown. */
   private async sweep(): Promise<void> {
     if (this.runtime.closed || this.sweeping) return;
@@ -517,6 +587,23 @@ function nonNegative(option: string, value: number): number {
 function positive(option: string, value: number): number {
   if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`${option} must be a positive number, got ${value}`);
   return value;
+}
+
+/** The nightshift metadata of a dead event's detail, where it has one (upstream and AWS events do not). */
+function metadataOf(detail: unknown): Partial<EventMetadata> {
+  const metadata = (detail as { metadata?: unknown } | null)?.metadata;
+  if (typeof metadata !== 'object' || metadata === null) return {};
+  const m = metadata as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
+  const traceparent = text(m['traceparent']);
+  const correlationId = text(m['correlationId']);
+  const tenant = text(m['tenant']);
+  return {
+    ...(correlationId ? { correlationId } : {}),
+    // Only a well-formed one: the contract refuses the event otherwise.
+    ...(traceparent && traceparentSchema.safeParse(traceparent).success ? { traceparent } : {}),
+    ...(tenant ? { tenant } : {}),
+  };
 }
 
 /** Throws `InvalidEventError` for an event the bus could not load back once written. */

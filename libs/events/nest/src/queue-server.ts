@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { finalize, isObservable, lastValueFrom } from 'rxjs';
 import { ConsumerClosedError, resolveClaimCheck, type ClaimCheckStore, type MessageConsumer, type QueueMessage } from '@nightshift/events-domain';
+import { platformMetrics } from '@nightshift/observability';
 import { QueueContext } from './queue-context.js';
 
 /** Identifies the queue transport (`@EventPattern('Dataset Landed', QUEUE_TRANSPORT)` in a hybrid app). */
@@ -165,6 +166,7 @@ export class QueueServer extends Server<QueueServerEvents, QueueServerStatus> im
             'and dropped. A rule routes this detail-type here: add the handler or narrow the rule.',
         );
         await this.consumer.ack(receiptHandle);
+        platformMetrics().eventConsumed(pattern, this.queue, 'dropped');
         return;
       }
       let failure: { error: unknown } | undefined;
@@ -178,6 +180,7 @@ export class QueueServer extends Server<QueueServerEvents, QueueServerStatus> im
         clearInterval(heartbeat);
       }
       if (!failure) {
+        platformMetrics().eventConsumed(pattern, this.queue, 'handled');
         if (!(await this.consumer.ack(receiptHandle))) {
           this.logger.warn(
             `Event ${message.event.id} (${pattern}) was handled after its visibility timeout and has been delivered again; ` +
@@ -191,12 +194,14 @@ export class QueueServer extends Server<QueueServerEvents, QueueServerStatus> im
       if (isNonRetryable(failure.error)) {
         this.logger.error(`Event ${message.event.id} (${pattern}) failed with a non-retryable error; moved to ${this.queue}-dlq: ${reason}`);
         await this.consumer.deadLetter(receiptHandle, reason);
+        platformMetrics().eventConsumed(pattern, this.queue, 'dead_lettered');
       } else {
         const delayMs = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (message.receiveCount - 1));
         this.logger.warn(
           `Event ${message.event.id} (${pattern}) failed on delivery ${message.receiveCount}; retrying in ${delayMs} ms: ${reason}`,
         );
         await this.consumer.release(receiptHandle, delayMs, reason);
+        platformMetrics().eventConsumed(pattern, this.queue, 'retried');
       }
     } catch (e) {
       // ack/release/deadLetter failed (disk or network error, bus closed): the message is still in

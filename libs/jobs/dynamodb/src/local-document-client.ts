@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { traceDynamoDbClient } from './traced-client.js';
 
 /** Where the local DocumentClient connects. */
 export interface LocalDocumentClientOptions {
@@ -33,6 +34,7 @@ export function createDocumentClient(options: LocalDocumentClientOptions): Dynam
   });
   // The logger middleware inspects every response even with no logger; a third of what is left.
   client.middlewareStack.remove('loggerMiddleware');
+  traceDynamoDbClient(client);
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

@@ -22,6 +22,7 @@ import {
   type ObjectStore,
   type ObjectSummary,
 } from '@nightshift/storage-domain';
+import { withSpan } from '@nightshift/observability';
 import { fromS3Error, ObjectIntegrityError } from './errors.js';
 import { uploadFileInParts } from './multipart-upload.js';
 
@@ -218,12 +219,16 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Runs one S3 call, its known failures mapped to the port's errors. */
-  private async call<T>(operation: string, key: string | undefined, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      throw fromS3Error(e, this.bucket, key, operation);
-    }
+  /** One client span per request, inside the caller's trace; a missing object is an answer, not an error. */
+  private call<T>(operation: string, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+    const attributes = { 'rpc.system': 'aws-api', 'rpc.service': 'S3', 'rpc.method': operation, 'aws.s3.bucket': this.bucket, ...(key !== undefined ? { 'aws.s3.key': key } : {}) };
+    return withSpan(`S3.${operation}`, { kind: 'client', requireParent: true, attributes, isError: (e) => !(e instanceof ObjectNotFoundError) }, async () => {
+      try {
+        return await fn();
+      } catch (e) {
+        throw fromS3Error(e, this.bucket, key, operation);
+      }
+    });
   }
 
   /** The bytes read must hash to the sha256 recorded at write time (when this adapter wrote them). */

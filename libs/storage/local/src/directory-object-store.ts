@@ -4,7 +4,14 @@ import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore, type ObjectSummary } from '@nightshift/storage-domain';
+import { withSpan } from '@nightshift/observability';
 import { keyPath, listFiles, openObject, removeObject, renameIntoPlace, TempFile } from './object-paths.js';
+
+/** A client span for one object-store call, inside the caller's trace; a missing object is an answer, not an error. */
+function traced<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
+  const attributes = { 'nightshift.object_store': 'directory', 'nightshift.object_store.operation': operation, 'nightshift.object_store.key': key };
+  return withSpan(`ObjectStore.${operation}`, { kind: 'client', requireParent: true, attributes, isError: (e) => !(e instanceof ObjectNotFoundError) }, fn);
+}
 
 /**
  * ObjectStore on a local directory: key `a/b.csv` is file `<root>/a/b.csv`. Writes go to a temp
@@ -17,14 +24,22 @@ import { keyPath, listFiles, openObject, removeObject, renameIntoPlace, TempFile
 export class DirectoryObjectStore implements ObjectStore {
   constructor(private readonly root: string) {}
 
-  async put(key: string, body: Uint8Array | string): Promise<ObjectInfo> {
+  put(key: string, body: Uint8Array | string): Promise<ObjectInfo> {
+    return traced('put', key, () => this.putBytes(key, body));
+  }
+
+  private async putBytes(key: string, body: Uint8Array | string): Promise<ObjectInfo> {
     keyPath(this.root, key);
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     await this.commit(key, (tmp) => tmp.write(bytes));
     return { key, size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
-  async putFile(key: string, localPath: string): Promise<ObjectInfo> {
+  putFile(key: string, localPath: string): Promise<ObjectInfo> {
+    return traced('putFile', key, () => this.putFromFile(key, localPath));
+  }
+
+  private async putFromFile(key: string, localPath: string): Promise<ObjectInfo> {
     keyPath(this.root, key);
     const hash = createHash('sha256');
     let size = 0;
@@ -39,14 +54,16 @@ export class DirectoryObjectStore implements ObjectStore {
     return { key, size, sha256: hash.digest('hex') };
   }
 
-  async get(key: string): Promise<Uint8Array> {
-    const file = await openObject(this.root, key);
-    if (!file) throw new ObjectNotFoundError(key);
-    try {
-      return await file.readFile();
-    } finally {
-      await file.close();
-    }
+  get(key: string): Promise<Uint8Array> {
+    return traced('get', key, async () => {
+      const file = await openObject(this.root, key);
+      if (!file) throw new ObjectNotFoundError(key);
+      try {
+        return await file.readFile();
+      } finally {
+        await file.close();
+      }
+    });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -61,8 +78,8 @@ export class DirectoryObjectStore implements ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<ObjectSummary[]> {
-    return (await listFiles(this.root, prefix)).map(({ key, size }) => ({ key, size }));
+  list(prefix: string): Promise<ObjectSummary[]> {
+    return traced('list', prefix, async () => (await listFiles(this.root, prefix)).map(({ key, size }) => ({ key, size })));
   }
 
   async delete(key: string): Promise<void> {

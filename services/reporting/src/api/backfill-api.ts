@@ -82,7 +82,7 @@ export class BackfillApi {
       ]);
     }
     // Published on every answer, a retry's too: the planner's advance is idempotent, and a first try that died before publishing is completed.
-    await withSpan('reporting: POST /backfills', { kind: 'server', attributes: { 'nightshift.pipeline': backfill.pipeline, 'nightshift.backfill': backfill.backfillId } }, async (span) => {
+    await withSpan('reporting: POST /backfills', { attributes: { 'nightshift.pipeline': backfill.pipeline, 'nightshift.backfill': backfill.backfillId } }, async (span) => {
       await this.ports.publisher.publish([
         {
           source: BackfillRequested.source,

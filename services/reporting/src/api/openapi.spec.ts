@@ -5,6 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { ApiController } from '../api.controller.js';
 import { MetaController } from './meta.controller.js';
+import { NotificationsController } from './notifications.controller.js';
 import { buildOpenApiDocument, openApiPath } from './openapi.js';
 import { ROUTES } from './routes.js';
 
@@ -14,7 +15,7 @@ const PAGE_ASSETS = ['GET /docs/init.js', 'GET /docs/assets/{name}'];
 /** Every `METHOD /path` the REST controllers serve, read from Nest's route metadata. */
 function servedRoutes(): string[] {
   const served: string[] = [];
-  for (const controller of [ApiController, MetaController]) {
+  for (const controller of [ApiController, MetaController, NotificationsController]) {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '/').replace(/^\/?/, '/').replace(/\/$/, '');
     for (const name of Object.getOwnPropertyNames(controller.prototype)) {
       const handler = (controller.prototype as unknown as Record<string, unknown>)[name];

@@ -26,7 +26,7 @@ import {
   type StepExecution,
   type Task,
 } from '@nightshift/jobs-domain';
-import { withSpan } from '@nightshift/observability';
+import { runTraceId, runTraceparent, withSpan } from '@nightshift/observability';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { tenantScope, type Principal } from '../auth/principal.js';
 import { canonicalHash } from '../canonical-hash.js';
@@ -50,7 +50,7 @@ export interface StepJobView {
   waitingReason?: string;
 }
 
-export type RunView = Omit<Run, 'outbox'> & { durationMs?: number };
+export type RunView = Omit<Run, 'outbox'> & { durationMs?: number; traceId: string };
 /** A run with its steps (and their jobs now), progress and one page of task records. */
 export type RunDetailView = RunView & {
   progress: ReturnType<typeof runProgress>;
@@ -170,7 +170,9 @@ export class PlatformApi {
         [{ path: 'headers.idempotency-key', message: 'already used with a different request body' }],
       );
     }
-    await withSpan('reporting: POST /runs', { kind: 'server', attributes: { 'nightshift.pipeline': data.pipeline } }, async (span) => {
+    const runId = runIdFor(data.pipeline, data.businessDate, requestId);
+    // Inside the request's server span (the caller's trace), linked to the run's own trace.
+    await withSpan('reporting: POST /runs', { links: [runTraceparent(runId)], attributes: { 'nightshift.pipeline': data.pipeline, 'nightshift.run_id': runId } }, async (span) => {
       await this.ports.publisher.publish([
         {
           source: RunRequested.source,
@@ -179,7 +181,6 @@ export class PlatformApi {
         },
       ]);
     });
-    const runId = runIdFor(data.pipeline, data.businessDate, requestId);
     return { requestId, runId, pipeline: data.pipeline, businessDate: data.businessDate, location: runLocation(runId) };
   }
 
@@ -482,11 +483,12 @@ function duration(from?: string, to?: string): number | undefined {
   return from && to ? Date.parse(to) - Date.parse(from) : undefined;
 }
 
-/** A run as readers see it: without the planner's outbox, with its duration once finished. */
+/** A run as readers see it: without the planner's outbox, with its duration once finished and its trace's id. */
 export function runView(run: Run): RunView {
   const { outbox: _outbox, ...rest } = run;
   const durationMs = duration(run.startedAt, run.finishedAt);
-  return durationMs === undefined ? rest : { ...rest, durationMs };
+  const traceId = runTraceId(run.runId);
+  return durationMs === undefined ? { ...rest, traceId } : { ...rest, durationMs, traceId };
 }
 
 function taskView(task: Task): TaskView {

@@ -40,6 +40,7 @@ import { issuesToProblems } from '@nightshift/contracts';
 import { z } from 'zod';
 import type { Role } from '../auth/principal.js';
 import { badRequest } from './api-problem.js';
+import { NOTIFICATION_ROUTES } from './notification-routes.js';
 
 /*
  * The REST API's routes as data: what each accepts (zod), who may call it, and what it answers.
@@ -362,6 +363,7 @@ export const ROUTES = {
     success: { status: 202, description: 'Accepted: the backfill will be CANCELLED', schema: backfillActionAcceptedSchema, location: true },
     errors: [404, 409],
   },
+  ...NOTIFICATION_ROUTES,
 } as const satisfies Record<string, ApiRoute>;
 
 export type RouteName = keyof typeof ROUTES;

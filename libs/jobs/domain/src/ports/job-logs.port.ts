@@ -3,7 +3,8 @@
  * Batch names it in CloudWatch Logs, `<jobDefinition>/default/<ecs task id>`). The local compute
  * environment keeps one file per stream; in AWS this is CloudWatch Logs' GetLogEvents.
  *
- * Lines are as the job wrote them (nightshift's worker stamps each with an ISO-8601 time).
+ * Lines are as the job wrote them; the local compute environment stores each with the ISO-8601
+ * time it read it (`<time> <line>`), and nightshift's worker writes JSON lines with their own `time`.
  * Not in the contract: retention (a stream may be gone), live tailing.
  */
 export interface JobLogs {

@@ -243,6 +243,9 @@ export class RunType {
   @Field()
   correlationId!: string;
 
+  @Field({ description: "The run's trace (OTLP trace id, 32 hex): its spans, whichever service wrote them." })
+  traceId!: string;
+
   @Field(() => Int)
   tasksTotal!: number;
 

@@ -1,0 +1,1 @@
+export { parseRetryAfter, WebhookChannel, type WebhookChannelOptions } from './webhook-channel.js';
