@@ -5,7 +5,6 @@ import { DatasetLanded } from './events/dataset-landed.js';
 import { DatasetRegistered } from './events/dataset-registered.js';
 import { DatasetRejected } from './events/dataset-rejected.js';
 import { MessageDeadLettered } from './events/message-dead-lettered.js';
-import { ReportPublished } from './events/report-published.js';
 import { RunCancelRequested } from './events/run-cancel-requested.js';
 import { RunFailed } from './events/run-failed.js';
 import { RunRequested } from './events/run-requested.js';
@@ -93,11 +92,6 @@ export const SERVICE_RULES: Readonly<Record<ServiceName, readonly RuleDefinition
       name: 'reporting-run-finished',
       description: 'Finished runs are merged into reports (succeeded) or recorded (failed).',
       eventPattern: { source: [RunSucceeded.source], 'detail-type': [RunSucceeded.detailType, RunFailed.detailType] },
-    },
-    {
-      name: 'reporting-report-published',
-      description: 'Published reports, to keep the report index (and notify).',
-      eventPattern: { source: [ReportPublished.source], 'detail-type': [ReportPublished.detailType] },
     },
     {
       name: 'reporting-notifications',

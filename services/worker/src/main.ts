@@ -65,10 +65,9 @@ async function main(args: string[]): Promise<number> {
   const onSigterm = (): void => stop.abort();
   if (invocation.command === 'run-command') process.on('SIGTERM', onSigterm);
   try {
-    const { outputKey } =
-      invocation.command === 'run-task'
-        ? await runTask(config, objects, log)
-        : await runCommand(config, objects, { argv: invocation.argv, env: commandBaseEnvironment(), stdout: process.stdout, stderr: process.stderr, log, stop: stop.signal });
+    // Each logs what it wrote, in the task's span.
+    if (invocation.command === 'run-task') await runTask(config, objects, log);
+    else await runCommand(config, objects, { argv: invocation.argv, env: commandBaseEnvironment(), stdout: process.stdout, stderr: process.stderr, log, stop: stop.signal });
     return 0;
   } catch (e) {
     // Logged already when it failed inside the task's span (and a command's end, as it happened).
