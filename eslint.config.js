@@ -2,7 +2,7 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 /** Domain and contract libs stay pure: no I/O SDKs, no framework. */
-const ioPackages = ['@aws-sdk/*', '@smithy/*', '@nestjs/*', '@opentelemetry/*', '@duckdb/*', 'dynalite', 'fastify', 'aws-cdk-lib', 'constructs'];
+const ioPackages = ['@aws-sdk/*', '@smithy/*', '@nestjs/*', '@opentelemetry/*', 'pino', 'pino-pretty', '@duckdb/*', 'dynalite', 'fastify', 'aws-cdk-lib', 'constructs'];
 
 /**
  * Who may import whom, by Nx tag. `extraAdapterDeps` widens adapters only: tests wire real adapters
@@ -56,7 +56,7 @@ export default [
     files: ['libs/**/*.ts', 'services/**/*.ts'],
     ignores: ['libs/observability/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@opentelemetry/*'], message: 'Use @nightshift/observability.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@opentelemetry/*', 'pino', 'pino-pretty'], message: 'Use @nightshift/observability.' }] }],
     },
   },
   {

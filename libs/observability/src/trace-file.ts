@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -178,4 +178,47 @@ function valueOf(v: OtlpValue | undefined): unknown {
   if (v.arrayValue) return (v.arrayValue.values ?? []).map(valueOf);
   if (v.kvlistValue) return attributesOf(v.kvlistValue.values);
   return undefined;
+}
+
+/** One trace out of an OTLP/JSON-lines file, as one OTLP/JSON export request (Jaeger and otelcol import it as is). */
+export interface OtlpTraceDocument {
+  resourceSpans: unknown[];
+}
+
+/**
+ * The spans of one trace in an OTLP/JSON-lines trace file, as one export request: each line's
+ * resource spans kept with their resource and scope, holding only that trace's spans. Reads the
+ * file a line at a time (it grows with every span of every run), so memory stays that of one line
+ * plus the trace. A missing file is an empty trace; a line still being appended is skipped.
+ */
+export async function readTrace(file: string, traceId: string): Promise<OtlpTraceDocument> {
+  const resourceSpans: unknown[] = [];
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { resourceSpans };
+    throw e;
+  }
+  try {
+    for await (const line of handle.readLines({ encoding: 'utf8' })) {
+      // A cheap test first: most lines are other traces'.
+      if (!line.includes(traceId)) continue;
+      let request: OtlpRequest;
+      try {
+        request = JSON.parse(line) as OtlpRequest;
+      } catch {
+        continue; // the last line, half written by another process
+      }
+      for (const rs of request.resourceSpans ?? []) {
+        const scopeSpans = (rs.scopeSpans ?? [])
+          .map((ss) => ({ ...ss, spans: (ss.spans ?? []).filter((s) => s.traceId === traceId) }))
+          .filter((ss) => ss.spans.length > 0);
+        if (scopeSpans.length > 0) resourceSpans.push({ ...rs, scopeSpans });
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  return { resourceSpans };
 }

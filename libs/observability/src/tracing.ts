@@ -295,6 +295,16 @@ function traceparentOfSpan(c: SpanContext): string {
 }
 
 /** The active span's traceparent, if a span is active. */
+/**
+ * Runs `fn` outside any trace: for work the platform does on its own behalf that merely started
+ * inside a span (the local compute environment emitting a job's state changes, as AWS Batch does,
+ * long after the handler that submitted the job ended), so it neither hangs under that span nor
+ * outlives it.
+ */
+export function outsideTrace<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
+}
+
 export function currentTraceparent(): string | undefined {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);

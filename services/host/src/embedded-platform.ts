@@ -14,8 +14,7 @@ import { BUILT_IN_PIPELINES, type Clock, type JobStore, type PipelineDefinition,
 import { createDocumentClient, createTable, DynamoDbJobStore, DynamoDbScheduleState, startEmbeddedDynamoDb, TtlSweeper } from '@nightshift/jobs-dynamodb';
 import { PlannerModule, plannerConfigSchema, ReconciliationLoop } from '@nightshift/planner';
 import { loadNotificationSubscriptions, ReportingModule, reportingConfigSchema, reportingHttpAdapter, type ReportingConfig } from '@nightshift/reporting';
-import { platformMetrics, startMetrics } from '@nightshift/observability';
-import { createLogger, nestLogger, type LogLevel, type LogSink } from '@nightshift/observability';
+import { createLogger, nestLogger, outsideTrace, platformMetrics, startMetrics, type LogLevel, type LogSink } from '@nightshift/observability';
 import { loadPipelineFiles, type ServiceRuntime } from '@nightshift/platform';
 import { DirectoryObjectStore, S3HttpEndpoint } from '@nightshift/storage-local';
 import { ensureApiKeys, type EmbeddedApiKeys } from './api-keys.js';
@@ -320,10 +319,11 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       stateDir: dirs.compute,
       jobQueues: EMBEDDED_JOB_QUEUES,
       // Up to 10 state changes per PutEvents (EventBridge's limit): one batch of files, one directory fsync.
-      emit: async (events) => {
+      // Batch's own events, not the submitter's: emitted outside the trace of the handler that submitted the job.
+      emit: (events) => outsideTrace(async () => {
         const result = await bus.putEvents(events.map((e) => ({ Source: e.source, DetailType: e.detailType, Detail: JSON.stringify(e.detail), Resources: e.resources })));
         if (result.FailedEntryCount > 0) throw new Error(`bus refused ${result.FailedEntryCount} job state change(s): ${JSON.stringify(result.Entries.find((r) => 'ErrorCode' in r))}`);
-      },
+      }),
     });
     stops.push(() => compute.shutdown());
     const jobLogs = new DirectoryJobLogs(dirs.logs);
@@ -358,7 +358,8 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       dynamoEndpoint: dynamo.endpoint,
     });
 
-    const common = { mode: 'local' as const, tableName: TABLE_NAME, objectStoreDir: dirs.objects };
+    // The trace file too: reporting reads a run's trace back from it (GET /runs/:id/trace).
+    const common = { mode: 'local' as const, tableName: TABLE_NAME, objectStoreDir: dirs.objects, ...(options.otlpEndpoint ? { otlpEndpoint: options.otlpEndpoint } : { traceFile }) };
     const workerEnvironment: Record<string, string> = {
       NIGHTSHIFT_OBJECT_STORE_DIR: dirs.objects,
       ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { NIGHTSHIFT_TRACE_FILE: traceFile }),

@@ -101,7 +101,7 @@ describe('npm start -- --once', () => {
     expect(await host.exited).toBe(0);
     const out = host.stdout();
     expect(host.stderr()).toBe('');
-    expect(out).toContain('API           not served with --once: `npm start` (without --once) serves REST, GraphQL and /docs until Ctrl-C\n');
+    expect(out).toContain('API           not served with --once: `npm start` (without --once) serves REST, GraphQL, /docs, the /ui dashboard and /metrics until Ctrl-C\n');
     expect(out).not.toContain('http://');
     // Units on the headline figures.
     const figure = (name: string, value: string) => new RegExp(`\\n  ${name.padEnd(30)} ${value}\\n`);

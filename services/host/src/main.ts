@@ -91,9 +91,10 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void shutdown().then(() => process.exit(143)));
   if (config.once) {
     // Nothing is served once --once exits: no links and keys that would be dead by the time they are read.
-    print('API           not served with --once: `npm start` (without --once) serves REST, GraphQL and /docs until Ctrl-C');
+    print('API           not served with --once: `npm start` (without --once) serves REST, GraphQL, /docs, the /ui dashboard and /metrics until Ctrl-C');
   } else {
     print(`REST API      ${platform.apiUrl}/runs   ${platform.apiUrl}/reports   reference ${platform.apiUrl}/docs   GraphQL ${platform.apiUrl}/graphql`);
+    print(`dashboard     ${platform.apiUrl}/ui   (paste the admin key from ${platform.apiKeys.adminKeyFile})   metrics ${platform.apiUrl}/metrics (admin key)`);
     print(await describeApiKeys(platform.apiKeys, platform.apiUrl));
     print(`AWS APIs      ${platform.eventsUrl}  (AWS_ENDPOINT_URL: PutEvents, SQS, Batch, S3 bucket nightshift, CloudWatch Logs, DynamoDB; SigV4)`);
     const upstream = platform.credentials.upstream;

@@ -80,6 +80,7 @@ const SAMPLES: Record<RouteName, (w: World) => Sample[]> = {
   approveStep: (w) => [{ path: `/runs/${w.runId}/steps/tca/approve`, body: {}, status: 404 }, { path: '/runs/nope/steps/sign-off/approve', body: { comment: 'ok' }, status: 404 }],
   rejectStep: (w) => [{ path: `/runs/${w.runId}/steps/tca/reject`, body: { comment: 'no' }, status: 404 }],
   attemptLog: (w) => [{ path: `/runs/${w.runId}/tasks/${encodeURIComponent(w.taskId)}/attempts/1/log` }, { path: `/runs/${w.runId}/tasks/${encodeURIComponent(w.taskId)}/attempts/9/log`, status: 404 }],
+  runTrace: (w) => [{ path: `/runs/${w.runId}/trace` }, { path: '/runs/nope/trace', status: 404 }],
   listReports: (w) => [{ path: '/reports' }, { path: `/reports?runId=${w.runId}` }],
   getReport: (w) => [{ path: `/reports/${w.reportId}` }, { path: '/reports/nope', status: 404 }],
   listDatasets: () => [{ path: '/datasets' }, { path: '/datasets?dataset=executions&limit=1' }],

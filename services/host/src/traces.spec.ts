@@ -190,6 +190,16 @@ describe('the traces of a landed day (embedded platform, worker processes, one O
     expect(planner.links).toContainEqual(expect.objectContaining({ traceId: runTraceId(runId), spanId: runSpanId(runId) }));
     const runSpan = spans.find((s) => s.spanId === runSpanId(runId))!;
     expect(runSpan.links).toContainEqual(expect.objectContaining({ traceId: callerTrace, spanId: planner.spanId }));
+
+    // The API serves the run's trace back from the file, as one OTLP/JSON request an importer takes as is.
+    type Otlp = { traceId: string; resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }; scopeSpans: Array<{ spans: Array<{ traceId: string; spanId: string }> }> }> };
+    const trace = (await (await apiFetch(`${platform.apiUrl}/runs/${runId}/trace`)).json()) as Otlp;
+    expect(trace.traceId).toBe(runTraceId(runId));
+    const served = trace.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((sp) => ({ ...sp, service: rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue }))));
+    expect(served.every((sp) => sp.traceId === runTraceId(runId))).toBe(true);
+    expect(served.map((sp) => sp.spanId)).toEqual(expect.arrayContaining(spans.filter((sp) => sp.traceId === runTraceId(runId)).map((sp) => sp.spanId)));
+    expect(served.find((sp) => sp.spanId === runSpanId(runId))?.service).toBe('nightshift-planner');
+    expect((await apiFetch(`${platform.apiUrl}/runs/run-that-does-not-exist/trace`)).status).toBe(404);
   });
 
   it('marks a rejected landing ERROR with its reasons', async () => {

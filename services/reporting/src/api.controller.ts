@@ -99,6 +99,12 @@ export class ApiController {
     return this.api.attemptLog(caller, input.params.id, input.params.taskId, input.params.n);
   }
 
+  @Get('runs/:id/trace')
+  runTrace(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
+    const input = parseInput(ROUTES.runTrace, { params, query });
+    return this.api.runTrace(caller, input.params.id);
+  }
+
   @Get('reports')
   listReports(@Caller() caller: Principal, @Query() query: unknown) {
     return this.api.listReports(caller, parseInput(ROUTES.listReports, { query }).query);

@@ -10,6 +10,7 @@ import { CloudWatchJobLogs } from '@nightshift/logs-aws';
 import { DynamoDbDeliveryStore, SnsNotificationChannel } from '@nightshift/notifications-aws';
 import { NotificationDispatcher, type NotificationChannel, type Subscription } from '@nightshift/notifications-domain';
 import { WebhookChannel } from '@nightshift/notifications-webhook';
+import { readTrace } from '@nightshift/observability';
 import { bindServicePorts, ConfigError, deployedPipelines, serviceQueueNames, type ServiceRuntime } from '@nightshift/platform';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import { ApiController } from './api.controller.js';
@@ -116,7 +117,22 @@ export class ReportingModule {
             deadLetters: DeadLetterQueues,
             schedules: ScheduleState,
             backfills: BackfillStore,
-          ) => new PlatformApi({ store, objects, publisher, clock, compute, logs, idempotencyKeys, pipelines, deadLetters, schedules, backfills }),
+          ) =>
+            new PlatformApi({
+              store,
+              objects,
+              publisher,
+              clock,
+              compute,
+              logs,
+              idempotencyKeys,
+              pipelines,
+              deadLetters,
+              schedules,
+              backfills,
+              // Spans sent to an OTLP endpoint are that backend's to show; only a trace file can be read back.
+              ...(config.traceFile !== undefined && config.otlpEndpoint === undefined ? { traces: { read: (traceId: string) => readTrace(config.traceFile!, traceId) } } : {}),
+            }),
         },
         // Reads the API keys file at boot: a missing or invalid file stops the start, naming it.
         { provide: AUTHENTICATOR, useFactory: () => BearerAuthenticator.create(config) },

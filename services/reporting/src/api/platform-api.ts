@@ -75,6 +75,13 @@ export interface PlatformApiPorts {
   deadLetters: DeadLetterQueues;
   /** The backfills' records (`POST /backfills` and its siblings). */
   backfills: BackfillStore;
+  /** Where a run's trace is read from: the platform's trace file; absent when spans go to an OTLP endpoint. */
+  traces?: RunTraces;
+}
+
+/** Reads one trace's spans back (the embedded platform's trace file). */
+export interface RunTraces {
+  read(traceId: string): Promise<{ resourceSpans: unknown[] }>;
 }
 
 /**
@@ -254,6 +261,14 @@ export class PlatformApi {
   }
 
   /** What attempt `attempt` (1-based) of task `<step>#<partition>` wrote, as text. */
+  /** The run's trace (every span whose trace id is the run's) as one OTLP/JSON export request. */
+  async runTrace(caller: Principal, runId: string): Promise<{ traceId: string; resourceSpans: unknown[] }> {
+    const run = await this.run(caller, runId);
+    const traceId = runTraceId(run.runId);
+    if (!this.ports.traces) throw notFound(`this platform exports its spans to an OTLP endpoint, not to a file it can read back: look up trace ${traceId} there`);
+    return { traceId, ...(await this.ports.traces.read(traceId)) };
+  }
+
   async attemptLog(caller: Principal, runId: string, taskId: string, attempt: number): Promise<string> {
     const at = taskId.indexOf('#');
     const [step, partition] = [taskId.slice(0, at), taskId.slice(at + 1)];

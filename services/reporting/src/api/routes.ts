@@ -208,6 +208,24 @@ export const ROUTES = {
     success: { status: 200, description: "The attempt's output (the last part, when it was cut)", contentType: 'text/plain' },
     errors: [404],
   },
+  runTrace: {
+    operationId: 'getRunTrace',
+    method: 'GET',
+    path: '/runs/:id/trace',
+    summary: "The run's trace, as one OTLP/JSON export request",
+    description:
+      "Every span of the run's trace (its id is the run's `traceId`) from the platform's trace file, kept with their resources and scopes: import it into Jaeger or an OpenTelemetry Collector as is. 404 when the platform exports its spans to an OTLP endpoint instead (look the trace id up there).",
+    tag: 'runs',
+    role: 'viewer',
+    params: id('The run id'),
+    query: emptyQuerySchema,
+    success: {
+      status: 200,
+      description: 'The trace: `resourceSpans` as OTLP/JSON (empty while no span of the run has been exported yet)',
+      schema: z.object({ traceId: z.string().regex(/^[0-9a-f]{32}$/), resourceSpans: z.array(z.looseObject({})) }),
+    },
+    errors: [404],
+  },
   listReports: {
     operationId: 'listReports',
     method: 'GET',
