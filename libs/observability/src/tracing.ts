@@ -305,6 +305,21 @@ export function outsideTrace<T>(fn: () => T): T {
   return context.with(ROOT_CONTEXT, fn);
 }
 
+/**
+ * A PutEvents request's producer span (one per request, named by its detail-types), inside the
+ * caller's trace and none outside any; refused entries mark it failed. For every PutEvents
+ * publisher: the embedded bus and the EventBridge adapter.
+ */
+export function withPutEventsSpan<R extends { FailedEntryCount: number }>(entries: ReadonlyArray<{ DetailType?: string | undefined }>, send: () => Promise<R>): Promise<R> {
+  const detailTypes = [...new Set(entries.map((e) => e.DetailType ?? ''))];
+  const attributes = { 'messaging.system': 'aws_eventbridge', 'messaging.operation.name': 'PutEvents', 'messaging.operation.type': 'send', 'messaging.batch.message_count': entries.length, 'nightshift.detail_types': detailTypes };
+  return withSpan(`PutEvents ${detailTypes.join(', ')}`, { kind: 'producer', requireParent: true, attributes }, async (span) => {
+    const result = await send();
+    if (result.FailedEntryCount > 0) span.fail(`${result.FailedEntryCount} of ${entries.length} entries refused`);
+    return result;
+  });
+}
+
 export function currentTraceparent(): string | undefined {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);

@@ -1,6 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { PutEventsRequestEntry, PutEventsResult, PutEventsResultEntry, PutEventsTarget } from '@nightshift/events-domain';
-import { withSpan } from '@nightshift/observability';
+import { withPutEventsSpan } from '@nightshift/observability';
 import { EventBridgeRequestError } from './errors.js';
 
 /**
@@ -16,13 +16,7 @@ export class EventBridgePutEventsTarget implements PutEventsTarget {
 
   /** One producer span per request, inside the caller's trace (none for a call outside any). */
   putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
-    const detailTypes = [...new Set(entries.map((e) => e.DetailType ?? ''))];
-    const attributes = { 'messaging.system': 'aws_eventbridge', 'messaging.operation.name': 'PutEvents', 'messaging.operation.type': 'send', 'messaging.batch.message_count': entries.length, 'nightshift.detail_types': detailTypes };
-    return withSpan(`PutEvents ${detailTypes.join(', ')}`, { kind: 'producer', requireParent: true, attributes }, async (span) => {
-      const result = await this.send(entries);
-      if (result.FailedEntryCount > 0) span.fail(`${result.FailedEntryCount} of ${entries.length} entries refused`);
-      return result;
-    });
+    return withPutEventsSpan(entries, () => this.send(entries));
   }
 
   private async send(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {

@@ -13,7 +13,7 @@ import {
   type MessageConsumer,
   type ServiceBus,
 } from '@nightshift/events-domain';
-import { withSpan } from '@nightshift/observability';
+import { withPutEventsSpan } from '@nightshift/observability';
 import { BusRuntime } from './bus-runtime.js';
 import { acquireDirLock, DirSync, fsyncDir, releaseDirLock, removeStaleTempFiles } from './durable-files.js';
 import { BusClosedError, InvalidEventError, InvalidQueueNameError, InvalidRuleError, messageOf, UnknownQueueError } from './errors.js';
@@ -250,13 +250,7 @@ export class LocalEventBus implements ServiceBus {
    */
   putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
     // One producer span per request, inside the caller's trace (none for the PutEvents endpoint's upstream calls).
-    const detailTypes = [...new Set(entries.map((e) => e.DetailType ?? ''))];
-    const attributes = { 'messaging.system': 'aws_eventbridge', 'messaging.operation.name': 'PutEvents', 'messaging.operation.type': 'send', 'messaging.batch.message_count': entries.length, 'nightshift.detail_types': detailTypes };
-    return withSpan(`PutEvents ${detailTypes.join(', ')}`, { kind: 'producer', requireParent: true, attributes }, async (span) => {
-      const result = await this.putEntries(entries);
-      if (result.FailedEntryCount > 0) span.fail(`${result.FailedEntryCount} of ${entries.length} entries refused`);
-      return result;
-    });
+    return withPutEventsSpan(entries, () => this.putEntries(entries));
   }
 
   private async putEntries(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResult> {
