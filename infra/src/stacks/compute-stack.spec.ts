@@ -188,13 +188,14 @@ describe('ComputeStack', () => {
       expect(assets).not.toContain('node_modules');
     });
 
-    it('gives the job role exactly: read the landed files and its manifest, write its result, list the two buckets it touches', () => {
+    it('gives the job role exactly: read the landed files and its manifest, write its result and detail files, list the two buckets it touches', () => {
       const roleId = logicalId(compute, compute.jobDefinition.container.jobRole!);
       const statements = policyStatementsOf(template, roleId);
       expect(statements.map((s) => [s.actions.join(','), s.resource])).toEqual([
         ['s3:GetObject', '<State:Landing>/landing/*'],
         ['s3:GetObject', '<State:Results>/runs/*/manifest.json'],
         ['s3:PutObject', '<State:Results>/runs/*/result.json'],
+        ['s3:PutObject', '<State:Results>/runs/*/detail/*'],
         ['s3:ListBucket', '<State:Landing>'],
         ['s3:ListBucket', '<State:Results>'],
       ]);
@@ -210,6 +211,7 @@ describe('ComputeStack', () => {
         ['landing/*', landing],
         ['runs/*/manifest.json', results],
         ['runs/*/result.json', results],
+        ['runs/*/detail/*', results],
       ] as const) {
         expect(on(key), key).toHaveLength(1);
         expect(on(key)[0], key).toMatch(new RegExp(`^${arnOf(bucket)}[0-9A-F]{8}/`));
@@ -343,6 +345,7 @@ describe('ComputeStack', () => {
           'Compute/WorkerJobRole/DefaultPolicy AwsSolutions-IAM5[Resource::<State:Landing>/landing/*]',
           'Compute/WorkerJobRole/DefaultPolicy AwsSolutions-IAM5[Resource::<State:Results>/runs/*/manifest.json]',
           'Compute/WorkerJobRole/DefaultPolicy AwsSolutions-IAM5[Resource::<State:Results>/runs/*/result.json]',
+          'Compute/WorkerJobRole/DefaultPolicy AwsSolutions-IAM5[Resource::<State:Results>/runs/*/detail/*]',
           'Compute/WorkerContainer/ExecutionRole/DefaultPolicy AwsSolutions-IAM5[Resource::*]',
         ].sort(),
       );

@@ -142,10 +142,10 @@ export interface ObjectAccess {
   readonly keys: readonly string[];
 }
 
-/** The worker reads its manifest and the landed files, and writes its partition's result. */
+/** The worker reads its manifest and the landed files, and writes its partition's result and the detail files beside it (TCA). */
 export const WORKER_OBJECT_ACCESS: readonly ObjectAccess[] = [
   { actions: ['s3:GetObject'], keys: ['landing/*', 'runs/*/manifest.json'] },
-  { actions: ['s3:PutObject'], keys: ['runs/*/result.json'] },
+  { actions: ['s3:PutObject'], keys: ['runs/*/result.json', 'runs/*/detail/*'] },
 ];
 
 /**

@@ -119,6 +119,54 @@ describe('generateBusinessDay', () => {
     expect((await validateTableFile('fills', fills?.path ?? '')).problems).toEqual([]);
   });
 
+  it('writes quotes and trades one file per symbol whose rows together are exactly the single file\'s, in its order', async () => {
+    const single = await generateBusinessDay(options(join(dir, 's1')));
+    const split = await generateBusinessDay(options(join(dir, 's2'), { marketFilesBySymbol: true }));
+    const root = join(dir, 's2');
+    for (const table of ['quotes', 'trades'] as const) {
+      const whole = single.files.find((f) => f.table === table)!;
+      const parts = split.files.filter((f) => f.table === table);
+      expect(parts.map((f) => [f.symbol, f.path.slice(root.length)])).toEqual(
+        ['SYM001', 'SYM002', 'SYM003', 'SYM004', 'SYM005'].map((sym) => [sym, `/${table}/business_date=2024-03-15/symbol=${sym}/part-0.csv`]),
+      );
+      expect(parts.reduce((n, f) => n + f.rows, 0)).toBe(whole.rows);
+      // Row counts and a checksum of the sorted rows, read independently of the generator.
+      const digest = (paths: string[]) =>
+        withDuckDb((db) =>
+          db.one<{ n: number; sum: string }>(
+            `SELECT count(*) AS n, md5(string_agg(r, chr(10) ORDER BY r)) AS sum FROM (SELECT CAST(t AS VARCHAR) AS r FROM read_csv([${paths.map(sqlString).join(', ')}], all_varchar = true) t)`,
+          ),
+        );
+      expect(await digest(parts.map((f) => f.path))).toEqual(await digest([whole.path]));
+      // And byte for byte: the header once, then each symbol's rows in symbol order.
+      const texts = await Promise.all(parts.map((f) => readFile(f.path, 'utf8')));
+      const header = texts[0]!.split('\n', 1)[0]!;
+      expect(texts.every((t) => t.startsWith(`${header}\n`))).toBe(true);
+      expect(`${header}\n${texts.map((t) => t.slice(header.length + 1)).join('')}`).toBe(await readFile(whole.path, 'utf8'));
+      for (const f of parts) {
+        const v = await validateTableFile(table, f.path, { symbol: f.symbol });
+        expect(v.problems, f.path).toEqual([]);
+      }
+    }
+    // Orders, fills and prices are not affected.
+    const rest = (files: GeneratedTable[], out: string) => checksums(files.filter((f) => f.table !== 'quotes' && f.table !== 'trades'), out);
+    expect(await rest(split.files, root)).toEqual(await rest(single.files, join(dir, 's1')));
+  });
+
+  it('gives each desk its own book of symbolsPerDesk symbols, wrapping past the last', async () => {
+    const out = join(dir, 'books');
+    const { files } = await generateBusinessDay(options(out, { desks: ['EQ1', 'EQ2', 'EQ3'], symbolsPerDesk: 2 }));
+    const symbolsOf = (desk: string) =>
+      withDuckDb(async (db) =>
+        (await db.all<{ symbol: string }>(`SELECT DISTINCT symbol FROM read_csv(${sqlString(files.find((f) => f.table === 'orders' && f.desk === desk)!.path)}) ORDER BY symbol`)).map((r) => r.symbol),
+      );
+    // 5 symbols, 2 per desk: desk k trades symbols 2k+1 and 2k+2 (mod 5), 1-based.
+    expect(await symbolsOf('EQ1')).toEqual(['SYM001', 'SYM002']);
+    expect(await symbolsOf('EQ2')).toEqual(['SYM003', 'SYM004']);
+    expect(await symbolsOf('EQ3')).toEqual(['SYM001', 'SYM005']);
+    await expect(generateBusinessDay(options(out, { symbolsPerDesk: 6 }))).rejects.toThrow(new InvalidAnalyticsOptionsError('symbolsPerDesk must be <= symbols (5), got 6'));
+  });
+
   it('rejects impossible options', async () => {
     await expect(generateBusinessDay(options(dir, { businessDate: '2024-03-16' }))).rejects.toBeInstanceOf(InvalidAnalyticsOptionsError);
     await expect(generateBusinessDay(options(dir, { desks: [] }))).rejects.toBeInstanceOf(InvalidAnalyticsOptionsError);

@@ -23,12 +23,26 @@ export interface GenerateOptions {
   fillsPerOrder?: number;
   /** Daily bars of history in the prices table, ending at the business date (default 260). */
   historyDays?: number;
+  /**
+   * Symbols each desk trades (default: all). Desk k (0-based, in `desks` order) trades symbols
+   * k·n+1 … k·n+n, wrapping past the last: a desk's book, so desks share symbols only when
+   * desks × n > symbols.
+   */
+  symbolsPerDesk?: number;
+  /**
+   * Write quotes and trades as one file per symbol (`…/business_date=<d>/symbol=<SYM>/part-0.<ext>`)
+   * instead of one file each (default false): a partition then reads only the symbols its orders
+   * touch. The files together hold exactly the rows of the single file, in the same order.
+   */
+  marketFilesBySymbol?: boolean;
   format?: 'csv' | 'parquet';
 }
 
 export interface GeneratedTable {
   table: TableName;
   desk?: string;
+  /** The one symbol the file holds (quotes and trades with `marketFilesBySymbol`). */
+  symbol?: string;
   /** absolute */
   path: string;
   rows: number;
@@ -55,6 +69,8 @@ const VENUES: Array<[string, number]> = [
 
 const SESSION_SECONDS = 23_400; // 09:30-16:00
 const MARKET_TABLES: TableName[] = ['prices', 'quotes', 'trades'];
+/** Market tables that `marketFilesBySymbol` splits: the large intraday ones. */
+const SYMBOL_TABLES: TableName[] = ['quotes', 'trades'];
 const DESK_TABLES: TableName[] = ['orders', 'fills'];
 
 /**
@@ -74,7 +90,9 @@ const DESK_TABLES: TableName[] = ['orders', 'fills'];
  * byte-identical files (for the same DuckDB version), whatever the thread count.
  *
  * Layout: `<outDir>/<table>/business_date=<date>/desk=<desk>/part-0.<ext>` for orders and fills,
- * `<outDir>/<table>/business_date=<date>/part-0.<ext>` for prices, quotes and trades.
+ * `<outDir>/<table>/business_date=<date>/part-0.<ext>` for prices, quotes and trades (with
+ * `marketFilesBySymbol`, `<outDir>/<table>/business_date=<date>/symbol=<SYM>/part-0.<ext>` for
+ * quotes and trades, in symbol order).
  */
 export async function generateBusinessDay(opts: GenerateOptions): Promise<{ files: GeneratedTable[] }> {
   const o = resolveOptions(opts);
@@ -83,8 +101,11 @@ export async function generateBusinessDay(opts: GenerateOptions): Promise<{ file
     await buildMarket(db, o);
     await buildOrders(db, o);
     const files: GeneratedTable[] = [];
-    for (const table of MARKET_TABLES) files.push(await writeTable(db, o, table));
-    for (const desk of o.desks) for (const table of DESK_TABLES) files.push(await writeTable(db, o, table, desk));
+    for (const table of MARKET_TABLES) {
+      if (o.marketFilesBySymbol && SYMBOL_TABLES.includes(table)) files.push(...(await writeBySymbol(db, o, table)));
+      else files.push(await writeTable(db, o, table));
+    }
+    for (const desk of o.desks) for (const table of DESK_TABLES) files.push(await writeTable(db, o, table, { desk }));
     return { files };
   });
 }
@@ -100,6 +121,8 @@ interface Resolved {
   tradesPerSymbol: number;
   fillsPerOrder: number;
   historyDays: number;
+  symbolsPerDesk: number;
+  marketFilesBySymbol: boolean;
   format: 'csv' | 'parquet';
 }
 
@@ -122,17 +145,22 @@ function resolveOptions(opts: GenerateOptions): Resolved {
   };
   const quotesPerSymbol = int('quotesPerSymbol', opts.quotesPerSymbol, 2000, 10);
   if (quotesPerSymbol > 1_000_000) throw new InvalidAnalyticsOptionsError('quotesPerSymbol must be <= 1000000 (one quote per 23 ms)');
+  const symbols = int('symbols', opts.symbols, 20, 1);
+  const symbolsPerDesk = int('symbolsPerDesk', opts.symbolsPerDesk, symbols, 1);
+  if (symbolsPerDesk > symbols) throw new InvalidAnalyticsOptionsError(`symbolsPerDesk must be <= symbols (${symbols}), got ${symbolsPerDesk}`);
   return {
     outDir: isAbsolute(opts.outDir) ? opts.outDir : resolve(opts.outDir),
     businessDate: opts.businessDate,
     seed: opts.seed,
     desks: [...opts.desks],
-    symbols: int('symbols', opts.symbols, 20, 1),
+    symbols,
     ordersPerDesk: int('ordersPerDesk', opts.ordersPerDesk, 200, 1),
     quotesPerSymbol,
     tradesPerSymbol: int('tradesPerSymbol', opts.tradesPerSymbol, Math.max(10, Math.floor(quotesPerSymbol / 2)), 10),
     fillsPerOrder: int('fillsPerOrder', opts.fillsPerOrder, 8, 1),
     historyDays: int('historyDays', opts.historyDays, 260, 2),
+    symbolsPerDesk,
+    marketFilesBySymbol: opts.marketFilesBySymbol ?? false,
     format: opts.format ?? 'csv',
   };
 }
@@ -242,7 +270,9 @@ async function buildOrders(db: Db, o: Resolved): Promise<void> {
       SELECT desk, i,
              printf('%s-${compactDate}-%06d', desk, i) AS order_id,
              desk || '-T' || (1 + floor(4 * rnd('trader', desk, i, 0)))::BIGINT AS trader,
-             printf('SYM%03d', 1 + floor(${o.symbols} * rnd('sym', desk, i, 0))::BIGINT) AS symbol,
+             -- The desk's book: symbolsPerDesk consecutive symbols from desk_ix * symbolsPerDesk (all of them by default,
+             -- which draws exactly what a draw over every symbol did).
+             printf('SYM%03d', 1 + ((list_position(${desks}, desk) - 1) * ${o.symbolsPerDesk} + floor(${o.symbolsPerDesk} * rnd('sym', desk, i, 0))::BIGINT) % ${o.symbols}) AS symbol,
              CASE WHEN rnd('side', desk, i, 0) < 0.5 THEN 'BUY' ELSE 'SELL' END AS side,
              (100 * (10 + floor(190 * rnd('qty', desk, i, 0))))::BIGINT AS order_qty,
              ${open} + INTERVAL 60 SECOND + ${ms(`rnd('dec', desk, i, 0) * ${(SESSION_SECONDS - 3660) * 1000}`)} AS decision_ts,
@@ -328,21 +358,38 @@ async function buildOrders(db: Db, o: Resolved): Promise<void> {
   `);
 }
 
-async function writeTable(db: Db, o: Resolved, table: TableName, desk?: string): Promise<GeneratedTable> {
-  const dir = join(o.outDir, table, `business_date=${o.businessDate}`, ...(desk ? [`desk=${desk}`] : []));
+/** Sort order of each table's files (and of each symbol's part, whose symbol is fixed). */
+const ORDER = { prices: 'symbol, date', quotes: 'symbol, ts', trades: 'symbol, ts', orders: 'order_id', fills: 'order_id, ts, fill_id', returns: 'date' } satisfies Record<TableName, string>;
+
+async function writeTable(db: Db, o: Resolved, table: TableName, part: { desk?: string; symbol?: string; rows?: number } = {}): Promise<GeneratedTable> {
+  const { desk, symbol } = part;
+  const dir = join(o.outDir, table, `business_date=${o.businessDate}`, ...(desk ? [`desk=${desk}`] : []), ...(symbol ? [`symbol=${symbol}`] : []));
   const path = join(dir, `part-0.${o.format}`);
   const columns = SCHEMAS[table].columns.map((c) => c.name).join(', ');
-  const order = ({ prices: 'symbol, date', quotes: 'symbol, ts', trades: 'symbol, ts', orders: 'order_id', fills: 'order_id, ts, fill_id', returns: 'date' } satisfies Record<TableName, string>)[table];
-  const where = desk ? `WHERE desk = ${sqlString(desk)}` : '';
+  const where = desk ? `WHERE desk = ${sqlString(desk)}` : symbol ? `WHERE symbol = ${sqlString(symbol)}` : '';
   const format = o.format === 'csv' ? `FORMAT csv, HEADER true` : `FORMAT parquet, COMPRESSION zstd`;
+  // A symbol's part reads the table sorted by symbol (writeBySymbol), whose zone maps skip the other symbols.
+  const source = symbol ? `${table}_by_symbol` : table;
   try {
     await mkdir(dir, { recursive: true });
-    await db.exec(`COPY (SELECT ${columns} FROM ${table} ${where} ORDER BY ${order}) TO ${sqlString(path)} (${format})`);
+    await db.exec(`COPY (SELECT ${columns} FROM ${source} ${where} ORDER BY ${ORDER[table]}) TO ${sqlString(path)} (${format})`);
   } catch (cause) {
     throw new DataFileAccessError(path, `cannot write: ${errorMessage(cause)}`, { cause, retryable: true });
   }
-  const { rows } = await db.one<{ rows: number }>(`SELECT count(*) AS rows FROM ${table} ${where}`);
-  return { table, ...(desk ? { desk } : {}), path, rows };
+  const rows = part.rows ?? (await db.one<{ rows: number }>(`SELECT count(*) AS rows FROM ${table} ${where}`)).rows;
+  return { table, ...(desk ? { desk } : {}), ...(symbol ? { symbol } : {}), path, rows };
+}
+
+/** One file per symbol of `table`, in symbol order: together exactly the rows of the single file, in its order. */
+async function writeBySymbol(db: Db, o: Resolved, table: TableName): Promise<GeneratedTable[]> {
+  await db.exec(`CREATE TABLE ${table}_by_symbol AS SELECT * FROM ${table} ORDER BY ${ORDER[table]}`);
+  const counts = await db.all<{ symbol: string; rows: number }>(
+    `SELECT s.symbol, count(t.symbol) AS rows FROM symbols s LEFT JOIN ${table} t ON t.symbol = s.symbol GROUP BY s.symbol ORDER BY s.symbol`,
+  );
+  const files: GeneratedTable[] = [];
+  for (const { symbol, rows } of counts) files.push(await writeTable(db, o, table, { symbol, rows }));
+  await db.exec(`DROP TABLE ${table}_by_symbol`);
+  return files;
 }
 
 export interface ReturnSeriesOptions {

@@ -23,11 +23,22 @@ export interface ValidationResult {
  * by that mapping; no table here has free text). Parquet: schema problems are on line 0 and row
  * `n` (1-based) is reported as line `n`.
  *
+ * `options.symbol`: the file is that one symbol's part of its table (`symbolOfFile` of its key):
+ * every row of a table with a symbol column must have it, since a reader of other symbols skips
+ * the file.
+ *
  * Never throws for bad data; throws `DataFileAccessError` when the file cannot be read.
  */
-export async function validateTableFile(table: TableName, path: string): Promise<ValidationResult> {
+export async function validateTableFile(table: TableName, path: string, options: { symbol?: string | undefined } = {}): Promise<ValidationResult> {
   await assertReadable(path);
-  return withDuckDb((db) => (formatOf(path) === 'csv' ? validateCsv(db, table, path) : validateParquet(db, table, path)), { threads: 2 });
+  const schema = withSymbolRule(SCHEMAS[table], options.symbol);
+  return withDuckDb((db) => (formatOf(path) === 'csv' ? validateCsv(db, table, schema, path) : validateParquet(db, table, schema, path)), { threads: 2 });
+}
+
+/** The table's schema, plus the rule that every row has `symbol` when the file is that symbol's part. */
+function withSymbolRule(schema: TableSchema, symbol: string | undefined): TableSchema {
+  if (symbol === undefined || !schema.columns.some((c) => c.name === 'symbol')) return schema;
+  return { ...schema, rules: [...schema.rules, { column: 'symbol', valid: `symbol = ${sqlString(symbol)}`, message: `symbol must be ${symbol}: the file is that symbol's part (its symbol= directory)` }] };
 }
 
 /**
@@ -42,8 +53,7 @@ export async function assertValidFiles(files: ReadonlyArray<{ table: TableName; 
   if (problems.length > 0) throw new InputDataError(problems);
 }
 
-async function validateCsv(db: Db, table: TableName, path: string): Promise<ValidationResult> {
-  const schema = SCHEMAS[table];
+async function validateCsv(db: Db, table: TableName, schema: TableSchema, path: string): Promise<ValidationResult> {
   const header = await readCsvHeader(path);
   if (header.length === 0) return { rows: 0, problems: [{ file: path, line: 1, message: `empty file: expected a ${table} header` }] };
   const problems = headerProblems(schema, header, path);
@@ -92,8 +102,7 @@ async function validateCsv(db: Db, table: TableName, path: string): Promise<Vali
   return { rows: accepted + rejected, problems: sortProblems(problems) };
 }
 
-async function validateParquet(db: Db, table: TableName, path: string): Promise<ValidationResult> {
-  const schema = SCHEMAS[table];
+async function validateParquet(db: Db, table: TableName, schema: TableSchema, path: string): Promise<ValidationResult> {
   let columns: Array<{ name: string; type: string }>;
   try {
     columns = await parquetColumns(db, path);

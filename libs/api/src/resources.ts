@@ -155,7 +155,87 @@ export const reportSchema = z
   })
   .meta({ id: 'Report' });
 
-export const reportDetailSchema = reportSchema.extend({ document: z.unknown().describe('The report document as published (sections per workload).') }).meta({ id: 'ReportDetail' });
+/** A headline figure's unit (services/reporting/src/headline-units.ts). */
+export const headlineUnitSchema = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('bps').describe('Basis points; positive = cost') }),
+    z.object({ kind: z.literal('fraction').describe('A fraction (0.926), shown as a percentage') }),
+    z.object({ kind: z.literal('currency'), currency: z.string().optional().describe('ISO 4217 code') }),
+    z.object({ kind: z.literal('count'), of: z.string().describe('What is counted, singular') }),
+    z.object({ kind: z.literal('ratio'), note: z.string() }),
+    z.object({ kind: z.literal('text') }),
+  ])
+  .meta({ id: 'HeadlineUnit' });
+
+const figureSchema = z.union([z.number(), z.string(), z.null()]);
+
+export const reportProvenanceSchema = z
+  .object({
+    dataset: z.object({
+      datasetId: z.string().describe('`<dataset>@<businessDate>#v<version>`'),
+      dataset: z.string().optional(),
+      version: z.number().int().optional(),
+      registeredAt: timestamp.optional(),
+      manifestKey: z.string().optional(),
+      files: z.array(registeredFileSchema).describe("Every input file's key and sha256, as ingestion registered them."),
+    }),
+    pipeline: z.object({ name: z.string(), definitionHash: z.string().optional().describe('`sha256:<hex>` of the definition (canonical JSON) deployed when the report was published.') }),
+    run: z.object({
+      runId: z.string(),
+      attempt: z.number().int().positive(),
+      correlationId: z.string().optional(),
+      startedAt: timestamp,
+      finishedAt: timestamp,
+      upstream: z.object({ pipeline: z.string(), runId: z.string() }).optional(),
+    }),
+    codeVersion: z.string().describe('The package version and, where known, the git commit: `0.1.0+9f2c1e4a7b3d`.'),
+  })
+  .meta({ id: 'ReportProvenance', description: 'Where the figures come from: the data, the pipeline, the run and the code.' });
+
+export const headlineChangeSchema = z
+  .object({
+    previous: z.number(),
+    current: z.number(),
+    absolute: z.number().describe('current − previous'),
+    relative: z.number().nullable().describe('absolute / |previous|; null when previous is 0'),
+    text: z.string().describe('For people: `+1.22 bps (+16.5 %)`'),
+  })
+  .meta({ id: 'HeadlineChange' });
+
+export const reportDocumentSchema = z
+  .object({
+    reportId: z.string(),
+    runId: z.string(),
+    pipeline: z.string(),
+    businessDate: businessDateSchema,
+    datasetId: z.string(),
+    generatedAt: timestamp,
+    partitions: z.record(z.string(), z.array(z.string())),
+    tasks: z.record(z.string(), z.number()),
+    sections: z.record(z.string(), z.unknown()).describe('Per step, its merged results.'),
+    headline: z.record(z.string(), figureSchema).describe('Bare figures: fractions as fractions, money in `currency`.'),
+    // Optional: reports published before they carried them lack them.
+    currency: z.string().optional().describe('ISO 4217 code of every money figure: the pipeline\'s `currency`, USD when it declares none.'),
+    headlineUnits: z.record(z.string(), headlineUnitSchema).optional(),
+    headlineText: z.record(z.string(), z.string()).optional().describe('Each figure as a person reads it, unit included.'),
+    provenance: reportProvenanceSchema.optional(),
+    previous: z
+      .object({
+        reportId: z.string(),
+        runId: z.string(),
+        businessDate: businessDateSchema,
+        publishedAt: timestamp,
+        headline: z.record(z.string(), figureSchema),
+        changes: z.record(z.string(), headlineChangeSchema).describe('Per figure that is a number in both reports.'),
+      })
+      .nullable()
+      .optional()
+      .describe("The same pipeline's (and tenant's) report of the latest earlier business date, and each figure's change; null when there is none."),
+  })
+  .loose()
+  .meta({ id: 'ReportDocument' });
+
+export const reportDetailSchema = reportSchema.extend({ document: reportDocumentSchema.describe('The report document as published (sections per workload).') }).meta({ id: 'ReportDetail' });
 
 export const datasetVersionSchema = z
   .object({
@@ -265,6 +345,7 @@ export const pipelineSchema = z
     requiredTables: z.array(z.string()),
     steps: z.array(pipelineStepSchema),
     timeoutSeconds: z.number().int().optional(),
+    currency: z.string().optional().describe("ISO 4217 code of the money in the pipeline's data; its reports' currency (USD when absent)."),
     calendar: z.enum(PIPELINE_CALENDARS).describe("Whose business days the pipeline follows: its default business date, and schedules' businessDaysOnly."),
     schedules: z.array(pipelineScheduleSchema).describe('Schedules that start runs of the pipeline (EventBridge Scheduler in AWS, the embedded scheduler locally).'),
   })

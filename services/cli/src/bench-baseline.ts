@@ -1,12 +1,12 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { TcaMetrics, TcaReport } from '@nightshift/analytics';
 
-/** The bench's whole-day inputs (one file per table). */
+/** The bench's whole-day inputs: one file per table, or (quotes and trades split by symbol) a list. */
 export interface BenchFiles {
   orders: string;
   fills: string;
-  quotes: string;
-  trades: string;
+  quotes: string | string[];
+  trades: string | string[];
 }
 
 /** One group of the TCA report as the hand-written query computes it: every metric of `TcaMetrics`. */
@@ -24,15 +24,18 @@ const METRIC_KEYS: Record<keyof TcaMetrics, true> = {
   arrival_slippage_bps: true, interval_vwap_slippage_bps: true, day_vwap_slippage_bps: true, twap_slippage_bps: true,
   commission_bps: true, fees_bps: true, implementation_shortfall: true, implementation_shortfall_bps: true, is_delay_bps: true,
   is_execution_bps: true, is_opportunity_bps: true, is_fees_bps: true, effective_spread_bps: true, realized_spread_bps: true,
-  price_impact_bps: true, spread_capture: true, participation_rate: true,
+  price_impact_bps: true, spread_capture: true, participation_rate: true, rpm: true, price_improvement_bps: true,
+  improved_fill_share: true, at_quote_fill_share: true, outside_quote_fill_share: true,
 };
 
 /** The metrics the hand-written query reproduces and the bench compares: all of them. */
 export const TCA_METRICS = Object.keys(METRIC_KEYS) as Array<keyof TcaMetrics>;
 
-function reader(path: string): string {
-  const literal = `'${path.replaceAll("'", "''")}'`;
-  return /\.parquet$/i.test(path) ? `read_parquet(${literal})` : `read_csv(${literal}, header = true)`;
+/** One reader call over the file or files (all of one format), as an analyst would write it. */
+function reader(paths: string | string[]): string {
+  const list = typeof paths === 'string' ? [paths] : paths;
+  const literal = list.length === 1 ? `'${list[0]!.replaceAll("'", "''")}'` : `[${list.map((p) => `'${p.replaceAll("'", "''")}'`).join(', ')}]`;
+  return /\.parquet$/i.test(list[0] ?? '') ? `read_parquet(${literal})` : `read_csv(${literal}, header = true)`;
 }
 
 /**
@@ -120,7 +123,17 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
       LEFT JOIN qpt q0 ON q0.id = f.fill_id AND q0.role = 'f'
       LEFT JOIN qpt q1 ON q1.id = f.fill_id AND q1.role = 'h'
     ), executed AS (
-      SELECT order_id, sum(q) AS qty FROM f GROUP BY order_id
+      SELECT order_id, sum(q) AS qty, CAST(sum(q * p) / sum(q) AS DECIMAL(18, 6)) AS avg_px FROM f GROUP BY order_id
+    ), rpm AS (
+      -- Kissell's RPM per filled order: every print of its interval [arrival, end] against its average
+      -- price (both at 6 dp): worse (above for a buy, below for a sell) counts whole, equal counts half.
+      SELECT o.order_id,
+             sum(CASE WHEN t.px = e.avg_px THEN t.qty / 2 WHEN o.s * (t.px - e.avg_px) > 0 THEN t.qty ELSE 0 END) AS rpm_num,
+             sum(t.qty) AS rpm_den
+      FROM o JOIN executed e USING (order_id)
+      JOIN (SELECT symbol, ts::TIMESTAMP AS ts, CAST(price AS DECIMAL(18, 6)) AS px, qty::DOUBLE AS qty FROM ${reader(files.trades)}) t
+        ON t.symbol = o.symbol AND t.ts >= o.arrival_ts AND t.ts <= o.end_ts
+      GROUP BY o.order_id
     ), lines AS (
       SELECT ob.broker, fq.venue,
              0.0 AS n_orders, 0.0 AS n_filled, 1.0 AS n_fills, 0.0 AS order_qty, fq.q AS exec_qty, fq.q * fq.p AS notional,
@@ -139,7 +152,14 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
              coalesce(fq.q * fq.m, 0) AS spread_base,
              CASE WHEN fq.ask > fq.bid THEN fq.q * ob.s * (CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END - fq.p) ELSE 0 END AS capture_num,
              CASE WHEN fq.ask > fq.bid THEN fq.q * (fq.ask - fq.bid) ELSE 0 END AS capture_den,
-             0.0 AS market_volume, 0.0 AS participating_qty
+             0.0 AS market_volume, 0.0 AS participating_qty,
+             coalesce(fq.q * ob.s * (CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END - fq.p), 0) AS pi_num,
+             coalesce(fq.q * CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END, 0) AS pi_base,
+             CASE WHEN fq.m IS NULL THEN 0.0 ELSE 1.0 END AS quoted,
+             CASE WHEN ob.s * (CAST(CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END AS DECIMAL(18, 6)) - CAST(fq.p AS DECIMAL(18, 6))) > 0 THEN 1.0 ELSE 0.0 END AS improved,
+             CASE WHEN CAST(CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END AS DECIMAL(18, 6)) = CAST(fq.p AS DECIMAL(18, 6)) THEN 1.0 ELSE 0.0 END AS at_quote,
+             CASE WHEN ob.s * (CAST(CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END AS DECIMAL(18, 6)) - CAST(fq.p AS DECIMAL(18, 6))) < 0 THEN 1.0 ELSE 0.0 END AS outside,
+             0.0 AS rpm_num, 0.0 AS rpm_den
       FROM fq JOIN ob USING (order_id)
       UNION ALL
       SELECT ob.broker, NULL,
@@ -150,8 +170,9 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
              coalesce(ob.s * greatest(ob.x - coalesce(e.qty, 0), 0) * (ob.close_px - ob.d), 0),
              0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
              CASE WHEN ob.iv_v > 0 THEN ob.iv_v ELSE 0 END,
-             CASE WHEN ob.iv_v > 0 THEN coalesce(e.qty, 0) ELSE 0 END
-      FROM ob LEFT JOIN executed e USING (order_id)
+             CASE WHEN ob.iv_v > 0 THEN coalesce(e.qty, 0) ELSE 0 END,
+             0.0, 0.0, 0.0, 0.0, 0.0, 0.0, coalesce(r.rpm_num, 0), coalesce(r.rpm_den, 0)
+      FROM ob LEFT JOIN executed e USING (order_id) LEFT JOIN rpm r USING (order_id)
     ), sums AS (
       SELECT CASE WHEN grouping(broker) = 0 THEN 'broker' WHEN grouping(venue) = 0 THEN 'venue' ELSE 'total' END AS dimension,
              CASE WHEN grouping(broker) = 0 THEN broker ELSE venue END AS key,
@@ -162,7 +183,9 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
              fsum(paper) AS paper, fsum(delay) AS delay, fsum(execution) AS execution, fsum(opportunity) AS opportunity,
              fsum(eff_cost) AS eff_cost, fsum(real_cost) AS real_cost, fsum(impact_cost) AS impact_cost, fsum(spread_base) AS spread_base,
              fsum(capture_num) AS capture_num, fsum(capture_den) AS capture_den,
-             fsum(market_volume) AS market_volume, fsum(participating_qty) AS participating_qty
+             fsum(market_volume) AS market_volume, fsum(participating_qty) AS participating_qty,
+             fsum(pi_num) AS pi_num, fsum(pi_base) AS pi_base, fsum(quoted) AS quoted, fsum(improved) AS improved,
+             fsum(at_quote) AS at_quote, fsum(outside) AS outside, fsum(rpm_num) AS rpm_num, fsum(rpm_den) AS rpm_den
       FROM lines GROUP BY GROUPING SETS ((), (broker), (venue))
     )
     SELECT dimension, key,
@@ -184,7 +207,12 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
            1e4 * real_cost / nullif(spread_base, 0) AS realized_spread_bps,
            1e4 * impact_cost / nullif(spread_base, 0) AS price_impact_bps,
            capture_num / nullif(capture_den, 0) AS spread_capture,
-           participating_qty / nullif(market_volume, 0) AS participation_rate
+           participating_qty / nullif(market_volume, 0) AS participation_rate,
+           rpm_num / nullif(rpm_den, 0) AS rpm,
+           1e4 * pi_num / nullif(pi_base, 0) AS price_improvement_bps,
+           improved / nullif(quoted, 0) AS improved_fill_share,
+           at_quote / nullif(quoted, 0) AS at_quote_fill_share,
+           outside / nullif(quoted, 0) AS outside_quote_fill_share
     FROM sums ORDER BY dimension, key NULLS LAST`;
 }
 

@@ -1,6 +1,6 @@
 import { choiceList, type Command } from './command.js';
 import { choiceFlag, intFlag, listFlag, optional, parseFlags, type FlagValues } from './args.js';
-import { assertBenchChecks, DEFAULT_BENCH_OPTIONS, formatBench, runBench, type BenchResult } from './bench.js';
+import { assertBenchChecks, DEFAULT_BENCH_OPTIONS, formatBench, formatBenchMarkdown, runBench, type BenchResult } from './bench.js';
 import {
   assertControlPlaneChecks,
   DEFAULT_CONTROL_PLANE_OPTIONS,
@@ -13,7 +13,7 @@ import { writeDocsBlockIfAsked } from './docs-block.js';
 import { CliUsageError } from './errors.js';
 
 /** Flags of the TCA bench, refused with --control-plane (and the other way round) so a typo cannot go unnoticed. */
-const TCA_FLAGS = ['quotes', 'fills', 'partitions', 'runs', 'warmup', 'format'] as const;
+const TCA_FLAGS = ['quotes', 'fills', 'partitions', 'concurrency', 'runs', 'warmup', 'format'] as const;
 const CONTROL_PLANE_FLAGS = ['children', 'latency-runs', 'profile-children', 'sides', 'redis-server', 'profile-out'] as const;
 const SOAK_FLAGS = ['rounds', 'backlog'] as const;
 
@@ -24,16 +24,19 @@ const SOAK_FLAGS = ['rounds', 'backlog'] as const;
 export const benchCommand: Command<BenchResult | ControlPlaneBenchResult | SoakResult> = {
   name: 'bench',
   summary: 'time TCA (analytic vs hand-written DuckDB query), or with --control-plane the run engine vs BullMQ',
-  usage: `nightshift bench [--quotes 10000000] [--fills 1000000] [--partitions 4] [--runs 3] [--warmup 1]
-                 [--format parquet|csv] [--tmp-dir DIR] [--json]
+  usage: `nightshift bench [--quotes 10000000] [--fills 1000000] [--partitions 4] [--concurrency CORES] [--runs 3]
+                 [--warmup 1] [--format parquet|csv] [--docs FILE] [--tmp-dir DIR] [--json]
 nightshift bench --control-plane [--children 1000,10000] [--latency-runs 200] [--profile-children 10000]
                  [--sides nightshift,bullmq] [--redis-server PATH] [--docs FILE] [--profile-out FILE] [--tmp-dir DIR] [--json]
 nightshift bench --soak [--rounds 12] [--backlog 20000] [--docs FILE] [--tmp-dir DIR] [--json]
 
-  TCA: generates a day (deleted at the end), then measures (a) the TCA analytic over the whole day,
-  (b) one hand-written DuckDB query for the same report (every TCA metric, in total and by broker
-  and venue), checks they agree within 1e-9 relative, and (c) the partitions (desks) run
-  concurrently against sequentially on one thread each.
+  TCA: generates a day (deleted at the end; quotes and trades one file per symbol, each desk trading
+  its own book of symbols), then measures (a) the TCA analytic over the whole day, (b) one
+  hand-written DuckDB query for the same report (every TCA metric, in total and by broker and venue),
+  checks they agree within 1e-9 relative, and (c) the whole day as one partition on one thread
+  against the partitions (desks), each reading only its orders' symbols, (d) one after the other
+  and (e) --concurrency at a time (default: the cores), one thread each. --docs FILE rewrites the
+  tca block of FILE (docs/performance.md) with the figures.
 
   --control-plane: the embedded platform in this process against BullMQ 6.7.0 on a redis-server
   the bench starts on 127.0.0.1 (AOF with fsync always, and no persistence), same task (a fresh
@@ -54,6 +57,7 @@ nightshift bench --soak [--rounds 12] [--backlog 20000] [--docs FILE] [--tmp-dir
       quotes: { type: 'string' },
       fills: { type: 'string' },
       partitions: { type: 'string' },
+      concurrency: { type: 'string' },
       runs: { type: 'string' },
       warmup: { type: 'string' },
       format: { type: 'string' },
@@ -102,7 +106,8 @@ nightshift bench --soak [--rounds 12] [--backlog 20000] [--docs FILE] [--tmp-dir
       assertControlPlaneChecks(result);
       return undefined;
     }
-    refuse(values, [...CONTROL_PLANE_FLAGS, 'docs'], '--control-plane or --soak');
+    refuse(values, CONTROL_PLANE_FLAGS, '--control-plane or --soak');
+    const concurrency = intFlag(values, 'concurrency', 1);
     const result = await runBench({
       quotes: intFlag(values, 'quotes', 10) ?? DEFAULT_BENCH_OPTIONS.quotes,
       fills: intFlag(values, 'fills', 1) ?? DEFAULT_BENCH_OPTIONS.fills,
@@ -110,10 +115,12 @@ nightshift bench --soak [--rounds 12] [--backlog 20000] [--docs FILE] [--tmp-dir
       runs: intFlag(values, 'runs', 1) ?? DEFAULT_BENCH_OPTIONS.runs,
       warmup: intFlag(values, 'warmup', 0) ?? DEFAULT_BENCH_OPTIONS.warmup,
       format: choiceFlag(values, 'format', ['csv', 'parquet'] as const) ?? DEFAULT_BENCH_OPTIONS.format,
+      ...(concurrency !== undefined ? { concurrency } : {}),
       ...(tmpDir !== undefined ? { tmpDir } : {}),
       log,
     });
     io.stdout.write(values['json'] ? `${JSON.stringify(result, null, 2)}\n` : formatBench(result));
+    await writeDocsBlockIfAsked(docs, formatBenchMarkdown(result), log, 'tca');
     assertBenchChecks(result);
     return undefined;
   },

@@ -1,9 +1,9 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { generateBusinessDay, mergeTcaPartials, runTca, type GeneratedTable, type TcaInput } from '@nightshift/analytics';
+import { filesOfSymbols, generateBusinessDay, mergeTcaPartials, runTca, tableSymbols, type GeneratedTable, type TcaInput, type TcaPartial } from '@nightshift/analytics';
 import { type AgreementCheck, type BenchFiles, compareReports, compareWithHandWritten, runHandWrittenTca } from './bench-baseline.js';
 import { BenchCheckFailedError, CliUsageError } from './errors.js';
 
@@ -19,6 +19,8 @@ export interface BenchOptions {
   /** Unmeasured runs before them (default 1). */
   warmup: number;
   format: 'csv' | 'parquet';
+  /** Partitions run at a time in (e) (default: the machine's cores, as a compute environment of that many vCPUs would). */
+  concurrency?: number;
   /** Parent of the temporary data directory (default the OS temp dir); the data is deleted at the end. */
   tmpDir?: string;
   /** Progress lines (the bench takes minutes at full size). */
@@ -39,8 +41,9 @@ export interface Timing {
 
 export interface BenchResult {
   machine: { cpus: number; node: string; peak_rss_resettable: boolean };
-  options: { runs: number; warmup: number; format: 'csv' | 'parquet' };
-  data: { quotes: number; trades: number; orders: number; fills: number; symbols: number; desks: string[] };
+  options: { runs: number; warmup: number; format: 'csv' | 'parquet'; concurrency: number };
+  /** Quotes and trades are one file per symbol; each desk trades `symbols_per_desk` of them (its book). */
+  data: { quotes: number; trades: number; orders: number; fills: number; symbols: number; symbols_per_desk: number; desks: string[] };
   generation: { seconds: number; peak_rss_mb: number };
   /** (a) the nightshift analytic over the whole day as one partition, DuckDB default threads. */
   analytic: Timing;
@@ -48,12 +51,21 @@ export interface BenchResult {
   hand_written_query: Timing;
   /** (a)/(b); the goal is <= 1.25. */
   ratio: number;
-  /** The partitions one after the other, each on one DuckDB thread. */
+  /** (c) the whole day as one partition on one DuckDB thread: the "1" of the partition speedup. */
+  whole_day_one_thread: Timing;
+  /**
+   * (d) the partitions one after the other, each on one DuckDB thread, each reading its orders'
+   * symbols and then only those symbols' quote and trade files (what a worker does).
+   */
   partitions_sequential: Timing;
-  /** The partitions at the same time, each its own DuckDB instance on one thread. */
+  /** (e) the same partitions, `options.concurrency` at a time, each its own DuckDB instance on one thread. */
   partitions_concurrent: Timing;
-  /** sequential / concurrent. */
+  /** (c)/(e): the partitions `concurrency` at a time against the whole day in one; the goal is >= 1.9 on 2 cores. */
   speedup: number;
+  /** (d)/(c): the partitions' total work over the whole day's (1.0: splitting by desk reads no quote twice). */
+  partitions_over_whole_day: number;
+  /** Quote files each partition read, of `data.symbols`. */
+  quote_files_per_partition: number[];
   check_analytic_vs_query: AgreementCheck;
   check_partitions_vs_whole_day: AgreementCheck;
   peak_rss_mb: number;
@@ -72,6 +84,7 @@ export function benchPlan(opts: Pick<BenchOptions, 'quotes' | 'fills' | 'partiti
   tradesPerSymbol: number;
   ordersPerDesk: number;
   fillsPerOrder: number;
+  symbolsPerDesk: number;
   desks: string[];
 } {
   const symbols = Math.min(100, Math.max(1, Math.floor(opts.quotes / 1000)));
@@ -84,6 +97,8 @@ export function benchPlan(opts: Pick<BenchOptions, 'quotes' | 'fills' | 'partiti
     tradesPerSymbol: Math.max(10, Math.round(quotesPerSymbol / 10)),
     ordersPerDesk: Math.max(1, Math.round(opts.fills / opts.partitions / FILL_ROWS_PER_ORDER)),
     fillsPerOrder: FILLS_PER_ORDER,
+    // Each desk trades a book of its own (a quarter of the symbols with 4 desks), as desks do.
+    symbolsPerDesk: Math.max(1, Math.ceil(symbols / opts.partitions)),
     desks: Array.from({ length: opts.partitions }, (_, i) => `D${i + 1}`),
   };
 }
@@ -121,6 +136,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       tradesPerSymbol: plan.tradesPerSymbol,
       ordersPerDesk: plan.ordersPerDesk,
       fillsPerOrder: plan.fillsPerOrder,
+      symbolsPerDesk: plan.symbolsPerDesk,
+      marketFilesBySymbol: true,
       // The prices history is not used by TCA.
       historyDays: 5,
       format: options.format,
@@ -128,14 +145,18 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const generation = { seconds: (performance.now() - started) / 1000, peak_rss_mb: rss.read() };
     log(`generated in ${generation.seconds.toFixed(1)} s`);
 
-    const market = (table: 'quotes' | 'trades'): string => find(files, table).path;
-    const whole: BenchFiles = {
+    const market = (table: 'quotes' | 'trades'): string[] => files.filter((f) => f.table === table).map((f) => f.path);
+    const whole = {
       ...(await concatenateDesks(files, join(dir, 'whole-day'), options.format)),
       quotes: market('quotes'),
       trades: market('trades'),
-    };
+    } satisfies BenchFiles;
     const count = (table: GeneratedTable['table']): number => files.filter((f) => f.table === table).reduce((n, f) => n + f.rows, 0);
-    const data = { quotes: count('quotes'), trades: count('trades'), orders: count('orders'), fills: count('fills'), symbols: plan.symbols, desks: plan.desks };
+    const data = {
+      quotes: count('quotes'), trades: count('trades'), orders: count('orders'), fills: count('fills'),
+      symbols: plan.symbols, symbols_per_desk: plan.symbolsPerDesk, desks: plan.desks,
+    };
+    const concurrency = options.concurrency ?? availableParallelism();
 
     const measure = <T>(label: string, fn: () => Promise<T>): Promise<{ timing: Timing; last: T }> => timeRuns(label, options, rss, log, fn);
     const tcaInput = (f: Pick<TcaInput, 'orders' | 'fills' | 'quotes' | 'trades'>, threads?: number): TcaInput => ({
@@ -148,32 +169,44 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const query = await measure('(b) hand-written DuckDB query', () => runHandWrittenTca(whole));
     const checkQuery = compareWithHandWritten(analytic.last, query.last);
 
-    const partitionInputs = plan.desks.map((desk) =>
-      tcaInput({ orders: find(files, 'orders', desk).path, fills: find(files, 'fills', desk).path, quotes: whole.quotes, trades: whole.trades }, 1),
+    const wholeOneThread = await measure('(c) whole day as one partition, 1 thread', async () => mergeTcaPartials([await runTca(tcaInput(whole, 1))]));
+    // What a worker does for a desk's child: read its orders' symbols, then only their quote and trade files.
+    const runPartition = async (desk: string): Promise<TcaPartial> => {
+      const orders = find(files, 'orders', desk).path;
+      const symbols = new Set(await tableSymbols('orders', orders));
+      return runTca(tcaInput({ orders, fills: find(files, 'fills', desk).path, quotes: filesOfSymbols(whole.quotes, symbols), trades: filesOfSymbols(whole.trades, symbols) }, 1));
+    };
+    const quoteFilesPerPartition = await Promise.all(
+      plan.desks.map(async (desk) => filesOfSymbols(whole.quotes, new Set(await tableSymbols('orders', find(files, 'orders', desk).path))).length),
     );
-    const sequential = await measure(`(c) ${plan.desks.length} partitions sequential, 1 thread`, async () => {
+    const sequential = await measure(`(d) ${plan.desks.length} partitions sequential, 1 thread`, async () => {
       const parts = [];
-      for (const input of partitionInputs) parts.push(await runTca(input));
+      for (const desk of plan.desks) parts.push(await runPartition(desk));
       return mergeTcaPartials(parts);
     });
-    const concurrent = await measure(`(c) ${plan.desks.length} partitions concurrent, 1 thread each`, async () =>
-      mergeTcaPartials(await Promise.all(partitionInputs.map((input) => runTca(input)))),
+    const concurrent = await measure(`(e) ${plan.desks.length} partitions ${concurrency} at a time, 1 thread each`, async () =>
+      mergeTcaPartials(await mapConcurrently(plan.desks, concurrency, runPartition)),
     );
     const checkPartitions = compareReports(concurrent.last, analytic.last);
     const sequentialCheck = compareReports(sequential.last, concurrent.last);
     checkPartitions.mismatches.push(...sequentialCheck.mismatches.map((m) => `sequential vs concurrent: ${m}`));
+    const oneThreadCheck = compareReports(wholeOneThread.last, analytic.last);
+    checkPartitions.mismatches.push(...oneThreadCheck.mismatches.map((m) => `whole day on 1 thread vs all cores: ${m}`));
 
     const result: BenchResult = {
       machine: { cpus: availableParallelism(), node: process.version, peak_rss_resettable: rss.resettable },
-      options: { runs: options.runs, warmup: options.warmup, format: options.format },
+      options: { runs: options.runs, warmup: options.warmup, format: options.format, concurrency },
       data,
       generation,
       analytic: analytic.timing,
       hand_written_query: query.timing,
       ratio: analytic.timing.median_s / query.timing.median_s,
+      whole_day_one_thread: wholeOneThread.timing,
       partitions_sequential: sequential.timing,
       partitions_concurrent: concurrent.timing,
-      speedup: sequential.timing.median_s / concurrent.timing.median_s,
+      speedup: wholeOneThread.timing.median_s / concurrent.timing.median_s,
+      partitions_over_whole_day: sequential.timing.median_s / wholeOneThread.timing.median_s,
+      quote_files_per_partition: quoteFilesPerPartition,
       check_analytic_vs_query: checkQuery,
       check_partitions_vs_whole_day: checkPartitions,
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
@@ -194,6 +227,20 @@ export function assertBenchChecks(result: BenchResult): void {
   ];
   if (failed.length > 0) throw new BenchCheckFailedError(`${failed.length} value(s) disagree, first: ${failed[0]}`);
   if (result.check_analytic_vs_query.compared === 0) throw new BenchCheckFailedError('the hand-written query and the analytic had no value in common to compare');
+}
+
+/** `fn` over every item, at most `limit` at a time; results in the items' order. */
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const runner = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
+  return results;
 }
 
 function find(files: GeneratedTable[], table: GeneratedTable['table'], desk?: string): GeneratedTable {
@@ -296,25 +343,47 @@ class PeakRss {
   }
 }
 
+/** The figure lines, shared by the text and the markdown forms. */
+function benchLines(r: BenchResult): { rows: Array<[string, Timing]>; ratios: string[]; checks: string[] } {
+  const k = r.data.desks.length;
+  const check = (c: AgreementCheck): string =>
+    `${c.compared} values, max relative difference ${c.max_relative_difference.toExponential(1)} (tolerance ${c.tolerance.toExponential(0)}): ${c.mismatches.length === 0 && c.compared > 0 ? 'OK' : `FAILED (${c.mismatches.length} mismatches)`}`;
+  return {
+    rows: [
+      ['(a) nightshift TCA analytic, whole day', r.analytic],
+      ['(b) hand-written DuckDB query, whole day', r.hand_written_query],
+      ['(c) whole day as one partition, 1 thread', r.whole_day_one_thread],
+      [`(d) ${k} partitions sequential, 1 thread`, r.partitions_sequential],
+      [`(e) ${k} partitions ${r.options.concurrency} at a time, 1 thread each`, r.partitions_concurrent],
+    ],
+    ratios: [
+      `ratio analytic / hand-written query (a)/(b): ${r.ratio.toFixed(2)}x (goal <= 1.25x: ${r.ratio <= 1.25 ? 'met' : 'not met'})`,
+      `speedup ${k} partitions over 1, ${r.options.concurrency} at a time (c)/(e): ${r.speedup.toFixed(2)}x (goal >= 1.9x on 2 cores: ${r.speedup >= 1.9 ? 'met' : 'not met'})`,
+      `${k} partitions' work over the whole day's (d)/(c): ${r.partitions_over_whole_day.toFixed(2)}x; quote files read per partition: ${r.quote_files_per_partition.join(', ')} of ${r.data.symbols}`,
+    ],
+    checks: [
+      `check (a) = (b), every TCA metric, total and by broker, venue: ${check(r.check_analytic_vs_query)}`,
+      `check merged ${k} partitions = whole day, every TCA metric: ${check(r.check_partitions_vs_whole_day)}`,
+    ],
+  };
+}
+
+function dataLine(r: BenchResult): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  return `data: ${n(r.data.quotes)} quotes, ${n(r.data.trades)} trades, ${n(r.data.orders)} orders, ${n(r.data.fills)} fills; ${r.data.symbols} symbols (one quote and one trade file each), ${r.data.desks.length} desks of ${r.data.symbols_per_desk} symbols each`;
+}
+
 /** The result as a small text table with the ratios. */
 export function formatBench(r: BenchResult): string {
   const n = (x: number): string => x.toLocaleString('en-US');
   const mb = (x: number): string => `${n(Math.round(x))} MB`;
   const s = (x: number): string => `${x.toFixed(2)} s`;
-  const k = r.data.desks.length;
-  const rows: Array<[string, Timing]> = [
-    ['(a) nightshift TCA analytic, whole day', r.analytic],
-    ['(b) hand-written DuckDB query, whole day', r.hand_written_query],
-    [`(c) ${k} partitions sequential, 1 thread`, r.partitions_sequential],
-    [`(c) ${k} partitions concurrent, 1 thread each`, r.partitions_concurrent],
-  ];
+  const { rows, ratios, checks } = benchLines(r);
   const width = Math.max(...rows.map(([label]) => label.length));
-  const check = (c: AgreementCheck): string =>
-    `${c.compared} values, max relative difference ${c.max_relative_difference.toExponential(1)} (tolerance ${c.tolerance.toExponential(0)}): ${c.mismatches.length === 0 && c.compared > 0 ? 'OK' : `FAILED (${c.mismatches.length} mismatches)`}`;
   const rssNote = r.machine.peak_rss_resettable ? '' : ' (process lifetime peak: cannot reset per phase here)';
   return [
     `nightshift bench: ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.options.format}, median of ${r.options.runs} after ${r.options.warmup} warm-up(s)`,
-    `data: ${n(r.data.quotes)} quotes, ${n(r.data.trades)} trades, ${n(r.data.orders)} orders, ${n(r.data.fills)} fills; ${r.data.symbols} symbols, ${k} desks`,
+    dataLine(r),
     `generation: ${s(r.generation.seconds)}, peak RSS ${mb(r.generation.peak_rss_mb)}`,
     '',
     `${'measurement'.padEnd(width)}  ${'median'.padStart(9)}  ${'runs'.padEnd(24)}  ${'cpu/wall'.padStart(8)}  ${'peak RSS'.padStart(10)}`,
@@ -323,11 +392,32 @@ export function formatBench(r: BenchResult): string {
         `${label.padEnd(width)}  ${s(t.median_s).padStart(9)}  ${t.runs_s.map((x) => x.toFixed(2)).join(' ').padEnd(24)}  ${t.cpu_per_wall.toFixed(2).padStart(8)}  ${mb(t.peak_rss_mb).padStart(10)}`,
     ),
     '',
-    `ratio analytic / hand-written query (a)/(b): ${r.ratio.toFixed(2)}x (goal <= 1.25x: ${r.ratio <= 1.25 ? 'met' : 'not met'})`,
-    `speedup ${k} partitions over 1: ${r.speedup.toFixed(2)}x`,
-    `check (a) = (b), every TCA metric, total and by broker, venue: ${check(r.check_analytic_vs_query)}`,
-    `check merged ${k} partitions = whole day, every TCA metric: ${check(r.check_partitions_vs_whole_day)}`,
+    ...ratios,
+    ...checks,
     `peak RSS: ${mb(r.peak_rss_mb)}${rssNote}`,
     '',
   ].join('\n');
+}
+
+/** The result as markdown for the generated block of docs/performance.md (`--docs`). */
+export function formatBenchMarkdown(r: BenchResult, measuredAt = new Date()): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const mb = (x: number): string => `${n(Math.round(x))} MB`;
+  const { rows, ratios, checks } = benchLines(r);
+  return [
+    `Measured ${measuredAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${r.machine.cpus} CPUs, Node ${r.machine.node}, ${r.options.format}, median of ${r.options.runs} after ${r.options.warmup} warm-up(s); load average ${loadAverage()} at the end.`,
+    '',
+    `${dataLine(r).replace(/^data: /, 'Data: ')}; generated in ${r.generation.seconds.toFixed(1)} s.`,
+    '',
+    '| measurement | median | runs | CPU / wall | peak RSS |',
+    '|---|---:|---|---:|---:|',
+    ...rows.map(([label, t]) => `| ${label} | ${t.median_s.toFixed(2)} s | ${t.runs_s.map((x) => x.toFixed(2)).join(' ')} | ${t.cpu_per_wall.toFixed(2)} | ${mb(t.peak_rss_mb)} |`),
+    '',
+    ...[...ratios, ...checks].map((line) => `- ${line}`),
+    '',
+  ].join('\n');
+}
+
+function loadAverage(): string {
+  return loadavg().map((x) => x.toFixed(2)).join(' ');
 }

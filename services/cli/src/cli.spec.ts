@@ -97,7 +97,7 @@ describe('nightshift tca', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as Record<string, unknown>;
-    expect(Object.keys(report).sort()).toEqual(['by', 'markout_seconds', 'total']);
+    expect(Object.keys(report).sort()).toEqual(['by', 'markout_horizons_seconds', 'markout_seconds', 'total']);
     expect(Object.keys(report['by'] as object).sort()).toEqual(['broker', 'venue']);
     const total = report['total'] as Record<string, unknown>;
     for (const key of ['arrival_slippage_bps', 'interval_vwap_slippage_bps', 'implementation_shortfall_bps', 'effective_spread_bps']) {

@@ -324,6 +324,8 @@ describe('mayAccessObject: the grants as IAM would read them', () => {
     ['planner', 's3:PutObject', 'runs/r1/tca/partition=0/result.json', false],
     ['planner', 's3:GetObject', 'claim-checks/2026-11-20/x.json', true],
     ['worker', 's3:PutObject', 'runs/r1/tca/partition=0/result.json', true],
+    ['worker', 's3:PutObject', 'runs/r1/tca/partition=0/detail/tca-fills.parquet', true],
+    ['worker', 's3:PutObject', 'runs/r1/tca/partition=0/manifest.json', false],
     ['worker', 's3:PutObject', 'runs/r1/outputs.json', false],
     ['worker', 's3:ListBucket', 'runs/', false],
     ['reporting', 's3:ListBucket', 'runs/r1/', true],

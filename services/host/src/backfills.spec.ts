@@ -1,13 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { backfillAcceptedSchema, backfillSchema, runsPageSchema, type BackfillResource, type RunResource } from '@nightshift/api-contract';
 import { DatasetLanded, type DatasetLandedDetail } from '@nightshift/contracts';
 import { businessDaysBetween, definePipeline, noopPipeline } from '@nightshift/jobs-domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
-import { apiFetch, registerApi } from './testing/api-fetch.js';
+import type { EmbeddedPlatform } from './embedded-platform.js';
+import { apiFetch } from './testing/api-fetch.js';
+import { startTestPlatform, type TestPlatform } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 /*
@@ -26,22 +24,16 @@ const HOLD = definePipeline({
   steps: [{ name: 'hold', command: ['sleep', '600'], fanOut: 'single', vcpus: 0.25, memoryMiB: 64, attempts: 1, timeoutSeconds: 900 }],
 });
 
-let home: string;
+let started: TestPlatform | undefined;
 let platform: EmbeddedPlatform;
 let events: EventBridgeClient;
 
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'nightshift-backfills-'));
-  platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 4, memoryMiB: 4096, extraPipelines: [NOOP, HOLD], reconcileIntervalMs: 2_000 });
-  registerApi(platform);
-  events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
+  started = await startTestPlatform({ prefix: 'nightshift-backfills-', vcpus: 4, extraPipelines: [NOOP, HOLD], reconcileIntervalMs: 2_000 });
+  ({ platform, events } = started);
 });
 
-afterAll(async () => {
-  events?.destroy();
-  await platform?.stop();
-  if (home) await rm(home, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 async function api<T>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: T; text: string }> {
   const res = await apiFetch(`${platform.apiUrl}${path}`, {

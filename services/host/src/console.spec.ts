@@ -75,6 +75,9 @@ describe('what the terminal shows of a flow', () => {
       `  ${'notional'.padEnd(30)} 176,614,486 ccy`,
       `  file:   ${file}`,
     ]);
+    // A report that names its currency shows it beside money.
+    const inEuro = { ...report.detail, data: { ...report.detail.data, currency: 'EUR' } };
+    expect(reportLines(inEuro, { file })[3]).toBe(`  ${'notional'.padEnd(30)} 176,614,486 EUR`);
     expect(reportLines(report.detail, { file, apiUrl: 'http://127.0.0.1:3000' }).slice(-2)).toEqual([
       '  report: http://127.0.0.1:3000/reports/report-nightly-tca',
       '  run:    http://127.0.0.1:3000/runs/run-nightly-tca',

@@ -164,7 +164,7 @@ export function reportLines(detail: ReportPublishedDetail, where: { file: string
   const d = detail.data;
   return [
     `Report Published ${d.reportId} (${d.pipeline}, ${d.businessDate})`,
-    ...Object.entries(d.headline).map(([name, value]) => `  ${name.padEnd(30)} ${formatHeadlineFigure(name, value)}`),
+    ...Object.entries(d.headline).map(([name, value]) => `  ${name.padEnd(30)} ${formatHeadlineFigure(name, value, d.currency)}`),
     `  file:   ${where.file}`,
     ...(where.apiUrl ? [`  report: ${where.apiUrl}/reports/${d.reportId}`, `  run:    ${where.apiUrl}/runs/${d.runId}`] : []),
   ];

@@ -1,16 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DatasetLanded } from '@nightshift/contracts';
 import { definePipeline } from '@nightshift/jobs-domain';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
+import type { EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
-import { apiFetch, registerApi } from './testing/api-fetch.js';
+import { apiFetch } from './testing/api-fetch.js';
+import { startTestPlatform, type TestPlatform } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 /*
@@ -61,9 +61,8 @@ interface RunItem {
   reason?: string;
 }
 
-let home: string;
+let started: TestPlatform | undefined;
 let platform: EmbeddedPlatform;
-let events: EventBridgeClient;
 let browser: Browser;
 let page: Page;
 let landed: RunItem[];
@@ -103,10 +102,9 @@ describe.skipIf(!env.chromium && !env.ci)('the dashboard in chromium, against an
     // The bundle under test is the current sources' (esbuild takes about a second).
     execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-ui.mjs')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     await mkdir(SCREENSHOTS, { recursive: true });
-    home = await mkdtemp(join(tmpdir(), 'nightshift-dashboard-'));
-    platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 2, memoryMiB: 4096, extraPipelines: [GATE] });
-    registerApi(platform);
-    events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
+    started = await startTestPlatform({ prefix: 'nightshift-dashboard-', extraPipelines: [GATE] });
+    const { events } = started;
+    platform = started.platform;
 
     const { detail } = await ensureSampleDay(platform.objects, { businessDate: DATE, seed: 5, desks: DESKS, ordersPerDesk: 10, quotesPerSymbol: 20, symbols: 2 });
     const out = await events.send(new PutEventsCommand({ Entries: [{ Source: 'com.example.oms', DetailType: DatasetLanded.detailType, Detail: JSON.stringify(detail) }] }));
@@ -136,9 +134,7 @@ describe.skipIf(!env.chromium && !env.ci)('the dashboard in chromium, against an
 
   afterAll(async () => {
     await browser?.close();
-    events?.destroy();
-    await platform?.stop();
-    if (home) await rm(home, { recursive: true, force: true });
+    await started?.stop();
   });
 
   it('serves the page and its bundle from reporting, without a key, and asks for one', async () => {
@@ -226,6 +222,16 @@ describe.skipIf(!env.chromium && !env.ci)('the dashboard in chromium, against an
       }
       await screenshot(`report-${pipeline}`);
     }
+    // The TCA report's figures with their units as the document gives them, its exports and its provenance.
+    const tca = (await json<{ document: { headlineText: Record<string, string>; provenance: { dataset: { datasetId: string } } } }>(`/reports/${reports.get('nightly-tca')!}`)).document;
+    await open(`#/reports/${reports.get('nightly-tca')!}`);
+    const notional = page.locator('table.headline-table tr[data-figure="notional"] td.num').first();
+    await notional.waitFor({ timeout: 30_000 });
+    expect(await notional.textContent()).toBe(tca.headlineText['notional']);
+    expect(tca.headlineText['notional']).toMatch(/ USD$/);
+    expect(await page.locator('table.headline-table th.previous').textContent()).toBe('no earlier report');
+    await page.locator('div.section[data-section="tca"] span.export[data-table="by_broker"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('details.provenance dd code').first().textContent()).toBe(tca.provenance.dataset.datasetId);
   });
 
   it('shows the partition matrix with the landed date, and starts a backfill from it', async () => {

@@ -1,19 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   computeMetrics, generateReturnSeries, mergeRiskPartials, mergeTcaPartials, runRisk, runTca,
   type ExecutionReport, type PerformanceMetrics, type RankedBacktest, type RiskReport, type TcaReport,
 } from '@nightshift/analytics';
 import { DatasetLanded, RunFailed, SERVICE_RULES, type DatasetLandedDetail, type EventBridgeEvent } from '@nightshift/contracts';
 import { definePipeline, noopPipeline, type Task } from '@nightshift/jobs-domain';
-import { readTraceFile, runSpanId, runTraceId, startTracing, withSpan, type Tracing } from '@nightshift/observability';
+import { readTraceFile, runSpanId, runTraceId, withSpan, type Tracing } from '@nightshift/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, type FlowOutcome } from './console.js';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
+import type { EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
-import { apiFetch, registerApi } from './testing/api-fetch.js';
+import { apiFetch } from './testing/api-fetch.js';
+import { startTestPlatform, type TestPlatform, type TestPlatformOptions } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 const DESKS = ['cash', 'program'];
@@ -62,30 +63,11 @@ const SERVICE_QUEUES = Object.keys(SERVICE_RULES);
 type RunSummary = { runId: string; pipeline: string; datasetId: string; correlationId: string; status: string };
 
 /** A running platform and an upstream system's EventBridge client pointed at it. */
-interface Host {
-  platform: EmbeddedPlatform;
-  events: EventBridgeClient;
-}
+type Host = TestPlatform;
 
-async function startHost(home: string): Promise<Host> {
-  const platform = await startEmbeddedPlatform({
-    home,
-    apiPort: 0,
-    eventsPort: 0,
-    vcpus: 2,
-    memoryMiB: 4096,
-    extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES },
-    extraPipelines: [BROKEN, HANGING, NOOP],
-    visibilityTimeoutMs: 10_000,
-  });
-  registerApi(platform);
-  const events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
-  return { platform, events };
-}
-
-async function stopHost(host: Host | undefined): Promise<void> {
-  host?.events.destroy();
-  await host?.platform.stop();
+/** A platform with the console's queue (to follow flows) and these tests' pipelines. */
+function startHost(options: TestPlatformOptions): Promise<Host> {
+  return startTestPlatform({ extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES }, extraPipelines: [BROKEN, HANGING, NOOP], visibilityTimeoutMs: 10_000, ...options });
 }
 
 describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-process workers, DuckDB)', () => {
@@ -95,17 +77,12 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
   let platform: EmbeddedPlatform;
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'nightshift-e2e-'));
-    tracing = startTracing({ serviceName: 'nightshift-test', traceFile: join(home, 'traces', 'traces.jsonl') });
-    shared = await startHost(home);
-    platform = shared.platform;
+    shared = await startHost({ prefix: 'nightshift-e2e-', tracing: { serviceName: 'nightshift-test' } });
+    ({ home, platform } = shared);
+    tracing = shared.tracing!;
   });
 
-  afterAll(async () => {
-    await stopHost(shared);
-    await tracing?.shutdown();
-    if (home) await rm(home, { recursive: true, force: true });
-  });
+  afterAll(() => shared?.stop());
 
   /** The Dataset Landed detail of a sample business day, generated (deterministically) into the object store if not there yet. */
   async function sampleDay(businessDate: string, on: Host = shared): Promise<DatasetLandedDetail> {
@@ -196,14 +173,23 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     const execution = (await reportOf('execution-report', 'execution')).execution!;
     expect(execution.total.orders).toBe(DESKS.length * 60);
     const file = (table: string, desk?: string) => platform.objects.pathOf(day.files.find((f) => f.table === table && (!desk || f.desk === desk))!.key);
+    // Quotes and trades land one file per symbol: the direct run reads every one of them.
+    const all = (table: string) => day.files.filter((f) => f.table === table).map((f) => platform.objects.pathOf(f.key));
     const direct = mergeTcaPartials(
-      await Promise.all(DESKS.map((d) => runTca({ orders: file('orders', d), fills: file('fills', d), quotes: file('quotes'), trades: file('trades'), by: ['broker', 'venue', 'algo', 'symbol'], threads: 1 }))),
+      await Promise.all(DESKS.map((d) => runTca({ orders: file('orders', d), fills: file('fills', d), quotes: all('quotes'), trades: all('trades'), by: ['broker', 'venue', 'algo', 'symbol'], threads: 1 }))),
     );
     const tca = (await reportOf('nightly-tca', 'tca')).tca!;
     expect(tca.total.fills).toBe(direct.total.fills);
     expect(tca.total.arrival_slippage_bps).toBeCloseTo(direct.total.arrival_slippage_bps!, 9);
     expect(tca.by.broker!.map((b) => b.key)).toEqual(direct.by.broker!.map((b) => b.key));
     expect(tca.by.venue!.length).toBeGreaterThan(1);
+    // Each desk's worker published its per-order and per-fill detail beside its result; the section lists them by partition.
+    expect(tca.detail!.map((d) => d.partition)).toEqual(DESKS);
+    for (const d of tca.detail!) {
+      expect(d.fills).toMatch(/^runs\/.+\/partition=.+\/detail\/tca-fills\.parquet$/);
+      expect((await platform.objects.get(d.orders)).byteLength).toBeGreaterThan(0);
+      expect((await platform.objects.get(d.fills)).byteLength).toBeGreaterThan(0);
+    }
     // Risk: the desks' scenario P&L summed by date equals the library over each desk's files.
     const directRisk = mergeRiskPartials(await Promise.all(DESKS.map((d) => runRisk({ prices: file('prices'), orders: file('orders', d), fills: file('fills', d), threads: 1 }))));
     const risk = (await reportOf('desk-risk', 'risk')).risk!;
@@ -347,7 +333,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
 
   it('keeps runs, tasks and reports across a restart on the same home', async () => {
     const ownHome = await mkdtemp(join(tmpdir(), 'nightshift-e2e-restart-'));
-    let host: Host | undefined = await startHost(ownHome);
+    let host: Host | undefined = await startHost({ home: ownHome });
     try {
       const { outcomes } = await land(await sampleDay(BUSINESS_DATE, host), { on: host });
       expect(outcomes.map((o) => o.kind)).toEqual(['report', 'report', 'report']);
@@ -355,9 +341,9 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
       await quiet(host);
       const before = await api<{ items: RunSummary[] }>('/runs', host);
       expect(before.body.items.length).toBeGreaterThanOrEqual(2);
-      await stopHost(host);
+      await host.stop();
       host = undefined;
-      host = await startHost(ownHome);
+      host = await startHost({ home: ownHome });
       const after = await api<{ items: RunSummary[] }>('/runs', host);
       expect(after.body.items).toEqual(before.body.items);
       const reports = await api<{ items: Array<{ reportId: string }> }>('/reports', host);
@@ -365,7 +351,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
       expect((await api<{ status: number }>(`/reports/${reports.body.items[0]!.reportId}`, host)).status).toBe(200);
       expect((await api<{ message: string }>('/runs/run-does-not-exist', host)).status).toBe(404);
     } finally {
-      await stopHost(host);
+      await host?.stop();
       await rm(ownHome, { recursive: true, force: true });
     }
   });
@@ -415,7 +401,7 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
     // The benchmark has no desk: it is read by every portfolio's child and gets none of its own.
     expect(run.body.tasks.map((t) => [t.step, t.partition, t.status]).sort()).toEqual(PORTFOLIOS.map((p) => ['performance', p, 'SUCCEEDED']));
 
-    type Performance = { portfolio: string; metrics: PerformanceMetrics };
+    type Performance = { portfolio: string; metrics: PerformanceMetrics; by_period: Record<string, PerformanceMetrics> };
     const report = await api<{ document: { sections: { performance: Performance[] }; partitions: Record<string, string[]>; headline: Record<string, unknown> } }>(`/reports/${reportId}`);
     expect(report.body.document.partitions).toEqual({ performance: PORTFOLIOS });
     const ranked = report.body.document.sections.performance;
@@ -427,6 +413,12 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
       expect(r.metrics).toEqual(direct);
       expect(r.metrics.observations).toBe(260);
       expect(r.metrics.beta).not.toBeNull();
+      // The pipeline declares weekly and monthly periods too: each as the library computes it.
+      expect(Object.keys(r.by_period)).toEqual(['daily', 'weekly', 'monthly']);
+      expect(r.by_period['daily']).toEqual(direct);
+      for (const periods of ['weekly', 'monthly'] as const) {
+        expect(r.by_period[periods]).toEqual(await computeMetrics({ returnsPath: generated.portfolios[r.portfolio]!, benchmarkPath: generated.benchmark, periods }));
+      }
     }
     expect(report.body.document.headline).toMatchObject({
       portfolios: 2,
@@ -536,17 +528,12 @@ describe('embedded platform, end to end (bus, DynamoDB-compatible server, child-
 
 describe('embedded platform: run control at size', () => {
   let shared: Host;
-  let home: string;
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'nightshift-e2e-control-'));
-    shared = await startHost(home);
+    shared = await startHost({ prefix: 'nightshift-e2e-control-' });
   });
 
-  afterAll(async () => {
-    await stopHost(shared);
-    if (home) await rm(home, { recursive: true, force: true });
-  });
+  afterAll(() => shared?.stop());
 
   async function landAndFindRun(dataset: string, businessDate: string): Promise<string> {
     const day = (await ensureSampleDay(shared.platform.objects, { businessDate, seed: 3, desks: ['cash'], ordersPerDesk: 10, quotesPerSymbol: 20, symbols: 2 })).detail;

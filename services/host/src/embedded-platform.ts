@@ -129,7 +129,7 @@ export const EMBEDDED_ACCESS_GRANTS: Readonly<Record<SplitService | 'worker' | '
     sources: [],
     objects: [
       { actions: ['s3:GetObject'], keys: ['landing/*', 'runs/*/manifest.json'] },
-      { actions: ['s3:PutObject'], keys: ['runs/*/result.json'] },
+      { actions: ['s3:PutObject'], keys: ['runs/*/result.json', 'runs/*/detail/*'] },
     ],
   },
   upstream: {

@@ -1,15 +1,15 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DatasetLanded, type DatasetLandedDetail } from '@nightshift/contracts';
 import { definePipeline } from '@nightshift/jobs-domain';
-import { runTraceId, startTracing, type Tracing } from '@nightshift/observability';
+import { runTraceId } from '@nightshift/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, type FlowOutcome } from './console.js';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
+import type { EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
-import { apiFetch, registerApi } from './testing/api-fetch.js';
+import { apiFetch } from './testing/api-fetch.js';
+import { startTestPlatform, type TestPlatform } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 /*
@@ -31,33 +31,22 @@ const BROKEN = definePipeline({
 
 type Line = Record<string, unknown> & { level: string; time: string; service: string; msg: string };
 
+let started: TestPlatform | undefined;
 let home: string;
-let tracing: Tracing;
 let platform: EmbeddedPlatform;
 let events: EventBridgeClient;
 
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'nightshift-logs-'));
-  tracing = startTracing({ serviceName: 'nightshift-test', traceFile: join(home, 'traces', 'traces.jsonl') });
-  platform = await startEmbeddedPlatform({
-    home,
-    apiPort: 0,
-    eventsPort: 0,
-    vcpus: 2,
-    memoryMiB: 4096,
+  started = await startTestPlatform({
+    prefix: 'nightshift-logs-',
+    tracing: { serviceName: 'nightshift-test' },
     extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES },
     extraPipelines: [BROKEN],
   });
-  registerApi(platform);
-  events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
+  ({ home, platform, events } = started);
 });
 
-afterAll(async () => {
-  events?.destroy();
-  await platform?.stop();
-  await tracing?.shutdown();
-  if (home) await rm(home, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 async function sampleDay(): Promise<DatasetLandedDetail> {
   return (await ensureSampleDay(platform.objects, { businessDate: BUSINESS_DATE, seed: 11, desks: ['cash'], ordersPerDesk: 40, quotesPerSymbol: 200, symbols: 4 })).detail;

@@ -1,16 +1,15 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { readFile, writeFile } from 'node:fs/promises';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DatasetLanded, RunSucceeded, SERVICE_RULES } from '@nightshift/contracts';
 import { BUILT_IN_PIPELINES, type Task } from '@nightshift/jobs-domain';
 import { apiKeysFileSchema, hashApiKey, newApiKey } from '@nightshift/reporting';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureApiKeys } from './api-keys.js';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, type FlowOutcome } from './console.js';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
+import type { EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
 import { parsePrometheusText, samplesOf, sumOf, type PrometheusSample } from './testing/prometheus-text.js';
+import { startTestPlatform, type TestPlatform } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 const BUSINESS_DATE = '2026-11-20';
@@ -23,9 +22,8 @@ const SERVICE_QUEUES = Object.keys(SERVICE_RULES);
  * recorded of each task, the run events were published and consumed, and every queue has its gauges.
  */
 describe('metrics of the embedded platform, after a landed business day', () => {
-  let home: string;
+  let started: TestPlatform | undefined;
   let platform: EmbeddedPlatform;
-  let events: EventBridgeClient;
   let outcomes: FlowOutcome[];
   let samples: PrometheusSample[];
   let scrape: Response;
@@ -34,14 +32,18 @@ describe('metrics of the embedded platform, after a landed business day', () => 
   const viewerKey = newApiKey();
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'nightshift-metrics-'));
-    const keys = await ensureApiKeys(home);
-    const file = apiKeysFileSchema.parse(JSON.parse(await readFile(keys.keysFile, 'utf8')));
-    file.keys.push({ id: 'desk-admin', keyHash: hashApiKey(tenantAdminKey), role: 'admin', tenant: 'equities' }, { id: 'viewer', keyHash: hashApiKey(viewerKey), role: 'viewer', tenant: 'equities' });
-    await writeFile(keys.keysFile, JSON.stringify(file));
-
-    platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 2, memoryMiB: 4096, extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES } });
-    events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
+    started = await startTestPlatform({
+      prefix: 'nightshift-metrics-',
+      beforeStart: async (home) => {
+        const keys = await ensureApiKeys(home);
+        const file = apiKeysFileSchema.parse(JSON.parse(await readFile(keys.keysFile, 'utf8')));
+        file.keys.push({ id: 'desk-admin', keyHash: hashApiKey(tenantAdminKey), role: 'admin', tenant: 'equities' }, { id: 'viewer', keyHash: hashApiKey(viewerKey), role: 'viewer', tenant: 'equities' });
+        await writeFile(keys.keysFile, JSON.stringify(file));
+      },
+      extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES },
+    });
+    const { events } = started;
+    platform = started.platform;
     const day = await ensureSampleDay(platform.objects, { businessDate: BUSINESS_DATE, seed: 7, desks: DESKS, ordersPerDesk: 40, quotesPerSymbol: 200, symbols: 6 });
     const out = await events.send(new PutEventsCommand({ Entries: [{ Source: 'com.example.oms', DetailType: DatasetLanded.detailType, Detail: JSON.stringify(day.detail) }] }));
     const flow = await followFlow({
@@ -64,11 +66,7 @@ describe('metrics of the embedded platform, after a landed business day', () => 
     samples = parsePrometheusText(await scrape.text());
   }, 240_000);
 
-  afterAll(async () => {
-    events?.destroy();
-    await platform?.stop();
-    if (home) await rm(home, { recursive: true, force: true });
-  });
+  afterAll(() => started?.stop());
 
   /** The runs the landing started, by pipeline (each pipeline ran once). */
   function runs(): Array<{ pipeline: string; runId: string }> {

@@ -1,16 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DatasetLanded } from '@nightshift/contracts';
 import { noopPipeline } from '@nightshift/jobs-domain';
 import { verifyWebhookSignature } from '@nightshift/notifications-domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
+import type { EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
-import { apiFetch, registerApi } from './testing/api-fetch.js';
+import { apiFetch } from './testing/api-fetch.js';
+import { startTestPlatform, type TestPlatform } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 const SECRET = 'e2e-webhook-secret-0123456789';
@@ -34,14 +34,13 @@ async function closedPort(): Promise<number> {
 }
 
 describe('notifications on the embedded platform (webhooks file, real HTTP receiver)', () => {
-  let home: string;
+  let started: TestPlatform | undefined;
   let platform: EmbeddedPlatform;
   let events: EventBridgeClient;
   let receiver: Server;
   const received: Received[] = [];
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'nightshift-notify-'));
     receiver = createHttpServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -53,44 +52,39 @@ describe('notifications on the embedded platform (webhooks file, real HTTP recei
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/nightshift`;
-    await writeFile(join(home, 'ops.secret'), `${SECRET}\n`);
-    const webhooksFile = join(home, 'webhooks.yaml');
-    await writeFile(
-      webhooksFile,
-      [
-        'subscriptions:',
-        '  - name: ops',
-        `    url: ${url}`,
-        '    secretFile: ops.secret',
-        "    events: '*'",
-        '  - name: dead-end',
-        `    url: http://127.0.0.1:${await closedPort()}/hook`,
-        '    secret: dead-end-secret-0123456789',
-        '    events: [Dataset Rejected]',
-      ].join('\n'),
-    );
-    platform = await startEmbeddedPlatform({
-      home,
-      apiPort: 0,
-      eventsPort: 0,
-      vcpus: 2,
-      memoryMiB: 4096,
+    started = await startTestPlatform({
+      prefix: 'nightshift-notify-',
+      beforeStart: async (home) => {
+        await writeFile(join(home, 'ops.secret'), `${SECRET}\n`);
+        const webhooksFile = join(home, 'webhooks.yaml');
+        await writeFile(
+          webhooksFile,
+          [
+            'subscriptions:',
+            '  - name: ops',
+            `    url: ${url}`,
+            '    secretFile: ops.secret',
+            "    events: '*'",
+            '  - name: dead-end',
+            `    url: http://127.0.0.1:${await closedPort()}/hook`,
+            '    secret: dead-end-secret-0123456789',
+            '    events: [Dataset Rejected]',
+          ].join('\n'),
+        );
+        return { webhooksFile };
+      },
       extraPipelines: [noopPipeline(PIPELINE, 2, { trigger: DATASET })],
       visibilityTimeoutMs: 10_000,
-      webhooksFile,
       // Two attempts, short backoffs: a dead delivery is dead within a second.
       notificationSettings: { notificationMaxAttempts: 2, notificationBackoffMs: 20, notificationMaxBackoffMs: 100, notificationPollMs: 200 },
     });
-    registerApi(platform);
-    events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
+    ({ platform, events } = started);
   });
 
   afterAll(async () => {
-    events?.destroy();
-    await platform?.stop();
+    await started?.stop();
     receiver?.closeAllConnections();
     await new Promise((resolve) => receiver?.close(resolve));
-    if (home) await rm(home, { recursive: true, force: true });
   });
 
   async function landed(detail: Record<string, unknown>): Promise<string> {

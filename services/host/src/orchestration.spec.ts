@@ -1,13 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DatasetLanded } from '@nightshift/contracts';
 import { definePipeline, type PipelineDefinition } from '@nightshift/jobs-domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
+import type { EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
-import { apiFetch, registerApi } from './testing/api-fetch.js';
+import { apiFetch } from './testing/api-fetch.js';
+import { startTestPlatform, type TestPlatform } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 /*
@@ -148,29 +146,19 @@ interface RunView {
   tasks: Array<{ taskId: string; step: string; partition: string; status: string; startedAt?: string; stoppedAt?: string }>;
 }
 
-let home: string;
+let started: TestPlatform | undefined;
 let platform: EmbeddedPlatform;
 let events: EventBridgeClient;
 
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'nightshift-orchestration-'));
-  platform = await startEmbeddedPlatform({
-    home,
-    apiPort: 0,
-    eventsPort: 0,
-    vcpus: 2,
-    memoryMiB: 4096,
+  started = await startTestPlatform({
+    prefix: 'nightshift-orchestration-',
     extraPipelines: [SHELL, STAGE_TWO, CHOICE, CHOICE_NO_DESK, SHORT_GATE, LONG_GATE, CATCH, WAIT, ON_REQUEST],
   });
-  registerApi(platform);
-  events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
+  ({ platform, events } = started);
 }, 120_000);
 
-afterAll(async () => {
-  events?.destroy();
-  await platform?.stop();
-  if (home) await rm(home, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 /** Lands the small sample day under `dataset` and resolves the id of the run of `pipeline` it starts. */
 async function landAndFindRun(dataset: string, pipeline: string, businessDate = '2026-11-16'): Promise<string> {

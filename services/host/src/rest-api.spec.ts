@@ -1,15 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetLanded, envelope } from '@nightshift/contracts';
 import { definePipeline } from '@nightshift/jobs-domain';
 import { openApiPath, ROUTES, type ApiRoute, type RouteName } from '@nightshift/reporting';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
+import type { EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
+import { startTestPlatform, type TestPlatform } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 /*
@@ -30,9 +28,8 @@ const HOLD = definePipeline({
 });
 const HOLD_DATE = '2026-11-18';
 
-let home: string;
+let started: TestPlatform | undefined;
 let platform: EmbeddedPlatform;
-let events: EventBridgeClient;
 let ajv: Ajv2020;
 let document: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>> };
 
@@ -83,6 +80,13 @@ const SAMPLES: Record<RouteName, (w: World) => Sample[]> = {
   runTrace: (w) => [{ path: `/runs/${w.runId}/trace` }, { path: '/runs/nope/trace', status: 404 }],
   listReports: (w) => [{ path: '/reports' }, { path: `/reports?runId=${w.runId}` }],
   getReport: (w) => [{ path: `/reports/${w.reportId}` }, { path: '/reports/nope', status: 404 }],
+  listReportSections: (w) => [{ path: `/reports/${w.reportId}/sections` }, { path: '/reports/nope/sections', status: 404 }],
+  exportReportSection: (w) => [
+    { path: `/reports/${w.reportId}/sections/tca` },
+    { path: `/reports/${w.reportId}/sections/tca?table=total&format=parquet` },
+    { path: `/reports/${w.reportId}/sections/nope`, status: 404 },
+    { path: `/reports/${w.reportId}/sections/tca?format=xlsx`, status: 400 },
+  ],
   listDatasets: () => [{ path: '/datasets' }, { path: '/datasets?dataset=executions&limit=1' }],
   getDataset: (w) => [{ path: `/datasets/${encodeURIComponent(w.datasetId)}` }, { path: `/datasets/${encodeURIComponent('executions@2020-01-01#v1')}`, status: 404 }],
   getLanding: (w) => [{ path: `/landings/${w.landingId}` }, { path: '/landings/never-landed', status: 404 }],
@@ -135,9 +139,9 @@ function validatorOf(route: ApiRoute, status: number, mediaType: string): Valida
 }
 
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'nightshift-rest-'));
-  platform = await startEmbeddedPlatform({ home, apiPort: 0, eventsPort: 0, vcpus: 2, memoryMiB: 4096, extraPipelines: [HOLD] });
-  events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
+  started = await startTestPlatform({ prefix: 'nightshift-rest-', extraPipelines: [HOLD] });
+  const { events } = started;
+  platform = started.platform;
   document = (await (await fetch(`${platform.apiUrl}/openapi.json`)).json()) as typeof document;
   ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats.default(ajv);
@@ -203,11 +207,7 @@ beforeAll(async () => {
   };
 }, 300_000);
 
-afterAll(async () => {
-  events?.destroy();
-  await platform?.stop();
-  if (home) await rm(home, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 describe('REST API: every route answers what the OpenAPI document says', () => {
   it('has a sample for every route', () => {

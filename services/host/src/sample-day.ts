@@ -14,10 +14,17 @@ export interface SampleDayOptions {
   desks: string[];
   ordersPerDesk?: number;
   quotesPerSymbol?: number;
+  /** Symbols of the day (default 20); each desk trades its own book of ceil(symbols / desks) of them. */
   symbols?: number;
 }
 
-/** Object-store prefix under which upstream lands the dataset, hive-partitioned by table, date and desk. */
+const SAMPLE_SYMBOLS = 20;
+
+/**
+ * Object-store prefix under which upstream lands the dataset, hive-partitioned by table, date and
+ * desk (orders, fills) or symbol (quotes, trades: one file per symbol, so a desk's task fetches and
+ * reads only its symbols).
+ */
 export const LANDING_PREFIX = `landing/${SAMPLE_DATASET}/`;
 
 /**
@@ -32,6 +39,7 @@ export async function ensureSampleDay(objects: ObjectStore, options: SampleDayOp
   const generated = keys.length === 0;
   if (generated) {
     const outDir = await mkdtemp(join(tmpdir(), 'nightshift-sample-'));
+    const symbols = options.symbols ?? SAMPLE_SYMBOLS;
     try {
       const { files } = await generateBusinessDay({
         outDir,
@@ -41,7 +49,10 @@ export async function ensureSampleDay(objects: ObjectStore, options: SampleDayOp
         format: 'csv',
         ...(options.ordersPerDesk ? { ordersPerDesk: options.ordersPerDesk } : {}),
         ...(options.quotesPerSymbol ? { quotesPerSymbol: options.quotesPerSymbol } : {}),
-        ...(options.symbols ? { symbols: options.symbols } : {}),
+        symbols,
+        // Desks trade books of their own, as desks do: more desks do not mean more quotes per desk.
+        symbolsPerDesk: Math.ceil(symbols / options.desks.length),
+        marketFilesBySymbol: true,
       });
       keys = [];
       for (const f of files) {
@@ -56,7 +67,7 @@ export async function ensureSampleDay(objects: ObjectStore, options: SampleDayOp
   return { detail: { dataset: SAMPLE_DATASET, businessDate: options.businessDate, producer: 'nightshift-sample-generator', files: keys.sort().map(fileOf(prefix)) }, generated };
 }
 
-/** `<prefix><table>/business_date=<d>/[desk=<desk>/]part-0.csv` -> a landed file entry. */
+/** `<prefix><table>/business_date=<d>/[desk=<desk>/|symbol=<SYM>/]part-0.csv` -> a landed file entry (a symbol's file has no desk: every desk may read it). */
 function fileOf(prefix: string) {
   return (key: string): DatasetLandedDetail['files'][number] => {
     const parts = key.slice(prefix.length).split('/');

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { DatasetLanded, NightshiftSource, RunRequested, type RuleDefinition } from '@nightshift/contracts';
@@ -19,9 +19,9 @@ import {
 import { Scheduler } from '@nightshift/planner';
 import { openApiPath, ROUTES } from '@nightshift/reporting';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
-import { apiFetch, registerApi } from './testing/api-fetch.js';
+import { apiFetch } from './testing/api-fetch.js';
+import { startTestPlatform, type TestPlatform } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 /*
@@ -58,11 +58,7 @@ function scheduledPipeline(name: string, calendar: PipelineDefinition['calendar'
   return definePipeline({ ...noopPipeline(name, 1, { trigger: `${name}-data` }), calendar, schedules: schedules.map((s) => ({ expression: 'cron(0 * * * ? *)', ...s })) });
 }
 
-interface Host {
-  home: string;
-  platform: EmbeddedPlatform;
-  events: EventBridgeClient;
-}
+type Host = TestPlatform;
 
 const hosts: Host[] = [];
 const homes: string[] = [];
@@ -73,28 +69,23 @@ async function newHome(): Promise<string> {
   return home;
 }
 
+/** Starts a platform on `home` (which {@link newHome} made and afterEach removes: a restart starts on it again). */
 async function startHost(home: string, pipelines: PipelineDefinition[], clock: Clock): Promise<Host> {
-  const platform = await startEmbeddedPlatform({
+  const host = await startTestPlatform({
     home,
-    apiPort: 0,
-    eventsPort: 0,
-    vcpus: 2,
     memoryMiB: 2048,
     extraPipelines: pipelines,
     extraQueues: { [OBSERVER]: OBSERVER_RULES },
     schedulerIntervalMs: 50,
     schedulerClock: clock,
   });
-  registerApi(platform);
-  const host = { home, platform, events: new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream }) };
   hosts.push(host);
   return host;
 }
 
 async function stopHost(host: Host): Promise<void> {
   hosts.splice(hosts.indexOf(host), 1);
-  host.events.destroy();
-  await host.platform.stop();
+  await host.stop();
 }
 
 afterEach(async () => {

@@ -1,15 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DatasetLanded, type DatasetLandedDetail } from '@nightshift/contracts';
 import { definePipeline } from '@nightshift/jobs-domain';
-import { readTraceFile, runSpanId, runTraceId, startTracing, withSpan, type SpanRecord, type Tracing } from '@nightshift/observability';
+import { readTraceFile, runSpanId, runTraceId, withSpan, type SpanRecord, type Tracing } from '@nightshift/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_QUEUE, CONSOLE_RULES, followFlow, type FlowOutcome } from './console.js';
-import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.js';
+import type { EmbeddedPlatform } from './embedded-platform.js';
 import { ensureSampleDay } from './sample-day.js';
-import { apiFetch, registerApi } from './testing/api-fetch.js';
+import { apiFetch } from './testing/api-fetch.js';
+import { startTestPlatform, type TestPlatform } from './testing/test-platform.js';
 import { waitFor } from './testing/wait.js';
 
 const DESKS = ['cash', 'program'];
@@ -33,34 +31,24 @@ const ANALYTIC: Record<string, string> = { 'nightly-tca': 'tca', 'execution-repo
 const TOLERANCE_MS = 1;
 
 describe('the traces of a landed day (embedded platform, worker processes, one OTLP/JSON trace file)', () => {
-  let home: string;
+  let started: TestPlatform | undefined;
   let tracing: Tracing;
   let platform: EmbeddedPlatform;
   let events: EventBridgeClient;
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'nightshift-traces-'));
-    tracing = startTracing({ serviceName: 'nightshift-host', traceFile: join(home, 'traces', 'traces.jsonl') });
-    platform = await startEmbeddedPlatform({
-      home,
-      apiPort: 0,
-      eventsPort: 0,
-      vcpus: 2,
-      memoryMiB: 4096,
+    started = await startTestPlatform({
+      prefix: 'nightshift-traces-',
+      tracing: { serviceName: 'nightshift-host' },
       extraQueues: { [CONSOLE_QUEUE]: CONSOLE_RULES },
       extraPipelines: [FAILING],
       visibilityTimeoutMs: 10_000,
     });
-    registerApi(platform);
-    events = new EventBridgeClient({ endpoint: platform.eventsUrl, region: 'us-east-1', credentials: platform.credentials.upstream });
+    ({ platform, events } = started);
+    tracing = started.tracing!;
   });
 
-  afterAll(async () => {
-    events?.destroy();
-    await platform?.stop();
-    await tracing?.shutdown();
-    if (home) await rm(home, { recursive: true, force: true });
-  });
+  afterAll(() => started?.stop());
 
   async function sampleDay(): Promise<DatasetLandedDetail> {
     return (await ensureSampleDay(platform.objects, { businessDate: BUSINESS_DATE, seed: 7, desks: DESKS, ordersPerDesk: 40, quotesPerSymbol: 200, symbols: 6 })).detail;

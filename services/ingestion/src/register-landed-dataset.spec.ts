@@ -289,6 +289,24 @@ describe('RegisterLandedDataset', () => {
     });
   });
 
+  describe('market data split by symbol', () => {
+    const QUOTES = 'ts,symbol,bid,ask,bid_size,ask_size\n';
+    const quote = (symbol: string, minute: number) => `2026-11-20 10:${String(minute).padStart(2, '0')}:00,${symbol},10.00,10.02,100,200\n`;
+
+    it("registers one file per symbol, and rejects a row of another symbol in a symbol's file with its line", async () => {
+      await objects.put('landing/q/quotes/business_date=2026-11-20/symbol=AAA/part-0.csv', QUOTES + quote('AAA', 1) + quote('AAA', 2));
+      await objects.put('landing/q/quotes/business_date=2026-11-20/symbol=BBB/part-0.csv', QUOTES + quote('BBB', 1) + quote('AAA', 2));
+      const good = { table: 'quotes', key: 'landing/q/quotes/business_date=2026-11-20/symbol=AAA/part-0.csv' };
+      const bad = { table: 'quotes', key: 'landing/q/quotes/business_date=2026-11-20/symbol=BBB/part-0.csv' };
+      expect(await ingest.execute(day([good]))).toMatchObject({ kind: 'registered', dataset: { rowCount: 2 } });
+      expect((await ingest.execute(day([good, bad]))).kind).toBe('rejected');
+      expect(reasonsOf(published.last())).toEqual([{ file: bad.key, line: 3, column: 'symbol', message: "symbol must be BBB: the file is that symbol's part (its symbol= directory)" }]);
+      // A file of several symbols (no symbol= directory) may hold any.
+      await objects.put('landing/q/quotes/business_date=2026-11-20/part-0.csv', QUOTES + quote('BBB', 1) + quote('AAA', 2));
+      expect(await ingest.execute(day([{ table: 'quotes', key: 'landing/q/quotes/business_date=2026-11-20/part-0.csv' }]))).toMatchObject({ kind: 'registered' });
+    });
+  });
+
   describe('rejection reasons never quote file content', () => {
     it('names file, line and column, not the values or an unknown header', async () => {
       await objects.put('landing/bad/returns.csv', `${SECRET_LINE}\n`);

@@ -15,10 +15,15 @@ import {
 } from '@nightshift/contracts';
 import type { EventPublisher } from '@nightshift/events-domain';
 import { NotFoundError, tenantOf, type Clock, type DatasetVersion, type JobStore, type LandingOutcome } from '@nightshift/jobs-domain';
+import { symbolOfFile } from '@nightshift/analytics';
 import { InvalidObjectKeyError, type ObjectInfo, type ObjectStore } from '@nightshift/storage-domain';
 
-/** Checks one data file of a known table (a local path); reports every bad row with its line. */
-export type TableFileValidator = (table: DatasetTable, path: string) => Promise<{ rows: number; problems: DataProblem[] }>;
+/**
+ * Checks one data file of a known table (a local path); reports every bad row with its line.
+ * `symbol`: the file is that one symbol's part of its table (its key's `symbol=` directory), so
+ * each row must have it.
+ */
+export type TableFileValidator = (table: DatasetTable, path: string, options: { symbol?: string | undefined }) => Promise<{ rows: number; problems: DataProblem[] }>;
 
 export type RegistrationOutcome =
   | { kind: 'registered'; dataset: DatasetVersion }
@@ -222,7 +227,7 @@ export class RegisterLandedDataset {
   private async validateStaged(table: DatasetTable, key: string): Promise<{ rows: number; problems: DataProblem[] }> {
     const scratch = await mkdtemp(join(tmpdir(), 'nightshift-ingest-'));
     try {
-      return await this.validateFile(table, await this.objects.localFile(key, scratch));
+      return await this.validateFile(table, await this.objects.localFile(key, scratch), { symbol: symbolOfFile(key) });
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { envelope, RunFailed, RunSucceeded, type RunSucceededDetail } from '@nightshift/contracts';
 import { eventSize, MAX_EVENT_BYTES } from '@nightshift/events-domain';
-import { ComputeSubmissionError, definePipeline, finishRun, noopPipeline, type ComputeEnvironment, type PipelineDefinition, type Run } from '@nightshift/jobs-domain';
+import { ComputeSubmissionError, definePipeline, finishRun, noopPipeline, type ComputeEnvironment, type PipelineDefinition, type Run, type StepManifest } from '@nightshift/jobs-domain';
 import { describe, expect, it } from 'vitest';
 import { JOB_PARAM_ARRAY_INDEX, JOB_PARAM_PRIOR_ATTEMPTS } from './job-params.js';
 import { OutboxRelay } from './outbox-relay.js';
@@ -136,6 +136,26 @@ describe('RunEngine: a run from plan to outcome', () => {
     expect(failed.reason).toMatch(/^run exceeded its deadline .* \(the pipeline's timeoutSeconds\)$/);
     await host.compute.idle();
     expect((await h.tasksOf(run.runId))[0]?.status).toBe('FAILED');
+  });
+});
+
+describe('RunEngine: the step manifest carries the step', () => {
+  it("writes an analytic step's options into its manifest, where every child reads them", async () => {
+    const pipeline = definePipeline({
+      name: 'performance-periods',
+      description: 'a performance step declaring its periods',
+      trigger: { datasets: ['returns'] },
+      steps: [{ name: 'perf', analytic: 'performance', options: { periods: ['daily', 'monthly'] }, fanOut: 'partitions', vcpus: 0.25, memoryMiB: 64, attempts: 1, timeoutSeconds: 60 }],
+    });
+    const host = h.startHost({ pipelines: [pipeline] });
+    const run = await h.startRun(host, pipeline, ['growth', 'value']);
+    const [step] = await h.store.listSteps(run.runId);
+    const manifest = await eventually('the manifest to be written', async () => {
+      const body = await h.objects.get(step!.manifestKey).catch(() => undefined);
+      return body === undefined ? undefined : (JSON.parse(Buffer.from(body).toString('utf8')) as StepManifest);
+    });
+    expect(manifest).toMatchObject({ step: 'perf', analytic: 'performance', options: { periods: ['daily', 'monthly'] } });
+    expect(manifest.entries.map((e) => e.partition)).toEqual(['growth', 'value']);
   });
 });
 

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Header, Headers, HttpCode, Inject, Param, Post, 
 import { BearerAuthGuard, Caller, Public, RequireRole } from './auth/auth.guard.js';
 import type { Principal } from './auth/principal.js';
 import { PlatformApi } from './api/platform-api.js';
+import { ReportExports } from './api/report-exports.js';
 import { parseInput, ROUTES } from './api/routes.js';
 
 interface LocationReply {
@@ -17,7 +18,10 @@ interface LocationReply {
 @Controller()
 @UseGuards(BearerAuthGuard)
 export class ApiController {
-  constructor(@Inject(PlatformApi) private readonly api: PlatformApi) {}
+  constructor(
+    @Inject(PlatformApi) private readonly api: PlatformApi,
+    @Inject(ReportExports) private readonly exports: ReportExports,
+  ) {}
 
   @Get('health')
   @Public()
@@ -113,6 +117,20 @@ export class ApiController {
   @Get('reports/:id')
   getReport(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
     return this.api.getReport(caller, parseInput(ROUTES.getReport, { params, query }).params.id);
+  }
+
+  @Get('reports/:id/sections')
+  listReportSections(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown) {
+    return this.exports.sections(caller, parseInput(ROUTES.listReportSections, { params, query }).params.id);
+  }
+
+  @Get('reports/:id/sections/:section')
+  async exportReportSection(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown, @Res({ passthrough: true }) reply: LocationReply) {
+    const input = parseInput(ROUTES.exportReportSection, { params, query });
+    const file = await this.exports.export(caller, input.params.id, input.params.section, input.query);
+    reply.header('content-type', file.contentType);
+    reply.header('content-disposition', `attachment; filename="${file.filename}"`);
+    return file.body;
   }
 
   @Get('pipelines')

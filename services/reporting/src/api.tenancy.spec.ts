@@ -124,7 +124,7 @@ async function seed(tableName: string, objectsDir: string, logDir: string): Prom
       publishedAt: `2024-05-02T07:0${i}:00.000Z`,
       tenant,
     };
-    await objects.put(report.key, JSON.stringify({ reportId: report.reportId, owner: tenant }));
+    await objects.put(report.key, JSON.stringify({ reportId: report.reportId, owner: tenant, sections: { owners: [{ owner: tenant }] } }));
     await store.putReport(report);
     // A landing accepted (a dataset version of the tenant's), one rejected, and a dead letter of the tenant's.
     const version = await store.registerDatasetVersion({
@@ -234,17 +234,20 @@ describe('REST API tenancy', () => {
         await call('GET', '/reports', token),
         await call('GET', `/reports/${reportIdOf(tenant)}`, token),
         await call('GET', `/reports?runId=${runIdOf(tenant)}`, token),
+        await call('GET', `/reports/${reportIdOf(tenant)}/sections/owners`, token),
       ];
       for (const res of own) expect(res.status).toBe(200);
       expect(JSON.parse(own[0]!.text).items.map((r: Run) => r.runId)).toEqual([runIdOf(tenant)]);
       expect(own[2]!.text).toBe(`log of ${tenant}\n`);
       expect(JSON.parse(own[3]!.text).items.map((r: Report) => r.reportId)).toEqual([reportIdOf(tenant)]);
-      expect(JSON.parse(own[4]!.text).document).toEqual({ reportId: reportIdOf(tenant), owner: tenant });
+      expect(JSON.parse(own[4]!.text).document).toEqual({ reportId: reportIdOf(tenant), owner: tenant, sections: { owners: [{ owner: tenant }] } });
+      expect(own[6]!.text).toBe(`owner\r\n${tenant}\r\n`);
 
       const foreign = [
         await call('GET', `/runs/${runIdOf(other(tenant))}`, token),
         await call('GET', taskPath(other(tenant)), token),
         await call('GET', `/reports/${reportIdOf(other(tenant))}`, token),
+        await call('GET', `/reports/${reportIdOf(other(tenant))}/sections/owners`, token),
       ];
       // 404, as for what does not exist: the other tenant's resources do not even show as forbidden.
       for (const res of foreign) expect(res.status).toBe(404);

@@ -17,6 +17,7 @@ import { ApiController } from './api.controller.js';
 import { MetaController } from './api/meta.controller.js';
 import { MetricsController } from './api/metrics.controller.js';
 import { PlatformApi } from './api/platform-api.js';
+import { ReportExports } from './api/report-exports.js';
 import { ProblemDetailsFilter } from './api/problem.filter.js';
 import { UiController } from './api/ui.controller.js';
 import { BearerAuthenticator } from './auth/bearer-authenticator.js';
@@ -24,6 +25,7 @@ import { loadNotificationSubscriptions, notificationRetryPolicy, type ReportingC
 import { NotificationsController } from './api/notifications.controller.js';
 import { NotificationHandlers, NotificationLoop } from './notifications.handlers.js';
 import { graphqlApi } from './graphql/graphql-api.js';
+import { resolveCodeVersion } from './code-version.js';
 import { PublishReport, type ReportSection } from './publish-report.js';
 import { QueueGauges } from './queue-gauges.js';
 import { ReportingHandlers } from './reporting.handlers.js';
@@ -134,6 +136,7 @@ export class ReportingModule {
               ...(config.traceFile !== undefined && config.otlpEndpoint === undefined ? { traces: { read: (traceId: string) => readTrace(config.traceFile!, traceId) } } : {}),
             }),
         },
+        { provide: ReportExports, inject: [PlatformApi, PIPELINES], useFactory: (api: PlatformApi, pipelines: PipelineDefinition[]) => new ReportExports(api, pipelines) },
         // Reads the API keys file at boot: a missing or invalid file stops the start, naming it.
         { provide: AUTHENTICATOR, useFactory: () => BearerAuthenticator.create(config) },
         { provide: REPORT_SECTIONS, useValue: [EXECUTION_SECTION, TCA_SECTION, RISK_SECTION, BACKTEST_SECTION, PERFORMANCE_SECTION] satisfies ReportSection[] },
@@ -141,7 +144,7 @@ export class ReportingModule {
           provide: PublishReport,
           inject: [JOB_STORE, OBJECT_STORE, EVENT_PUBLISHER, REPORT_SECTIONS, CLOCK],
           useFactory: (store: JobStore, objects: ObjectStore, publisher: EventPublisher, sections: ReportSection[], clock: Clock) =>
-            new PublishReport(store, objects, publisher, sections, clock),
+            new PublishReport(store, objects, publisher, sections, clock, { pipelines, codeVersion: resolveCodeVersion(config.codeVersion) }),
         },
         ...graphql.providers,
         // aws mode: the service queues' gauges from SQS (the embedded host reports its bus's itself).

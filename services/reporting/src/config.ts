@@ -57,6 +57,11 @@ export const reportingConfigSchema = z
     notificationTimeoutMs: z.number().int().min(100).max(300_000).default(DEFAULT_RETRY_POLICY.attemptTimeoutMs),
     /** How often the store is asked for due deliveries (besides the in-process wake-ups). */
     notificationPollMs: z.number().int().min(10).max(600_000).default(5_000),
+    /**
+     * The code version reports name in their provenance (a build sets it, e.g. `0.1.0+9f2c1e4a7b3d`);
+     * when absent, the package version plus the git commit where there is a checkout (see code-version.ts).
+     */
+    codeVersion: z.string().min(1).max(200).optional(),
   })
   .superRefine(checkDeployment)
   .superRefine((config, ctx) => {
@@ -104,6 +109,7 @@ export function loadReportingConfig(env: NodeJS.ProcessEnv = process.env): Repor
       notificationMaxBackoffMs: num('NIGHTSHIFT_NOTIFICATION_MAX_BACKOFF_MS'),
       notificationTimeoutMs: num('NIGHTSHIFT_NOTIFICATION_TIMEOUT_MS'),
       notificationPollMs: num('NIGHTSHIFT_NOTIFICATION_POLL_MS'),
+      codeVersion: env['NIGHTSHIFT_CODE_VERSION'] || undefined,
     },
     {
       ...DEPLOYMENT_ENV_NAMES,
@@ -127,6 +133,7 @@ export function loadReportingConfig(env: NodeJS.ProcessEnv = process.env): Repor
       notificationMaxBackoffMs: 'NIGHTSHIFT_NOTIFICATION_MAX_BACKOFF_MS',
       notificationTimeoutMs: 'NIGHTSHIFT_NOTIFICATION_TIMEOUT_MS',
       notificationPollMs: 'NIGHTSHIFT_NOTIFICATION_POLL_MS',
+      codeVersion: 'NIGHTSHIFT_CODE_VERSION',
     },
     'reporting',
   );

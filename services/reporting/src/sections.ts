@@ -6,7 +6,12 @@ import type { ReportSection } from './publish-report.js';
 
 const round = (x: number | null, digits = 2): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
-/** TCA: partials of every desk merged exactly (sums, then ratios); headline in bps, positive = cost. */
+/**
+ * TCA: partials of every desk merged exactly (exact decimal sums, then ratios: the section is the
+ * same bytes whatever the order the partials come in); headline in bps, positive = cost. The section
+ * lists each partition's per-order and per-fill Parquet detail the worker published (`detail:
+ * [{ partition, orders, fills }]`, object keys, by partition).
+ */
 export const TCA_SECTION: ReportSection = {
   analytic: 'tca',
   merge: (partials) => mergeTcaPartials(partials as TcaPartial[]),
@@ -78,15 +83,21 @@ export const BACKTEST_SECTION: ReportSection = {
   },
 };
 
-/** One portfolio's result of the `performance` analytic: its metrics against the benchmark. */
+/**
+ * One portfolio's result of the `performance` analytic: its metrics against the benchmark over each
+ * period its step declared (`by_period`, in the declared order), `metrics` being the first one's.
+ * A result written before steps declared periods has no `by_period` (daily only).
+ */
 export interface PortfolioPerformance {
   portfolio: string;
   metrics: PerformanceMetrics;
+  by_period?: Partial<Record<PerformanceMetrics['periods'], PerformanceMetrics>>;
 }
 
 /**
- * Market performance: every portfolio's metrics, best Sharpe ratio first (an undefined Sharpe ratio
- * last, ties by portfolio name so the order is stable); headline is the best portfolio.
+ * Market performance: every portfolio's metrics, best Sharpe ratio first (of the first declared
+ * period; an undefined Sharpe ratio last, ties by portfolio name so the order is stable), each with
+ * its metrics per period as the worker wrote them; headline is the best portfolio.
  */
 export const PERFORMANCE_SECTION: ReportSection = {
   analytic: 'performance',

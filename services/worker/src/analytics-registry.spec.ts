@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeMetrics, generateBusinessDay, generateReturnSeries, type PerformanceMetrics, type TableName } from '@nightshift/analytics';
+import { computeMetrics, generateBusinessDay, generateReturnSeries, sqlString, withDuckDb, type PerformanceMetrics, type TableName } from '@nightshift/analytics';
 import type { ManifestEntry, StepManifest } from '@nightshift/jobs-domain';
 import { createLogger } from '@nightshift/observability';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
@@ -39,7 +39,7 @@ beforeAll(async () => {
     await store.put(`landing/split/${table}/part-1.csv`, [header, ...rows.slice(half)].join('\n') + '\n');
   }
   const entry = (arrayIndex: number, partition: string, inputs: ManifestEntry['inputs']): ManifestEntry => ({
-    arrayIndex, taskId: `t${arrayIndex}`, partition, inputs, sharedInputs: {}, outputKey: `runs/r1/tca/out/${arrayIndex}.json`,
+    arrayIndex, taskId: `t${arrayIndex}`, partition, inputs, sharedInputs: {}, outputKey: `runs/r1/tca/partition=${partition}/result.json`,
   });
   const whole = (table: string): string[] => [`landing/whole/${table}.csv`];
   const split = (table: string): string[] => [`landing/split/${table}/part-0.csv`, `landing/split/${table}/part-1.csv`];
@@ -66,16 +66,39 @@ const run = (arrayIndex: number): Promise<{ outputKey: string }> =>
     quiet,
   );
 
-const output = async (key: string): Promise<{ partition: string; result: { groups: Array<{ sums: { fills: number } }> } }> =>
-  JSON.parse(Buffer.from(await store.get(key)).toString('utf8'));
+interface TcaOutput {
+  partition: string;
+  result: { groups: Array<{ sums: { fills: string } }>; detail?: { partition: string; orders: string; fills: string } };
+}
+
+const output = async (key: string): Promise<TcaOutput> => JSON.parse(Buffer.from(await store.get(key)).toString('utf8'));
 
 describe('worker analytics registry', () => {
   it('runs TCA over every file of a table in the partition, as if they were one file', async () => {
     const whole = await output((await run(0)).outputKey);
     const split = await output((await run(1)).outputKey);
-    expect(whole.result.groups[0]?.sums.fills).toBeGreaterThan(10);
+    expect(Number(whole.result.groups[0]?.sums.fills)).toBeGreaterThan(10);
     expect(split.partition).toBe('EQ1-split');
-    expect(split.result).toEqual(whole.result);
+    // Equal but for where each partition's detail files went.
+    expect({ ...split.result, detail: undefined }).toEqual({ ...whole.result, detail: undefined });
+  });
+
+  it("publishes the partition's per-order and per-fill TCA detail as Parquet beside its result, and lists the keys", async () => {
+    const { result } = await output((await run(0)).outputKey);
+    expect(result.detail).toEqual({
+      partition: 'EQ1-whole',
+      orders: 'runs/r1/tca/partition=EQ1-whole/detail/tca-orders.parquet',
+      fills: 'runs/r1/tca/partition=EQ1-whole/detail/tca-fills.parquet',
+    });
+    const orders = await store.localFile(result.detail!.orders, root);
+    const fills = await store.localFile(result.detail!.fills, root);
+    const rows = await withDuckDb((db) =>
+      db.one<{ orders: number; fills: number }>(`SELECT (SELECT count(*) FROM read_parquet(${sqlString(orders)})) AS orders,
+                     (SELECT count(*) FROM read_parquet(${sqlString(fills)})) AS fills`),
+    );
+    // One row per order of the partition (30 generated), one per effective fill (the total group's fill count).
+    expect(rows.orders).toBe(30);
+    expect(rows.fills).toBe(Number(result.groups[0]?.sums.fills));
   });
 
   it('refuses a manifest entry without sharedInputs rather than guess which inputs are shared', async () => {
@@ -112,10 +135,10 @@ describe('worker performance analytic', () => {
     await store.put(PERF, JSON.stringify(manifest));
   }, 60_000);
 
-  const perf = async (arrayIndex: number): Promise<{ portfolio: string; metrics: PerformanceMetrics }> => {
+  const perf = async (arrayIndex: number): Promise<{ portfolio: string; metrics: PerformanceMetrics; by_period: Record<string, PerformanceMetrics> }> => {
     const config = loadWorkerConfig({ NIGHTSHIFT_MANIFEST_KEY: PERF, NIGHTSHIFT_OBJECT_STORE_DIR: join(root, 'objects'), NIGHTSHIFT_ARRAY_INDEX: String(arrayIndex) });
     const { outputKey } = await runTask(config, store, quiet);
-    return (JSON.parse(Buffer.from(await store.get(outputKey)).toString('utf8')) as { result: { portfolio: string; metrics: PerformanceMetrics } }).result;
+    return (JSON.parse(Buffer.from(await store.get(outputKey)).toString('utf8')) as { result: { portfolio: string; metrics: PerformanceMetrics; by_period: Record<string, PerformanceMetrics> } }).result;
   };
 
   it("measures the portfolio's own series against the shared benchmark, whatever the files are called", async () => {
@@ -133,5 +156,73 @@ describe('worker performance analytic', () => {
 
   it('refuses a partition with only the shared benchmark, naming the partition', async () => {
     await expect(perf(2)).rejects.toThrow(new WorkerUsageError('partition growth has no returns file of its own (only 1 shared benchmark file(s))'));
+  });
+
+  it('computes daily periods only for a step that declared none', async () => {
+    const result = await perf(0);
+    expect(Object.keys(result.by_period)).toEqual(['daily']);
+    expect(result.by_period['daily']).toEqual(result.metrics);
+  });
+});
+
+describe('worker performance analytic over the periods its step declares', () => {
+  type PerPeriod = { portfolio: string; metrics: PerformanceMetrics; by_period: Record<string, PerformanceMetrics> };
+  // Every weekday from Monday 2024-01-01 to Friday 2024-03-29: 13 whole ISO weeks, 3 calendar months
+  // (23 + 21 + 21 weekdays), so 65 daily, 13 weekly and 3 monthly observations.
+  const days: string[] = [];
+  for (let d = new Date('2024-01-01T00:00:00Z'); d <= new Date('2024-03-29T00:00:00Z'); d.setUTCDate(d.getUTCDate() + 1)) {
+    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) days.push(d.toISOString().slice(0, 10));
+  }
+  const returns = days.map((_, i) => ((i % 7) - 3) / 1000);
+  const benchmark = days.map((_, i) => ((i % 5) - 2) / 2000);
+  const csv = (values: number[]) => ['date,return', ...days.map((d, i) => `${d},${values[i]}`)].join('\n') + '\n';
+
+  const run = async (step: string, options: Record<string, unknown> | undefined): Promise<PerPeriod> => {
+    const key = `runs/r3/${step}/manifest.json`;
+    const manifest: StepManifest = {
+      runId: 'r3', step, analytic: 'performance', ...(options ? { options } : {}), datasetId: 'returns@2024-03-29#v1', businessDate: '2024-03-29',
+      entries: [{ arrayIndex: 0, taskId: `${step}#growth`, partition: 'growth', inputs: { returns: ['periods/bench.csv', 'periods/growth.csv'] }, sharedInputs: { returns: ['periods/bench.csv'] }, outputKey: `runs/r3/${step}/out.json` }],
+    };
+    await store.put(key, JSON.stringify(manifest));
+    const config = loadWorkerConfig({ NIGHTSHIFT_MANIFEST_KEY: key, NIGHTSHIFT_OBJECT_STORE_DIR: join(root, 'objects'), NIGHTSHIFT_ARRAY_INDEX: '0' });
+    const { outputKey } = await runTask(config, store, quiet);
+    return (JSON.parse(Buffer.from(await store.get(outputKey)).toString('utf8')) as { result: PerPeriod }).result;
+  };
+
+  beforeAll(async () => {
+    await store.put('periods/growth.csv', csv(returns));
+    await store.put('periods/bench.csv', csv(benchmark));
+  });
+
+  it('computes each declared period as the library does over the same files, the first one as the headline metrics', async () => {
+    const result = await run('all-periods', { periods: ['weekly', 'daily', 'monthly'] });
+    expect(result.portfolio).toBe('growth');
+    expect(Object.keys(result.by_period)).toEqual(['weekly', 'daily', 'monthly']);
+    expect(result.metrics).toEqual(result.by_period['weekly']);
+    const [growth, bench] = [join(root, 'objects', 'periods/growth.csv'), join(root, 'objects', 'periods/bench.csv')];
+    for (const periods of ['daily', 'weekly', 'monthly'] as const) {
+      expect(result.by_period[periods]).toEqual(await computeMetrics({ returnsPath: growth, benchmarkPath: bench, periods }));
+    }
+  });
+
+  it('counts 65 days, 13 ISO weeks and 3 months, compounds them to one cumulative return, and annualises a quarter of a year', async () => {
+    const { by_period: p } = await run('worked', { periods: ['daily', 'weekly', 'monthly'] });
+    expect([p['daily']!.observations, p['weekly']!.observations, p['monthly']!.observations]).toEqual([65, 13, 3]);
+    expect([p['daily']!.annualization_factor, p['weekly']!.annualization_factor, p['monthly']!.annualization_factor]).toEqual([252, 52, 12]);
+    expect([p['weekly']!.start_date, p['weekly']!.end_date]).toEqual(['2024-01-01', '2024-03-25']);
+    expect([p['monthly']!.start_date, p['monthly']!.end_date]).toEqual(['2024-01-01', '2024-03-01']);
+    const cumulative = returns.reduce((v, r) => v * (1 + r), 1) - 1;
+    for (const period of ['daily', 'weekly', 'monthly']) expect(p[period]!.cumulative_return).toBeCloseTo(cumulative, 12);
+    // 13 of 52 weeks and 3 of 12 months are both a quarter: the annual return is the growth to the 4th power.
+    expect(p['weekly']!.annual_return).toBeCloseTo((1 + cumulative) ** 4 - 1, 12);
+    expect(p['monthly']!.annual_return).toBeCloseTo((1 + cumulative) ** 4 - 1, 12);
+    expect(p['daily']!.annual_return).toBeCloseTo((1 + cumulative) ** (252 / 65) - 1, 12);
+  });
+
+  it('refuses options the analytic does not take, naming the option', async () => {
+    await expect(run('bad-period', { periods: ['hourly'] })).rejects.toThrow(
+      new WorkerUsageError('options of analytic performance: options.periods.0: must be one of daily, weekly, monthly'),
+    );
+    await expect(run('bad-option', { periods: ['daily'], rf: 0.01 })).rejects.toThrow(/options\.rf: unknown option "rf"/);
   });
 });

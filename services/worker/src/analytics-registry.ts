@@ -1,9 +1,33 @@
-import { computeMetrics, runBacktest, runExecutionReport, runRisk, runTca } from '@nightshift/analytics';
-import type { ManifestEntry } from '@nightshift/jobs-domain';
+import { computeMetrics, runBacktest, runExecutionReport, runRisk, runTca, type PerformanceMetrics } from '@nightshift/analytics';
+import { parseAnalyticOptions, type ManifestEntry, type PerformanceOptions, type PerformancePeriod } from '@nightshift/jobs-domain';
 import { WorkerUsageError } from './errors.js';
 
-/** Runs one analytic over one partition's inputs; `uri` turns an object key into a path DuckDB reads. */
-export type Analytic = (entry: ManifestEntry, uri: (key: string) => string) => Promise<unknown>;
+/**
+ * Runs one analytic over one partition's inputs; `uri` turns an object key into a path DuckDB reads;
+ * `options` are the step's (the manifest's `options`, absent when the step gave none).
+ */
+export type Analytic = (
+  entry: ManifestEntry,
+  uri: (key: string) => string,
+  options?: Readonly<Record<string, unknown>>,
+  outputs?: AnalyticOutputs,
+) => Promise<unknown>;
+
+/**
+ * Files an analytic publishes beside its result (TCA's per-order and per-fill detail): `file(name)`
+ * answers a scratch path to write and the object key the worker stores it under, before the result
+ * that lists the key is written. Absent where nothing can be published (a direct call).
+ */
+export interface AnalyticOutputs {
+  file(name: string): { path: string; key: string };
+}
+
+/** The step's options parsed by its analytic's schema (defaults filled in): the planner wrote what the definition said, checked again here. */
+function stepOptions(analytic: string, options: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  const parsed = parseAnalyticOptions(analytic, options ?? {});
+  if (!parsed.ok) throw new WorkerUsageError(`options of analytic ${analytic}: ${parsed.problems.map((p) => `${['options', ...p.path].join('.')}: ${p.message}`).join('; ')}`);
+  return parsed.options;
+}
 
 /**
  * Every file of `table` in a partition, as paths DuckDB reads: a landing may split a desk's table
@@ -51,15 +75,21 @@ const ROLL_UPS = ['broker', 'venue', 'algo', 'desk', 'symbol'] as const;
 
 /** The analytics a worker can run, by the name pipelines use in `step.analytic`. */
 export const ANALYTICS: Readonly<Record<string, Analytic>> = {
-  tca: (entry, uri) =>
-    runTca({
+  // The partition's per-order and per-fill detail is published as Parquet beside its result, and the partial lists the keys.
+  tca: async (entry, uri, _options, outputs) => {
+    const orders = outputs?.file('tca-orders.parquet');
+    const fills = outputs?.file('tca-fills.parquet');
+    const partial = await runTca({
       orders: files(entry, 'orders', uri),
       fills: files(entry, 'fills', uri),
       quotes: files(entry, 'quotes', uri),
       trades: files(entry, 'trades', uri, true),
       by: [...ROLL_UPS],
       threads: 1,
-    }),
+      ...(orders && fills ? { ordersOut: orders.path, fillsOut: fills.path } : {}),
+    });
+    return orders && fills ? { ...partial, detail: { partition: entry.partition, orders: orders.key, fills: fills.key } } : partial;
+  },
   'execution-report': (entry, uri) =>
     runExecutionReport({
       orders: files(entry, 'orders', uri),
@@ -74,7 +104,14 @@ export const ANALYTICS: Readonly<Record<string, Analytic>> = {
       fills: files(entry, 'fills', uri),
       threads: 1,
     }),
-  performance: async (entry, uri) => ({ portfolio: entry.partition, metrics: await computeMetrics({ ...returnSeries(entry, uri), periods: 'daily' }) }),
+  // Every declared period over the same files: `metrics` is the first (it ranks the portfolios), `by_period` has each.
+  performance: async (entry, uri, options) => {
+    const { periods } = stepOptions('performance', options) as PerformanceOptions;
+    const series = returnSeries(entry, uri);
+    const byPeriod: Partial<Record<PerformancePeriod, PerformanceMetrics>> = {};
+    for (const period of periods) byPeriod[period] = await computeMetrics({ ...series, periods: period });
+    return { portfolio: entry.partition, metrics: byPeriod[periods[0]!], by_period: byPeriod };
+  },
   backtest: (entry, uri) => {
     const allowShort = parameter(entry, 'allowShort', 'boolean', true);
     return runBacktest({

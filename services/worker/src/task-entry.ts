@@ -1,3 +1,4 @@
+import { filesOfSymbols, symbolOfFile, tableSymbols } from '@nightshift/analytics';
 import type { ManifestEntry, StepManifest } from '@nightshift/jobs-domain';
 import type { ObjectStore } from '@nightshift/storage-domain';
 import type { WorkerConfig } from './config.js';
@@ -36,6 +37,51 @@ export function inputKeys(entry: ManifestEntry): string[] {
   return [
     ...new Set([...Object.values(entry.inputs), ...Object.values(entry.sharedInputs)].flatMap((keys) => keys ?? [])),
   ];
+}
+
+/**
+ * The analytics that read quotes and trades only for the symbols of the partition's orders: their
+ * SQL keeps the market rows of those symbols and nothing else, so files of other symbols are never
+ * needed. The execution report, risk, performance and backtests read no quotes or trades.
+ */
+export const READS_MARKET_DATA_OF_ORDER_SYMBOLS: ReadonlySet<string> = new Set(['tca']);
+
+/** Market tables a landing may split by symbol (`symbol=<SYM>` in the key). */
+const SYMBOL_TABLES = ['quotes', 'trades'] as const;
+
+/**
+ * Stages the partition's inputs into `scratchDir` (`stageInputs`) and returns them with the entry
+ * the analytic is to run. For an analytic of `READS_MARKET_DATA_OF_ORDER_SYMBOLS` whose quotes or
+ * trades landed one file per symbol, the orders are staged first, their symbols read, and only the
+ * quote and trade files of those symbols (and any file of several symbols) are staged and left in
+ * the entry: a desk reads its own symbols' market data, not the whole day's, and in the AWS mode
+ * fetches nothing else. Otherwise every input is staged and the entry is unchanged.
+ */
+export async function stagePartitionInputs(
+  objects: ObjectStore,
+  analytic: string,
+  entry: ManifestEntry,
+  scratchDir: string,
+): Promise<{ entry: ManifestEntry; paths: Map<string, string> }> {
+  const orderKeys = entry.inputs.orders ?? [];
+  const splitBySymbol = SYMBOL_TABLES.some((t) => (entry.inputs[t] ?? []).some((key) => symbolOfFile(key) !== undefined));
+  // Without orders there is nothing to narrow by: the analytic says what is missing.
+  if (!READS_MARKET_DATA_OF_ORDER_SYMBOLS.has(analytic) || !splitBySymbol || orderKeys.length === 0) {
+    return { entry, paths: await stageInputs(objects, inputKeys(entry), scratchDir) };
+  }
+  const paths = await stageInputs(objects, orderKeys, scratchDir);
+  const symbols = new Set(await tableSymbols('orders', orderKeys.map((key) => paths.get(key)!)));
+  const narrow = (keys: string[] | undefined): string[] | undefined => (keys === undefined ? undefined : filesOfSymbols(keys, symbols));
+  const narrowed: ManifestEntry = { ...entry, inputs: { ...entry.inputs }, sharedInputs: { ...entry.sharedInputs } };
+  for (const table of SYMBOL_TABLES) {
+    const inputs = narrow(entry.inputs[table]);
+    if (inputs !== undefined) narrowed.inputs[table] = inputs;
+    const shared = entry.sharedInputs[table]?.filter((key) => inputs?.includes(key));
+    if (shared !== undefined) narrowed.sharedInputs[table] = shared;
+  }
+  const rest = inputKeys(narrowed).filter((key) => !paths.has(key));
+  for (const [key, path] of await stageInputs(objects, rest, scratchDir)) paths.set(key, path);
+  return { entry: narrowed, paths };
 }
 
 /**

@@ -16,6 +16,8 @@ export const ReportPublished = {
       key: objectKeySchema,
       /** A few headline figures, for notifications; the report itself has everything. */
       headline: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
+      /** ISO 4217 code of the headline's money figures (the pipeline's currency); absent from reports published before it was carried. */
+      currency: z.string().regex(/^[A-Z]{3}$/).optional(),
     }),
   ),
 } as const;

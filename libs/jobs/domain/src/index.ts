@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './state/task-state-machine.js';
 export * from './state/run-state-machine.js';
 export * from './pipeline/pipeline-definition.js';
+export * from './pipeline/analytic-options.js';
 export * from './pipeline/pipelines.js';
 export * from './pipeline/pipeline-files.js';
 export * from './pipeline/step-condition.js';

@@ -72,7 +72,7 @@ export function buildOpenApiDocument(version: string, routes: readonly ApiRoute[
       [success.status]: {
         description: success.description,
         ...(success.location ? { headers: { Location: { description: 'Where the run is', schema: { type: 'string' } } } } : {}),
-        content: success.schema ? { 'application/json': { schema: convert(success.schema, 'output') } } : { [success.contentType ?? 'text/plain']: { schema: { type: 'string' } } },
+        content: success.schema ? { 'application/json': { schema: convert(success.schema, 'output') } } : nonJsonContent(success.contentType),
       },
     };
     if (route.params || route.query || route.body || route.idempotencyKey) responses['400'] = problemResponse(PROBLEM_TYPES[400].title);
@@ -123,6 +123,12 @@ export function buildOpenApiDocument(version: string, routes: readonly ApiRoute[
       schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
     },
   };
+}
+
+/** A non-JSON answer's media types: text as a string, anything else (Parquet) as bytes of that media type. */
+function nonJsonContent(contentType: string | readonly string[] = 'text/plain'): Record<string, { schema: JsonSchema }> {
+  const types: readonly string[] = typeof contentType === 'string' ? [contentType] : contentType;
+  return Object.fromEntries(types.map((t) => [t, { schema: t.startsWith('text/') ? { type: 'string' } : { type: 'string', contentMediaType: t } }]));
 }
 
 function stripId(schema: JsonSchema): JsonSchema {

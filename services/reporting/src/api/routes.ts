@@ -41,6 +41,7 @@ import { z } from 'zod';
 import type { Role } from '../auth/principal.js';
 import { badRequest } from './api-problem.js';
 import { NOTIFICATION_ROUTES } from './notification-routes.js';
+import { REPORT_EXPORT_ROUTES } from './report-exports.js';
 
 /*
  * The REST API's routes as data: what each accepts (zod), who may call it, and what it answers.
@@ -64,7 +65,8 @@ export interface ApiRoute {
   body?: z.ZodType;
   /** Whether the route takes an `Idempotency-Key` header. */
   idempotencyKey?: boolean;
-  success: { status: 200 | 202; description: string; schema?: z.ZodType; contentType?: string; location?: boolean };
+  /** `contentType`: the media type(s) of an answer that is not JSON (text/plain when absent); the request's `format` picks one of several. */
+  success: { status: 200 | 202; description: string; schema?: z.ZodType; contentType?: string | readonly string[]; location?: boolean };
   /** Problem statuses the route documents besides 400/401/403/500/503, which every authenticated route may give. */
   errors?: Array<404 | 409 | 422>;
 }
@@ -381,6 +383,7 @@ export const ROUTES = {
     success: { status: 202, description: 'Accepted: the backfill will be CANCELLED', schema: backfillActionAcceptedSchema, location: true },
     errors: [404, 409],
   },
+  ...REPORT_EXPORT_ROUTES,
   ...NOTIFICATION_ROUTES,
 } as const satisfies Record<string, ApiRoute>;
 

@@ -19,7 +19,8 @@ const DOCUMENT = {
     execution: { total: { orders: 800, fill_rate_qty: 0.9 }, by: { desk: [{ key: 'EQ', orders: 400, fill_rate_qty: 0.8 }] } },
     risk: { lookback_days: 250, by_desk: [riskFigures('EQ')], total: riskFigures(null) },
     performance: [
-      { portfolio: 'alpha', metrics },
+      { portfolio: 'alpha', metrics, by_period: { daily: metrics, monthly: { ...metrics, periods: 'monthly', annualization_factor: 12, observations: 12 } } },
+      // Written before steps declared periods: daily only.
       { portfolio: 'beta', metrics: { ...metrics, sharpe_ratio: 0.4 } },
     ],
     sweep: [{ rank: 1, params: { fast: 5, slow: 50, costBps: 1 }, symbols: 20, trades: 300, turnover: 12.5, metrics }],
@@ -56,6 +57,11 @@ describe("a report's typed sections", () => {
       byDesk: [{ desk: 'EQ', meanPnl: 10 }],
     });
     expect(performance).toMatchObject({ portfolios: [{ rank: 1, portfolio: 'alpha', metrics: { sharpeRatio: 1.2, maxDrawdown: -0.1 } }, { rank: 2, portfolio: 'beta' }] });
+    const portfolios = performance!['portfolios'] as Array<{ byPeriod: Array<{ periods: string; observations: number }> }>;
+    expect(portfolios.map((p) => p.byPeriod.map((m) => [m.periods, m.observations]))).toEqual([
+      [['daily', 250], ['monthly', 12]],
+      [['daily', 250]],
+    ]);
     expect(sweep).toMatchObject({ ranking: [{ rank: 1, params: { fast: 5, slow: 50, costBps: 1 }, trades: 300, metrics: { annualizationFactor: 252 } }] });
     expect(notes).toEqual({ kind: 'untyped', step: 'notes', analytic: null, data: ['a plain command wrote this'] });
   });

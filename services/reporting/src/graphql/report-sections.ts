@@ -74,7 +74,17 @@ function typed(kind: SectionKind, step: string, analytic: string | null, data: u
       return { kind, ...base, lookbackDays: data['lookback_days'], total: riskFigures(data['total']), byDesk: data['by_desk'].map(riskFigures) };
     case 'performance':
       if (!Array.isArray(data) || !data.every((p) => isObject(p) && isObject(p['metrics']))) return undefined;
-      return { kind, ...base, portfolios: data.map((p: Record<string, unknown>, i) => ({ rank: i + 1, portfolio: p['portfolio'], metrics: camelKeys(p['metrics']) })) };
+      return {
+        kind,
+        ...base,
+        portfolios: data.map((p: Record<string, unknown>, i) => ({
+          rank: i + 1,
+          portfolio: p['portfolio'],
+          metrics: camelKeys(p['metrics']),
+          // A result from before steps declared periods has its one (daily) period only.
+          byPeriod: isObject(p['by_period']) ? Object.values(p['by_period']).map((m) => camelKeys(m)) : [camelKeys(p['metrics'])],
+        })),
+      };
     case 'backtest':
       if (!Array.isArray(data) || !data.every((r) => isObject(r) && isObject(r['params']) && isObject(r['metrics']))) return undefined;
       return {
@@ -87,6 +97,11 @@ function typed(kind: SectionKind, step: string, analytic: string | null, data: u
   }
 }
 
+/** What a section holds: its analytic's kind, or by its shape when the analytic is not known (null). */
+export function sectionKind(analytic: string | null, data: unknown): SectionKind {
+  return analytic !== null ? (ANALYTIC_KINDS[analytic] ?? 'untyped') : kindByShape(data);
+}
+
 /**
  * The typed sections of a report document, in the document's order. `analyticOf` names the
  * analytic of a step of the report's pipeline (undefined when the pipeline or step is unknown).
@@ -95,7 +110,7 @@ export function reportSections(document: unknown, analyticOf: (step: string) => 
   const sections = isObject(document) && isObject(document['sections']) ? document['sections'] : {};
   return Object.entries(sections).map(([step, data]) => {
     const analytic = analyticOf(step) ?? null;
-    const kind = analytic !== null ? (ANALYTIC_KINDS[analytic] ?? 'untyped') : kindByShape(data);
+    const kind = sectionKind(analytic, data);
     return typed(kind, step, analytic, data) ?? { kind: 'untyped', step, analytic, data };
   });
 }

@@ -1,4 +1,4 @@
-import type { Backfill, Page, Pipeline, Report, ReportDetail, Run, RunDetail } from './types.js';
+import type { Backfill, Page, Pipeline, Report, ReportDetail, ReportSections, Run, RunDetail } from './types.js';
 
 /** Where the API key lives: this tab's session only (closing the tab forgets it). */
 const KEY_ITEM = 'nightshift.apiKey';
@@ -70,6 +70,17 @@ export const api = {
   trace: async (runId: string) => (await call('GET', `/runs/${encodeURIComponent(runId)}/trace`)).text(),
   reports: (filter: { runId?: string; limit?: number }) => json<Page<Report>>('GET', `/reports${query(filter)}`),
   report: (id: string) => json<ReportDetail>('GET', `/reports/${encodeURIComponent(id)}`),
+  reportSections: (id: string) => json<ReportSections>('GET', `/reports/${encodeURIComponent(id)}/sections`),
+  /** Saves an export (`path` as the sections listing gives it) under the file name the API names: the key goes in a header, which a plain link cannot send. */
+  download: async (path: string) => {
+    const res = await call('GET', path);
+    const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'export';
+    const url = URL.createObjectURL(await res.blob());
+    const link = Object.assign(document.createElement('a'), { href: url, download: name });
+    link.click();
+    // Revoked once the browser has surely taken the file.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  },
   pipelines: () => json<Page<Pipeline>>('GET', '/pipelines?limit=500'),
   pipeline: (name: string) => json<Pipeline>('GET', `/pipelines/${encodeURIComponent(name)}`),
   backfill: (body: { pipeline: string; from: string; to: string; concurrency?: number }) => json<Backfill>('POST', '/backfills', body),

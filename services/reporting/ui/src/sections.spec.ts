@@ -59,6 +59,21 @@ describe('report sections as charts', () => {
     expect(bt!.charts[0]!.datasets[0]!.data).toEqual([0.9, 0.4]);
   });
 
+  it("draws each portfolio's Sharpe ratio per declared period, only when the step declared several", () => {
+    const byPeriod = (daily: number, weekly: number | null) => ({ daily: metrics({ sharpe_ratio: daily }), weekly: metrics({ sharpe_ratio: weekly }) });
+    const performance = [
+      { portfolio: 'alpha', metrics: metrics({ sharpe_ratio: 1.1 }), by_period: byPeriod(1.1, 1.4) },
+      { portfolio: 'beta', metrics: metrics({ sharpe_ratio: 0.6 }), by_period: byPeriod(0.6, null) },
+    ];
+    const [perf] = sectionViews({ performance });
+    expect(perf!.kind).toBe('performance');
+    const chart = perf!.charts.find((c) => c.title === 'Sharpe ratio by period')!;
+    expect(chart.labels).toEqual(['alpha', 'beta']);
+    expect(chart.datasets).toEqual([{ label: 'daily', data: [1.1, 0.6] }, { label: 'weekly', data: [1.4, null] }]);
+    const dailyOnly = [{ portfolio: 'alpha', metrics: metrics({}), by_period: { daily: metrics({}) } }];
+    expect(sectionViews({ performance: dailyOnly })[0]!.charts.map((c) => c.title)).not.toContain('Sharpe ratio by period');
+  });
+
   it('leaves a section of no known analytic as data', () => {
     expect(sectionKind([{ upstreamOutputs: 4 }])).toBe('other');
     expect(sectionViews({ summarise: [{ upstreamOutputs: 4 }] })[0]!.charts).toEqual([]);

@@ -134,7 +134,20 @@ function performanceCharts(section: Obj[]): ChartSpec[] {
       ],
     },
     { title: 'Risk-adjusted return by portfolio', unit: 'ratio', labels, datasets: [{ label: 'Sharpe', data: metric('sharpe_ratio', num) }, { label: 'Sortino', data: metric('sortino_ratio', num) }] },
+    ...periodCharts(section, labels),
   ];
+}
+
+/** Sharpe ratio over each period the step declared (the worker's `by_period`), when it declared more than one. */
+function periodCharts(section: Obj[], labels: string[]): ChartSpec[] {
+  const byPeriod = (p: Obj): Obj => (isObj(p['by_period']) ? p['by_period'] : {});
+  const periods = [...new Set(section.flatMap((p) => Object.keys(byPeriod(p))))];
+  if (periods.length < 2) return [];
+  const sharpe = (p: Obj, period: string): number | null => {
+    const m = byPeriod(p)[period];
+    return isObj(m) ? num(m['sharpe_ratio']) : null;
+  };
+  return [{ title: 'Sharpe ratio by period', unit: 'ratio (annualised)', labels, datasets: periods.map((period) => ({ label: period, data: section.map((p) => sharpe(p, period)) })) }];
 }
 
 function backtestCharts(section: Obj[]): ChartSpec[] {

@@ -107,8 +107,39 @@ export interface Report {
   publishedAt: string;
 }
 
+/** One headline figure's change against the previous business date's report (see the API's ReportDocument). */
+export interface HeadlineChange {
+  previous: number;
+  current: number;
+  absolute: number;
+  relative: number | null;
+  /** In the figure's unit, for people: `+1.22 bps (+16.5 %)`. */
+  text: string;
+}
+
+/** Where a report's figures come from. */
+export interface ReportProvenance {
+  dataset: { datasetId: string; files: Array<{ table: string; key: string; desk?: string; rows: number; checksum: string }> };
+  pipeline: { name: string; definitionHash?: string };
+  run: { runId: string; attempt: number };
+  codeVersion: string;
+}
+
 export interface ReportDetail extends Report {
-  document: { sections?: Record<string, unknown>; partitions?: Record<string, string[]> } | null;
+  document: {
+    sections?: Record<string, unknown>;
+    partitions?: Record<string, string[]>;
+    currency?: string;
+    /** Each figure with its unit, formatted by reporting: the dashboard shows these as they are. */
+    headlineText?: Record<string, string>;
+    provenance?: ReportProvenance;
+    previous?: { reportId: string; businessDate: string; changes: Record<string, HeadlineChange> } | null;
+  } | null;
+}
+
+/** A report's sections and the tables each exports. */
+export interface ReportSections {
+  items: Array<{ section: string; kind: string; tables: Array<{ name: string; rows: number; csv: string; parquet: string }> }>;
 }
 
 export interface Backfill {

@@ -224,6 +224,50 @@ describe('analytic or command', () => {
   });
 });
 
+describe('analytic options', () => {
+  const perf = (options: unknown, more: Record<string, unknown> = {}) =>
+    aPipelineInput({ name: 'market-performance', steps: [aStep({ name: 'perf', analytic: 'performance', options: options as Record<string, unknown>, ...more })] });
+
+  it('accepts one or more periods for a performance step, in the order given', () => {
+    expect(definePipeline(perf({ periods: ['daily', 'weekly', 'monthly'] })).steps[0]!.options).toEqual({ periods: ['daily', 'weekly', 'monthly'] });
+    expect(definePipeline(perf({ periods: ['monthly'] })).steps[0]!.options).toEqual({ periods: ['monthly'] });
+  });
+
+  it('defaults the periods to daily when a performance step gives options without them, and leaves a step without options alone', () => {
+    expect(definePipeline(perf({})).steps[0]!.options).toEqual({ periods: ['daily'] });
+    expect(definePipeline(perf(undefined)).steps[0]).not.toHaveProperty('options');
+  });
+
+  it('parses its own output again to the same options', () => {
+    const once = definePipeline(perf({ periods: ['weekly', 'daily'] }));
+    expect(definePipeline(once).steps[0]!.options).toEqual({ periods: ['weekly', 'daily'] });
+  });
+
+  it('refuses an unknown period, naming the pipeline, the step, the analytic and the field', () => {
+    const error = rejection(perf({ periods: ['daily', 'hourly'] }));
+    expect(error.pipeline).toBe('market-performance');
+    expect(error.problems).toEqual(['steps.0.options.periods.1: must be one of daily, weekly, monthly (step "perf", analytic "performance")']);
+    expect(error.message).toContain('pipeline market-performance is invalid');
+  });
+
+  it('refuses no period and a repeated period', () => {
+    expect(rejection(perf({ periods: [] })).problems).toEqual(['steps.0.options.periods: needs at least one period (step "perf", analytic "performance")']);
+    expect(rejection(perf({ periods: ['weekly', 'weekly'] })).problems).toEqual(['steps.0.options.periods: periods must be distinct (step "perf", analytic "performance")']);
+  });
+
+  it('refuses an unknown option at its key, saying what the analytic takes', () => {
+    const error = rejection(perf({ periods: ['daily'], riskfree: 0.01 }));
+    expect(error.problems).toEqual(['steps.0.options.riskfree: unknown option "riskfree" (the analytic takes periods) (step "perf", analytic "performance")']);
+  });
+
+  it('refuses options on an analytic that takes none, and on a step that runs no analytic', () => {
+    const tca = rejection(aPipelineInput({ steps: [aStep({ options: { periods: ['daily'] } })] }));
+    expect(tca.problems).toEqual(['steps.0.options: the analytic takes no options (step "tca", analytic "tca")']);
+    const command = rejection(aPipelineInput({ steps: [aStep({ name: 'noop', analytic: undefined, command: ['true'], options: {} })] }));
+    expect(command.problems).toEqual(['steps.0.options: only an analytic step takes options (step "noop")']);
+  });
+});
+
 describe('queue', () => {
   const withQueue = (queue: string) => aPipelineInput({ steps: [aStep(), aStep({ name: 'rollup', fanOut: 'single', dependsOn: ['tca'], queue })] });
 

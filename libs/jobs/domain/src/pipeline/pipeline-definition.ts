@@ -1,5 +1,6 @@
 import { datasetTableSchema, pipelineNameSchema } from '@nightshift/contracts';
 import { z } from 'zod';
+import { parseAnalyticOptions } from './analytic-options.js';
 import { InvalidPipelineError, InvalidScheduleExpressionError, type PipelineIssue } from '../errors.js';
 import { parseScheduleExpression } from '../schedule/schedule-expression.js';
 import { isKnownTimeZone } from '../schedule/time-zone.js';
@@ -144,6 +145,11 @@ export const stepDefinitionSchema = z
     /** The analytic nightshift's worker runs (`nightshift-worker run-task`); or give `command`. */
     analytic: z.string().min(1).optional(),
     /**
+     * Settings of the step's analytic, checked against that analytic's own schema (`ANALYTIC_OPTIONS`:
+     * `performance` takes `periods`); an analytic without options, and a step of another kind, takes none.
+     */
+    options: z.record(z.string(), z.unknown()).optional(),
+    /**
      * A program to run instead of the worker (argv, no shell), with the same AWS_BATCH_* and
      * NIGHTSHIFT_MANIFEST_KEY environment; it writes no output the report reads. `["true"]` is the
      * no-op job that measures the control plane alone.
@@ -208,10 +214,25 @@ export const stepDefinitionSchema = z
     message: 'give exactly one of analytic, command, wait or approval',
     path: ['analytic'],
   })
-  .transform(({ dependsOn, nToN = [], ...step }) => {
+  .transform(({ dependsOn, nToN = [], options, ...step }, ctx) => {
     const deps = dependsOn.map((d) => (typeof d === 'string' ? { step: d, type: 'ALL' as const } : d));
     const nToNSteps = [...new Set([...nToN, ...deps.filter((d) => d.type === 'N_TO_N').map((d) => d.step)])];
-    return { ...step, dependsOn: [...new Set(deps.map((d) => d.step))], nToN: nToNSteps };
+    let parsedOptions: Record<string, unknown> | undefined;
+    if (options !== undefined) {
+      // Each problem names the step and its analytic: the path alone gives only the step's index.
+      const where = `(step "${step.name}"${step.analytic === undefined ? '' : `, analytic "${step.analytic}"`})`;
+      if (step.analytic === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['options'], message: `only an analytic step takes options ${where}` });
+        return z.NEVER;
+      }
+      const parsed = parseAnalyticOptions(step.analytic, options);
+      if (!parsed.ok) {
+        for (const p of parsed.problems) ctx.addIssue({ code: 'custom', path: ['options', ...p.path], message: `${p.message} ${where}` });
+        return z.NEVER;
+      }
+      parsedOptions = parsed.options;
+    }
+    return { ...step, ...(parsedOptions ? { options: parsedOptions } : {}), dependsOn: [...new Set(deps.map((d) => d.step))], nToN: nToNSteps };
   });
 export type StepDefinition = z.infer<typeof stepDefinitionSchema>;
 
@@ -318,6 +339,11 @@ export const pipelineDefinitionSchema = z.strictObject({
   steps: z.array(stepDefinitionSchema).min(1),
   /** A run still open this long after it was created fails with a timeout reason (Step Functions' TimeoutSeconds). */
   timeoutSeconds: z.number().int().positive().max(30 * 24 * 3600).optional(),
+  /**
+   * ISO 4217 code of the money in the pipeline's data (notional, exposure, VaR): the landed files
+   * carry prices, not a currency. Its reports name it beside every money figure; USD when absent.
+   */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code such as USD').optional(),
 });
 export type PipelineDefinition = z.infer<typeof pipelineDefinitionSchema>;
 export type PipelineDefinitionInput = z.input<typeof pipelineDefinitionSchema>;

@@ -102,7 +102,10 @@ describe('built-in pipelines', () => {
     const planned = plan(MARKET_PERFORMANCE, dataset);
     // The benchmark has no desk: it is no partition, so it gets no child of its own.
     expect(firstStepPartitions(planned)).toEqual(['growth', 'value']);
-    const entries = stepManifest(planned.run, MARKET_PERFORMANCE.steps[0], dataset, firstStepPartitions(planned)).entries;
+    const manifest = stepManifest(planned.run, MARKET_PERFORMANCE.steps[0], dataset, firstStepPartitions(planned));
+    // The step declares its periods; every child reads them from the manifest.
+    expect(manifest.options).toEqual({ periods: ['daily', 'weekly', 'monthly'] });
+    const entries = manifest.entries;
     expect(entries.map((e) => e.taskId)).toEqual(['performance#growth', 'performance#value']);
     expect(entries.map((e) => [e.partition, e.inputs, e.sharedInputs])).toEqual([
       ['growth', { returns: ['returns/benchmark.csv', 'returns/growth.csv'] }, { returns: ['returns/benchmark.csv'] }],

@@ -94,8 +94,9 @@ export const BACKTEST_SWEEP: PipelineDefinition = definePipeline({
 /**
  * Market performance: one array child per portfolio (a `returns` file with desk = the portfolio)
  * computing empyrical-style metrics against the benchmark, which lands without a desk so that every
- * portfolio's child reads it as a shared file and it gets no child of its own. Reporting ranks the
- * portfolios by Sharpe ratio.
+ * portfolio's child reads it as a shared file and it gets no child of its own. Each child computes
+ * the metrics over daily returns and over them compounded into ISO weeks and calendar months.
+ * Reporting ranks the portfolios by daily Sharpe ratio.
  */
 export const MARKET_PERFORMANCE: PipelineDefinition = definePipeline({
   name: 'market-performance',
@@ -106,6 +107,8 @@ export const MARKET_PERFORMANCE: PipelineDefinition = definePipeline({
     {
       name: 'performance',
       analytic: 'performance',
+      // Daily first: the portfolios are ranked by the daily Sharpe ratio; weeks and months are what a desk reviews alongside.
+      options: { periods: ['daily', 'weekly', 'monthly'] },
       fanOut: 'partitions',
       vcpus: 1,
       memoryMiB: 512,

@@ -291,6 +291,8 @@ export interface StepManifest {
   runId: string;
   step: string;
   analytic: string;
+  /** The step's analytic options as its definition parsed them (absent when it gave none: the worker then uses the analytic's defaults). */
+  options?: Record<string, unknown>;
   datasetId: string;
   businessDate: string;
   entries: ManifestEntry[];
@@ -320,6 +322,7 @@ export function stepManifest(run: Run, step: StepDefinition, dataset: DatasetVer
     runId: run.runId,
     step: step.name,
     analytic: step.analytic ?? 'command',
+    ...(step.options ? { options: step.options } : {}),
     datasetId: dataset.datasetId,
     businessDate: dataset.businessDate,
     ...(run.upstream ? { upstream: { ...run.upstream, outputsKey: outputsKeyFor(run.upstream.runId) } } : {}),

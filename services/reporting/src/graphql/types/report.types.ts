@@ -156,8 +156,11 @@ export class PortfolioPerformance {
   @Field()
   portfolio!: string;
 
-  @Field(() => PerformanceMetrics)
+  @Field(() => PerformanceMetrics, { description: "The first period's metrics the step declared (the one ranked by)." })
   metrics!: PerformanceMetrics;
+
+  @Field(() => [PerformanceMetrics], { description: 'The metrics over each period the step declared (daily, weekly, monthly), in its order.' })
+  byPeriod!: PerformanceMetrics[];
 }
 
 @ObjectType('PerformanceSection', { implements: () => [ReportSection], description: 'Market performance: every portfolio against the benchmark, best Sharpe ratio first.' })

@@ -1,0 +1,175 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sqlIdent, sqlString, withDuckDb } from '@nightshift/analytics';
+import type { PipelineDefinition } from '@nightshift/jobs-domain';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
+import { sectionKind } from '../graphql/report-sections.js';
+import { notFound } from './api-problem.js';
+import type { PlatformApi } from './platform-api.js';
+import type { ApiRoute } from './routes.js';
+import { columnType, sectionTables, toCsv, type SectionTable } from './section-tables.js';
+
+/** Parquet's registered media type (IANA, 2024). */
+export const PARQUET_MEDIA_TYPE = 'application/vnd.apache.parquet';
+export const CSV_MEDIA_TYPE = 'text/csv';
+
+export const EXPORT_FORMATS = ['csv', 'parquet'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+const sectionParams = z.object({
+  id: z.string().min(1).max(1024).describe('The report id'),
+  section: z.string().min(1).max(63).describe('A section of the report: the step it is of (`tca`, `risk`, ...)'),
+});
+
+export const exportQuerySchema = z
+  .object({
+    format: z.enum(EXPORT_FORMATS).default('csv').describe('`csv` (RFC 4180, a header line) or `parquet`.'),
+    table: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be a table name such as by_broker')
+      .optional()
+      .describe("Which of the section's tables (`GET /reports/{id}/sections` lists them); its first when absent."),
+  })
+  .strict();
+
+export const reportSectionsSchema = z
+  .object({
+    items: z.array(
+      z.object({
+        section: z.string(),
+        kind: z.string().describe('tca, execution, risk, performance, backtest or untyped'),
+        tables: z.array(
+          z.object({
+            name: z.string(),
+            rows: z.number().int(),
+            columns: z.array(z.string()),
+            csv: z.string().describe('The API path of the table as CSV.'),
+            parquet: z.string().describe('The API path of the table as Parquet.'),
+          }),
+        ),
+      }),
+    ),
+  })
+  .meta({ id: 'ReportSections', description: "A report's sections and the tables each exports (a section without tables has none)." });
+
+export const REPORT_EXPORT_ROUTES = {
+  listReportSections: {
+    operationId: 'listReportSections',
+    method: 'GET',
+    path: '/reports/:id/sections',
+    summary: "A report's sections and their exportable tables",
+    tag: 'reports',
+    role: 'viewer',
+    params: z.object({ id: z.string().min(1).max(1024).describe('The report id') }),
+    query: z.object({}).strict(),
+    success: { status: 200, description: 'The sections', schema: reportSectionsSchema },
+    errors: [404],
+  },
+  exportReportSection: {
+    operationId: 'exportReportSection',
+    method: 'GET',
+    path: '/reports/:id/sections/:section',
+    summary: "One table of a report's section as CSV or Parquet",
+    description:
+      "TCA and execution sections: `by_<dimension>`, `total`, `orders` (when carried); risk: `by_desk`, `levels`; performance: `portfolios`; backtest: `ranking`; another section that is a list of objects: `rows`. Nested objects are dotted columns (`metrics.sharpe_ratio`). Numbers are DOUBLE in Parquet. The answer names its file (`Content-Disposition: attachment; filename=...`). 404 for a report the caller cannot see, or a section or table it does not have (the known ones named).",
+    tag: 'reports',
+    role: 'viewer',
+    params: sectionParams,
+    query: exportQuerySchema,
+    success: { status: 200, description: 'The table', contentType: [CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE] },
+    errors: [404],
+  },
+} as const satisfies Record<string, ApiRoute>;
+
+/** An exported table: its bytes, media type and file name. */
+export interface ExportedTable {
+  body: string | Buffer;
+  contentType: string;
+  filename: string;
+}
+
+/**
+ * Reports' sections as files: every read goes through PlatformApi.getReport, so the caller's role
+ * and tenant decide exactly as for `GET /reports/:id`. `pipelines` say each step's analytic (what
+ * its section holds); a step of an unknown pipeline is read by its shape.
+ */
+export class ReportExports {
+  constructor(
+    private readonly api: Pick<PlatformApi, 'getReport'>,
+    private readonly pipelines: readonly PipelineDefinition[],
+  ) {}
+
+  async sections(caller: Principal, reportId: string): Promise<z.output<typeof reportSectionsSchema>> {
+    const report = await this.api.getReport(caller, reportId);
+    const base = `/reports/${encodeURIComponent(reportId)}/sections`;
+    return {
+      items: Object.entries(sectionsOf(report.document)).map(([section, data]) => ({
+        section,
+        kind: this.kind(report.pipeline, section, data),
+        tables: this.tables(report.pipeline, section, data).map((t) => {
+          const path = `${base}/${encodeURIComponent(section)}?table=${encodeURIComponent(t.name)}`;
+          return { name: t.name, rows: t.rows.length, columns: t.columns, csv: `${path}&format=csv`, parquet: `${path}&format=parquet` };
+        }),
+      })),
+    };
+  }
+
+  async export(caller: Principal, reportId: string, section: string, query: { format: ExportFormat; table?: string | undefined }): Promise<ExportedTable> {
+    const report = await this.api.getReport(caller, reportId);
+    const sections = sectionsOf(report.document);
+    if (!Object.hasOwn(sections, section)) throw notFound(`report ${reportId} has no section ${section} (its sections: ${Object.keys(sections).join(', ') || 'none'})`);
+    const tables = this.tables(report.pipeline, section, sections[section]);
+    if (tables.length === 0) throw notFound(`section ${section} of report ${reportId} has no table to export`);
+    const table = query.table === undefined ? tables[0]! : tables.find((t) => t.name === query.table);
+    if (!table) throw notFound(`section ${section} of report ${reportId} has no table ${query.table} (its tables: ${tables.map((t) => t.name).join(', ')})`);
+    const filename = `${reportId}-${section}-${table.name}.${query.format}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    return query.format === 'csv'
+      ? { body: toCsv(table), contentType: `${CSV_MEDIA_TYPE}; charset=utf-8; header=present`, filename }
+      : { body: await toParquet(table), contentType: PARQUET_MEDIA_TYPE, filename };
+  }
+
+  private analytic(pipeline: string, step: string): string | null {
+    return this.pipelines.find((p) => p.name === pipeline)?.steps.find((s) => s.name === step)?.analytic ?? null;
+  }
+
+  private tables(pipeline: string, step: string, data: unknown): SectionTable[] {
+    return sectionTables(this.analytic(pipeline, step), data);
+  }
+
+  private kind(pipeline: string, step: string, data: unknown): string {
+    return sectionKind(this.analytic(pipeline, step), data);
+  }
+}
+
+function sectionsOf(document: unknown): Record<string, unknown> {
+  const sections = typeof document === 'object' && document !== null ? (document as { sections?: unknown }).sections : undefined;
+  return typeof sections === 'object' && sections !== null && !Array.isArray(sections) ? (sections as Record<string, unknown>) : {};
+}
+
+/**
+ * The table as a Parquet file, written by DuckDB: the rows go in as newline-delimited JSON with each
+ * column's type given (DOUBLE, BOOLEAN, VARCHAR: see columnType), so numbers keep every bit.
+ */
+export async function toParquet(table: SectionTable): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'nightshift-export-'));
+  try {
+    const types = Object.fromEntries(table.columns.map((c) => [c, columnType(table, c)]));
+    const lines = table.rows.map((row) =>
+      JSON.stringify(Object.fromEntries(table.columns.map((c) => {
+        const v = row[c] ?? null;
+        return [c, v !== null && types[c] === 'VARCHAR' && typeof v !== 'string' ? String(v) : v];
+      }))),
+    );
+    const input = join(dir, 'rows.ndjson');
+    const output = join(dir, 'table.parquet');
+    await writeFile(input, lines.join('\n'));
+    const columns = `{${table.columns.map((c) => `${sqlString(c)}: ${sqlString(types[c]!)}`).join(', ')}}`;
+    const select = table.columns.length === 0 ? 'SELECT 1 AS empty WHERE false' : `SELECT ${table.columns.map(sqlIdent).join(', ')} FROM read_json(${sqlString(input)}, format = 'newline_delimited', columns = ${columns})`;
+    await withDuckDb((db) => db.exec(`COPY (${select}) TO ${sqlString(output)} (FORMAT parquet)`), { threads: 1 });
+    return await readFile(output);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
