@@ -76,7 +76,12 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # runtime: what every target shares. The code stays root-owned, read-only to the process.
 FROM ${NODE_IMAGE} AS runtime
-ENV NODE_ENV=production \
+# The code version reports name in their provenance (no git in the image):
+#   docker build --build-arg NIGHTSHIFT_CODE_VERSION="$(git describe --always --dirty)" ...
+# Left empty, reporting names package.json's version alone.
+ARG NIGHTSHIFT_CODE_VERSION=""
+ENV NIGHTSHIFT_CODE_VERSION=${NIGHTSHIFT_CODE_VERSION} \
+    NODE_ENV=production \
     NIGHTSHIFT_MODE=aws \
     NIGHTSHIFT_TRACE_FILE=/tmp/nightshift/traces.jsonl \
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true

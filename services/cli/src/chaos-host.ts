@@ -152,9 +152,16 @@ async function facts(platform: EmbeddedPlatform): Promise<ChaosFacts> {
       const meta = await platform.store.getReport(run.reportId);
       if (meta) {
         const doc = JSON.parse(Buffer.from(await platform.objects.get(meta.key)).toString('utf8')) as Record<string, unknown>;
-        // What does not depend on the data: ids and the time it was written.
+        // What does not depend on the data: ids, times, and the run's own facts in the provenance
+        // (the dataset's files and checksums, the pipeline and the code version stay compared).
         for (const k of ['reportId', 'runId', 'datasetId', 'generatedAt']) delete doc[k];
-        report = doc;
+        const provenance = doc['provenance'] as { run?: unknown; dataset?: Record<string, unknown> } | undefined;
+        if (provenance) {
+          delete provenance.run;
+          if (provenance.dataset) for (const k of ['datasetId', 'registeredAt', 'manifestKey']) delete provenance.dataset[k];
+        }
+        // Keys under the run's prefix (a section's detail files) name the run.
+        report = JSON.parse(JSON.stringify(doc).replaceAll(run.runId, '<run>')) as Record<string, unknown>;
       }
     }
   }

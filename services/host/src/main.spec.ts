@@ -107,7 +107,7 @@ describe('npm start -- --once', () => {
     const figure = (name: string, value: string) => new RegExp(`\\n  ${name.padEnd(30)} ${value}\\n`);
     expect(out).toMatch(figure('arrival_slippage_bps', '-?[\\d,]+\\.\\d\\d bps'));
     expect(out).toMatch(figure('fill_rate_qty', '\\d+\\.\\d\\d %'));
-    expect(out).toMatch(figure('var_99_historical', '[\\d,]+ ccy'));
+    expect(out).toMatch(figure('var_99_historical', '[\\d,]+ USD'));
     expect(out).toMatch(figure('orders', '[\\d,]+ orders'));
     // Each report's document, on disk after the host has gone.
     const files = [...out.matchAll(/^ {2}file: {3}(\S+)$/gm)].map((m) => m[1]!);
