@@ -1,5 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { TcaMetrics, TcaReport } from '@nightshift/analytics';
+import { DEFAULT_MARKOUT_HORIZONS, type TcaHorizonMetricKey, type TcaMetrics, type TcaReport } from '@nightshift/analytics';
 
 /** The bench's whole-day inputs: one file per table, or (quotes and trades split by symbol) a list. */
 export interface BenchFiles {
@@ -28,8 +28,13 @@ const METRIC_KEYS: Record<keyof TcaMetrics, true> = {
   improved_fill_share: true, at_quote_fill_share: true, outside_quote_fill_share: true,
 };
 
-/** The metrics the hand-written query reproduces and the bench compares: all of them. */
+/** The metrics the hand-written query reproduces and the bench compares: all of them (and every horizon's, below). */
 export const TCA_METRICS = Object.keys(METRIC_KEYS) as Array<keyof TcaMetrics>;
+
+/** Realized spread and price impact at each markout horizon: `realized_spread_60s_bps`, `price_impact_60s_bps`, ... */
+export function horizonMetricKeys(horizons: readonly number[]): TcaHorizonMetricKey[] {
+  return horizons.flatMap((h): TcaHorizonMetricKey[] => [`realized_spread_${h}s_bps`, `price_impact_${h}s_bps`]);
+}
 
 /** One reader call over the file or files (all of one format), as an analyst would write it. */
 function reader(paths: string | string[]): string {
@@ -44,7 +49,7 @@ function reader(paths: string | string[]): string {
  *
  * - effective fills: BUST rows dropped, and every fill a BUST or CORRECT refers to (anti join);
  * - the quotes carry the running time-integral of the mid (TWAP = ΔI / Δt between arrival and
- *   end); every quote look-up (arrival, end, fill, fill + markout) is a point in ONE ASOF join, so
+ *   end); every quote look-up (arrival, end, fill, fill + each markout horizon) is a point in ONE ASOF join, so
  *   the 10M quotes are sorted once (six separate ASOF joins measured 1.5x slower at 2M quotes);
  * - the tape is aggregated per timestamp with running volume and value, so interval VWAP is a
  *   difference of two look-ups (prints in (arrival_ts, end_ts]) in one ASOF join; the day's VWAP
@@ -57,8 +62,9 @@ function reader(paths: string | string[]): string {
  * are then differenced again against fill prices, so a different association would already move
  * the bps in the 1e-10 range.
  */
-export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): string {
-  const markoutMicros = Math.round(markoutSeconds * 1e6);
+export function handWrittenTcaSql(files: BenchFiles, horizons: readonly number[] = DEFAULT_MARKOUT_HORIZONS): string {
+  // Per markout horizon i: its look-up points, the mid there, and realized spread / price impact.
+  const each = (fn: (h: number, i: number) => string, sep = ''): string => horizons.map(fn).join(sep);
   return `
     WITH o AS (
       SELECT order_id, symbol, broker, CASE WHEN side = 'BUY' THEN 1.0 ELSE -1.0 END AS s,
@@ -95,7 +101,7 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
       FROM (SELECT symbol, order_id AS id, 'a' AS role, arrival_ts AS ts FROM o
             UNION ALL SELECT symbol, order_id, 'e', end_ts FROM o
             UNION ALL SELECT symbol, fill_id, 'f', ts FROM f
-            UNION ALL SELECT symbol, fill_id, 'h', ts + to_microseconds(${markoutMicros}::BIGINT) FROM f) p
+            ${each((h, i) => `UNION ALL SELECT symbol, fill_id, 'h${i}', ts + to_microseconds(${Math.round(h * 1e6)}::BIGINT) FROM f`, '\n            ')}) p
       ASOF LEFT JOIN q ON q.symbol = p.symbol AND q.ts <= p.ts
     ), tpt AS (
       -- Both ends of every interval in one ASOF join on the cumulative tape; "< arrival" is "<= arrival - 1us".
@@ -118,10 +124,10 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
       LEFT JOIN tpt te ON te.id = o.order_id AND te.role = 'e'
       LEFT JOIN day ON day.symbol = o.symbol
     ), fq AS (
-      SELECT f.*, q0.bid, q0.ask, q0.mid AS m, q1.mid AS m_h
+      SELECT f.*, q0.bid, q0.ask, q0.mid AS m${each((_, i) => `, qh${i}.mid AS m_h${i}`)}
       FROM f
       LEFT JOIN qpt q0 ON q0.id = f.fill_id AND q0.role = 'f'
-      LEFT JOIN qpt q1 ON q1.id = f.fill_id AND q1.role = 'h'
+      ${each((_, i) => `LEFT JOIN qpt qh${i} ON qh${i}.id = f.fill_id AND qh${i}.role = 'h${i}'`, '\n      ')}
     ), executed AS (
       SELECT order_id, sum(q) AS qty, CAST(sum(q * p) / sum(q) AS DECIMAL(18, 6)) AS avg_px FROM f GROUP BY order_id
     ), rpm AS (
@@ -147,8 +153,6 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
              coalesce(ob.s * fq.q * (fq.p - ob.a), 0) AS execution,
              0.0 AS opportunity,
              coalesce(2 * ob.s * fq.q * (fq.p - fq.m), 0) AS eff_cost,
-             coalesce(2 * ob.s * fq.q * (fq.p - fq.m_h), 0) AS real_cost,
-             coalesce(2 * ob.s * fq.q * (fq.m_h - fq.m), 0) AS impact_cost,
              coalesce(fq.q * fq.m, 0) AS spread_base,
              CASE WHEN fq.ask > fq.bid THEN fq.q * ob.s * (CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END - fq.p) ELSE 0 END AS capture_num,
              CASE WHEN fq.ask > fq.bid THEN fq.q * (fq.ask - fq.bid) ELSE 0 END AS capture_den,
@@ -159,7 +163,8 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
              CASE WHEN ob.s * (CAST(CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END AS DECIMAL(18, 6)) - CAST(fq.p AS DECIMAL(18, 6))) > 0 THEN 1.0 ELSE 0.0 END AS improved,
              CASE WHEN CAST(CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END AS DECIMAL(18, 6)) = CAST(fq.p AS DECIMAL(18, 6)) THEN 1.0 ELSE 0.0 END AS at_quote,
              CASE WHEN ob.s * (CAST(CASE WHEN ob.s > 0 THEN fq.ask ELSE fq.bid END AS DECIMAL(18, 6)) - CAST(fq.p AS DECIMAL(18, 6))) < 0 THEN 1.0 ELSE 0.0 END AS outside,
-             0.0 AS rpm_num, 0.0 AS rpm_den
+             0.0 AS rpm_num, 0.0 AS rpm_den${each((_, i) => `,
+             coalesce(2 * ob.s * fq.q * (fq.p - fq.m_h${i}), 0) AS real_cost_${i}, coalesce(2 * ob.s * fq.q * (fq.m_h${i} - fq.m), 0) AS impact_cost_${i}`)}
       FROM fq JOIN ob USING (order_id)
       UNION ALL
       SELECT ob.broker, NULL,
@@ -168,10 +173,10 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
              greatest(ob.x - coalesce(e.qty, 0), 0) * ob.d,
              0.0, 0.0,
              coalesce(ob.s * greatest(ob.x - coalesce(e.qty, 0), 0) * (ob.close_px - ob.d), 0),
-             0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+             0.0, 0.0, 0.0, 0.0,
              CASE WHEN ob.iv_v > 0 THEN ob.iv_v ELSE 0 END,
              CASE WHEN ob.iv_v > 0 THEN coalesce(e.qty, 0) ELSE 0 END,
-             0.0, 0.0, 0.0, 0.0, 0.0, 0.0, coalesce(r.rpm_num, 0), coalesce(r.rpm_den, 0)
+             0.0, 0.0, 0.0, 0.0, 0.0, 0.0, coalesce(r.rpm_num, 0), coalesce(r.rpm_den, 0)${each(() => ', 0.0, 0.0')}
       FROM ob LEFT JOIN executed e USING (order_id) LEFT JOIN rpm r USING (order_id)
     ), sums AS (
       SELECT CASE WHEN grouping(broker) = 0 THEN 'broker' WHEN grouping(venue) = 0 THEN 'venue' ELSE 'total' END AS dimension,
@@ -181,11 +186,12 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
              fsum(iv_cost) AS iv_cost, fsum(iv_base) AS iv_base, fsum(dv_cost) AS dv_cost, fsum(dv_base) AS dv_base,
              fsum(tw_cost) AS tw_cost, fsum(tw_base) AS tw_base, fsum(commission) AS commission, fsum(fees) AS fees,
              fsum(paper) AS paper, fsum(delay) AS delay, fsum(execution) AS execution, fsum(opportunity) AS opportunity,
-             fsum(eff_cost) AS eff_cost, fsum(real_cost) AS real_cost, fsum(impact_cost) AS impact_cost, fsum(spread_base) AS spread_base,
+             fsum(eff_cost) AS eff_cost, fsum(spread_base) AS spread_base,
              fsum(capture_num) AS capture_num, fsum(capture_den) AS capture_den,
              fsum(market_volume) AS market_volume, fsum(participating_qty) AS participating_qty,
              fsum(pi_num) AS pi_num, fsum(pi_base) AS pi_base, fsum(quoted) AS quoted, fsum(improved) AS improved,
-             fsum(at_quote) AS at_quote, fsum(outside) AS outside, fsum(rpm_num) AS rpm_num, fsum(rpm_den) AS rpm_den
+             fsum(at_quote) AS at_quote, fsum(outside) AS outside, fsum(rpm_num) AS rpm_num, fsum(rpm_den) AS rpm_den${each((_, i) => `,
+             fsum(real_cost_${i}) AS real_cost_${i}, fsum(impact_cost_${i}) AS impact_cost_${i}`)}
       FROM lines GROUP BY GROUPING SETS ((), (broker), (venue))
     )
     SELECT dimension, key,
@@ -204,8 +210,10 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
            1e4 * opportunity / nullif(paper, 0) AS is_opportunity_bps,
            1e4 * (commission + fees) / nullif(paper, 0) AS is_fees_bps,
            1e4 * eff_cost / nullif(spread_base, 0) AS effective_spread_bps,
-           1e4 * real_cost / nullif(spread_base, 0) AS realized_spread_bps,
-           1e4 * impact_cost / nullif(spread_base, 0) AS price_impact_bps,
+           1e4 * real_cost_0 / nullif(spread_base, 0) AS realized_spread_bps,
+           1e4 * impact_cost_0 / nullif(spread_base, 0) AS price_impact_bps,${each((h, i) => `
+           1e4 * real_cost_${i} / nullif(spread_base, 0) AS realized_spread_${h}s_bps,
+           1e4 * impact_cost_${i} / nullif(spread_base, 0) AS price_impact_${h}s_bps,`)}
            capture_num / nullif(capture_den, 0) AS spread_capture,
            participating_qty / nullif(market_volume, 0) AS participation_rate,
            rpm_num / nullif(rpm_den, 0) AS rpm,
@@ -220,15 +228,15 @@ export function handWrittenTcaSql(files: BenchFiles, markoutSeconds = 60): strin
  * Runs the hand-written query in a fresh in-memory DuckDB instance, as the analytic does per call,
  * so both timings include the same start-up.
  */
-export async function runHandWrittenTca(files: BenchFiles, threads?: number, markoutSeconds = 60): Promise<HandWrittenTcaRow[]> {
+export async function runHandWrittenTca(files: BenchFiles, threads?: number, horizons: readonly number[] = DEFAULT_MARKOUT_HORIZONS): Promise<HandWrittenTcaRow[]> {
   const instance = await DuckDBInstance.create(':memory:', threads !== undefined ? { threads: String(threads) } : {});
   try {
     const connection = await instance.connect();
     try {
-      const reader = await connection.runAndReadAll(handWrittenTcaSql(files, markoutSeconds));
+      const reader = await connection.runAndReadAll(handWrittenTcaSql(files, horizons));
       return reader.getRowObjectsJS().map((r) => {
         const row = { dimension: r['dimension'] as HandWrittenTcaRow['dimension'], key: (r['key'] as string | null) ?? null } as HandWrittenTcaRow;
-        for (const metric of TCA_METRICS) {
+        for (const metric of [...TCA_METRICS, ...horizonMetricKeys(horizons)]) {
           // Counts and the shortfall are never null (sums over at least one line); ratios are null on a zero base.
           (row as unknown as Record<string, number | null>)[metric] = toNumber(r[metric]);
         }
@@ -304,7 +312,7 @@ export function compareWithHandWritten(report: TcaReport, rows: HandWrittenTcaRo
       check.result.mismatches.push(`${id}: only in the ${a ? 'analytic' : 'hand-written query'}`);
       continue;
     }
-    for (const metric of TCA_METRICS) check.compare(`${id} ${metric}`, a[metric], b[metric]);
+    for (const metric of [...TCA_METRICS, ...horizonMetricKeys(report.markout_horizons_seconds)]) check.compare(`${id} ${metric}`, a[metric], b[metric]);
   }
   return check.result;
 }

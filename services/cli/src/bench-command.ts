@@ -24,7 +24,7 @@ const SOAK_FLAGS = ['rounds', 'backlog'] as const;
 export const benchCommand: Command<BenchResult | ControlPlaneBenchResult | SoakResult> = {
   name: 'bench',
   summary: 'time TCA (analytic vs hand-written DuckDB query), or with --control-plane the run engine vs BullMQ',
-  usage: `nightshift bench [--quotes 10000000] [--fills 1000000] [--partitions 4] [--concurrency CORES] [--runs 3]
+  usage: `nightshift bench [--quotes 10000000] [--fills 1000000] [--partitions 4] [--concurrency CORES] [--runs 5]
                  [--warmup 1] [--format parquet|csv] [--docs FILE] [--tmp-dir DIR] [--json]
 nightshift bench --control-plane [--children 1000,10000] [--latency-runs 200] [--profile-children 10000]
                  [--sides nightshift,bullmq] [--redis-server PATH] [--docs FILE] [--profile-out FILE] [--tmp-dir DIR] [--json]

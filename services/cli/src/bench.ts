@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { filesOfSymbols, generateBusinessDay, mergeTcaPartials, runTca, tableSymbols, type GeneratedTable, type TcaInput, type TcaPartial } from '@nightshift/analytics';
-import { type AgreementCheck, type BenchFiles, compareReports, compareWithHandWritten, runHandWrittenTca } from './bench-baseline.js';
+import { filesOfSymbols, generateBusinessDay, mergeTcaPartials, runTca, tableSymbols, type GeneratedTable, type TcaInput, type TcaPartial, type TcaReport } from '@nightshift/analytics';
+import { type AgreementCheck, type BenchFiles, compareReports, compareWithHandWritten, type HandWrittenTcaRow, runHandWrittenTca } from './bench-baseline.js';
 import { BenchCheckFailedError, CliUsageError } from './errors.js';
 
 export interface BenchOptions {
@@ -27,7 +27,7 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-export const DEFAULT_BENCH_OPTIONS: BenchOptions = { quotes: 10_000_000, fills: 1_000_000, partitions: 4, runs: 3, warmup: 1, format: 'parquet' };
+export const DEFAULT_BENCH_OPTIONS: BenchOptions = { quotes: 10_000_000, fills: 1_000_000, partitions: 4, runs: 5, warmup: 1, format: 'parquet' };
 
 /** Timings of one figure. */
 export interface Timing {
@@ -49,8 +49,10 @@ export interface BenchResult {
   analytic: Timing;
   /** (b) one hand-written DuckDB query for the same report (every metric, total and by broker and venue) on the same files, same threads. */
   hand_written_query: Timing;
-  /** (a)/(b); the goal is <= 1.25. */
+  /** (a)/(b), the median of the rounds' ratios (each round runs (a) then (b)); the goal is <= 1.25. */
   ratio: number;
+  /** (a)/(b) of each round, in order. */
+  ratio_rounds: number[];
   /** (c) the whole day as one partition on one DuckDB thread: the "1" of the partition speedup. */
   whole_day_one_thread: Timing;
   /**
@@ -60,9 +62,14 @@ export interface BenchResult {
   partitions_sequential: Timing;
   /** (e) the same partitions, `options.concurrency` at a time, each its own DuckDB instance on one thread. */
   partitions_concurrent: Timing;
-  /** (c)/(e): the partitions `concurrency` at a time against the whole day in one; the goal is >= 1.9 on 2 cores. */
+  /**
+   * (c)/(e): the partitions `concurrency` at a time against the whole day in one, the median of the
+   * rounds' ratios (each round runs (c), (d), (e)); the goal is >= 1.9 on 2 cores.
+   */
   speedup: number;
-  /** (d)/(c): the partitions' total work over the whole day's (1.0: splitting by desk reads no quote twice). */
+  /** (c)/(e) of each round, in order. */
+  speedup_rounds: number[];
+  /** (d)/(c), median of the rounds': the partitions' total work over the whole day's (1.0: splitting by desk reads no quote twice). */
   partitions_over_whole_day: number;
   /** Quote files each partition read, of `data.symbols`. */
   quote_files_per_partition: number[];
@@ -158,18 +165,21 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     };
     const concurrency = options.concurrency ?? availableParallelism();
 
-    const measure = <T>(label: string, fn: () => Promise<T>): Promise<{ timing: Timing; last: T }> => timeRuns(label, options, rss, log, fn);
     const tcaInput = (f: Pick<TcaInput, 'orders' | 'fills' | 'quotes' | 'trades'>, threads?: number): TcaInput => ({
       ...f,
       by: ['broker', 'venue'],
       ...(threads !== undefined ? { threads } : {}),
     });
 
-    const analytic = await measure('(a) nightshift TCA, whole day', async () => mergeTcaPartials([await runTca(tcaInput(whole))]));
-    const query = await measure('(b) hand-written DuckDB query', () => runHandWrittenTca(whole));
+    const [analytic, query] = await timeRounds<[TcaReport, HandWrittenTcaRow[]]>(
+      [
+        { label: '(a) nightshift TCA, whole day', fn: async () => mergeTcaPartials([await runTca(tcaInput(whole))]) },
+        { label: '(b) hand-written DuckDB query', fn: () => runHandWrittenTca(whole) },
+      ],
+      options, rss, log,
+    );
     const checkQuery = compareWithHandWritten(analytic.last, query.last);
 
-    const wholeOneThread = await measure('(c) whole day as one partition, 1 thread', async () => mergeTcaPartials([await runTca(tcaInput(whole, 1))]));
     // What a worker does for a desk's child: read its orders' symbols, then only their quote and trade files.
     const runPartition = async (desk: string): Promise<TcaPartial> => {
       const orders = find(files, 'orders', desk).path;
@@ -179,13 +189,23 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const quoteFilesPerPartition = await Promise.all(
       plan.desks.map(async (desk) => filesOfSymbols(whole.quotes, new Set(await tableSymbols('orders', find(files, 'orders', desk).path))).length),
     );
-    const sequential = await measure(`(d) ${plan.desks.length} partitions sequential, 1 thread`, async () => {
-      const parts = [];
-      for (const desk of plan.desks) parts.push(await runPartition(desk));
-      return mergeTcaPartials(parts);
-    });
-    const concurrent = await measure(`(e) ${plan.desks.length} partitions ${concurrency} at a time, 1 thread each`, async () =>
-      mergeTcaPartials(await mapConcurrently(plan.desks, concurrency, runPartition)),
+    const [wholeOneThread, sequential, concurrent] = await timeRounds<[TcaReport, TcaReport, TcaReport]>(
+      [
+        { label: '(c) whole day as one partition, 1 thread', fn: async () => mergeTcaPartials([await runTca(tcaInput(whole, 1))]) },
+        {
+          label: `(d) ${plan.desks.length} partitions sequential, 1 thread`,
+          fn: async () => {
+            const parts = [];
+            for (const desk of plan.desks) parts.push(await runPartition(desk));
+            return mergeTcaPartials(parts);
+          },
+        },
+        {
+          label: `(e) ${plan.desks.length} partitions ${concurrency} at a time, 1 thread each`,
+          fn: async () => mergeTcaPartials(await mapConcurrently(plan.desks, concurrency, runPartition)),
+        },
+      ],
+      options, rss, log,
     );
     const checkPartitions = compareReports(concurrent.last, analytic.last);
     const sequentialCheck = compareReports(sequential.last, concurrent.last);
@@ -200,12 +220,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       generation,
       analytic: analytic.timing,
       hand_written_query: query.timing,
-      ratio: analytic.timing.median_s / query.timing.median_s,
+      ratio: median(perRound(analytic.timing, query.timing)),
+      ratio_rounds: perRound(analytic.timing, query.timing),
       whole_day_one_thread: wholeOneThread.timing,
       partitions_sequential: sequential.timing,
       partitions_concurrent: concurrent.timing,
-      speedup: wholeOneThread.timing.median_s / concurrent.timing.median_s,
-      partitions_over_whole_day: sequential.timing.median_s / wholeOneThread.timing.median_s,
+      speedup: median(perRound(wholeOneThread.timing, concurrent.timing)),
+      speedup_rounds: perRound(wholeOneThread.timing, concurrent.timing),
+      partitions_over_whole_day: median(perRound(sequential.timing, wholeOneThread.timing)),
       quote_files_per_partition: quoteFilesPerPartition,
       check_analytic_vs_query: checkQuery,
       check_partitions_vs_whole_day: checkPartitions,
@@ -275,35 +297,58 @@ async function concatenateDesks(files: GeneratedTable[], dir: string, format: 'c
   }
 }
 
-async function timeRuns<T>(
-  label: string,
+/** One figure of a set measured round by round: its label and the work it times. */
+interface Measured<T> {
+  label: string;
+  fn: () => Promise<T>;
+}
+
+/**
+ * Times figures that are compared with each other in rounds: each warm-up and each run does every
+ * figure once, in turn, so a machine that gets slower or busier while the bench runs (another VM on
+ * the host, a build) weighs on every figure of a ratio alike, instead of on whichever ran then.
+ * Peak RSS is per figure (the high-water mark reset before each of its runs).
+ */
+async function timeRounds<T extends unknown[]>(
+  figures: { [K in keyof T]: Measured<T[K]> },
   options: Pick<BenchOptions, 'runs' | 'warmup'>,
   rss: PeakRss,
   log: (line: string) => void,
-  fn: () => Promise<T>,
-): Promise<{ timing: Timing; last: T }> {
-  rss.reset();
-  let last: T | undefined;
-  for (let i = 0; i < options.warmup; i++) {
+): Promise<{ [K in keyof T]: { timing: Timing; last: T[K] } }> {
+  const list = figures as unknown as Array<Measured<unknown>>;
+  const state = list.map(() => ({ runs: [] as number[], cpu_s: 0, peak: 0, last: undefined as unknown }));
+  const once = async (i: number, what: string): Promise<{ seconds: number; cpu_s: number }> => {
+    const figure = list[i]!;
+    rss.reset();
+    const cpu = process.cpuUsage();
     const started = performance.now();
-    last = await fn();
-    log(`${label}: warm-up ${i + 1}/${options.warmup} ${((performance.now() - started) / 1000).toFixed(2)} s`);
-  }
-  const runs: number[] = [];
-  const cpu = process.cpuUsage();
-  const wallStarted = performance.now();
-  for (let i = 0; i < options.runs; i++) {
-    const started = performance.now();
-    last = await fn();
-    runs.push((performance.now() - started) / 1000);
-    log(`${label}: run ${i + 1}/${options.runs} ${runs[i]!.toFixed(2)} s`);
-  }
-  const used = process.cpuUsage(cpu);
-  const wall = (performance.now() - wallStarted) / 1000;
-  return {
-    timing: { median_s: median(runs), runs_s: runs, cpu_per_wall: (used.user + used.system) / 1e6 / wall, peak_rss_mb: rss.read() },
-    last: last as T,
+    state[i]!.last = await figure.fn();
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    state[i]!.peak = Math.max(state[i]!.peak, rss.read());
+    log(`${figure.label}: ${what} ${seconds.toFixed(2)} s`);
+    return { seconds, cpu_s: (used.user + used.system) / 1e6 };
   };
+  for (let w = 0; w < options.warmup; w++) for (let i = 0; i < list.length; i++) await once(i, `warm-up ${w + 1}/${options.warmup}`);
+  for (let r = 0; r < options.runs; r++) {
+    for (let i = 0; i < list.length; i++) {
+      const { seconds, cpu_s } = await once(i, `run ${r + 1}/${options.runs}`);
+      state[i]!.runs.push(seconds);
+      state[i]!.cpu_s += cpu_s;
+    }
+  }
+  return state.map((s) => {
+    const wall = s.runs.reduce((a, b) => a + b, 0);
+    return { timing: { median_s: median(s.runs), runs_s: s.runs, cpu_per_wall: wall > 0 ? s.cpu_s / wall : 0, peak_rss_mb: s.peak }, last: s.last };
+  }) as { [K in keyof T]: { timing: Timing; last: T[K] } };
+}
+
+/**
+ * x/y of each round: the two figures of a round ran one after the other, so the machine's state
+ * (its other load, another VM on the host) weighs on both; the median of these is the bench's ratio.
+ */
+export function perRound(x: Timing, y: Timing): number[] {
+  return x.runs_s.map((s, i) => s / y.runs_s[i]!);
 }
 
 export function median(values: number[]): number {
@@ -357,8 +402,8 @@ function benchLines(r: BenchResult): { rows: Array<[string, Timing]>; ratios: st
       [`(e) ${k} partitions ${r.options.concurrency} at a time, 1 thread each`, r.partitions_concurrent],
     ],
     ratios: [
-      `ratio analytic / hand-written query (a)/(b): ${r.ratio.toFixed(2)}x (goal <= 1.25x: ${r.ratio <= 1.25 ? 'met' : 'not met'})`,
-      `speedup ${k} partitions over 1, ${r.options.concurrency} at a time (c)/(e): ${r.speedup.toFixed(2)}x (goal >= 1.9x on 2 cores: ${r.speedup >= 1.9 ? 'met' : 'not met'})`,
+      `ratio analytic / hand-written query (a)/(b): ${r.ratio.toFixed(2)}x (goal <= 1.25x: ${r.ratio <= 1.25 ? 'met' : 'not met'}); by round: ${rounds(r.ratio_rounds)}`,
+      `speedup ${k} partitions over 1, ${r.options.concurrency} at a time (c)/(e): ${r.speedup.toFixed(2)}x (goal >= 1.9x on 2 cores: ${r.speedup >= 1.9 ? 'met' : 'not met'}); by round: ${rounds(r.speedup_rounds)}`,
       `${k} partitions' work over the whole day's (d)/(c): ${r.partitions_over_whole_day.toFixed(2)}x; quote files read per partition: ${r.quote_files_per_partition.join(', ')} of ${r.data.symbols}`,
     ],
     checks: [
@@ -366,6 +411,10 @@ function benchLines(r: BenchResult): { rows: Array<[string, Timing]>; ratios: st
       `check merged ${k} partitions = whole day, every TCA metric: ${check(r.check_partitions_vs_whole_day)}`,
     ],
   };
+}
+
+function rounds(ratios: number[]): string {
+  return ratios.map((x) => x.toFixed(2)).join(' ');
 }
 
 function dataLine(r: BenchResult): string {
@@ -382,7 +431,7 @@ export function formatBench(r: BenchResult): string {
   const width = Math.max(...rows.map(([label]) => label.length));
   const rssNote = r.machine.peak_rss_resettable ? '' : ' (process lifetime peak: cannot reset per phase here)';
   return [
-    `nightshift bench: ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.options.format}, median of ${r.options.runs} after ${r.options.warmup} warm-up(s)`,
+    `nightshift bench: ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.options.format}, median of ${r.options.runs} rounds after ${r.options.warmup} warm-up round(s)`,
     dataLine(r),
     `generation: ${s(r.generation.seconds)}, peak RSS ${mb(r.generation.peak_rss_mb)}`,
     '',
@@ -405,7 +454,7 @@ export function formatBenchMarkdown(r: BenchResult, measuredAt = new Date()): st
   const mb = (x: number): string => `${n(Math.round(x))} MB`;
   const { rows, ratios, checks } = benchLines(r);
   return [
-    `Measured ${measuredAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${r.machine.cpus} CPUs, Node ${r.machine.node}, ${r.options.format}, median of ${r.options.runs} after ${r.options.warmup} warm-up(s); load average ${loadAverage()} at the end.`,
+    `Measured ${measuredAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${r.machine.cpus} CPUs, Node ${r.machine.node}, ${r.options.format}, median of ${r.options.runs} rounds after ${r.options.warmup} warm-up round(s); load average ${loadAverage()} at the end.`,
     '',
     `${dataLine(r).replace(/^data: /, 'Data: ')}; generated in ${r.generation.seconds.toFixed(1)} s.`,
     '',

@@ -117,6 +117,22 @@ describe('nightshift tca', () => {
     expect(report).toEqual(JSON.parse(JSON.stringify(mergeTcaPartials([await runTca({ orders, fills, quotes, by: ['algo', 'desk', 'symbol'] })]))));
   });
 
+  it('--markout-seconds lists the horizons; a non-number or a repeated horizon exits 2 naming it', async () => {
+    const run = await nightshift(['tca', '--orders', orders, '--fills', fills, '--quotes', quotes, '--trades', trades, '--markout-seconds', '30,120']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as { markout_horizons_seconds: number[]; total: Record<string, unknown> };
+    expect(report.markout_horizons_seconds).toEqual([30, 120]);
+    expect(Object.keys(report.total).filter((k) => /_\d+s_bps$/.test(k)).sort()).toEqual(['price_impact_120s_bps', 'price_impact_30s_bps', 'realized_spread_120s_bps', 'realized_spread_30s_bps']);
+    expect(report).toEqual(JSON.parse(JSON.stringify(mergeTcaPartials([await runTca({ orders, fills, quotes, trades, markoutHorizonsSeconds: [30, 120] })]))));
+    const word = await nightshift(['tca', '--orders', orders, '--fills', fills, '--quotes', quotes, '--markout-seconds', '60,five']);
+    expect(word.code).toBe(2);
+    expect(oneLine(word)).toContain('--markout-seconds must list numbers of seconds, got "five"');
+    const twice = await nightshift(['tca', '--orders', orders, '--fills', fills, '--quotes', quotes, '--markout-seconds', '60,60']);
+    expect(twice.code).toBe(2);
+    expect(oneLine(twice)).toContain('markout horizons repeat: 60, 60');
+  });
+
   it('reads a table split over several files when its option is repeated: same report as the whole file', async () => {
     const [header, ...rows] = (await readFile(fills, 'utf8')).trimEnd().split('\n');
     const parts = [join(dir, 'fills-part-0.csv'), join(dir, 'fills-part-1.csv')];

@@ -49,7 +49,7 @@ async function landAndReport(date: string, seed: number): Promise<(typeof report
   return { reportId: report.reportId, document: report.document, headline: report.headline };
 }
 
-/** RFC 4180 fields of a CSV text (quoted fields may hold commas, quotes and line breaks). */
+/** RFC 4180 fields of a CSV text whose last line ends with a line break (quoted fields may hold commas, quotes and line breaks). */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
@@ -65,11 +65,12 @@ function parseCsv(text: string): string[][] {
     } else if (!quoted && c === ',') {
       row.push(field);
       field = '';
-    } else if (!quoted && c === '\r' && text[i + 1] === '\n') {
+    } else if (!quoted && (c === '\n' || (c === '\r' && text[i + 1] === '\n'))) {
+      // CRLF (RFC 4180, the section exports) or LF (DuckDB's CSV writer, the detail exports).
       rows.push([...row, field]);
       row = [];
       field = '';
-      i++;
+      if (c === '\r') i++;
     } else {
       field += c;
     }
@@ -181,6 +182,60 @@ describe('section exports', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("lists each partition's per-order and per-fill detail files and streams them as stored, or as CSV", async () => {
+    const { reportId, document } = reports[1]!;
+    const refs = (document.sections['tca'] as { detail: Array<{ partition: string; orders: string; fills: string }> }).detail;
+    expect(refs.map((r) => r.partition)).toEqual(['cash', 'program']);
+    const sections = await json<{ items: Array<{ section: string; detail: Array<{ partition: string; table: string; parquet: string; csv: string }> }> }>(`/reports/${reportId}/sections`);
+    const listed = sections.items.find((s) => s.section === 'tca')!.detail;
+    expect(listed.map((d) => `${d.partition}/${d.table}`)).toEqual(['cash/orders', 'cash/fills', 'program/orders', 'program/fills']);
+    const fills = listed.find((d) => d.partition === 'program' && d.table === 'fills')!;
+    expect(fills.parquet).toBe(`/reports/${reportId}/sections/tca/detail/program/fills?format=parquet`);
+
+    const parquet = await apiFetch(`${platform.apiUrl}${fills.parquet}`);
+    expect(parquet.status).toBe(200);
+    expect(parquet.headers.get('content-type')).toBe('application/vnd.apache.parquet');
+    expect(parquet.headers.get('content-disposition')).toBe(`attachment; filename="${reportId}-tca-program-fills.parquet"`);
+    const bytes = Buffer.from(await parquet.arrayBuffer());
+    const stored = refs.find((r) => r.partition === 'program')!.fills;
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(await platform.objects.get(stored)).digest('hex'));
+
+    const csv = await apiFetch(`${platform.apiUrl}${fills.csv}`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const [header, ...rows] = parseCsv(await csv.text());
+    const dir = await mkdtemp(join(tmpdir(), 'nightshift-detail-read-'));
+    try {
+      const file = join(dir, 'fills.parquet');
+      await writeFile(file, bytes);
+      const instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      try {
+        const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${file}') `);
+        expect(header).toEqual(reader.columnNames());
+        expect(header).toContain('fill_id');
+        expect(rows.length).toBe(reader.currentRowCount);
+        expect(rows.length).toBeGreaterThan(0);
+        const fillIds = reader.getRowObjectsJS().map((r) => r['fill_id']);
+        expect(rows.map((r) => r[header!.indexOf('fill_id')])).toEqual(fillIds);
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers 404 for a partition or table with no detail, naming the partitions', async () => {
+    const { reportId } = reports[1]!;
+    const res = await apiFetch(`${platform.apiUrl}/reports/${reportId}/sections/tca/detail/nope/orders`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { detail: string }).detail).toBe(`section tca of report ${reportId} has no orders detail for partition nope (its partitions: cash, program)`);
+    const table = await apiFetch(`${platform.apiUrl}/reports/${reportId}/sections/tca/detail/cash/quotes`);
+    expect(table.status).toBe(400);
   });
 
   it('answers 404 naming the known sections, or the known tables', async () => {

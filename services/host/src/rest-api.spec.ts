@@ -87,6 +87,12 @@ const SAMPLES: Record<RouteName, (w: World) => Sample[]> = {
     { path: `/reports/${w.reportId}/sections/nope`, status: 404 },
     { path: `/reports/${w.reportId}/sections/tca?format=xlsx`, status: 400 },
   ],
+  exportReportDetail: (w) => [
+    { path: `/reports/${w.reportId}/sections/tca/detail/${DESKS[0]}/fills` },
+    { path: `/reports/${w.reportId}/sections/tca/detail/${DESKS[0]}/orders?format=csv` },
+    { path: `/reports/${w.reportId}/sections/tca/detail/nope/orders`, status: 404 },
+    { path: `/reports/${w.reportId}/sections/tca/detail/${DESKS[0]}/quotes`, status: 400 },
+  ],
   listDatasets: () => [{ path: '/datasets' }, { path: '/datasets?dataset=executions&limit=1' }],
   getDataset: (w) => [{ path: `/datasets/${encodeURIComponent(w.datasetId)}` }, { path: `/datasets/${encodeURIComponent('executions@2020-01-01#v1')}`, status: 404 }],
   getLanding: (w) => [{ path: `/landings/${w.landingId}` }, { path: '/landings/never-landed', status: 404 }],

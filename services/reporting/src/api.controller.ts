@@ -133,6 +133,15 @@ export class ApiController {
     return file.body;
   }
 
+  @Get('reports/:id/sections/:section/detail/:partition/:table')
+  async exportReportDetail(@Caller() caller: Principal, @Param() params: unknown, @Query() query: unknown, @Res({ passthrough: true }) reply: LocationReply) {
+    const { params: p, query: q } = parseInput(ROUTES.exportReportDetail, { params, query });
+    const file = await this.exports.detail(caller, p.id, p.section, p.partition, p.table, q.format);
+    reply.header('content-type', file.contentType);
+    reply.header('content-disposition', `attachment; filename="${file.filename}"`);
+    return file.body;
+  }
+
   @Get('pipelines')
   listPipelines(@Caller() caller: Principal, @Query() query: unknown) {
     return this.api.listPipelines(caller, parseInput(ROUTES.listPipelines, { query }).query);

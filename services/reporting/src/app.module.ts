@@ -136,7 +136,11 @@ export class ReportingModule {
               ...(config.traceFile !== undefined && config.otlpEndpoint === undefined ? { traces: { read: (traceId: string) => readTrace(config.traceFile!, traceId) } } : {}),
             }),
         },
-        { provide: ReportExports, inject: [PlatformApi, PIPELINES], useFactory: (api: PlatformApi, pipelines: PipelineDefinition[]) => new ReportExports(api, pipelines) },
+        {
+          provide: ReportExports,
+          inject: [PlatformApi, PIPELINES, OBJECT_STORE],
+          useFactory: (api: PlatformApi, pipelines: PipelineDefinition[], objects: ObjectStore) => new ReportExports(api, pipelines, objects),
+        },
         // Reads the API keys file at boot: a missing or invalid file stops the start, naming it.
         { provide: AUTHENTICATOR, useFactory: () => BearerAuthenticator.create(config) },
         { provide: REPORT_SECTIONS, useValue: [EXECUTION_SECTION, TCA_SECTION, RISK_SECTION, BACKTEST_SECTION, PERFORMANCE_SECTION] satisfies ReportSection[] },

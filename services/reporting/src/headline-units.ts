@@ -41,6 +41,8 @@ export const HEADLINE_UNITS: Readonly<Record<string, HeadlineUnit>> = {
   interval_vwap_slippage_bps: bps,
   implementation_shortfall_bps: bps,
   commission_bps: bps,
+  rpm: fraction,
+  price_improvement_bps: bps,
   // Execution report
   fill_rate_qty: fraction,
   cancelled_orders: count('order'),

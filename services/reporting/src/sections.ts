@@ -25,6 +25,9 @@ export const TCA_SECTION: ReportSection = {
       interval_vwap_slippage_bps: round(r.total.interval_vwap_slippage_bps),
       implementation_shortfall_bps: round(r.total.implementation_shortfall_bps),
       commission_bps: round(r.total.commission_bps),
+      // Benefits, not costs: RPM above 0.5 beat the average share of the interval's volume; price improvement > 0 was inside the far quote.
+      rpm: round(r.total.rpm, 4),
+      price_improvement_bps: round(r.total.price_improvement_bps),
     };
   },
 };

@@ -1,5 +1,6 @@
 import { computeMetrics, runBacktest, runExecutionReport, runRisk, runTca, type PerformanceMetrics } from '@nightshift/analytics';
 import { parseAnalyticOptions, type ManifestEntry, type PerformanceOptions, type PerformancePeriod } from '@nightshift/jobs-domain';
+import type { DatasetTable } from '@nightshift/contracts';
 import { WorkerUsageError } from './errors.js';
 
 /**
@@ -72,6 +73,19 @@ function returnSeries(entry: ManifestEntry, uri: (key: string) => string): { ret
 
 /** Roll-up dimensions of the per-desk TCA and execution partials; reporting merges them over desks. */
 const ROLL_UPS = ['broker', 'venue', 'algo', 'desk', 'symbol'] as const;
+
+/**
+ * The input tables each analytic reads: a partition's other inputs (a landing holds every table of
+ * the day) are neither fetched nor handed to it. The execution report reads no quotes, so its
+ * children do not download the day's quote files.
+ */
+export const TABLES_READ: Readonly<Record<keyof typeof ANALYTICS, readonly DatasetTable[]>> = {
+  tca: ['orders', 'fills', 'quotes', 'trades'],
+  'execution-report': ['orders', 'fills'],
+  risk: ['prices', 'orders', 'fills'],
+  performance: ['returns'],
+  backtest: ['prices'],
+};
 
 /** The analytics a worker can run, by the name pipelines use in `step.analytic`. */
 export const ANALYTICS: Readonly<Record<string, Analytic>> = {

@@ -95,9 +95,19 @@ describe('stagePartitionInputs', () => {
     }
   });
 
-  it('stages every input, unchanged, for an analytic that does not read market data by order symbol', async () => {
+  it('stages only the tables an analytic reads: the execution report fetches no quote or trade file', async () => {
     const scratch = await mkdtemp(join(root, 'scratch-'));
     const { entry, paths } = await stagePartitionInputs(store, 'execution-report', entries[0]!, scratch);
+    expect(await filesUnder(scratch)).toEqual(deskFiles('EQ1'));
+    expect([...paths.keys()].sort()).toEqual(deskFiles('EQ1'));
+    expect(entry.inputs).toEqual({ orders: entries[0]!.inputs.orders, fills: entries[0]!.inputs.fills });
+    expect(entry.sharedInputs).toEqual({});
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('stages every input, unchanged, for an analytic it does not know', async () => {
+    const scratch = await mkdtemp(join(root, 'scratch-'));
+    const { entry, paths } = await stagePartitionInputs(store, 'custom', entries[0]!, scratch);
     expect(entry).toBe(entries[0]);
     expect([...paths.keys()].sort()).toEqual([...deskFiles('EQ1'), ...symbolFiles(['SYM001', 'SYM002', 'SYM003', 'SYM004'])].sort());
     await rm(scratch, { recursive: true, force: true });

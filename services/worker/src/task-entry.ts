@@ -1,6 +1,8 @@
 import { filesOfSymbols, symbolOfFile, tableSymbols } from '@nightshift/analytics';
+import type { DatasetTable } from '@nightshift/contracts';
 import type { ManifestEntry, StepManifest } from '@nightshift/jobs-domain';
 import type { ObjectStore } from '@nightshift/storage-domain';
+import { TABLES_READ } from './analytics-registry.js';
 import type { WorkerConfig } from './config.js';
 import { WorkerUsageError } from './errors.js';
 
@@ -55,7 +57,8 @@ const SYMBOL_TABLES = ['quotes', 'trades'] as const;
  * trades landed one file per symbol, the orders are staged first, their symbols read, and only the
  * quote and trade files of those symbols (and any file of several symbols) are staged and left in
  * the entry: a desk reads its own symbols' market data, not the whole day's, and in the AWS mode
- * fetches nothing else. Otherwise every input is staged and the entry is unchanged.
+ * fetches nothing else. Before that, tables the analytic does not read (`TABLES_READ`) are dropped
+ * from the entry, so they are not fetched either. An unknown analytic gets every input.
  */
 export async function stagePartitionInputs(
   objects: ObjectStore,
@@ -63,6 +66,7 @@ export async function stagePartitionInputs(
   entry: ManifestEntry,
   scratchDir: string,
 ): Promise<{ entry: ManifestEntry; paths: Map<string, string> }> {
+  entry = onlyTablesRead(analytic, entry);
   const orderKeys = entry.inputs.orders ?? [];
   const splitBySymbol = SYMBOL_TABLES.some((t) => (entry.inputs[t] ?? []).some((key) => symbolOfFile(key) !== undefined));
   // Without orders there is nothing to narrow by: the analytic says what is missing.
@@ -82,6 +86,16 @@ export async function stagePartitionInputs(
   const rest = inputKeys(narrowed).filter((key) => !paths.has(key));
   for (const [key, path] of await stageInputs(objects, rest, scratchDir)) paths.set(key, path);
   return { entry: narrowed, paths };
+}
+
+/** The entry with only the input tables `analytic` reads (the same entry for an analytic not in TABLES_READ). */
+function onlyTablesRead(analytic: string, entry: ManifestEntry): ManifestEntry {
+  const read = Object.hasOwn(TABLES_READ, analytic) ? TABLES_READ[analytic as keyof typeof TABLES_READ] : undefined;
+  const unread = (inputs: ManifestEntry['inputs']) => Object.keys(inputs).some((table) => !read!.includes(table as DatasetTable));
+  if (!read || (!unread(entry.inputs) && !unread(entry.sharedInputs))) return entry;
+  const keep = (inputs: ManifestEntry['inputs']): ManifestEntry['inputs'] =>
+    Object.fromEntries(Object.entries(inputs).filter(([table]) => read.includes(table as DatasetTable)));
+  return { ...entry, inputs: keep(entry.inputs), sharedInputs: keep(entry.sharedInputs) };
 }
 
 /**

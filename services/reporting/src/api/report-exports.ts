@@ -1,8 +1,11 @@
+import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { sqlIdent, sqlString, withDuckDb } from '@nightshift/analytics';
 import type { PipelineDefinition } from '@nightshift/jobs-domain';
+import type { ObjectStore } from '@nightshift/storage-domain';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { sectionKind } from '../graphql/report-sections.js';
@@ -34,6 +37,19 @@ export const exportQuerySchema = z
   })
   .strict();
 
+/** The detail files a TCA partition publishes beside its result: one row per order, one per effective fill. */
+export const DETAIL_TABLES = ['orders', 'fills'] as const;
+export type DetailTable = (typeof DETAIL_TABLES)[number];
+
+const detailParams = sectionParams.extend({
+  partition: z.string().min(1).max(256).describe('The partition (a desk) whose detail it is, as `GET /reports/{id}/sections` lists it'),
+  table: z.enum(DETAIL_TABLES).describe('`orders` (one row per order) or `fills` (one row per effective fill)'),
+});
+
+export const detailQuerySchema = z
+  .object({ format: z.enum(EXPORT_FORMATS).default('parquet').describe('`parquet` (the stored file, as written) or `csv`.') })
+  .strict();
+
 export const reportSectionsSchema = z
   .object({
     items: z.array(
@@ -49,6 +65,16 @@ export const reportSectionsSchema = z
             parquet: z.string().describe('The API path of the table as Parquet.'),
           }),
         ),
+        detail: z
+          .array(
+            z.object({
+              partition: z.string(),
+              table: z.enum(DETAIL_TABLES),
+              parquet: z.string().describe('The API path of the file as stored (Parquet).'),
+              csv: z.string().describe('The API path of the file as CSV.'),
+            }),
+          )
+          .describe("Per-order and per-fill detail files of the section's partitions (TCA); empty when none was published."),
       }),
     ),
   })
@@ -81,13 +107,34 @@ export const REPORT_EXPORT_ROUTES = {
     success: { status: 200, description: 'The table', contentType: [CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE] },
     errors: [404],
   },
+  exportReportDetail: {
+    operationId: 'exportReportDetail',
+    method: 'GET',
+    path: '/reports/:id/sections/:section/detail/:partition/:table',
+    summary: "A partition's per-order or per-fill detail of a report's section, as Parquet or CSV",
+    description:
+      "The TCA worker writes, beside each partition's result, one row per order (its sums and ratios: slippage, shortfall, RPM, ...) and one per effective fill (its benchmarks and the quote at the fill and at each markout horizon). `parquet` streams the stored file as written; `csv` converts it. 404 for a report the caller cannot see, a section it does not have, or a partition or table with no detail (the known ones named).",
+    tag: 'reports',
+    role: 'viewer',
+    params: detailParams,
+    query: detailQuerySchema,
+    success: { status: 200, description: 'The file', contentType: [PARQUET_MEDIA_TYPE, CSV_MEDIA_TYPE] },
+    errors: [404],
+  },
 } as const satisfies Record<string, ApiRoute>;
 
-/** An exported table: its bytes, media type and file name. */
+/** An exported table: its bytes (or a stream of them), media type and file name. */
 export interface ExportedTable {
-  body: string | Buffer;
+  body: string | Buffer | Readable;
   contentType: string;
   filename: string;
+}
+
+/** A detail file a section lists: its partition, table and object key. */
+export interface DetailFile {
+  partition: string;
+  table: DetailTable;
+  key: string;
 }
 
 /**
@@ -99,6 +146,7 @@ export class ReportExports {
   constructor(
     private readonly api: Pick<PlatformApi, 'getReport'>,
     private readonly pipelines: readonly PipelineDefinition[],
+    private readonly objects: Pick<ObjectStore, 'localFile'>,
   ) {}
 
   async sections(caller: Principal, reportId: string): Promise<z.output<typeof reportSectionsSchema>> {
@@ -112,8 +160,46 @@ export class ReportExports {
           const path = `${base}/${encodeURIComponent(section)}?table=${encodeURIComponent(t.name)}`;
           return { name: t.name, rows: t.rows.length, columns: t.columns, csv: `${path}&format=csv`, parquet: `${path}&format=parquet` };
         }),
+        detail: detailFiles(report.runId, data).map((d) => {
+          const path = `${base}/${encodeURIComponent(section)}/detail/${encodeURIComponent(d.partition)}/${d.table}`;
+          return { partition: d.partition, table: d.table, parquet: `${path}?format=parquet`, csv: `${path}?format=csv` };
+        }),
       })),
     };
+  }
+
+  /**
+   * A partition's detail file, streamed: the stored Parquet as it is, or converted to CSV by DuckDB
+   * in a scratch directory that is removed once the answer is sent (or abandoned).
+   */
+  async detail(caller: Principal, reportId: string, section: string, partition: string, table: DetailTable, format: ExportFormat): Promise<ExportedTable> {
+    const report = await this.api.getReport(caller, reportId);
+    const sections = sectionsOf(report.document);
+    if (!Object.hasOwn(sections, section)) throw notFound(`report ${reportId} has no section ${section} (its sections: ${Object.keys(sections).join(', ') || 'none'})`);
+    const files = detailFiles(report.runId, sections[section]);
+    if (files.length === 0) throw notFound(`section ${section} of report ${reportId} has no detail files`);
+    const file = files.find((f) => f.partition === partition && f.table === table);
+    if (!file) {
+      const partitions = [...new Set(files.map((f) => f.partition))];
+      throw notFound(`section ${section} of report ${reportId} has no ${table} detail for partition ${partition} (its partitions: ${partitions.join(', ')})`);
+    }
+    const filename = `${reportId}-${section}-${partition}-${table}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    const scratch = await mkdtemp(join(tmpdir(), 'nightshift-detail-'));
+    try {
+      const parquet = await this.objects.localFile(file.key, scratch);
+      let path = parquet;
+      if (format === 'csv') {
+        // The stored key has `partition=<p>/` in it: no column from the path, only the file's own.
+        path = join(scratch, 'detail.csv');
+        await withDuckDb((db) => db.exec(`COPY (SELECT * FROM read_parquet(${sqlString(parquet)}, hive_partitioning = false)) TO ${sqlString(path)} (FORMAT csv, HEADER true)`), { threads: 1 });
+      }
+      const body = createReadStream(path);
+      body.once('close', () => void rm(scratch, { recursive: true, force: true }));
+      return { body, contentType: format === 'csv' ? `${CSV_MEDIA_TYPE}; charset=utf-8; header=present` : PARQUET_MEDIA_TYPE, filename };
+    } catch (error) {
+      await rm(scratch, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   async export(caller: Principal, reportId: string, section: string, query: { format: ExportFormat; table?: string | undefined }): Promise<ExportedTable> {
@@ -141,6 +227,28 @@ export class ReportExports {
   private kind(pipeline: string, step: string, data: unknown): string {
     return sectionKind(this.analytic(pipeline, step), data);
   }
+}
+
+/**
+ * The detail files a section's data lists (`detail: [{ partition, orders, fills }]`, as the TCA
+ * worker's partials carry them), only those under the report's own run: the keys come from the
+ * worker's result, and this route must not serve another run's (or tenant's) objects.
+ */
+export function detailFiles(runId: string, data: unknown): DetailFile[] {
+  const refs = typeof data === 'object' && data !== null ? (data as { detail?: unknown }).detail : undefined;
+  if (!Array.isArray(refs)) return [];
+  const prefix = `runs/${runId}/`;
+  const out: DetailFile[] = [];
+  for (const ref of refs as unknown[]) {
+    if (typeof ref !== 'object' || ref === null) continue;
+    const { partition } = ref as { partition?: unknown };
+    if (typeof partition !== 'string') continue;
+    for (const table of DETAIL_TABLES) {
+      const key = (ref as Record<string, unknown>)[table];
+      if (typeof key === 'string' && key.startsWith(prefix)) out.push({ partition, table, key });
+    }
+  }
+  return out;
 }
 
 function sectionsOf(document: unknown): Record<string, unknown> {

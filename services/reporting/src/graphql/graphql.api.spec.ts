@@ -98,11 +98,25 @@ async function seed(): Promise<void> {
       sections: {
         tca: {
           markout_seconds: 60,
-          total: tcaMetrics({ arrival_slippage_bps: 2.5 }),
+          markout_horizons_seconds: [60, 300],
+          total: tcaMetrics({ arrival_slippage_bps: 2.5, rpm: 0.55, price_improvement_bps: 0.4, realized_spread_60s_bps: 1.25, price_impact_60s_bps: 0.75, realized_spread_300s_bps: 1.5, price_impact_300s_bps: null }),
           by: { broker: [{ key: 'BRKA', ...tcaMetrics({ arrival_slippage_bps: 1.5 }) }, { key: 'BRKB', ...tcaMetrics({ arrival_slippage_bps: 3.5 }) }], venue: [{ key: 'XNYS', ...tcaMetrics() }] },
         },
       },
       headline: report.headline,
+      currency: 'EUR',
+      headlineUnits: { orders: { kind: 'count', of: 'order' }, owner: { kind: 'text' } },
+      headlineText: { orders: '10 orders', owner: t },
+      provenance: {
+        dataset: { datasetId: version.datasetId, version: 1, files: [{ table: 'orders', key: `landing/${t}/orders.csv`, desk: 'EQ', rows: 10, bytes: 512, checksum: 'ab'.repeat(32) }] },
+        pipeline: { name: 'nightly-tca', definitionHash: `sha256:${'cd'.repeat(32)}` },
+        run: { runId: live.runId, attempt: 1, startedAt: at(1), finishedAt: at(19) },
+        codeVersion: '1.2.3+abcdef0',
+      },
+      previous: {
+        reportId: `${reportOf(t)}-before`, runId: `${live.runId}-before`, businessDate: '2024-05-01', publishedAt: at(5), headline: { orders: 8, owner: t },
+        changes: { orders: { previous: 8, current: 10, absolute: 2, relative: 0.25, text: '+2 orders (+25.0 %)' } },
+      },
     };
     await r.objects.put(report.key, JSON.stringify(document));
     await r.store.putReport(report);
@@ -267,6 +281,48 @@ describe('GraphQL queries of two tenants', () => {
     expectProblem(foreign.errors, 'NOT_FOUND', 404);
     const byForeignRun = await r.gql<{ reports: unknown }>(`{ reports(runId: "${liveRun('globex')}") { edges { node { reportId } } } }`, { token: r.keys.acme.viewer });
     expect(ids(byForeignRun.data!.reports, 'reportId')).toEqual([]);
+  });
+
+  it('reads the figures with units and day-over-day changes, the currency, provenance and previous report; TCA markouts per horizon', async () => {
+    const query = `query ($id: ID!) { report(id: $id) {
+      currency
+      figures { name value text unit currency display change { previous current absolute relative text } }
+      provenance { datasetId datasetVersion files { table key desk rows bytes checksum } pipelineDefinitionHash runId attempt codeVersion }
+      previous { reportId businessDate }
+      sections { ... on TcaSection { markoutHorizonsSeconds total { rpm priceImprovementBps markouts { horizonSeconds realizedSpreadBps priceImpactBps } } } }
+    } }`;
+    const own = await r.gql<{ report: Record<string, unknown> }>(query, { token: r.keys.acme.viewer, variables: { id: reportOf('acme') } });
+    expect(own.errors).toBeUndefined();
+    expect(own.data!.report).toEqual({
+      currency: 'EUR',
+      figures: [
+        { name: 'orders', value: 10, text: null, unit: 'count', currency: null, display: '10 orders', change: { previous: 8, current: 10, absolute: 2, relative: 0.25, text: '+2 orders (+25.0 %)' } },
+        { name: 'owner', value: null, text: 'acme', unit: 'text', currency: null, display: 'acme', change: null },
+      ],
+      provenance: {
+        datasetId: expect.any(String) as string,
+        datasetVersion: 1,
+        files: [{ table: 'orders', key: 'landing/acme/orders.csv', desk: 'EQ', rows: 10, bytes: 512, checksum: 'ab'.repeat(32) }],
+        pipelineDefinitionHash: `sha256:${'cd'.repeat(32)}`,
+        runId: liveRun('acme'),
+        attempt: 1,
+        codeVersion: '1.2.3+abcdef0',
+      },
+      previous: { reportId: `${reportOf('acme')}-before`, businessDate: '2024-05-01' },
+      sections: [
+        {
+          markoutHorizonsSeconds: [60, 300],
+          total: {
+            rpm: 0.55,
+            priceImprovementBps: 0.4,
+            markouts: [
+              { horizonSeconds: 60, realizedSpreadBps: 1.25, priceImpactBps: 0.75 },
+              { horizonSeconds: 300, realizedSpreadBps: 1.5, priceImpactBps: null },
+            ],
+          },
+        },
+      ],
+    });
   });
 
   it('describes the pipelines to every tenant alike; an unknown one is NOT_FOUND naming the known ones', async () => {

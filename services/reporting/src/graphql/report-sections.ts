@@ -45,14 +45,26 @@ function kindByShape(data: unknown): SectionKind {
 }
 
 /** Roll-ups (`by: { broker: [...], venue: [...] }`) as `[{ dimension, groups: [{ key, metrics }] }]`. */
-function rollups(by: unknown): Array<{ dimension: string; groups: Array<{ key: string | null; metrics: unknown }> }> {
+function rollups(by: unknown, metrics: (group: Record<string, unknown>) => unknown = camelKeys): Array<{ dimension: string; groups: Array<{ key: string | null; metrics: unknown }> }> {
   if (!isObject(by)) return [];
   return Object.entries(by)
     .filter((entry): entry is [string, unknown[]] => Array.isArray(entry[1]))
     .map(([dimension, groups]) => ({
       dimension,
-      groups: groups.filter(isObject).map((g) => ({ key: typeof g['key'] === 'string' ? g['key'] : null, metrics: camelKeys(g) })),
+      groups: groups.filter(isObject).map((g) => ({ key: typeof g['key'] === 'string' ? g['key'] : null, metrics: metrics(g) })),
     }));
+}
+
+/** TCA figures with each markout horizon's `realized_spread_<h>s_bps` / `price_impact_<h>s_bps` as `markouts`, in `horizons` order. */
+function tcaMetrics(horizons: readonly number[]): (value: unknown) => Record<string, unknown> {
+  return (value) => {
+    const figures = isObject(value) ? value : {};
+    const figure = (key: string): number | null => (typeof figures[key] === 'number' ? figures[key] : null);
+    return {
+      ...camelKeys(figures),
+      markouts: horizons.map((h) => ({ horizonSeconds: h, realizedSpreadBps: figure(`realized_spread_${h}s_bps`), priceImpactBps: figure(`price_impact_${h}s_bps`) })),
+    };
+  };
 }
 
 function riskFigures(value: unknown): Record<string, unknown> {
@@ -65,7 +77,12 @@ function typed(kind: SectionKind, step: string, analytic: string | null, data: u
   switch (kind) {
     case 'tca':
       if (!isObject(data) || !isObject(data['total'])) return undefined;
-      return { kind, ...base, markoutSeconds: data['markout_seconds'], total: camelKeys(data['total']), rollups: rollups(data['by']) };
+    {
+      // Reports before several horizons carry only markout_seconds (and no per-horizon keys).
+      const horizons = Array.isArray(data['markout_horizons_seconds']) ? data['markout_horizons_seconds'].filter((h): h is number => typeof h === 'number') : [];
+      const metrics = tcaMetrics(horizons);
+      return { kind, ...base, markoutSeconds: data['markout_seconds'], markoutHorizonsSeconds: horizons, total: metrics(data['total']), rollups: rollups(data['by'], metrics) };
+    }
     case 'execution':
       if (!isObject(data) || !isObject(data['total'])) return undefined;
       return { kind, ...base, total: camelKeys(data['total']), rollups: rollups(data['by']) };

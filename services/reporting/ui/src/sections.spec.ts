@@ -24,6 +24,18 @@ describe('report sections as charts', () => {
     expect(view!.charts[1]!.datasets[1]!.data).toEqual([null]);
   });
 
+  it("compares brokers by RPM in percent, leaving out brokers without one", () => {
+    const tca = {
+      markout_seconds: 60,
+      total: {},
+      by: { broker: [{ key: 'BRKA', rpm: 0.5523 }, { key: 'BRKB', rpm: 0.41 }, { key: 'BRKC', rpm: null }] },
+    };
+    const [view] = sectionViews({ tca });
+    const rpm = view!.charts.find((c) => c.title === 'Broker performance: RPM')!;
+    expect(rpm.labels).toEqual(['BRKA', 'BRKB']);
+    expect(rpm.datasets[0]!.data).toEqual([55.23, 41]);
+  });
+
   it('draws fill rates in percent only for roll-ups that have them, and order outcomes', () => {
     const execution = {
       total: { fill_rate_qty: 0.9, filled_orders: 8, partially_filled_orders: 1, cancelled_orders: 1, rejected_orders: 0 },

@@ -60,7 +60,7 @@ function tcaCharts(section: Obj): ChartSpec[] {
     ['commission_bps', 'commission'],
     ['fees_bps', 'fees'],
   ];
-  return DIMENSIONS.filter((d) => groups(section, d).length > 0).map((d) => {
+  const charts: ChartSpec[] = DIMENSIONS.filter((d) => groups(section, d).length > 0).map((d) => {
     const rows = groups(section, d);
     return {
       title: `TCA cost by ${d}`,
@@ -69,6 +69,21 @@ function tcaCharts(section: Obj): ChartSpec[] {
       datasets: metrics.map(([key, label]) => ({ label, data: rows.map((r) => num(r[key])) })),
     };
   });
+  // How a desk compares brokers: Kissell's RPM (share of the interval's volume traded at a worse price) and price improvement.
+  const brokers = groups(section, 'broker').filter((r) => num(r['rpm']) !== null);
+  if (brokers.length > 0) {
+    charts.push({
+      title: 'Broker performance: RPM',
+      unit: '% of interval volume at a worse price (above 50 = better than average)',
+      labels: brokers.map((r) => String(r['key'])),
+      datasets: [{ label: 'RPM', data: brokers.map((r) => percent(num(r['rpm']))) }],
+    });
+  }
+  return charts;
+}
+
+function percent(fraction: number | null): number | null {
+  return fraction === null ? null : Math.round(fraction * 1e4) / 100;
 }
 
 function executionCharts(section: Obj): ChartSpec[] {

@@ -10,7 +10,10 @@ import { COST } from '../limits.js';
 import { RequestLoaders } from '../loaders.js';
 import { headlineFigures, reportSections, type SectionValue } from '../report-sections.js';
 import { JSONScalar } from '../types/json.scalar.js';
-import { HeadlineFigure, ReportConnection, ReportSection, ReportType, TcaDimension, TcaRollup, TcaSection, ExecutionRollup, ExecutionSection } from '../types/report.types.js';
+import type { ReportDocument } from '../../publish-report.js';
+import {
+  HeadlineFigure, PreviousReport, ReportConnection, ReportFigure, ReportProvenanceType, ReportSection, ReportType, TcaDimension, TcaRollup, TcaSection, ExecutionRollup, ExecutionSection,
+} from '../types/report.types.js';
 
 /** REST's page bound of `GET /reports`. */
 export const MAX_REPORTS_PAGE = 500;
@@ -59,16 +62,70 @@ export class ReportsResolver {
   @ResolveField(() => JSONScalar, { description: 'The report document as published: every section untyped, with its partitions and task counts.' })
   @Extensions(OBJECT_READ)
   document(@Parent() report: ReportValue, @Context() context: GraphQLContext): Promise<unknown> | unknown {
-    return 'document' in report ? report.document : RequestLoaders.of(context, this.api).document(report);
+    return this.documentOf(report, context);
   }
 
   @ResolveField(() => [ReportSection], { description: "One typed section per step (by its analytic): TCA, execution report, risk, performance, backtest; others untyped." })
   @Extensions(OBJECT_READ)
   async sections(@Parent() report: ReportValue, @Context() context: GraphQLContext): Promise<SectionValue[]> {
-    const document = 'document' in report ? report.document : await RequestLoaders.of(context, this.api).document(report);
+    const document = await this.documentOf(report, context);
     const pipeline = this.api.pipelineDefinition(report.pipeline);
     return reportSections(document, (step) => pipeline?.steps.find((s) => s.name === step)?.analytic);
   }
+
+  @ResolveField(() => String, { nullable: true, description: 'ISO 4217 code of every money figure of the report (null for a report published before reports named it)' })
+  @Extensions(OBJECT_READ)
+  async currency(@Parent() report: ReportValue, @Context() context: GraphQLContext): Promise<string | null> {
+    return reportParts(await this.documentOf(report, context)).currency ?? null;
+  }
+
+  @ResolveField(() => [ReportFigure], { description: "The headline figures with their units, as people read them, and each one's change since the previous business date." })
+  @Extensions(OBJECT_READ)
+  async figures(@Parent() report: ReportValue, @Context() context: GraphQLContext): Promise<ReportFigure[]> {
+    const doc = reportParts(await this.documentOf(report, context));
+    return headlineFigures(doc.headline ?? report.headline).map((figure) => {
+      const unit = doc.headlineUnits?.[figure.name];
+      return {
+        ...figure,
+        unit: unit?.kind ?? (figure.value !== null ? 'number' : 'text'),
+        currency: unit?.kind === 'currency' ? (unit.currency ?? doc.currency ?? null) : null,
+        display: doc.headlineText?.[figure.name] ?? String(figure.value ?? figure.text ?? ''),
+        change: doc.previous?.changes[figure.name] ?? null,
+      };
+    });
+  }
+
+  @ResolveField(() => ReportProvenanceType, { nullable: true, description: 'What the report was computed from and by (null for a report published before reports carried it)' })
+  @Extensions(OBJECT_READ)
+  async provenance(@Parent() report: ReportValue, @Context() context: GraphQLContext): Promise<ReportProvenanceType | null> {
+    const p = reportParts(await this.documentOf(report, context)).provenance;
+    if (!p) return null;
+    return {
+      datasetId: p.dataset.datasetId,
+      datasetVersion: p.dataset.version ?? null,
+      files: p.dataset.files.map((f) => ({ table: f.table, key: f.key, desk: f.desk ?? null, rows: f.rows ?? null, bytes: f.bytes ?? null, checksum: f.checksum })),
+      pipelineDefinitionHash: p.pipeline.definitionHash ?? null,
+      runId: p.run.runId,
+      attempt: p.run.attempt,
+      codeVersion: p.codeVersion,
+    };
+  }
+
+  @ResolveField(() => PreviousReport, { nullable: true, description: "The same pipeline's (and tenant's) report of the latest earlier business date; null when there is none" })
+  @Extensions(OBJECT_READ)
+  async previous(@Parent() report: ReportValue, @Context() context: GraphQLContext): Promise<PreviousReport | null> {
+    const previous = reportParts(await this.documentOf(report, context)).previous;
+    return previous ? { reportId: previous.reportId, runId: previous.runId, businessDate: previous.businessDate, publishedAt: previous.publishedAt } : null;
+  }
+
+  private documentOf(report: ReportValue, context: GraphQLContext): Promise<unknown> | unknown {
+    return 'document' in report ? report.document : RequestLoaders.of(context, this.api).document(report);
+  }
+}
+
+/** The parts of a report document these fields read; a report published before one existed lacks it. */
+function reportParts(document: unknown): Partial<Pick<ReportDocument, 'currency' | 'headline' | 'headlineUnits' | 'headlineText' | 'provenance' | 'previous'>> {
+  return typeof document === 'object' && document !== null ? (document as Partial<ReportDocument>) : {};
 }
 
 /** The roll-ups of the TCA and execution sections, all or one dimension's. */

@@ -7,6 +7,18 @@ import { Field, Float, ObjectType } from '@nestjs/graphql';
  * it is added here.
  */
 
+@ObjectType('TcaMarkout', { description: 'Realized spread and price impact measured at one markout horizon after each fill (bps, positive = cost).' })
+export class TcaMarkout {
+  @Field(() => Float)
+  horizonSeconds!: number;
+
+  @Field(() => Float, { nullable: true })
+  realizedSpreadBps?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  priceImpactBps?: number | null;
+}
+
 @ObjectType('TcaMetrics', { description: 'TCA ratios of one group: bps are positive when they are a cost; null when the base is zero.' })
 export class TcaMetrics {
   @Field(() => Float)
@@ -80,6 +92,24 @@ export class TcaMetrics {
 
   @Field(() => Float, { nullable: true })
   participationRate?: number | null;
+
+  @Field(() => Float, { nullable: true, description: "Kissell's Relative Performance Measure (0-1; above 0.5 = better than the average share traded in the interval), market-volume-weighted over orders" })
+  rpm?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'vs the far side of the prevailing quote, bps of the far price; positive = improved' })
+  priceImprovementBps?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Share of quoted fills inside the far side' })
+  improvedFillShare?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Share of quoted fills at the far side' })
+  atQuoteFillShare?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Share of quoted fills outside the far side' })
+  outsideQuoteFillShare?: number | null;
+
+  @Field(() => [TcaMarkout], { description: 'Realized spread and price impact at each markout horizon, in the order the report lists them' })
+  markouts!: TcaMarkout[];
 }
 
 @ObjectType('ExecutionMetrics', { description: 'Execution report figures of one group: order outcomes, fill rates, invariant checks.' })

@@ -67,8 +67,11 @@ export class TcaSection implements ReportSection {
   step!: string;
   analytic?: string | null;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'The first markout horizon: the one realizedSpreadBps and priceImpactBps are at' })
   markoutSeconds!: number;
+
+  @Field(() => [Float], { description: 'Every markout horizon of `markouts`, seconds' })
+  markoutHorizonsSeconds!: number[];
 
   @Field(() => TcaMetrics)
   total!: TcaMetrics;
@@ -234,6 +237,108 @@ const SECTION_TYPES: Record<SectionKind, string> = {
   backtest: 'BacktestSection',
   untyped: 'UntypedSection',
 };
+
+@ObjectType('HeadlineChange', { description: "A headline figure's change against the previous business date's report." })
+export class HeadlineChangeType {
+  @Field(() => Float)
+  previous!: number;
+
+  @Field(() => Float)
+  current!: number;
+
+  @Field(() => Float, { description: 'current - previous' })
+  absolute!: number;
+
+  @Field(() => Float, { nullable: true, description: 'absolute / |previous|; null when previous is 0' })
+  relative?: number | null;
+
+  @Field({ description: "For people, in the figure's unit: `+1.22 bps (+16.5 %)`" })
+  text!: string;
+}
+
+@ObjectType('ReportFigure', { description: 'A headline figure with its unit, as people read it, and its change since the previous business date.' })
+export class ReportFigure {
+  @Field()
+  name!: string;
+
+  @Field(() => Float, { nullable: true })
+  value?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'A figure that is a text (best_parameters)' })
+  text?: string | null;
+
+  @Field({ description: 'bps, fraction, currency, count, ratio or text' })
+  unit!: string;
+
+  @Field(() => String, { nullable: true, description: 'ISO 4217 code of a currency figure' })
+  currency?: string | null;
+
+  @Field({ description: 'The figure with its unit: `8.63 bps`, `92.60 %`, `176,614,486 USD`' })
+  display!: string;
+
+  @Field(() => HeadlineChangeType, { nullable: true, description: 'null without a previous report, or when either figure is not a number' })
+  change?: HeadlineChangeType | null;
+}
+
+@ObjectType('ProvenanceFile', { description: 'An input file of the dataset version a report read.' })
+export class ProvenanceFile {
+  @Field()
+  table!: string;
+
+  @Field()
+  key!: string;
+
+  @Field(() => String, { nullable: true })
+  desk?: string | null;
+
+  @Field(() => Float, { nullable: true })
+  rows?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  bytes?: number | null;
+
+  @Field({ description: 'sha256 of the stored bytes, hex' })
+  checksum!: string;
+}
+
+@ObjectType('ReportProvenance', { description: 'What a report was computed from and by: dataset version and files, pipeline definition, run, code.' })
+export class ReportProvenanceType {
+  @Field()
+  datasetId!: string;
+
+  @Field(() => Int, { nullable: true })
+  datasetVersion?: number | null;
+
+  @Field(() => [ProvenanceFile])
+  files!: ProvenanceFile[];
+
+  @Field(() => String, { nullable: true, description: "sha256 of the pipeline's definition (canonical JSON) when the report was published" })
+  pipelineDefinitionHash?: string | null;
+
+  @Field()
+  runId!: string;
+
+  @Field(() => Int)
+  attempt!: number;
+
+  @Field({ description: 'Package version and git commit of the code that published the report' })
+  codeVersion!: string;
+}
+
+@ObjectType('PreviousReport', { description: "The same pipeline's report of the latest earlier business date, that `figures` compare with." })
+export class PreviousReport {
+  @Field()
+  reportId!: string;
+
+  @Field()
+  runId!: string;
+
+  @Field()
+  businessDate!: string;
+
+  @Field()
+  publishedAt!: string;
+}
 
 @ObjectType('Report', { description: 'A published report of a run.' })
 export class ReportType {
