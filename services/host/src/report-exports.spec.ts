@@ -238,6 +238,16 @@ describe('section exports', () => {
     expect(table.status).toBe(400);
   });
 
+  it('answers 404 naming the key when a listed detail file is gone from the object store', async () => {
+    // The first date's report: the other tests read the second's.
+    const { reportId, document } = reports[0]!;
+    const key = (document.sections['tca'] as { detail: Array<{ partition: string; orders: string }> }).detail.find((d) => d.partition === 'cash')!.orders;
+    await platform.objects.delete(key);
+    const res = await apiFetch(`${platform.apiUrl}/reports/${reportId}/sections/tca/detail/cash/orders?format=csv`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { detail: string }).detail).toBe(`the orders detail of partition cash (${key}) is no longer in the object store`);
+  });
+
   it('answers 404 naming the known sections, or the known tables', async () => {
     const { reportId } = reports[1]!;
     const section = await apiFetch(`${platform.apiUrl}/reports/${reportId}/sections/nope`);

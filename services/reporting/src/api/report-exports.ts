@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { sqlIdent, sqlString, withDuckDb } from '@nightshift/analytics';
 import type { PipelineDefinition } from '@nightshift/jobs-domain';
-import type { ObjectStore } from '@nightshift/storage-domain';
+import { ObjectNotFoundError, type ObjectStore } from '@nightshift/storage-domain';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { sectionKind } from '../graphql/report-sections.js';
@@ -173,10 +173,8 @@ export class ReportExports {
    * in a scratch directory that is removed once the answer is sent (or abandoned).
    */
   async detail(caller: Principal, reportId: string, section: string, partition: string, table: DetailTable, format: ExportFormat): Promise<ExportedTable> {
-    const report = await this.api.getReport(caller, reportId);
-    const sections = sectionsOf(report.document);
-    if (!Object.hasOwn(sections, section)) throw notFound(`report ${reportId} has no section ${section} (its sections: ${Object.keys(sections).join(', ') || 'none'})`);
-    const files = detailFiles(report.runId, sections[section]);
+    const { report, data } = await this.section(caller, reportId, section);
+    const files = detailFiles(report.runId, data);
     if (files.length === 0) throw notFound(`section ${section} of report ${reportId} has no detail files`);
     const file = files.find((f) => f.partition === partition && f.table === table);
     if (!file) {
@@ -186,7 +184,10 @@ export class ReportExports {
     const filename = `${reportId}-${section}-${partition}-${table}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
     const scratch = await mkdtemp(join(tmpdir(), 'nightshift-detail-'));
     try {
-      const parquet = await this.objects.localFile(file.key, scratch);
+      const parquet = await this.objects.localFile(file.key, scratch).catch((error: unknown) => {
+        if (error instanceof ObjectNotFoundError) throw notFound(`the ${table} detail of partition ${partition} (${file.key}) is no longer in the object store`);
+        throw error;
+      });
       let path = parquet;
       if (format === 'csv') {
         // The stored key has `partition=<p>/` in it: no column from the path, only the file's own.
@@ -203,10 +204,8 @@ export class ReportExports {
   }
 
   async export(caller: Principal, reportId: string, section: string, query: { format: ExportFormat; table?: string | undefined }): Promise<ExportedTable> {
-    const report = await this.api.getReport(caller, reportId);
-    const sections = sectionsOf(report.document);
-    if (!Object.hasOwn(sections, section)) throw notFound(`report ${reportId} has no section ${section} (its sections: ${Object.keys(sections).join(', ') || 'none'})`);
-    const tables = this.tables(report.pipeline, section, sections[section]);
+    const { report, data } = await this.section(caller, reportId, section);
+    const tables = this.tables(report.pipeline, section, data);
     if (tables.length === 0) throw notFound(`section ${section} of report ${reportId} has no table to export`);
     const table = query.table === undefined ? tables[0]! : tables.find((t) => t.name === query.table);
     if (!table) throw notFound(`section ${section} of report ${reportId} has no table ${query.table} (its tables: ${tables.map((t) => t.name).join(', ')})`);
@@ -214,6 +213,14 @@ export class ReportExports {
     return query.format === 'csv'
       ? { body: toCsv(table), contentType: `${CSV_MEDIA_TYPE}; charset=utf-8; header=present`, filename }
       : { body: await toParquet(table), contentType: PARQUET_MEDIA_TYPE, filename };
+  }
+
+  /** The report (as the caller may read it) and one section's data; 404 naming the sections it has. */
+  private async section(caller: Principal, reportId: string, section: string): Promise<{ report: Awaited<ReturnType<PlatformApi['getReport']>>; data: unknown }> {
+    const report = await this.api.getReport(caller, reportId);
+    const sections = sectionsOf(report.document);
+    if (!Object.hasOwn(sections, section)) throw notFound(`report ${reportId} has no section ${section} (its sections: ${Object.keys(sections).join(', ') || 'none'})`);
+    return { report, data: sections[section] };
   }
 
   private analytic(pipeline: string, step: string): string | null {
