@@ -267,7 +267,7 @@ export class ReportFigure {
   @Field(() => String, { nullable: true, description: 'A figure that is a text (best_parameters)' })
   text?: string | null;
 
-  @Field({ description: 'bps, fraction, currency, count, ratio or text' })
+  @Field({ description: 'bps, fraction, currency, count, ratio or text; number for a figure of a report published without units' })
   unit!: string;
 
   @Field(() => String, { nullable: true, description: 'ISO 4217 code of a currency figure' })
