@@ -16,6 +16,9 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**', '**/cdk.out/**'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
+    // The specs mostly wait (platforms starting, child processes, polling with deadlines): on 2 cores
+    // the default of one fork per core kept ~1.2 cores busy. Three forks overlap more of the waiting.
+    maxWorkers: 3,
     // The AWS SDK warns on every process that Node 20 support ends in 2027; the stack is pinned (STACK.md).
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     testTimeout: 60_000,
