@@ -103,7 +103,7 @@ export class ReportsResolver {
     return {
       datasetId: p.dataset.datasetId,
       datasetVersion: p.dataset.version ?? null,
-      files: p.dataset.files.map((f) => ({ table: f.table, key: f.key, desk: f.desk ?? null, rows: f.rows ?? null, bytes: f.bytes ?? null, checksum: f.checksum })),
+      files: p.dataset.files.map((f) => ({ table: f.table, key: f.key, ...(f.desk !== undefined ? { desk: f.desk } : {}), rows: f.rows, bytes: f.bytes, checksum: f.checksum })),
       pipelineDefinitionHash: p.pipeline.definitionHash ?? null,
       runId: p.run.runId,
       attempt: p.run.attempt,

@@ -1,6 +1,7 @@
 import { Field, Float, ID, Int, InterfaceType, ObjectType, registerEnumType } from '@nestjs/graphql';
 import type { Report } from '@nightshift/jobs-domain';
 import { Connection } from '../connection.js';
+import { DatasetFile } from './dataset.types.js';
 import { JSONScalar } from './json.scalar.js';
 import { ExecutionMetrics, PerformanceMetrics, RiskLevel, TcaMetrics } from './report-metrics.types.js';
 
@@ -280,27 +281,6 @@ export class ReportFigure {
   change?: HeadlineChangeType | null;
 }
 
-@ObjectType('ProvenanceFile', { description: 'An input file of the dataset version a report read.' })
-export class ProvenanceFile {
-  @Field()
-  table!: string;
-
-  @Field()
-  key!: string;
-
-  @Field(() => String, { nullable: true })
-  desk?: string | null;
-
-  @Field(() => Float, { nullable: true })
-  rows?: number | null;
-
-  @Field(() => Float, { nullable: true })
-  bytes?: number | null;
-
-  @Field({ description: 'sha256 of the stored bytes, hex' })
-  checksum!: string;
-}
-
 @ObjectType('ReportProvenance', { description: 'What a report was computed from and by: dataset version and files, pipeline definition, run, code.' })
 export class ReportProvenanceType {
   @Field()
@@ -309,8 +289,8 @@ export class ReportProvenanceType {
   @Field(() => Int, { nullable: true })
   datasetVersion?: number | null;
 
-  @Field(() => [ProvenanceFile])
-  files!: ProvenanceFile[];
+  @Field(() => [DatasetFile], { description: "The version's files as ingestion registered them (what `dataset(id)` lists)" })
+  files!: DatasetFile[];
 
   @Field(() => String, { nullable: true, description: "sha256 of the pipeline's definition (canonical JSON) when the report was published" })
   pipelineDefinitionHash?: string | null;
