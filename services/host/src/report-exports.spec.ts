@@ -49,6 +49,26 @@ async function landAndReport(date: string, seed: number): Promise<(typeof report
   return { reportId: report.reportId, document: report.document, headline: report.headline };
 }
 
+/** The columns and rows of a Parquet file's bytes, as DuckDB reads them. */
+async function readParquet(bytes: Buffer): Promise<{ columns: string[]; rows: Array<Record<string, unknown>> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'nightshift-export-read-'));
+  try {
+    const file = join(dir, 'export.parquet');
+    await writeFile(file, bytes);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${file}')`);
+      return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() };
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** RFC 4180 fields of a CSV text whose last line ends with a line break (quoted fields may hold commas, quotes and line breaks). */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
@@ -163,25 +183,11 @@ describe('section exports', () => {
     const res = await apiFetch(`${platform.apiUrl}/reports/${reportId}/sections/tca?table=by_broker&format=parquet`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/vnd.apache.parquet');
-    const dir = await mkdtemp(join(tmpdir(), 'nightshift-export-read-'));
-    try {
-      const file = join(dir, 'by_broker.parquet');
-      await writeFile(file, Buffer.from(await res.arrayBuffer()));
-      const instance = await DuckDBInstance.create(':memory:');
-      const connection = await instance.connect();
-      try {
-        const rows = (await connection.runAndReadAll(`SELECT * FROM read_parquet('${file}')`)).getRowObjectsJS();
-        const expected = (document.sections['tca'] as { by: { broker: Array<Record<string, unknown>> } }).by.broker;
-        expect(rows).toHaveLength(expected.length);
-        expect(rows[0]!['arrival_slippage_bps']).toBe(expected[0]!['arrival_slippage_bps']);
-        expect(rows.map((r) => r['key'])).toEqual(expected.map((r) => r['key']));
-      } finally {
-        connection.closeSync();
-        instance.closeSync();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const { rows } = await readParquet(Buffer.from(await res.arrayBuffer()));
+    const expected = (document.sections['tca'] as { by: { broker: Array<Record<string, unknown>> } }).by.broker;
+    expect(rows).toHaveLength(expected.length);
+    expect(rows[0]!['arrival_slippage_bps']).toBe(expected[0]!['arrival_slippage_bps']);
+    expect(rows.map((r) => r['key'])).toEqual(expected.map((r) => r['key']));
   });
 
   it("lists each partition's per-order and per-fill detail files and streams them as stored, or as CSV", async () => {
@@ -206,27 +212,12 @@ describe('section exports', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const [header, ...rows] = parseCsv(await csv.text());
-    const dir = await mkdtemp(join(tmpdir(), 'nightshift-detail-read-'));
-    try {
-      const file = join(dir, 'fills.parquet');
-      await writeFile(file, bytes);
-      const instance = await DuckDBInstance.create(':memory:');
-      const connection = await instance.connect();
-      try {
-        const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${file}') `);
-        expect(header).toEqual(reader.columnNames());
-        expect(header).toContain('fill_id');
-        expect(rows.length).toBe(reader.currentRowCount);
-        expect(rows.length).toBeGreaterThan(0);
-        const fillIds = reader.getRowObjectsJS().map((r) => r['fill_id']);
-        expect(rows.map((r) => r[header!.indexOf('fill_id')])).toEqual(fillIds);
-      } finally {
-        connection.closeSync();
-        instance.closeSync();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const back = await readParquet(bytes);
+    expect(header).toEqual(back.columns);
+    expect(header).toContain('fill_id');
+    expect(rows.length).toBe(back.rows.length);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.map((r) => r[header!.indexOf('fill_id')])).toEqual(back.rows.map((r) => r['fill_id']));
   });
 
   it('answers 404 for a partition or table with no detail, naming the partitions', async () => {

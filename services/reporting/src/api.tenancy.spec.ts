@@ -15,6 +15,7 @@ import { LocalEventBus } from '@nightshift/events-local';
 import { planKeyFor, type Report, type Run, type RunPlan } from '@nightshift/jobs-domain';
 import { createDocumentClient, createTable, DynamoDbJobStore, startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '@nightshift/jobs-dynamodb';
 import { DirectoryObjectStore } from '@nightshift/storage-local';
+import { runTraceId } from '@nightshift/observability';
 import { ReportingModule } from './app.module.js';
 import { hashApiKey, newApiKey, type ApiKeysFile } from './auth/api-keys.js';
 import { reportingHttpAdapter } from './api/http-adapter.js';
@@ -258,6 +259,22 @@ describe('REST API tenancy', () => {
       for (const res of [...own, byForeignRun]) crossReads += theirs.filter((s) => res.text.includes(s)).length;
     }
     expect(crossReads).toBe(0);
+  });
+
+  it("answers a run's trace, when spans go to an OTLP endpoint (no trace file), with 404 naming the trace id to look up there; another tenant's run as a missing one", async () => {
+    for (const tenant of TENANTS) {
+      const token = keys[tenant].viewer;
+      const own = await call('GET', `/runs/${runIdOf(tenant)}/trace`, token);
+      expect(own.status).toBe(404);
+      expect(JSON.parse(own.text).detail).toBe(`this platform exports its spans to an OTLP endpoint, not to a file it can read back: look up trace ${runTraceId(runIdOf(tenant))} there`);
+      const foreign = await call('GET', `/runs/${runIdOf(other(tenant))}/trace`, token);
+      expect(foreign.status).toBe(404);
+      expect(JSON.parse(foreign.text).detail).toBe(`run ${runIdOf(other(tenant))} not found`);
+      // A report's detail files are read through the same report read: another tenant's is a missing report.
+      const detail = await call('GET', `/reports/${reportIdOf(other(tenant))}/sections/owners/detail/desk/orders`, token);
+      expect(detail.status).toBe(404);
+      expect(JSON.parse(detail.text).detail).toBe(`report ${reportIdOf(other(tenant))} not found`);
+    }
   });
 
   it('shows each tenant only its own datasets, landings and dead letters; retry and redrive of what is not its own are refused', async () => {
