@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputDataError, mergeTcaPartials, runTca, type TcaGroupReport, type TcaInput } from './index.js';
+import { IncompatiblePartialsError, InputDataError, InvalidAnalyticsOptionsError, mergeTcaPartials, runTca, type TcaGroupReport, type TcaInput, type TcaPartial } from './index.js';
 import { FILLS, ORDERS, writeFixture } from './testing/fixture.js';
 import { sqlString, withDuckDb } from './duckdb.js';
 
@@ -138,6 +138,43 @@ describe('runTca on the hand-computed fixture', () => {
     expect(rows[0]['fills']).toBe(4);
     // F3: sell 500 @ 100.10 against mid 100.20: 2 * 0.10 / 100.20 * 1e4
     expect(rows[0]['f3_eff']).toBeCloseTo((0.2 / 100.2) * 1e4, 9);
+  });
+
+  it('refuses markout horizons that are none, negative, not a number, repeated, or given both ways, naming the problem', async () => {
+    const { markoutSeconds: _, ...noMarkout } = input;
+    const refusal = (over: Partial<TcaInput>) => runTca({ ...noMarkout, ...over }).catch((e: unknown) => e);
+    for (const [over, message] of [
+      [{ markoutHorizonsSeconds: [] }, 'markoutHorizonsSeconds must name at least one horizon'],
+      [{ markoutHorizonsSeconds: [60, -1] }, 'markout horizons must be >= 0 seconds, got -1'],
+      [{ markoutHorizonsSeconds: [Number.NaN] }, 'markout horizons must be >= 0 seconds, got NaN'],
+      [{ markoutHorizonsSeconds: [60, 60] }, 'markout horizons repeat: 60, 60'],
+      [{ markoutHorizonsSeconds: [60], markoutSeconds: 60 }, 'give markoutHorizonsSeconds or markoutSeconds, not both'],
+    ] as Array<[Partial<TcaInput>, string]>) {
+      const error = await refusal(over);
+      expect(error, message).toBeInstanceOf(InvalidAnalyticsOptionsError);
+      expect((error as Error).message).toBe(message);
+    }
+  });
+
+  it('refuses to merge partials that are not version 2, have other horizons, or carry a sum that is not an exact decimal', async () => {
+    const partial = JSON.parse(JSON.stringify(await runTca({ ...input, by: ['broker'] }))) as TcaPartial;
+    const merge = (parts: unknown[]) => {
+      try {
+        mergeTcaPartials(parts as TcaPartial[]);
+        return undefined;
+      } catch (error) {
+        return error;
+      }
+    };
+    const v1 = merge([partial, { ...partial, version: 1 }]);
+    expect(v1).toBeInstanceOf(IncompatiblePartialsError);
+    expect((v1 as Error).message).toBe('not a version 2 TCA partial: tca-partial v1');
+    const other = merge([partial, { ...partial, markout_horizons_seconds: [300] }]);
+    expect((other as Error).message).toBe('markout horizons differ: 60s vs 300s');
+    const [group, ...rest] = partial.groups;
+    const float = merge([{ ...partial, groups: [{ ...group!, sums: { ...group!.sums, notional: '1.5e3' } }, ...rest] }]);
+    expect(float).toBeInstanceOf(IncompatiblePartialsError);
+    expect((float as Error).message).toMatch(/^notional is not an exact decimal with at most 12 places: "1\.5e3"$/);
   });
 
   it('reports bad input with file, line and column', async () => {

@@ -274,6 +274,10 @@ describe('REST API tenancy', () => {
       const detail = await call('GET', `/reports/${reportIdOf(other(tenant))}/sections/owners/detail/desk/orders`, token);
       expect(detail.status).toBe(404);
       expect(JSON.parse(detail.text).detail).toBe(`report ${reportIdOf(other(tenant))} not found`);
+      // Its own report's section publishes no detail files (not a TCA section).
+      const none = await call('GET', `/reports/${reportIdOf(tenant)}/sections/owners/detail/desk/orders`, token);
+      expect(none.status).toBe(404);
+      expect(JSON.parse(none.text).detail).toBe(`section owners of report ${reportIdOf(tenant)} has no detail files`);
     }
   });
 
